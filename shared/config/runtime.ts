@@ -1,0 +1,81 @@
+/**
+ * Runtime configuration of the Lambda functions: one JSON document in `PIPELINE_CONFIG`
+ * (written by the stack from the environment's entry in cdk.json) plus resource names in
+ * their own variables. Validated once per cold start; a bad value fails loudly with the
+ * variable's name instead of misrouting documents.
+ */
+import { z } from 'zod';
+import { RoutingRuleSchema, TargetSpecSchema } from './target.js';
+
+export const DispositionSchema = z.enum(['delete', 'tag']);
+export type Disposition = z.infer<typeof DispositionSchema>;
+
+export const FIVE_GIB = 5 * 1024 * 1024 * 1024;
+
+export const PipelineConfigSchema = z
+  .object({
+    /** Environment name (dev, staging, prod). */
+    environment: z.string().min(1),
+    tenantId: z.string().min(1),
+    apiBaseUrl: z.string().url(),
+    tokenUrl: z.string().url(),
+    /** Secrets Manager secret holding {"clientId","clientSecret"}. */
+    credentialsSecretName: z.string().min(1),
+    inboxPrefix: z.string().default('inbox/'),
+    rejectedPrefix: z.string().default('rejected/'),
+    defaultTarget: TargetSpecSchema.optional(),
+    routingRules: z.array(RoutingRuleSchema).default([]),
+    disposition: DispositionSchema.default('delete'),
+    /** How long an object with no tags, no rule and no default is retried before rejection. */
+    untaggedGraceSeconds: z.number().int().nonnegative().default(300),
+    /** Records of one SQS batch processed at once. */
+    recordConcurrency: z.number().int().positive().default(4),
+    /** A record is not started when less than this remains of the invocation (ms). */
+    minRemainingTimeMs: z.number().int().nonnegative().default(30_000),
+    maxFileSizeBytes: z.number().int().positive().max(FIVE_GIB).default(FIVE_GIB),
+    /** Claimed-but-unfinished ledger entries older than this may be taken over (s). */
+    claimLeaseSeconds: z.number().int().positive().default(900),
+    /** Binders the nightly export covers; absent means every binder the tenant can see. */
+    exportBinders: z.array(z.string().min(1)).optional(),
+  })
+  .strict();
+export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;
+export type PipelineConfigInput = z.input<typeof PipelineConfigSchema>;
+
+/** Names of the variables the stack sets on the functions. */
+export const ENV = {
+  config: 'PIPELINE_CONFIG',
+  ledgerTable: 'LEDGER_TABLE_NAME',
+  exportLedgerTable: 'EXPORT_LEDGER_TABLE_NAME',
+  exportQueueUrl: 'EXPORT_QUEUE_URL',
+  archiveBucket: 'ARCHIVE_BUCKET_NAME',
+} as const;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses PIPELINE_CONFIG; throws a ConfigError that lists every wrong field. */
+export function loadPipelineConfig(env: NodeJS.ProcessEnv = process.env): PipelineConfig {
+  const raw = env[ENV.config];
+  if (!raw) throw new ConfigError(`${ENV.config} is not set: the stack sets it from the environment entry in cdk.json`);
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    throw new ConfigError(`${ENV.config} is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = PipelineConfigSchema.safeParse(json);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`${ENV.config} is invalid:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+/** Reads a required variable or explains which one is missing. */
+export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const v = env[name];
+  if (!v) throw new ConfigError(`${name} is not set: the stack sets it on the function; set it by hand when running locally`);
+  return v;
+}
