@@ -1,0 +1,370 @@
+/**
+ * The ingest ledger over DynamoDB: the record that makes ingest exactly-once in effect.
+ *
+ * One item per object version (`pk` = `${bucket}/${key}#${versionId ?? 'null'}`), moving
+ * claimed -> committed or claimed -> rejected. Every state change is a conditional write, so two
+ * consumers never upload the same object at once and a redelivered event for a finished object
+ * is recognised. Only standard DynamoDB features are used (UpdateItem with ConditionExpression,
+ * consistent GetItem, a TTL attribute), so the same code runs against a local DynamoDB server.
+ *
+ * The lease owner is the SQS messageId. A redelivery of the same message may take its own
+ * claim over at once: SQS only redelivers after the visibility timeout, which the stack sets to
+ * several times the function timeout, so the earlier invocation has certainly ended by then.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import {
+  LedgerConflictError,
+  ledgerKey,
+  type ClaimResult,
+  type CommitRecord,
+  type IngestLedgerStore,
+  type LedgerEntry,
+  type ObjectRef,
+  type Problem,
+} from './types.js';
+
+export interface IngestLedgerOptions {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+  /** How long a claim is held before another consumer may take it over (s). */
+  leaseSeconds: number;
+  /** How long finished entries are kept before DynamoDB's TTL removes them (days). Default 90. */
+  retentionDays?: number;
+  /** Epoch milliseconds; injected by tests. */
+  now?: () => number;
+}
+
+const optionalString = z.string().nullish().transform((v) => v ?? undefined);
+
+const ProblemSchema = z.object({
+  code: z.enum(['tags', 'untagged', 'target', 'metadata', 'file-name', 'empty-file', 'too-large', 'ibinder']),
+  field: z.string(),
+  message: z.string(),
+  fix: z.string(),
+});
+
+const BaseSchema = z.object({
+  pk: z.string(),
+  bucket: z.string(),
+  objectKey: z.string(),
+  objectVersionId: z.string(),
+  updatedAt: z.string(),
+  expiresAt: z.number(),
+});
+
+/** Items are read back through zod: a hand-edited or older item fails with a clear message. */
+const LedgerEntrySchema = z.discriminatedUnion('state', [
+  BaseSchema.extend({
+    state: z.literal('claimed'),
+    owner: z.string(),
+    leaseExpiresAt: z.number(),
+    attempts: z.number().int(),
+    claimedAt: z.string(),
+    uploadId: optionalString,
+    transferred: z.boolean().default(false),
+  }),
+  BaseSchema.extend({
+    state: z.literal('committed'),
+    committedAt: z.string(),
+    documentId: z.string(),
+    documentVersionId: z.string(),
+    versionLabel: optionalString,
+    binderId: optionalString,
+    folderId: optionalString,
+    uploadId: optionalString,
+  }),
+  BaseSchema.extend({
+    state: z.literal('rejected'),
+    rejectedAt: z.string(),
+    reasons: z.array(ProblemSchema),
+    rejectedKey: optionalString,
+  }),
+]);
+
+/** Attribute names used in expressions; several (`state`, `owner`, `key`) are reserved words. */
+const NAMES = {
+  '#pk': 'pk',
+  '#state': 'state',
+  '#owner': 'owner',
+  '#lease': 'leaseExpiresAt',
+  '#updatedAt': 'updatedAt',
+  '#expiresAt': 'expiresAt',
+} as const;
+
+export class IngestLedger implements IngestLedgerStore {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly leaseMs: number;
+  private readonly retentionSeconds: number;
+  private readonly now: () => number;
+
+  constructor(options: IngestLedgerOptions) {
+    this.client = options.client;
+    this.tableName = options.tableName;
+    this.leaseMs = options.leaseSeconds * 1000;
+    this.retentionSeconds = (options.retentionDays ?? 90) * 86_400;
+    this.now = options.now ?? Date.now;
+  }
+
+  async get(ref: ObjectRef): Promise<LedgerEntry | undefined> {
+    const out = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: ledgerKey(ref) }, ConsistentRead: true }),
+    );
+    if (!out.Item) return undefined;
+    const parsed = LedgerEntrySchema.safeParse(out.Item);
+    if (!parsed.success) {
+      throw new Error(
+        `ledger item ${ledgerKey(ref)} in table ${this.tableName} is not a valid ingest ledger entry: ` +
+          parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      );
+    }
+    return parsed.data;
+  }
+
+  /**
+   * Takes the object for upload. Succeeds when there is no item, when the item is a claim whose
+   * lease expired, or when the caller already owns the claim; a taken-over claim keeps its
+   * uploadId and transferred flag so that the new owner resumes instead of uploading again.
+   */
+  async claim(ref: ObjectRef, owner: string): Promise<ClaimResult> {
+    const now = this.now();
+    try {
+      const out = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: ledgerKey(ref) },
+          UpdateExpression:
+            'SET #state = :claimed, #owner = :owner, #lease = :lease, #updatedAt = :nowIso, #expiresAt = :ttl, ' +
+            '#bucket = :bucket, #objectKey = :objectKey, #objectVersionId = :objectVersionId, ' +
+            '#attempts = if_not_exists(#attempts, :zero) + :one, #claimedAt = if_not_exists(#claimedAt, :nowIso), ' +
+            '#transferred = if_not_exists(#transferred, :false)',
+          ConditionExpression:
+            'attribute_not_exists(#pk) OR (#state = :claimed AND (#lease < :now OR #owner = :owner))',
+          ExpressionAttributeNames: {
+            ...NAMES,
+            '#bucket': 'bucket',
+            '#objectKey': 'objectKey',
+            '#objectVersionId': 'objectVersionId',
+            '#attempts': 'attempts',
+            '#claimedAt': 'claimedAt',
+            '#transferred': 'transferred',
+          },
+          ExpressionAttributeValues: {
+            ':claimed': 'claimed',
+            ':owner': owner,
+            ':lease': now + this.leaseMs,
+            ':now': now,
+            ':nowIso': new Date(now).toISOString(),
+            ':ttl': this.ttl(now),
+            ':bucket': ref.bucket,
+            ':objectKey': ref.key,
+            ':objectVersionId': ref.versionId ?? 'null',
+            ':zero': 0,
+            ':one': 1,
+            ':false': false,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const entry = LedgerEntrySchema.parse(out.Attributes);
+      if (entry.state !== 'claimed') throw new Error(`ledger claim of ${ledgerKey(ref)} returned state ${entry.state}`);
+      return { outcome: 'claimed', entry };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    // The condition failed: read what is there to tell the caller why.
+    const current = await this.get(ref);
+    if (current?.state === 'committed') return { outcome: 'committed', entry: current };
+    if (current?.state === 'rejected') return { outcome: 'rejected', entry: current };
+    return { outcome: 'busy', entry: current };
+  }
+
+  async recordUpload(ref: ObjectRef, owner: string, uploadId: string): Promise<void> {
+    await this.updateOwnClaim(ref, owner, 'SET #uploadId = :uploadId, #transferred = :false', {
+      names: { '#uploadId': 'uploadId', '#transferred': 'transferred' },
+      values: { ':uploadId': uploadId, ':false': false },
+      what: `store upload id`,
+    });
+  }
+
+  async markTransferred(ref: ObjectRef, owner: string, uploadId: string): Promise<void> {
+    await this.updateOwnClaim(ref, owner, 'SET #transferred = :true', {
+      names: { '#uploadId': 'uploadId', '#transferred': 'transferred' },
+      values: { ':uploadId': uploadId, ':true': true },
+      extraCondition: '#uploadId = :uploadId',
+      what: `mark upload ${uploadId} transferred`,
+    });
+  }
+
+  /**
+   * Records the new document version. If the condition fails because the object is already
+   * committed (another consumer that took the lease over committed the same uploadId, which
+   * iBinder treats idempotently), that is success.
+   */
+  async markCommitted(ref: ObjectRef, owner: string, commit: CommitRecord): Promise<void> {
+    const now = this.now();
+    const optional: Record<string, string> = {};
+    for (const name of ['versionLabel', 'binderId', 'folderId', 'uploadId'] as const) {
+      const value = commit[name];
+      if (value !== undefined) optional[name] = value;
+    }
+    const setOptional = Object.keys(optional).map((n) => `#${n} = :${n}`);
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: ledgerKey(ref) },
+          UpdateExpression:
+            ['SET #state = :committed', '#committedAt = :nowIso', '#documentId = :documentId',
+              '#documentVersionId = :documentVersionId', '#updatedAt = :nowIso', '#expiresAt = :ttl', ...setOptional]
+              .join(', ') + ' REMOVE #lease',
+          ConditionExpression: '#state = :claimed AND #owner = :owner',
+          ExpressionAttributeNames: {
+            ...pick(NAMES, '#state', '#owner', '#lease', '#updatedAt', '#expiresAt'),
+            '#committedAt': 'committedAt',
+            '#documentId': 'documentId',
+            '#documentVersionId': 'documentVersionId',
+            ...Object.fromEntries(Object.keys(optional).map((n) => [`#${n}`, n])),
+          },
+          ExpressionAttributeValues: {
+            ':committed': 'committed',
+            ':claimed': 'claimed',
+            ':owner': owner,
+            ':nowIso': new Date(now).toISOString(),
+            ':ttl': this.ttl(now),
+            ':documentId': commit.documentId,
+            ':documentVersionId': commit.documentVersionId,
+            ...Object.fromEntries(Object.entries(optional).map(([n, v]) => [`:${n}`, v])),
+          },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const current = await this.get(ref);
+      if (current?.state === 'committed') return;
+      throw new LedgerConflictError(
+        `cannot record the commit of ${ledgerKey(ref)} (document ${commit.documentId}, version ${commit.documentVersionId}): ` +
+          `the ledger entry is ${describe(current)}, not claimed by message ${owner}`,
+        ref,
+        current,
+      );
+    }
+  }
+
+  /**
+   * Records a rejection. Validation runs before an object is claimed, so this is allowed when
+   * there is no item yet, when it is already rejected, or when the claim is ours or expired;
+   * it fails (LedgerConflictError) only if the object was committed or another consumer holds it.
+   */
+  async markRejected(ref: ObjectRef, owner: string, reasons: Problem[], rejectedKey?: string): Promise<void> {
+    const now = this.now();
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: ledgerKey(ref) },
+          UpdateExpression:
+            'SET #state = :rejected, #rejectedAt = :nowIso, #reasons = :reasons, #updatedAt = :nowIso, #expiresAt = :ttl, ' +
+            '#bucket = :bucket, #objectKey = :objectKey, #objectVersionId = :objectVersionId' +
+            (rejectedKey !== undefined ? ', #rejectedKey = :rejectedKey' : '') +
+            ' REMOVE #lease',
+          ConditionExpression:
+            'attribute_not_exists(#pk) OR #state = :rejected OR (#state = :claimed AND (#owner = :owner OR #lease < :now))',
+          ExpressionAttributeNames: {
+            ...NAMES,
+            '#rejectedAt': 'rejectedAt',
+            '#reasons': 'reasons',
+            '#bucket': 'bucket',
+            '#objectKey': 'objectKey',
+            '#objectVersionId': 'objectVersionId',
+            ...(rejectedKey !== undefined ? { '#rejectedKey': 'rejectedKey' } : {}),
+          },
+          ExpressionAttributeValues: {
+            ':rejected': 'rejected',
+            ':claimed': 'claimed',
+            ':owner': owner,
+            ':now': now,
+            ':nowIso': new Date(now).toISOString(),
+            ':ttl': this.ttl(now),
+            ':reasons': reasons.map((r) => ({ code: r.code, field: r.field, message: r.message, fix: r.fix })),
+            ':bucket': ref.bucket,
+            ':objectKey': ref.key,
+            ':objectVersionId': ref.versionId ?? 'null',
+            ...(rejectedKey !== undefined ? { ':rejectedKey': rejectedKey } : {}),
+          },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const current = await this.get(ref);
+      if (current?.state === 'rejected') return;
+      throw new LedgerConflictError(
+        `cannot record the rejection of ${ledgerKey(ref)}: the ledger entry is ${describe(current)}`,
+        ref,
+        current,
+      );
+    }
+  }
+
+  private async updateOwnClaim(
+    ref: ObjectRef,
+    owner: string,
+    setExpression: string,
+    opts: { names: Record<string, string>; values: Record<string, unknown>; extraCondition?: string; what: string },
+  ): Promise<void> {
+    const now = this.now();
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: ledgerKey(ref) },
+          UpdateExpression: `${setExpression}, #updatedAt = :nowIso`,
+          ConditionExpression: `#state = :claimed AND #owner = :owner${opts.extraCondition ? ` AND ${opts.extraCondition}` : ''}`,
+          ExpressionAttributeNames: { ...pick(NAMES, '#state', '#owner', '#updatedAt'), ...opts.names },
+          ExpressionAttributeValues: {
+            ':claimed': 'claimed',
+            ':owner': owner,
+            ':nowIso': new Date(now).toISOString(),
+            ...opts.values,
+          },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const current = await this.get(ref);
+      throw new LedgerConflictError(
+        `cannot ${opts.what} for ${ledgerKey(ref)}: the ledger entry is ${describe(current)}, not claimed by message ${owner}`,
+        ref,
+        current,
+      );
+    }
+  }
+
+  private ttl(nowMs: number): number {
+    return Math.floor(nowMs / 1000) + this.retentionSeconds;
+  }
+}
+
+function isConditionFailure(err: unknown): boolean {
+  return (
+    err instanceof ConditionalCheckFailedException ||
+    (err instanceof Error && err.name === 'ConditionalCheckFailedException')
+  );
+}
+
+function describe(entry: LedgerEntry | undefined): string {
+  if (!entry) return 'missing';
+  if (entry.state === 'claimed') {
+    return `claimed by message ${entry.owner} until ${new Date(entry.leaseExpiresAt).toISOString()}`;
+  }
+  if (entry.state === 'committed') return `committed as document ${entry.documentId} version ${entry.documentVersionId}`;
+  return `rejected at ${entry.rejectedAt}`;
+}
+
+function pick<T extends Record<string, string>, K extends keyof T>(obj: T, ...keys: K[]): Pick<T, K> {
+  const out = {} as Pick<T, K>;
+  for (const k of keys) out[k] = obj[k];
+  return out;
+}

@@ -1,0 +1,137 @@
+/**
+ * Shapes of the ingest ledger: one item per S3 object version, so that a redelivered or
+ * duplicated event for the same version never creates a second iBinder document version.
+ *
+ * `Problem` lives here because it is what the ledger keeps as the reasons of a rejection,
+ * and the same shape is shown to a person in the rejection report and by the CLI.
+ */
+
+/** Which kind of mistake a problem is; low-cardinality, used as a metric dimension. */
+export type ProblemCode =
+  | 'tags'
+  | 'untagged'
+  | 'target'
+  | 'metadata'
+  | 'file-name'
+  | 'empty-file'
+  | 'too-large'
+  | 'ibinder';
+
+/** One reason a file cannot be accepted, written for the person who has to fix it. */
+export interface Problem {
+  code: ProblemCode;
+  /** Where the mistake is: a tag key (`ibinder:meta:Discipline`), `size`, `key`, a config path. */
+  field: string;
+  /** What is wrong, naming the value that was given. */
+  message: string;
+  /** What to do about it. */
+  fix: string;
+}
+
+/** The identity of one object version; the ledger's key. */
+export interface ObjectRef {
+  bucket: string;
+  key: string;
+  /** Absent for an unversioned bucket (stored as the literal `null`, as S3 names it). */
+  versionId?: string | undefined;
+}
+
+interface LedgerEntryBase {
+  pk: string;
+  bucket: string;
+  objectKey: string;
+  objectVersionId: string;
+  /** ISO time of the last write. */
+  updatedAt: string;
+  /** Epoch seconds; DynamoDB's TTL removes the item after this. */
+  expiresAt: number;
+}
+
+/** An upload in progress: owned by one SQS message until `leaseExpiresAt`. */
+export interface ClaimedEntry extends LedgerEntryBase {
+  state: 'claimed';
+  /** The SQS messageId that holds the claim. */
+  owner: string;
+  /** Epoch milliseconds; after this another consumer may take the claim over. */
+  leaseExpiresAt: number;
+  /** How many times the object has been claimed (first claim is 1). */
+  attempts: number;
+  claimedAt: string;
+  /** The destination's upload id, stored before the bytes are sent. */
+  uploadId?: string | undefined;
+  /** True once the bytes of `uploadId` were accepted: a resume commits without a new PUT. */
+  transferred: boolean;
+}
+
+export interface CommittedEntry extends LedgerEntryBase {
+  state: 'committed';
+  committedAt: string;
+  documentId: string;
+  documentVersionId: string;
+  versionLabel?: string | undefined;
+  binderId?: string | undefined;
+  folderId?: string | undefined;
+  uploadId?: string | undefined;
+}
+
+export interface RejectedEntry extends LedgerEntryBase {
+  state: 'rejected';
+  rejectedAt: string;
+  reasons: Problem[];
+  /** Where the rejected copy and its report were written. */
+  rejectedKey?: string | undefined;
+}
+
+export type LedgerEntry = ClaimedEntry | CommittedEntry | RejectedEntry;
+
+/** Outcome of trying to take an object for upload. */
+export type ClaimResult =
+  | { outcome: 'claimed'; entry: ClaimedEntry }
+  /** Already ingested: acknowledge, do not upload again. */
+  | { outcome: 'committed'; entry: CommittedEntry }
+  /** Already rejected: acknowledge. */
+  | { outcome: 'rejected'; entry: RejectedEntry }
+  /** Another consumer holds a live lease: retry later. */
+  | { outcome: 'busy'; entry?: ClaimedEntry | undefined };
+
+export interface CommitRecord {
+  documentId: string;
+  documentVersionId: string;
+  versionLabel?: string | undefined;
+  binderId?: string | undefined;
+  folderId?: string | undefined;
+  uploadId?: string | undefined;
+}
+
+/**
+ * What the ingest flow needs from a ledger. `IngestLedger` implements it over DynamoDB; tests
+ * may use an in-memory implementation with the same semantics.
+ */
+export interface IngestLedgerStore {
+  get(ref: ObjectRef): Promise<LedgerEntry | undefined>;
+  claim(ref: ObjectRef, owner: string): Promise<ClaimResult>;
+  /** Stores a fresh upload id (not yet transferred) under the caller's claim. */
+  recordUpload(ref: ObjectRef, owner: string, uploadId: string): Promise<void>;
+  /** Marks the bytes of `uploadId` as accepted by the destination. */
+  markTransferred(ref: ObjectRef, owner: string, uploadId: string): Promise<void>;
+  markCommitted(ref: ObjectRef, owner: string, commit: CommitRecord): Promise<void>;
+  /** Allowed without a claim (validation happens before claiming), unless another owner holds a live one. */
+  markRejected(ref: ObjectRef, owner: string, reasons: Problem[], rejectedKey?: string): Promise<void>;
+}
+
+/** The ledger changed under us (lease lost, another consumer finished): transient, retry. */
+export class LedgerConflictError extends Error {
+  override readonly name = 'LedgerConflictError';
+  constructor(
+    message: string,
+    readonly ref: ObjectRef,
+    readonly current?: LedgerEntry | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** The ledger partition key of an object version. */
+export function ledgerKey(ref: ObjectRef): string {
+  return `${ref.bucket}/${ref.key}#${ref.versionId ?? 'null'}`;
+}
