@@ -125,6 +125,8 @@ export async function withRetries<T>(
         status,
         traceId,
         reason: err.name,
+        // The token request fails inside an API call's attempt: say which exchange failed.
+        ...(err.request.path !== request.path ? { failedRequest: `${err.request.method} ${err.request.path}` } : {}),
       };
       // A 429 or 5xx says something about iBinder's health or our concurrency: worth a warning.
       if (status !== undefined && (status === 429 || status >= 500)) {
