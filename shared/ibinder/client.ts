@@ -72,15 +72,18 @@ export interface HttpIBinderClientOptions extends IBinderClientOptions {
   random?: () => number;
   /** Token cache; default the process-wide `processTokenCache`. */
   tokenCache?: TokenCache;
+  /** Which download-link path works, per API base URL; default the process-wide memory. */
+  downloadLinkRoutes?: DownloadLinkRouteMemory;
 }
 
-type DownloadLinkRoute = 'raw' | 'downloadlink';
+export type DownloadLinkRoute = 'raw' | 'downloadlink';
+export type DownloadLinkRouteMemory = Map<string, DownloadLinkRoute>;
 
 /**
  * Which download-link path answered for an API base URL (discrepancy B), remembered for the
  * life of the process so that only the first lookup pays for a fallback.
  */
-const downloadLinkRoutes = new Map<string, DownloadLinkRoute>();
+export const processDownloadLinkRoutes: DownloadLinkRouteMemory = new Map();
 
 /**
  * True for a refusal from storage behind a presigned URL that a fresh link would cure: 403
@@ -109,10 +112,12 @@ export class HttpIBinderClient implements IBinderClient {
   private readonly requestTimeoutMs: number;
   private readonly transferIdleTimeoutMs: number;
   private readonly now: () => number;
+  private readonly downloadLinkRoutes: DownloadLinkRouteMemory;
 
   constructor(private readonly options: HttpIBinderClientOptions) {
     this.baseUrl = options.apiBaseUrl.replace(/\/+$/, '');
     this.now = options.now ?? Date.now;
+    this.downloadLinkRoutes = options.downloadLinkRoutes ?? processDownloadLinkRoutes;
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.transferIdleTimeoutMs = options.transferIdleTimeoutMs ?? DEFAULT_TRANSFER_IDLE_TIMEOUT_MS;
     this.retryPolicy = {
@@ -218,13 +223,13 @@ export class HttpIBinderClient implements IBinderClient {
     const fetchVia = (route: DownloadLinkRoute): Promise<DownloadLink> =>
       this.call({ method: 'GET', path: `${versionPath}/${route}`, schema: DownloadLinkSchema });
 
-    const known = downloadLinkRoutes.get(this.baseUrl);
+    const known = this.downloadLinkRoutes.get(this.baseUrl);
     if (known) return fetchVia(known);
 
     let rawError: IBinderApiError;
     try {
       const link = await fetchVia('raw');
-      downloadLinkRoutes.set(this.baseUrl, 'raw');
+      this.downloadLinkRoutes.set(this.baseUrl, 'raw');
       return link;
     } catch (err) {
       if (!(err instanceof IBinderApiError) || (err.status !== 404 && err.status !== 405)) throw err;
@@ -232,7 +237,7 @@ export class HttpIBinderClient implements IBinderClient {
     }
     try {
       const link = await fetchVia('downloadlink');
-      downloadLinkRoutes.set(this.baseUrl, 'downloadlink');
+      this.downloadLinkRoutes.set(this.baseUrl, 'downloadlink');
       logger.debug('iBinder download links answer at /downloadlink, not /raw; remembered for this process', {
         path: `${versionPath}/raw`,
         status: rawError.status,

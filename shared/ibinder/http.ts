@@ -332,13 +332,30 @@ export function parseResponse<S extends z.ZodType>(
   }
   const result = schema.safeParse(json);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(body)'}: ${i.message}`);
+  const issues = describeIssues(result.error.issues, []);
   const shown = issues.slice(0, 5).join('; ') + (issues.length > 5 ? `; and ${issues.length - 5} more` : '');
   throw new IBinderResponseError(
     `${subject} answered ${response.status} with a body that does not match the reference (${shown}) — ${advice}`,
     description,
     issues,
   );
+}
+
+/**
+ * Flattens zod issues into `path: message` lines. A union (e.g. binders as bare array or as
+ * `{items}`) reports the branch that got furthest into the body, since "Invalid input" at the
+ * root would not tell anyone which field is wrong.
+ */
+function describeIssues(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[]): string[] {
+  return issues.flatMap((issue) => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      const depth = (branch: z.core.$ZodIssue[]) => Math.max(0, ...branch.map((i) => i.path.length));
+      const best = issue.errors.reduce((a, b) => (depth(b) > depth(a) || (depth(b) === depth(a) && b.length < a.length) ? b : a));
+      return describeIssues(best, path);
+    }
+    return [`${path.length > 0 ? path.map(String).join('.') : '(body)'}: ${issue.message}`];
+  });
 }
 
 /**
