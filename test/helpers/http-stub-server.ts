@@ -59,6 +59,7 @@ export async function startHttpStubServer(): Promise<HttpStubServer> {
       payload = r.text;
       headers['content-type'] ??= 'text/plain';
     }
+    headers['content-length'] ??= String(Buffer.byteLength(payload));
     res.writeHead(r.status ?? 200, headers);
     res.end(payload);
   };
