@@ -1,0 +1,71 @@
+/**
+ * A local DynamoDB-compatible server: dynalite, in memory, on 127.0.0.1 and a free port.
+ * dynalite enforces DynamoDB's request validation and conditional writes, which is what the
+ * ledgers' exactly-once logic rests on. Tables become ACTIVE at once.
+ */
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
+import { createDocumentClient } from '../shared/aws/clients.js';
+
+export const LOCAL_DYNAMODB_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+
+export interface LocalDynamoDbOptions {
+  /** Tables to create, each with the ledgers' key schema: a string partition key `pk`. */
+  tables?: readonly string[];
+  port?: number;
+}
+
+export interface LocalDynamoDb {
+  endpoint: string;
+  client: DynamoDBClient;
+  documentClient: DynamoDBDocumentClient;
+  /** Creates a table keyed by a string `pk`, billed on demand. */
+  createLedgerTable(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A client for the local server; region and dummy credentials explicit, so AWS is never contacted. */
+export function createLocalDynamoDbClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { ...LOCAL_DYNAMODB_CREDENTIALS }, maxAttempts: 1 });
+}
+
+export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Promise<LocalDynamoDb> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new Error(`the local DynamoDB server (dynalite) could not start on 127.0.0.1: ${err.message}`, { cause: err })));
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = createLocalDynamoDbClient(endpoint);
+  const documentClient = createDocumentClient(client);
+
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    client.destroy();
+    server.closeAllConnections?.();
+    await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+  };
+
+  const createLedgerTable = async (name: string): Promise<void> => {
+    await client.send(
+      new CreateTableCommand({
+        TableName: name,
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+  };
+
+  try {
+    for (const table of options.tables ?? []) await createLedgerTable(table);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { endpoint, client, documentClient, createLedgerTable, stop };
+}
