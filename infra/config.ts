@@ -1,0 +1,340 @@
+/**
+ * Per-environment configuration of the stack. Every deployable environment (dev, staging,
+ * prod, ...) is one entry under `context.environments` in cdk.json, chosen with `-c env=<name>`.
+ *
+ * The schema is the single description of each setting: the `.describe()` texts are what an
+ * operator needs to know, and a wrong value fails the synth with the environment, the field and
+ * what is expected, before anything reaches CloudFormation. `toPipelineConfig` turns the entry
+ * into the JSON the functions read from `PIPELINE_CONFIG` (shared/config/runtime.ts).
+ */
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { z } from 'zod';
+import { RoutingRuleSchema, TargetSpecSchema } from '../shared/config/target.js';
+import { DispositionSchema, PipelineConfigSchema, type PipelineConfig } from '../shared/config/runtime.js';
+import { EnvironmentConfigError } from './errors.js';
+
+/** The vendor's production endpoints (reference/README.md). */
+export const IBINDER_API_BASE_URL = 'https://api.ibinder.com/api';
+export const IBINDER_TOKEN_URL = 'https://signin.ibinder.com/connect/token';
+
+/** Where producers drop files and where rejected files are copied; fixed by the design. */
+export const INBOX_PREFIX = 'inbox/';
+export const REJECTED_PREFIX = 'rejected/';
+/** Prefix of the archive bucket where the planner writes run manifests. */
+export const MANIFESTS_PREFIX = 'manifests/';
+
+/** Environment names whose resources must never be destroyed with the stack. */
+const PRODUCTION_NAMES = new Set(['prod', 'production']);
+
+/** CloudWatch Logs retention values (days) that the service accepts; "never expire" is not offered. */
+const LOG_RETENTION_DAYS: readonly number[] = Object.values(RetentionDays).filter(
+  (v): v is number => typeof v === 'number' && v !== RetentionDays.INFINITE,
+);
+
+/** S3 storage classes the archive may transition to, by their S3 API names. */
+export const ArchiveStorageClassSchema = z
+  .enum(['GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING'], {
+    error: 'expected one of GLACIER_IR, GLACIER, DEEP_ARCHIVE, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING',
+  })
+  .describe('S3 storage class archived objects move to after archiveTransitionDays.');
+export type ArchiveStorageClass = z.infer<typeof ArchiveStorageClassSchema>;
+
+/** S3 refuses a transition to an infrequent-access class earlier than this (days). */
+const INFREQUENT_ACCESS_MIN_DAYS = 30;
+
+function wholeNumber(min: number, max: number): z.ZodNumber {
+  const expected = `expected a whole number from ${min} to ${max}`;
+  return z.number({ error: expected }).int({ error: expected }).min(min, { error: expected }).max(max, { error: expected });
+}
+
+/**
+ * An EventBridge Scheduler cron expression: `cron(minutes hours day-of-month month day-of-week year)`,
+ * six fields, and one of day-of-month / day-of-week must be `?`.
+ */
+const SCHEDULER_CRON = /^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$/;
+function isSchedulerCron(expression: string): boolean {
+  const fields = SCHEDULER_CRON.exec(expression);
+  if (!fields) return false;
+  const dayOfMonth = fields[3];
+  const dayOfWeek = fields[5];
+  return (dayOfMonth === '?') !== (dayOfWeek === '?');
+}
+
+function isIanaTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const CredentialsSecretConfigSchema = z
+  .object({
+    secretName: z
+      .string({ error: 'expected the Secrets Manager secret name, e.g. "ibinder-pipeline/dev/ibinder-client"' })
+      .regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, {
+        error: 'expected 1-512 characters of letters, digits and / _ + = . @ -',
+      })
+      .describe('Name of the Secrets Manager secret holding {"clientId","clientSecret"} of the iBinder API client.'),
+    create: z
+      .boolean({ error: 'expected true or false' })
+      .default(false)
+      .describe(
+        'true: the stack creates the secret with the placeholder {"clientId":"","clientSecret":""}; put the real ' +
+          'value afterwards with `aws secretsmanager put-secret-value` (later deploys do not overwrite it). ' +
+          'false (default): the secret already exists and is imported by name.',
+      ),
+  })
+  .strict();
+
+export const IngestConfigSchema = z
+  .object({
+    batchSize: wholeNumber(1, 10_000)
+      .default(10)
+      .describe('SQS messages per Lambda invocation. Above 10 requires maxBatchingWindowSeconds > 0.'),
+    maxBatchingWindowSeconds: wholeNumber(0, 300)
+      .default(5)
+      .describe('How long the event source gathers messages before invoking (seconds, 0-300).'),
+    maxConcurrency: wholeNumber(2, 1000)
+      .default(5)
+      .describe(
+        'Most concurrent ingest invocations the SQS event source starts (2-1000); bounds the load on iBinder.',
+      ),
+    recordConcurrency: wholeNumber(1, 100)
+      .default(4)
+      .describe('Records of one batch processed at once inside an invocation.'),
+    functionTimeoutSeconds: wholeNumber(10, 900)
+      .default(300)
+      .describe('Ingest function timeout (seconds). The queue visibility timeout is 6 x this + the batching window.'),
+    memorySizeMb: wholeNumber(128, 10_240).default(1024).describe('Ingest function memory (MB).'),
+    maxReceiveCount: wholeNumber(1, 1000)
+      .default(5)
+      .describe('Deliveries of one message before it moves to the ingest dead-letter queue.'),
+    untaggedGraceSeconds: wholeNumber(0, 86_400)
+      .default(300)
+      .describe(
+        'How long an object with no tags, no matching routing rule and no default target is retried before it ' +
+          'is rejected (producers may tag right after the upload).',
+      ),
+  })
+  .strict()
+  .refine((i) => i.batchSize <= 10 || i.maxBatchingWindowSeconds > 0, {
+    path: ['batchSize'],
+    error: 'a batchSize above 10 needs maxBatchingWindowSeconds of at least 1 (an SQS event source rule)',
+  });
+
+export const InboxConfigSchema = z
+  .object({
+    noncurrentVersionExpirationDays: wholeNumber(1, 3650)
+      .default(30)
+      .describe('Days a replaced or deleted inbox object version is kept before S3 expires it.'),
+    rejectedExpirationDays: wholeNumber(1, 3650)
+      .default(90)
+      .describe('Days objects under rejected/ (the file and its .error.json) are kept.'),
+  })
+  .strict();
+
+export const ExportConfigSchema = z
+  .object({
+    scheduleCron: z
+      .string({ error: 'expected an EventBridge Scheduler cron expression, e.g. "cron(0 2 * * ? *)"' })
+      .refine(isSchedulerCron, {
+        error:
+          'expected an EventBridge Scheduler cron expression with six fields and "?" in exactly one of ' +
+          'day-of-month or day-of-week, e.g. "cron(0 2 * * ? *)"',
+      })
+      .default('cron(0 2 * * ? *)')
+      .describe('When the nightly export runs: EventBridge Scheduler cron(minutes hours day-of-month month day-of-week year).'),
+    scheduleTimeZone: z
+      .string({ error: 'expected an IANA time zone name, e.g. "Europe/Oslo"' })
+      .refine(isIanaTimeZone, { error: 'expected an IANA time zone name, e.g. "Europe/Oslo" or "Etc/UTC"' })
+      .default('Etc/UTC')
+      .describe('IANA time zone scheduleCron is read in, e.g. Europe/Oslo (daylight saving is followed).'),
+    binders: z
+      .array(z.string().min(1, { error: 'expected a binder id' }), { error: 'expected a list of binder ids' })
+      .min(1, { error: 'expected at least one binder id; leave the field out to export every binder' })
+      .optional()
+      .describe('Binder ids the export covers; leave out to export every binder the API client can see.'),
+    archiveTransitionDays: wholeNumber(0, 3650)
+      .default(30)
+      .describe('Days after which archived objects move to archiveStorageClass.'),
+    archiveStorageClass: ArchiveStorageClassSchema.default('GLACIER_IR'),
+    plannerTimeoutSeconds: wholeNumber(10, 900).default(900).describe('Export planner function timeout (seconds).'),
+    plannerMemorySizeMb: wholeNumber(128, 10_240).default(512).describe('Export planner function memory (MB).'),
+    workerTimeoutSeconds: wholeNumber(10, 900)
+      .default(900)
+      .describe('Export worker function timeout (seconds). The export queue visibility timeout is 6 x this.'),
+    workerMemorySizeMb: wholeNumber(128, 10_240).default(1024).describe('Export worker function memory (MB).'),
+    workerBatchSize: wholeNumber(1, 10).default(1).describe('Export queue messages (document versions) per worker invocation.'),
+    workerMaxConcurrency: wholeNumber(2, 1000)
+      .default(5)
+      .describe('Most concurrent export worker invocations (2-1000); bounds the load on iBinder.'),
+    maxReceiveCount: wholeNumber(1, 1000)
+      .default(5)
+      .describe('Deliveries of one export message before it moves to the export dead-letter queue.'),
+  })
+  .strict()
+  .refine(
+    (e) =>
+      !(e.archiveStorageClass === 'STANDARD_IA' || e.archiveStorageClass === 'ONEZONE_IA') ||
+      e.archiveTransitionDays >= INFREQUENT_ACCESS_MIN_DAYS,
+    {
+      path: ['archiveTransitionDays'],
+      error: `S3 needs at least ${INFREQUENT_ACCESS_MIN_DAYS} days before a transition to STANDARD_IA or ONEZONE_IA`,
+    },
+  );
+
+export const AlarmsConfigSchema = z
+  .object({
+    email: z
+      .email({ error: 'expected an e-mail address' })
+      .optional()
+      .describe('Address subscribed to the alarm topic (confirm the subscription e-mail after the first deploy).'),
+  })
+  .strict();
+
+export const EnvironmentConfigSchema = z
+  .object({
+    account: z
+      .string({ error: 'expected the 12-digit AWS account id as a string, e.g. "123456789012"' })
+      .regex(/^\d{12}$/, { error: 'expected the 12-digit AWS account id as a string, e.g. "123456789012"' })
+      .describe('AWS account the environment deploys to (12 digits, quoted).'),
+    region: z
+      .string({ error: 'expected an AWS region, e.g. "eu-north-1"' })
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, { error: 'expected an AWS region, e.g. "eu-north-1"' })
+      .describe('AWS region the environment deploys to, e.g. eu-north-1.'),
+    tenantId: z
+      .string({ error: 'expected the iBinder organisation (tenant) id' })
+      .min(1, { error: 'expected the iBinder organisation (tenant) id' })
+      .describe('iBinder organisation id, sent as x-ibinder-tenantid on every API request.'),
+    apiBaseUrl: z
+      .url({ protocol: /^https$/, error: 'expected an https URL, e.g. "https://api.ibinder.com/api"' })
+      .default(IBINDER_API_BASE_URL)
+      .describe(`iBinder API base URL; default ${IBINDER_API_BASE_URL}.`),
+    tokenUrl: z
+      .url({ protocol: /^https$/, error: 'expected an https URL, e.g. "https://signin.ibinder.com/connect/token"' })
+      .default(IBINDER_TOKEN_URL)
+      .describe(`OAuth 2.0 token endpoint; default ${IBINDER_TOKEN_URL}.`),
+    credentialsSecret: CredentialsSecretConfigSchema,
+    defaultTarget: TargetSpecSchema.optional().describe(
+      'Target for objects with no ibinder: tags and no matching routing rule: {binderId, folderId | folderPath, metadata?, version?}.',
+    ),
+    routingRules: z
+      .array(RoutingRuleSchema)
+      .default([])
+      .describe('Key prefix -> target, for producers that cannot tag: [{prefix: "inbox/scanner-3/", target: {...}}]. Longest prefix wins.'),
+    ingest: IngestConfigSchema.default(IngestConfigSchema.parse({})),
+    disposition: DispositionSchema.default('delete').describe(
+      'What happens to an inbox object once it is in iBinder: "delete" it (the version history keeps it until ' +
+        'noncurrentVersionExpirationDays) or "tag" it as ingested and leave it.',
+    ),
+    inbox: InboxConfigSchema.default(InboxConfigSchema.parse({})),
+    export: ExportConfigSchema.default(ExportConfigSchema.parse({})),
+    alarms: AlarmsConfigSchema.default({}),
+    logRetentionDays: z
+      .number({ error: `expected one of ${LOG_RETENTION_DAYS.join(', ')}` })
+      .refine((d) => LOG_RETENTION_DAYS.includes(d), { error: `expected one of ${LOG_RETENTION_DAYS.join(', ')}` })
+      .default(90)
+      .describe('Days the functions\' CloudWatch logs are kept (a value CloudWatch Logs accepts, e.g. 30, 90, 365).'),
+    xrayTracing: z.boolean({ error: 'expected true or false' }).default(false).describe('Active X-Ray tracing on the functions.'),
+    removalPolicy: z
+      .enum(['retain', 'destroy'], { error: 'expected "retain" or "destroy"' })
+      .default('retain')
+      .describe(
+        'What `cdk destroy` does to buckets, tables, the created secret and log groups. "destroy" deletes them ' +
+          '(buckets only when empty); prod must be "retain".',
+      ),
+  })
+  .strict();
+
+export type EnvironmentConfig = z.infer<typeof EnvironmentConfigSchema>;
+export type EnvironmentConfigInput = z.input<typeof EnvironmentConfigSchema>;
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const where = issue.path.length > 0 ? issue.path.map(String).join('.') : '(entry)';
+  if (issue.code === 'unrecognized_keys') {
+    return `${where}: unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling)`;
+  }
+  const missing = issue.code === 'invalid_type' && 'input' in issue && issue.input === undefined;
+  const expected = issue.message.replace(/^Invalid input: /, '').replace(/, received undefined$/, '');
+  return missing ? `${where}: is missing; ${expected}` : `${where}: ${issue.message}`;
+}
+
+/**
+ * Picks and validates one environment from the `environments` object of the cdk.json context.
+ *
+ * @param environments the value of `context.environments` (`app.node.tryGetContext('environments')`)
+ * @param envName the value of `-c env=<name>`
+ * @throws EnvironmentConfigError naming the environment, each wrong field and what it expects
+ */
+export function loadEnvironmentConfig(environments: unknown, envName: unknown): EnvironmentConfig {
+  if (typeof environments !== 'object' || environments === null || Array.isArray(environments)) {
+    throw new EnvironmentConfigError(
+      'cdk.json has no "context.environments" object: add one entry per environment, e.g. ' +
+        '"context": { "environments": { "dev": { "account": "123456789012", "region": "eu-north-1", ... } } }',
+    );
+  }
+  const entries = environments as Record<string, unknown>;
+  const known = Object.keys(entries).sort();
+  const knownList = known.length > 0 ? known.join(', ') : '(none)';
+  if (typeof envName !== 'string' || envName.length === 0) {
+    throw new EnvironmentConfigError(
+      `No environment chosen: pass one with -c env=<name>, e.g. \`npx cdk synth -c env=${known[0] ?? 'dev'}\`. ` +
+        `Environments in cdk.json: ${knownList}.`,
+    );
+  }
+  if (!Object.hasOwn(entries, envName)) {
+    throw new EnvironmentConfigError(
+      `Unknown environment "${envName}": cdk.json context.environments defines ${knownList}. ` +
+        'Pass one of those with -c env=<name>, or add an entry for it.',
+    );
+  }
+  const parsed = EnvironmentConfigSchema.safeParse(entries[envName], { reportInput: true });
+  const problems = parsed.success ? [] : parsed.error.issues.map(describeIssue);
+  if (parsed.success && PRODUCTION_NAMES.has(envName) && parsed.data.removalPolicy === 'destroy') {
+    problems.push(
+      `removalPolicy: "destroy" is refused for the production environment "${envName}"; use "retain" ` +
+        '(remove retained buckets and tables by hand if you really mean to).',
+    );
+  }
+  if (!parsed.success || problems.length > 0) {
+    throw new EnvironmentConfigError(
+      `Environment "${envName}" in cdk.json (context.environments.${envName}) is invalid:\n` +
+        problems.map((p) => `  - ${p}`).join('\n'),
+    );
+  }
+  return parsed.data;
+}
+
+/** True when the environment's data stores must outlive the stack. */
+export function isRetained(envConfig: EnvironmentConfig, envName: string): boolean {
+  return envConfig.removalPolicy === 'retain' || PRODUCTION_NAMES.has(envName);
+}
+
+/**
+ * The runtime configuration the functions read from `PIPELINE_CONFIG`. Values that only make
+ * sense together with the function's own settings are derived here, so they cannot drift:
+ * a claim lease outlives the invocation that took it, and the time reserved at the end of an
+ * invocation fits inside its timeout.
+ */
+export function toPipelineConfig(envConfig: EnvironmentConfig, envName: string): PipelineConfig {
+  const timeoutMs = envConfig.ingest.functionTimeoutSeconds * 1000;
+  return PipelineConfigSchema.parse({
+    environment: envName,
+    tenantId: envConfig.tenantId,
+    apiBaseUrl: envConfig.apiBaseUrl,
+    tokenUrl: envConfig.tokenUrl,
+    credentialsSecretName: envConfig.credentialsSecret.secretName,
+    inboxPrefix: INBOX_PREFIX,
+    rejectedPrefix: REJECTED_PREFIX,
+    ...(envConfig.defaultTarget ? { defaultTarget: envConfig.defaultTarget } : {}),
+    routingRules: envConfig.routingRules,
+    disposition: envConfig.disposition,
+    untaggedGraceSeconds: envConfig.ingest.untaggedGraceSeconds,
+    recordConcurrency: envConfig.ingest.recordConcurrency,
+    minRemainingTimeMs: Math.min(30_000, Math.floor(timeoutMs / 3)),
+    claimLeaseSeconds: envConfig.ingest.functionTimeoutSeconds + 60,
+    ...(envConfig.export.binders ? { exportBinders: envConfig.export.binders } : {}),
+  });
+}

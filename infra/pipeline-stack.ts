@@ -1,0 +1,403 @@
+/**
+ * One environment of the pipeline: the inbox bucket and ingest queue, the ingest function and
+ * its ledger, and the nightly export (schedule, planner, queue, worker, archive bucket, export
+ * ledger), sharing the iBinder credentials secret and an access-log bucket.
+ *
+ * Every function gets only what its job needs: object actions on its own key prefixes, its own
+ * queue, single-item access to its own ledger, and read access to the one secret.
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { ENV } from '../shared/config/runtime.js';
+import {
+  INBOX_PREFIX,
+  MANIFESTS_PREFIX,
+  REJECTED_PREFIX,
+  isRetained,
+  toPipelineConfig,
+  type ArchiveStorageClass,
+  type EnvironmentConfig,
+} from './config.js';
+import { AccessLogBucket } from './constructs/access-log-bucket.js';
+import { CredentialsSecret } from './constructs/credentials-secret.js';
+import { LedgerTable } from './constructs/ledger-table.js';
+import { NightlyExportSchedule } from './constructs/nightly-export-schedule.js';
+import { PipelineFunction } from './constructs/pipeline-function.js';
+import { QueueWithDlq } from './constructs/queue-with-dlq.js';
+import { SecureBucket } from './constructs/secure-bucket.js';
+import { EnvironmentConfigError } from './errors.js';
+import { functionEntry } from './paths.js';
+
+/** CloudWatch namespace of the functions' custom metrics (Powertools adds a `service` dimension). */
+export const METRICS_NAMESPACE = 'IbinderPipeline';
+
+/** Service names the functions log and publish metrics under. */
+export const SERVICE_NAMES = {
+  ingest: 'ibinder-ingest',
+  exportPlanner: 'ibinder-export-planner',
+  exportWorker: 'ibinder-export-worker',
+} as const;
+
+/**
+ * Lambda allows 4 KB for all variables of a function together; PIPELINE_CONFIG gets most of it.
+ * Routing rules are what makes it grow.
+ */
+const MAX_PIPELINE_CONFIG_BYTES = 3_500;
+
+/** Environment names end up in bucket and stack names, so they are kept short and lowercase. */
+const ENV_NAME = /^[a-z][a-z0-9-]{0,11}$/;
+
+export interface PipelineStackProps extends StackProps {
+  /** Name of the environment entry in cdk.json (dev, staging, prod, ...). */
+  readonly envName: string;
+  readonly config: EnvironmentConfig;
+}
+
+/** The stack name of an environment: one stack per environment, deployable on its own. */
+export function pipelineStackName(envName: string): string {
+  return `IbinderPipeline-${envName}`;
+}
+
+/**
+ * The inbox bucket's name. It is fixed (and unique per account and region) because the bucket's
+ * event notification and the queue policy that allows it must name each other: with a generated
+ * name the two would depend on each other, and CDK's way around that is a custom-resource
+ * Lambda function with account-wide S3 rights.
+ */
+export function inboxBucketName(envName: string, account: string, region: string): string {
+  return `ibinder-pipeline-${envName}-inbox-${account}-${region}`;
+}
+
+const STORAGE_CLASSES: Record<ArchiveStorageClass, s3.StorageClass> = {
+  GLACIER_IR: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+  GLACIER: s3.StorageClass.GLACIER,
+  DEEP_ARCHIVE: s3.StorageClass.DEEP_ARCHIVE,
+  STANDARD_IA: s3.StorageClass.INFREQUENT_ACCESS,
+  ONEZONE_IA: s3.StorageClass.ONE_ZONE_INFREQUENT_ACCESS,
+  INTELLIGENT_TIERING: s3.StorageClass.INTELLIGENT_TIERING,
+};
+
+export class PipelineStack extends Stack {
+  readonly inboxBucket: s3.Bucket;
+  readonly archiveBucket: s3.Bucket;
+  readonly accessLogBucket: s3.Bucket;
+  readonly ingestQueue: QueueWithDlq;
+  readonly exportQueue: QueueWithDlq;
+  /** Nightly runs Scheduler could not start, and planner invocations that failed after Lambda's retries. */
+  readonly plannerDeadLetterQueue: sqs.Queue;
+  readonly ledger: LedgerTable;
+  readonly exportLedger: LedgerTable;
+  readonly credentials: CredentialsSecret;
+  readonly ingestFunction: PipelineFunction;
+  readonly plannerFunction: PipelineFunction;
+  readonly workerFunction: PipelineFunction;
+  readonly exportSchedule: NightlyExportSchedule;
+
+  constructor(scope: Construct, id: string, props: PipelineStackProps) {
+    const { envName, config } = props;
+    if (!ENV_NAME.test(envName)) {
+      throw new EnvironmentConfigError(
+        `Environment name "${envName}" cannot be used in resource names: use 1-12 lowercase letters, digits ` +
+          'and hyphens, starting with a letter (e.g. dev, staging, prod).',
+      );
+    }
+    const retained = isRetained(config, envName);
+    super(scope, id, {
+      description: `S3 -> iBinder ingest and nightly iBinder -> S3 export (${envName})`,
+      terminationProtection: envName === 'prod' || envName === 'production',
+      ...props,
+      env: { account: config.account, region: config.region },
+    });
+    Tags.of(this).add('environment', envName);
+    Tags.of(this).add('application', 'ibinder-pipeline');
+
+    const removalPolicy = retained ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const pipelineConfigJson = JSON.stringify(toPipelineConfig(config, envName));
+    if (Buffer.byteLength(pipelineConfigJson) > MAX_PIPELINE_CONFIG_BYTES) {
+      throw new EnvironmentConfigError(
+        `Environment "${envName}": the runtime configuration is ${Buffer.byteLength(pipelineConfigJson)} bytes, ` +
+          `more than the ${MAX_PIPELINE_CONFIG_BYTES} bytes Lambda's 4 KB variable limit leaves for it. ` +
+          'Shorten or merge routingRules (their metadata maps take the most room).',
+      );
+    }
+
+    // ----- shared -----
+    this.accessLogBucket = new AccessLogBucket(this, 'AccessLogs', { removalPolicy }).bucket;
+    this.credentials = new CredentialsSecret(this, 'Credentials', {
+      secretName: config.credentialsSecret.secretName,
+      create: config.credentialsSecret.create,
+      removalPolicy,
+    });
+
+    // ----- ingest -----
+    const ingestTimeout = Duration.seconds(config.ingest.functionTimeoutSeconds);
+    const batchingWindow = Duration.seconds(config.ingest.maxBatchingWindowSeconds);
+    this.ingestQueue = new QueueWithDlq(this, 'IngestQueue', {
+      consumerTimeout: ingestTimeout,
+      maxBatchingWindow: batchingWindow,
+      maxReceiveCount: config.ingest.maxReceiveCount,
+    });
+
+    const inboxName = inboxBucketName(envName, config.account, config.region);
+    const inbox = new SecureBucket(this, 'Inbox', {
+      bucketName: inboxName,
+      serverAccessLogsBucket: this.accessLogBucket,
+      serverAccessLogsPrefix: 'inbox-bucket/',
+      removalPolicy,
+      lifecycleRules: [
+        {
+          id: 'expire-noncurrent-versions',
+          noncurrentVersionExpiration: Duration.days(config.inbox.noncurrentVersionExpirationDays),
+          expiredObjectDeleteMarker: true,
+        },
+        {
+          id: 'expire-rejected',
+          prefix: REJECTED_PREFIX,
+          expiration: Duration.days(config.inbox.rejectedExpirationDays),
+        },
+      ],
+    });
+    this.inboxBucket = inbox.bucket;
+    this.notifyQueueOfNewInboxObjects(this.inboxBucket, inboxName, this.ingestQueue.queue);
+
+    this.ledger = new LedgerTable(this, 'Ledger', { removalPolicy });
+
+    this.ingestFunction = new PipelineFunction(this, 'Ingest', {
+      entry: functionEntry('ingest'),
+      description: `Ingests new objects under ${INBOX_PREFIX} of the inbox bucket into iBinder (${envName})`,
+      serviceName: SERVICE_NAMES.ingest,
+      metricsNamespace: METRICS_NAMESPACE,
+      timeout: ingestTimeout,
+      memorySize: config.ingest.memorySizeMb,
+      logRetention: config.logRetentionDays,
+      removalPolicy,
+      tracing: config.xrayTracing,
+      environment: {
+        [ENV.config]: pipelineConfigJson,
+        [ENV.ledgerTable]: this.ledger.table.tableName,
+      },
+    });
+    const ingestFn = this.ingestFunction.function;
+    ingestFn.addEventSource(
+      new SqsEventSource(this.ingestQueue.queue, {
+        batchSize: config.ingest.batchSize,
+        maxBatchingWindow: batchingWindow,
+        maxConcurrency: config.ingest.maxConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
+    inbox.grantObjectActions(ingestFn, `${INBOX_PREFIX}*`, [
+      's3:GetObject',
+      's3:GetObjectVersion',
+      's3:GetObjectTagging',
+      's3:GetObjectVersionTagging',
+      // disposition: delete the ingested object, or tag it as ingested
+      's3:DeleteObject',
+      's3:DeleteObjectVersion',
+      's3:PutObjectTagging',
+      's3:PutObjectVersionTagging',
+    ]);
+    inbox.grantObjectActions(ingestFn, `${REJECTED_PREFIX}*`, ['s3:PutObject', 's3:PutObjectTagging']);
+    // Without ListBucket, S3 answers a read of a missing key with 403 instead of 404; an object
+    // that is gone (already disposed of when a message is redelivered) must not look like a
+    // permissions problem.
+    ingestFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.inboxBucket.bucketArn] }));
+    this.ledger.grantRecordReadWrite(ingestFn);
+    this.credentials.secret.grantRead(ingestFn);
+
+    // ----- export -----
+    const exportConfig = config.export;
+    const archive = new SecureBucket(this, 'Archive', {
+      serverAccessLogsBucket: this.accessLogBucket,
+      serverAccessLogsPrefix: 'archive-bucket/',
+      removalPolicy,
+      lifecycleRules: [
+        {
+          id: 'archive-transition',
+          transitions: [
+            {
+              storageClass: STORAGE_CLASSES[exportConfig.archiveStorageClass],
+              transitionAfter: Duration.days(exportConfig.archiveTransitionDays),
+            },
+          ],
+          noncurrentVersionTransitions: [
+            {
+              storageClass: STORAGE_CLASSES[exportConfig.archiveStorageClass],
+              transitionAfter: Duration.days(exportConfig.archiveTransitionDays),
+            },
+          ],
+        },
+      ],
+    });
+    this.archiveBucket = archive.bucket;
+
+    const workerTimeout = Duration.seconds(exportConfig.workerTimeoutSeconds);
+    this.exportQueue = new QueueWithDlq(this, 'ExportQueue', {
+      consumerTimeout: workerTimeout,
+      maxReceiveCount: exportConfig.maxReceiveCount,
+    });
+    this.plannerDeadLetterQueue = new sqs.Queue(this, 'PlannerDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.exportLedger = new LedgerTable(this, 'ExportLedger', { removalPolicy });
+
+    const exportEnvironment = {
+      [ENV.config]: pipelineConfigJson,
+      [ENV.exportLedgerTable]: this.exportLedger.table.tableName,
+      [ENV.exportQueueUrl]: this.exportQueue.queue.queueUrl,
+      [ENV.archiveBucket]: this.archiveBucket.bucketName,
+    };
+
+    this.plannerFunction = new PipelineFunction(this, 'ExportPlanner', {
+      entry: functionEntry('export-planner'),
+      description: `Plans the nightly iBinder -> S3 export: enqueues the document versions not yet archived (${envName})`,
+      serviceName: SERVICE_NAMES.exportPlanner,
+      metricsNamespace: METRICS_NAMESPACE,
+      timeout: Duration.seconds(exportConfig.plannerTimeoutSeconds),
+      memorySize: exportConfig.plannerMemorySizeMb,
+      logRetention: config.logRetentionDays,
+      removalPolicy,
+      tracing: config.xrayTracing,
+      deadLetterQueue: this.plannerDeadLetterQueue,
+      environment: exportEnvironment,
+    });
+    const plannerFn = this.plannerFunction.function;
+    this.exportQueue.queue.grantSendMessages(plannerFn);
+    this.exportLedger.grantRecordReadWrite(plannerFn);
+    this.exportLedger.grantBatchRead(plannerFn);
+    this.credentials.secret.grantRead(plannerFn);
+    archive.grantObjectActions(plannerFn, `${MANIFESTS_PREFIX}*`, ['s3:PutObject']);
+
+    this.workerFunction = new PipelineFunction(this, 'ExportWorker', {
+      entry: functionEntry('export-worker'),
+      description: `Copies one iBinder document version into the archive bucket (${envName})`,
+      serviceName: SERVICE_NAMES.exportWorker,
+      metricsNamespace: METRICS_NAMESPACE,
+      timeout: workerTimeout,
+      memorySize: exportConfig.workerMemorySizeMb,
+      logRetention: config.logRetentionDays,
+      removalPolicy,
+      tracing: config.xrayTracing,
+      environment: exportEnvironment,
+    });
+    const workerFn = this.workerFunction.function;
+    workerFn.addEventSource(
+      new SqsEventSource(this.exportQueue.queue, {
+        batchSize: exportConfig.workerBatchSize,
+        maxConcurrency: exportConfig.workerMaxConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
+    archive.grantObjectActions(workerFn, '*', ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts']);
+    this.exportLedger.grantRecordReadWrite(workerFn);
+    this.credentials.secret.grantRead(workerFn);
+
+    this.exportSchedule = new NightlyExportSchedule(this, 'NightlyExport', {
+      planner: plannerFn,
+      cronExpression: exportConfig.scheduleCron,
+      timeZone: exportConfig.scheduleTimeZone,
+      deadLetterQueue: this.plannerDeadLetterQueue,
+      description: `Starts the nightly iBinder -> S3 export (${envName})`,
+    });
+
+    this.addOutputs();
+    this.acknowledgeNagFindings(config.xrayTracing);
+  }
+
+  /**
+   * ObjectCreated events under `inbox/` go to the ingest queue. Written on the CloudFormation
+   * bucket directly (see `inboxBucketName`): the queue policy names the bucket by its fixed ARN,
+   * and the bucket waits for that policy, because S3 checks it when the notification is set.
+   */
+  private notifyQueueOfNewInboxObjects(bucket: s3.Bucket, bucketName: string, queue: sqs.Queue): void {
+    const bucketArn = Stack.of(this).formatArn({ service: 's3', region: '', account: '', resource: bucketName });
+    const { policyDependable } = queue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowInboxBucketNotifications',
+        principals: [new iam.ServicePrincipal('s3.amazonaws.com')],
+        actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+        resources: [queue.queueArn],
+        conditions: {
+          ArnEquals: { 'aws:SourceArn': bucketArn },
+          StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+        },
+      }),
+    );
+    const cfnBucket = bucket.node.defaultChild as s3.CfnBucket;
+    cfnBucket.notificationConfiguration = {
+      queueConfigurations: [
+        {
+          event: 's3:ObjectCreated:*',
+          queue: queue.queueArn,
+          filter: { s3Key: { rules: [{ name: 'prefix', value: INBOX_PREFIX }] } },
+        },
+      ],
+    };
+    if (policyDependable) cfnBucket.node.addDependency(policyDependable);
+  }
+
+  private addOutputs(): void {
+    const outputs: Array<[string, string, string]> = [
+      ['InboxBucketName', this.inboxBucket.bucketName, `Producers put files under ${INBOX_PREFIX} here, with ibinder: tags`],
+      ['ArchiveBucketName', this.archiveBucket.bucketName, 'The nightly export writes document versions and manifests here'],
+      ['AccessLogBucketName', this.accessLogBucket.bucketName, 'S3 server access logs of the inbox and archive buckets'],
+      ['IngestQueueUrl', this.ingestQueue.queue.queueUrl, 'Inbox ObjectCreated events waiting for the ingest function'],
+      ['IngestDeadLetterQueueUrl', this.ingestQueue.deadLetterQueue.queueUrl, 'Ingest events that failed every retry; redrive after fixing the cause'],
+      ['ExportQueueUrl', this.exportQueue.queue.queueUrl, 'Document versions waiting for the export worker'],
+      ['ExportDeadLetterQueueUrl', this.exportQueue.deadLetterQueue.queueUrl, 'Export messages that failed every retry'],
+      ['PlannerDeadLetterQueueUrl', this.plannerDeadLetterQueue.queueUrl, 'Nightly export runs that could not start or failed'],
+      ['LedgerTableName', this.ledger.table.tableName, 'Ingest ledger: one item per inbox object version'],
+      ['ExportLedgerTableName', this.exportLedger.table.tableName, 'Export ledger: one item per exported document version'],
+      ['CredentialsSecretName', this.credentials.secretName, 'Put {"clientId","clientSecret"} of the iBinder API client here'],
+      ['IngestFunctionName', this.ingestFunction.function.functionName, 'Ingest function'],
+      ['ExportPlannerFunctionName', this.plannerFunction.function.functionName, 'Export planner; invoke with {"source":"manual"} to run an export now'],
+      ['ExportWorkerFunctionName', this.workerFunction.function.functionName, 'Export worker function'],
+    ];
+    for (const [id, value, description] of outputs) new CfnOutput(this, id, { value, description });
+  }
+
+  /**
+   * cdk-nag AwsSolutions findings that are the design, each acknowledged on the one role it
+   * concerns with the reason. IAM5 findings are acknowledged one resource at a time, so any new
+   * wildcard shows up as a finding of its own.
+   */
+  private acknowledgeNagFindings(tracing: boolean): void {
+    const objectsOf = (bucket: s3.Bucket, pattern: string): string =>
+      `AwsSolutions-IAM5[Resource::<${this.getLogicalId(bucket.node.defaultChild as s3.CfnBucket)}.Arn>/${pattern}]`;
+
+    if (tracing) {
+      for (const fn of [this.ingestFunction, this.plannerFunction, this.workerFunction]) {
+        Validations.of(fn.role).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason: 'X-Ray PutTraceSegments and PutTelemetryRecords do not support resource-level permissions.',
+        });
+      }
+    }
+    Validations.of(this.ingestFunction.role).acknowledge(
+      {
+        id: objectsOf(this.inboxBucket, `${INBOX_PREFIX}*`),
+        reason: `Producers choose the keys: the function reads and disposes of any object under ${INBOX_PREFIX} and no other prefix.`,
+      },
+      {
+        id: objectsOf(this.inboxBucket, `${REJECTED_PREFIX}*`),
+        reason: `Rejected objects and their .error.json reports are written under ${REJECTED_PREFIX} only.`,
+      },
+    );
+    Validations.of(this.plannerFunction.role).acknowledge({
+      id: objectsOf(this.archiveBucket, `${MANIFESTS_PREFIX}*`),
+      reason: `Run manifests are named per run; the planner may put objects under ${MANIFESTS_PREFIX} only.`,
+    });
+    Validations.of(this.workerFunction.role).acknowledge({
+      id: objectsOf(this.archiveBucket, '*'),
+      reason:
+        'Archive keys are derived from binder, document and version ids at run time; the worker may only put objects ' +
+        '(and list or abort its multipart uploads) in the archive bucket, nothing else.',
+    });
+  }
+}
