@@ -1,0 +1,358 @@
+/**
+ * The local stack the demo, the integration tests and the bench run on: the local S3 server
+ * (with the compatibility layer over s3rver), the local DynamoDB server, the S3 -> SQS
+ * notification wiring and the SQS simulator's semantics.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { SQSEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalS3, type LocalS3 } from '../../local/local-s3.js';
+import { startLocalDynamoDb } from '../../local/local-dynamodb.js';
+import { forwardInboxNotifications } from '../../local/inbox-notifications.js';
+import { decodeS3EventKey, encodeS3EventKey } from '../../local/s3-event-notification.js';
+import { SimulatedClock } from '../../local/simulated-clock.js';
+import { SqsSimulator, interpretBatchResponse } from '../../local/sqs-simulator.js';
+
+const BUCKET = 'inbox-bucket-test';
+
+async function text(body: { transformToString(): Promise<string> } | undefined): Promise<string> {
+  if (!body) throw new Error('no body');
+  return body.transformToString();
+}
+
+describe('local S3 server', () => {
+  let s3: LocalS3;
+  beforeAll(async () => {
+    s3 = await startLocalS3({ buckets: [BUCKET] });
+  });
+  afterAll(async () => {
+    await s3.stop();
+  });
+
+  it('listens on 127.0.0.1 on a port of its own and removes its data directory on stop', async () => {
+    const other = await startLocalS3({ buckets: ['other-bucket'] });
+    expect(other.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(other.endpoint).not.toBe(s3.endpoint);
+    expect(existsSync(other.directory)).toBe(true);
+    await other.client.send(new PutObjectCommand({ Bucket: 'other-bucket', Key: 'a.txt', Body: 'a' }));
+    await other.stop();
+    expect(existsSync(other.directory)).toBe(false);
+    await expect(fetch(`${other.endpoint}/other-bucket/a.txt`)).rejects.toThrow();
+  });
+
+  it('keeps the tags of PutObject byte-exact, replaces them on PutObjectTagging, and forgets them with the object', async () => {
+    const key = 'inbox/tags/drawing 01.pdf';
+    await s3.client.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: key,
+        Body: 'pdf bytes',
+        Tagging: 'ibinder:binder=PRJ0001AB&ibinder:version=007&ibinder:meta:number=1e5&ibinder:folder-path=01%20Architecture/Tegninger%20%C3%B8',
+      }),
+    );
+    const tagged = await s3.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: key }));
+    expect(tagged.TagSet).toEqual([
+      { Key: 'ibinder:binder', Value: 'PRJ0001AB' },
+      { Key: 'ibinder:version', Value: '007' },
+      { Key: 'ibinder:meta:number', Value: '1e5' },
+      { Key: 'ibinder:folder-path', Value: '01 Architecture/Tegninger ø' },
+    ]);
+
+    await s3.client.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: key, Tagging: { TagSet: [{ Key: 'ibinder:version', Value: '0012' }] } }));
+    expect((await s3.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: key }))).TagSet).toEqual([{ Key: 'ibinder:version', Value: '0012' }]);
+
+    await s3.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+    await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'again' }));
+    expect((await s3.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: key }))).TagSet).toEqual([]);
+  });
+
+  it('refuses tags S3 refuses', async () => {
+    const key = 'inbox/tags/bad.pdf';
+    await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'x' }));
+    await expect(
+      s3.client.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: key, Tagging: { TagSet: [{ Key: 'note', Value: 'a&b' }] } })),
+    ).rejects.toMatchObject({ name: 'InvalidTag' });
+    const eleven = Array.from({ length: 11 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
+    await expect(s3.client.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: key, Tagging: { TagSet: eleven } }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 400 },
+    });
+    await expect(s3.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: 'inbox/tags/missing.pdf' }))).rejects.toMatchObject({ name: 'NoSuchKey' });
+  });
+
+  it('copies a key with spaces, + and UTF-8 with its tags (COPY) or new ones (REPLACE)', async () => {
+    const key = 'inbox/copy/Plan + snitt ø (1).pdf';
+    await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'plan', Tagging: 'ibinder:binder=PRJ0001AB' }));
+    const source = `${BUCKET}/${encodeURIComponent(key)}`;
+    await s3.client.send(new CopyObjectCommand({ Bucket: BUCKET, Key: `rejected/${key}`, CopySource: source }));
+    expect(await text((await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: `rejected/${key}` }))).Body)).toBe('plan');
+    expect((await s3.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: `rejected/${key}` }))).TagSet).toEqual([{ Key: 'ibinder:binder', Value: 'PRJ0001AB' }]);
+
+    await s3.client.send(
+      new CopyObjectCommand({ Bucket: BUCKET, Key: 'rejected/replaced.pdf', CopySource: `${source}?versionId=null`, TaggingDirective: 'REPLACE', Tagging: 'ibinder:rejected=true' }),
+    );
+    expect((await s3.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: 'rejected/replaced.pdf' }))).TagSet).toEqual([{ Key: 'ibinder:rejected', Value: 'true' }]);
+  });
+
+  it('stores a streamed aws-chunked upload as its bytes and verifies its SHA-256', async () => {
+    const content = 'streamed with a trailing checksum\n'.repeat(1000);
+    const body = new PassThrough();
+    body.end(content);
+    const put = await s3.client.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: 'archive/streamed.txt', Body: body, ContentLength: Buffer.byteLength(content), ChecksumAlgorithm: 'SHA256' }),
+    );
+    const sha256 = createHash('sha256').update(content).digest('base64');
+    expect(put.ChecksumSHA256).toBe(sha256);
+    const got = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'archive/streamed.txt' }));
+    expect(got.ContentEncoding).toBeUndefined();
+    expect(await text(got.Body)).toBe(content);
+  });
+
+  it('refuses a body whose checksum does not match, and keeps nothing of it', async () => {
+    const wrong = createHash('sha256').update('something else').digest('base64');
+    await expect(
+      s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'archive/corrupt.bin', Body: 'abc', ChecksumSHA256: wrong })),
+    ).rejects.toMatchObject({ name: 'BadDigest' });
+    await expect(s3.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'archive/corrupt.bin' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+  });
+
+  it('completes a multipart upload (lib-storage) with per-part SHA-256 and tags', async () => {
+    const part = Buffer.alloc(5 * 1024 * 1024, 1);
+    const tail = Buffer.from('tail');
+    const upload = new Upload({
+      client: s3.client,
+      params: { Bucket: BUCKET, Key: 'archive/multipart.bin', Body: Buffer.concat([part, part, tail]), ChecksumAlgorithm: 'SHA256', Tagging: 'kind=archive' },
+      partSize: 5 * 1024 * 1024,
+    });
+    await upload.done();
+    const head = await s3.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'archive/multipart.bin' }));
+    expect(head.ContentLength).toBe(2 * part.length + tail.length);
+    const ranged = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'archive/multipart.bin', Range: `bytes=${2 * part.length}-` }));
+    expect(await text(ranged.Body)).toBe('tail');
+    expect((await s3.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: 'archive/multipart.bin' }))).TagSet).toEqual([{ Key: 'kind', Value: 'archive' }]);
+  });
+
+  it('sends ObjectCreated events under inbox/ to the queue as S3 notifications, with the key URL-encoded and the tags already in place', async () => {
+    const queue = new SqsSimulator({ clock: new SimulatedClock(0) });
+    const notifications = forwardInboxNotifications(s3, queue, { bucket: BUCKET, prefix: 'inbox/', sendTestEvent: true });
+    const tagsSeenAtEvent: Promise<unknown>[] = [];
+    const unsubscribe = s3.onObjectChange((change) => {
+      if (change.key.startsWith('inbox/events/') && change.eventName.startsWith('ObjectCreated:')) {
+        tagsSeenAtEvent.push(s3.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: change.key })).then((r) => r.TagSet));
+      }
+    });
+    try {
+      const key = 'inbox/events/Tegning ø+æ (rev 2).pdf';
+      await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'drawing', Tagging: 'ibinder:binder=PRJ0001AB' }));
+      await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'elsewhere/not-inbox.pdf', Body: 'x' }));
+      await s3.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+
+      const messages = queue.receive({ maxMessages: 10 });
+      expect(messages).toHaveLength(2);
+      expect(JSON.parse(messages[0]?.body ?? '')).toMatchObject({ Event: 's3:TestEvent', Bucket: BUCKET });
+      const notification = JSON.parse(messages[1]?.body ?? '');
+      expect(notification.Records).toHaveLength(1);
+      const record = notification.Records[0];
+      expect(record).toMatchObject({
+        eventSource: 'aws:s3',
+        eventName: 'ObjectCreated:Put',
+        awsRegion: 'us-east-1',
+        s3: {
+          bucket: { name: BUCKET, arn: `arn:aws:s3:::${BUCKET}` },
+          object: { key: 'inbox/events/Tegning+%C3%B8%2B%C3%A6+%28rev+2%29.pdf', size: 7, eTag: createHash('md5').update('drawing').digest('hex') },
+        },
+      });
+      expect(record.s3.object.versionId).toBeUndefined();
+      expect(decodeS3EventKey(record.s3.object.key)).toBe(key);
+      expect(notifications.lastFor(key)?.body).toBe(messages[1]?.body);
+      expect(await Promise.all(tagsSeenAtEvent)).toEqual([[{ Key: 'ibinder:binder', Value: 'PRJ0001AB' }]]);
+    } finally {
+      unsubscribe();
+      notifications.stop();
+    }
+  });
+});
+
+describe('S3 event key encoding', () => {
+  it('encodes as S3 does: spaces as +, a literal + as %2B, UTF-8 percent-encoded, / kept', () => {
+    expect(encodeS3EventKey('inbox/a b+c/ø.pdf')).toBe('inbox/a+b%2Bc/%C3%B8.pdf');
+    for (const key of ['inbox/a b+c/ø.pdf', "inbox/it's (final) 100%!.pdf", 'inbox/日本語/ファイル.txt']) {
+      expect(decodeS3EventKey(encodeS3EventKey(key))).toBe(key);
+    }
+  });
+});
+
+describe('local DynamoDB server', () => {
+  it('creates ledger tables keyed by pk and enforces conditional writes', async () => {
+    const dynamodb = await startLocalDynamoDb({ tables: ['ledger-test'] });
+    try {
+      expect(dynamodb.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const put = () =>
+        dynamodb.documentClient.send(new PutCommand({ TableName: 'ledger-test', Item: { pk: 'bucket/key#null', state: 'claimed' }, ConditionExpression: 'attribute_not_exists(pk)' }));
+      await put();
+      await expect(put()).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+      const got = await dynamodb.documentClient.send(new GetCommand({ TableName: 'ledger-test', Key: { pk: 'bucket/key#null' }, ConsistentRead: true }));
+      expect(got.Item).toEqual({ pk: 'bucket/key#null', state: 'claimed' });
+    } finally {
+      await dynamodb.stop();
+    }
+  });
+});
+
+describe('SQS simulator', () => {
+  it('hides a received message for the visibility timeout, then delivers it again with a higher receive count', () => {
+    const clock = new SimulatedClock(1_000_000);
+    const queue = new SqsSimulator({ clock, visibilityTimeoutSeconds: 30 });
+    const { messageId } = queue.send('hello');
+    const [first] = queue.receive();
+    expect(first).toMatchObject({ messageId, body: 'hello', attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1000000', ApproximateFirstReceiveTimestamp: '1000000' } });
+    expect(queue.receive()).toEqual([]);
+    expect(queue.depth()).toEqual({ visible: 0, inFlight: 1, delayed: 0 });
+
+    clock.advance(29_999);
+    expect(queue.receive()).toEqual([]);
+    clock.advance(1);
+    const [second] = queue.receive();
+    expect(second?.attributes.ApproximateReceiveCount).toBe('2');
+    expect(second?.attributes.ApproximateFirstReceiveTimestamp).toBe('1000000');
+
+    // The first receipt handle is stale: it does not delete the message.
+    expect(queue.delete(first?.receiptHandle ?? '')).toBe(false);
+    expect(queue.isEmpty()).toBe(false);
+    expect(queue.delete(second?.receiptHandle ?? '')).toBe(true);
+    expect(queue.isEmpty()).toBe(true);
+  });
+
+  it('delays a message sent with a delay and receives at most the batch size', () => {
+    const clock = new SimulatedClock(0);
+    const queue = new SqsSimulator({ clock });
+    queue.send('later', { delaySeconds: 10 });
+    for (let i = 0; i < 12; i++) queue.send(`now-${i}`);
+    expect(queue.depth()).toEqual({ visible: 12, inFlight: 0, delayed: 1 });
+    const batch = queue.receive({ maxMessages: 10 });
+    expect(batch.map((m) => m.body)).toEqual(Array.from({ length: 10 }, (_, i) => `now-${i}`));
+    expect(() => queue.receive({ maxMessages: 11 })).toThrow(/maxMessages/);
+    clock.advance(10_000);
+    expect(queue.receive({ maxMessages: 10 }).map((m) => m.body)).toEqual(['now-10', 'now-11', 'later']);
+  });
+
+  it('moves a message to the dead-letter list once it has been received maxReceiveCount times', () => {
+    const clock = new SimulatedClock(0);
+    const queue = new SqsSimulator({ clock, visibilityTimeoutSeconds: 60, maxReceiveCount: 2 });
+    queue.send('poison');
+    expect(queue.receive()).toHaveLength(1);
+    clock.advance(60_000);
+    expect(queue.receive()[0]?.attributes.ApproximateReceiveCount).toBe('2');
+    clock.advance(60_000);
+    expect(queue.receive()).toEqual([]);
+    expect(queue.isEmpty()).toBe(true);
+    expect(queue.deadLetters).toEqual([expect.objectContaining({ body: 'poison', receiveCount: 2 })]);
+  });
+
+  it('drains through a handler: deletes successes, redelivers reported failures after the timeout, dead-letters the poison message', async () => {
+    const clock = new SimulatedClock(0);
+    const queue = new SqsSimulator({ clock, visibilityTimeoutSeconds: 120, maxReceiveCount: 3, queueName: 'ingest-test' });
+    queue.send('ok-1');
+    queue.send('poison');
+    queue.send('flaky');
+    queue.send('ok-2');
+    const seen: Array<{ at: number; bodies: string[]; counts: string[] }> = [];
+    let flakyFailures = 0;
+    const handler = async (event: SQSEvent) => {
+      seen.push({ at: clock.now(), bodies: event.Records.map((r) => r.body), counts: event.Records.map((r) => r.attributes.ApproximateReceiveCount) });
+      const failures = event.Records.filter((r) => r.body === 'poison' || (r.body === 'flaky' && flakyFailures++ === 0));
+      return { batchItemFailures: failures.map((r) => ({ itemIdentifier: r.messageId })) };
+    };
+    const report = await queue.drainWithLambda(handler, { batchSize: 10, maxRounds: 10 });
+
+    expect(seen[0]).toEqual({ at: 0, bodies: ['ok-1', 'poison', 'flaky', 'ok-2'], counts: ['1', '1', '1', '1'] });
+    expect(seen[1]).toEqual({ at: 120_000, bodies: ['poison', 'flaky'], counts: ['2', '2'] });
+    expect(seen[2]).toEqual({ at: 240_000, bodies: ['poison'], counts: ['3'] });
+    expect(seen).toHaveLength(3);
+    expect(report.deleted).toBe(3);
+    expect(report.drained).toBe(true);
+    expect(report.deadLetters.map((d) => d.body)).toEqual(['poison']);
+    expect(report.invocations.map((i) => i.failedMessageIds.length)).toEqual([2, 1, 1]);
+  });
+
+  it('builds records shaped like Lambda SQS events', async () => {
+    const queue = new SqsSimulator({ clock: new SimulatedClock(5), queueName: 'shape-test', region: 'eu-north-1', accountId: '123456789012' });
+    const { messageId } = queue.send('{"a":1}');
+    let event: SQSEvent | undefined;
+    await queue.drainWithLambda(async (e) => {
+      event = e;
+    });
+    expect(event?.Records[0]).toEqual({
+      messageId,
+      receiptHandle: expect.any(String),
+      body: '{"a":1}',
+      attributes: { ApproximateReceiveCount: '1', SentTimestamp: '5', SenderId: expect.any(String), ApproximateFirstReceiveTimestamp: '5' },
+      messageAttributes: {},
+      md5OfBody: createHash('md5').update('{"a":1}').digest('hex'),
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:eu-north-1:123456789012:shape-test',
+      awsRegion: 'eu-north-1',
+    });
+    expect(queue.isEmpty()).toBe(true);
+  });
+
+  it('fails the whole batch when the handler throws or names a message that is not in the batch', async () => {
+    const clock = new SimulatedClock(0);
+    const queue = new SqsSimulator({ clock, visibilityTimeoutSeconds: 10, maxReceiveCount: 5 });
+    queue.send('a');
+    queue.send('b');
+    let round = 0;
+    const report = await queue.drainWithLambda(async (event) => {
+      round += 1;
+      if (round === 1) throw new Error('boom');
+      if (round === 2) return { batchItemFailures: [{ itemIdentifier: '' }] };
+      return { batchItemFailures: [] };
+    });
+    expect(report.invocations.map((i) => i.failedMessageIds.length)).toEqual([2, 2, 0]);
+    expect(report.invocations[0]?.batchError).toMatch(/boom/);
+    expect(report.invocations[1]?.batchError).toMatch(/not a message of this batch/);
+    expect(report.drained).toBe(true);
+    expect(interpretBatchResponse({ batchItemFailures: [{ itemIdentifier: 'x' }] }, ['x', 'y']).failed).toEqual(new Set(['x']));
+    expect(interpretBatchResponse(undefined, ['x']).failed.size).toBe(0);
+  });
+
+  it('stops after maxRounds and leaves what is left in the queue', async () => {
+    const queue = new SqsSimulator({ clock: new SimulatedClock(0), maxReceiveCount: 100 });
+    queue.send('never succeeds');
+    const report = await queue.drainWithLambda(async () => {
+      throw new Error('down');
+    }, { maxRounds: 4 });
+    expect(report.invocations).toHaveLength(4);
+    expect(report.drained).toBe(false);
+    expect(report.depth.inFlight).toBe(1);
+  });
+
+  it('calls beforeRound between deliveries, so a test can change the world while a message is in flight', async () => {
+    const queue = new SqsSimulator({ clock: new SimulatedClock(0) });
+    queue.send('x');
+    const calls: number[] = [];
+    let ready = false;
+    await queue.drainWithLambda(
+      async (event) => (ready ? undefined : { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) }),
+      {
+        beforeRound: (round) => {
+          calls.push(round);
+          if (round === 2) ready = true;
+        },
+      },
+    );
+    expect(calls).toEqual([1, 2]);
+  });
+});
