@@ -17,10 +17,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalS3, type LocalS3 } from '../../local/local-s3.js';
 import { startLocalDynamoDb } from '../../local/local-dynamodb.js';
+import { startLocalServices } from '../../local/services.js';
 import { forwardInboxNotifications } from '../../local/inbox-notifications.js';
 import { decodeS3EventKey, encodeS3EventKey } from '../../local/s3-event-notification.js';
 import { SimulatedClock } from '../../local/simulated-clock.js';
@@ -32,6 +35,36 @@ async function text(body: { transformToString(): Promise<string> } | undefined):
   if (!body) throw new Error('no body');
   return body.transformToString();
 }
+
+describe('local services', () => {
+  it('start the emulator, S3 with both buckets and DynamoDB with both ledger tables on free loopback ports, and stop them all', async () => {
+    const services = await startLocalServices();
+    let stopped = false;
+    try {
+      const endpoints = [services.emulator.url, services.s3.endpoint, services.dynamodb.endpoint];
+      for (const endpoint of endpoints) expect(endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(new Set(endpoints).size).toBe(3);
+      const buckets = await services.s3.client.send(new ListBucketsCommand({}));
+      expect(buckets.Buckets?.map((b) => b.Name).sort()).toEqual([services.archiveBucket, services.inboxBucket].sort());
+      const tables = await services.dynamodb.client.send(new ListTablesCommand({}));
+      expect(tables.TableNames?.sort()).toEqual([services.exportLedgerTable, services.ledgerTable].sort());
+      const token = await fetch(services.emulator.tokenUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: services.emulator.clientId, client_secret: services.emulator.clientSecret, scope: 'ibinder_public' }),
+      });
+      expect(token.status).toBe(200);
+
+      await services.stop();
+      stopped = true;
+      await services.stop();
+      for (const endpoint of endpoints) await expect(fetch(endpoint)).rejects.toThrow();
+      expect(existsSync(services.s3.directory)).toBe(false);
+    } finally {
+      if (!stopped) await services.stop();
+    }
+  });
+});
 
 describe('local S3 server', () => {
   let s3: LocalS3;
