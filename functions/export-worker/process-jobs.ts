@@ -1,0 +1,219 @@
+/**
+ * Processes a batch of export job messages (one SQS batch, or a slice of the in-process run)
+ * and reports which must be retried.
+ *
+ * Per job: exported / already exported / failed permanently -> final, acknowledged; transient
+ * (and jobs not started because the invocation is running out of time) -> retry.
+ * After the jobs:
+ * 1. the batch's manifest lines are written as one part per run (S3 has no append, and
+ *    parallel workers must not overwrite each other); if that write fails, the jobs are retried
+ *    so their lines are not lost (a retried export finds itself in the ledger and says so);
+ * 2. each final outcome is settled once in the run's counters;
+ * 3. a run whose last job this batch settled gets its manifest assembled.
+ */
+import pLimit from 'p-limit';
+import type { ExportDeps } from '../../shared/export/deps.js';
+import { classifyExportError, type ClassifiedError } from '../../shared/export/errors.js';
+import { InvalidExportJobError, parseExportJob, type ExportJob } from '../../shared/export/job.js';
+import type { PartLine, VersionLine } from '../../shared/export/manifest.js';
+import { finalizeRun } from '../../shared/export/run-finalizer.js';
+import { isRunSettled, type SettleStatus } from '../../shared/export/run-store.js';
+import type { ExportedVersionRecord } from '../../shared/ledger/export-ledger.js';
+import { exportVersion } from './export-version.js';
+
+export interface ExportJobMessage {
+  /** The SQS message id (or any id unique in the batch). */
+  messageId: string;
+  body: string;
+  /** SQS ApproximateReceiveCount, recorded with a retry. */
+  receiveCount?: number;
+}
+
+export type JobResultStatus = 'exported' | 'already-exported' | 'failed' | 'retry';
+
+export interface JobResult {
+  messageId: string;
+  status: JobResultStatus;
+  job?: ExportJob;
+  record?: ExportedVersionRecord;
+  error?: ClassifiedError;
+  /** True for a retry because the invocation had no time left to start the job. */
+  notStarted?: boolean;
+}
+
+export interface ProcessJobsOptions {
+  /** Time left in the invocation (ms); default: unlimited. */
+  remainingTimeMs?: () => number;
+}
+
+export async function processExportJobs(
+  messages: readonly ExportJobMessage[],
+  deps: ExportDeps,
+  options: ProcessJobsOptions = {},
+): Promise<JobResult[]> {
+  const remaining = options.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY);
+  const limit = pLimit(Math.max(1, deps.settings.jobConcurrency));
+  const results = await Promise.all(messages.map((message) => limit(() => processOne(message, deps, remaining))));
+
+  const lines = new Map<string, { run: { runId: string; startedAt: string }; lines: PartLine[]; results: JobResult[] }>();
+  for (const result of results) {
+    if (!result.job || result.notStarted) continue;
+    const runKey = `${result.job.runId}|${result.job.runStartedAt}`;
+    let group = lines.get(runKey);
+    if (!group) {
+      group = { run: { runId: result.job.runId, startedAt: result.job.runStartedAt }, lines: [], results: [] };
+      lines.set(runKey, group);
+    }
+    group.lines.push(manifestLineFor(result, result.job, deps.clock()));
+    group.results.push(result);
+  }
+
+  const runsToCheck = new Set<string>();
+  for (const group of lines.values()) {
+    try {
+      await deps.manifests.writePart(group.run, 'worker', group.lines, deps.clock());
+    } catch (err) {
+      deps.logger.error('could not write the manifest part of a worker batch; its jobs are retried so their lines are recorded', {
+        runId: group.run.runId,
+        error: classifyExportError(err).reason,
+      });
+      for (const result of group.results) {
+        if (result.status !== 'retry') retryInstead(result, err);
+      }
+      continue;
+    }
+    for (const result of group.results) {
+      if (result.status === 'retry' || !result.job) continue;
+      try {
+        const counted = await deps.runs.settle(
+          result.job.runId,
+          result.job.versionId,
+          result.status as SettleStatus,
+          result.status === 'exported' ? (result.record?.size ?? 0) : 0,
+          deps.clock(),
+        );
+        if (counted) runsToCheck.add(result.job.runId);
+      } catch (err) {
+        deps.logger.warn('could not count a finished job in its run; the job is retried', {
+          runId: result.job.runId,
+          versionId: result.job.versionId,
+          error: classifyExportError(err).reason,
+        });
+        retryInstead(result, err);
+      }
+    }
+  }
+
+  for (const runId of runsToCheck) {
+    try {
+      const run = await deps.runs.get(runId);
+      if (run && isRunSettled(run)) {
+        const finalized = await finalizeRun(run, { ...deps, sourceName: deps.source.name });
+        deps.logger.info('export run complete; manifest written', { runId, manifestKey: finalized.manifestKey });
+      }
+    } catch (err) {
+      // The jobs are done; the manifest is assembled later by the next scheduled plan.
+      deps.logger.error('could not assemble the manifest of a complete export run', {
+        runId,
+        error: classifyExportError(err).reason,
+      });
+    }
+  }
+
+  for (const result of results) {
+    if (result.status === 'retry') deps.metrics.exportRetried();
+  }
+  return results;
+}
+
+async function processOne(message: ExportJobMessage, deps: ExportDeps, remaining: () => number): Promise<JobResult> {
+  let job: ExportJob;
+  try {
+    job = parseExportJob(message.body);
+  } catch (err) {
+    const error = classifyExportError(err);
+    deps.logger.error('export job message dropped: it is not an export job', { messageId: message.messageId, error: error.reason });
+    deps.metrics.exportFailed();
+    return { messageId: message.messageId, status: 'failed', error };
+  }
+  if (remaining() < deps.settings.minRemainingTimeMs) {
+    return { messageId: message.messageId, status: 'retry', job, notStarted: true };
+  }
+  const context = { runId: job.runId, binderId: job.binderId, documentId: job.documentId, versionId: job.versionId };
+  try {
+    const outcome = await exportVersion(job, deps);
+    if (outcome.status === 'exported') {
+      deps.metrics.versionExported(outcome.record.size);
+      deps.logger.info('version exported', { ...context, archiveKey: outcome.record.archiveKey, size: outcome.record.size });
+    } else {
+      deps.metrics.versionAlreadyExported();
+      deps.logger.info('version already exported; nothing to do', { ...context, exportedByRunId: outcome.record.runId });
+    }
+    // Exported by this very run (a redelivery after the export): it counts as this run's export.
+    const status = outcome.status === 'already-exported' && outcome.record.runId === job.runId ? 'exported' : outcome.status;
+    return { messageId: message.messageId, status, job, record: outcome.record };
+  } catch (err) {
+    const error = err instanceof InvalidExportJobError ? { kind: 'permanent' as const, reason: err.message } : classifyExportError(err);
+    if (error.kind === 'permanent') {
+      deps.metrics.exportFailed();
+      deps.logger.warn('version could not be exported; recorded as failed in the run manifest', { ...context, ...error });
+      return { messageId: message.messageId, status: 'failed', job, error };
+    }
+    deps.logger.warn('version export failed transiently; handed back for retry', {
+      ...context,
+      ...error,
+      receiveCount: message.receiveCount,
+    });
+    return { messageId: message.messageId, status: 'retry', job, error };
+  }
+}
+
+function retryInstead(result: JobResult, err: unknown): void {
+  result.status = 'retry';
+  result.error = classifyExportError(err);
+}
+
+function manifestLineFor(result: JobResult, job: ExportJob, at: Date): VersionLine {
+  const base = {
+    type: 'version' as const,
+    runId: job.runId,
+    binderId: job.binderId,
+    documentId: job.documentId,
+    versionId: job.versionId,
+    fileName: job.fileName,
+    versionLabel: job.versionLabel,
+    modifiedAt: job.modifiedAt,
+    at: at.toISOString(),
+  };
+  const record = result.record;
+  switch (result.status) {
+    case 'exported':
+      return {
+        ...base,
+        status: 'exported',
+        archiveKey: record?.archiveKey,
+        size: record?.size,
+        sha256: record?.sha256,
+        exportedAt: record?.exportedAt,
+      };
+    case 'already-exported':
+      return {
+        ...base,
+        status: 'already-exported',
+        archiveKey: record?.archiveKey,
+        size: record?.size,
+        sha256: record?.sha256,
+        exportedAt: record?.exportedAt,
+        exportedByRunId: record?.runId,
+      };
+    case 'failed':
+    case 'retry':
+      return {
+        ...base,
+        status: result.status === 'failed' ? 'failed' : 'retrying',
+        reason: result.error?.reason,
+        httpStatus: result.error?.httpStatus,
+        traceId: result.error?.traceId,
+      };
+  }
+}

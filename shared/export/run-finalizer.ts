@@ -1,0 +1,77 @@
+/**
+ * Assembles a run's manifest from its parts and marks the run finalized.
+ *
+ * Who calls it: the worker that settles a run's last job, the planner when it finishes
+ * planning after every job has settled already, the next scheduled planner for a run that
+ * never completed (a job in the dead-letter queue), and a person who invokes the planner with
+ * the run's id. Writing is idempotent: the manifest is rebuilt from all parts each time, so two
+ * callers racing write the same content, and a later call only adds what settled since.
+ */
+import type { ManifestStore } from './manifest-store.js';
+import {
+  MANIFEST_FORMAT_VERSION,
+  reduceVersionLines,
+  type BinderLine,
+  type RunLine,
+  type VersionLine,
+} from './manifest.js';
+import type { ExportRunState, ExportRunStore } from './run-store.js';
+
+export interface RunFinalizerDeps {
+  runs: ExportRunStore;
+  manifests: ManifestStore;
+  clock: () => Date;
+  /** Name of the source system, recorded in the run line. */
+  sourceName: string;
+}
+
+export interface FinalizedRun {
+  manifestKey: string;
+  summary: RunLine;
+  versions: VersionLine[];
+}
+
+export async function finalizeRun(run: ExportRunState, deps: RunFinalizerDeps): Promise<FinalizedRun> {
+  const now = deps.clock();
+  const { lines } = await deps.manifests.readParts(run);
+  const binderLines = new Map<string, BinderLine>();
+  const versionLines: VersionLine[] = [];
+  for (const line of lines) {
+    if (line.type === 'binder') binderLines.set(line.binderId, line);
+    else if (line.runId === run.runId) versionLines.push(line);
+  }
+  const versions = reduceVersionLines(versionLines);
+  const countOf = (status: VersionLine['status']): number => versions.filter((v) => v.status === status).length;
+  const finalCount = countOf('exported') + countOf('already-exported') + countOf('failed');
+  const summary: RunLine = {
+    type: 'run',
+    formatVersion: MANIFEST_FORMAT_VERSION,
+    runId: run.runId,
+    tenantId: run.tenantId,
+    source: deps.sourceName,
+    trigger: run.trigger,
+    since: run.since ?? null,
+    startedAt: run.startedAt,
+    plannedAt: run.plannedAt ?? null,
+    finalizedAt: now.toISOString(),
+    complete: run.state !== 'planning' && finalCount >= run.versionsEnqueued,
+    binders: run.binderIds.length,
+    documentsSeen: run.documentsSeen,
+    skippedUnchanged: run.skippedUnchanged,
+    documentErrors: run.documentErrors,
+    binderErrors: run.binderErrors,
+    versionsEnqueued: run.versionsEnqueued,
+    versionsExported: countOf('exported'),
+    alreadyExported: countOf('already-exported'),
+    failed: countOf('failed'),
+    unfinished: Math.max(0, run.versionsEnqueued - finalCount),
+    bytes: versions.reduce((sum, v) => sum + (v.status === 'exported' ? (v.size ?? 0) : 0), 0),
+  };
+  const orderedBinders = run.binderIds.flatMap((id) => {
+    const line = binderLines.get(id);
+    return line ? [line] : [];
+  });
+  const manifestKey = await deps.manifests.writeManifest(run, [summary, ...orderedBinders, ...versions]);
+  if (run.state !== 'planning') await deps.runs.markFinalized(run.runId, now);
+  return { manifestKey, summary, versions };
+}

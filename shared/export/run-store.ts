@@ -1,0 +1,396 @@
+/**
+ * State of export runs, kept in the export ledger table beside the version records.
+ *
+ * - `run#<runId>`: one item per run. The planner owns the plan fields (binders, cursor,
+ *   counts of what it read and enqueued) and holds a short planning lease so that two planner
+ *   invocations never page the same run at once. Workers only ADD to the settle counters,
+ *   so the two never overwrite each other.
+ * - `run#<runId>#settled#<versionId>`: written once per version of a run whose job reached a
+ *   final outcome (exported, already exported, failed). Only the worker that creates it adds
+ *   to the run's counters, so a redelivered job is never counted twice.
+ * - `pointer#scheduled-run`: the run the schedule started last, so the next scheduled
+ *   invocation resumes it while it is still planning.
+ *
+ * A run is complete when the planner has finished (`state: "planned"`) and as many jobs have
+ * settled as were enqueued; whoever observes that (the planner finishing, or the worker that
+ * settles the last job) writes the run's manifest and marks the run `finalized`.
+ * Run items and markers expire (`expiresAt`) after `ttlDays`; version records never do.
+ */
+import {
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { isConditionalCheckFailed } from '../ledger/export-ledger.js';
+
+export const runKey = (runId: string): string => `run#${runId}`;
+export const settledKey = (runId: string, versionId: string): string => `run#${runId}#settled#${versionId}`;
+export const SCHEDULED_RUN_POINTER_KEY = 'pointer#scheduled-run';
+
+export const RunTriggerSchema = z.enum(['schedule', 'manual']);
+export type RunTrigger = z.infer<typeof RunTriggerSchema>;
+export const RunStateNameSchema = z.enum(['planning', 'planned', 'finalized']);
+export type RunStateName = z.infer<typeof RunStateNameSchema>;
+
+/** What the planner has read of the binder it is on. */
+export const BinderProgressSchema = z.object({
+  binderId: z.string(),
+  pages: z.number().int().nonnegative(),
+  documentsSeen: z.number().int().nonnegative(),
+  skippedUnchanged: z.number().int().nonnegative(),
+  versionsEnqueued: z.number().int().nonnegative(),
+  /** Documents whose versions could not be listed (gone between search and listing, refused). */
+  documentErrors: z.number().int().nonnegative(),
+  /** Why the binder could not be read; set on a permanent failure, which ends the binder. */
+  error: z.string().optional(),
+});
+export type BinderProgress = z.infer<typeof BinderProgressSchema>;
+
+const count = z.number().int().nonnegative().default(0);
+
+export const ExportRunStateSchema = z.object({
+  runId: z.string(),
+  tenantId: z.string(),
+  trigger: RunTriggerSchema,
+  state: RunStateNameSchema,
+  startedAt: z.string(),
+  since: z.string().optional(),
+  /** The binders of the run, in the order they are planned. */
+  binderIds: z.array(z.string()),
+  /** Cursor: index into binderIds of the binder being paged, and its next page (1-based). */
+  binderIndex: z.number().int().nonnegative(),
+  nextPage: z.number().int().positive(),
+  current: BinderProgressSchema.optional(),
+  documentsSeen: count,
+  skippedUnchanged: count,
+  versionsEnqueued: count,
+  documentErrors: count,
+  binderErrors: count,
+  planningInvocations: count,
+  // Settle counters (added to by workers).
+  settled: count,
+  exported: count,
+  alreadyExported: count,
+  failed: count,
+  bytes: count,
+  plannedAt: z.string().optional(),
+  finalizedAt: z.string().optional(),
+  updatedAt: z.string(),
+});
+export type ExportRunState = z.infer<typeof ExportRunStateSchema>;
+
+export interface NewRun {
+  runId: string;
+  tenantId: string;
+  trigger: RunTrigger;
+  startedAt: Date;
+  since?: string;
+  binderIds: string[];
+}
+
+/** The planner's counters, saved after every page. */
+export interface PlanProgress {
+  binderIndex: number;
+  nextPage: number;
+  current?: BinderProgress;
+  documentsSeen: number;
+  skippedUnchanged: number;
+  versionsEnqueued: number;
+  documentErrors: number;
+  binderErrors: number;
+}
+
+export type SettleStatus = 'exported' | 'already-exported' | 'failed';
+
+export class RunStoreError extends Error {
+  override readonly name = 'RunStoreError';
+}
+
+export interface ExportRunStoreOptions {
+  /** Days run items and settle markers are kept. Default 90. */
+  ttlDays?: number;
+}
+
+export class ExportRunStore {
+  private readonly ttlSeconds: number;
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+    options: ExportRunStoreOptions = {},
+  ) {
+    this.ttlSeconds = (options.ttlDays ?? 90) * 24 * 3600;
+  }
+
+  private expiresAt(from: Date): number {
+    return Math.floor(from.getTime() / 1000) + this.ttlSeconds;
+  }
+
+  /** Creates the run; false when a run with this id exists already. */
+  async create(run: NewRun): Promise<boolean> {
+    const state: ExportRunState = {
+      runId: run.runId,
+      tenantId: run.tenantId,
+      trigger: run.trigger,
+      state: 'planning',
+      startedAt: run.startedAt.toISOString(),
+      ...(run.since !== undefined ? { since: run.since } : {}),
+      binderIds: run.binderIds,
+      binderIndex: 0,
+      nextPage: 1,
+      documentsSeen: 0,
+      skippedUnchanged: 0,
+      versionsEnqueued: 0,
+      documentErrors: 0,
+      binderErrors: 0,
+      planningInvocations: 0,
+      settled: 0,
+      exported: 0,
+      alreadyExported: 0,
+      failed: 0,
+      bytes: 0,
+      updatedAt: run.startedAt.toISOString(),
+    };
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: runKey(run.runId), kind: 'run', ...state, expiresAt: this.expiresAt(run.startedAt) },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw err;
+    }
+  }
+
+  async get(runId: string): Promise<ExportRunState | undefined> {
+    const result = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: runKey(runId) }, ConsistentRead: true }),
+    );
+    return result.Item ? this.parse(result.Item, runId) : undefined;
+  }
+
+  /**
+   * Takes the planning lease of a run in state `planning`: false when another planner
+   * invocation holds a live one (or the run is no longer planning).
+   */
+  async acquirePlanningLease(runId: string, owner: string, now: Date, leaseMs: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: runKey(runId) },
+          UpdateExpression: 'SET #owner = :owner, #until = :until, #updated = :nowIso ADD #invocations :one',
+          ConditionExpression: '#state = :planning AND (attribute_not_exists(#until) OR #until < :now OR #owner = :owner)',
+          ExpressionAttributeNames: {
+            '#owner': 'planningOwner',
+            '#until': 'planningLeaseUntil',
+            '#updated': 'updatedAt',
+            '#invocations': 'planningInvocations',
+            '#state': 'state',
+          },
+          ExpressionAttributeValues: {
+            ':owner': owner,
+            ':until': now.getTime() + leaseMs,
+            ':now': now.getTime(),
+            ':nowIso': now.toISOString(),
+            ':one': 1,
+            ':planning': 'planning',
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Saves the cursor and the planner's counts; fails when the lease was lost. */
+  async saveProgress(runId: string, owner: string, progress: PlanProgress, now: Date): Promise<void> {
+    const names: Record<string, string> = {
+      '#binderIndex': 'binderIndex',
+      '#nextPage': 'nextPage',
+      '#documentsSeen': 'documentsSeen',
+      '#skippedUnchanged': 'skippedUnchanged',
+      '#versionsEnqueued': 'versionsEnqueued',
+      '#documentErrors': 'documentErrors',
+      '#binderErrors': 'binderErrors',
+      '#updated': 'updatedAt',
+      '#current': 'current',
+      '#owner': 'planningOwner',
+      '#state': 'state',
+    };
+    const values: Record<string, unknown> = {
+      ':binderIndex': progress.binderIndex,
+      ':nextPage': progress.nextPage,
+      ':documentsSeen': progress.documentsSeen,
+      ':skippedUnchanged': progress.skippedUnchanged,
+      ':versionsEnqueued': progress.versionsEnqueued,
+      ':documentErrors': progress.documentErrors,
+      ':binderErrors': progress.binderErrors,
+      ':updated': now.toISOString(),
+      ':owner': owner,
+      ':planning': 'planning',
+    };
+    const set = [
+      '#binderIndex = :binderIndex',
+      '#nextPage = :nextPage',
+      '#documentsSeen = :documentsSeen',
+      '#skippedUnchanged = :skippedUnchanged',
+      '#versionsEnqueued = :versionsEnqueued',
+      '#documentErrors = :documentErrors',
+      '#binderErrors = :binderErrors',
+      '#updated = :updated',
+    ];
+    let update = `SET ${set.join(', ')}`;
+    if (progress.current) {
+      update = `SET ${[...set, '#current = :current'].join(', ')}`;
+      values[':current'] = progress.current;
+    } else {
+      update += ' REMOVE #current';
+    }
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: runKey(runId) },
+          UpdateExpression: update,
+          ConditionExpression: '#state = :planning AND #owner = :owner',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) {
+        throw new RunStoreError(
+          `export run ${runId}: another planner invocation took over the run (or it is no longer planning); this one stops without saving`,
+        );
+      }
+      throw err;
+    }
+  }
+
+  /** Ends planning; returns the run as it is now, settle counters included. */
+  async markPlanned(runId: string, owner: string, now: Date): Promise<ExportRunState> {
+    try {
+      const result = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: runKey(runId) },
+          UpdateExpression: 'SET #state = :planned, #plannedAt = :now, #updated = :now REMOVE #owner, #until, #current',
+          ConditionExpression: '#state = :planning AND #owner = :owner',
+          ExpressionAttributeNames: {
+            '#state': 'state',
+            '#plannedAt': 'plannedAt',
+            '#updated': 'updatedAt',
+            '#owner': 'planningOwner',
+            '#until': 'planningLeaseUntil',
+            '#current': 'current',
+          },
+          ExpressionAttributeValues: { ':planned': 'planned', ':planning': 'planning', ':now': now.toISOString(), ':owner': owner },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return this.parse(result.Attributes, runId);
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) {
+        throw new RunStoreError(`export run ${runId}: another planner invocation took over the run before it was marked planned`);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Counts one job's final outcome once. Returns false when this version had settled for the
+   * run already (a redelivery) or the run is unknown (its item expired).
+   */
+  async settle(runId: string, versionId: string, status: SettleStatus, bytes: number, now: Date): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: settledKey(runId, versionId), kind: 'settled', status, at: now.toISOString(), expiresAt: this.expiresAt(now) },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+        }),
+      );
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw err;
+    }
+    const counter = status === 'exported' ? 'exported' : status === 'failed' ? 'failed' : 'alreadyExported';
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: runKey(runId) },
+          UpdateExpression: 'ADD #settled :one, #counter :one, #bytes :bytes',
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': 'pk', '#settled': 'settled', '#counter': counter, '#bytes': 'bytes' },
+          ExpressionAttributeValues: { ':one': 1, ':bytes': bytes },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      // Undo the marker so that the redelivered job counts; if this fails too the run is
+      // finalized by the next scheduled plan instead of by its last worker.
+      await this.doc
+        .send(new DeleteCommand({ TableName: this.tableName, Key: { pk: settledKey(runId, versionId) } }))
+        .catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async markFinalized(runId: string, now: Date): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: runKey(runId) },
+        UpdateExpression: 'SET #state = :finalized, #finalizedAt = :now, #updated = :now',
+        ConditionExpression: 'attribute_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': 'pk', '#state': 'state', '#finalizedAt': 'finalizedAt', '#updated': 'updatedAt' },
+        ExpressionAttributeValues: { ':finalized': 'finalized', ':now': now.toISOString() },
+      }),
+    );
+  }
+
+  async getScheduledRunId(): Promise<string | undefined> {
+    const result = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: SCHEDULED_RUN_POINTER_KEY }, ConsistentRead: true }),
+    );
+    const runId = result.Item?.runId;
+    return typeof runId === 'string' ? runId : undefined;
+  }
+
+  async setScheduledRunId(runId: string, now: Date): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: SCHEDULED_RUN_POINTER_KEY, kind: 'pointer', runId, updatedAt: now.toISOString() },
+      }),
+    );
+  }
+
+  private parse(item: Record<string, unknown> | undefined, runId: string): ExportRunState {
+    const parsed = ExportRunStateSchema.safeParse(item);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+      throw new RunStoreError(`export run ${runId}: its state in the export ledger is not readable (${issues})`);
+    }
+    return parsed.data;
+  }
+}
+
+/** True when every enqueued job of a planned run has settled. */
+export function isRunSettled(run: ExportRunState): boolean {
+  return run.state === 'planned' && run.settled >= run.versionsEnqueued;
+}

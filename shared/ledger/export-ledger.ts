@@ -1,0 +1,228 @@
+/**
+ * The export ledger: which document versions are already in the archive. A DynamoDB table
+ * with a string partition key `pk` (no sort key) and a TTL attribute `expiresAt`, shared with
+ * the export runs' state (`shared/export/run-store.ts`).
+ *
+ * Item `version#<versionId>`:
+ * - `state: "exported"` with `archiveKey`, `sha256` (hex), `sha256Base64`, `size`,
+ *   `exportedAt`, `runId`, `documentId`, `binderId`: the version is in the archive. Never
+ *   expires: it is what makes a rerun, a redelivered job or an overlapping run export nothing
+ *   twice.
+ * - `state: "claimed"` with `claimedBy`, `leaseExpiresAt` (epoch ms), `runId`: a worker is
+ *   copying it now. A claim whose lease has run out (the worker crashed or timed out) may be
+ *   taken over; a live one makes another worker back off, so two overlapping workers never
+ *   upload the same version at once.
+ *
+ * Only `exported` counts as exported: a stale claim is work that did not finish.
+ */
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+
+export const VERSION_KEY_PREFIX = 'version#';
+export const versionKey = (versionId: string): string => `${VERSION_KEY_PREFIX}${versionId}`;
+
+/** BatchGetItem takes at most 100 keys a call. */
+export const BATCH_GET_LIMIT = 100;
+
+export const ExportedVersionRecordSchema = z.object({
+  versionId: z.string(),
+  documentId: z.string(),
+  binderId: z.string(),
+  archiveKey: z.string(),
+  sha256: z.string(),
+  sha256Base64: z.string(),
+  size: z.number().int().nonnegative(),
+  exportedAt: z.string(),
+  runId: z.string(),
+});
+export type ExportedVersionRecord = z.infer<typeof ExportedVersionRecordSchema>;
+
+const ClaimItemSchema = z.object({
+  state: z.literal('claimed'),
+  claimedBy: z.string(),
+  leaseExpiresAt: z.number(),
+  runId: z.string().optional(),
+});
+
+const ExportedItemSchema = ExportedVersionRecordSchema.extend({ state: z.literal('exported') });
+
+export type ClaimOutcome =
+  | { kind: 'claimed' }
+  | { kind: 'exported'; record: ExportedVersionRecord }
+  | { kind: 'held'; leaseExpiresAt: Date; runId?: string };
+
+export interface ClaimRequest {
+  versionId: string;
+  /** Unique per attempt (a fresh id per job processing), so a retry is never mistaken for the holder. */
+  owner: string;
+  runId: string;
+  now: Date;
+  leaseSeconds: number;
+}
+
+export class ExportLedgerError extends Error {
+  override readonly name = 'ExportLedgerError';
+}
+
+export interface ExportLedgerOptions {
+  /** Rounds of re-asking for keys DynamoDB left unprocessed (throttling). Default 6. */
+  maxBatchGetRounds?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export class ExportLedger {
+  private readonly maxBatchGetRounds: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+    options: ExportLedgerOptions = {},
+  ) {
+    this.maxBatchGetRounds = options.maxBatchGetRounds ?? 6;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  /**
+   * The subset of `versionIds` that is exported. One BatchGetItem per 100 distinct ids (plus
+   * re-asks for throttled keys), reading only the key and the state: this is the call that
+   * makes an unchanged page of documents cost a single DynamoDB request.
+   */
+  async exportedAmong(versionIds: readonly string[]): Promise<Set<string>> {
+    const unique = [...new Set(versionIds)];
+    const exported = new Set<string>();
+    for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
+      const chunk = unique.slice(i, i + BATCH_GET_LIMIT);
+      let keys: Record<string, unknown>[] = chunk.map((id) => ({ pk: versionKey(id) }));
+      for (let round = 0; keys.length > 0; round++) {
+        if (round >= this.maxBatchGetRounds) {
+          throw new ExportLedgerError(
+            `export ledger ${this.tableName}: ${keys.length} keys stayed unprocessed after ${round} BatchGetItem rounds (throttled); retry later`,
+          );
+        }
+        if (round > 0) await this.sleep(Math.min(50 * 2 ** round, 2_000));
+        const result = await this.doc.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.tableName]: {
+                Keys: keys,
+                ProjectionExpression: '#pk, #state',
+                ExpressionAttributeNames: { '#pk': 'pk', '#state': 'state' },
+                ConsistentRead: true,
+              },
+            },
+          }),
+        );
+        for (const item of result.Responses?.[this.tableName] ?? []) {
+          const pk = item.pk;
+          if (typeof pk === 'string' && item.state === 'exported' && pk.startsWith(VERSION_KEY_PREFIX)) {
+            exported.add(pk.slice(VERSION_KEY_PREFIX.length));
+          }
+        }
+        keys = result.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return exported;
+  }
+
+  async getExported(versionId: string): Promise<ExportedVersionRecord | undefined> {
+    const result = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: versionKey(versionId) }, ConsistentRead: true }),
+    );
+    const parsed = ExportedItemSchema.safeParse(result.Item);
+    if (!parsed.success) return undefined;
+    const { state: _state, ...record } = parsed.data;
+    return record;
+  }
+
+  /**
+   * Claims a version for export with one conditional write. When the condition fails the
+   * item is read back to tell "already exported" (acknowledge the job) from "someone else is
+   * on it" (retry later).
+   */
+  async claim(request: ClaimRequest): Promise<ClaimOutcome> {
+    const nowMs = request.now.getTime();
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              pk: versionKey(request.versionId),
+              kind: 'version',
+              state: 'claimed',
+              claimedBy: request.owner,
+              claimedAt: request.now.toISOString(),
+              leaseExpiresAt: nowMs + request.leaseSeconds * 1000,
+              runId: request.runId,
+            },
+            ConditionExpression:
+              'attribute_not_exists(#pk) OR (#state = :claimed AND (#lease < :now OR #owner = :owner))',
+            ExpressionAttributeNames: { '#pk': 'pk', '#state': 'state', '#lease': 'leaseExpiresAt', '#owner': 'claimedBy' },
+            ExpressionAttributeValues: { ':claimed': 'claimed', ':now': nowMs, ':owner': request.owner },
+          }),
+        );
+        return { kind: 'claimed' };
+      } catch (err) {
+        if (!isConditionalCheckFailed(err)) throw err;
+      }
+      const current = await this.doc.send(
+        new GetCommand({ TableName: this.tableName, Key: { pk: versionKey(request.versionId) }, ConsistentRead: true }),
+      );
+      const exported = ExportedItemSchema.safeParse(current.Item);
+      if (exported.success) {
+        const { state: _state, ...record } = exported.data;
+        return { kind: 'exported', record };
+      }
+      const claim = ClaimItemSchema.safeParse(current.Item);
+      if (claim.success && claim.data.leaseExpiresAt >= nowMs) {
+        return {
+          kind: 'held',
+          leaseExpiresAt: new Date(claim.data.leaseExpiresAt),
+          ...(claim.data.runId !== undefined ? { runId: claim.data.runId } : {}),
+        };
+      }
+      // The item changed between the write and the read (released, or its lease ran out): try again.
+    }
+    throw new ExportLedgerError(
+      `export ledger ${this.tableName}: could not claim version ${request.versionId}: its ledger item kept changing; retry later`,
+    );
+  }
+
+  /** Marks the version exported. Unconditional: whoever wrote last wrote the same bytes to the same key. */
+  async recordExported(record: ExportedVersionRecord): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: versionKey(record.versionId), kind: 'version', state: 'exported', ...record },
+      }),
+    );
+  }
+
+  /** Gives up a claim after a failure, so a retry need not wait for the lease to run out. */
+  async releaseClaim(versionId: string, owner: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: versionKey(versionId) },
+          ConditionExpression: '#state = :claimed AND #owner = :owner',
+          ExpressionAttributeNames: { '#state': 'state', '#owner': 'claimedBy' },
+          ExpressionAttributeValues: { ':claimed': 'claimed', ':owner': owner },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+    }
+  }
+}
+
+export function isConditionalCheckFailed(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ConditionalCheckFailedException';
+}
