@@ -11,7 +11,6 @@
  *   its body stream is consumed, so the caller repeats the whole step with a fresh presign.
  * - Presigned storage URLs get neither the bearer token nor the tenant header.
  */
-import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import { logger } from '../observability/logger.js';
 import { TokenSource, type TokenCache } from './auth.js';
@@ -322,7 +321,7 @@ export class HttpIBinderClient implements IBinderClient {
       const length = Number(response.headers['content-length']);
       const contentType = response.headers['content-type'];
       return {
-        body: typedBodyStream(response.body as unknown as Readable, request),
+        body: typedBodyStream(response.body, request),
         ...(Number.isSafeInteger(length) && length >= 0 ? { contentLength: length } : {}),
         ...(typeof contentType === 'string' ? { contentType } : {}),
       };
