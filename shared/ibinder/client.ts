@@ -12,7 +12,7 @@
  * - Presigned storage URLs get neither the bearer token nor the tenant header.
  */
 import type { z } from 'zod';
-import { logger } from '../observability/logger.js';
+import { logger, redactUrl } from '../observability/logger.js';
 import { TokenSource, type TokenCache } from './auth.js';
 import { IBinderApiError, IBinderNetworkError, type RequestDescription } from './errors.js';
 import {
@@ -289,6 +289,7 @@ export class HttpIBinderClient implements IBinderClient {
       if (response.status < 200 || response.status >= 300) {
         throw errorFromResponse(description, 'storage', response, this.now());
       }
+      logger.debug('uploaded to presigned storage', { url: redactUrl(presignedUrl), bytes: upload.contentLength });
     } finally {
       watched.stop();
     }
@@ -318,6 +319,7 @@ export class HttpIBinderClient implements IBinderClient {
         const text = await response.body.text().catch(() => '');
         throw errorFromResponse(description, 'storage', { ...response, text }, this.now());
       }
+      logger.debug('opened presigned download', { url: redactUrl(url), attempt });
       const length = Number(response.headers['content-length']);
       const contentType = response.headers['content-type'];
       return {

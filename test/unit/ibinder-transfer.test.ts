@@ -69,6 +69,7 @@ function generatedBody(): { body: Readable; size: number; sha256: () => string; 
 describe('putPresigned', () => {
   it('streams the body with Content-Length and without Authorization or tenant header', async () => {
     stub.route('PUT', '/bucket/uploads/u-1', { status: 200 });
+    const debug = vi.spyOn(logger, 'debug');
     const source = generatedBody();
     await client().putPresigned(presigned('/bucket/uploads/u-1'), { body: source.body, contentLength: source.size, contentType: 'application/pdf' });
 
@@ -82,6 +83,9 @@ describe('putPresigned', () => {
     expect(put?.sha256).toBe(source.sha256());
     expect(source.receivedWhenLastChunkMade()).toBeGreaterThan(0);
     expect(stub.requestsTo('POST', '/connect/token')).toHaveLength(0);
+    const logged = JSON.stringify(debug.mock.calls);
+    expect(logged).toContain('/bucket/uploads/u-1');
+    expect(logged).not.toContain('must-not-leak');
   });
 
   it('is not retried: a 500 is thrown after one attempt', async () => {
