@@ -314,9 +314,9 @@ export function isRetained(envConfig: EnvironmentConfig, envName: string): boole
 
 /**
  * The runtime configuration the functions read from `PIPELINE_CONFIG`. Values that only make
- * sense together with the function's own settings are derived here, so they cannot drift:
- * a claim lease outlives the invocation that took it, and the time reserved at the end of an
- * invocation fits inside its timeout.
+ * sense together with the functions' own settings are derived here, so they cannot drift:
+ * a claim lease (ingest ledger and export ledger alike) outlives the longest invocation that
+ * can hold one, and the time reserved at the end of an ingest invocation fits inside its timeout.
  */
 export function toPipelineConfig(envConfig: EnvironmentConfig, envName: string): PipelineConfig {
   const timeoutMs = envConfig.ingest.functionTimeoutSeconds * 1000;
@@ -334,7 +334,7 @@ export function toPipelineConfig(envConfig: EnvironmentConfig, envName: string):
     untaggedGraceSeconds: envConfig.ingest.untaggedGraceSeconds,
     recordConcurrency: envConfig.ingest.recordConcurrency,
     minRemainingTimeMs: Math.min(30_000, Math.floor(timeoutMs / 3)),
-    claimLeaseSeconds: envConfig.ingest.functionTimeoutSeconds + 60,
+    claimLeaseSeconds: Math.max(envConfig.ingest.functionTimeoutSeconds, envConfig.export.workerTimeoutSeconds) + 60,
     ...(envConfig.export.binders ? { exportBinders: envConfig.export.binders } : {}),
   });
 }

@@ -48,6 +48,12 @@ export const SERVICE_NAMES = {
  */
 const MAX_PIPELINE_CONFIG_BYTES = 3_500;
 
+/**
+ * The export ledger also holds the export runs' state: the planner checks many versions at
+ * once (BatchGetItem), and claims and run markers are released with DeleteItem.
+ */
+const EXPORT_LEDGER_ACCESS = { batchRead: true, deleteItem: true } as const;
+
 /** Environment names end up in bucket and stack names, so they are kept short and lowercase. */
 const ENV_NAME = /^[a-z][a-z0-9-]{0,11}$/;
 
@@ -201,11 +207,12 @@ export class PipelineStack extends Stack {
       's3:PutObjectTagging',
       's3:PutObjectVersionTagging',
     ]);
-    inbox.grantObjectActions(ingestFn, `${REJECTED_PREFIX}*`, ['s3:PutObject', 's3:PutObjectTagging']);
+    // A rejected object is copied with its tags; one over 5 GiB part by part (hence Abort).
+    inbox.grantObjectActions(ingestFn, `${REJECTED_PREFIX}*`, ['s3:PutObject', 's3:PutObjectTagging', 's3:AbortMultipartUpload']);
     // Without ListBucket, S3 answers a read of a missing key with 403 instead of 404; an object
     // that is gone (already disposed of when a message is redelivered) must not look like a
     // permissions problem.
-    ingestFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.inboxBucket.bucketArn] }));
+    inbox.grantList(ingestFn);
     this.ledger.grantRecordReadWrite(ingestFn);
     this.credentials.secret.grantRead(ingestFn);
 
@@ -269,10 +276,11 @@ export class PipelineStack extends Stack {
     });
     const plannerFn = this.plannerFunction.function;
     this.exportQueue.queue.grantSendMessages(plannerFn);
-    this.exportLedger.grantRecordReadWrite(plannerFn);
-    this.exportLedger.grantBatchRead(plannerFn);
+    this.exportLedger.grantRecordReadWrite(plannerFn, EXPORT_LEDGER_ACCESS);
     this.credentials.secret.grantRead(plannerFn);
-    archive.grantObjectActions(plannerFn, `${MANIFESTS_PREFIX}*`, ['s3:PutObject']);
+    // The planner writes its manifest parts and assembles a run's manifest from them.
+    archive.grantObjectActions(plannerFn, `${MANIFESTS_PREFIX}*`, ['s3:PutObject', 's3:GetObject']);
+    archive.grantList(plannerFn, MANIFESTS_PREFIX);
 
     this.workerFunction = new PipelineFunction(this, 'ExportWorker', {
       entry: functionEntry('export-worker'),
@@ -295,7 +303,10 @@ export class PipelineStack extends Stack {
       }),
     );
     archive.grantObjectActions(workerFn, '*', ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts']);
-    this.exportLedger.grantRecordReadWrite(workerFn);
+    // The worker that settles a run's last job assembles the run's manifest.
+    archive.grantObjectActions(workerFn, `${MANIFESTS_PREFIX}*`, ['s3:GetObject']);
+    archive.grantList(workerFn, MANIFESTS_PREFIX);
+    this.exportLedger.grantRecordReadWrite(workerFn, EXPORT_LEDGER_ACCESS);
     this.credentials.secret.grantRead(workerFn);
 
     this.exportSchedule = new NightlyExportSchedule(this, 'NightlyExport', {
@@ -389,15 +400,16 @@ export class PipelineStack extends Stack {
         reason: `Rejected objects and their .error.json reports are written under ${REJECTED_PREFIX} only.`,
       },
     );
-    Validations.of(this.plannerFunction.role).acknowledge({
+    const manifests = {
       id: objectsOf(this.archiveBucket, `${MANIFESTS_PREFIX}*`),
-      reason: `Run manifests are named per run; the planner may put objects under ${MANIFESTS_PREFIX} only.`,
-    });
-    Validations.of(this.workerFunction.role).acknowledge({
+      reason: `Run manifests and their parts are named per run; reading them is limited to ${MANIFESTS_PREFIX}.`,
+    };
+    Validations.of(this.plannerFunction.role).acknowledge(manifests);
+    Validations.of(this.workerFunction.role).acknowledge(manifests, {
       id: objectsOf(this.archiveBucket, '*'),
       reason:
-        'Archive keys are derived from binder, document and version ids at run time; the worker may only put objects ' +
-        '(and list or abort its multipart uploads) in the archive bucket, nothing else.',
+        'Archive keys are derived from tenant, binder, document and version ids at run time; the worker may only put ' +
+        'objects (and list or abort its multipart uploads) in the archive bucket, not read or delete them.',
     });
   }
 }

@@ -3,8 +3,10 @@
  * `expiresAt` (epoch seconds) that DynamoDB's TTL removes. On demand (the load follows the
  * queues), point-in-time recovery on, encrypted with the AWS-managed key.
  *
- * The ledgers are written with conditional puts and updates; nothing lists them, so the grants
- * below never include Scan, Query or DeleteItem.
+ * The ledgers are read and written one item at a time, with conditions; nothing lists them, so
+ * no grant here includes Scan or Query. DeleteItem and BatchGetItem are opt-in: the ingest
+ * ledger needs neither, the export ledger (shared with the export runs' state) releases claims
+ * and checks many versions at once.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -48,13 +50,16 @@ export class LedgerTable extends Construct {
     });
   }
 
-  /** Get, put, update and condition-check single items; nothing that lists or deletes. */
-  grantRecordReadWrite(grantee: iam.IGrantable): iam.Grant {
-    return this.table.grant(grantee, ...LEDGER_RECORD_ACTIONS);
-  }
-
-  /** BatchGetItem, for a reader that checks many keys at once (the export planner). */
-  grantBatchRead(grantee: iam.IGrantable): iam.Grant {
-    return this.table.grant(grantee, 'dynamodb:BatchGetItem');
+  /**
+   * Get, put, update and condition-check single items, as one statement on this table only;
+   * `batchRead` adds BatchGetItem, `deleteItem` adds DeleteItem.
+   */
+  grantRecordReadWrite(grantee: iam.IGrantable, options: { batchRead?: boolean; deleteItem?: boolean } = {}): iam.Grant {
+    return this.table.grant(
+      grantee,
+      ...LEDGER_RECORD_ACTIONS,
+      ...(options.batchRead ? ['dynamodb:BatchGetItem'] : []),
+      ...(options.deleteItem ? ['dynamodb:DeleteItem'] : []),
+    );
   }
 }

@@ -76,4 +76,18 @@ export class SecureBucket extends Construct {
     }
     return grant;
   }
+
+  /**
+   * Grants ListBucket on this bucket. With a prefix, only listings under it (`s3:prefix`);
+   * without, any listing, which is also what makes S3 answer a read of a missing key with 404
+   * rather than 403.
+   */
+  grantList(grantee: iam.IGrantable, prefix?: string): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:ListBucket'],
+      resourceArns: [this.bucket.bucketArn],
+      ...(prefix !== undefined ? { conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } } } : {}),
+    });
+  }
 }
