@@ -20,6 +20,8 @@ export const LOCAL_REGION = 'us-east-1';
 
 export interface LocalS3Options {
   buckets?: readonly string[];
+  /** Buckets that get a version id per write, like the versioned inbox in AWS (s3-versions.ts). */
+  versionedBuckets?: readonly string[];
   /** Port to listen on; 0 (default) picks a free one. */
   port?: number;
 }
@@ -53,7 +55,7 @@ export function createLocalS3Client(endpoint: string): S3Client {
 export async function startLocalS3(options: LocalS3Options = {}): Promise<LocalS3> {
   const directory = await mkdtemp(join(tmpdir(), 'local-s3-'));
   const server = new S3rver({ address: '127.0.0.1', port: options.port ?? 0, silent: true, directory });
-  const compatibility = new S3rverCompatibility(server.store);
+  const compatibility = new S3rverCompatibility(server.store, { versionedBuckets: options.versionedBuckets ?? [] });
   // First in the chain: it wraps s3rver's own middleware (composed when the server starts).
   server.middleware.unshift(compatibility.middleware as (typeof server.middleware)[number]);
   server.on('event', (event) => compatibility.observe(event));

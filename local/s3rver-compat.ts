@@ -13,9 +13,10 @@
  * - Events: notifications are held back until the request has succeeded and its tags are in
  *   place (S3 stores an object and its tags atomically; s3rver emits mid-request), dropped for
  *   a refused body, and a completed multipart upload is named `CompleteMultipartUpload`.
+ * - Versions: buckets named as versioned get a version id per write (see s3-versions.ts);
+ *   in other buckets a `versionId` parameter is ignored, as s3rver does.
  *
- * Only path-style requests are handled (the local clients always use them). Version ids are
- * accepted and ignored: s3rver keeps one version per key.
+ * Only path-style requests are handled (the local clients always use them).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
@@ -24,6 +25,7 @@ import type { S3rverEvent, S3rverStore } from 's3rver';
 import { InvalidTagError, ObjectTagStore, parseTaggingHeader, parseTaggingXml, taggingXml, escapeXml, type TagSet } from './s3-tagging.js';
 import { VERIFIABLE_CHECKSUMS, VerifyingRequestBody, type ChecksumAlgorithm } from './s3-request-body.js';
 import type { S3EventName, S3ObjectChange } from './s3-event-notification.js';
+import { CurrentObjectVersions } from './s3-versions.js';
 
 /** The part of Koa's context this middleware uses. */
 export interface KoaContext {
@@ -48,13 +50,24 @@ interface RequestScope {
 
 const MAX_TAGGING_BODY_BYTES = 64 * 1024;
 
+export interface S3rverCompatibilityOptions {
+  /** Buckets that behave as versioned (the inbox, as in AWS). */
+  versionedBuckets?: Iterable<string>;
+}
+
 export class S3rverCompatibility {
   readonly tags = new ObjectTagStore();
+  readonly versions: CurrentObjectVersions;
   private readonly pendingUploadTags = new Map<string, TagSet>();
   private readonly scope = new AsyncLocalStorage<RequestScope>();
   private readonly listeners = new Set<(change: S3ObjectChange) => void>();
 
-  constructor(private readonly store: S3rverStore) {}
+  constructor(
+    private readonly store: S3rverStore,
+    options: S3rverCompatibilityOptions = {},
+  ) {
+    this.versions = new CurrentObjectVersions(options.versionedBuckets);
+  }
 
   /** Subscribes to object changes that S3 would notify about. Returns the unsubscribe function. */
   onObjectChange(listener: (change: S3ObjectChange) => void): () => void {
@@ -87,7 +100,10 @@ export class S3rverCompatibility {
       // DeleteObjects: drop the tags of every key the response lists as deleted.
       const scope = await this.runCapturing(next);
       if (isSuccess(ctx.status)) {
-        for (const key of xmlValues(String(ctx.body ?? ''), 'Key')) this.tags.delete(bucket, key);
+        for (const key of xmlValues(String(ctx.body ?? ''), 'Key')) {
+          this.tags.delete(bucket, key);
+          this.versions.recordDelete(bucket, key);
+        }
       }
       this.publish(scope.events);
       return;
@@ -97,6 +113,16 @@ export class S3rverCompatibility {
 
   private async objectRequest(ctx: KoaContext, next: KoaNext, bucket: string, key: string): Promise<void> {
     const { method, query } = ctx;
+    const versionId = typeof query.versionId === 'string' ? query.versionId : undefined;
+    if (!this.versions.allows(bucket, key, versionId)) {
+      // Another version than the current one: gone, as far as this server knows.
+      if (method === 'DELETE') {
+        ctx.status = 204;
+        ctx.body = '';
+        return;
+      }
+      return respondError(ctx, 404, 'NoSuchVersion', `The specified version does not exist: ${key} version ${versionId}`);
+    }
     if ('tagging' in query) return this.taggingRequest(ctx, bucket, key);
 
     if (method === 'PUT' && 'uploadId' in query) return this.uploadPart(ctx, next);
@@ -115,7 +141,9 @@ export class S3rverCompatibility {
       if (!isSuccess(ctx.status)) return;
       this.tags.set(bucket, key, this.pendingUploadTags.get(uploadId) ?? []);
       this.pendingUploadTags.delete(uploadId);
-      this.publish(scope.events, 'ObjectCreated:CompleteMultipartUpload');
+      const newVersion = this.versions.recordWrite(bucket, key);
+      if (newVersion) ctx.set('x-amz-version-id', newVersion);
+      this.publish(scope.events, { rename: 'ObjectCreated:CompleteMultipartUpload', versionId: newVersion });
       return;
     }
     if (method === 'DELETE' && 'uploadId' in query) {
@@ -124,11 +152,15 @@ export class S3rverCompatibility {
     }
     if (method === 'DELETE') {
       const scope = await this.runCapturing(next);
-      if (isSuccess(ctx.status)) this.tags.delete(bucket, key);
+      if (isSuccess(ctx.status)) {
+        this.tags.delete(bucket, key);
+        this.versions.recordDelete(bucket, key);
+      }
       this.publish(scope.events);
       return;
     }
-    return next();
+    await next();
+    if ((method === 'GET' || method === 'HEAD') && isSuccess(ctx.status)) this.answerVersion(ctx, bucket, key);
   }
 
   /** GET / PUT / DELETE `?tagging`, answered here (s3rver's own would corrupt values). */
@@ -137,6 +169,7 @@ export class S3rverCompatibility {
     if (!(await this.store.existsObject(bucket, key))) {
       return respondError(ctx, 404, 'NoSuchKey', `The specified key does not exist: ${key}`);
     }
+    this.answerVersion(ctx, bucket, key);
     if (ctx.method === 'GET') {
       ctx.status = 200;
       ctx.type = 'application/xml';
@@ -155,6 +188,11 @@ export class S3rverCompatibility {
     ctx.body = '';
   }
 
+  private answerVersion(ctx: KoaContext, bucket: string, key: string): void {
+    const current = this.versions.currentVersion(bucket, key);
+    if (current) ctx.set('x-amz-version-id', current);
+  }
+
   /** PutObject and CopyObject. */
   private async putObject(ctx: KoaContext, next: KoaNext, bucket: string, key: string): Promise<void> {
     const copySource = headerValue(ctx.headers['x-amz-copy-source']);
@@ -162,6 +200,9 @@ export class S3rverCompatibility {
     if (copySource !== undefined) {
       const source = parseCopySource(copySource);
       if (!source) return respondError(ctx, 400, 'InvalidArgument', `x-amz-copy-source must be "<bucket>/<key>", got ${JSON.stringify(copySource)}`);
+      if (!this.versions.allows(source.bucket, source.key, source.versionId)) {
+        return respondError(ctx, 404, 'NoSuchVersion', `The specified version does not exist: ${source.key} version ${source.versionId}`);
+      }
       // s3rver decodes the header with decodeURI only; give it the form it understands.
       ctx.headers['x-amz-copy-source'] = encodeURI(`${source.bucket}/${source.key}`);
       const directive = (headerValue(ctx.headers['x-amz-tagging-directive']) ?? 'COPY').toUpperCase();
@@ -180,15 +221,18 @@ export class S3rverCompatibility {
       // S3 keeps nothing from a refused upload; neither does the local server.
       await this.store.deleteObject(bucket, key);
       this.tags.delete(bucket, key);
+      this.versions.recordDelete(bucket, key);
       return respondError(ctx, 400, verdict.code, verdict.message);
     }
     this.tags.set(bucket, key, tagSet);
+    const newVersion = this.versions.recordWrite(bucket, key);
+    if (newVersion) ctx.set('x-amz-version-id', newVersion);
     if (verdict?.checksum) ctx.set(verdict.checksum.header, verdict.checksum.value);
     if (copySource !== undefined) {
       const eTag = xmlValues(String(ctx.body ?? ''), 'ETag')[0]?.replace(/"/g, '');
       for (const event of scope.events) for (const record of event.Records) record.s3.object.eTag ??= eTag;
     }
-    this.publish(scope.events);
+    this.publish(scope.events, { versionId: newVersion });
   }
 
   private async uploadPart(ctx: KoaContext, next: KoaNext): Promise<void> {
@@ -248,11 +292,12 @@ export class S3rverCompatibility {
     return scope;
   }
 
-  private publish(events: readonly S3rverEvent[], rename?: S3EventName): void {
+  private publish(events: readonly S3rverEvent[], options: { rename?: S3EventName; versionId?: string | undefined } = {}): void {
     for (const event of events) {
       for (const record of event.Records) {
         const change: S3ObjectChange = {
-          eventName: rename ?? toEventName(record.eventName),
+          eventName: options.rename ?? toEventName(record.eventName),
+          ...(options.versionId !== undefined ? { versionId: options.versionId } : {}),
           bucket: record.s3.bucket.name,
           key: record.s3.object.key,
           ...(record.s3.object.size !== undefined ? { size: record.s3.object.size } : {}),

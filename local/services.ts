@@ -48,7 +48,8 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
 
   const started = await Promise.allSettled([
     startEmulator({ host: '127.0.0.1', port: 0, ...options.emulator }),
-    startLocalS3({ buckets: [inboxBucket, archiveBucket] }),
+    // The inbox is versioned in AWS; the ledger keys objects by their version id.
+    startLocalS3({ buckets: [inboxBucket, archiveBucket], versionedBuckets: [inboxBucket] }),
     startLocalDynamoDb({ tables: [ledgerTable, exportLedgerTable] }),
   ] as const);
   const [emulatorResult, s3Result, dynamodbResult] = started;

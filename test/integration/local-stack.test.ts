@@ -218,6 +218,49 @@ describe('local S3 server', () => {
   });
 });
 
+describe('local S3 server, versioned bucket', () => {
+  let s3: LocalS3;
+  beforeAll(async () => {
+    s3 = await startLocalS3({ buckets: ['versioned-inbox'], versionedBuckets: ['versioned-inbox'] });
+  });
+  afterAll(async () => {
+    await s3.stop();
+  });
+
+  it('gives each write a version id, in the response, HeadObject and the event; other ids are gone', async () => {
+    const queue = new SqsSimulator({ clock: new SimulatedClock(0) });
+    const notifications = forwardInboxNotifications(s3, queue, { bucket: 'versioned-inbox' });
+    try {
+      const key = 'inbox/same name.pdf';
+      const first = await s3.client.send(new PutObjectCommand({ Bucket: 'versioned-inbox', Key: key, Body: 'one', Tagging: 'n=1' }));
+      const second = await s3.client.send(new PutObjectCommand({ Bucket: 'versioned-inbox', Key: key, Body: 'two', Tagging: 'n=2' }));
+      expect(first.VersionId).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      expect(second.VersionId).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      expect(second.VersionId).not.toBe(first.VersionId);
+
+      const events = queue.receive({ maxMessages: 10 }).map((m) => JSON.parse(m.body).Records[0].s3.object.versionId);
+      expect(events).toEqual([first.VersionId, second.VersionId]);
+
+      const head = await s3.client.send(new HeadObjectCommand({ Bucket: 'versioned-inbox', Key: key, VersionId: second.VersionId }));
+      expect(head.VersionId).toBe(second.VersionId);
+      const tags = await s3.client.send(new GetObjectTaggingCommand({ Bucket: 'versioned-inbox', Key: key, VersionId: second.VersionId }));
+      expect(tags.TagSet).toEqual([{ Key: 'n', Value: '2' }]);
+      await expect(s3.client.send(new HeadObjectCommand({ Bucket: 'versioned-inbox', Key: key, VersionId: first.VersionId }))).rejects.toMatchObject({
+        $metadata: { httpStatusCode: 404 },
+      });
+      await expect(s3.client.send(new GetObjectCommand({ Bucket: 'versioned-inbox', Key: key, VersionId: first.VersionId }))).rejects.toMatchObject({ name: 'NoSuchVersion' });
+
+      // Deleting the overwritten version must not delete the newer upload.
+      await s3.client.send(new DeleteObjectCommand({ Bucket: 'versioned-inbox', Key: key, VersionId: first.VersionId }));
+      expect(await text((await s3.client.send(new GetObjectCommand({ Bucket: 'versioned-inbox', Key: key }))).Body)).toBe('two');
+      await s3.client.send(new DeleteObjectCommand({ Bucket: 'versioned-inbox', Key: key, VersionId: second.VersionId }));
+      await expect(s3.client.send(new HeadObjectCommand({ Bucket: 'versioned-inbox', Key: key }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+    } finally {
+      notifications.stop();
+    }
+  });
+});
+
 describe('S3 event key encoding', () => {
   it('encodes as S3 does: spaces as +, a literal + as %2B, UTF-8 percent-encoded, / kept', () => {
     expect(encodeS3EventKey('inbox/a b+c/ø.pdf')).toBe('inbox/a+b%2Bc/%C3%B8.pdf');
