@@ -1,0 +1,391 @@
+/**
+ * One S3 object through the ingest: read, resolve, validate, claim, upload, commit, dispose.
+ *
+ * Every failure is classified where it happens, because the same error means different things
+ * at different steps: a 404 while listing a binder's folders is the producer's mistake (reject),
+ * a 403 from the presigned PUT is an expired one-shot URL (retry with a fresh one), a 400 from
+ * the commit is iBinder refusing this file (reject). Anything not known to be permanent is
+ * transient: the record is handed back to SQS, which retries it and finally moves it to the
+ * dead-letter queue, where an alarm tells an operator.
+ *
+ * Never throws: the outcome says what to do with the SQS message.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { CommittedVersion, PreparedUpload } from '../../shared/destination/types.js';
+import { IBinderApiError, isIBinderError } from '../../shared/ibinder/errors.js';
+import type { MetadataElement } from '../../shared/ibinder/schemas.js';
+import { LedgerConflictError, type ClaimedEntry, type ObjectRef, type Problem } from '../../shared/ledger/types.js';
+import type { S3ObjectEvent } from '../../shared/s3/event.js';
+import { parseIngestTags, type S3Tag } from '../../shared/s3/tags.js';
+import { disposeCommittedObject } from './disposition.js';
+import { deleteObjectVersion, getObjectTags, headObjectVersion, openObjectVersion, type ObjectVersionInfo } from './object-store.js';
+import { rejectObject, type Rejection } from './rejection.js';
+import { binderFieldOf, resolveTarget, unknownBinderProblem } from './resolve-target.js';
+import type { IBinderRefusal, IngestDependencies, IngestPlan, RecordOutcome } from './types.js';
+import { validateIngestRequest, type IngestRequestToValidate, type ValidationResult } from './validate.js';
+
+/** A permanent refusal by the destination at a given step, turned into a rejection. */
+class PermanentRefusal extends Error {
+  override readonly name = 'PermanentRefusal';
+  constructor(
+    readonly problems: Problem[],
+    readonly ibinder: IBinderRefusal | undefined,
+  ) {
+    super(problems.map((p) => p.message).join('; '));
+  }
+}
+
+export async function processObjectRecord(
+  event: S3ObjectEvent,
+  messageId: string,
+  deps: IngestDependencies,
+): Promise<RecordOutcome> {
+  const log = deps.logger.createChild();
+  log.appendPersistentKeys({ messageId, bucket: event.bucket, key: event.key, objectVersionId: event.versionId ?? 'null' });
+  const step = { name: 'start' };
+  try {
+    return await ingest(event, messageId, deps, log, step);
+  } catch (err) {
+    deps.metrics.recordRetried();
+    const reason = describeTransient(err);
+    log.warn('transient failure: the record goes back to the queue and is retried', {
+      step: step.name,
+      reason,
+      ...errorFields(err),
+    });
+    return { status: 'retry', reason: `${step.name}: ${reason}` };
+  }
+}
+
+async function ingest(
+  event: S3ObjectEvent,
+  messageId: string,
+  deps: IngestDependencies,
+  log: Logger,
+  step: { name: string },
+): Promise<RecordOutcome> {
+  const { config, s3, ledger } = deps;
+  if (!event.created) return skip(log, `${event.eventName} is not an ObjectCreated event`);
+  if (event.key.startsWith(config.rejectedPrefix)) return skip(log, 'the key is under the rejected prefix');
+  if (event.key.endsWith('/') && !event.size) return skip(log, 'a zero-byte folder marker, not a file');
+
+  const ref: ObjectRef = { bucket: event.bucket, key: event.key, versionId: event.versionId };
+
+  step.name = 'read object';
+  const object = await headObjectVersion(s3, ref);
+  if (!object) {
+    step.name = 'read ledger';
+    const entry = await ledger.get(ref);
+    if (entry?.state === 'committed') return skip(log, 'already committed; the inbox object is gone', 'info');
+    if (entry?.state === 'rejected') return skip(log, 'already rejected; the inbox object is gone', 'info');
+    return skip(log, 'the object version no longer exists and the ledger has no record of it: nothing to ingest', 'warn');
+  }
+
+  // A redelivered or duplicated event for a finished object: finish its disposal and stop.
+  step.name = 'read ledger';
+  const known = await ledger.get(ref);
+  if (known?.state === 'committed') {
+    log.appendPersistentKeys({ documentId: known.documentId, documentVersionId: known.documentVersionId });
+    step.name = 'dispose';
+    await disposeCommittedObject(s3, log, ref, config.disposition, known);
+    return skip(log, 'duplicate delivery: already committed, no second version created', 'info');
+  }
+  if (known?.state === 'rejected') {
+    step.name = 'dispose';
+    // The ledger is written before the delete: finish a rejection that crashed in between.
+    await deleteObjectVersion(s3, ref);
+    return skip(log, 'duplicate delivery: already rejected', 'info');
+  }
+
+  step.name = 'read tags';
+  const tagSet = await getObjectTags(s3, ref);
+  const parsedTags = parseIngestTags(tagSet);
+
+  step.name = 'resolve target';
+  const resolution = await resolveTarget({
+    key: ref.key,
+    tags: parsedTags.tags,
+    lastModified: object.lastModified,
+    config,
+    folders: deps.folders,
+    now: deps.now(),
+  });
+
+  const reject = (problems: Problem[], extra: Partial<Rejection> = {}): Promise<RecordOutcome> => {
+    step.name = 'reject';
+    return rejectObject(deps, log, { ref, messageId, object, tags: tagSet, problems, ...extra });
+  };
+
+  if (resolution.kind === 'untagged') {
+    if (resolution.withinGrace) {
+      deps.metrics.recordRetried();
+      log.info('no ingest tags yet: waiting for the producer to tag the object', {
+        graceEndsAt: resolution.graceEndsAt.toISOString(),
+      });
+      return { status: 'retry', reason: `untagged; waiting for tags until ${resolution.graceEndsAt.toISOString()}` };
+    }
+    const checks = validateIngestRequest(fileChecks(resolution.request, object, config.maxFileSizeBytes));
+    return reject([...parsedTags.problems, resolution.problem, ...checks.problems]);
+  }
+
+  if (resolution.kind === 'invalid') {
+    // Report everything that can still be checked, so that one round of fixes is enough.
+    let schema: readonly MetadataElement[] | undefined;
+    if (resolution.binderId !== undefined) {
+      step.name = 'read metadata schema';
+      schema = await deps.schemas.get(resolution.binderId);
+    }
+    const checks = validateIngestRequest({
+      ...fileChecks(resolution.request, object, config.maxFileSizeBytes),
+      binderId: resolution.binderId,
+      metadata: resolution.request.metadata,
+      schema,
+    });
+    return reject([...parsedTags.problems, ...resolution.problems, ...checks.problems], { ibinder: resolution.ibinder });
+  }
+
+  const plan = resolution.plan;
+  const target = { ...plan.target, source: plan.source };
+  log.appendPersistentKeys({ binderId: plan.target.binderId, folderId: plan.target.folderId });
+
+  step.name = 'read metadata schema';
+  let validation: ValidationResult;
+  try {
+    validation = await validatePlan(deps, plan, object);
+  } catch (err) {
+    if (err instanceof IBinderApiError && err.kind === 'permanent') {
+      return reject([...parsedTags.problems, unknownBinderProblem({ id: plan.target.binderId, field: binderFieldOf(plan.source) }, err)], {
+        target,
+        ibinder: refusalOf(err),
+      });
+    }
+    throw err;
+  }
+  const problems = [...parsedTags.problems, ...validation.problems];
+  if (problems.length > 0) return reject(problems, { target });
+
+  step.name = 'claim';
+  const claim = await ledger.claim(ref, messageId);
+  if (claim.outcome === 'committed') {
+    step.name = 'dispose';
+    await disposeCommittedObject(s3, log, ref, config.disposition, claim.entry, tagSet);
+    return skip(log, 'another delivery committed the object meanwhile', 'info');
+  }
+  if (claim.outcome === 'rejected') return skip(log, 'another delivery rejected the object meanwhile', 'info');
+  if (claim.outcome === 'busy') {
+    deps.metrics.recordRetried();
+    const until = claim.entry ? new Date(claim.entry.leaseExpiresAt).toISOString() : 'unknown';
+    log.info('another consumer is uploading this object; retrying later', { leaseOwner: claim.entry?.owner, leaseExpiresAt: until });
+    return { status: 'retry', reason: `busy: claimed by message ${claim.entry?.owner ?? 'unknown'} until ${until}` };
+  }
+
+  const started = Date.now();
+  let committed: CommittedVersion;
+  let resumed = false;
+  try {
+    if (claim.entry.uploadId !== undefined && claim.entry.transferred) {
+      resumed = true;
+      log.appendPersistentKeys({ uploadId: claim.entry.uploadId });
+      log.info('resuming: the bytes were transferred before; committing the stored upload', { attempts: claim.entry.attempts });
+      try {
+        committed = await commit(deps, plan, validation, claim.entry.uploadId, step);
+      } catch (err) {
+        if (!(err instanceof PermanentRefusal)) throw err;
+        // The stored upload may have expired at the destination: send the bytes once more.
+        log.warn('the stored upload could not be committed; uploading again', { problems: err.problems });
+        committed = await uploadAndCommit(deps, log, ref, messageId, object, plan, validation, claim.entry, step);
+      }
+    } else {
+      committed = await uploadAndCommit(deps, log, ref, messageId, object, plan, validation, claim.entry, step);
+    }
+  } catch (err) {
+    if (err instanceof PermanentRefusal) return reject(err.problems, { target, ibinder: err.ibinder });
+    throw err;
+  }
+  const durationMs = Date.now() - started;
+  log.appendPersistentKeys({ documentId: committed.documentId, documentVersionId: committed.versionId });
+
+  step.name = 'record commit';
+  await ledger.markCommitted(ref, messageId, {
+    documentId: committed.documentId,
+    documentVersionId: committed.versionId,
+    versionLabel: committed.version,
+    binderId: plan.target.binderId,
+    folderId: plan.target.folderId,
+  });
+  deps.metrics.fileIngested(object.size, durationMs);
+  log.info('file ingested as a new document version', { sizeBytes: object.size, durationMs, resumed, fileName: plan.fileName });
+
+  step.name = 'dispose';
+  await disposeCommittedObject(s3, log, ref, config.disposition, {
+    documentId: committed.documentId,
+    documentVersionId: committed.versionId,
+  }, tagSet);
+  return { status: 'committed', documentId: committed.documentId, documentVersionId: committed.versionId, resumed };
+}
+
+/**
+ * Validates against the cached schema; when the only problems are metadata problems, reads
+ * the schema once more without the cache before believing them (a rejection is final).
+ */
+async function validatePlan(deps: IngestDependencies, plan: IngestPlan, object: ObjectVersionInfo): Promise<ValidationResult> {
+  const request = {
+    ...fileChecks(plan, object, deps.config.maxFileSizeBytes),
+    binderId: plan.target.binderId,
+    metadata: plan.metadata,
+  };
+  const first = validateIngestRequest({ ...request, schema: await deps.schemas.get(plan.target.binderId) });
+  if (!first.problems.some((p) => p.code === 'metadata')) return first;
+  return validateIngestRequest({ ...request, schema: await deps.schemas.refresh(plan.target.binderId) });
+}
+
+async function uploadAndCommit(
+  deps: IngestDependencies,
+  log: Logger,
+  ref: ObjectRef,
+  owner: string,
+  object: ObjectVersionInfo,
+  plan: IngestPlan,
+  validation: ValidationResult,
+  claim: ClaimedEntry,
+  step: { name: string },
+): Promise<CommittedVersion> {
+  // A presigned URL is one-shot and is never stored, so any upload that did not finish starts over.
+  step.name = 'presign';
+  let upload: PreparedUpload;
+  try {
+    upload = await deps.destination.prepareUpload();
+  } catch (err) {
+    // Not the file's fault, whatever the status: permissions or an outage are operator problems.
+    throw transientFrom(err);
+  }
+  log.appendPersistentKeys({ uploadId: upload.uploadId });
+  if (claim.uploadId !== undefined) log.info('replacing an unfinished upload', { previousUploadId: claim.uploadId });
+
+  step.name = 'record upload';
+  await deps.ledger.recordUpload(ref, owner, upload.uploadId);
+
+  step.name = 'transfer';
+  const source = await openObjectVersion(deps.s3, ref);
+  const contentLength = source.contentLength ?? object.size;
+  try {
+    await deps.destination.transfer(upload, { body: source.body, contentLength, contentType: object.contentType });
+  } catch (err) {
+    source.body.destroy();
+    // A refused PUT means an expired or used URL, not a bad file: retry with a fresh presign.
+    throw transientFrom(err);
+  }
+
+  step.name = 'record transfer';
+  await deps.ledger.markTransferred(ref, owner, upload.uploadId);
+  return commit(deps, plan, validation, upload.uploadId, step);
+}
+
+async function commit(
+  deps: IngestDependencies,
+  plan: IngestPlan,
+  validation: ValidationResult,
+  uploadId: string,
+  step: { name: string },
+): Promise<CommittedVersion> {
+  step.name = 'commit';
+  try {
+    return await deps.destination.commit(plan.target, {
+      fileName: plan.fileName,
+      version: plan.version,
+      uploadId,
+      metadata: validation.additionalMetadata,
+    });
+  } catch (err) {
+    if (err instanceof IBinderApiError && err.kind === 'permanent') {
+      throw new PermanentRefusal(commitProblems(err, plan), refusalOf(err));
+    }
+    throw err;
+  }
+}
+
+/** iBinder's refusal of a commit as problems a person can act on, one per field error. */
+function commitProblems(err: IBinderApiError, plan: IngestPlan): Problem[] {
+  const trace = err.traceId ? ` (traceId ${err.traceId})` : '';
+  const where = `binder ${plan.target.binderId}, folder ${plan.target.folderPath ?? plan.target.folderId}`;
+  const fix =
+    err.status === 404
+      ? 'check the binder and folder (the folder id may be wrong, or the folder was deleted)'
+      : err.status === 403
+        ? 'ask the tenant administrator to let the integration upload into this folder'
+        : err.status === 409
+          ? 'check the document in iBinder (it may be locked or checked out), then re-ingest'
+          : 'correct the values iBinder names, then re-ingest';
+  const entries = Object.entries(err.fieldErrors);
+  if (entries.length === 0) {
+    return [
+      {
+        code: 'ibinder',
+        field: 'ibinder',
+        message: `iBinder refused the upload into ${where}: ${err.status}${err.title ? ` ${err.title}` : ''}${trace}`,
+        fix,
+      },
+    ];
+  }
+  return entries.map(([field, messages]) => ({
+    code: 'ibinder',
+    field: `ibinder:${field}`,
+    message: `iBinder refused the upload into ${where}: ${field}: ${messages.join(' ')}${trace}`,
+    fix,
+  }));
+}
+
+function fileChecks(
+  request: { fileName: string; fileNameField: string },
+  object: ObjectVersionInfo,
+  maxFileSizeBytes: number,
+): IngestRequestToValidate {
+  return {
+    fileName: request.fileName,
+    fileNameField: request.fileNameField,
+    sizeBytes: object.size,
+    maxFileSizeBytes,
+    metadata: [],
+  };
+}
+
+function refusalOf(err: IBinderApiError): IBinderRefusal {
+  return { status: err.status, title: err.title, traceId: err.traceId };
+}
+
+/** Marks an error as transient for this step, keeping it as the cause. */
+function transientFrom(err: unknown): Error {
+  if (err instanceof Error && !(err instanceof IBinderApiError && err.kind === 'permanent')) return err;
+  const wrapped = new Error(`${describeTransient(err)} (treated as transient at this step)`, { cause: err });
+  wrapped.name = 'TransientStepError';
+  return wrapped;
+}
+
+function skip(log: Logger, reason: string, level: 'info' | 'warn' = 'info'): RecordOutcome {
+  log[level](`record acknowledged without upload: ${reason}`);
+  return { status: 'skipped', reason };
+}
+
+function describeTransient(err: unknown): string {
+  if (err instanceof LedgerConflictError) return err.message;
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
+}
+
+/** Log fields of an error: name, status, traceId; never a URL's query string (errors carry none). */
+function errorFields(err: unknown): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  const cause = err instanceof Error && err.name === 'TransientStepError' ? err.cause : err;
+  if (cause instanceof Error) fields.errorName = cause.name;
+  if (isIBinderError(cause)) {
+    fields.errorKind = cause.kind;
+    fields.request = `${cause.request.method} ${cause.request.path}`;
+  }
+  if (cause instanceof IBinderApiError) {
+    fields.status = cause.status;
+    if (cause.traceId) fields.traceId = cause.traceId;
+  }
+  const status = (cause as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  if (status !== undefined) fields.status = status;
+  return fields;
+}

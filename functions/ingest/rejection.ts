@@ -1,0 +1,138 @@
+/**
+ * A permanent failure: the object moves to `rejected/` beside a person-readable report, and its
+ * message is acknowledged (retrying cannot help; a person has to fix something).
+ *
+ * Nothing may be lost on the way, so the order is: copy the version (tags and metadata kept),
+ * write the report, record the rejection in the ledger, and only then delete the inbox
+ * version. A crash at any step leaves the inbox version in place, and the redelivered message
+ * repeats the steps (each is idempotent) or, once the ledger says rejected, finishes the delete.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { ResolvedTarget } from '../../shared/destination/types.js';
+import type { ObjectRef, Problem } from '../../shared/ledger/types.js';
+import { TAG, type S3Tag } from '../../shared/s3/tags.js';
+import { copyObjectVersion, deleteObjectVersion, putJsonObject, type ObjectVersionInfo } from './object-store.js';
+import type { IBinderRefusal, IngestDependencies, RecordOutcome, TargetSource } from './types.js';
+
+/** The JSON written to `rejected/<key>.error.json`. */
+export interface RejectionReport {
+  object: { bucket: string; key: string; versionId?: string | undefined; size: number };
+  rejectedAt: string;
+  environment: string;
+  /** Where the rejected object now is. */
+  rejectedCopy: { bucket: string; key: string };
+  target?: { binderId: string; folderId?: string | undefined; folderPath?: string | undefined; from: string } | undefined;
+  problems: Problem[];
+  /** iBinder's answer when it refused the request; give the traceId to iBinder support. */
+  ibinder?: IBinderRefusal | undefined;
+  howToRetry: string;
+}
+
+export interface Rejection {
+  ref: ObjectRef;
+  messageId: string;
+  object: ObjectVersionInfo;
+  tags: readonly S3Tag[];
+  problems: Problem[];
+  target?: (Partial<ResolvedTarget> & { binderId: string; source?: TargetSource | undefined }) | undefined;
+  ibinder?: IBinderRefusal | undefined;
+}
+
+/** `inbox/a/b.pdf` -> `rejected/a/b.pdf`; a key outside the inbox prefix keeps its whole name. */
+export function rejectedKeyFor(key: string, inboxPrefix: string, rejectedPrefix: string): string {
+  const rest = inboxPrefix !== '' && key.startsWith(inboxPrefix) ? key.slice(inboxPrefix.length) : key;
+  return `${rejectedPrefix}${rest}`;
+}
+
+export function reportKeyFor(rejectedKey: string): string {
+  return `${rejectedKey}.error.json`;
+}
+
+export function buildRejectionReport(
+  rejection: Rejection,
+  context: { environment: string; rejectedKey: string; inboxKey: string; rejectedAt: Date },
+): RejectionReport {
+  const { ref, object, problems, target } = rejection;
+  const tagFields = [...new Set(problems.map((p) => p.field).filter((f) => f.startsWith('ibinder:') || f === 'key'))];
+  const configFields = [...new Set(problems.map((p) => p.field).filter((f) => f.startsWith('routingRules') || f.startsWith('defaultTarget')))];
+  const steps: string[] = [];
+  if (tagFields.length > 0) {
+    steps.push(`fix the object's tags (${tagFields.join(', ')}) on s3://${ref.bucket}/${context.rejectedKey}`);
+  }
+  if (configFields.length > 0) {
+    steps.push(`fix the environment's configuration (${configFields.join(', ')}) in cdk.json and deploy it`);
+  }
+  if (problems.some((p) => p.code === 'empty-file' || p.code === 'too-large')) {
+    steps.push('replace the file itself, as the problems say');
+  }
+  if (steps.length === 0) steps.push('fix what the problems above describe');
+  const howToRetry =
+    `${capitalise(steps.join('; '))}; then copy s3://${ref.bucket}/${context.rejectedKey} back to ` +
+    `s3://${ref.bucket}/${context.inboxKey} (a copy keeps its tags) or run the pipeline CLI's reingest command on it. ` +
+    `The CLI's check command tells whether the tags are right before you copy.`;
+
+  return {
+    object: { bucket: ref.bucket, key: ref.key, versionId: ref.versionId, size: object.size },
+    rejectedAt: context.rejectedAt.toISOString(),
+    environment: context.environment,
+    rejectedCopy: { bucket: ref.bucket, key: context.rejectedKey },
+    target: target
+      ? {
+          binderId: target.binderId,
+          folderId: target.folderId,
+          folderPath: target.folderPath,
+          from: describeSource(target.source),
+        }
+      : undefined,
+    problems,
+    ibinder: rejection.ibinder,
+    howToRetry,
+  };
+}
+
+/** Moves the object to `rejected/` with its report; returns the acknowledging outcome. */
+export async function rejectObject(deps: IngestDependencies, log: Logger, rejection: Rejection): Promise<RecordOutcome> {
+  const { config, s3 } = deps;
+  const { ref, object } = rejection;
+  const rejectedKey = rejectedKeyFor(ref.key, config.inboxPrefix, config.rejectedPrefix);
+  const report = buildRejectionReport(rejection, {
+    environment: config.environment,
+    rejectedKey,
+    inboxKey: ref.key,
+    rejectedAt: deps.now(),
+  });
+
+  await copyObjectVersion(s3, {
+    source: ref,
+    destinationKey: rejectedKey,
+    size: object.size,
+    tags: rejection.tags,
+    contentType: object.contentType,
+    metadata: object.metadata,
+  });
+  await putJsonObject(s3, ref.bucket, reportKeyFor(rejectedKey), report);
+  await deps.ledger.markRejected(ref, rejection.messageId, rejection.problems, rejectedKey);
+  await deleteObjectVersion(s3, ref);
+
+  const reason = rejection.problems[0]?.code ?? 'ibinder';
+  deps.metrics.fileRejected(reason);
+  log.warn('file rejected: moved to the rejected prefix with an error report', {
+    rejectedKey,
+    reportKey: reportKeyFor(rejectedKey),
+    reason,
+    problems: rejection.problems,
+    ...(rejection.ibinder?.traceId ? { traceId: rejection.ibinder.traceId } : {}),
+  });
+  return { status: 'rejected', problems: rejection.problems, rejectedKey };
+}
+
+function describeSource(source: TargetSource | undefined): string {
+  if (!source) return 'unknown';
+  if (source.kind === 'tags') return `the object's ${TAG.binder} tags`;
+  if (source.kind === 'rule') return `the routing rule for prefix "${source.prefix}"`;
+  return "the environment's default target";
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

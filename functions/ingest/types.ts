@@ -1,0 +1,69 @@
+/**
+ * Shapes of one record's journey through the ingest: what the object asks for (the plan) and
+ * what became of it (the outcome).
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { PipelineConfig } from '../../shared/config/runtime.js';
+import type { Destination, ResolvedTarget } from '../../shared/destination/types.js';
+import type { FolderResolver } from '../../shared/ibinder/folder-resolver.js';
+import type { MetadataSchemaCache } from '../../shared/ibinder/schema-cache.js';
+import type { IngestLedgerStore, Problem } from '../../shared/ledger/types.js';
+import type { IngestMetrics } from '../../shared/observability/metrics.js';
+
+/** Where a target came from; decides where a person must fix a mistake. */
+export type TargetSource = { kind: 'tags' } | { kind: 'rule'; prefix: string } | { kind: 'default' };
+
+/** One metadata value as given (a value id or label), with where it was given. */
+export interface MetadataInput {
+  elementId: string;
+  value: string;
+  /** The tag key or config path it came from, shown in problems. Default `ibinder:meta:<elementId>`. */
+  field?: string | undefined;
+}
+
+/** The file-level part of a request: known even when the target cannot be resolved. */
+export interface FileRequest {
+  fileName: string;
+  /** `ibinder:filename` when tagged, else `key` (the name comes from the object key). */
+  fileNameField: string;
+  version?: string | undefined;
+  metadata: MetadataInput[];
+}
+
+/** Everything needed to upload: where to, under which name, with which metadata. */
+export interface IngestPlan extends FileRequest {
+  target: ResolvedTarget;
+  source: TargetSource;
+}
+
+/** iBinder's side of a refusal, kept for the report: support asks for the traceId. */
+export interface IBinderRefusal {
+  status: number;
+  title?: string | undefined;
+  traceId?: string | undefined;
+}
+
+/** What became of one S3 record. Only `retry` makes its SQS message a batch item failure. */
+export type RecordOutcome =
+  | { status: 'committed'; documentId: string; documentVersionId: string; resumed: boolean }
+  | { status: 'rejected'; problems: Problem[]; rejectedKey: string }
+  | { status: 'skipped'; reason: string }
+  | { status: 'retry'; reason: string };
+
+/**
+ * Everything the ingest needs, created once per cold start by `createIngestDependencies` and
+ * handed in, so that tests and the local demo run the same code with their own clients.
+ */
+export interface IngestDependencies {
+  config: PipelineConfig;
+  s3: S3Client;
+  ledger: IngestLedgerStore;
+  destination: Destination;
+  folders: Pick<FolderResolver, 'resolvePath'>;
+  schemas: Pick<MetadataSchemaCache, 'get' | 'refresh'>;
+  metrics: IngestMetrics;
+  logger: Logger;
+  /** The clock (grace periods, report times). */
+  now: () => Date;
+}
