@@ -1,0 +1,52 @@
+/**
+ * The ingest function's dependencies, created once per cold start and reused by every
+ * invocation of a warm Lambda: the AWS clients (with their sockets), the iBinder client (its
+ * token is cached across invocations), the credentials provider (secret cached with a TTL) and
+ * the per-binder caches. Configuration is validated here, so a wrong deployment fails on its
+ * first event with the name of the wrong setting.
+ */
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { createDocumentClient, createS3Client, createSecretsManagerClient } from '../../shared/aws/clients.js';
+import { ENV, loadPipelineConfig, requireEnv } from '../../shared/config/runtime.js';
+import { resolveCredentialsProvider } from '../../shared/credentials.js';
+import { IBinderDestination } from '../../shared/destination/ibinder-destination.js';
+import { FolderResolver } from '../../shared/ibinder/folder-resolver.js';
+import { createIBinderClient } from '../../shared/ibinder/index.js';
+import { MetadataSchemaCache } from '../../shared/ibinder/schema-cache.js';
+import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
+import { logger } from '../../shared/observability/logger.js';
+import { createMetrics, ingestMetrics } from '../../shared/observability/metrics.js';
+import type { IngestDependencies } from './types.js';
+
+/** The function's Metrics instance; module-level because the middleware flushes it. */
+export const metrics: Metrics = createMetrics('ingest');
+
+export function createIngestDependencies(env: NodeJS.ProcessEnv = process.env): IngestDependencies {
+  const config = loadPipelineConfig(env);
+  const tableName = requireEnv(ENV.ledgerTable, env);
+  const client = createIBinderClient({
+    apiBaseUrl: config.apiBaseUrl,
+    tokenUrl: config.tokenUrl,
+    tenantId: config.tenantId,
+    credentials: resolveCredentialsProvider(config, env, createSecretsManagerClient()),
+  });
+  return {
+    config,
+    s3: createS3Client({}, env),
+    ledger: new IngestLedger({ client: createDocumentClient(), tableName, leaseSeconds: config.claimLeaseSeconds }),
+    destination: new IBinderDestination(client),
+    folders: new FolderResolver(client),
+    schemas: new MetadataSchemaCache(client),
+    metrics: ingestMetrics(metrics),
+    logger,
+    now: () => new Date(),
+  };
+}
+
+let cached: IngestDependencies | undefined;
+
+/** Created on first use rather than at import, so that importing the handler needs no environment. */
+export function getIngestDependencies(): IngestDependencies {
+  cached ??= createIngestDependencies();
+  return cached;
+}
