@@ -71,13 +71,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   // 1 GiB bodies at benchmark speed must not hit Node's default 5-minute request timeout.
   server.requestTimeout = 0;
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    if (ownsBlobDir) await rm(blobDir, { recursive: true, force: true });
+    throw err;
+  }
   const address = server.address() as AddressInfo;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${hostForUrl}:${address.port}`;
