@@ -1,4 +1,37 @@
-// Placeholder entry point so the stack can bundle it; replaced by the function's implementation.
-export const handler = async (): Promise<void> => {
-  throw new Error('not implemented yet');
+/**
+ * Lambda entry point of the export worker: one SQS batch of export jobs in, a partial batch
+ * response out. Jobs to retry (transient failures, jobs not started for lack of time) are the
+ * batch item failures; everything else is acknowledged. A configuration error throws, so the
+ * whole batch is retried and ends in the dead-letter queue if nobody fixes it.
+ */
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { ExportDeps } from '../../shared/export/deps.js';
+import { exportDepsFromEnvironment } from '../../shared/export/runtime-deps.js';
+import { createMetrics } from '../../shared/observability/metrics.js';
+import { processExportJobs } from './process-jobs.js';
+
+const metrics = createMetrics('export-worker');
+let deps: ExportDeps | undefined;
+
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  deps ??= exportDepsFromEnvironment(metrics);
+  try {
+    const results = await processExportJobs(
+      event.Records.map((record) => {
+        const receiveCount = Number(record.attributes?.ApproximateReceiveCount);
+        return {
+          messageId: record.messageId,
+          body: record.body,
+          ...(Number.isFinite(receiveCount) ? { receiveCount } : {}),
+        };
+      }),
+      deps,
+      { remainingTimeMs: () => context.getRemainingTimeInMillis() },
+    );
+    return {
+      batchItemFailures: results.filter((r) => r.status === 'retry').map((r) => ({ itemIdentifier: r.messageId })),
+    };
+  } finally {
+    metrics.publishStoredMetrics();
+  }
 };

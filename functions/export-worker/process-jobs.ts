@@ -15,7 +15,7 @@ import pLimit from 'p-limit';
 import type { ExportDeps } from '../../shared/export/deps.js';
 import { classifyExportError, type ClassifiedError } from '../../shared/export/errors.js';
 import { InvalidExportJobError, parseExportJob, type ExportJob } from '../../shared/export/job.js';
-import type { PartLine, VersionLine } from '../../shared/export/manifest.js';
+import type { PartLineInput, VersionLineInput } from '../../shared/export/manifest.js';
 import { finalizeRun } from '../../shared/export/run-finalizer.js';
 import { isRunSettled, type SettleStatus } from '../../shared/export/run-store.js';
 import type { ExportedVersionRecord } from '../../shared/ledger/export-ledger.js';
@@ -55,7 +55,7 @@ export async function processExportJobs(
   const limit = pLimit(Math.max(1, deps.settings.jobConcurrency));
   const results = await Promise.all(messages.map((message) => limit(() => processOne(message, deps, remaining))));
 
-  const lines = new Map<string, { run: { runId: string; startedAt: string }; lines: PartLine[]; results: JobResult[] }>();
+  const lines = new Map<string, { run: { runId: string; startedAt: string }; lines: PartLineInput[]; results: JobResult[] }>();
   for (const result of results) {
     if (!result.job || result.notStarted) continue;
     const runKey = `${result.job.runId}|${result.job.runStartedAt}`;
@@ -173,7 +173,7 @@ function retryInstead(result: JobResult, err: unknown): void {
   result.error = classifyExportError(err);
 }
 
-function manifestLineFor(result: JobResult, job: ExportJob, at: Date): VersionLine {
+function manifestLineFor(result: JobResult, job: ExportJob, at: Date): VersionLineInput {
   const base = {
     type: 'version' as const,
     runId: job.runId,

@@ -24,6 +24,25 @@ export interface ExportLogger {
   error(message: string, attributes?: Record<string, unknown>): void;
 }
 
+/** The shape of Powertools' Logger methods this module needs. */
+interface AttributeLogger {
+  debug(message: string, ...attributes: Record<string, unknown>[]): void;
+  info(message: string, ...attributes: Record<string, unknown>[]): void;
+  warn(message: string, ...attributes: Record<string, unknown>[]): void;
+  error(message: string, ...attributes: Record<string, unknown>[]): void;
+}
+
+/** Adapts a Powertools logger (attributes are a rest parameter there, never `undefined`). */
+export function exportLoggerFrom(logger: AttributeLogger): ExportLogger {
+  const forward =
+    (level: keyof AttributeLogger) =>
+    (message: string, attributes?: Record<string, unknown>): void => {
+      if (attributes) logger[level](message, attributes);
+      else logger[level](message);
+    };
+  return { debug: forward('debug'), info: forward('info'), warn: forward('warn'), error: forward('error') };
+}
+
 export const silentExportLogger: ExportLogger = {
   debug: () => undefined,
   info: () => undefined,

@@ -13,6 +13,7 @@ import {
   parsePartLines,
   toJsonLines,
   type PartLine,
+  type PartLineInput,
 } from './manifest.js';
 
 export interface ManifestRun {
@@ -28,7 +29,7 @@ export class ManifestStore {
   ) {}
 
   /** Writes one part (a no-op for no lines); returns its key. */
-  async writePart(run: ManifestRun, writer: 'planner' | 'worker', lines: readonly PartLine[], at: Date): Promise<string | undefined> {
+  async writePart(run: ManifestRun, writer: 'planner' | 'worker', lines: readonly PartLineInput[], at: Date): Promise<string | undefined> {
     if (lines.length === 0) return undefined;
     const key = manifestPartKeyFor(run.runId, run.startedAt, writer, at, this.unique());
     await this.s3.send(

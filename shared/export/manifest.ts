@@ -94,6 +94,8 @@ export const VersionLineSchema = z.object({
   at: z.string(),
 });
 export type VersionLine = z.infer<typeof VersionLineSchema>;
+/** A version line as a writer builds it (optional fields may be left out). */
+export type VersionLineInput = z.input<typeof VersionLineSchema>;
 
 export const BinderLineSchema = z.object({
   type: z.literal('binder'),
@@ -111,6 +113,7 @@ export type BinderLine = z.infer<typeof BinderLineSchema>;
 
 export const PartLineSchema = z.discriminatedUnion('type', [VersionLineSchema, BinderLineSchema]);
 export type PartLine = z.infer<typeof PartLineSchema>;
+export type PartLineInput = z.input<typeof PartLineSchema>;
 
 export interface RunLine {
   type: 'run';

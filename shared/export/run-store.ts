@@ -213,8 +213,8 @@ export class ExportRunStore {
     }
   }
 
-  /** Saves the cursor and the planner's counts; fails when the lease was lost. */
-  async saveProgress(runId: string, owner: string, progress: PlanProgress, now: Date): Promise<void> {
+  /** Saves the cursor and the planner's counts and extends the lease; fails when the lease was lost. */
+  async saveProgress(runId: string, owner: string, progress: PlanProgress, now: Date, leaseMs: number): Promise<void> {
     const names: Record<string, string> = {
       '#binderIndex': 'binderIndex',
       '#nextPage': 'nextPage',
@@ -226,6 +226,7 @@ export class ExportRunStore {
       '#updated': 'updatedAt',
       '#current': 'current',
       '#owner': 'planningOwner',
+      '#until': 'planningLeaseUntil',
       '#state': 'state',
     };
     const values: Record<string, unknown> = {
@@ -238,6 +239,7 @@ export class ExportRunStore {
       ':binderErrors': progress.binderErrors,
       ':updated': now.toISOString(),
       ':owner': owner,
+      ':until': now.getTime() + leaseMs,
       ':planning': 'planning',
     };
     const set = [
@@ -249,6 +251,7 @@ export class ExportRunStore {
       '#documentErrors = :documentErrors',
       '#binderErrors = :binderErrors',
       '#updated = :updated',
+      '#until = :until',
     ];
     let update = `SET ${set.join(', ')}`;
     if (progress.current) {
@@ -275,6 +278,24 @@ export class ExportRunStore {
         );
       }
       throw err;
+    }
+  }
+
+  /** Gives up the planning lease (the planner stops for time), so the next invocation may resume at once. */
+  async releasePlanningLease(runId: string, owner: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: runKey(runId) },
+          UpdateExpression: 'REMOVE #until',
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#until': 'planningLeaseUntil', '#owner': 'planningOwner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
     }
   }
 

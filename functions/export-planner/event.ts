@@ -1,0 +1,47 @@
+/**
+ * What starts the planner. The schedule (EventBridge Scheduler) sends `{"source":"schedule"}`.
+ * A person starts a run by hand with
+ *
+ * ```json
+ * {"source": "manual", "binderIds": ["Bx7kQ2mZp"], "since": "2026-01-01T00:00:00Z", "runId": "..."}
+ * ```
+ *
+ * every field but `source` optional: `binderIds` narrows the run (default: the configured
+ * binders, or all); `since` is a backfill from that time (only versions modified at or after
+ * it; versions already archived are still skipped); `runId` resumes a paused run, or rewrites
+ * the manifest of a planned one, or names a new run.
+ */
+import { z } from 'zod';
+import { RunIdSchema } from '../../shared/export/run-id.js';
+import type { PlanRequest } from './plan.js';
+
+export const PlannerEventSchema = z.discriminatedUnion('source', [
+  z.object({ source: z.literal('schedule') }),
+  z
+    .object({
+      source: z.literal('manual'),
+      binderIds: z.array(z.string().min(1)).min(1).optional(),
+      since: z.iso.datetime({ offset: true }).optional(),
+      runId: RunIdSchema.optional(),
+    })
+    .strict(),
+]);
+export type PlannerEvent = z.infer<typeof PlannerEventSchema>;
+
+export class PlannerEventError extends Error {
+  override readonly name = 'PlannerEventError';
+}
+
+export function parsePlannerEvent(event: unknown): PlanRequest {
+  const parsed = PlannerEventSchema.safeParse(event);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new PlannerEventError(
+      `the export planner was invoked with an event it does not understand (${issues}); ` +
+        'send {"source":"schedule"} or {"source":"manual","binderIds":[...],"since":"2026-01-01T00:00:00Z","runId":"..."}',
+    );
+  }
+  const event_ = parsed.data;
+  if (event_.source === 'schedule') return { trigger: 'schedule' };
+  return { trigger: 'manual', binderIds: event_.binderIds, since: event_.since, runId: event_.runId };
+}

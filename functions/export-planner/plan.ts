@@ -1,0 +1,414 @@
+/**
+ * The export planner: decides which document versions a run exports and puts one job per
+ * version on the export queue.
+ *
+ * For each binder of the run it pages through the source's documents (`POST /documents`
+ * filtered by `GLOBAL_BinderId`, pageNumber 1, 2, ... until `totalCount` is reached or a page
+ * comes back empty). Per page:
+ * - one BatchGetItem asks the export ledger which of the page's `latestVersionId`s are
+ *   exported; those documents are skipped with no further call (an unchanged page costs one
+ *   search call and one DynamoDB call);
+ * - the other documents' versions are listed (a few at once), versions modified before `since`
+ *   dropped, and a second BatchGetItem leaves the versions not yet exported;
+ * - those become export jobs (SendMessageBatch, 10 a call); then the cursor is saved.
+ *
+ * Time budget and resuming. The run's state (`run#<runId>` in the ledger table) holds the
+ * cursor: which binder, which page. Before each page the planner checks the invocation's
+ * remaining time; when it is below the margin it saves the cursor and returns
+ * `complete: false`. The run resumes from that cursor when:
+ * - the schedule fires again: a scheduled invocation first looks at the run the schedule
+ *   started last and, if it is still planning, resumes it instead of starting a new one;
+ * - a person invokes the planner with `{"source": "manual", "runId": "<runId>"}`;
+ * - Lambda retries a failed asynchronous invocation (a transient error is thrown after the
+ *   cursor was saved, so the retry loses at most the page in flight).
+ * A page is saved only after its jobs are enqueued; a crash in between enqueues that page's
+ * jobs again, which the worker's ledger check turns into no-ops.
+ * Why not chain invocations (the planner re-invoking itself, or a continue-message on the
+ * export queue): both need permissions or routing the stack does not give the planner (Lambda
+ * Invoke, or the worker planning), and a tenant's steady state (few changes) plans in minutes;
+ * the cursor only matters for the first export of a large tenant, which then completes over
+ * consecutive nights without redoing work. A planning lease on the run keeps two invocations
+ * (a schedule and a person) from paging the same run at once.
+ *
+ * When the last binder is done the run is marked `planned`; if every job has settled by then
+ * the planner assembles the manifest itself, otherwise the worker that settles the last job
+ * does. A scheduled run that never completed (a job in the dead-letter queue) gets its manifest
+ * from the next scheduled invocation, with those versions listed as unfinished.
+ *
+ * Paging over hours or nights is not a snapshot: documents added meanwhile may shift pages.
+ * Nothing is lost by that: whatever a run misses is not in the ledger, so the next run sees it.
+ */
+import pLimit from 'p-limit';
+import type { PlannerDeps } from '../../shared/export/deps.js';
+import { classifyExportError } from '../../shared/export/errors.js';
+import type { ExportJob } from '../../shared/export/job.js';
+import type { BinderLine } from '../../shared/export/manifest.js';
+import { finalizeRun } from '../../shared/export/run-finalizer.js';
+import {
+  isRunSettled,
+  type BinderProgress,
+  type ExportRunState,
+  type PlanProgress,
+  type RunStateName,
+  type RunTrigger,
+} from '../../shared/export/run-store.js';
+import type { SourceDocumentPage, SourceVersion } from '../../shared/source/types.js';
+
+export interface PlanRequest {
+  trigger: RunTrigger;
+  /** Only these binders (manual runs); default the configured binders, or every binder. */
+  binderIds?: string[] | undefined;
+  /** Backfill: only versions modified at or after this ISO 8601 time. */
+  since?: string | undefined;
+  /** Resume (or create with this id) a specific run (manual runs). */
+  runId?: string | undefined;
+}
+
+export interface PlanBudget {
+  /** Time left in the invocation (ms): Lambda's `context.getRemainingTimeInMillis`. */
+  remainingTimeMs(): number;
+}
+
+export const UNLIMITED_BUDGET: PlanBudget = { remainingTimeMs: () => Number.POSITIVE_INFINITY };
+
+export interface PlanResult {
+  runId: string;
+  state: RunStateName;
+  /** True when every binder of the run has been paged through. */
+  planningComplete: boolean;
+  /** True when this invocation continued a run that an earlier one started. */
+  resumed: boolean;
+  binders: number;
+  /** Binders fully planned so far. */
+  bindersPlanned: number;
+  documentsSeen: number;
+  skippedUnchanged: number;
+  versionsEnqueued: number;
+  /** Set when this invocation wrote the run's manifest. */
+  manifestKey?: string;
+  /** A previous scheduled run that never completed and whose manifest this invocation wrote. */
+  finalizedPreviousRunId?: string;
+  /** One sentence for the person who invoked it. */
+  message: string;
+}
+
+export class PlanRequestError extends Error {
+  override readonly name = 'PlanRequestError';
+}
+
+/** Plans (or continues planning) one run within the budget. */
+export async function planExport(request: PlanRequest, deps: PlannerDeps, budget: PlanBudget = UNLIMITED_BUDGET): Promise<PlanResult> {
+  const opened = await openRun(request, deps);
+  if ('result' in opened) return opened.result;
+  const { run, resumed, finalizedPreviousRunId } = opened;
+  const extras = finalizedPreviousRunId !== undefined ? { finalizedPreviousRunId } : {};
+
+  const owner = deps.newOwnerId();
+  const leaseMs = (): number => Math.min(deps.settings.planningLeaseMaxMs, budget.remainingTimeMs() + 60_000);
+  if (!(await deps.runs.acquirePlanningLease(run.runId, owner, deps.clock(), leaseMs()))) {
+    return {
+      ...summarize(run, 'planning', resumed),
+      ...extras,
+      message: `run ${run.runId} is being planned by another invocation right now; nothing was done`,
+    };
+  }
+  if (resumed) {
+    deps.logger.info('resuming export run', { runId: run.runId, binderIndex: run.binderIndex, nextPage: run.nextPage });
+  }
+
+  const progress: PlanProgress = {
+    binderIndex: run.binderIndex,
+    nextPage: run.nextPage,
+    ...(run.current ? { current: run.current } : {}),
+    documentsSeen: run.documentsSeen,
+    skippedUnchanged: run.skippedUnchanged,
+    versionsEnqueued: run.versionsEnqueued,
+    documentErrors: run.documentErrors,
+    binderErrors: run.binderErrors,
+  };
+  const finishedBinders: BinderLine[] = [];
+  let stoppedForTime = false;
+  try {
+    while (progress.binderIndex < run.binderIds.length) {
+      if (budget.remainingTimeMs() < deps.settings.planningMarginMs) {
+        stoppedForTime = true;
+        break;
+      }
+      const binderId = run.binderIds[progress.binderIndex] as string;
+      const current: BinderProgress =
+        progress.current?.binderId === binderId ? progress.current : newBinderProgress(binderId);
+      let page: SourceDocumentPage;
+      try {
+        page = await deps.source.listDocuments(binderId, { pageNumber: progress.nextPage, pageSize: deps.settings.pageSize });
+      } catch (err) {
+        const error = classifyExportError(err);
+        if (error.kind === 'transient') throw err;
+        deps.logger.warn('binder could not be read; it is skipped in this run', { runId: run.runId, binderId, ...error });
+        current.error = error.reason;
+        progress.binderErrors++;
+        finishBinder(progress, current, finishedBinders, run.runId, deps.clock());
+        await deps.runs.saveProgress(run.runId, owner, progress, deps.clock(), leaseMs());
+        continue;
+      }
+      const planned = await planPage(page, run, deps);
+      current.pages++;
+      current.documentsSeen += page.documents.length;
+      current.skippedUnchanged += planned.skippedUnchanged;
+      current.versionsEnqueued += planned.versionsEnqueued;
+      current.documentErrors += planned.documentErrors;
+      progress.documentsSeen += page.documents.length;
+      progress.skippedUnchanged += planned.skippedUnchanged;
+      progress.versionsEnqueued += planned.versionsEnqueued;
+      progress.documentErrors += planned.documentErrors;
+      deps.metrics.pagePlanned(page.documents.length, planned.skippedUnchanged, planned.versionsEnqueued);
+      if (page.isLastPage) {
+        finishBinder(progress, current, finishedBinders, run.runId, deps.clock());
+      } else {
+        progress.nextPage++;
+        progress.current = current;
+      }
+      await deps.runs.saveProgress(run.runId, owner, progress, deps.clock(), leaseMs());
+    }
+  } finally {
+    await deps.manifests.writePart(run, 'planner', finishedBinders, deps.clock()).catch((err: unknown) => {
+      deps.logger.warn('could not write the planner part of the manifest; binder lines of this invocation are missing from it', {
+        runId: run.runId,
+        error: classifyExportError(err).reason,
+      });
+    });
+  }
+
+  const planned = progress.binderIndex;
+  if (stoppedForTime) {
+    await deps.runs.releasePlanningLease(run.runId, owner);
+    const result = {
+      ...summarize({ ...run, ...progress }, 'planning', resumed),
+      ...extras,
+      bindersPlanned: planned,
+    };
+    deps.logger.info('planning paused: the invocation is running out of time', { ...result });
+    return {
+      ...result,
+      message:
+        `run ${run.runId} paused at binder ${planned + 1} of ${run.binderIds.length}, page ${progress.nextPage} (time budget); ` +
+        `the next scheduled invocation resumes it, or invoke {"source":"manual","runId":"${run.runId}"}`,
+    };
+  }
+
+  const plannedRun = await deps.runs.markPlanned(run.runId, owner, deps.clock());
+  let manifestKey: string | undefined;
+  if (isRunSettled(plannedRun)) {
+    manifestKey = (await finalizeRun(plannedRun, { ...deps, sourceName: deps.source.name })).manifestKey;
+  }
+  const result: PlanResult = {
+    ...summarize(plannedRun, manifestKey ? 'finalized' : 'planned', resumed),
+    ...extras,
+    ...(manifestKey ? { manifestKey } : {}),
+    message: manifestKey
+      ? `run ${run.runId} planned; nothing to export, manifest written to ${manifestKey}`
+      : `run ${run.runId} planned: ${plannedRun.versionsEnqueued} version(s) enqueued; the manifest is written when the last one is done`,
+  };
+  deps.logger.info('planning complete', { ...result });
+  return result;
+}
+
+type OpenedRun =
+  | { run: ExportRunState; resumed: boolean; finalizedPreviousRunId?: string }
+  | { result: PlanResult };
+
+/** Finds the run to continue, or creates one (see the module's JSDoc for the rules). */
+async function openRun(request: PlanRequest, deps: PlannerDeps): Promise<OpenedRun> {
+  if (request.trigger === 'schedule') {
+    let finalizedPreviousRunId: string | undefined;
+    const previousId = await deps.runs.getScheduledRunId();
+    const previous = previousId !== undefined ? await deps.runs.get(previousId) : undefined;
+    if (previous?.state === 'planning') return { run: previous, resumed: true };
+    if (previous?.state === 'planned') {
+      const finalized = await finalizeRun(previous, { ...deps, sourceName: deps.source.name });
+      deps.logger.warn('the previous scheduled run never completed; its manifest lists what did not finish', {
+        runId: previous.runId,
+        manifestKey: finalized.manifestKey,
+        unfinished: finalized.summary.unfinished,
+      });
+      finalizedPreviousRunId = previous.runId;
+    }
+    const run = await createRun(request, deps);
+    await deps.runs.setScheduledRunId(run.runId, deps.clock());
+    return { run, resumed: false, ...(finalizedPreviousRunId !== undefined ? { finalizedPreviousRunId } : {}) };
+  }
+
+  if (request.runId !== undefined) {
+    const existing = await deps.runs.get(request.runId);
+    if (existing?.state === 'planning') {
+      if (request.binderIds !== undefined || request.since !== undefined) {
+        deps.logger.warn('resuming a run keeps its original binders and since; the ones given were ignored', {
+          runId: existing.runId,
+        });
+      }
+      return { run: existing, resumed: true };
+    }
+    if (existing) {
+      // Planned or finalized: (re)write its manifest with whatever has settled by now.
+      const finalized = await finalizeRun(existing, { ...deps, sourceName: deps.source.name });
+      return {
+        result: {
+          ...summarize(existing, 'finalized', false),
+          manifestKey: finalized.manifestKey,
+          message:
+            `run ${existing.runId} was already planned; its manifest was (re)written to ${finalized.manifestKey} ` +
+            `(${finalized.summary.unfinished} version(s) unfinished)`,
+        },
+      };
+    }
+  }
+  return { run: await createRun(request, deps), resumed: false };
+}
+
+async function createRun(request: PlanRequest, deps: PlannerDeps): Promise<ExportRunState> {
+  if (request.since !== undefined && Number.isNaN(Date.parse(request.since))) {
+    throw new PlanRequestError(`since "${request.since}" is not an ISO 8601 time such as 2026-01-01T00:00:00Z`);
+  }
+  const binderIds = request.binderIds ?? deps.settings.exportBinders ?? (await deps.source.listBinderIds());
+  const uniqueBinders = [...new Set(binderIds)];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const startedAt = deps.clock();
+    const runId = request.runId ?? deps.newRunId(startedAt);
+    const created = await deps.runs.create({
+      runId,
+      tenantId: deps.settings.tenantId,
+      trigger: request.trigger,
+      startedAt,
+      ...(request.since !== undefined ? { since: request.since } : {}),
+      binderIds: uniqueBinders,
+    });
+    if (created) {
+      deps.logger.info('export run started', {
+        runId,
+        trigger: request.trigger,
+        binders: uniqueBinders.length,
+        ...(request.since !== undefined ? { since: request.since } : {}),
+      });
+      const run = await deps.runs.get(runId);
+      if (!run) throw new Error(`export run ${runId} was created but cannot be read back from the export ledger`);
+      return run;
+    }
+    if (request.runId !== undefined) break;
+  }
+  throw new PlanRequestError(
+    request.runId !== undefined
+      ? `run ${request.runId} was created by another invocation at the same moment; invoke again to resume it`
+      : 'could not create a run with a fresh id (id collisions); invoke again',
+  );
+}
+
+interface PagePlan {
+  skippedUnchanged: number;
+  versionsEnqueued: number;
+  documentErrors: number;
+}
+
+async function planPage(page: SourceDocumentPage, run: ExportRunState, deps: PlannerDeps): Promise<PagePlan> {
+  const documents = page.documents;
+  if (documents.length === 0) return { skippedUnchanged: 0, versionsEnqueued: 0, documentErrors: 0 };
+  const latest = documents.flatMap((d) => (d.latestVersionId ? [d.latestVersionId] : []));
+  const exportedLatest = latest.length > 0 ? await deps.ledger.exportedAmong(latest) : new Set<string>();
+  const changed = documents.filter((d) => !(d.latestVersionId && exportedLatest.has(d.latestVersionId)));
+
+  let documentErrors = 0;
+  const limit = pLimit(Math.max(1, deps.settings.versionsConcurrency));
+  const versionLists = await Promise.all(
+    changed.map((document) =>
+      limit(async (): Promise<SourceVersion[]> => {
+        try {
+          return await deps.source.listVersions(document);
+        } catch (err) {
+          const error = classifyExportError(err);
+          if (error.kind === 'transient') throw err;
+          documentErrors++;
+          deps.logger.warn('versions of a document could not be listed; it is skipped in this run', {
+            runId: run.runId,
+            binderId: document.binderId,
+            documentId: document.documentId,
+            ...error,
+          });
+          return [];
+        }
+      }),
+    ),
+  );
+  const sinceMs = run.since !== undefined ? Date.parse(run.since) : undefined;
+  const candidates = versionLists.flat().filter((v) => isModifiedSince(v, sinceMs));
+  const exported = candidates.length > 0 ? await deps.ledger.exportedAmong(candidates.map((v) => v.versionId)) : new Set<string>();
+  const seen = new Set<string>();
+  const jobs: ExportJob[] = [];
+  for (const version of candidates) {
+    if (exported.has(version.versionId) || seen.has(version.versionId)) continue;
+    seen.add(version.versionId);
+    jobs.push(toJob(version, run));
+  }
+  await deps.queue.send(jobs);
+  return { skippedUnchanged: documents.length - changed.length, versionsEnqueued: jobs.length, documentErrors };
+}
+
+/** A version without a readable modifiedAt is kept: the ledger, not the date, prevents duplicates. */
+function isModifiedSince(version: SourceVersion, sinceMs: number | undefined): boolean {
+  if (sinceMs === undefined || version.modifiedAt === undefined) return true;
+  const modified = Date.parse(version.modifiedAt);
+  return Number.isNaN(modified) || modified >= sinceMs;
+}
+
+function toJob(version: SourceVersion, run: ExportRunState): ExportJob {
+  return {
+    runId: run.runId,
+    runStartedAt: run.startedAt,
+    tenantId: run.tenantId,
+    binderId: version.binderId,
+    documentId: version.documentId,
+    versionId: version.versionId,
+    fileName: version.fileName || version.versionId,
+    ...(version.versionLabel !== undefined ? { versionLabel: version.versionLabel } : {}),
+    ...(version.status !== undefined ? { status: version.status } : {}),
+    ...(version.modifiedAt !== undefined ? { modifiedAt: version.modifiedAt } : {}),
+    metadata: version.metadata,
+  };
+}
+
+function newBinderProgress(binderId: string): BinderProgress {
+  return { binderId, pages: 0, documentsSeen: 0, skippedUnchanged: 0, versionsEnqueued: 0, documentErrors: 0 };
+}
+
+function finishBinder(progress: PlanProgress, current: BinderProgress, finished: BinderLine[], runId: string, at: Date): void {
+  finished.push({
+    type: 'binder',
+    runId,
+    binderId: current.binderId,
+    pages: current.pages,
+    documentsSeen: current.documentsSeen,
+    skippedUnchanged: current.skippedUnchanged,
+    versionsEnqueued: current.versionsEnqueued,
+    documentErrors: current.documentErrors,
+    error: current.error,
+    at: at.toISOString(),
+  });
+  progress.binderIndex++;
+  progress.nextPage = 1;
+  delete progress.current;
+}
+
+function summarize(
+  run: Pick<ExportRunState, 'runId' | 'binderIds' | 'binderIndex' | 'documentsSeen' | 'skippedUnchanged' | 'versionsEnqueued'>,
+  state: RunStateName,
+  resumed: boolean,
+): Omit<PlanResult, 'message'> {
+  return {
+    runId: run.runId,
+    state,
+    planningComplete: state !== 'planning',
+    resumed,
+    binders: run.binderIds.length,
+    bindersPlanned: state === 'planning' ? run.binderIndex : run.binderIds.length,
+    documentsSeen: run.documentsSeen,
+    skippedUnchanged: run.skippedUnchanged,
+    versionsEnqueued: run.versionsEnqueued,
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * Wires the export's dependencies from a Lambda's environment (what the stack sets, see
+ * shared/config/runtime.ts ENV): PIPELINE_CONFIG, EXPORT_LEDGER_TABLE_NAME,
+ * ARCHIVE_BUCKET_NAME and, for the planner, EXPORT_QUEUE_URL. Credentials come from the
+ * Secrets Manager secret named in the config, or IBINDER_CLIENT_ID / IBINDER_CLIENT_SECRET
+ * locally. AWS clients honour AWS_ENDPOINT_URL(_<SERVICE>), so the same wiring runs against
+ * local servers.
+ */
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { createDocumentClient, createS3Client, createSecretsManagerClient, createSqsClient } from '../aws/clients.js';
+import { ENV, loadPipelineConfig, requireEnv } from '../config/runtime.js';
+import { resolveCredentialsProvider } from '../credentials.js';
+import { createIBinderClient } from '../ibinder/index.js';
+import { logger } from '../observability/logger.js';
+import { IBinderSource } from '../source/ibinder-source.js';
+import { createExportDeps, exportLoggerFrom, type ExportDeps, type PlannerDeps } from './deps.js';
+import { SqsExportJobQueue } from './job-queue.js';
+import { exportMetrics } from './metrics.js';
+import { exportSettingsFrom } from './settings.js';
+
+export function exportDepsFromEnvironment(metrics: Metrics, env: NodeJS.ProcessEnv = process.env): ExportDeps {
+  const config = loadPipelineConfig(env);
+  const tableName = requireEnv(ENV.exportLedgerTable, env);
+  const bucket = requireEnv(ENV.archiveBucket, env);
+  const client = createIBinderClient({
+    apiBaseUrl: config.apiBaseUrl,
+    tokenUrl: config.tokenUrl,
+    tenantId: config.tenantId,
+    credentials: resolveCredentialsProvider(config, env, createSecretsManagerClient()),
+  });
+  return createExportDeps({
+    settings: exportSettingsFrom(config),
+    source: new IBinderSource(client),
+    s3: createS3Client({}, env),
+    bucket,
+    dynamo: createDocumentClient(),
+    ledgerTableName: tableName,
+    logger: exportLoggerFrom(logger),
+    metrics: exportMetrics(metrics),
+  });
+}
+
+export function plannerDepsFromEnvironment(metrics: Metrics, env: NodeJS.ProcessEnv = process.env): PlannerDeps {
+  const deps = exportDepsFromEnvironment(metrics, env);
+  return { ...deps, queue: new SqsExportJobQueue(createSqsClient(), requireEnv(ENV.exportQueueUrl, env)) };
+}
