@@ -216,7 +216,9 @@ export const EnvironmentConfigSchema = z
       .url({ protocol: /^https$/, error: 'expected an https URL, e.g. "https://signin.ibinder.com/connect/token"' })
       .default(IBINDER_TOKEN_URL)
       .describe(`OAuth 2.0 token endpoint; default ${IBINDER_TOKEN_URL}.`),
-    credentialsSecret: CredentialsSecretConfigSchema,
+    credentialsSecret: CredentialsSecretConfigSchema.describe(
+      'The Secrets Manager secret with the iBinder API client credentials: {secretName, create?}.',
+    ),
     defaultTarget: TargetSpecSchema.optional().describe(
       'Target for objects with no ibinder: tags and no matching routing rule: {binderId, folderId | folderPath, metadata?, version?}.',
     ),
@@ -224,14 +226,18 @@ export const EnvironmentConfigSchema = z
       .array(RoutingRuleSchema)
       .default([])
       .describe('Key prefix -> target, for producers that cannot tag: [{prefix: "inbox/scanner-3/", target: {...}}]. Longest prefix wins.'),
-    ingest: IngestConfigSchema.default(IngestConfigSchema.parse({})),
+    ingest: IngestConfigSchema.default(IngestConfigSchema.parse({})).describe(
+      'Ingest function and its SQS event source: batching, concurrency, timeout, memory, retries.',
+    ),
     disposition: DispositionSchema.default('delete').describe(
       'What happens to an inbox object once it is in iBinder: "delete" it (the version history keeps it until ' +
         'noncurrentVersionExpirationDays) or "tag" it as ingested and leave it.',
     ),
-    inbox: InboxConfigSchema.default(InboxConfigSchema.parse({})),
-    export: ExportConfigSchema.default(ExportConfigSchema.parse({})),
-    alarms: AlarmsConfigSchema.default({}),
+    inbox: InboxConfigSchema.default(InboxConfigSchema.parse({})).describe('Inbox bucket lifecycle.'),
+    export: ExportConfigSchema.default(ExportConfigSchema.parse({})).describe(
+      'Nightly export: schedule, binders, archive storage class, planner and worker settings.',
+    ),
+    alarms: AlarmsConfigSchema.default({}).describe('Where alarms are sent.'),
     logRetentionDays: z
       .number({ error: `expected one of ${LOG_RETENTION_DAYS.join(', ')}` })
       .refine((d) => LOG_RETENTION_DAYS.includes(d), { error: `expected one of ${LOG_RETENTION_DAYS.join(', ')}` })
