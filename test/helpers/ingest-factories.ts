@@ -1,0 +1,354 @@
+/**
+ * Factories for ingest tests: S3 notifications wrapped in SQS messages, a pipeline config, an
+ * in-memory ledger with the DynamoDB ledger's semantics, recording metrics, a Lambda clock, and
+ * inbox objects served by an aws-sdk-client-mock S3 client.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { AwsStub } from 'aws-sdk-client-mock';
+import { Readable } from 'node:stream';
+import type { ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-s3';
+import { PipelineConfigSchema, type PipelineConfig, type PipelineConfigInput } from '../../shared/config/runtime.js';
+import { IBinderDestination } from '../../shared/destination/ibinder-destination.js';
+import { FolderResolver } from '../../shared/ibinder/folder-resolver.js';
+import { MetadataSchemaCache } from '../../shared/ibinder/schema-cache.js';
+import type { MetadataElement } from '../../shared/ibinder/schemas.js';
+import {
+  LedgerConflictError,
+  ledgerKey,
+  type ClaimResult,
+  type CommitRecord,
+  type IngestLedgerStore,
+  type LedgerEntry,
+  type ObjectRef,
+  type Problem,
+  type ProblemCode,
+} from '../../shared/ledger/types.js';
+import type { IngestMetrics } from '../../shared/observability/metrics.js';
+import type { S3Tag } from '../../shared/s3/tags.js';
+import type { IngestDependencies } from '../../functions/ingest/types.js';
+import { FakeIBinderClient, type FakeBinderSpec } from './fake-ibinder.js';
+
+export const BUCKET = 'inbox-bucket';
+export const BINDER_ID = 'BndrAAAA1';
+export const OTHER_BINDER_ID = 'BndrBBBB2';
+
+/** A schema with a required element with allowed values, and a free-text one. */
+export const SCHEMA: MetadataElement[] = [
+  {
+    id: 'discipline',
+    label: 'Discipline',
+    dataType: 'list',
+    required: true,
+    allowedValues: [
+      { id: 'd-arch', label: 'Architecture' },
+      { id: 'd-struct', label: 'Structural' },
+    ],
+  },
+  { id: 'status', label: 'Status', dataType: 'list', required: false, allowedValues: [{ id: 's-draft', label: 'Draft' }, { id: 's-final', label: 'Final' }] },
+  { id: 'note', label: 'Note', dataType: 'text', required: false, allowedValues: [] },
+];
+
+export const BINDERS: FakeBinderSpec[] = [
+  {
+    id: BINDER_ID,
+    name: 'Project A',
+    schema: SCHEMA,
+    folders: [
+      { id: 'f-drawings', name: 'Drawings', children: [{ id: 'f-struct', name: 'Structural' }, { id: 'f-arch', name: 'Architecture' }] },
+      { id: 'f-reports', name: 'Reports' },
+    ],
+  },
+  { id: OTHER_BINDER_ID, name: 'Project B', schema: [], folders: [{ id: 'f-b-top', name: 'Inbox' }] },
+];
+
+export function makeConfig(overrides: Partial<PipelineConfigInput> = {}): PipelineConfig {
+  return PipelineConfigSchema.parse({
+    environment: 'test',
+    tenantId: 'tenant-1',
+    apiBaseUrl: 'https://api.ibinder.test/api',
+    tokenUrl: 'https://signin.ibinder.test/connect/token',
+    credentialsSecretName: 'ibinder/test',
+    untaggedGraceSeconds: 300,
+    recordConcurrency: 4,
+    minRemainingTimeMs: 10_000,
+    ...overrides,
+  });
+}
+
+export interface S3RecordSpec {
+  bucket?: string;
+  /** The key as it appears in the notification (URL-encoded, `+` for spaces). */
+  rawKey: string;
+  size?: number;
+  versionId?: string;
+  eventName?: string;
+}
+
+export function s3NotificationBody(records: S3RecordSpec[]): string {
+  return JSON.stringify({
+    Records: records.map((r) => ({
+      eventVersion: '2.1',
+      eventSource: 'aws:s3',
+      awsRegion: 'eu-north-1',
+      eventTime: '2025-01-15T08:30:00.000Z',
+      eventName: r.eventName ?? 'ObjectCreated:Put',
+      s3: {
+        s3SchemaVersion: '1.0',
+        configurationId: 'inbox',
+        bucket: { name: r.bucket ?? BUCKET, arn: `arn:aws:s3:::${r.bucket ?? BUCKET}` },
+        object: { key: r.rawKey, size: r.size ?? 10, eTag: 'etag', versionId: r.versionId, sequencer: '00' },
+      },
+    })),
+  });
+}
+
+export function testEventBody(bucket = BUCKET): string {
+  return JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Time: '2025-01-15T08:30:00.000Z', Bucket: bucket, RequestId: 'r', HostId: 'h' });
+}
+
+export function sqsMessage(body: string, messageId: string): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: `rh-${messageId}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: '0',
+      SenderId: 's3',
+      ApproximateFirstReceiveTimestamp: '0',
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:eu-north-1:123456789012:ingest',
+    awsRegion: 'eu-north-1',
+  };
+}
+
+export function sqsEvent(...records: SQSRecord[]): SQSEvent {
+  return { Records: records };
+}
+
+/** A Lambda context whose remaining time is read from a function (tests move it). */
+export function lambdaClock(remaining: () => number = () => 900_000): { getRemainingTimeInMillis(): number } {
+  return { getRemainingTimeInMillis: remaining };
+}
+
+export class RecordingMetrics implements IngestMetrics {
+  readonly ingested: { bytes: number; uploadDurationMs: number }[] = [];
+  readonly rejected: ProblemCode[] = [];
+  retried = 0;
+  fileIngested(bytes: number, uploadDurationMs: number): void {
+    this.ingested.push({ bytes, uploadDurationMs });
+  }
+  fileRejected(reason: ProblemCode): void {
+    this.rejected.push(reason);
+  }
+  recordRetried(): void {
+    this.retried += 1;
+  }
+}
+
+export function silentLogger(): Logger {
+  return new Logger({ serviceName: 'ingest-test', logLevel: 'SILENT' });
+}
+
+/**
+ * The ledger's semantics in memory (conditions as IngestLedger writes them), for tests of the
+ * flow; IngestLedger itself is tested against mocked DynamoDB calls.
+ */
+export class InMemoryIngestLedger implements IngestLedgerStore {
+  readonly entries = new Map<string, LedgerEntry>();
+  /** Every state change, in order: `claimed`, `upload`, `transferred`, `committed`, `rejected`. */
+  readonly history: { pk: string; change: string; owner: string }[] = [];
+
+  constructor(
+    private readonly leaseMs = 900_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async get(ref: ObjectRef): Promise<LedgerEntry | undefined> {
+    const e = this.entries.get(ledgerKey(ref));
+    return e ? structuredClone(e) : undefined;
+  }
+
+  async claim(ref: ObjectRef, owner: string): Promise<ClaimResult> {
+    const pk = ledgerKey(ref);
+    const now = this.now();
+    const current = this.entries.get(pk);
+    if (current?.state === 'committed') return { outcome: 'committed', entry: structuredClone(current) };
+    if (current?.state === 'rejected') return { outcome: 'rejected', entry: structuredClone(current) };
+    if (current?.state === 'claimed' && current.leaseExpiresAt >= now && current.owner !== owner) {
+      return { outcome: 'busy', entry: structuredClone(current) };
+    }
+    const entry: LedgerEntry = {
+      ...this.base(ref, now),
+      state: 'claimed',
+      owner,
+      leaseExpiresAt: now + this.leaseMs,
+      attempts: (current?.state === 'claimed' ? current.attempts : 0) + 1,
+      claimedAt: current?.state === 'claimed' ? current.claimedAt : new Date(now).toISOString(),
+      uploadId: current?.state === 'claimed' ? current.uploadId : undefined,
+      transferred: current?.state === 'claimed' ? current.transferred : false,
+    };
+    this.entries.set(pk, entry);
+    this.history.push({ pk, change: 'claimed', owner });
+    return { outcome: 'claimed', entry: structuredClone(entry) };
+  }
+
+  async recordUpload(ref: ObjectRef, owner: string, uploadId: string): Promise<void> {
+    const e = this.ownClaim(ref, owner);
+    e.uploadId = uploadId;
+    e.transferred = false;
+    this.history.push({ pk: ledgerKey(ref), change: 'upload', owner });
+  }
+
+  async markTransferred(ref: ObjectRef, owner: string, uploadId: string): Promise<void> {
+    const e = this.ownClaim(ref, owner);
+    if (e.uploadId !== uploadId) throw new LedgerConflictError(`upload id differs`, ref, e);
+    e.transferred = true;
+    this.history.push({ pk: ledgerKey(ref), change: 'transferred', owner });
+  }
+
+  async markCommitted(ref: ObjectRef, owner: string, commit: CommitRecord): Promise<void> {
+    const pk = ledgerKey(ref);
+    const current = this.entries.get(pk);
+    if (current?.state === 'committed') return;
+    this.ownClaim(ref, owner);
+    const now = this.now();
+    this.entries.set(pk, { ...this.base(ref, now), state: 'committed', committedAt: new Date(now).toISOString(), ...commit });
+    this.history.push({ pk, change: 'committed', owner });
+  }
+
+  async markRejected(ref: ObjectRef, owner: string, reasons: Problem[], rejectedKey?: string): Promise<void> {
+    const pk = ledgerKey(ref);
+    const current = this.entries.get(pk);
+    const now = this.now();
+    if (current?.state === 'committed') throw new LedgerConflictError('already committed', ref, current);
+    if (current?.state === 'claimed' && current.owner !== owner && current.leaseExpiresAt >= now) {
+      throw new LedgerConflictError('claimed by another', ref, current);
+    }
+    this.entries.set(pk, { ...this.base(ref, now), state: 'rejected', rejectedAt: new Date(now).toISOString(), reasons, rejectedKey });
+    this.history.push({ pk, change: 'rejected', owner });
+  }
+
+  /** Test hook: put an entry in place (e.g. a claim left behind by a crashed consumer). */
+  seed(ref: ObjectRef, entry: Partial<LedgerEntry> & Pick<LedgerEntry, 'state'>): void {
+    const now = this.now();
+    this.entries.set(ledgerKey(ref), { ...this.base(ref, now), ...entry } as LedgerEntry);
+  }
+
+  changes(ref: ObjectRef): string[] {
+    const pk = ledgerKey(ref);
+    return this.history.filter((h) => h.pk === pk).map((h) => h.change);
+  }
+
+  private ownClaim(ref: ObjectRef, owner: string): Extract<LedgerEntry, { state: 'claimed' }> {
+    const e = this.entries.get(ledgerKey(ref));
+    if (e?.state !== 'claimed' || e.owner !== owner) throw new LedgerConflictError('not our claim', ref, e);
+    return e;
+  }
+
+  private base(ref: ObjectRef, now: number) {
+    return {
+      pk: ledgerKey(ref),
+      bucket: ref.bucket,
+      objectKey: ref.key,
+      objectVersionId: ref.versionId ?? 'null',
+      updatedAt: new Date(now).toISOString(),
+      expiresAt: Math.floor(now / 1000) + 90 * 86_400,
+    };
+  }
+}
+
+export type S3Mock = AwsStub<ServiceInputTypes, ServiceOutputTypes, S3Client['config']>;
+
+export interface InboxObjectSpec {
+  bucket?: string;
+  key: string;
+  versionId?: string;
+  content?: Buffer | string;
+  tags?: S3Tag[];
+  lastModified?: Date;
+  contentType?: string;
+}
+
+/**
+ * Serves one object version from the mocked S3 client (Head, tags, body) and accepts the
+ * writes of the flow (copy, put, delete, tagging). The body is a fresh stream per GetObject.
+ */
+export function serveInboxObject(s3: S3Mock, spec: InboxObjectSpec): void {
+  const bucket = spec.bucket ?? BUCKET;
+  const content = Buffer.isBuffer(spec.content) ? spec.content : Buffer.from(spec.content ?? 'hello, iBinder');
+  const match = { Bucket: bucket, Key: spec.key, ...(spec.versionId !== undefined ? { VersionId: spec.versionId } : {}) };
+  s3.on(HeadObjectCommand, match).resolves({
+    ContentLength: content.length,
+    LastModified: spec.lastModified ?? new Date('2025-01-15T08:00:00Z'),
+    ContentType: spec.contentType ?? 'application/pdf',
+    VersionId: spec.versionId,
+    Metadata: {},
+  });
+  s3.on(GetObjectTaggingCommand, match).resolves({ TagSet: spec.tags ?? [] });
+  s3.on(GetObjectCommand, match).callsFake(() => ({
+    // Several chunks, so that a test can tell a stream from a single buffer.
+    Body: Readable.from(chunksOf(content, 4)) as never,
+    ContentLength: content.length,
+  }));
+  s3.on(CopyObjectCommand).resolves({});
+  s3.on(PutObjectCommand).resolves({});
+  s3.on(DeleteObjectCommand).resolves({});
+  s3.on(PutObjectTaggingCommand).resolves({});
+}
+
+/** S3's 404 for HeadObject of a version that is gone. */
+export function notFound(): S3ServiceException {
+  return new S3ServiceException({ name: 'NotFound', $fault: 'client', $metadata: { httpStatusCode: 404 }, message: 'Not Found' });
+}
+
+export function s3Throttled(): S3ServiceException {
+  return new S3ServiceException({ name: 'SlowDown', $fault: 'server', $metadata: { httpStatusCode: 503 }, message: 'Please reduce your request rate.' });
+}
+
+function chunksOf(content: Buffer, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < content.length; i += size) out.push(content.subarray(i, i + size));
+  return out;
+}
+
+export interface TestDeps extends IngestDependencies {
+  ledger: InMemoryIngestLedger;
+  metrics: RecordingMetrics;
+}
+
+/** Dependencies over a mocked S3 client, a fake iBinder and an in-memory ledger; `clock` moves time. */
+export function makeDeps(options: {
+  client: FakeIBinderClient;
+  config?: PipelineConfig;
+  now?: () => Date;
+  ledger?: InMemoryIngestLedger;
+}): TestDeps {
+  const now = options.now ?? (() => new Date('2025-01-15T09:00:00Z'));
+  return {
+    config: options.config ?? makeConfig(),
+    s3: new S3Client({ region: 'eu-north-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
+    ledger: options.ledger ?? new InMemoryIngestLedger(900_000, () => now().getTime()),
+    destination: new IBinderDestination(options.client),
+    folders: new FolderResolver(options.client, { now: () => now().getTime() }),
+    schemas: new MetadataSchemaCache(options.client, { now: () => now().getTime() }),
+    metrics: new RecordingMetrics(),
+    logger: silentLogger(),
+    now,
+  };
+}
