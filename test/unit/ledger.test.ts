@@ -1,0 +1,174 @@
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
+import { LedgerConflictError, ledgerKey, type ObjectRef } from '../../shared/ledger/types.js';
+
+const NOW = Date.parse('2025-01-15T09:00:00Z');
+const REF: ObjectRef = { bucket: 'inbox-bucket', key: 'inbox/a b.pdf', versionId: 'v1' };
+const PK = 'inbox-bucket/inbox/a b.pdf#v1';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+
+function conditionFailed(): ConditionalCheckFailedException {
+  return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+}
+
+function base() {
+  return { pk: PK, bucket: REF.bucket, objectKey: REF.key, objectVersionId: 'v1', updatedAt: '2025-01-15T08:00:00.000Z', expiresAt: 2_000_000_000 };
+}
+
+function claimed(owner: string, leaseExpiresAt: number, extra: Record<string, unknown> = {}) {
+  return { ...base(), state: 'claimed', owner, leaseExpiresAt, attempts: 1, claimedAt: '2025-01-15T08:00:00.000Z', transferred: false, ...extra };
+}
+
+function ledger(): IngestLedger {
+  return new IngestLedger({
+    client: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-north-1' })),
+    tableName: 'ledger',
+    leaseSeconds: 900,
+    now: () => NOW,
+  });
+}
+
+beforeEach(() => ddb.reset());
+
+describe('ledgerKey', () => {
+  it('is bucket/key#versionId, with null for an unversioned object', () => {
+    expect(ledgerKey(REF)).toBe(PK);
+    expect(ledgerKey({ bucket: 'b', key: 'k' })).toBe('b/k#null');
+  });
+});
+
+describe('IngestLedger.claim', () => {
+  it('claims a new object with a conditional update that also covers expired and own leases', async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: claimed('msg-1', NOW + 900_000) });
+    const result = await ledger().claim(REF, 'msg-1');
+    expect(result.outcome).toBe('claimed');
+
+    const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input?.Key).toEqual({ pk: PK });
+    expect(input?.ConditionExpression).toBe('attribute_not_exists(#pk) OR (#state = :claimed AND (#lease < :now OR #owner = :owner))');
+    expect(input?.ExpressionAttributeValues).toMatchObject({ ':owner': 'msg-1', ':lease': NOW + 900_000, ':now': NOW, ':objectVersionId': 'v1' });
+    // Takeover keeps the stored upload: uploadId is never written by claim, transferred only if absent.
+    expect(input?.UpdateExpression).toContain('#transferred = if_not_exists(#transferred, :false)');
+    expect(input?.UpdateExpression).not.toContain('uploadId');
+    expect(input?.ReturnValues).toBe('ALL_NEW');
+  });
+
+  it('returns the taken-over claim with its uploadId and transferred flag (crash after PUT)', async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: claimed('msg-2', NOW + 900_000, { uploadId: 'up-1', transferred: true, attempts: 2 }) });
+    const result = await ledger().claim(REF, 'msg-2');
+    expect(result).toMatchObject({ outcome: 'claimed', entry: { uploadId: 'up-1', transferred: true, attempts: 2 } });
+  });
+
+  it('reports committed when the object was already ingested', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(GetCommand).resolves({
+      Item: { ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' },
+    });
+    const result = await ledger().claim(REF, 'msg-1');
+    expect(result).toMatchObject({ outcome: 'committed', entry: { documentId: 'doc-1', documentVersionId: 'ver-1' } });
+    expect(ddb.commandCalls(GetCommand)[0]?.args[0].input).toMatchObject({ Key: { pk: PK }, ConsistentRead: true });
+  });
+
+  it('reports rejected when the object was already rejected', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(GetCommand).resolves({
+      Item: { ...base(), state: 'rejected', rejectedAt: 'x', reasons: [{ code: 'tags', field: 'f', message: 'm', fix: 'x' }] },
+    });
+    expect((await ledger().claim(REF, 'msg-1')).outcome).toBe('rejected');
+  });
+
+  it('reports busy when another consumer holds a live lease', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(GetCommand).resolves({ Item: claimed('msg-other', NOW + 60_000) });
+    const result = await ledger().claim(REF, 'msg-1');
+    expect(result).toMatchObject({ outcome: 'busy', entry: { owner: 'msg-other' } });
+  });
+
+  it('passes other DynamoDB errors through (throttling is transient for the caller)', async () => {
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' });
+    ddb.on(UpdateCommand).rejects(throttled);
+    await expect(ledger().claim(REF, 'msg-1')).rejects.toThrow('Rate exceeded');
+  });
+});
+
+describe('IngestLedger state changes', () => {
+  it('stores the upload id and the transferred flag only under the caller\'s claim', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    const l = ledger();
+    await l.recordUpload(REF, 'msg-1', 'up-1');
+    await l.markTransferred(REF, 'msg-1', 'up-1');
+    const [record, transferred] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(record?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner');
+    expect(record?.ExpressionAttributeValues).toMatchObject({ ':uploadId': 'up-1', ':false': false, ':owner': 'msg-1' });
+    expect(transferred?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #uploadId = :uploadId');
+    expect(transferred?.ExpressionAttributeValues).toMatchObject({ ':true': true, ':uploadId': 'up-1' });
+  });
+
+  it('throws LedgerConflictError when the claim was lost', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(GetCommand).resolves({ Item: claimed('msg-other', NOW + 60_000) });
+    const error = await ledger().markTransferred(REF, 'msg-1', 'up-1').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LedgerConflictError);
+    expect((error as Error).message).toContain('claimed by message msg-other');
+  });
+
+  it('records the commit, removes the lease and keeps the ids', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    await ledger().markCommitted(REF, 'msg-1', { documentId: 'doc-1', documentVersionId: 'ver-1', versionLabel: 'A', binderId: 'B', folderId: 'F' });
+    const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner');
+    expect(input?.UpdateExpression).toContain('REMOVE #lease');
+    expect(input?.ExpressionAttributeValues).toMatchObject({
+      ':committed': 'committed',
+      ':documentId': 'doc-1',
+      ':documentVersionId': 'ver-1',
+      ':versionLabel': 'A',
+      ':ttl': Math.floor(NOW / 1000) + 90 * 86_400,
+    });
+  });
+
+  it('treats a commit already recorded by another consumer as success', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(GetCommand).resolves({ Item: { ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' } });
+    await expect(ledger().markCommitted(REF, 'msg-1', { documentId: 'doc-1', documentVersionId: 'ver-1' })).resolves.toBeUndefined();
+  });
+
+  it('records a rejection without a claim, but not over a commit', async () => {
+    ddb.on(UpdateCommand).resolvesOnce({}).rejects(conditionFailed());
+    ddb.on(GetCommand).resolves({ Item: { ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' } });
+    const l = ledger();
+    const reasons = [{ code: 'metadata' as const, field: 'ibinder:meta:x', message: 'm', fix: 'f' }];
+    await l.markRejected(REF, 'msg-1', reasons, 'rejected/a b.pdf');
+    const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input?.ConditionExpression).toBe(
+      'attribute_not_exists(#pk) OR #state = :rejected OR (#state = :claimed AND (#owner = :owner OR #lease < :now))',
+    );
+    expect(input?.ExpressionAttributeValues).toMatchObject({ ':reasons': reasons, ':rejectedKey': 'rejected/a b.pdf' });
+    await expect(l.markRejected(REF, 'msg-1', reasons)).rejects.toBeInstanceOf(LedgerConflictError);
+  });
+
+  it('uses every expression attribute name and value it declares (DynamoDB refuses unused ones)', async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: claimed('msg-1', NOW + 900_000) });
+    const l = ledger();
+    await l.claim(REF, 'msg-1');
+    await l.recordUpload(REF, 'msg-1', 'up-1');
+    await l.markTransferred(REF, 'msg-1', 'up-1');
+    await l.markCommitted(REF, 'msg-1', { documentId: 'd', documentVersionId: 'v', uploadId: 'up-1' });
+    await l.markRejected(REF, 'msg-1', []);
+    for (const call of ddb.commandCalls(UpdateCommand)) {
+      const input = call.args[0].input;
+      const text = `${input.UpdateExpression ?? ''} ${input.ConditionExpression ?? ''}`;
+      for (const name of Object.keys(input.ExpressionAttributeNames ?? {})) expect(text, name).toMatch(new RegExp(`${name}\\b`));
+      for (const value of Object.keys(input.ExpressionAttributeValues ?? {})) expect(text, value).toMatch(new RegExp(`${value}\\b`));
+    }
+  });
+
+  it('refuses an item that is not a ledger entry with a message naming it', async () => {
+    ddb.on(GetCommand).resolves({ Item: { pk: PK, state: 'weird' } });
+    await expect(ledger().get(REF)).rejects.toThrow(/inbox-bucket\/inbox\/a b.pdf#v1 .* not a valid ingest ledger entry/);
+  });
+});
