@@ -169,6 +169,10 @@ export async function planExport(request: PlanRequest, deps: PlannerDeps, budget
       }
       await deps.runs.saveProgress(run.runId, owner, progress, deps.clock(), leaseMs());
     }
+  } catch (err) {
+    // The cursor is saved up to the last finished page; let a retry take over at once.
+    await deps.runs.releasePlanningLease(run.runId, owner).catch(() => undefined);
+    throw err;
   } finally {
     await deps.manifests.writePart(run, 'planner', finishedBinders, deps.clock()).catch((err: unknown) => {
       deps.logger.warn('could not write the planner part of the manifest; binder lines of this invocation are missing from it', {

@@ -1,0 +1,323 @@
+import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { parsePlannerEvent } from '../../functions/export-planner/event.js';
+import { planExport, type PlanBudget } from '../../functions/export-planner/plan.js';
+import { processExportJobs } from '../../functions/export-worker/process-jobs.js';
+import type { PlannerDeps } from '../../shared/export/deps.js';
+import { serializeExportJob } from '../../shared/export/job.js';
+import {
+  FakeExportIBinder,
+  TestClock,
+  apiError,
+  createFakeArchive,
+  createQueueRecorder,
+  makeExportDeps,
+  sampleMetadataElements,
+  startLedgerServer,
+  type FakeArchive,
+  type LedgerServer,
+  type QueueRecorder,
+} from '../helpers/export-factories.js';
+
+let server: LedgerServer;
+beforeAll(async () => {
+  server = await startLedgerServer();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+interface Setup {
+  ibinder: FakeExportIBinder;
+  archive: FakeArchive;
+  queue: QueueRecorder;
+  deps: PlannerDeps;
+  doc: DynamoDBDocumentClient;
+  clock: TestClock;
+}
+let setup: Setup;
+
+async function newSetup(settings: Parameters<typeof makeExportDeps>[0]['settings'] = {}): Promise<Setup> {
+  const ibinder = new FakeExportIBinder().addBinder('BinderAAA', sampleMetadataElements()).addBinder('BinderBBB', []);
+  const archive = createFakeArchive();
+  const queue = createQueueRecorder();
+  const ledger = await server.newTable();
+  const clock = new TestClock();
+  const deps = makeExportDeps({ ibinder, archive, ledger, clock, queue: queue.queue, settings });
+  return { ibinder, archive, queue, deps, doc: ledger.doc, clock };
+}
+
+beforeEach(async () => {
+  setup = await newSetup();
+});
+
+/** Marks these versions exported in the ledger, as a previous run would have. */
+async function markExported(...versionIds: string[]): Promise<void> {
+  for (const versionId of versionIds) {
+    await setup.deps.ledger.recordExported({
+      versionId,
+      documentId: 'd',
+      binderId: 'b',
+      archiveKey: `acme/b/d/${versionId}/f`,
+      sha256: '0'.repeat(64),
+      sha256Base64: 'x',
+      size: 1,
+      exportedAt: '2026-11-21T02:00:00.000Z',
+      runId: 'earlier-run',
+    });
+  }
+}
+
+function countBatchGets(): () => number {
+  const spy = vi.spyOn(setup.doc, 'send');
+  return () => spy.mock.calls.filter(([command]) => command instanceof BatchGetCommand).length;
+}
+
+describe('export planner', () => {
+  it('enqueues every version of every document on the first run, one job per version', async () => {
+    const a = setup.ibinder.addDocument('BinderAAA', 'a.pdf', ['a1', 'a2']);
+    const b = setup.ibinder.addDocument('BinderBBB', 'b.pdf', ['b1']);
+
+    const result = await planExport({ trigger: 'schedule' }, setup.deps);
+
+    expect(result).toMatchObject({ state: 'planned', planningComplete: true, documentsSeen: 2, skippedUnchanged: 0, versionsEnqueued: 3 });
+    const jobs = setup.queue.jobs();
+    expect(jobs.map((j) => j.versionId).sort()).toEqual([a.versions[0]?.id, a.versions[1]?.id, b.versions[0]?.id].sort());
+    expect(jobs[0]).toMatchObject({
+      runId: result.runId,
+      runStartedAt: '2026-11-22T02:00:00.000Z',
+      tenantId: 'acme',
+      binderId: 'BinderAAA',
+      documentId: a.id,
+      fileName: 'a.pdf',
+      versionLabel: 'A',
+      status: 'Published',
+    });
+    expect(setup.ibinder.calls.listBinders).toBe(1); // no binders configured: every binder
+  });
+
+  it('skips a document whose latest version is in the ledger without a versions call: one DynamoDB call per unchanged page', async () => {
+    const docs = Array.from({ length: 30 }, (_, i) => setup.ibinder.addDocument('BinderAAA', `d${i}.pdf`, ['v1', 'v2']));
+    await markExported(...docs.flatMap((d) => d.versions.map((v) => v.id)));
+    const batchGets = countBatchGets();
+
+    const result = await planExport({ trigger: 'manual', binderIds: ['BinderAAA'] }, setup.deps);
+
+    expect(result).toMatchObject({ documentsSeen: 30, skippedUnchanged: 30, versionsEnqueued: 0 });
+    expect(setup.ibinder.calls.listVersions).toBe(0);
+    expect(setup.ibinder.calls.searchDocuments).toBe(1);
+    expect(batchGets()).toBe(1);
+    expect(setup.queue.batches).toEqual([]);
+  });
+
+  it('enqueues only the versions not yet exported of a changed document', async () => {
+    const changed = setup.ibinder.addDocument('BinderAAA', 'changed.pdf', ['v1', 'v2']);
+    const unchanged = setup.ibinder.addDocument('BinderAAA', 'same.pdf', ['v1']);
+    await markExported(changed.versions[0]?.id as string, unchanged.versions[0]?.id as string);
+    setup.ibinder.addVersion(changed.id, { content: 'v3' });
+
+    const result = await planExport({ trigger: 'manual', binderIds: ['BinderAAA'] }, setup.deps);
+
+    expect(result).toMatchObject({ documentsSeen: 2, skippedUnchanged: 1, versionsEnqueued: 2 });
+    expect(setup.ibinder.calls.listVersions).toBe(1);
+    expect(setup.queue.jobs().map((j) => j.versionId)).toEqual([changed.versions[1]?.id, changed.versions[2]?.id]);
+  });
+
+  it('pages through POST /documents until totalCount is reached, filtered by binder', async () => {
+    for (let i = 0; i < 250; i++) setup.ibinder.addDocument('BinderAAA', `d${i}.pdf`, ['x']);
+    setup.ibinder.addDocument('BinderBBB', 'other.pdf', ['x']);
+
+    const result = await planExport({ trigger: 'manual', binderIds: ['BinderAAA'] }, setup.deps);
+
+    expect(setup.ibinder.searches).toEqual([
+      { pageNumber: 1, pageSize: 100, binderId: 'BinderAAA' },
+      { pageNumber: 2, pageSize: 100, binderId: 'BinderAAA' },
+      { pageNumber: 3, pageSize: 100, binderId: 'BinderAAA' },
+    ]);
+    expect(result).toMatchObject({ documentsSeen: 250, versionsEnqueued: 250 });
+    expect(setup.queue.batches.every((b) => b.length <= 10)).toBe(true);
+    expect(new Set(setup.queue.jobs().map((j) => j.versionId)).size).toBe(250);
+  });
+
+  it('follows the page size the server reports when it caps the one asked for', async () => {
+    setup.ibinder.maxPageSize = 40;
+    for (let i = 0; i < 100; i++) setup.ibinder.addDocument('BinderAAA', `d${i}.pdf`, ['x']);
+
+    const result = await planExport({ trigger: 'manual', binderIds: ['BinderAAA'] }, setup.deps);
+
+    expect(setup.ibinder.searches.map((s) => s.pageNumber)).toEqual([1, 2, 3]);
+    expect(result.documentsSeen).toBe(100);
+  });
+
+  it('stops at the time budget, saves the cursor and resumes from it on the next scheduled invocation', async () => {
+    for (let i = 0; i < 250; i++) setup.ibinder.addDocument('BinderAAA', `d${i}.pdf`, ['x']);
+    for (let i = 0; i < 20; i++) setup.ibinder.addDocument('BinderBBB', `e${i}.pdf`, ['y']);
+    // Plenty of time for two pages, then less than the margin.
+    const budget: PlanBudget = { remainingTimeMs: () => (setup.ibinder.calls.searchDocuments >= 2 ? 30_000 : 600_000) };
+
+    const first = await planExport({ trigger: 'schedule' }, setup.deps, budget);
+
+    expect(first).toMatchObject({ state: 'planning', planningComplete: false, documentsSeen: 200, versionsEnqueued: 200, bindersPlanned: 0 });
+    expect(first.message).toMatch(/paused at binder 1 of 2, page 3/);
+    const state = await setup.deps.runs.get(first.runId);
+    expect(state).toMatchObject({ state: 'planning', binderIndex: 0, nextPage: 3, versionsEnqueued: 200 });
+
+    setup.clock.advance(24 * 3600 * 1000);
+    const second = await planExport({ trigger: 'schedule' }, setup.deps);
+
+    expect(second).toMatchObject({ runId: first.runId, resumed: true, state: 'planned', documentsSeen: 270, versionsEnqueued: 270 });
+    expect(setup.ibinder.searches.slice(2).map((s) => [s.binderId, s.pageNumber])).toEqual([
+      ['BinderAAA', 3],
+      ['BinderBBB', 1],
+    ]);
+    const versionIds = setup.queue.jobs().map((j) => j.versionId);
+    expect(versionIds).toHaveLength(270);
+    expect(new Set(versionIds).size).toBe(270);
+  });
+
+  it('resumes a paused manual run when invoked with its runId', async () => {
+    for (let i = 0; i < 150; i++) setup.ibinder.addDocument('BinderAAA', `d${i}.pdf`, ['x']);
+    const paused = await planExport({ trigger: 'manual', binderIds: ['BinderAAA'] }, setup.deps, {
+      remainingTimeMs: () => (setup.ibinder.calls.searchDocuments >= 1 ? 0 : 600_000),
+    });
+    expect(paused.planningComplete).toBe(false);
+
+    const resumed = await planExport({ trigger: 'manual', runId: paused.runId }, setup.deps);
+
+    expect(resumed).toMatchObject({ runId: paused.runId, resumed: true, planningComplete: true, versionsEnqueued: 150 });
+    expect(setup.ibinder.searches.map((s) => s.pageNumber)).toEqual([1, 2]);
+  });
+
+  it('does not page a run another invocation is planning', async () => {
+    setup.ibinder.addDocument('BinderAAA', 'a.pdf', ['x']);
+    await setup.deps.runs.create({ runId: 'busy', tenantId: 'acme', trigger: 'manual', startedAt: setup.clock.now(), binderIds: ['BinderAAA'] });
+    await setup.deps.runs.acquirePlanningLease('busy', 'someone-else', setup.clock.now(), 600_000);
+
+    const result = await planExport({ trigger: 'manual', runId: 'busy' }, setup.deps);
+
+    expect(result).toMatchObject({ state: 'planning', planningComplete: false });
+    expect(result.message).toMatch(/being planned by another invocation/);
+    expect(setup.ibinder.calls.searchDocuments).toBe(0);
+  });
+
+  it('with since, enqueues only versions modified at or after it', async () => {
+    const document = setup.ibinder.addDocument('BinderAAA', 'a.pdf', [
+      { content: 'old', modifiedAt: '2025-12-31T23:59:59Z' },
+      { content: 'edge', modifiedAt: '2026-01-01T00:00:00Z' },
+      { content: 'new', modifiedAt: '2026-03-01T10:00:00Z' },
+    ]);
+
+    const result = await planExport({ trigger: 'manual', binderIds: ['BinderAAA'], since: '2026-01-01T00:00:00Z' }, setup.deps);
+
+    expect(result.versionsEnqueued).toBe(2);
+    expect(setup.queue.jobs().map((j) => j.versionId)).toEqual([document.versions[1]?.id, document.versions[2]?.id]);
+    expect((await setup.deps.runs.get(result.runId))?.since).toBe('2026-01-01T00:00:00Z');
+  });
+
+  it('uses the configured binders when the run names none', async () => {
+    setup = await newSetup({ exportBinders: ['BinderBBB'] });
+    setup.ibinder.addDocument('BinderAAA', 'a.pdf', ['x']);
+    setup.ibinder.addDocument('BinderBBB', 'b.pdf', ['x']);
+
+    const result = await planExport({ trigger: 'schedule' }, setup.deps);
+
+    expect(result).toMatchObject({ binders: 1, documentsSeen: 1 });
+    expect(setup.ibinder.calls.listBinders).toBe(0);
+  });
+
+  it('records a binder it may not read and goes on with the next one', async () => {
+    setup.ibinder.addDocument('BinderBBB', 'b.pdf', ['x']);
+
+    const result = await planExport({ trigger: 'manual', binderIds: ['NoSuchBin', 'BinderBBB'] }, setup.deps);
+
+    expect(result).toMatchObject({ state: 'planned', versionsEnqueued: 1 });
+    expect(await setup.deps.runs.get(result.runId)).toMatchObject({ binderErrors: 1 });
+    const part = setup.archive.keys().find((k) => k.includes(`/${result.runId}/parts/`) && k.includes('planner'));
+    const lines = setup.archive.text(part as string).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ type: 'binder', binderId: 'NoSuchBin', documentsSeen: 0 });
+    expect(String(lines[0]?.error)).toMatch(/403/);
+    expect(lines[1]).toMatchObject({ type: 'binder', binderId: 'BinderBBB', documentsSeen: 1, versionsEnqueued: 1 });
+  });
+
+  it('skips a document that disappeared between search and versions listing', async () => {
+    const gone = setup.ibinder.addDocument('BinderAAA', 'gone.pdf', ['x']);
+    setup.ibinder.addDocument('BinderAAA', 'here.pdf', ['y']);
+    setup.ibinder.failNext('listVersions', gone.id, apiError(404, 'GET', `/documents/${gone.id}/versions`));
+
+    const result = await planExport({ trigger: 'manual', binderIds: ['BinderAAA'] }, setup.deps);
+
+    expect(result).toMatchObject({ documentsSeen: 2, versionsEnqueued: 1 });
+    expect(await setup.deps.runs.get(result.runId)).toMatchObject({ documentErrors: 1 });
+  });
+
+  it('throws on a transient failure after saving the cursor, and the retry resumes without re-reading done pages', async () => {
+    for (let i = 0; i < 150; i++) setup.ibinder.addDocument('BinderAAA', `d${i}.pdf`, ['x']);
+    setup.ibinder.failNext('searchDocuments', 'BinderBBB', apiError(503, 'POST', '/documents'));
+
+    await expect(planExport({ trigger: 'schedule' }, setup.deps)).rejects.toThrow(/503/);
+    const retried = await planExport({ trigger: 'schedule' }, setup.deps);
+
+    expect(retried).toMatchObject({ resumed: true, state: 'planned', versionsEnqueued: 150 });
+    expect(setup.ibinder.searches.map((s) => [s.binderId, s.pageNumber])).toEqual([
+      ['BinderAAA', 1],
+      ['BinderAAA', 2],
+      ['BinderBBB', 1],
+      ['BinderBBB', 1],
+    ]);
+  });
+
+  it('writes the manifest at once for a run with nothing to export', async () => {
+    const document = setup.ibinder.addDocument('BinderAAA', 'a.pdf', ['x']);
+    await markExported(document.versions[0]?.id as string);
+
+    const result = await planExport({ trigger: 'manual', binderIds: ['BinderAAA'] }, setup.deps);
+
+    expect(result.state).toBe('finalized');
+    expect(result.manifestKey).toBe(`manifests/2026-11-22/${result.runId}.jsonl`);
+    const [runLine, binderLine] = setup.archive.text(result.manifestKey as string).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(runLine).toMatchObject({ type: 'run', complete: true, documentsSeen: 1, skippedUnchanged: 1, versionsEnqueued: 0, trigger: 'manual' });
+    expect(binderLine).toMatchObject({ type: 'binder', binderId: 'BinderAAA', pages: 1 });
+  });
+
+  it('on the next schedule, writes the manifest of the previous run that never completed, listing what did not finish', async () => {
+    const document = setup.ibinder.addDocument('BinderAAA', 'a.pdf', ['x', 'y']);
+    const first = await planExport({ trigger: 'schedule' }, setup.deps);
+    expect(first.state).toBe('planned');
+    // One job finishes; the other keeps failing (it ends in the dead-letter queue).
+    const [done, stuck] = setup.queue.jobs();
+    setup.ibinder.failNext('getDownloadLink', stuck?.versionId as string, apiError(500, 'GET', '/raw'));
+    await processExportJobs(
+      [done, stuck].map((job, i) => ({ messageId: String(i), body: serializeExportJob(job!), receiveCount: 5 })),
+      setup.deps,
+    );
+
+    setup.clock.advance(24 * 3600 * 1000);
+    const second = await planExport({ trigger: 'schedule' }, setup.deps);
+
+    expect(second.finalizedPreviousRunId).toBe(first.runId);
+    expect(second.runId).not.toBe(first.runId);
+    const lines = setup.archive.text(`manifests/2026-11-22/${first.runId}.jsonl`).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ type: 'run', complete: false, versionsEnqueued: 2, versionsExported: 1, unfinished: 1 });
+    expect(lines.find((l) => l.versionId === stuck?.versionId)).toMatchObject({ status: 'unfinished', attempts: 1, httpStatus: 500 });
+    // The stuck version is enqueued again by the new run (it is not in the ledger).
+    expect(setup.queue.jobs().filter((j) => j.runId === second.runId).map((j) => j.versionId)).toEqual([document.versions[1]?.id]);
+  });
+});
+
+describe('planner event', () => {
+  it('reads the schedule and manual events', () => {
+    expect(parsePlannerEvent({ source: 'schedule' })).toEqual({ trigger: 'schedule' });
+    expect(parsePlannerEvent({ source: 'manual', binderIds: ['BinderAAA'], since: '2026-01-01T00:00:00Z', runId: 'backfill-1' })).toEqual({
+      trigger: 'manual',
+      binderIds: ['BinderAAA'],
+      since: '2026-01-01T00:00:00Z',
+      runId: 'backfill-1',
+    });
+  });
+
+  it('explains what it expected when the event is wrong', () => {
+    expect(() => parsePlannerEvent({ source: 'manual', since: 'yesterday' })).toThrow(/since.*send \{"source":"schedule"\}/s);
+    expect(() => parsePlannerEvent({ source: 'manual', runId: 'a/b' })).toThrow(/runId/);
+    expect(() => parsePlannerEvent({})).toThrow(/source/);
+  });
+});
