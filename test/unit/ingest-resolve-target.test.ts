@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { matchRoutingRule, resolveTarget, type ResolveTargetInput } from '../../functions/ingest/resolve-target.js';
+import type { PipelineConfigInput } from '../../shared/config/runtime.js';
 import { FolderResolver } from '../../shared/ibinder/folder-resolver.js';
 import { parseIngestTags, type S3Tag } from '../../shared/s3/tags.js';
 import { FakeIBinderClient } from '../helpers/fake-ibinder.js';
@@ -17,7 +18,7 @@ function setup(configOverrides: Parameters<typeof makeConfig>[0] = {}) {
   return { client, folders, resolve, advance: (ms: number) => (clock += ms) };
 }
 
-const rules = {
+const rules: Pick<PipelineConfigInput, 'defaultTarget' | 'routingRules'> = {
   defaultTarget: { binderId: OTHER_BINDER_ID, folderId: 'f-b-top', metadata: { fromDefault: 'x' } },
   routingRules: [
     { prefix: 'inbox/', target: { binderId: BINDER_ID, folderId: 'f-reports', metadata: { status: 's-draft' } } },
@@ -30,9 +31,10 @@ const rules = {
 
 describe('matchRoutingRule', () => {
   it('picks the longest matching prefix', () => {
-    expect(matchRoutingRule('inbox/scanner/a.pdf', rules.routingRules)?.prefix).toBe('inbox/scanner/');
-    expect(matchRoutingRule('inbox/other/a.pdf', rules.routingRules)?.prefix).toBe('inbox/');
-    expect(matchRoutingRule('elsewhere/a.pdf', rules.routingRules)).toBeUndefined();
+    const { routingRules } = makeConfig(rules);
+    expect(matchRoutingRule('inbox/scanner/a.pdf', routingRules)?.prefix).toBe('inbox/scanner/');
+    expect(matchRoutingRule('inbox/other/a.pdf', routingRules)?.prefix).toBe('inbox/');
+    expect(matchRoutingRule('elsewhere/a.pdf', routingRules)).toBeUndefined();
   });
 });
 

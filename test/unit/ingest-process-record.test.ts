@@ -1,0 +1,435 @@
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { processObjectRecord } from '../../functions/ingest/process-record.js';
+import type { RejectionReport } from '../../functions/ingest/rejection.js';
+import type { S3ObjectEvent } from '../../shared/s3/event.js';
+import type { S3Tag } from '../../shared/s3/tags.js';
+import { apiError, FakeIBinderClient } from '../helpers/fake-ibinder.js';
+import {
+  BINDER_ID,
+  BINDERS,
+  BUCKET,
+  InMemoryIngestLedger,
+  makeConfig,
+  makeDeps,
+  notFound,
+  s3Throttled,
+  serveInboxObject,
+  type TestDeps,
+} from '../helpers/ingest-factories.js';
+
+const s3 = mockClient(S3Client);
+const KEY = 'inbox/Site plan Årsta.pdf';
+const VERSION = 'v1';
+const REF = { bucket: BUCKET, key: KEY, versionId: VERSION };
+const CONTENT = Buffer.from('%PDF-1.7 a small drawing, streamed in chunks');
+const NOW = new Date('2025-01-15T09:00:00Z');
+
+const TAGS: S3Tag[] = [
+  { Key: 'ibinder:binder', Value: BINDER_ID },
+  { Key: 'ibinder:folder-path', Value: 'Drawings/Structural' },
+  { Key: 'ibinder:version', Value: 'B' },
+  { Key: 'ibinder:meta:discipline', Value: 'Structural' },
+  { Key: 'producer', Value: 'erp' },
+];
+
+function event(overrides: Partial<S3ObjectEvent> = {}): S3ObjectEvent {
+  return {
+    eventName: 'ObjectCreated:Put',
+    created: true,
+    bucket: BUCKET,
+    key: KEY,
+    rawKey: encodeURIComponent(KEY),
+    versionId: VERSION,
+    size: CONTENT.length,
+    ...overrides,
+  };
+}
+
+let client: FakeIBinderClient;
+let deps: TestDeps;
+
+function setup(options: { config?: Parameters<typeof makeConfig>[0]; tags?: S3Tag[]; content?: Buffer; lastModified?: Date } = {}): void {
+  client = new FakeIBinderClient(BINDERS);
+  deps = makeDeps({ client, config: makeConfig(options.config ?? {}), now: () => NOW });
+  serveInboxObject(s3, {
+    key: KEY,
+    versionId: VERSION,
+    content: options.content ?? CONTENT,
+    tags: options.tags ?? TAGS,
+    ...(options.lastModified ? { lastModified: options.lastModified } : {}),
+  });
+}
+
+function writtenReport(): RejectionReport {
+  const put = s3.commandCalls(PutObjectCommand)[0]?.args[0].input;
+  if (!put) throw new Error('no report written');
+  return JSON.parse(String(put.Body)) as RejectionReport;
+}
+
+/** Names of the S3 writes, in order. */
+function s3Writes(): string[] {
+  const writes = ['CopyObjectCommand', 'PutObjectCommand', 'DeleteObjectCommand', 'PutObjectTaggingCommand'];
+  return s3.calls().map((c) => c.args[0].constructor.name).filter((n) => writes.includes(n));
+}
+
+beforeEach(() => {
+  s3.reset();
+});
+
+describe('processObjectRecord: happy path', () => {
+  it('streams the body to the presigned PUT with its length, commits, records the ledger and deletes the inbox version', async () => {
+    setup();
+    const outcome = await processObjectRecord(event(), 'msg-1', deps);
+
+    expect(outcome).toMatchObject({ status: 'committed', resumed: false });
+    expect(client.transfers).toHaveLength(1);
+    const transfer = client.transfers[0];
+    expect(transfer?.bodyWasReadable).toBe(true);
+    expect(transfer?.chunks).toBeGreaterThan(1);
+    expect(transfer?.contentLength).toBe(CONTENT.length);
+    expect(transfer?.content.equals(CONTENT)).toBe(true);
+    expect(transfer?.contentType).toBe('application/pdf');
+    expect(s3.commandCalls(GetObjectCommand)[0]?.args[0].input).toMatchObject({ Key: KEY, VersionId: VERSION });
+    expect(s3.commandCalls(HeadObjectCommand)[0]?.args[0].input).toMatchObject({ Key: KEY, VersionId: VERSION });
+
+    expect(client.commits).toEqual([
+      {
+        binderId: BINDER_ID,
+        folderId: 'f-struct',
+        request: {
+          fileName: 'Site plan Årsta.pdf',
+          version: 'B',
+          uploadId: transfer?.uploadId,
+          additionalMetadata: [{ metadataElementId: 'discipline', value: 'd-struct' }],
+        },
+      },
+    ]);
+
+    expect(deps.ledger.changes(REF)).toEqual(['claimed', 'upload', 'transferred', 'committed']);
+    expect(await deps.ledger.get(REF)).toMatchObject({ state: 'committed', binderId: BINDER_ID, folderId: 'f-struct', versionLabel: 'B' });
+    expect(s3Writes()).toEqual(['DeleteObjectCommand']);
+    expect(s3.commandCalls(DeleteObjectCommand)[0]?.args[0].input).toEqual({ Bucket: BUCKET, Key: KEY, VersionId: VERSION });
+    expect(deps.metrics.ingested).toEqual([{ bytes: CONTENT.length, uploadDurationMs: expect.any(Number) }]);
+  });
+
+  it('keeps and tags the inbox version when the disposition is tag, preserving its tags', async () => {
+    setup({ config: { disposition: 'tag' } });
+    const outcome = await processObjectRecord(event(), 'msg-1', deps);
+    if (outcome.status !== 'committed') throw new Error(`expected committed, got ${outcome.status}`);
+
+    expect(s3Writes()).toEqual(['PutObjectTaggingCommand']);
+    const input = s3.commandCalls(PutObjectTaggingCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({ Bucket: BUCKET, Key: KEY, VersionId: VERSION });
+    expect(input?.Tagging?.TagSet).toEqual([
+      ...TAGS,
+      { Key: 'ingested:document-id', Value: outcome.documentId },
+      { Key: 'ingested:version-id', Value: outcome.documentVersionId },
+      { Key: 'ingested:status', Value: 'committed' },
+    ]);
+  });
+
+  it('uses a routing rule for an untagged object and the key\'s last segment as the name', async () => {
+    setup({
+      tags: [],
+      config: { routingRules: [{ prefix: 'inbox/', target: { binderId: BINDER_ID, folderId: 'f-reports', metadata: { discipline: 'd-arch' } } }] },
+    });
+    expect((await processObjectRecord(event(), 'msg-1', deps)).status).toBe('committed');
+    expect(client.commits[0]).toMatchObject({ folderId: 'f-reports', request: { fileName: 'Site plan Årsta.pdf' } });
+    expect(client.commits[0]?.request.version).toBeUndefined();
+  });
+
+  it('acknowledges non-create events and folder markers without reading the object', async () => {
+    setup();
+    expect(await processObjectRecord(event({ eventName: 'ObjectRemoved:Delete', created: false }), 'm', deps)).toMatchObject({ status: 'skipped' });
+    expect(await processObjectRecord(event({ key: 'inbox/folder/', size: 0 }), 'm', deps)).toMatchObject({ status: 'skipped' });
+    expect(s3.calls()).toHaveLength(0);
+  });
+});
+
+describe('processObjectRecord: exactly once', () => {
+  it('creates no second version for a duplicate delivery (object kept and tagged)', async () => {
+    setup({ config: { disposition: 'tag' } });
+    expect((await processObjectRecord(event(), 'msg-1', deps)).status).toBe('committed');
+    const second = await processObjectRecord(event(), 'msg-2', deps);
+    expect(second).toMatchObject({ status: 'skipped', reason: expect.stringContaining('already committed') });
+    expect(client.callCount('createPresignedUpload')).toBe(1);
+    expect(client.callCount('commitUpload')).toBe(1);
+    expect(client.allVersions()).toHaveLength(1);
+  });
+
+  it('acknowledges a redelivery after the inbox version was deleted', async () => {
+    setup();
+    expect((await processObjectRecord(event(), 'msg-1', deps)).status).toBe('committed');
+    s3.on(HeadObjectCommand).rejects(notFound());
+    const again = await processObjectRecord(event(), 'msg-1', deps);
+    expect(again).toMatchObject({ status: 'skipped', reason: expect.stringContaining('already committed') });
+    expect(client.callCount('commitUpload')).toBe(1);
+  });
+
+  it('acknowledges an object that is gone and unknown to the ledger (nothing to ingest)', async () => {
+    setup();
+    s3.on(HeadObjectCommand).rejects(notFound());
+    expect(await processObjectRecord(event(), 'msg-1', deps)).toMatchObject({ status: 'skipped', reason: expect.stringContaining('nothing to ingest') });
+  });
+
+  it('resumes after a crash between PUT and commit: commits the stored uploadId without a new PUT', async () => {
+    setup();
+    client.seedTransferredUpload('upload-stored');
+    deps.ledger.seed(REF, {
+      state: 'claimed',
+      owner: 'msg-crashed',
+      leaseExpiresAt: NOW.getTime() - 1,
+      attempts: 1,
+      claimedAt: '2025-01-15T08:40:00.000Z',
+      uploadId: 'upload-stored',
+      transferred: true,
+    });
+    const outcome = await processObjectRecord(event(), 'msg-2', deps);
+    expect(outcome).toMatchObject({ status: 'committed', resumed: true });
+    expect(client.callCount('createPresignedUpload')).toBe(0);
+    expect(client.callCount('putPresigned')).toBe(0);
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
+    expect(client.commits[0]?.request.uploadId).toBe('upload-stored');
+    expect(await deps.ledger.get(REF)).toMatchObject({ state: 'committed' });
+  });
+
+  it('starts a fresh upload when a crash happened before the PUT completed (presigned URLs are one-shot)', async () => {
+    setup();
+    deps.ledger.seed(REF, {
+      state: 'claimed',
+      owner: 'msg-1',
+      leaseExpiresAt: NOW.getTime() + 600_000,
+      attempts: 1,
+      claimedAt: '2025-01-15T08:40:00.000Z',
+      uploadId: 'upload-half',
+      transferred: false,
+    });
+    // Same message redelivered: it may take its own claim over at once.
+    const outcome = await processObjectRecord(event(), 'msg-1', deps);
+    expect(outcome).toMatchObject({ status: 'committed', resumed: false });
+    expect(client.callCount('createPresignedUpload')).toBe(1);
+    expect(client.commits[0]?.request.uploadId).not.toBe('upload-half');
+  });
+
+  it('uploads again when a stored upload can no longer be committed', async () => {
+    setup();
+    deps.ledger.seed(REF, {
+      state: 'claimed',
+      owner: 'msg-0',
+      leaseExpiresAt: NOW.getTime() - 1,
+      attempts: 1,
+      claimedAt: '2025-01-15T08:40:00.000Z',
+      uploadId: 'upload-expired',
+      transferred: true,
+    });
+    const outcome = await processObjectRecord(event(), 'msg-2', deps);
+    expect(outcome).toMatchObject({ status: 'committed', resumed: true });
+    expect(client.callCount('putPresigned')).toBe(1);
+    expect(client.commits).toHaveLength(1);
+  });
+
+  it('retries while another consumer holds a live lease', async () => {
+    setup();
+    deps.ledger.seed(REF, {
+      state: 'claimed',
+      owner: 'msg-other',
+      leaseExpiresAt: NOW.getTime() + 60_000,
+      attempts: 1,
+      claimedAt: '2025-01-15T08:59:00.000Z',
+      transferred: false,
+    });
+    const outcome = await processObjectRecord(event(), 'msg-1', deps);
+    expect(outcome).toMatchObject({ status: 'retry', reason: expect.stringContaining('busy') });
+    expect(client.callCount('createPresignedUpload')).toBe(0);
+    expect(deps.metrics.retried).toBe(1);
+  });
+});
+
+describe('processObjectRecord: permanent failures', () => {
+  it('moves the object to rejected/ with a report when iBinder refuses the commit (400), copy and report before the delete', async () => {
+    setup();
+    client.failNext(
+      'commitUpload',
+      apiError(400, { title: 'One or more validation errors occurred.', traceId: '00-abc-01', fieldErrors: { fileName: ['The file type is not allowed.'] } }),
+    );
+    const outcome = await processObjectRecord(event(), 'msg-1', deps);
+
+    expect(outcome).toMatchObject({ status: 'rejected', rejectedKey: 'rejected/Site plan Årsta.pdf' });
+    expect(s3Writes()).toEqual(['CopyObjectCommand', 'PutObjectCommand', 'DeleteObjectCommand']);
+    expect(s3.commandCalls(CopyObjectCommand)[0]?.args[0].input).toEqual({
+      Bucket: BUCKET,
+      Key: 'rejected/Site plan Årsta.pdf',
+      CopySource: `${BUCKET}/inbox/Site%20plan%20%C3%85rsta.pdf?versionId=v1`,
+      TaggingDirective: 'COPY',
+      MetadataDirective: 'COPY',
+    });
+    expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input).toMatchObject({
+      Key: 'rejected/Site plan Årsta.pdf.error.json',
+      ContentType: 'application/json; charset=utf-8',
+    });
+    const report = writtenReport();
+    expect(report).toMatchObject({
+      object: { bucket: BUCKET, key: KEY, versionId: VERSION, size: CONTENT.length },
+      rejectedAt: NOW.toISOString(),
+      environment: 'test',
+      target: { binderId: BINDER_ID, folderId: 'f-struct', folderPath: 'Drawings/Structural' },
+      ibinder: { status: 400, title: 'One or more validation errors occurred.', traceId: '00-abc-01' },
+    });
+    expect(report.problems).toEqual([
+      expect.objectContaining({ code: 'ibinder', field: 'ibinder:fileName', message: expect.stringContaining('The file type is not allowed.') }),
+    ]);
+    expect(report.howToRetry).toContain(`s3://${BUCKET}/inbox/Site plan Årsta.pdf`);
+    expect(s3.commandCalls(DeleteObjectCommand)[0]?.args[0].input).toEqual({ Bucket: BUCKET, Key: KEY, VersionId: VERSION });
+    expect(await deps.ledger.get(REF)).toMatchObject({ state: 'rejected', rejectedKey: 'rejected/Site plan Årsta.pdf' });
+    expect(deps.metrics.rejected).toEqual(['ibinder']);
+  });
+
+  it('rejects validation problems before claiming or uploading, listing all of them', async () => {
+    setup({
+      tags: [
+        { Key: 'ibinder:binder', Value: BINDER_ID },
+        { Key: 'ibinder:folder', Value: 'f-struct' },
+        { Key: 'ibinder:filename', Value: 'a\\b.pdf' },
+        { Key: 'ibinder:meta:status', Value: 'wip' },
+        { Key: 'ibinder:meta:colour', Value: 'red' },
+        { Key: 'ibinder:colour', Value: 'red' },
+      ],
+    });
+    const outcome = await processObjectRecord(event(), 'msg-1', deps);
+    expect(outcome.status).toBe('rejected');
+    const fields = writtenReport().problems.map((p) => p.field);
+    expect(fields).toEqual(['ibinder:colour', 'ibinder:filename', 'ibinder:meta:status', 'ibinder:meta:colour', 'ibinder:meta:discipline']);
+    expect(client.callCount('createPresignedUpload')).toBe(0);
+    expect(deps.ledger.changes(REF)).toEqual(['rejected']);
+    expect(writtenReport().howToRetry).toContain('Fix the object\'s tags (ibinder:colour, ibinder:filename');
+  });
+
+  it('rejects an empty file and a file over the maximum size', async () => {
+    setup({ content: Buffer.alloc(0) });
+    expect(await processObjectRecord(event({ size: 0 }), 'msg-1', deps)).toMatchObject({ status: 'rejected', problems: [{ code: 'empty-file' }] });
+
+    s3.reset();
+    setup({ config: { maxFileSizeBytes: 10 } });
+    const outcome = await processObjectRecord(event(), 'msg-1', deps);
+    expect(outcome).toMatchObject({ status: 'rejected', problems: [{ code: 'too-large' }] });
+    expect(client.callCount('putPresigned')).toBe(0);
+  });
+
+  it('rejects an unknown binder and still reports the other problems', async () => {
+    setup({
+      tags: [
+        { Key: 'ibinder:binder', Value: 'Nope00000' },
+        { Key: 'ibinder:folder-path', Value: 'Drawings' },
+        { Key: 'ibinder:filename', Value: 'a/b' },
+      ],
+    });
+    const outcome = await processObjectRecord(event(), 'msg-1', deps);
+    expect(outcome.status).toBe('rejected');
+    const report = writtenReport();
+    expect(report.problems.map((p) => p.field)).toEqual(['ibinder:binder', 'ibinder:filename']);
+    expect(report.ibinder).toMatchObject({ status: 404, traceId: 'trace-unknown-binder' });
+  });
+
+  it('rejects an unknown binder given with a folder id (found when reading its schema)', async () => {
+    setup({ tags: [{ Key: 'ibinder:binder', Value: 'Nope00000' }, { Key: 'ibinder:folder', Value: 'f-1' }] });
+    const outcome = await processObjectRecord(event(), 'msg-1', deps);
+    expect(outcome).toMatchObject({ status: 'rejected', problems: [{ field: 'ibinder:binder' }] });
+  });
+});
+
+describe('processObjectRecord: transient failures', () => {
+  it.each([429, 500])('returns a retry on %i from the commit and keeps the transferred upload for the next attempt', async (status) => {
+    setup();
+    client.failNext('commitUpload', apiError(status, { title: 'busy' }));
+    const first = await processObjectRecord(event(), 'msg-1', deps);
+    expect(first).toMatchObject({ status: 'retry', reason: expect.stringContaining('commit') });
+    expect(s3Writes()).toEqual([]);
+    expect(await deps.ledger.get(REF)).toMatchObject({ state: 'claimed', transferred: true });
+
+    const second = await processObjectRecord(event(), 'msg-1', deps);
+    expect(second).toMatchObject({ status: 'committed', resumed: true });
+    expect(client.callCount('putPresigned')).toBe(1);
+  });
+
+  it('treats a refused presign and a refused PUT as transient (not the file\'s fault)', async () => {
+    setup();
+    client.failNext('createPresignedUpload', apiError(403, { title: 'Forbidden' }));
+    expect((await processObjectRecord(event(), 'msg-1', deps)).status).toBe('retry');
+    client.failNext('putPresigned', apiError(403, { title: 'Request has expired' }));
+    expect((await processObjectRecord(event(), 'msg-1', deps)).status).toBe('retry');
+    expect(s3Writes()).toEqual([]);
+    expect((await processObjectRecord(event(), 'msg-1', deps)).status).toBe('committed');
+  });
+
+  it('treats an auth failure as transient (an operator problem, alarmed via the DLQ)', async () => {
+    setup();
+    client.failNext('listTopFolders', apiError(401, { title: 'Unauthorized' }));
+    expect((await processObjectRecord(event(), 'msg-1', deps)).status).toBe('retry');
+  });
+
+  it('retries on S3 throttling', async () => {
+    setup();
+    s3.on(HeadObjectCommand).rejects(s3Throttled());
+    expect(await processObjectRecord(event(), 'msg-1', deps)).toMatchObject({ status: 'retry', reason: expect.stringContaining('SlowDown') });
+  });
+
+  it('retries an untagged object within the grace period, then rejects it as untagged', async () => {
+    setup({ tags: [{ Key: 'producer', Value: 'erp' }], lastModified: new Date(NOW.getTime() - 60_000) });
+    expect(await processObjectRecord(event(), 'msg-1', deps)).toMatchObject({ status: 'retry', reason: expect.stringContaining('untagged') });
+    expect(s3Writes()).toEqual([]);
+
+    s3.reset();
+    setup({ tags: [{ Key: 'producer', Value: 'erp' }], lastModified: new Date(NOW.getTime() - 301_000) });
+    const outcome = await processObjectRecord(event(), 'msg-1', deps);
+    expect(outcome).toMatchObject({ status: 'rejected', problems: [{ code: 'untagged' }] });
+    expect(deps.metrics.rejected).toEqual(['untagged']);
+  });
+});
+
+describe('processObjectRecord: logs', () => {
+  it('never logs the presigned URL\'s signature', async () => {
+    const written: string[] = [];
+    const capture = (chunk: string | Uint8Array): boolean => {
+      written.push(String(chunk));
+      return true;
+    };
+    const spies = [vi.spyOn(process.stdout, 'write').mockImplementation(capture), vi.spyOn(process.stderr, 'write').mockImplementation(capture)];
+    try {
+      setup();
+      const { Logger } = await import('@aws-lambda-powertools/logger');
+      deps.logger = new Logger({ serviceName: 'ingest-test', logLevel: 'DEBUG' });
+      client.failNext('putPresigned', apiError(503, { title: 'unavailable', path: '/upload/upload-1' }));
+      await processObjectRecord(event(), 'msg-1', deps);
+      await processObjectRecord(event(), 'msg-1', deps);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    const output = written.join('');
+    expect(output).toContain('file ingested');
+    expect(output).toContain('transient failure');
+    expect(output).not.toContain('X-Sig');
+    expect(output).not.toContain('secret');
+  });
+});
+
+describe('InMemoryIngestLedger', () => {
+  it('follows the DynamoDB ledger\'s claim rules (expired lease takeover, same-owner takeover, busy)', async () => {
+    let now = 0;
+    const ledger = new InMemoryIngestLedger(1000, () => now);
+    expect((await ledger.claim(REF, 'a')).outcome).toBe('claimed');
+    expect((await ledger.claim(REF, 'b')).outcome).toBe('busy');
+    expect((await ledger.claim(REF, 'a')).outcome).toBe('claimed');
+    now = 2001;
+    expect(await ledger.claim(REF, 'b')).toMatchObject({ outcome: 'claimed', entry: { attempts: 3, owner: 'b' } });
+  });
+});
