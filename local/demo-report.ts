@@ -1,0 +1,92 @@
+/**
+ * How the demo shows what became of each file: one block per file, so that full document and
+ * version ids and the rejection report's sentences fit any terminal, then the queue's and the
+ * emulator's counts. Pure functions from results to lines; demo.ts prints them.
+ */
+import type { Problem } from '../shared/ledger/types.js';
+
+export interface AcceptedFile {
+  status: 'accepted';
+  binder: string;
+  folderPath: string;
+  documentId: string;
+  versionId: string;
+  versionLabel: string | undefined;
+  /** The bytes iBinder holds are the bytes dropped in the inbox. */
+  sha256Matches: boolean;
+}
+
+export interface RejectedFile {
+  status: 'rejected';
+  reportUri: string;
+  problems: Problem[];
+  howToRetry: string | undefined;
+}
+
+export interface PendingFile {
+  status: 'pending';
+  detail: string;
+}
+
+export type FileResult = AcceptedFile | RejectedFile | PendingFile;
+
+export interface FileReport {
+  key: string;
+  label: string;
+  shows: string;
+  expected: 'accepted' | 'rejected';
+  deliveries: number;
+  notes: string[];
+  result: FileResult;
+}
+
+const INDENT = '      ';
+
+export function renderFileReports(reports: readonly FileReport[]): string[] {
+  const lines: string[] = [];
+  reports.forEach((report, i) => {
+    const mark = report.result.status === report.expected ? '✓' : '✗';
+    lines.push(`  ${mark} ${i + 1}. ${report.key}`);
+    lines.push(`${INDENT}${report.label}: ${report.shows}`);
+    const result = report.result;
+    switch (result.status) {
+      case 'accepted':
+        lines.push(`${INDENT}ACCEPTED  ${result.binder} / ${result.folderPath}`);
+        lines.push(`${INDENT}          document ${result.documentId}`);
+        lines.push(
+          `${INDENT}          version  ${result.versionId}${result.versionLabel !== undefined ? `  label "${result.versionLabel}"` : ''}  sha256 ${result.sha256Matches ? 'identical' : 'DIFFERENT'}`,
+        );
+        break;
+      case 'rejected':
+        lines.push(`${INDENT}REJECTED  report ${result.reportUri}`);
+        for (const problem of result.problems) {
+          lines.push(`${INDENT}          ${problem.field}: ${problem.message}`);
+          lines.push(`${INDENT}            fix: ${problem.fix}`);
+        }
+        if (result.howToRetry) lines.push(`${INDENT}          then: ${result.howToRetry}`);
+        break;
+      case 'pending':
+        lines.push(`${INDENT}NOT FINISHED  ${result.detail}`);
+        break;
+    }
+    lines.push(`${INDENT}deliveries: ${report.deliveries}${report.notes.length > 0 ? `  (${report.notes.join('; ')})` : ''}`);
+    lines.push('');
+  });
+  return lines;
+}
+
+/** A plain table: columns padded to their widest cell. */
+export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = headers.map((h, c) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[c] ?? ''))));
+  const line = (cells: readonly string[]) => `  ${cells.map((cell, c) => pad(cell, widths[c] ?? 0)).join('  ').trimEnd()}`;
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}
+
+function pad(text: string, width: number): string {
+  return text + ' '.repeat(Math.max(0, width - displayWidth(text)));
+}
+
+/** Code points, which is the terminal width for the Latin text the demo prints. */
+function displayWidth(text: string): number {
+  return [...text].length;
+}

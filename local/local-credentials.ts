@@ -1,0 +1,13 @@
+/**
+ * iBinder credentials for the local stack: the emulator's client id and secret, passed
+ * in-process through the same `IBINDER_CLIENT_ID` / `IBINDER_CLIENT_SECRET` reading the
+ * functions use locally — but from a private environment object, never `process.env`, never
+ * printed, and never a Secrets Manager call.
+ */
+import { CLIENT_ID_ENV, CLIENT_SECRET_ENV, credentialsFromEnv, type CredentialsProvider } from '../shared/credentials.js';
+import type { Emulator } from '../emulator/types.js';
+
+export function emulatorCredentials(emulator: Pick<Emulator, 'clientId' | 'clientSecret'>): CredentialsProvider {
+  const credentials = credentialsFromEnv({ [CLIENT_ID_ENV]: emulator.clientId, [CLIENT_SECRET_ENV]: emulator.clientSecret });
+  return () => Promise.resolve(credentials);
+}
