@@ -1,0 +1,140 @@
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { processBatch } from '../../functions/ingest/batch.js';
+import type { Destination } from '../../shared/destination/types.js';
+import { apiError, FakeIBinderClient } from '../helpers/fake-ibinder.js';
+import {
+  BINDER_ID,
+  BINDERS,
+  BUCKET,
+  lambdaClock,
+  makeConfig,
+  makeDeps,
+  s3NotificationBody,
+  s3Throttled,
+  serveInboxObject,
+  sqsEvent,
+  sqsMessage,
+  testEventBody,
+  type TestDeps,
+} from '../helpers/ingest-factories.js';
+
+const s3 = mockClient(S3Client);
+const TAGS = [
+  { Key: 'ibinder:binder', Value: BINDER_ID },
+  { Key: 'ibinder:folder', Value: 'f-reports' },
+  { Key: 'ibinder:meta:discipline', Value: 'd-arch' },
+];
+
+let client: FakeIBinderClient;
+
+function setup(config: Parameters<typeof makeConfig>[0] = {}): TestDeps {
+  client = new FakeIBinderClient(BINDERS);
+  return makeDeps({ client, config: makeConfig(config), now: () => new Date('2025-01-15T09:00:00Z') });
+}
+
+/** n objects `inbox/file-<i>.pdf`, each in its own message `msg-<i>`. */
+function objects(n: number) {
+  return Array.from({ length: n }, (_, i) => {
+    const key = `inbox/file-${i}.pdf`;
+    serveInboxObject(s3, { key, versionId: `v${i}`, content: `content ${i}`, tags: TAGS });
+    return sqsMessage(s3NotificationBody([{ rawKey: key, versionId: `v${i}` }]), `msg-${i}`);
+  });
+}
+
+beforeEach(() => s3.reset());
+
+describe('processBatch', () => {
+  it('acknowledges every message when all records are ingested', async () => {
+    const deps = setup();
+    const result = await processBatch(sqsEvent(...objects(3)), lambdaClock(), deps);
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(client.commits).toHaveLength(3);
+  });
+
+  it('never runs more records at once than recordConcurrency', async () => {
+    const deps = setup({ recordConcurrency: 3 });
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const inner = deps.destination;
+    const counting: Destination = {
+      name: inner.name,
+      prepareUpload: () => inner.prepareUpload(),
+      commit: (target, request) => inner.commit(target, request),
+      async transfer(upload, body) {
+        inFlight += 1;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        // Yield many times so that every record the limiter allows reaches this point.
+        for (let i = 0; i < 50; i += 1) await new Promise((resolve) => setImmediate(resolve));
+        try {
+          await inner.transfer(upload, body);
+        } finally {
+          inFlight -= 1;
+        }
+      },
+    };
+    deps.destination = counting;
+    const result = await processBatch(sqsEvent(...objects(10)), lambdaClock(), deps);
+    expect(result.batchItemFailures).toEqual([]);
+    expect(maxInFlight).toBe(3);
+    expect(client.commits).toHaveLength(10);
+  });
+
+  it('returns records not yet started as failures when the remaining time runs low', async () => {
+    const deps = setup({ recordConcurrency: 1, minRemainingTimeMs: 10_000 });
+    let checks = 0;
+    // Plenty of time for the first two starts, then too little.
+    const clock = lambdaClock(() => (++checks <= 2 ? 60_000 : 5_000));
+    const result = await processBatch(sqsEvent(...objects(5)), clock, deps);
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'msg-2' }, { itemIdentifier: 'msg-3' }, { itemIdentifier: 'msg-4' }]);
+    expect(client.commits).toHaveLength(2);
+    expect(s3.commandCalls(HeadObjectCommand).map((c) => c.args[0].input.Key)).toEqual(['inbox/file-0.pdf', 'inbox/file-1.pdf']);
+    expect(deps.metrics.retried).toBe(3);
+  });
+
+  it('reports a malformed body and goes on with the rest of the batch', async () => {
+    const deps = setup();
+    const [good] = objects(1);
+    if (!good) throw new Error('no message');
+    const result = await processBatch(sqsEvent(sqsMessage('{"Records": [{"oops": true}]}', 'msg-bad'), good), lambdaClock(), deps);
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-bad' }] });
+    expect(client.commits).toHaveLength(1);
+  });
+
+  it('acknowledges an s3:TestEvent without touching S3', async () => {
+    const deps = setup();
+    const result = await processBatch(sqsEvent(sqsMessage(testEventBody(), 'msg-test')), lambdaClock(), deps);
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  it('fails a message with several records when one of them needs a retry, after ingesting the others', async () => {
+    const deps = setup();
+    serveInboxObject(s3, { key: 'inbox/a.pdf', versionId: 'va', tags: TAGS });
+    serveInboxObject(s3, { key: 'inbox/b.pdf', versionId: 'vb', tags: TAGS });
+    s3.on(HeadObjectCommand, { Bucket: BUCKET, Key: 'inbox/b.pdf', VersionId: 'vb' }).rejects(s3Throttled());
+    const both = sqsMessage(
+      s3NotificationBody([
+        { rawKey: 'inbox/a.pdf', versionId: 'va' },
+        { rawKey: 'inbox/b.pdf', versionId: 'vb' },
+      ]),
+      'msg-both',
+    );
+    const [other] = objects(1);
+    if (!other) throw new Error('no message');
+    const result = await processBatch(sqsEvent(both, other), lambdaClock(), deps);
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-both' }] });
+    expect(client.commits.map((c) => c.request.fileName).sort()).toEqual(['a.pdf', 'file-0.pdf']);
+  });
+
+  it('acknowledges a rejected record and fails a transient one', async () => {
+    const deps = setup({ recordConcurrency: 1 });
+    const [first, second] = objects(2);
+    if (!first || !second) throw new Error('no messages');
+    client.failNext('commitUpload', apiError(400, { title: 'bad' }), apiError(429, { title: 'slow down' }));
+    const result = await processBatch(sqsEvent(first, second), lambdaClock(), deps);
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'msg-1' }]);
+    expect(deps.metrics.rejected).toEqual(['ibinder']);
+  });
+});
