@@ -28,6 +28,9 @@ import { forwardInboxNotifications } from '../../local/inbox-notifications.js';
 import { decodeS3EventKey, encodeS3EventKey } from '../../local/s3-event-notification.js';
 import { SimulatedClock } from '../../local/simulated-clock.js';
 import { SqsSimulator, interpretBatchResponse } from '../../local/sqs-simulator.js';
+import { DEFAULT_SEED_IDS } from '../../emulator/seed.js';
+import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
+import { startLocalStack } from '../helpers/local-stack.js';
 
 const BUCKET = 'inbox-bucket-test';
 
@@ -430,5 +433,48 @@ describe('SQS simulator', () => {
       },
     );
     expect(calls).toEqual([1, 2]);
+  });
+});
+
+describe('the local stack end to end', () => {
+  it('turns a tagged file dropped in the inbox into an iBinder document version with identical bytes, once', async () => {
+    const stack = await startLocalStack();
+    try {
+      const { services } = stack;
+      const key = 'inbox/e2e/Plan 1. etasje – rev ø.pdf';
+      const bytes = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(300_000, 0x2a), Buffer.from('\n%%EOF\n')]);
+      const { versionId } = await stack.putInboxObject(key, bytes, {
+        'ibinder:binder': DEFAULT_SEED_IDS.harbourOffice.binderId,
+        'ibinder:folder-path': '01 Architecture/Drawings/Floor plans',
+        'ibinder:version': 'B',
+        'ibinder:meta:discipline': 'ARC',
+      });
+      expect(versionId).toBeDefined();
+
+      const report = await stack.drainIngest();
+      expect(report.drained).toBe(true);
+      expect(report.deadLetters).toEqual([]);
+
+      const ledger = new IngestLedger({ client: services.dynamodb.documentClient, tableName: services.ledgerTable, leaseSeconds: 900 });
+      const entry = await ledger.get({ bucket: services.inboxBucket, key, versionId });
+      expect(entry?.state).toBe('committed');
+      if (entry?.state !== 'committed') return;
+      const version = services.emulator.state.getVersion(entry.documentVersionId);
+      expect(version?.version).toBe('B');
+      const stored = await services.emulator.state.versionContent(entry.documentVersionId);
+      expect(stored).toEqual({ sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length });
+      expect(services.emulator.state.getDocument(entry.documentId)).toMatchObject({ fileName: 'Plan 1. etasje – rev ø.pdf', folderId: DEFAULT_SEED_IDS.harbourOffice.folders.floorPlans });
+      // Disposition `delete`: the inbox version is gone once it is in iBinder.
+      await expect(services.s3.client.send(new HeadObjectCommand({ Bucket: services.inboxBucket, Key: key }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+
+      // The same notification again: acknowledged, no second version.
+      stack.queue.send(stack.notifications.lastFor(key)?.body ?? '');
+      const again = await stack.drainIngest();
+      expect(again.invocations.map((i) => i.failedMessageIds)).toEqual([[]]);
+      expect(services.emulator.state.listVersions(entry.documentId)).toHaveLength(1);
+      expect(stack.metrics.ingested).toBe(1);
+    } finally {
+      await stack.stop();
+    }
   });
 });
