@@ -1,0 +1,114 @@
+/**
+ * `reingest <rejected key>`: after a person fixed what the rejection report says, send the
+ * rejected object through the ingest again. Optionally sets tags first (`--tag`), checks that
+ * the ingest would now accept it (the same check as `check`; `--skip-check` to go anyway),
+ * copies `rejected/<key>` back to `inbox/<key>` with its tags (the copy's ObjectCreated event
+ * starts the ingest), and only after the copy succeeded deletes the rejected object and its
+ * `.error.json` report.
+ */
+import { DeleteObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
+import { Argument } from 'commander';
+import { copyObjectVersion, getObjectTags, headObjectVersion } from '../../functions/ingest/object-store.js';
+import { checkS3TagSet } from '../../shared/s3/tags.js';
+import { isS3Url, parseS3Location, parseTagOption } from '../arguments.js';
+import { argumentOf, type CommandRegistration } from '../command.js';
+import { EXIT, UsageError } from '../errors.js';
+import { checkIngest, type IngestCheckResult } from '../ingest-check.js';
+import { prefixLines } from '../output.js';
+import { rejectedObjectKeys } from '../rejected-keys.js';
+import { renderCheck } from '../render-check.js';
+import { applyTagChanges, type TagChange } from '../tag-changes.js';
+
+interface ReingestOptions {
+  tag?: TagChange[];
+  skipCheck?: boolean;
+}
+
+export const registerReingestCommand: CommandRegistration = (program, action) => {
+  program
+    .command('reingest')
+    .description('copy a rejected object back to the inbox (after its tags were fixed) and remove the rejected copy and its report')
+    .addArgument(new Argument('<rejectedKey>', 'rejected/<key>, <key>, or s3://bucket/rejected/<key>'))
+    .option('-t, --tag <key=value>', 'set this tag on the object first (repeatable); key= removes a tag', parseTagOption)
+    .option('--skip-check', 'copy even if the check says the ingest would reject it again')
+    .addHelpText(
+      'after',
+      `
+The bucket is the environment's inbox bucket (stack output InboxBucketName), --inbox-bucket, or
+the one in an s3:// argument. Example:
+  ibinder-pipeline --env prod reingest rejected/scanner-1/scan-0042.pdf --tag ibinder:meta:discipline=ARC`,
+    )
+    .action(
+      action(async (ctx, command) => {
+        const text = argumentOf(command, 0);
+        const options = command.opts<ReingestOptions>();
+        const changes = options.tag ?? [];
+        const config = ctx.pipelineConfig();
+        const location = isS3Url(text) ? parseS3Location(text, 'rejected object') : { bucket: await ctx.resource('inboxBucket'), key: text };
+        const keys = rejectedObjectKeys(location.key.replace(/^\/+/, ''), config);
+        const bucket = location.bucket;
+        const s3 = ctx.s3();
+        const source = { bucket, key: keys.rejectedKey };
+
+        const head = await headObjectVersion(s3, source);
+        if (!head) {
+          throw new UsageError(
+            `there is no rejected object at s3://${bucket}/${keys.rejectedKey}`,
+            `check the key (case-sensitive); the status command shows where a rejected object was copied, and rejected objects expire after the environment's rejectedExpirationDays`,
+          );
+        }
+        const tags = applyTagChanges(await getObjectTags(s3, source), changes);
+        const s3Problems = checkS3TagSet(tags);
+        if (s3Problems.length > 0) {
+          throw new UsageError(
+            `S3 would refuse these tags:\n${s3Problems.map((p) => prefixLines(`${p.field}: ${p.message} (fix: ${p.fix})`, '  ')).join('\n')}`,
+            'change the --tag options',
+          );
+        }
+
+        let check: IngestCheckResult | undefined;
+        if (!options.skipCheck) {
+          check = await checkIngest({
+            key: keys.inboxKey,
+            tags,
+            sizeBytes: head.size,
+            lastModified: head.lastModified,
+            config,
+            client: ctx.ibinder(),
+            now: ctx.now(),
+            tagsNotYetWritten: changes.length > 0,
+          });
+          if (!check.accepted) {
+            ctx.output.result({ bucket, ...keys, reingested: false, tags, check }, () => [
+              ...renderCheck(check as IngestCheckResult, `s3://${bucket}/${keys.rejectedKey}`),
+              '',
+              `Not reingested: the ingest would reject it again. Fix the problems (--tag key=value), or pass --skip-check.`,
+            ]);
+            return EXIT.failed;
+          }
+        }
+
+        // The fix goes on the rejected object first, so that it survives a failed copy.
+        if (changes.length > 0) {
+          await s3.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: keys.rejectedKey, Tagging: { TagSet: tags } }));
+        }
+        await copyObjectVersion(s3, {
+          source,
+          destinationKey: keys.inboxKey,
+          size: head.size,
+          tags,
+          contentType: head.contentType,
+          metadata: head.metadata,
+        });
+        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: keys.rejectedKey }));
+        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: keys.reportKey }));
+
+        ctx.output.result({ bucket, ...keys, reingested: true, tags, ...(check ? { check } : {}) }, () => [
+          `Copied s3://${bucket}/${keys.rejectedKey} back to s3://${bucket}/${keys.inboxKey}${changes.length > 0 ? ' with the new tags' : ' with its tags'}; the ingest picks it up from there.`,
+          `Deleted the rejected copy and its report (${keys.reportKey}).`,
+          `Follow it with: ibinder-pipeline status ${bucket}/${keys.inboxKey}`,
+        ]);
+        return EXIT.ok;
+      }),
+    );
+};

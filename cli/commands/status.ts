@@ -1,0 +1,86 @@
+/**
+ * `status <bucket/key>`: what the ingest ledger says about an object: claimed (who holds the
+ * lease until when), committed (document and version ids), or rejected (the reasons and where
+ * the rejected copy is). Exit code 0 when an entry exists, 1 when the ledger has none.
+ */
+import { Argument } from 'commander';
+import { headObjectVersion } from '../../functions/ingest/object-store.js';
+import { reportKeyFor } from '../../functions/ingest/rejection.js';
+import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
+import type { LedgerEntry } from '../../shared/ledger/types.js';
+import { parseS3Location } from '../arguments.js';
+import { argumentOf, type CommandRegistration } from '../command.js';
+import { EXIT } from '../errors.js';
+import { findLedgerEntries } from '../ledger-lookup.js';
+import { prefixLines } from '../output.js';
+
+export const registerStatusCommand: CommandRegistration = (program, action) => {
+  program
+    .command('status')
+    .description('show the ingest ledger entry of an object: claimed, committed (document and version ids) or rejected (reasons)')
+    .addArgument(new Argument('<object>', 'the object as bucket/key or s3://bucket/key'))
+    .option('--version-id <id>', 'the object version (default: every version the ledger knows of this key)')
+    .action(
+      action(async (ctx, command) => {
+        const object = parseS3Location(argumentOf(command, 0));
+        const { versionId } = command.opts<{ versionId?: string }>();
+        const tableName = await ctx.resource('ledgerTable');
+        const ledger = new IngestLedger({ client: ctx.dynamo(), tableName, leaseSeconds: ctx.pipelineConfig().claimLeaseSeconds });
+        const entries =
+          versionId !== undefined
+            ? [await ledger.get({ ...object, versionId })].filter((e): e is LedgerEntry => e !== undefined)
+            : await findLedgerEntries(ctx.dynamo(), tableName, ledger, object);
+        const inInbox = entries.length === 0 ? await headObjectVersion(ctx.s3(), { ...object, versionId }).catch(() => undefined) : undefined;
+        const now = ctx.now().getTime();
+        const label = `s3://${object.bucket}/${object.key}${versionId !== undefined ? ` (version ${versionId})` : ''}`;
+
+        ctx.output.result({ object: { ...object, ...(versionId !== undefined ? { versionId } : {}) }, ledgerTable: tableName, entries }, () => {
+          if (entries.length === 0) {
+            return [
+              `${label}: the ingest ledger (${tableName}) has no entry for it.`,
+              inInbox
+                ? `  The object is in the bucket (version ${inInbox.versionId ?? 'null'}, ${inInbox.size} bytes) but not processed yet: check the ingest queue and its dead-letter queue (redrive), or run check on it.`
+                : '  Check the bucket and key (case-sensitive); entries are kept 90 days.',
+            ];
+          }
+          return entries.flatMap((entry, i) => [...(i > 0 ? [''] : []), ...describeEntry(entry, object.bucket, now)]);
+        });
+        return entries.length > 0 ? EXIT.ok : EXIT.failed;
+      }),
+    );
+};
+
+function describeEntry(entry: LedgerEntry, bucket: string, now: number): string[] {
+  const lines = [`s3://${entry.bucket}/${entry.objectKey}  version ${entry.objectVersionId}`];
+  switch (entry.state) {
+    case 'claimed': {
+      const live = entry.leaseExpiresAt > now;
+      lines.push(
+        `  state     claimed (being ingested) by message ${entry.owner}, attempt ${entry.attempts}, since ${entry.claimedAt}`,
+        `  lease     until ${new Date(entry.leaseExpiresAt).toISOString()} (${live ? 'live: another consumer waits for it' : 'expired: the next delivery takes it over'})`,
+        `  upload    ${entry.uploadId ?? '(not started)'}${entry.uploadId !== undefined ? `, bytes ${entry.transferred ? 'transferred: a retry only commits' : 'not yet transferred'}` : ''}`,
+      );
+      break;
+    }
+    case 'committed':
+      lines.push(
+        `  state     committed at ${entry.committedAt}`,
+        `  document  ${entry.documentId}`,
+        `  version   ${entry.documentVersionId}${entry.versionLabel !== undefined ? ` (label ${entry.versionLabel})` : ''}`,
+      );
+      if (entry.binderId !== undefined) lines.push(`  binder    ${entry.binderId}${entry.folderId !== undefined ? `, folder ${entry.folderId}` : ''}`);
+      break;
+    case 'rejected':
+      lines.push(`  state     rejected at ${entry.rejectedAt}: ${entry.reasons.length} problem(s)`);
+      if (entry.rejectedKey !== undefined) {
+        lines.push(`  copy      s3://${bucket}/${entry.rejectedKey} (report ${reportKeyFor(entry.rejectedKey)})`);
+      }
+      entry.reasons.forEach((p, i) => {
+        lines.push(`  ${i + 1}. ${p.field}: ${p.message}`, prefixLines(`fix: ${p.fix}`, '     '));
+      });
+      if (entry.rejectedKey !== undefined) lines.push(`  After fixing: ibinder-pipeline reingest ${entry.rejectedKey}`);
+      break;
+  }
+  lines.push(`  updated   ${entry.updatedAt}`);
+  return lines;
+}

@@ -1,0 +1,250 @@
+/**
+ * Builds what a command needs from the global options: the environment, the iBinder client
+ * and the AWS clients, each on first use, so that `binders` never touches AWS and `status`
+ * never asks for iBinder credentials. Every client can be handed in (`CliDependencies`), so
+ * tests run the commands against fakes or local servers without touching process.env.
+ *
+ * AWS clients read endpoint, region and credentials from the CLI's variables (io.env), as the
+ * SDK would from the process's: `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` point them at
+ * local servers, with path-style S3 addressing (shared/aws/clients.ts).
+ */
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { pipelineStackName } from '../infra/pipeline-stack.js';
+import { createDocumentClient, createS3Client, endpointOverride } from '../shared/aws/clients.js';
+import { PipelineConfigSchema, type PipelineConfig } from '../shared/config/runtime.js';
+import {
+  CLIENT_ID_ENV,
+  CLIENT_SECRET_ENV,
+  CredentialsError,
+  credentialsFromEnv,
+  resolveCredentialsProvider,
+  type CredentialsProvider,
+} from '../shared/credentials.js';
+import { createIBinderClient, type HttpIBinderClientOptions, type IBinderClient } from '../shared/ibinder/index.js';
+import { loadEnvironment, type SelectedEnvironment } from './environment.js';
+import { UsageError } from './errors.js';
+import type { CliIo } from './io.js';
+import { ENV_VARS, type GlobalOptions } from './options.js';
+import { Output } from './output.js';
+import { RESOURCES, StackOutputs, type ResourceName } from './stack-outputs.js';
+
+/** Everything a test (or the demo) may hand in instead of what the context would build. */
+export interface CliDependencies {
+  createIBinderClient?: (options: HttpIBinderClientOptions) => IBinderClient;
+  s3?: S3Client;
+  dynamo?: DynamoDBDocumentClient;
+  sqs?: SQSClient;
+  cloudFormation?: CloudFormationClient;
+  secretsManager?: SecretsManagerClient;
+  /** The clock (grace periods, progress rates). */
+  now?: () => Date;
+}
+
+/** Where the iBinder API is, and for which tenant. */
+export interface IBinderEndpoint {
+  apiBaseUrl: string;
+  tokenUrl: string;
+  tenantId: string;
+}
+
+/** Placeholder of the secret name when no environment is chosen (credentials then come from variables). */
+const NO_SECRET = '(none: no --env given)';
+
+export class CliContext {
+  readonly output: Output;
+  readonly now: () => Date;
+  private ibinderClient: IBinderClient | undefined;
+  private stackOutputs: StackOutputs | undefined;
+  private readonly clients: CliDependencies;
+
+  private constructor(
+    readonly options: GlobalOptions,
+    readonly io: CliIo,
+    /** The chosen environment (`--env` or IBINDER_PIPELINE_ENV), or undefined when none is. */
+    readonly environment: SelectedEnvironment | undefined,
+    deps: CliDependencies,
+  ) {
+    this.output = new Output(io, options.json);
+    this.now = deps.now ?? (() => new Date());
+    this.clients = { ...deps };
+  }
+
+  /** Loads the environment first, so that a wrong `--env` fails before anything else happens. */
+  static async create(options: GlobalOptions, io: CliIo, deps: CliDependencies = {}): Promise<CliContext> {
+    const name = options.env ?? nonEmpty(io.env[ENV_VARS.environment]);
+    const environment = name !== undefined ? await loadEnvironment(name, options.config, io.cwd ?? process.cwd()) : undefined;
+    return new CliContext(options, io, environment, deps);
+  }
+
+  get cwd(): string {
+    return this.io.cwd ?? process.cwd();
+  }
+
+  /**
+   * The runtime config the ingest would use: the environment's, or (no environment) one with no
+   * routing rules and no default target, so that only the object's own tags decide.
+   */
+  pipelineConfig(): PipelineConfig {
+    const env = this.environment;
+    if (env) return env.pipeline;
+    const endpoint = this.ibinderEndpoint();
+    return PipelineConfigSchema.parse({ environment: 'none', ...endpoint, credentialsSecretName: NO_SECRET });
+  }
+
+  /** API URL, token URL and tenant: flags, then IBINDER_* variables, then the environment. */
+  ibinderEndpoint(): IBinderEndpoint {
+    const env = this.environment;
+    const pick = (flag: string | undefined, variable: string, fromConfig: string | undefined, what: string, option: string): string => {
+      const fromVariable = nonEmpty(this.io.env[variable]);
+      const value = flag ?? fromVariable ?? fromConfig;
+      if (value === undefined) {
+        throw new UsageError(`the iBinder ${what} is not known`, `pass --env <name>, or ${option} <value>, or set ${variable}`);
+      }
+      if (env && flag === undefined && fromVariable !== undefined && fromVariable !== fromConfig) {
+        this.output.note(`note: ${variable} overrides the ${what} of environment "${env.name}"`);
+      }
+      return value;
+    };
+    return {
+      apiBaseUrl: pick(this.options.apiUrl, ENV_VARS.apiUrl, env?.config.apiBaseUrl, 'API URL', '--api-url'),
+      tokenUrl: pick(this.options.tokenUrl, ENV_VARS.tokenUrl, env?.config.tokenUrl, 'token URL', '--token-url'),
+      tenantId: pick(this.options.tenant, ENV_VARS.tenant, env?.config.tenantId, 'tenant (organisation id)', '--tenant'),
+    };
+  }
+
+  /** The iBinder client, with credentials from the variables or the environment's secret. */
+  ibinder(): IBinderClient {
+    if (this.ibinderClient === undefined) {
+      const endpoint = this.ibinderEndpoint();
+      const credentials = this.credentialsProvider();
+      const create = this.clients.createIBinderClient ?? createIBinderClient;
+      // An operator waits at the terminal: fewer, shorter retries than a Lambda.
+      this.ibinderClient = create({ ...endpoint, credentials, maxAttempts: 3, maxRetryTimeMs: 20_000 });
+    }
+    return this.ibinderClient;
+  }
+
+  /**
+   * IBINDER_CLIENT_ID / IBINDER_CLIENT_SECRET when set, else the environment's Secrets Manager
+   * secret. A missing credential is a usage error that names the variables or the secret.
+   */
+  credentialsProvider(): CredentialsProvider {
+    const env = this.environment;
+    const set = [CLIENT_ID_ENV, CLIENT_SECRET_ENV].filter((name) => nonEmpty(this.io.env[name]) !== undefined);
+    if (set.length === 1) {
+      try {
+        credentialsFromEnv(this.io.env);
+      } catch (err) {
+        throw new UsageError((err as Error).message, `set both ${CLIENT_ID_ENV} and ${CLIENT_SECRET_ENV}, or unset both to use the environment's secret`);
+      }
+    }
+    if (set.length === 2) {
+      const credentials = credentialsFromEnv(this.io.env);
+      return () => Promise.resolve(credentials);
+    }
+    if (!env) {
+      throw new UsageError(
+        'no iBinder credentials: neither --env nor the credential variables are set',
+        `set ${CLIENT_ID_ENV} and ${CLIENT_SECRET_ENV} (and ${ENV_VARS.tenant}), or pass --env <name> to read the environment's Secrets Manager secret`,
+      );
+    }
+    const secretName = env.pipeline.credentialsSecretName;
+    const fromSecret = resolveCredentialsProvider(env.pipeline, this.io.env, this.secretsManager());
+    return async () => {
+      try {
+        return await fromSecret();
+      } catch (err) {
+        if (!(err instanceof CredentialsError)) throw err;
+        throw new UsageError(
+          `no iBinder credentials for environment "${env.name}": ${err.message}`,
+          `make sure your AWS credentials may read secret "${secretName}" in ${env.config.region}, ` +
+            `or set ${CLIENT_ID_ENV} and ${CLIENT_SECRET_ENV} to use credentials from variables`,
+          { cause: err },
+        );
+      }
+    };
+  }
+
+  /**
+   * A resource name: the flag, else the stack output of the environment. Without either, the
+   * error names the flag and the `--env` alternative.
+   */
+  async resource(name: ResourceName): Promise<string> {
+    const explicit = this.options.resources[name];
+    if (explicit !== undefined) return explicit;
+    const spec = RESOURCES[name];
+    const env = this.environment;
+    if (!env) {
+      throw new UsageError(`the ${spec.what} is not known`, `pass ${spec.flag} <value>, or --env <name> to read it from the stack's outputs`);
+    }
+    this.stackOutputs ??= new StackOutputs(
+      this.cloudFormation(),
+      this.options.stackName ?? pipelineStackName(env.name),
+      this.options.region ?? env.config.region,
+      env.name,
+    );
+    return this.stackOutputs.get(name);
+  }
+
+  s3(): S3Client {
+    this.clients.s3 ??= createS3Client({ ...this.awsConfig('S3') }, this.io.env);
+    return this.clients.s3;
+  }
+
+  dynamo(): DynamoDBDocumentClient {
+    this.clients.dynamo ??= createDocumentClient(new DynamoDBClient(this.awsConfig('DYNAMODB')));
+    return this.clients.dynamo;
+  }
+
+  sqs(): SQSClient {
+    this.clients.sqs ??= new SQSClient(this.awsConfig('SQS'));
+    return this.clients.sqs;
+  }
+
+  cloudFormation(): CloudFormationClient {
+    this.clients.cloudFormation ??= new CloudFormationClient(this.awsConfig('CLOUDFORMATION'));
+    return this.clients.cloudFormation;
+  }
+
+  secretsManager(): SecretsManagerClient {
+    this.clients.secretsManager ??= new SecretsManagerClient(this.awsConfig('SECRETS_MANAGER'));
+    return this.clients.secretsManager;
+  }
+
+  /**
+   * Region, endpoint and credentials from the CLI's variables. The environment's region is
+   * only known once it is loaded; commands load it before they ask for a client.
+   */
+  private awsConfig(service: string): {
+    region?: string;
+    endpoint?: string;
+    credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+    profile?: string;
+  } {
+    const env = this.io.env;
+    const region = this.options.region ?? this.environment?.config.region ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION);
+    const endpoint = endpointOverride(service, env);
+    const accessKeyId = nonEmpty(env.AWS_ACCESS_KEY_ID);
+    const secretAccessKey = nonEmpty(env.AWS_SECRET_ACCESS_KEY);
+    const sessionToken = nonEmpty(env.AWS_SESSION_TOKEN);
+    const profile = nonEmpty(env.AWS_PROFILE);
+    return {
+      ...(region !== undefined ? { region } : {}),
+      ...(endpoint !== undefined ? { endpoint } : {}),
+      ...(accessKeyId !== undefined && secretAccessKey !== undefined
+        ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken !== undefined ? { sessionToken } : {}) } }
+        : profile !== undefined
+          ? { profile }
+          : {}),
+    };
+  }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value !== undefined && value.trim() !== '' ? value.trim() : undefined;
+}

@@ -1,0 +1,62 @@
+/**
+ * Human-readable output by default, one JSON document with `--json`. A command builds its
+ * result once and hands both renderings to `result`, so the two modes cannot drift apart.
+ * Results go to stdout; errors, notes, prompts and progress go to stderr, so that
+ * `ibinder-pipeline ... --json | jq` always receives exactly one JSON document.
+ */
+import type { CliError } from './errors.js';
+import type { CliIo } from './io.js';
+
+export class Output {
+  constructor(
+    private readonly io: CliIo,
+    readonly json: boolean,
+  ) {}
+
+  /** Prints the result: `value` as JSON with --json, else the lines `human` returns. */
+  result(value: unknown, human: () => string | readonly string[]): void {
+    if (this.json) {
+      this.io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+      return;
+    }
+    const text = human();
+    const lines = typeof text === 'string' ? [text] : text;
+    if (lines.length > 0) this.io.stdout.write(`${lines.join('\n')}\n`);
+  }
+
+  /** A remark for the person at the terminal (stderr; left out with --json, where the result says it). */
+  note(text: string): void {
+    if (!this.json) this.io.stderr.write(`${text}\n`);
+  }
+
+  /** Prints an error with its hint: as text, or as `{"error": {...}}` with --json (stderr in both). */
+  error(err: CliError): void {
+    if (this.json) {
+      const body = { error: { type: err.name, message: err.message, ...(err.hint ? { hint: err.hint } : {}), exitCode: err.exitCode } };
+      this.io.stderr.write(`${JSON.stringify(body)}\n`);
+      return;
+    }
+    this.io.stderr.write(`error: ${err.message}\n`);
+    if (err.hint) this.io.stderr.write(`${prefixLines(`hint: ${err.hint}`, '  ')}\n`);
+  }
+}
+
+/** Columns padded to their widest cell; the last column is not padded. */
+export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const all = [headers, ...rows];
+  const widths = headers.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
+  return all.map((row) =>
+    row
+      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+/** Puts `prefix` in front of every line of `text`. */
+export function prefixLines(text: string, prefix: string): string {
+  return text
+    .split('\n')
+    .map((line) => `${prefix}${line}`)
+    .join('\n');
+}

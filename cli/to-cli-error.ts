@@ -1,0 +1,66 @@
+/**
+ * Turns whatever a command threw into a CliError a person can act on. The shared code's errors
+ * already say what went wrong with which request (and never carry a secret, token or URL
+ * signature); this adds the exit code and, where the cause is known, what to do.
+ */
+import { CredentialsError } from '../shared/credentials.js';
+import { IBinderApiError, IBinderError, IBinderNetworkError } from '../shared/ibinder/errors.js';
+import { CLIENT_ID_ENV, CLIENT_SECRET_ENV } from '../shared/credentials.js';
+import { CliError, ServiceError, UsageError } from './errors.js';
+
+export function toCliError(err: unknown): CliError {
+  if (err instanceof CliError) return err;
+  // The iBinder client wraps a failing credentials provider; the provider's error says more.
+  if (err instanceof IBinderError && err.cause instanceof CliError) return err.cause;
+  if (err instanceof CredentialsError) {
+    return new UsageError(err.message, `set ${CLIENT_ID_ENV} and ${CLIENT_SECRET_ENV}, or check the environment's secret`, { cause: err });
+  }
+  if (err instanceof IBinderApiError && err.kind === 'auth') {
+    return new UsageError(
+      `iBinder refused the credentials: ${err.message}`,
+      `check the client id and secret (${CLIENT_ID_ENV} / ${CLIENT_SECRET_ENV}, or the environment's Secrets Manager secret), the token URL and the tenant`,
+      { cause: err },
+    );
+  }
+  if (err instanceof IBinderNetworkError) {
+    return new ServiceError(err.message, 'check the API URL (--api-url / IBINDER_API_URL) and your network', { cause: err });
+  }
+  if (err instanceof IBinderError) {
+    const trace = err instanceof IBinderApiError && err.traceId ? ` (give iBinder support the traceId ${err.traceId})` : '';
+    return new ServiceError(err.message, `try again later if iBinder is unavailable${trace}`, { cause: err });
+  }
+  if (isAwsError(err)) return awsError(err);
+  if (err instanceof Error) return new ServiceError(`${err.name}: ${err.message}`, undefined, { cause: err });
+  return new ServiceError(String(err));
+}
+
+interface AwsError extends Error {
+  $metadata?: { httpStatusCode?: number; requestId?: string };
+}
+
+function isAwsError(err: unknown): err is AwsError {
+  return err instanceof Error && ('$metadata' in err || err.name === 'CredentialsProviderError');
+}
+
+function awsError(err: AwsError): CliError {
+  const status = err.$metadata?.httpStatusCode;
+  const request = err.$metadata?.requestId ? ` (request id ${err.$metadata.requestId})` : '';
+  const text = `${err.name}${status !== undefined ? ` (HTTP ${status})` : ''}: ${err.message}${request}`;
+  if (err.name === 'CredentialsProviderError' || /could not load credentials/i.test(err.message)) {
+    return new UsageError(
+      `no AWS credentials: ${err.message}`,
+      "set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) for the environment's account",
+      { cause: err },
+    );
+  }
+  if (/region is missing/i.test(err.message)) {
+    return new UsageError('no AWS region', 'pass --env <name> or --region <region>, or set AWS_REGION', { cause: err });
+  }
+  if (['AccessDenied', 'AccessDeniedException', 'UnrecognizedClientException', 'InvalidClientTokenId', 'ExpiredToken', 'ExpiredTokenException'].includes(err.name) || status === 403) {
+    return new UsageError(text, "check that your AWS credentials belong to the environment's account and may do this", { cause: err });
+  }
+  if (['NoSuchBucket', 'ResourceNotFoundException', 'AWS.SimpleQueueService.NonExistentQueue', 'QueueDoesNotExist'].includes(err.name)) {
+    return new UsageError(text, 'check the resource name (flag or stack output) and the region', { cause: err });
+  }
+  return new ServiceError(text, 'try again; if it persists, check the service status and your network', { cause: err });
+}
