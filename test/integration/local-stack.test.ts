@@ -27,6 +27,7 @@ import { startLocalServices } from '../../local/services.js';
 import { forwardInboxNotifications } from '../../local/inbox-notifications.js';
 import { decodeS3EventKey, encodeS3EventKey } from '../../local/s3-event-notification.js';
 import { SimulatedClock } from '../../local/simulated-clock.js';
+import { VerifyingRequestBody, type RequestBodyOptions } from '../../local/s3-request-body.js';
 import { SqsSimulator, interpretBatchResponse } from '../../local/sqs-simulator.js';
 import { DEFAULT_SEED_IDS } from '../../emulator/seed.js';
 import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
@@ -261,6 +262,45 @@ describe('local S3 server, versioned bucket', () => {
     } finally {
       notifications.stop();
     }
+  });
+});
+
+describe('aws-chunked request bodies', () => {
+  const payload = Buffer.from('0123456789abcdef'.repeat(100));
+  const sha256 = createHash('sha256').update(payload).digest('base64');
+  const framed = (trailerValue: string, cut = 0) => {
+    const chunks = [payload.subarray(0, 1000), payload.subarray(1000)];
+    const body = Buffer.concat([
+      ...chunks.flatMap((c) => [Buffer.from(`${c.length.toString(16)};chunk-signature=abc\r\n`), c, Buffer.from('\r\n')]),
+      Buffer.from(`0\r\nx-amz-checksum-sha256:${trailerValue}\r\n\r\n`),
+    ]);
+    return body.subarray(0, body.length - cut);
+  };
+  const run = async (input: Buffer, options: RequestBodyOptions, pieceSize: number) => {
+    const stream = new VerifyingRequestBody(options);
+    const out: Buffer[] = [];
+    stream.on('data', (c: Buffer) => out.push(c));
+    const ended = new Promise((resolve) => stream.on('end', resolve));
+    for (let i = 0; i < input.length; i += pieceSize) stream.write(input.subarray(i, i + pieceSize));
+    stream.end();
+    await ended;
+    return { bytes: Buffer.concat(out), verdict: stream.verdict };
+  };
+  const options: RequestBodyOptions = { chunked: true, decodedLength: payload.length, checksum: { algorithm: 'sha256' } };
+
+  it('decodes the framing and checks the trailing checksum, however the input is split', async () => {
+    for (const pieceSize of [1, 2, 7, 1000, 100_000]) {
+      const { bytes, verdict } = await run(framed(sha256), options, pieceSize);
+      expect(bytes.equals(payload)).toBe(true);
+      expect(verdict).toEqual({ ok: true, checksum: { header: 'x-amz-checksum-sha256', value: sha256 } });
+    }
+  });
+
+  it('reports a wrong checksum, a cut-off body and a wrong decoded length', async () => {
+    const wrong = createHash('sha256').update('other').digest('base64');
+    expect((await run(framed(wrong), options, 64)).verdict).toMatchObject({ ok: false, code: 'BadDigest' });
+    expect((await run(framed(sha256, 60), options, 64)).verdict).toMatchObject({ ok: false, code: 'IncompleteBody' });
+    expect((await run(framed(sha256), { ...options, decodedLength: 5 }, 64)).verdict).toMatchObject({ ok: false, code: 'IncompleteBody' });
   });
 });
 
