@@ -9,5 +9,9 @@ export default defineConfig({
     // CDK synth with esbuild bundling and the local servers are CPU heavy; two cores on CI.
     pool: 'forks',
     restoreMocks: true,
+    env: {
+      // The SDK warns on every client that Node 20 support ends in 2027; Lambda runs Node 24.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
   },
 });
