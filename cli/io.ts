@@ -4,6 +4,7 @@
  * in-process with captured output and their own variables instead of spawning a process.
  */
 import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 
 /** Enough of a writable stream for text output (process.stdout or a test buffer). */
 export interface CliOutputStream {
@@ -49,4 +50,41 @@ export async function confirm(io: CliIo, question: string): Promise<boolean> {
   } finally {
     lines.close();
   }
+}
+
+/** A CliIo whose output is kept in memory: for callers that run the CLI in-process (tests, the demo). */
+export interface BufferedIo extends CliIo {
+  stdout: CliOutputStream & { chunks: string[] };
+  stderr: CliOutputStream & { chunks: string[] };
+  stdoutText(): string;
+  stderrText(): string;
+}
+
+export interface BufferedIoOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** What stdin holds (e.g. "y\n" to answer a confirmation). Default: nothing. */
+  input?: string;
+  /** Pretend a person is at a terminal (stdin and stderr). Default false. */
+  tty?: boolean;
+}
+
+export function bufferedIo(options: BufferedIoOptions = {}): BufferedIo {
+  const stream = (): CliOutputStream & { chunks: string[] } => {
+    const chunks: string[] = [];
+    return { chunks, isTTY: options.tty ?? false, write: (text: string) => chunks.push(text) };
+  };
+  const stdout = stream();
+  const stderr = stream();
+  const stdin = Readable.from(options.input !== undefined ? [options.input] : []) as Readable & { isTTY?: boolean };
+  stdin.isTTY = options.tty ?? false;
+  return {
+    stdout,
+    stderr,
+    stdin,
+    env: options.env ?? {},
+    cwd: options.cwd,
+    stdoutText: () => stdout.chunks.join(''),
+    stderrText: () => stderr.chunks.join(''),
+  };
 }

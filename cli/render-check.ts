@@ -24,7 +24,8 @@ export function renderCheck(result: IngestCheckResult, subject: string, extra: {
     lines.push(`  ${i + 1}. ${p.field}: ${p.message}`);
     lines.push(prefixLines(`fix: ${p.fix}`, '     '));
   });
-  if (result.ibinder?.traceId) lines.push('', `  iBinder traceId: ${result.ibinder.traceId}`);
+  const traceId = result.ibinder?.traceId;
+  if (traceId && !result.problems.some((p) => p.message.includes(traceId))) lines.push('', `  iBinder traceId: ${traceId}`);
   if (extra.knownBinders && extra.knownBinders.length > 0) {
     lines.push('', `  binders this tenant can see: ${extra.knownBinders.join(', ')}`);
   }
