@@ -3,7 +3,7 @@
  * no public access, TLS only, server access logs, bucket-owner-enforced ownership, and
  * incomplete multipart uploads cleaned up. Each default can be overridden by a prop.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -44,8 +44,6 @@ export class SecureBucket extends Construct {
       enforceSSL: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       versioned: props.versioned ?? true,
-      serverAccessLogsBucket: props.serverAccessLogsBucket,
-      serverAccessLogsPrefix: props.serverAccessLogsPrefix,
       lifecycleRules: [
         {
           id: 'abort-incomplete-multipart-uploads',
@@ -55,6 +53,30 @@ export class SecureBucket extends Construct {
       ],
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
+    this.logServerAccessTo(props.serverAccessLogsBucket, props.serverAccessLogsPrefix);
+  }
+
+  /**
+   * Server access logging, granted through the log bucket's policy (the log bucket is
+   * bucket-owner-enforced, so ACLs are off). Written here rather than through the Bucket's
+   * `serverAccessLogsBucket` prop, which grants by ACL unless the app sets the
+   * `@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy` feature flag: this construct must be
+   * secure in any app.
+   */
+  private logServerAccessTo(logBucket: s3.IBucket, prefix: string): void {
+    const cfnBucket = this.bucket.node.defaultChild as s3.CfnBucket;
+    cfnBucket.loggingConfiguration = { destinationBucketName: logBucket.bucketName, logFilePrefix: prefix };
+    logBucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
+        actions: ['s3:PutObject'],
+        resources: [logBucket.arnForObjects(`${prefix}*`)],
+        conditions: {
+          ArnLike: { 'aws:SourceArn': this.bucket.bucketArn },
+          StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+        },
+      }),
+    );
   }
 
   /**
