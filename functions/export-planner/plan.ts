@@ -22,7 +22,9 @@
  * - Lambda retries a failed asynchronous invocation (a transient error is thrown after the
  *   cursor was saved, so the retry loses at most the page in flight).
  * A page is saved only after its jobs are enqueued; a crash in between enqueues that page's
- * jobs again, which the worker's ledger check turns into no-ops.
+ * jobs again, which the worker's ledger check turns into no-ops. Each version is counted once
+ * per run (an `enqueued` marker per version), so the count that decides when the run is
+ * complete stays exact across such repeats.
  * Why not chain invocations (the planner re-invoking itself, or a continue-message on the
  * export queue): both need permissions or routing the stack does not give the planner (Lambda
  * Invoke, or the worker planning), and a tenant's steady state (few changes) plans in minutes;
@@ -122,10 +124,10 @@ export async function planExport(request: PlanRequest, deps: PlannerDeps, budget
     ...(run.current ? { current: run.current } : {}),
     documentsSeen: run.documentsSeen,
     skippedUnchanged: run.skippedUnchanged,
-    versionsEnqueued: run.versionsEnqueued,
     documentErrors: run.documentErrors,
     binderErrors: run.binderErrors,
   };
+  let versionsEnqueued = run.versionsEnqueued;
   const finishedBinders: BinderLine[] = [];
   let stoppedForTime = false;
   try {
@@ -158,7 +160,7 @@ export async function planExport(request: PlanRequest, deps: PlannerDeps, budget
       current.documentErrors += planned.documentErrors;
       progress.documentsSeen += page.documents.length;
       progress.skippedUnchanged += planned.skippedUnchanged;
-      progress.versionsEnqueued += planned.versionsEnqueued;
+      versionsEnqueued += planned.versionsEnqueued;
       progress.documentErrors += planned.documentErrors;
       deps.metrics.pagePlanned(page.documents.length, planned.skippedUnchanged, planned.versionsEnqueued);
       if (page.isLastPage) {
@@ -186,7 +188,7 @@ export async function planExport(request: PlanRequest, deps: PlannerDeps, budget
   if (stoppedForTime) {
     await deps.runs.releasePlanningLease(run.runId, owner);
     const result = {
-      ...summarize({ ...run, ...progress }, 'planning', resumed),
+      ...summarize({ ...run, ...progress, versionsEnqueued }, 'planning', resumed),
       ...extras,
       bindersPlanned: planned,
     };
@@ -350,8 +352,10 @@ async function planPage(page: SourceDocumentPage, run: ExportRunState, deps: Pla
     seen.add(version.versionId);
     jobs.push(toJob(version, run));
   }
+  // Counted before sending: a send that fails is repeated by the retry, never counted twice.
+  const newlyEnqueued = jobs.length > 0 ? await deps.runs.recordEnqueued(run.runId, jobs.map((j) => j.versionId), deps.clock()) : 0;
   await deps.queue.send(jobs);
-  return { skippedUnchanged: documents.length - changed.length, versionsEnqueued: jobs.length, documentErrors };
+  return { skippedUnchanged: documents.length - changed.length, versionsEnqueued: newlyEnqueued, documentErrors };
 }
 
 /** A version without a readable modifiedAt is kept: the ledger, not the date, prevents duplicates. */

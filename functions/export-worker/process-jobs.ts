@@ -107,7 +107,10 @@ export async function processExportJobs(
   for (const runId of runsToCheck) {
     try {
       const run = await deps.runs.get(runId);
-      if (run && isRunSettled(run)) {
+      // More settled than enqueued on a finalized run means the enqueued count fell short (a
+      // planner crash between recording versions and adding to the count) and the manifest was
+      // written early: it is rewritten, so the late jobs are in it.
+      if (run && (isRunSettled(run) || (run.state === 'finalized' && run.settled > run.versionsEnqueued))) {
         const finalized = await finalizeRun(run, { ...deps, sourceName: deps.source.name });
         deps.logger.info('export run complete; manifest written', { runId, manifestKey: finalized.manifestKey });
       }

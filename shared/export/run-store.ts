@@ -5,6 +5,10 @@
  *   counts of what it read and enqueued) and holds a short planning lease so that two planner
  *   invocations never page the same run at once. Workers only ADD to the settle counters,
  *   so the two never overwrite each other.
+ * - `run#<runId>#enqueued#<versionId>`: written once per version the run enqueues. Only the
+ *   planner invocation that creates it adds to the run's `versionsEnqueued`, so a page planned
+ *   twice (a planner crash after sending, pages shifting while a run pages for hours) never
+ *   counts a version twice.
  * - `run#<runId>#settled#<versionId>`: written once per version of a run whose job reached a
  *   final outcome (exported, already exported, failed). Only the worker that creates it adds
  *   to the run's counters, so a redelivered job is never counted twice.
@@ -23,11 +27,13 @@ import {
   DeleteCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import pLimit from 'p-limit';
 import { z } from 'zod';
 import { isConditionalCheckFailed } from '../ledger/export-ledger.js';
 
 export const runKey = (runId: string): string => `run#${runId}`;
 export const settledKey = (runId: string, versionId: string): string => `run#${runId}#settled#${versionId}`;
+export const enqueuedKey = (runId: string, versionId: string): string => `run#${runId}#enqueued#${versionId}`;
 export const SCHEDULED_RUN_POINTER_KEY = 'pointer#scheduled-run';
 
 export const RunTriggerSchema = z.enum(['schedule', 'manual']);
@@ -91,14 +97,16 @@ export interface NewRun {
   binderIds: string[];
 }
 
-/** The planner's counters, saved after every page. */
+/**
+ * The planner's cursor and counters, saved after every page. (`versionsEnqueued` is not among
+ * them: it is added to as versions are enqueued, see `recordEnqueued`.)
+ */
 export interface PlanProgress {
   binderIndex: number;
   nextPage: number;
   current?: BinderProgress;
   documentsSeen: number;
   skippedUnchanged: number;
-  versionsEnqueued: number;
   documentErrors: number;
   binderErrors: number;
 }
@@ -220,7 +228,6 @@ export class ExportRunStore {
       '#nextPage': 'nextPage',
       '#documentsSeen': 'documentsSeen',
       '#skippedUnchanged': 'skippedUnchanged',
-      '#versionsEnqueued': 'versionsEnqueued',
       '#documentErrors': 'documentErrors',
       '#binderErrors': 'binderErrors',
       '#updated': 'updatedAt',
@@ -234,7 +241,6 @@ export class ExportRunStore {
       ':nextPage': progress.nextPage,
       ':documentsSeen': progress.documentsSeen,
       ':skippedUnchanged': progress.skippedUnchanged,
-      ':versionsEnqueued': progress.versionsEnqueued,
       ':documentErrors': progress.documentErrors,
       ':binderErrors': progress.binderErrors,
       ':updated': now.toISOString(),
@@ -247,7 +253,6 @@ export class ExportRunStore {
       '#nextPage = :nextPage',
       '#documentsSeen = :documentsSeen',
       '#skippedUnchanged = :skippedUnchanged',
-      '#versionsEnqueued = :versionsEnqueued',
       '#documentErrors = :documentErrors',
       '#binderErrors = :binderErrors',
       '#updated = :updated',
@@ -297,6 +302,49 @@ export class ExportRunStore {
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw err;
     }
+  }
+
+  /**
+   * Records that the run enqueues these versions; returns how many it had not enqueued before
+   * (and adds that many to `versionsEnqueued`). Called before the jobs are sent: a send that
+   * fails is repeated by the retry without counting the versions again.
+   */
+  async recordEnqueued(runId: string, versionIds: readonly string[], now: Date): Promise<number> {
+    const limit = pLimit(8);
+    const created = await Promise.all(
+      [...new Set(versionIds)].map((versionId) =>
+        limit(async () => {
+          try {
+            await this.doc.send(
+              new PutCommand({
+                TableName: this.tableName,
+                Item: { pk: enqueuedKey(runId, versionId), kind: 'enqueued', at: now.toISOString(), expiresAt: this.expiresAt(now) },
+                ConditionExpression: 'attribute_not_exists(#pk)',
+                ExpressionAttributeNames: { '#pk': 'pk' },
+              }),
+            );
+            return 1;
+          } catch (err) {
+            if (isConditionalCheckFailed(err)) return 0;
+            throw err;
+          }
+        }),
+      ),
+    );
+    const count = created.reduce<number>((sum, n) => sum + n, 0);
+    if (count > 0) {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: runKey(runId) },
+          UpdateExpression: 'ADD #enqueued :n',
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': 'pk', '#enqueued': 'versionsEnqueued' },
+          ExpressionAttributeValues: { ':n': count },
+        }),
+      );
+    }
+    return count;
   }
 
   /** Ends planning; returns the run as it is now, settle counters included. */

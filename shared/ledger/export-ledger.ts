@@ -114,7 +114,9 @@ export class ExportLedger {
                 Keys: keys,
                 ProjectionExpression: '#pk, #state',
                 ExpressionAttributeNames: { '#pk': 'pk', '#state': 'state' },
-                ConsistentRead: true,
+                // Eventually consistent (half the cost): a version exported a moment ago that
+                // reads as missing is enqueued again, and the worker's claim makes that a no-op.
+                ConsistentRead: false,
               },
             },
           }),

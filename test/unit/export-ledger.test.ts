@@ -106,12 +106,12 @@ describe('export run store', () => {
     await runs.create(newRun);
     expect(await runs.acquirePlanningLease('run-1', 'p1', NOW, 60_000)).toBe(true);
     expect(await runs.acquirePlanningLease('run-1', 'p2', NOW, 60_000)).toBe(false);
-    const progress = { binderIndex: 1, nextPage: 2, documentsSeen: 5, skippedUnchanged: 1, versionsEnqueued: 4, documentErrors: 0, binderErrors: 0 };
+    const progress = { binderIndex: 1, nextPage: 2, documentsSeen: 5, skippedUnchanged: 1, documentErrors: 0, binderErrors: 0 };
     await expect(runs.saveProgress('run-1', 'p2', progress, NOW, 60_000)).rejects.toThrow(/another planner invocation/);
     await runs.saveProgress('run-1', 'p1', progress, NOW, 60_000);
     await runs.releasePlanningLease('run-1', 'p1');
     expect(await runs.acquirePlanningLease('run-1', 'p2', NOW, 60_000)).toBe(true);
-    expect(await runs.get('run-1')).toMatchObject({ binderIndex: 1, nextPage: 2, versionsEnqueued: 4, planningInvocations: 2 });
+    expect(await runs.get('run-1')).toMatchObject({ binderIndex: 1, nextPage: 2, documentsSeen: 5, planningInvocations: 2 });
   });
 
   it('counts each version once, keeps worker counters apart from planner saves, and knows when the run is settled', async () => {
@@ -119,10 +119,11 @@ describe('export run store', () => {
     await runs.acquirePlanningLease('run-1', 'p1', NOW, 60_000);
     expect(await runs.settle('run-1', 'v1', 'exported', 100, NOW)).toBe(true);
     expect(await runs.settle('run-1', 'v1', 'exported', 100, NOW)).toBe(false);
+    expect(await runs.recordEnqueued('run-1', ['v1', 'v2'], NOW)).toBe(2);
     await runs.saveProgress(
       'run-1',
       'p1',
-      { binderIndex: 2, nextPage: 1, documentsSeen: 2, skippedUnchanged: 0, versionsEnqueued: 2, documentErrors: 0, binderErrors: 0 },
+      { binderIndex: 2, nextPage: 1, documentsSeen: 2, skippedUnchanged: 0, documentErrors: 0, binderErrors: 0 },
       NOW,
       60_000,
     );
@@ -133,6 +134,14 @@ describe('export run store', () => {
     const run = await runs.get('run-1');
     expect(run).toMatchObject({ settled: 2, failed: 1, bytes: 100 });
     expect(isRunSettled(run!)).toBe(true);
+  });
+
+  it('counts each enqueued version once per run, however often its page is planned', async () => {
+    await runs.create(newRun);
+    expect(await runs.recordEnqueued('run-1', ['v1', 'v2', 'v2'], NOW)).toBe(2);
+    expect(await runs.recordEnqueued('run-1', ['v2', 'v3'], NOW)).toBe(1);
+    expect(await runs.recordEnqueued('run-1', ['v1'], NOW)).toBe(0);
+    expect((await runs.get('run-1'))?.versionsEnqueued).toBe(3);
   });
 
   it('does not count a job of an unknown run', async () => {

@@ -266,6 +266,36 @@ describe('export planner', () => {
     ]);
   });
 
+  it('survives a planner crash between enqueueing a page and saving it: no version is exported twice, and the manifest has each once', async () => {
+    const documents = Array.from({ length: 4 }, (_, i) => setup.ibinder.addDocument('BinderAAA', `d${i}.pdf`, [`content ${i}`]));
+    const save = vi.spyOn(setup.deps.runs, 'saveProgress').mockRejectedValueOnce(new Error('Lambda timed out'));
+    await expect(planExport({ trigger: 'schedule' }, setup.deps)).rejects.toThrow(/timed out/);
+    save.mockRestore();
+    const firstSend = setup.queue.jobs();
+    expect(firstSend).toHaveLength(4);
+    // Workers pick up half of the first send before the planner is retried.
+    const toMessages = (jobs: typeof firstSend, from: number): Parameters<typeof processExportJobs>[0] =>
+      jobs.map((job, i) => ({ messageId: String(from + i), body: serializeExportJob(job) }));
+    await processExportJobs(toMessages(firstSend.slice(0, 2), 0), setup.deps);
+
+    const retried = await planExport({ trigger: 'schedule' }, setup.deps);
+    // The re-planned page re-sends the two unfinished jobs but counts no version twice.
+    expect(retried).toMatchObject({ resumed: true, state: 'planned', versionsEnqueued: 4 });
+    const all = setup.queue.jobs();
+    await processExportJobs(toMessages(all.slice(2), 2), setup.deps);
+    await processExportJobs(toMessages(all.slice(4), 4), setup.deps);
+
+    expect(setup.ibinder.calls.openDownload).toBe(4);
+    const manifest = setup.archive
+      .text(`manifests/2026-11-22/${retried.runId}.jsonl`)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const versionLines = manifest.filter((l) => l.type === 'version');
+    expect(versionLines.map((l) => l.versionId).sort()).toEqual(documents.map((d) => d.versions[0]?.id).sort());
+    expect(versionLines.every((l) => l.status === 'exported')).toBe(true);
+  });
+
   it('writes the manifest at once for a run with nothing to export', async () => {
     const document = setup.ibinder.addDocument('BinderAAA', 'a.pdf', ['x']);
     await markExported(document.versions[0]?.id as string);

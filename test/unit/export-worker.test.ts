@@ -85,10 +85,11 @@ async function createPlannedRun(versionsEnqueued: number, runId = 'run-1'): Prom
   });
   const owner = 'planner-test';
   await setup.deps.runs.acquirePlanningLease(runId, owner, setup.clock.now(), 60_000);
+  await setup.deps.runs.recordEnqueued(runId, Array.from({ length: versionsEnqueued }, (_, i) => `enqueued-${i}`), setup.clock.now());
   await setup.deps.runs.saveProgress(
     runId,
     owner,
-    { binderIndex: 1, nextPage: 1, documentsSeen: versionsEnqueued, skippedUnchanged: 0, versionsEnqueued, documentErrors: 0, binderErrors: 0 },
+    { binderIndex: 1, nextPage: 1, documentsSeen: versionsEnqueued, skippedUnchanged: 0, documentErrors: 0, binderErrors: 0 },
     setup.clock.now(),
     60_000,
   );
