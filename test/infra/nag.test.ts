@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
@@ -35,10 +36,16 @@ describe('cdk-nag AwsSolutions', () => {
     expect(rules).toEqual(expect.arrayContaining(['AwsSolutions-S1', 'AwsSolutions-S10']));
   });
 
-  it.each(Object.keys(readCdkJson().context.environments))('finds no unacknowledged error or warning in %s', (envName) => {
-    const { stack } = buildPipelineApp(envName);
-    expect(findingsOf(stack)).toEqual([]);
-  });
+  it.each(Object.keys(readCdkJson().context.environments))(
+    '%s: no unacknowledged finding, and no CDK error or warning (deprecated or ignored settings)',
+    (envName) => {
+      const { stack } = buildPipelineApp(envName);
+      expect(findingsOf(stack)).toEqual([]);
+      const annotations = Annotations.fromStack(stack);
+      expect(annotations.findError('*', Match.anyValue())).toEqual([]);
+      expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
+    },
+  );
 
   it('runs during synth with -c nag=true and lets the clean stack through', () => {
     const synth = synthesizePipeline('dev', { context: { nag: 'true' } });
