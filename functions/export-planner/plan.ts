@@ -106,6 +106,8 @@ export async function planExport(request: PlanRequest, deps: PlannerDeps, budget
   const extras = finalizedPreviousRunId !== undefined ? { finalizedPreviousRunId } : {};
 
   const owner = deps.newOwnerId();
+  // A short function timeout must still leave room to plan: the margin is at most a quarter of it.
+  const margin = Math.min(deps.settings.planningMarginMs, budget.remainingTimeMs() / 4);
   const leaseMs = (): number => Math.min(deps.settings.planningLeaseMaxMs, budget.remainingTimeMs() + 60_000);
   if (!(await deps.runs.acquirePlanningLease(run.runId, owner, deps.clock(), leaseMs()))) {
     return {
@@ -132,7 +134,7 @@ export async function planExport(request: PlanRequest, deps: PlannerDeps, budget
   let stoppedForTime = false;
   try {
     while (progress.binderIndex < run.binderIds.length) {
-      if (budget.remainingTimeMs() < deps.settings.planningMarginMs) {
+      if (budget.remainingTimeMs() < margin) {
         stoppedForTime = true;
         break;
       }

@@ -52,8 +52,10 @@ export async function processExportJobs(
   options: ProcessJobsOptions = {},
 ): Promise<JobResult[]> {
   const remaining = options.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY);
+  // A short function timeout must still leave room to work: the reserve is at most a quarter of it.
+  const reserveMs = Math.min(deps.settings.minRemainingTimeMs, remaining() / 4);
   const limit = pLimit(Math.max(1, deps.settings.jobConcurrency));
-  const results = await Promise.all(messages.map((message) => limit(() => processOne(message, deps, remaining))));
+  const results = await Promise.all(messages.map((message) => limit(() => processOne(message, deps, remaining, reserveMs))));
 
   const lines = new Map<string, { run: { runId: string; startedAt: string }; lines: PartLineInput[]; results: JobResult[] }>();
   for (const result of results) {
@@ -129,7 +131,12 @@ export async function processExportJobs(
   return results;
 }
 
-async function processOne(message: ExportJobMessage, deps: ExportDeps, remaining: () => number): Promise<JobResult> {
+async function processOne(
+  message: ExportJobMessage,
+  deps: ExportDeps,
+  remaining: () => number,
+  reserveMs: number,
+): Promise<JobResult> {
   let job: ExportJob;
   try {
     job = parseExportJob(message.body);
@@ -139,7 +146,7 @@ async function processOne(message: ExportJobMessage, deps: ExportDeps, remaining
     deps.metrics.exportFailed();
     return { messageId: message.messageId, status: 'failed', error };
   }
-  if (remaining() < deps.settings.minRemainingTimeMs) {
+  if (remaining() < reserveMs) {
     return { messageId: message.messageId, status: 'retry', job, notStarted: true };
   }
   const context = { runId: job.runId, binderId: job.binderId, documentId: job.documentId, versionId: job.versionId };

@@ -175,6 +175,12 @@ describe('export planner', () => {
     expect(new Set(versionIds).size).toBe(270);
   });
 
+  it('plans under a short function timeout: the margin is at most a quarter of it', async () => {
+    setup.ibinder.addDocument('BinderAAA', 'a.pdf', ['x']);
+    const result = await planExport({ trigger: 'manual', binderIds: ['BinderAAA'] }, setup.deps, { remainingTimeMs: () => 20_000 });
+    expect(result).toMatchObject({ planningComplete: true, versionsEnqueued: 1 });
+  });
+
   it('resumes a paused manual run when invoked with its runId', async () => {
     for (let i = 0; i < 150; i++) setup.ibinder.addDocument('BinderAAA', `d${i}.pdf`, ['x']);
     const paused = await planExport({ trigger: 'manual', binderIds: ['BinderAAA'] }, setup.deps, {

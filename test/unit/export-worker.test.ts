@@ -324,10 +324,17 @@ describe('export worker', () => {
 
   it('does not start jobs when the invocation is running out of time', async () => {
     const version = addPlan();
-    const results = await processExportJobs(messages(jobFor(version)), setup.deps, { remainingTimeMs: () => 1_000 });
+    const left = [600_000, 59_000];
+    const results = await processExportJobs(messages(jobFor(version)), setup.deps, { remainingTimeMs: () => left.shift() ?? 0 });
     expect(results[0]).toMatchObject({ status: 'retry', notStarted: true });
     expect(setup.ibinder.calls.getDownloadLink).toBe(0);
     expect(setup.archive.keys()).toEqual([]);
+  });
+
+  it('still works under a short function timeout: the reserve is at most a quarter of it', async () => {
+    const version = addPlan();
+    const results = await processExportJobs(messages(jobFor(version)), setup.deps, { remainingTimeMs: () => 30_000 });
+    expect(results[0]?.status).toBe('exported');
   });
 
   it('writes one manifest part per batch and assembles the run manifest when the last job settles', async () => {
