@@ -14,7 +14,6 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { pipelineStackName } from '../infra/pipeline-stack.js';
 import { createDocumentClient, createS3Client, endpointOverride } from '../shared/aws/clients.js';
 import { PipelineConfigSchema, type PipelineConfig } from '../shared/config/runtime.js';
 import {
@@ -26,7 +25,7 @@ import {
   type CredentialsProvider,
 } from '../shared/credentials.js';
 import { createIBinderClient, type HttpIBinderClientOptions, type IBinderClient } from '../shared/ibinder/index.js';
-import { loadEnvironment, type SelectedEnvironment } from './environment.js';
+import type { SelectedEnvironment } from './environment.js';
 import { UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 import { ENV_VARS, type GlobalOptions } from './options.js';
@@ -77,7 +76,9 @@ export class CliContext {
   /** Loads the environment first, so that a wrong `--env` fails before anything else happens. */
   static async create(options: GlobalOptions, io: CliIo, deps: CliDependencies = {}): Promise<CliContext> {
     const name = options.env ?? nonEmpty(io.env[ENV_VARS.environment]);
-    const environment = name !== undefined ? await loadEnvironment(name, options.config, io.cwd ?? process.cwd()) : undefined;
+    // Loaded on demand: the stack's config schema pulls in aws-cdk-lib, which `--help` should not wait for.
+    const environment =
+      name !== undefined ? await (await import('./environment.js')).loadEnvironment(name, options.config, io.cwd ?? process.cwd()) : undefined;
     return new CliContext(options, io, environment, deps);
   }
 
@@ -182,6 +183,7 @@ export class CliContext {
     if (!env) {
       throw new UsageError(`the ${spec.what} is not known`, `pass ${spec.flag} <value>, or --env <name> to read it from the stack's outputs`);
     }
+    const { pipelineStackName } = await import('../infra/pipeline-stack.js');
     this.stackOutputs ??= new StackOutputs(
       this.cloudFormation(),
       this.options.stackName ?? pipelineStackName(env.name),

@@ -5,6 +5,9 @@
  * says otherwise. Set before the CLI's modules load, because the logger reads it on creation.
  */
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+// Local tooling runs on Node 20 by design (package.json engines); the SDK's notice that future
+// versions need Node 22 would otherwise open every command's output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const { runCli } = await import('./run.js');
 const { processIo } = await import('./io.js');
