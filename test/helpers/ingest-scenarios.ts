@@ -156,7 +156,7 @@ export function onlyDocumentNamed(stack: LocalStack, fileName: string): { docume
   return { document, versions: stack.services.emulator.state.listVersions(document.id) };
 }
 
-/** A version's custom metadata as `{ elementId: valueId }`. */
-export function metadataOf(version: VersionRecord): Record<string, string> {
-  return Object.fromEntries(version.metadata.map((m) => [m.metadataElementId, m.valueId]));
+/** A version's custom metadata as `{ elementId: valueId }`; undefined for no version. */
+export function metadataOf(version: Pick<VersionRecord, 'metadata'> | undefined): Record<string, string> | undefined {
+  return version && Object.fromEntries(version.metadata.map((m) => [m.metadataElementId, m.valueId]));
 }
