@@ -13,6 +13,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SEED_IDS } from '../../emulator/index.js';
 import { runCli } from '../../cli/run.js';
+import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
 import { bufferedIo as captureIo, type BufferedIo as CapturedIo } from '../../cli/io.js';
 
@@ -264,6 +265,19 @@ describe('status and reingest, after the real ingest ran', () => {
     expect(human.stdoutText()).toContain('state     committed');
   });
 
+  it('status shows an upload in progress: the lease holder, until when, and the stored upload', async () => {
+    const ref = { bucket: stack.services.inboxBucket, key: 'inbox/in-progress/big.dwg', versionId: 'v-in-progress' };
+    const ledger = new IngestLedger({ client: stack.services.dynamodb.documentClient, tableName: stack.services.ledgerTable, leaseSeconds: 900 });
+    await ledger.claim(ref, 'message-1');
+    await ledger.recordUpload(ref, 'message-1', 'upload-123');
+
+    const run = await cli(['status', `${ref.bucket}/${ref.key}`, ...resourceFlags]);
+    expect(run.code).toBe(0);
+    expect(run.stdoutText()).toContain('claimed (being ingested) by message message-1, attempt 1');
+    expect(run.stdoutText()).toContain('live: another consumer waits for it');
+    expect(run.stdoutText()).toContain('upload-123, bytes not yet transferred');
+  });
+
   it('status of an unknown object says the ledger has no entry (exit code 1); a bad location is a usage error', async () => {
     const none = await cli(['status', `${stack.services.inboxBucket}/inbox/never-seen.pdf`, ...resourceFlags]);
     expect(none.code).toBe(1);
@@ -334,6 +348,20 @@ describe('export', () => {
     expect(second.code).toBe(0);
     expect(json(second)).toMatchObject({ versionsExported: 0, failed: [] });
     expect(second.stderrText()).toBe('');
+  });
+
+  it('draws the progress bar on stderr at a terminal, and never with --json', async () => {
+    const flags = ['--env', 'local', '--config', cdkJson, 'export', '--binder', HARBOUR.binderId, ...resourceFlags];
+    const terminal = captureIo({ env: baseEnv, cwd: dir, tty: true });
+    expect(await runCli(flags, terminal)).toBe(0);
+    expect(terminal.stderrText()).toMatch(/exporting \[[^\]]*\] (\d+)\/\1 versions \| [\d.]+ (B|KiB|MiB) \| [\d.]+ (B|KiB|MiB)\/s \| \S+ left/);
+    expect(terminal.stdoutText()).toMatch(/Export run \S+ finished/);
+    expect(terminal.stdoutText()).not.toContain('exporting [');
+
+    const scripted = captureIo({ env: baseEnv, cwd: dir, tty: true });
+    expect(await runCli([...flags, '--json'], scripted)).toBe(0);
+    expect(scripted.stderrText()).not.toContain('exporting [');
+    expect(JSON.parse(scripted.stdoutText())).toMatchObject({ versionsExported: 0 });
   });
 
   it('refuses an unknown binder and a bad --since before anything runs', async () => {
