@@ -298,7 +298,7 @@ export function loadEnvironmentConfig(environments: unknown, envName: unknown): 
   }
   const parsed = EnvironmentConfigSchema.safeParse(entries[envName], { reportInput: true });
   const problems = parsed.success ? [] : parsed.error.issues.map(describeIssue);
-  if (parsed.success && PRODUCTION_NAMES.has(envName) && parsed.data.removalPolicy === 'destroy') {
+  if (parsed.success && isProductionEnvironment(envName) && parsed.data.removalPolicy === 'destroy') {
     problems.push(
       `removalPolicy: "destroy" is refused for the production environment "${envName}"; use "retain" ` +
         '(remove retained buckets and tables by hand if you really mean to).',
@@ -313,9 +313,14 @@ export function loadEnvironmentConfig(environments: unknown, envName: unknown): 
   return parsed.data;
 }
 
+/** Production environments: never destroyed with the stack, stack termination-protected. */
+export function isProductionEnvironment(envName: string): boolean {
+  return PRODUCTION_NAMES.has(envName);
+}
+
 /** True when the environment's data stores must outlive the stack. */
 export function isRetained(envConfig: EnvironmentConfig, envName: string): boolean {
-  return envConfig.removalPolicy === 'retain' || PRODUCTION_NAMES.has(envName);
+  return envConfig.removalPolicy === 'retain' || isProductionEnvironment(envName);
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   INBOX_PREFIX,
   MANIFESTS_PREFIX,
   REJECTED_PREFIX,
+  isProductionEnvironment,
   isRetained,
   toPipelineConfig,
   type ArchiveStorageClass,
@@ -104,7 +105,7 @@ export class PipelineStack extends Stack {
   readonly exportSchedule: NightlyExportSchedule;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
-    const { envName, config } = props;
+    const { envName, config, ...stackProps } = props;
     if (!ENV_NAME.test(envName)) {
       throw new EnvironmentConfigError(
         `Environment name "${envName}" cannot be used in resource names: use 1-12 lowercase letters, digits ` +
@@ -114,8 +115,8 @@ export class PipelineStack extends Stack {
     const retained = isRetained(config, envName);
     super(scope, id, {
       description: `S3 -> iBinder ingest and nightly iBinder -> S3 export (${envName})`,
-      terminationProtection: envName === 'prod' || envName === 'production',
-      ...props,
+      terminationProtection: isProductionEnvironment(envName),
+      ...stackProps,
       env: { account: config.account, region: config.region },
     });
     Tags.of(this).add('environment', envName);

@@ -171,8 +171,7 @@ describe('loadEnvironmentConfig', () => {
 
   it('describes every top-level field for the operator documentation', () => {
     for (const [field, schema] of Object.entries(EnvironmentConfigSchema.shape)) {
-      const described = schema.description ?? (schema as { unwrap?: () => { description?: string } }).unwrap?.().description;
-      expect(described, `${field} has no description`).toBeTruthy();
+      expect(schema.description, `${field} has no description`).toBeTruthy();
     }
   });
 });
