@@ -183,13 +183,11 @@ export class CliContext {
     if (!env) {
       throw new UsageError(`the ${spec.what} is not known`, `pass ${spec.flag} <value>, or --env <name> to read it from the stack's outputs`);
     }
-    const { pipelineStackName } = await import('../infra/pipeline-stack.js');
-    this.stackOutputs ??= new StackOutputs(
-      this.cloudFormation(),
-      this.options.stackName ?? pipelineStackName(env.name),
-      this.options.region ?? env.config.region,
-      env.name,
-    );
+    if (!this.stackOutputs) {
+      // The stack module pulls in aws-cdk-lib: loaded only when a name has to come from the stack.
+      const stackName = this.options.stackName ?? (await import('../infra/pipeline-stack.js')).pipelineStackName(env.name);
+      this.stackOutputs = new StackOutputs(this.cloudFormation(), stackName, this.options.region ?? env.config.region, env.name);
+    }
     return this.stackOutputs.get(name);
   }
 
