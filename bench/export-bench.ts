@@ -1,0 +1,180 @@
+/**
+ * Export bench, two questions:
+ *
+ * 1. Calls. 2,000 small documents in a binder of their own; a first run exports them all, then
+ *    five documents get a new version and a second run exports those. The emulator counts
+ *    every API call of each run, against the naive count: the page calls plus one versions
+ *    call per document plus one download link per version exported. The skip by
+ *    `latestVersionId` in the export ledger is what should make the second run cheap.
+ * 2. Memory. A document whose latest version is 10 MiB, another's 1 GiB (synthetic bytes,
+ *    generated on read by the emulator), each exported by `runExport` in a fresh measured
+ *    process. The archived object is read back and its SHA-256 compared with the emulator's.
+ *
+ * Each run is a measured process of its own, wired like the export Lambdas
+ * (`exportDepsFromEnvironment`), as a nightly run starts from a cold Lambda.
+ */
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { seedBulkDocuments } from '../emulator/seed.js';
+import { localPipelineConfig } from '../local/local-pipeline-config.js';
+import { ExportLedger } from '../shared/ledger/export-ledger.js';
+import { flushDiskWrites, formatBytes, type BenchContext } from './bench-context.js';
+import { BENCH_BINDERS } from './bench-tenant.js';
+import { runMeasured } from './measured-child.js';
+import type { MemoryPeak, TaskOutcome } from './protocol.js';
+
+type ExportOutcome = Extract<TaskOutcome, { kind: 'export' }>;
+
+export const ROUTES = {
+  page: 'POST /documents',
+  versions: 'GET /documents/{documentId}/versions',
+  linkRaw: 'GET /documents/{documentId}/versions/{versionId}/raw',
+  linkLegacy: 'GET /documents/{documentId}/versions/{versionId}/downloadlink',
+} as const;
+
+export interface ExportCallsRun {
+  label: string;
+  durationMs: number;
+  /** Every API call the emulator counted during the run (token and storage calls not included). */
+  apiCalls: number;
+  pageCalls: number;
+  versionsCalls: number;
+  linkCalls: number;
+  tokenCalls: number;
+  storageCalls: number;
+  byRoute: Record<string, number>;
+  /** Page calls + one versions call per document + one download link per exported version. */
+  naiveCalls: number;
+  exported: number;
+  expectedExported: number;
+  failed: string[];
+  memory: MemoryPeak;
+}
+
+export interface ExportCallsResult {
+  documents: number;
+  changed: number;
+  runs: ExportCallsRun[];
+}
+
+export interface ExportMemoryCase {
+  label: string;
+  bytes: number;
+  binderId: string;
+}
+
+export interface ExportMemoryResult extends ExportMemoryCase {
+  durationMs: number;
+  memory: MemoryPeak;
+  exported: number;
+  /** The archived file, read back, hashes to the emulator's SHA-256 of the version. */
+  checksumMatch: boolean;
+}
+
+export interface ExportBenchOptions {
+  documents: number;
+  changed: number;
+  memoryCases: ExportMemoryCase[];
+  timeoutMs: (bytes: number) => number;
+}
+
+function exportTask(ctx: BenchContext, binderId: string): Parameters<typeof runMeasured>[0] {
+  const { services } = ctx;
+  return {
+    kind: 'export',
+    endpoints: ctx.endpoints,
+    credentials: ctx.credentials,
+    pipelineConfig: localPipelineConfig(services),
+    exportLedgerTable: services.exportLedgerTable,
+    archiveBucket: services.archiveBucket,
+    binderIds: [binderId],
+  };
+}
+
+async function measuredExport(ctx: BenchContext, binderId: string, timeoutMs: number): Promise<{ outcome: ExportOutcome; durationMs: number; memory: MemoryPeak }> {
+  const result = await runMeasured(exportTask(ctx, binderId), { timeoutMs });
+  if (!result.ok) throw new Error(`export of binder ${binderId} failed: ${result.error}`);
+  if (result.outcome.kind !== 'export') throw new Error(`export of binder ${binderId} answered with a ${result.outcome.kind} outcome`);
+  return { outcome: result.outcome, durationMs: result.durationMs, memory: result.memory };
+}
+
+export async function runExportCallsBench(ctx: BenchContext, options: ExportBenchOptions): Promise<ExportCallsResult> {
+  const { emulator } = ctx.services;
+  const binderId = BENCH_BINDERS.bulk;
+  const seeded = seedBulkDocuments(emulator.state, { binderId, count: options.documents, bytesPerVersion: 1024, fileNamePrefix: 'bench' });
+  const runs: ExportCallsRun[] = [];
+
+  const measure = async (label: string, expectedExported: number): Promise<void> => {
+    emulator.calls.reset();
+    ctx.progress(`export calls: ${label}`);
+    const { outcome, durationMs, memory } = await measuredExport(ctx, binderId, options.timeoutMs(0));
+    const calls = emulator.calls;
+    const pageCalls = calls.count(ROUTES.page);
+    const linkCalls = calls.count(ROUTES.linkRaw) + calls.count(ROUTES.linkLegacy);
+    runs.push({
+      label,
+      durationMs,
+      apiCalls: calls.total('api'),
+      pageCalls,
+      versionsCalls: calls.count(ROUTES.versions),
+      linkCalls,
+      tokenCalls: calls.total('token'),
+      storageCalls: calls.total('storage'),
+      byRoute: calls.byRoute(),
+      naiveCalls: pageCalls + options.documents + outcome.versionsExported,
+      exported: outcome.versionsExported,
+      expectedExported,
+      failed: outcome.failed,
+      memory,
+    });
+  };
+
+  await measure(`first run, ${options.documents} documents`, seeded.versionCount);
+  // Spread the changes over the pages rather than bunching them on the first one.
+  const step = Math.max(1, Math.floor(seeded.documentIds.length / options.changed));
+  for (let i = 0; i < options.changed; i++) {
+    const documentId = seeded.documentIds[i * step];
+    if (documentId !== undefined) emulator.state.addSyntheticVersion(documentId, 1024);
+  }
+  await measure(`second run, ${options.changed} documents with a new version`, options.changed);
+  return { documents: options.documents, changed: options.changed, runs };
+}
+
+export async function runExportMemoryBench(ctx: BenchContext, options: ExportBenchOptions): Promise<ExportMemoryResult[]> {
+  const { services } = ctx;
+  const ledger = new ExportLedger(services.dynamodb.documentClient, services.exportLedgerTable);
+  const results: ExportMemoryResult[] = [];
+  for (const memoryCase of options.memoryCases) {
+    const { documentIds } = seedBulkDocuments(services.emulator.state, {
+      binderId: memoryCase.binderId,
+      count: 1,
+      bytesPerVersion: 1024,
+      fileNamePrefix: `export-${memoryCase.label}`,
+    });
+    const documentId = documentIds[0];
+    if (documentId === undefined) throw new Error(`no document was seeded in binder ${memoryCase.binderId}`);
+    const version = services.emulator.state.addSyntheticVersion(documentId, memoryCase.bytes);
+    await flushDiskWrites();
+    ctx.progress(`export memory ${memoryCase.label}: runExport of a ${formatBytes(memoryCase.bytes)} version`);
+    const { outcome, durationMs, memory } = await measuredExport(ctx, memoryCase.binderId, options.timeoutMs(memoryCase.bytes));
+    if (outcome.failed.length > 0) throw new Error(`export of the ${memoryCase.label} version failed: ${outcome.failed.join('; ')}`);
+
+    ctx.progress(`export memory ${memoryCase.label}: reading the archived file back to compare checksums`);
+    const record = await ledger.getExported(version.id);
+    const expected = await services.emulator.state.versionContent(version.id);
+    let checksumMatch = false;
+    if (record) {
+      const archived = await services.s3.client.send(new GetObjectCommand({ Bucket: services.archiveBucket, Key: record.archiveKey }));
+      const hash = createHash('sha256');
+      let size = 0;
+      for await (const chunk of archived.Body as Readable) {
+        hash.update(chunk as Buffer);
+        size += (chunk as Buffer).length;
+      }
+      checksumMatch = size === expected.size && hash.digest('hex') === expected.sha256 && record.sha256 === expected.sha256;
+    }
+    results.push({ ...memoryCase, durationMs, memory, exported: outcome.versionsExported, checksumMatch });
+  }
+  return results;
+}

@@ -1,0 +1,80 @@
+/**
+ * The parent's side of a measured case: forks `measured-process.ts` in a fresh Node.js process
+ * (through the same TypeScript loader the bench runs under), hands it one task and waits for
+ * its result. A fresh process per case, so that each peak is that case's alone and no cache,
+ * socket pool or garbage from an earlier case is counted.
+ *
+ * The child gets a minimal environment: nothing from the operator's shell (AWS profiles,
+ * real endpoints) can leak into a case. Its output is kept (the last few KB) and shown only
+ * when it fails.
+ */
+import { fork } from 'node:child_process';
+import { ChildMessageSchema, type MeasuredResult, type MeasuredTask } from './protocol.js';
+
+const CHILD_MODULE = new URL('./measured-process.ts', import.meta.url);
+const OUTPUT_TAIL_BYTES = 16 * 1024;
+
+export interface RunMeasuredOptions {
+  /** The child is killed after this long. */
+  timeoutMs: number;
+}
+
+export async function runMeasured(task: MeasuredTask, options: RunMeasuredOptions): Promise<MeasuredResult> {
+  const child = fork(CHILD_MODULE, [], {
+    execArgv: process.execArgv,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    env: {
+      PATH: process.env.PATH ?? '',
+      ...(process.env.HOME !== undefined ? { HOME: process.env.HOME } : {}),
+      ...(process.env.TMPDIR !== undefined ? { TMPDIR: process.env.TMPDIR } : {}),
+      POWERTOOLS_SERVICE_NAME: `bench-${task.kind}`,
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+    },
+  });
+
+  let output = '';
+  const keep = (chunk: Buffer): void => {
+    output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL_BYTES);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+
+  const withOutput = (reason: string): string =>
+    `${task.kind} process: ${reason}${output.trim() ? `\n--- its output (last lines) ---\n${output.trim()}` : ''}`;
+  const failure = (reason: string): MeasuredResult => ({ ok: false, error: withOutput(reason) });
+
+  return new Promise<MeasuredResult>((resolve) => {
+    let settled = false;
+    const settle = (result: MeasuredResult): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(result);
+    };
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      settle(failure(`no result after ${Math.round(options.timeoutMs / 1000)} s; killed`));
+    }, options.timeoutMs);
+
+    child.on('message', (raw: unknown) => {
+      const parsed = ChildMessageSchema.safeParse(raw);
+      if (!parsed.success) {
+        child.kill('SIGKILL');
+        settle(failure(`sent a message that is not part of the protocol: ${parsed.error.issues.map((i) => i.message).join('; ')}`));
+        return;
+      }
+      if (parsed.data.type === 'ready') {
+        child.send({ type: 'run', task });
+        return;
+      }
+      const { result } = parsed.data;
+      settle(result.ok ? result : { ...result, error: withOutput(result.error) });
+    });
+    child.on('error', (err) => settle(failure(`could not be started or signalled: ${err.message}`)));
+    // A result sent just before exiting may still be in flight on the channel: give it a moment.
+    child.on('exit', (code, signal) => {
+      setTimeout(() => settle(failure(`exited (${signal ?? `code ${code}`}) before sending a result`)), 500);
+    });
+  });
+}

@@ -1,0 +1,218 @@
+/**
+ * Turns the measurements into what people and machines read: plain text tables, one line per
+ * check with PASS or FAIL and its target, and at the very end one JSON line with every figure
+ * (for CI or a README's closing note).
+ */
+import { formatBytes, MIB } from './bench-context.js';
+import type { ExportCallsResult, ExportMemoryResult } from './export-bench.js';
+import type { IngestSizeResult } from './ingest-bench.js';
+
+export interface Check {
+  name: string;
+  /** What was measured, as shown. */
+  value: string;
+  /** The target, as shown (e.g. "<= 1.25"). */
+  target: string;
+  pass: boolean;
+}
+
+export interface BenchFigures {
+  ingest?: IngestSizeResult[];
+  exportCalls?: ExportCallsResult;
+  exportMemory?: ExportMemoryResult[];
+}
+
+export const TARGETS = {
+  /** Peak memory of the large case over the small one. */
+  flatMemory: 1.25,
+  /** Ingest throughput over a plain stream copy between the same servers. */
+  ingestThroughput: 0.7,
+  /** API calls of a first export run over the naive count: no call beyond the naive ones. */
+  firstRunCalls: 1.0,
+  /** API calls of a second run with few changes over the naive count. */
+  secondRunCalls: 0.05,
+} as const;
+
+/** Columns padded to their widest cell; by default the first left-aligned, the rest (numbers) right-aligned. */
+export function table(rows: string[][], leftAligned: (column: number) => boolean = (column) => column === 0): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => (leftAligned(i) ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+const mib = (bytes: number): string => `${(bytes / MIB).toFixed(1)} MiB`;
+const ratio = (value: number): string => value.toFixed(2);
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+const rate = (bytes: number, ms: number): string => `${(bytes / MIB / (ms / 1000)).toFixed(0)} MiB/s`;
+const max = (values: number[]): number => values.reduce((a, b) => Math.max(a, b), 0);
+const min = (values: number[]): number => values.reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
+
+/** Best of the repetitions: the least disturbed measurement of what the code can do. */
+function bestMs(runs: { plainMs: number; ingestMs: number }[]): { plainMs: number; ingestMs: number } {
+  return { plainMs: min(runs.map((r) => r.plainMs)), ingestMs: min(runs.map((r) => r.ingestMs)) };
+}
+
+export function ingestSection(results: IngestSizeResult[]): { text: string; checks: Check[] } {
+  const rows: string[][] = [['size', 'run', 'plain copy', 'ingest', 'ingest MiB/s', 'throughput ratio', 'ingest maxRSS', 'ingest heap+ext', 'copy maxRSS']];
+  for (const size of results) {
+    size.runs.forEach((run, i) => {
+      rows.push([
+        size.label,
+        String(i + 1),
+        seconds(run.plainMs),
+        seconds(run.ingestMs),
+        rate(size.bytes, run.ingestMs),
+        ratio(run.plainMs / run.ingestMs),
+        mib(run.memory.maxRssBytes),
+        mib(run.memory.peakHeapAndExternalBytes),
+        mib(run.plainMemory.maxRssBytes),
+      ]);
+    });
+    const best = bestMs(size.runs);
+    rows.push([
+      size.label,
+      'best',
+      seconds(best.plainMs),
+      seconds(best.ingestMs),
+      rate(size.bytes, best.ingestMs),
+      ratio(best.plainMs / best.ingestMs),
+      mib(max(size.runs.map((r) => r.memory.maxRssBytes))),
+      mib(max(size.runs.map((r) => r.memory.peakHeapAndExternalBytes))),
+      mib(max(size.runs.map((r) => r.plainMemory.maxRssBytes))),
+    ]);
+  }
+
+  const checks: Check[] = [];
+  const small = results[0];
+  const large = results[results.length - 1];
+  if (small && large && small !== large) {
+    const memoryRatio = max(large.runs.map((r) => r.memory.maxRssBytes)) / max(small.runs.map((r) => r.memory.maxRssBytes));
+    checks.push({
+      name: `ingest peak memory (maxRSS), ${large.label} / ${small.label}`,
+      value: ratio(memoryRatio),
+      target: `<= ${TARGETS.flatMemory}`,
+      pass: memoryRatio <= TARGETS.flatMemory,
+    });
+  }
+  if (large) {
+    const best = bestMs(large.runs);
+    const throughput = best.plainMs / best.ingestMs;
+    checks.push({
+      name: `ingest throughput / plain stream copy, ${large.label} (best of ${large.runs.length})`,
+      value: ratio(throughput),
+      target: `>= ${TARGETS.ingestThroughput}`,
+      pass: throughput >= TARGETS.ingestThroughput,
+    });
+  }
+  const allMatch = results.every((r) => r.checksumsMatch);
+  checks.push({
+    name: 'ingest: emulator SHA-256 of every committed version = source SHA-256',
+    value: allMatch ? 'equal' : 'DIFFERENT',
+    target: 'equal',
+    pass: allMatch,
+  });
+
+  const text = [
+    'Ingest: S3 inbox (s3rver) -> processBatch -> presigned PUT (emulator) -> commit; baseline: GetObject piped into a presigned PUT',
+    table(rows),
+    'throughput ratio = plain copy time / ingest time (same bytes, same servers); memory of the measured process only',
+  ].join('\n');
+  return { text, checks };
+}
+
+export function exportCallsSection(result: ExportCallsResult): { text: string; checks: Check[] } {
+  const rows: string[][] = [['run', 'exported', 'API calls', 'pages', 'versions', 'links', 'other', 'naive', 'ratio', 'token', 'storage', 'time']];
+  const checks: Check[] = [];
+  result.runs.forEach((run, i) => {
+    const other = run.apiCalls - run.pageCalls - run.versionsCalls - run.linkCalls;
+    // The naive count keeps the calls that are neither versions nor links (schema lookups).
+    const naive = run.naiveCalls + other;
+    const callRatio = run.apiCalls / naive;
+    rows.push([
+      run.label,
+      `${run.exported}/${run.expectedExported}`,
+      String(run.apiCalls),
+      String(run.pageCalls),
+      String(run.versionsCalls),
+      String(run.linkCalls),
+      String(other),
+      String(naive),
+      ratio(callRatio),
+      String(run.tokenCalls),
+      String(run.storageCalls),
+      seconds(run.durationMs),
+    ]);
+    const target = i === 0 ? TARGETS.firstRunCalls : TARGETS.secondRunCalls;
+    checks.push({
+      name: `export API calls / naive, ${run.label}`,
+      value: `${run.apiCalls}/${naive} = ${callRatio.toFixed(3)}`,
+      target: `<= ${target}`,
+      pass: callRatio <= target,
+    });
+    checks.push({
+      name: `export versions exported, ${run.label}`,
+      value: `${run.exported}${run.failed.length > 0 ? ` (${run.failed.length} failed)` : ''}`,
+      target: `= ${run.expectedExported}`,
+      pass: run.exported === run.expectedExported && run.failed.length === 0,
+    });
+  });
+  const text = [
+    `Export calls: ${result.documents} documents, then ${result.changed} with a new version (calls counted by the emulator)`,
+    table(rows),
+    'naive = page calls + one versions call per document + one download link per exported version + the same other calls',
+  ].join('\n');
+  return { text, checks };
+}
+
+export function exportMemorySection(results: ExportMemoryResult[]): { text: string; checks: Check[] } {
+  const rows: string[][] = [['version', 'time', 'MiB/s', 'maxRSS', 'heap+ext', 'buffers', 'archived = source']];
+  for (const r of results) {
+    rows.push([
+      formatBytes(r.bytes),
+      seconds(r.durationMs),
+      rate(r.bytes, r.durationMs),
+      mib(r.memory.maxRssBytes),
+      mib(r.memory.peakHeapAndExternalBytes),
+      mib(r.memory.peakArrayBuffersBytes),
+      r.checksumMatch ? 'yes' : 'NO',
+    ]);
+  }
+  const checks: Check[] = [];
+  const small = results[0];
+  const large = results[results.length - 1];
+  if (small && large && small !== large) {
+    const memoryRatio = large.memory.maxRssBytes / small.memory.maxRssBytes;
+    checks.push({
+      name: `export peak memory (maxRSS), ${formatBytes(large.bytes)} / ${formatBytes(small.bytes)}`,
+      value: ratio(memoryRatio),
+      target: `<= ${TARGETS.flatMemory}`,
+      pass: memoryRatio <= TARGETS.flatMemory,
+    });
+  }
+  const allMatch = results.every((r) => r.checksumMatch);
+  checks.push({ name: 'export: archived file SHA-256 = emulator SHA-256', value: allMatch ? 'equal' : 'DIFFERENT', target: 'equal', pass: allMatch });
+  const text = ['Export memory: runExport of one large version in a fresh process (bytes generated by the emulator)', table(rows)].join('\n');
+  return { text, checks };
+}
+
+export function checksSection(checks: Check[]): string {
+  return ['Checks', table(checks.map((c) => [c.pass ? 'PASS' : 'FAIL', c.name, c.value, c.target]), (column) => column < 2)].join('\n');
+}
+
+/** One line of JSON with every figure, for machines. */
+export function jsonLine(figures: BenchFigures, checks: Check[], errors: string[]): string {
+  return JSON.stringify({
+    bench: 'ibinder-pipeline',
+    pass: errors.length === 0 && checks.every((c) => c.pass),
+    checks,
+    errors,
+    figures,
+  });
+}
