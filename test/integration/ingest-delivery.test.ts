@@ -170,12 +170,13 @@ describe('ingest delivery on the local stack', () => {
     await expectCommittedOnce(key, versionId, bytes, 'Rate limited.pdf');
   });
 
-  it('hands a record back on every 500 until the message goes to the dead-letter queue, leaving the inbox object untouched and nothing rejected', async () => {
+  it('hands a record back on every 500 until the message goes to the dead-letter queue, leaving the inbox object untouched and nothing rejected; a redrive after the outage resumes the upload', async () => {
     const key = 'inbox/it-delivery/outage/During the outage.pdf';
     const bytes = sampleBytes('500 until the DLQ');
     const tags = validTags();
     const { versionId } = await stack.putInboxObject(key, bytes, tags);
-    const deps = stack.createIngestDeps({ ibinder: { maxAttempts: 2 } });
+    // As deployed, the claim lease (function timeout + 60 s) is shorter than the visibility timeout.
+    const deps = stack.createIngestDeps({ ibinder: { maxAttempts: 2 }, config: { claimLeaseSeconds: stack.queue.visibilityTimeoutSeconds - 30 } });
     const { emulator } = stack.services;
     emulator.faults.add({ route: ROUTE.commit, status: 500, times: Infinity });
     const deadBefore = stack.queue.deadLetters.length;
@@ -205,6 +206,15 @@ describe('ingest delivery on the local stack', () => {
     const rejection = await readRejection(stack, key);
     expect(rejection.copy).toBeUndefined();
     expect(rejection.report).toBeUndefined();
+
+    // The outage ends; an operator redrives the dead letter (a new message id takes the claim over).
+    emulator.faults.clear();
+    const redriven = stack.queue.send(stack.queue.deadLetters[deadBefore]?.body ?? '');
+    const afterRedrive = await stack.drainIngest({ deps });
+    expect(afterRedrive.invocations.map((i) => i.failedMessageIds)).toEqual([[]]);
+    expect(afterRedrive.invocations[0]?.messageIds).toEqual([redriven.messageId]);
+    await expectCommittedOnce(key, versionId, bytes, 'During the outage.pdf');
+    expect(emulator.calls.count(ROUTE.storagePut)).toBe(1);
   });
 
   it('fetches a new token once when the tokens are revoked between two batches, and both files arrive', async () => {
