@@ -28,6 +28,7 @@ import { localPipelineConfig } from './local-pipeline-config.js';
 import { startLocalServices, type LocalServices } from './services.js';
 import { SimulatedClock } from './simulated-clock.js';
 import { SqsSimulator, type DrainReport } from './sqs-simulator.js';
+import { runLocalCli, type CliStep } from './demo-cli.js';
 
 /** Six times a 20 s function timeout, as the stack sizes it (shortened: the clock is simulated anyway). */
 const VISIBILITY_TIMEOUT_SECONDS = 120;
@@ -109,14 +110,19 @@ async function main(): Promise<number> {
     say(`Queue left: ${JSON.stringify(queue.depth())}`);
     say(`iBinder API calls for the ingest: ${services.emulator.calls.total('api')} API, ${services.emulator.calls.total('token')} token, ${services.emulator.calls.total('storage')} presigned storage`);
 
-    heading('4. The nightly export, run now in-process');
+    heading('4. An operator fixes the rejected file with the CLI (npx ibinder-pipeline ...)');
+    const reingested = await operatorTour(services, reports, queue, handler, clock, notifications, config);
+
+    heading('5. The nightly export, run now in-process');
     const apiCallsBefore = services.emulator.calls.total('api');
     const exportDeps = createLocalExportDependencies(services, { config });
     const summary = await runExport(exportDeps, { retryDelay: () => Promise.resolve() });
     const ingestedVersions = new Set(reports.flatMap((r) => (r.result.status === 'accepted' ? [r.result.versionId] : [])));
     await printExport(services, summary, ingestedVersions, services.emulator.calls.total('api') - apiCallsBefore);
 
+    if (reingested) ingestedVersions.add(reingested.versionId);
     const problems = checkOutcome(reports, queue, summary, ingestedVersions, await archivedVersionIds(services));
+    if (!reingested) problems.push('the rejected file was not accepted after the operator fixed its tags and reingested it');
     const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
     heading('Result');
     if (problems.length > 0) {
@@ -131,6 +137,45 @@ async function main(): Promise<number> {
   } finally {
     await services.stop();
   }
+}
+
+/**
+ * check (why rejected) -> check with the fix -> reingest with the fix -> the ingest runs again ->
+ * status. Returns the new document version of the fixed file, or undefined when it did not land.
+ */
+async function operatorTour(
+  services: LocalServices,
+  reports: FileReport[],
+  queue: SqsSimulator,
+  handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>,
+  clock: SimulatedClock,
+  notifications: InboxNotifications,
+  config: PipelineConfig,
+): Promise<{ versionId: string } | undefined> {
+  const rejected = reports.find((r) => r.result.status === 'rejected');
+  if (!rejected) return undefined;
+  const rejectedKey = rejectedKeyFor(rejected.key, config.inboxPrefix, config.rejectedPrefix);
+  const fix = ['--tag', 'ibinder:meta:discipline=HVAC'];
+  const show = (step: CliStep, expectCode: number): void => {
+    say();
+    say(`  $ ibinder-pipeline ${step.argv.map((a) => (/[\s&]/.test(a) ? `"${a}"` : a)).join(' ')}    (exit ${step.code})`);
+    for (const line of `${step.stdout}${step.stderr}`.trimEnd().split('\n')) say(`    ${line}`);
+    if (step.code !== expectCode) throw new DemoFailure(`ibinder-pipeline ${step.argv.join(' ')} exited ${step.code}, expected ${expectCode}`);
+  };
+  const s3Uri = (key: string): string => `s3://${services.inboxBucket}/${key}`;
+  show(await runLocalCli(services, ['check', s3Uri(rejectedKey)]), 1);
+  show(await runLocalCli(services, ['check', s3Uri(rejectedKey), ...fix]), 0);
+  show(await runLocalCli(services, ['reingest', rejectedKey, ...fix]), 0);
+  const drain = await queue.drainWithLambda(handler, { batchSize: 10, maxRounds: 10 });
+  say();
+  say('  The copy back into inbox/ is a new object version, so S3 notifies the queue and the ingest runs again:');
+  printDrain(drain, clock, notifications);
+  show(await runLocalCli(services, ['status', s3Uri(rejected.key)]), 0);
+  const ledger = new IngestLedger({ client: services.dynamodb.documentClient, tableName: services.ledgerTable, leaseSeconds: config.claimLeaseSeconds });
+  const latest = notifications.lastFor(rejected.key);
+  const versionId = latest ? (JSON.parse(latest.body) as { Records?: { s3?: { object?: { versionId?: string } } }[] }).Records?.[0]?.s3?.object?.versionId : undefined;
+  const entry = await ledger.get({ bucket: services.inboxBucket, key: rejected.key, versionId });
+  return entry?.state === 'committed' ? { versionId: entry.documentVersionId } : undefined;
 }
 
 async function dropSamples(services: LocalServices, samples: DemoSample[]): Promise<DroppedSample[]> {
