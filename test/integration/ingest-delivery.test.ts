@@ -263,6 +263,30 @@ describe('ingest delivery on the local stack', () => {
     await expectCommittedOnce(key, versionId, bytes, 'Revoked mid-record.pdf');
   });
 
+  it('retries a message that names two objects until both are in, without a second version of the first', async () => {
+    const files = await Promise.all(
+      ['inbox/it-delivery/two-records/First of two.pdf', 'inbox/it-delivery/two-records/Second of two.pdf'].map(async (key) => {
+        const bytes = sampleBytes(key);
+        return { key, bytes, ...(await stack.putInboxObject(key, bytes, validTags())) };
+      }),
+    );
+    // Replace the two one-record notifications by one message that carries both records.
+    const single = stack.queue.receive({ maxMessages: 10 });
+    expect(single).toHaveLength(2);
+    for (const message of single) stack.queue.delete(message.receiptHandle);
+    const records = single.flatMap((m) => (JSON.parse(m.body) as { Records: unknown[] }).Records);
+    const combined = stack.queue.send(JSON.stringify({ Records: records }));
+    const { emulator } = stack.services;
+    emulator.faults.add({ route: ROUTE.commit, status: 503, times: 1 });
+    const deps = stack.createIngestDeps({ ibinder: { maxAttempts: 1 } });
+
+    const report = await stack.drainIngest({ deps });
+    expect(report.invocations.map((i) => i.failedMessageIds)).toEqual([[combined.messageId], []]);
+    for (const file of files) await expectCommittedOnce(file.key, file.versionId, file.bytes, file.key.slice(file.key.lastIndexOf('/') + 1));
+    expect(emulator.calls.count(ROUTE.storagePut)).toBe(2);
+    expect(emulator.calls.count(ROUTE.commit, 200)).toBe(2);
+  });
+
   it('acknowledges the s3:TestEvent without calling iBinder', async () => {
     const deadBefore = stack.queue.deadLetters.length;
     const { messageId } = stack.queue.send(
