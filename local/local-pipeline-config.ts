@@ -15,6 +15,10 @@ export function localPipelineConfig(services: Pick<LocalServices, 'emulator'>, o
     tokenUrl: services.emulator.tokenUrl,
     // Never read locally: the credentials are handed in (see local-credentials.ts).
     credentialsSecretName: 'local/ibinder-credentials',
+    // Shorter than the local queues' 120 s visibility timeout, as the stack keeps the lease
+    // shorter than its visibility timeout: a message redriven from the dead-letter list must
+    // find the claim expired, not "busy" until it is dead-lettered again.
+    claimLeaseSeconds: 90,
     ...overrides,
   } satisfies PipelineConfigInput);
 }
