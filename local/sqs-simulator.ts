@@ -118,6 +118,11 @@ export interface DrainReport {
   /** True when the queue held nothing (visible, in flight or delayed) at the end. */
   drained: boolean;
   depth: QueueDepth;
+  /**
+   * Messages moved to the dead-letter list during this drain, oldest first: a copy, so a
+   * report keeps saying what its own drain did when later drains dead-letter more (the whole
+   * list is `SqsSimulator.deadLetters`).
+   */
   deadLetters: readonly DeadLetter[];
 }
 
@@ -274,13 +279,15 @@ export class SqsSimulator {
    * batch. Failed messages stay invisible until their visibility timeout passes; when nothing is
    * receivable the simulated clock is moved to the moment the next message is (which is also
    * when a message that has used up its receives moves to the dead-letter list). Ends when the
-   * queue is empty or after `maxRounds` invocations.
+   * queue is empty or after `maxRounds` invocations. The report's `deadLetters` are the
+   * messages this drain dead-lettered, not those of earlier drains.
    */
   async drainWithLambda(handler: SqsLambdaHandler, options: DrainOptions = {}): Promise<DrainReport> {
     const batchSize = options.batchSize ?? 10;
     const maxRounds = options.maxRounds ?? 50;
     const createContext = options.createContext ?? (() => createLambdaContext());
     const invocations: InvocationReport[] = [];
+    const deadBefore = this.dead.length;
     let deleted = 0;
 
     while (invocations.length < maxRounds && !this.isEmpty()) {
@@ -319,7 +326,7 @@ export class SqsSimulator {
         ...(batchError !== undefined ? { batchError } : {}),
       });
     }
-    return { invocations, deleted, drained: this.isEmpty(), depth: this.depth(), deadLetters: this.deadLetters };
+    return { invocations, deleted, drained: this.isEmpty(), depth: this.depth(), deadLetters: this.dead.slice(deadBefore) };
   }
 
   /** Builds the SQSEvent Lambda would deliver for these messages. */
