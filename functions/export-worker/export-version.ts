@@ -99,6 +99,8 @@ export async function exportVersion(job: ExportJob, deps: ExportVersionDeps): Pr
   } catch (err) {
     await deps.ledger.releaseClaim(job.versionId, owner).catch((releaseError: unknown) => {
       deps.logger.warn('could not release the export claim; a retry waits for its lease to run out', {
+        runId: job.runId,
+        documentId: job.documentId,
         versionId: job.versionId,
         error: releaseError instanceof Error ? releaseError.message : String(releaseError),
       });
@@ -144,8 +146,10 @@ async function copyWithLinkRenewal(
         );
       }
       deps.logger.info('download link expired; asking for a new one', {
-        versionId: job.versionId,
+        runId: job.runId,
         documentId: job.documentId,
+        versionId: job.versionId,
+        archiveKey,
         renewal: renewals + 1,
       });
       deps.metrics.downloadLinkRenewed();

@@ -7,10 +7,11 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { ExportDeps } from '../../shared/export/deps.js';
 import { exportDepsFromEnvironment } from '../../shared/export/runtime-deps.js';
+import { SERVICE_NAMES } from '../../shared/observability/metric-names.js';
 import { createMetrics } from '../../shared/observability/metrics.js';
 import { processExportJobs } from './process-jobs.js';
 
-const metrics = createMetrics('export-worker');
+const metrics = createMetrics(SERVICE_NAMES.exportWorker);
 let deps: ExportDeps | undefined;
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {

@@ -12,6 +12,7 @@
  * 3. a run whose last job this batch settled gets its manifest assembled.
  */
 import pLimit from 'p-limit';
+import { archiveKeyFor } from '../../shared/export/archive-key.js';
 import type { ExportDeps } from '../../shared/export/deps.js';
 import { classifyExportError, type ClassifiedError } from '../../shared/export/errors.js';
 import { InvalidExportJobError, parseExportJob, type ExportJob } from '../../shared/export/job.js';
@@ -19,6 +20,7 @@ import type { PartLineInput, VersionLineInput } from '../../shared/export/manife
 import { finalizeRun } from '../../shared/export/run-finalizer.js';
 import { isRunSettled, type SettleStatus } from '../../shared/export/run-store.js';
 import type { ExportedVersionRecord } from '../../shared/ledger/export-ledger.js';
+import { runWithLogContext } from '../../shared/observability/log-context.js';
 import { exportVersion } from './export-version.js';
 
 export interface ExportJobMessage {
@@ -149,7 +151,19 @@ async function processOne(
   if (remaining() < reserveMs) {
     return { messageId: message.messageId, status: 'retry', job, notStarted: true };
   }
-  const context = { runId: job.runId, binderId: job.binderId, documentId: job.documentId, versionId: job.versionId };
+  // Where the version goes; on every line of its story, with the run and the ids (also through
+  // the log context, into the lines of the iBinder client and the credentials loader).
+  const context = {
+    runId: job.runId,
+    binderId: job.binderId,
+    documentId: job.documentId,
+    versionId: job.versionId,
+    archiveKey: archiveKeyFor(job),
+  };
+  return runWithLogContext(context, () => exportOne(message, job, context, deps));
+}
+
+async function exportOne(message: ExportJobMessage, job: ExportJob, context: Record<string, string>, deps: ExportDeps): Promise<JobResult> {
   try {
     const outcome = await exportVersion(job, deps);
     if (outcome.status === 'exported') {

@@ -79,7 +79,13 @@ async function runRecord(record: S3ObjectEvent, messageId: string, deps: IngestD
   try {
     return await processObjectRecord(record, messageId, deps);
   } catch (err) {
-    deps.logger.error('unexpected error while processing a record', { messageId, key: record.key, error: err as Error });
+    deps.logger.error('unexpected error while processing a record; its message goes back to the queue', {
+      messageId,
+      bucket: record.bucket,
+      key: record.key,
+      objectVersionId: record.versionId ?? 'null',
+      error: err as Error,
+    });
     return { status: 'retry', reason: 'unexpected error' };
   }
 }

@@ -3,7 +3,8 @@
  * invocation of a warm Lambda: the AWS clients (with their sockets), the iBinder client (its
  * token is cached across invocations), the credentials provider (secret cached with a TTL) and
  * the per-binder caches. Configuration is validated here, so a wrong deployment fails on its
- * first event with the name of the wrong setting.
+ * first event with the name of the wrong setting. Metrics get the environment's dimension here,
+ * and the iBinder client reports each HTTP exchange to them (API calls, 429s, token requests).
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { createDocumentClient, createS3Client, createSecretsManagerClient } from '../../shared/aws/clients.js';
@@ -15,20 +16,24 @@ import { createIBinderClient } from '../../shared/ibinder/index.js';
 import { MetadataSchemaCache } from '../../shared/ibinder/schema-cache.js';
 import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
 import { logger } from '../../shared/observability/logger.js';
-import { createMetrics, ingestMetrics } from '../../shared/observability/metrics.js';
+import { ibinderRequestMetrics } from '../../shared/observability/ibinder-request-metrics.js';
+import { SERVICE_NAMES } from '../../shared/observability/metric-names.js';
+import { createMetrics, ingestMetrics, setEnvironmentDimension } from '../../shared/observability/metrics.js';
 import type { IngestDependencies } from './types.js';
 
 /** The function's Metrics instance; module-level because the middleware flushes it. */
-export const metrics: Metrics = createMetrics('ingest');
+export const metrics: Metrics = createMetrics(SERVICE_NAMES.ingest);
 
 export function createIngestDependencies(env: NodeJS.ProcessEnv = process.env): IngestDependencies {
   const config = loadPipelineConfig(env);
   const tableName = requireEnv(ENV.ledgerTable, env);
+  setEnvironmentDimension(metrics, config.environment);
   const client = createIBinderClient({
     apiBaseUrl: config.apiBaseUrl,
     tokenUrl: config.tokenUrl,
     tenantId: config.tenantId,
     credentials: resolveCredentialsProvider(config, env, createSecretsManagerClient()),
+    onRequest: ibinderRequestMetrics(metrics, { tokenUrl: config.tokenUrl }),
   });
   return {
     config,

@@ -15,6 +15,7 @@ import type { CommittedVersion, PreparedUpload } from '../../shared/destination/
 import { IBinderApiError, isIBinderError } from '../../shared/ibinder/errors.js';
 import type { MetadataElement } from '../../shared/ibinder/schemas.js';
 import { LedgerConflictError, type ClaimedEntry, type ObjectRef, type Problem } from '../../shared/ledger/types.js';
+import { appendLogContext, runWithLogContext } from '../../shared/observability/log-context.js';
 import type { S3ObjectEvent } from '../../shared/s3/event.js';
 import { parseIngestTags, type S3Tag } from '../../shared/s3/tags.js';
 import { disposeCommittedObject } from './disposition.js';
@@ -40,21 +41,32 @@ export async function processObjectRecord(
   messageId: string,
   deps: IngestDependencies,
 ): Promise<RecordOutcome> {
-  const log = deps.logger.createChild();
-  log.appendPersistentKeys({ messageId, bucket: event.bucket, key: event.key, objectVersionId: event.versionId ?? 'null' });
-  const step = { name: 'start' };
-  try {
-    return await ingest(event, messageId, deps, log, step);
-  } catch (err) {
-    deps.metrics.recordRetried();
-    const reason = describeTransient(err);
-    log.warn('transient failure: the record goes back to the queue and is retried', {
-      step: step.name,
-      reason,
-      ...errorFields(err),
-    });
-    return { status: 'retry', reason: `${step.name}: ${reason}` };
-  }
+  const keys = { messageId, bucket: event.bucket, key: event.key, objectVersionId: event.versionId ?? 'null' };
+  // The log context carries the keys into lines of shared code (the iBinder client's retries).
+  return runWithLogContext(keys, async () => {
+    const log = deps.logger.createChild();
+    log.appendPersistentKeys(keys);
+    const step = { name: 'start' };
+    try {
+      return await ingest(event, messageId, deps, log, step);
+    } catch (err) {
+      deps.metrics.recordRetried();
+      const reason = describeTransient(err);
+      log.warn('transient failure: the record goes back to the queue and is retried', {
+        step: step.name,
+        reason,
+        ...errorFields(err),
+      });
+      return { status: 'retry', reason: `${step.name}: ${reason}` };
+    }
+  });
+}
+
+/** Keys learnt on the way (target, uploadId, document ids): on every later line of the record. */
+function remember(log: Logger, keys: Record<string, string | undefined>): void {
+  const known = Object.fromEntries(Object.entries(keys).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  log.appendPersistentKeys(known);
+  appendLogContext(known);
 }
 
 async function ingest(
@@ -85,7 +97,7 @@ async function ingest(
   step.name = 'read ledger';
   const known = await ledger.get(ref);
   if (known?.state === 'committed') {
-    log.appendPersistentKeys({ documentId: known.documentId, documentVersionId: known.documentVersionId });
+    remember(log, { documentId: known.documentId, documentVersionId: known.documentVersionId });
     step.name = 'dispose';
     await disposeCommittedObject(s3, log, ref, config.disposition, known);
     return skip(log, 'duplicate delivery: already committed, no second version created', 'info');
@@ -132,6 +144,7 @@ async function ingest(
     // Report everything that can still be checked, so that one round of fixes is enough.
     let schema: readonly MetadataElement[] | undefined;
     if (resolution.binderId !== undefined) {
+      remember(log, { binderId: resolution.binderId });
       step.name = 'read metadata schema';
       schema = await deps.schemas.get(resolution.binderId);
     }
@@ -146,7 +159,7 @@ async function ingest(
 
   const plan = resolution.plan;
   const target = { ...plan.target, source: plan.source };
-  log.appendPersistentKeys({ binderId: plan.target.binderId, folderId: plan.target.folderId });
+  remember(log, { binderId: plan.target.binderId, folderId: plan.target.folderId });
 
   step.name = 'read metadata schema';
   let validation: ValidationResult;
@@ -185,7 +198,7 @@ async function ingest(
   try {
     if (claim.entry.uploadId !== undefined && claim.entry.transferred) {
       resumed = true;
-      log.appendPersistentKeys({ uploadId: claim.entry.uploadId });
+      remember(log, { uploadId: claim.entry.uploadId });
       log.info('resuming: the bytes were transferred before; committing the stored upload', { attempts: claim.entry.attempts });
       try {
         committed = await commit(deps, plan, validation, claim.entry.uploadId, step);
@@ -203,7 +216,7 @@ async function ingest(
     throw err;
   }
   const durationMs = Date.now() - started;
-  log.appendPersistentKeys({ documentId: committed.documentId, documentVersionId: committed.versionId });
+  remember(log, { documentId: committed.documentId, documentVersionId: committed.versionId });
 
   step.name = 'record commit';
   await ledger.markCommitted(ref, messageId, {
@@ -259,7 +272,7 @@ async function uploadAndCommit(
     // Not the file's fault, whatever the status: permissions or an outage are operator problems.
     throw transientFrom(err);
   }
-  log.appendPersistentKeys({ uploadId: upload.uploadId });
+  remember(log, { uploadId: upload.uploadId });
   if (claim.uploadId !== undefined) log.info('replacing an unfinished upload', { previousUploadId: claim.uploadId });
 
   step.name = 'record upload';

@@ -8,6 +8,7 @@
  * callers racing write the same content, and a later call only adds what settled since.
  */
 import type { ManifestStore } from './manifest-store.js';
+import type { ExportMetrics } from './metrics.js';
 import {
   MANIFEST_FORMAT_VERSION,
   reduceVersionLines,
@@ -23,6 +24,8 @@ export interface RunFinalizerDeps {
   clock: () => Date;
   /** Name of the source system, recorded in the run line. */
   sourceName: string;
+  /** Told when a run is finalized for the first time (its outcome); rewrites are not counted. */
+  metrics?: Pick<ExportMetrics, 'runFinalized'>;
 }
 
 export interface FinalizedRun {
@@ -73,5 +76,6 @@ export async function finalizeRun(run: ExportRunState, deps: RunFinalizerDeps): 
   });
   const manifestKey = await deps.manifests.writeManifest(run, [summary, ...orderedBinders, ...versions]);
   if (run.state !== 'planning') await deps.runs.markFinalized(run.runId, now);
+  if (run.state === 'planned') deps.metrics?.runFinalized({ trigger: run.trigger, complete: summary.complete });
   return { manifestKey, summary, versions };
 }

@@ -4,14 +4,17 @@
  * ARCHIVE_BUCKET_NAME and, for the planner, EXPORT_QUEUE_URL. Credentials come from the
  * Secrets Manager secret named in the config, or IBINDER_CLIENT_ID / IBINDER_CLIENT_SECRET
  * locally. AWS clients honour AWS_ENDPOINT_URL(_<SERVICE>), so the same wiring runs against
- * local servers.
+ * local servers. Metrics get the environment's dimension here, and the iBinder client reports
+ * each HTTP exchange to them (API calls by status class, 429s, token requests, transfers).
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { createDocumentClient, createS3Client, createSecretsManagerClient, createSqsClient } from '../aws/clients.js';
 import { ENV, loadPipelineConfig, requireEnv } from '../config/runtime.js';
 import { resolveCredentialsProvider } from '../credentials.js';
 import { createIBinderClient } from '../ibinder/index.js';
+import { ibinderRequestMetrics } from '../observability/ibinder-request-metrics.js';
 import { logger } from '../observability/logger.js';
+import { setEnvironmentDimension } from '../observability/metrics.js';
 import { IBinderSource } from '../source/ibinder-source.js';
 import { createExportDeps, exportLoggerFrom, type ExportDeps, type PlannerDeps } from './deps.js';
 import { SqsExportJobQueue } from './job-queue.js';
@@ -22,11 +25,13 @@ export function exportDepsFromEnvironment(metrics: Metrics, env: NodeJS.ProcessE
   const config = loadPipelineConfig(env);
   const tableName = requireEnv(ENV.exportLedgerTable, env);
   const bucket = requireEnv(ENV.archiveBucket, env);
+  setEnvironmentDimension(metrics, config.environment);
   const client = createIBinderClient({
     apiBaseUrl: config.apiBaseUrl,
     tokenUrl: config.tokenUrl,
     tenantId: config.tenantId,
     credentials: resolveCredentialsProvider(config, env, createSecretsManagerClient()),
+    onRequest: ibinderRequestMetrics(metrics, { tokenUrl: config.tokenUrl }),
   });
   return createExportDeps({
     settings: exportSettingsFrom(config),
