@@ -185,12 +185,43 @@ export const ExportConfigSchema = z
     },
   );
 
+/** CloudWatch keeps an alarm's evaluation range within 7 days (period x evaluation periods). */
+const MAX_ALARM_WINDOW_HOURS = 168;
+
 export const AlarmsConfigSchema = z
   .object({
     email: z
       .email({ error: 'expected an e-mail address' })
       .optional()
       .describe('Address subscribed to the alarm topic (confirm the subscription e-mail after the first deploy).'),
+    ingestMessageAgeMinutes: wholeNumber(1, 20_160)
+      .optional()
+      .describe(
+        'Alarm when the oldest message in the ingest queue is older than this (minutes): files wait and nothing takes ' +
+          'them. Default: the ingest queue\'s visibility timeout (6 x ingest.functionTimeoutSeconds + ' +
+          'maxBatchingWindowSeconds) plus 30 minutes, so that a message waiting out one retry does not alarm; a ' +
+          'value below the visibility timeout alarms on every retried file.',
+      ),
+    rejectionRatePercent: wholeNumber(1, 100)
+      .default(20)
+      .describe('Alarm when more than this share (%) of the files finished in rejectionRatePeriodMinutes were rejected.'),
+    rejectionRatePeriodMinutes: wholeNumber(5, 1440)
+      .default(60)
+      .describe('Period (minutes) over which the rejection rate is computed; one period above the threshold alarms.'),
+    rejectionRateMinFiles: wholeNumber(1, 1_000_000)
+      .default(5)
+      .describe(
+        'Fewest files (ingested + rejected) in a period for its rejection rate to count, so that one bad file in a ' +
+          'quiet hour is a rejection report, not an alarm.',
+      ),
+    exportCompletionWindowHours: wholeNumber(1, MAX_ALARM_WINDOW_HOURS)
+      .default(26)
+      .describe(
+        'Alarm when no scheduled export run has completed (manifest written, every version settled) within the last ' +
+          `this many hours (at most ${MAX_ALARM_WINDOW_HOURS}). Longer than the longest gap between two scheduled runs ` +
+          'plus the time a run takes: 26 suits a nightly schedule. It is in alarm until the first scheduled run of a ' +
+          'new environment completes.',
+      ),
   })
   .strict();
 
@@ -237,7 +268,9 @@ export const EnvironmentConfigSchema = z
     export: ExportConfigSchema.default(ExportConfigSchema.parse({})).describe(
       'Nightly export: schedule, binders, archive storage class, planner and worker settings.',
     ),
-    alarms: AlarmsConfigSchema.default({}).describe('Where alarms are sent.'),
+    alarms: AlarmsConfigSchema.default(AlarmsConfigSchema.parse({})).describe(
+      'Where alarms are sent ({email}) and their thresholds: oldest ingest message age, rejection rate, export completion window.',
+    ),
     logRetentionDays: z
       .number({ error: `expected one of ${LOG_RETENTION_DAYS.join(', ')}` })
       .refine((d) => LOG_RETENTION_DAYS.includes(d), { error: `expected one of ${LOG_RETENTION_DAYS.join(', ')}` })

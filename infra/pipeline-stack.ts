@@ -13,6 +13,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ENV } from '../shared/config/runtime.js';
+import { METRICS_NAMESPACE, SERVICE_NAMES } from '../shared/observability/metric-names.js';
 import {
   INBOX_PREFIX,
   MANIFESTS_PREFIX,
@@ -28,20 +29,18 @@ import { CredentialsSecret } from './constructs/credentials-secret.js';
 import { LedgerTable } from './constructs/ledger-table.js';
 import { NightlyExportSchedule } from './constructs/nightly-export-schedule.js';
 import { PipelineFunction } from './constructs/pipeline-function.js';
-import { QueueWithDlq } from './constructs/queue-with-dlq.js';
+import { PipelineMonitoring } from './constructs/pipeline-monitoring.js';
+import { QueueWithDlq, visibilityTimeoutFor } from './constructs/queue-with-dlq.js';
 import { SecureBucket } from './constructs/secure-bucket.js';
 import { EnvironmentConfigError } from './errors.js';
 import { functionEntry } from './paths.js';
 
-/** CloudWatch namespace of the functions' custom metrics (Powertools adds a `service` dimension). */
-export const METRICS_NAMESPACE = 'IbinderPipeline';
-
-/** Service names the functions log and publish metrics under. */
-export const SERVICE_NAMES = {
-  ingest: 'ibinder-ingest',
-  exportPlanner: 'ibinder-export-planner',
-  exportWorker: 'ibinder-export-worker',
-} as const;
+/**
+ * CloudWatch namespace of the functions' custom metrics and the service names they log and
+ * publish under: defined beside the code that writes the metrics, so that the functions, the
+ * alarms and the dashboard cannot disagree on them.
+ */
+export { METRICS_NAMESPACE, SERVICE_NAMES } from '../shared/observability/metric-names.js';
 
 /**
  * Lambda allows 4 KB for all variables of a function together; PIPELINE_CONFIG gets most of it.
@@ -79,6 +78,15 @@ export function inboxBucketName(envName: string, account: string, region: string
   return `ibinder-pipeline-${envName}-inbox-${account}-${region}`;
 }
 
+/**
+ * The oldest-ingest-message alarm's threshold when the config sets none: a message that failed
+ * once is invisible for the queue's visibility timeout before its retry, so the threshold is
+ * that plus half an hour; only a message that waits longer than one retry cycle alarms.
+ */
+export function defaultIngestMessageAge(functionTimeout: Duration, batchingWindow: Duration): Duration {
+  return Duration.minutes(Math.ceil(visibilityTimeoutFor(functionTimeout, batchingWindow).toSeconds() / 60) + 30);
+}
+
 const STORAGE_CLASSES: Record<ArchiveStorageClass, s3.StorageClass> = {
   GLACIER_IR: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
   GLACIER: s3.StorageClass.GLACIER,
@@ -103,6 +111,8 @@ export class PipelineStack extends Stack {
   readonly plannerFunction: PipelineFunction;
   readonly workerFunction: PipelineFunction;
   readonly exportSchedule: NightlyExportSchedule;
+  /** The alarm topic, the alarms and the dashboard. */
+  readonly monitoring: PipelineMonitoring;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     const { envName, config, ...stackProps } = props;
@@ -318,6 +328,28 @@ export class PipelineStack extends Stack {
       description: `Starts the nightly iBinder -> S3 export (${envName})`,
     });
 
+    // ----- alarms and dashboard -----
+    const alarms = config.alarms;
+    this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
+      envName,
+      namePrefix: pipelineStackName(envName),
+      email: alarms.email,
+      thresholds: {
+        ingestMessageAge: alarms.ingestMessageAgeMinutes !== undefined
+          ? Duration.minutes(alarms.ingestMessageAgeMinutes)
+          : defaultIngestMessageAge(ingestTimeout, batchingWindow),
+        rejectionRatePercent: alarms.rejectionRatePercent,
+        rejectionRatePeriod: Duration.minutes(alarms.rejectionRatePeriodMinutes),
+        rejectionRateMinFiles: alarms.rejectionRateMinFiles,
+        exportCompletionWindow: Duration.hours(alarms.exportCompletionWindowHours),
+      },
+      ingestQueue: this.ingestQueue,
+      exportQueue: this.exportQueue,
+      plannerDeadLetterQueue: this.plannerDeadLetterQueue,
+      functions: { ingest: ingestFn, planner: plannerFn, worker: workerFn },
+      removalPolicy,
+    });
+
     this.addOutputs();
     this.acknowledgeNagFindings(config.xrayTracing);
   }
@@ -372,6 +404,7 @@ export class PipelineStack extends Stack {
       ['ExportWorkerFunctionName', this.workerFunction.function.functionName, 'Export worker function'],
     ];
     for (const [id, value, description] of outputs) new CfnOutput(this, id, { value, description });
+    this.monitoring.addOutputs(this);
   }
 
   /**

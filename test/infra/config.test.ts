@@ -67,7 +67,12 @@ describe('loadEnvironmentConfig', () => {
     expect(config.ingest).toMatchObject({ batchSize: 10, maxConcurrency: 5, maxReceiveCount: 5 });
     expect(config.export).toMatchObject({ scheduleCron: 'cron(0 2 * * ? *)', archiveStorageClass: 'GLACIER_IR' });
     expect(config.export.binders).toBeUndefined();
-    expect(config.alarms).toEqual({});
+    expect(config.alarms).toEqual({
+      rejectionRatePercent: 20,
+      rejectionRatePeriodMinutes: 60,
+      rejectionRateMinFiles: 5,
+      exportCompletionWindowHours: 26,
+    });
   });
 
   it('names the environment and the missing field', () => {
