@@ -307,6 +307,7 @@ export class PipelineMonitoring extends Construct {
         perService(METRIC.apiServerErrors, 'API 5xx'),
         perService(METRIC.apiNoResponse, 'API: no response (timeouts, lost connections)'),
         perService(METRIC.tokenRequests, 'Token requests'),
+        perService(METRIC.tokenFailures, 'Token requests refused or failed'),
         perService(METRIC.storageTransfers, 'Presigned transfers'),
         perService(METRIC.storageTransferFailures, 'Presigned transfers refused or failed'),
       ],
