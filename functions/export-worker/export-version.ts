@@ -4,16 +4,22 @@
  * 1. Claim `version#<versionId>` in the export ledger with a conditional write. Already
  *    exported (a redelivery, an overlapping run) -> nothing is read or written. Claimed by a
  *    live worker -> retry later, so two workers never upload the same version at once.
- * 2. Look up the binder's metadata labels (cached), before any byte moves.
- * 3. Ask the source for a download link and stream it into
+ * 2. Look in the archive for a completed earlier attempt (completed-export.ts): a worker that
+ *    died after writing the file and its sidecar but before the ledger write. If the sidecar
+ *    and the file prove it, the version is recorded in the ledger from the sidecar and nothing
+ *    is read from the source or written to the archive: the archive bucket is versioned, and a
+ *    second write would be a second object version and a second ObjectCreated event.
+ * 3. Look up the binder's metadata labels (cached), before any byte moves.
+ * 4. Ask the source for a download link and stream it into
  *    `<tenant>/<binderId>/<documentId>/<versionId>/<fileName>` with SHA-256 on the way and
  *    S3 checking every part. An expired link is renewed (a bounded number of times) and the
  *    copy starts over; the aborted upload leaves nothing behind.
- * 4. Write the sidecar `<key>.metadata.json` (after the file: a sidecar always describes a
+ * 5. Write the sidecar `<key>.metadata.json` (after the file: a sidecar always describes a
  *    complete file), then record the version in the ledger: from then on it counts as exported.
  *
- * A crash between 3 and 4 leaves an unrecorded object that the retry overwrites with the same
- * bytes. Any failure releases the claim, so the retry need not wait for the lease to expire.
+ * A crash between the file and the sidecar leaves a file that step 2 cannot vouch for (its
+ * size and hash are only known by reading the source again); the retry writes it once more.
+ * Any failure releases the claim, so the retry need not wait for the lease to expire.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { archiveKeyFor, sidecarKeyFor } from '../../shared/export/archive-key.js';
@@ -25,10 +31,17 @@ import { labelMetadata } from '../../shared/export/metadata-labels.js';
 import { buildSidecar } from '../../shared/export/sidecar.js';
 import type { ExportedVersionRecord } from '../../shared/ledger/export-ledger.js';
 import { streamToArchive } from './archive-upload.js';
+import { findCompletedExport } from './completed-export.js';
 
+/**
+ * `foundInArchive`: the version was not copied now but found complete in the archive, written
+ * by an earlier attempt that died before the ledger write; it is recorded with that attempt's
+ * run. Written by this job's run, it is this run's export (`exported`: the dead attempt never
+ * counted it); written by an earlier run, it is `already-exported` by that run.
+ */
 export type VersionExportOutcome =
-  | { status: 'exported'; record: ExportedVersionRecord; linkRenewals: number }
-  | { status: 'already-exported'; record: ExportedVersionRecord };
+  | { status: 'exported'; record: ExportedVersionRecord; linkRenewals: number; foundInArchive: boolean }
+  | { status: 'already-exported'; record: ExportedVersionRecord; foundInArchive: boolean };
 
 export type ExportVersionDeps = Omit<ExportDeps, 'runs' | 'manifests' | 'newRunId'>;
 
@@ -42,11 +55,10 @@ export async function exportVersion(job: ExportJob, deps: ExportVersionDeps): Pr
     now: deps.clock(),
     leaseSeconds: deps.settings.claimLeaseSeconds,
   });
-  if (claim.kind === 'exported') return { status: 'already-exported', record: claim.record };
+  if (claim.kind === 'exported') return { status: 'already-exported', record: claim.record, foundInArchive: false };
   if (claim.kind === 'held') throw new VersionClaimedElsewhereError(job.versionId, claim.leaseExpiresAt.toISOString());
 
   try {
-    const schema = await deps.schemas.get(job.binderId);
     const archiveKey = archiveKeyFor({
       tenantId: job.tenantId,
       binderId: job.binderId,
@@ -54,6 +66,24 @@ export async function exportVersion(job: ExportJob, deps: ExportVersionDeps): Pr
       versionId: job.versionId,
       fileName: job.fileName,
     });
+    const earlier = await findCompletedExport({ s3: deps.s3, bucket: deps.bucket, archiveKey, job });
+    if (earlier.kind === 'complete') {
+      await deps.ledger.recordExported(earlier.record);
+      return earlier.record.runId === job.runId
+        ? { status: 'exported', record: earlier.record, linkRenewals: 0, foundInArchive: true }
+        : { status: 'already-exported', record: earlier.record, foundInArchive: true };
+    }
+    if (earlier.kind === 'inconclusive') {
+      deps.logger.warn('an earlier attempt left something in the archive that does not prove a complete export; copying the version again', {
+        runId: job.runId,
+        documentId: job.documentId,
+        versionId: job.versionId,
+        archiveKey,
+        reason: earlier.reason,
+      });
+    }
+
+    const schema = await deps.schemas.get(job.binderId);
     const { digest, linkRenewals } = await copyWithLinkRenewal(job, archiveKey, deps);
     const exportedAt = deps.clock();
     const sidecar = buildSidecar({
@@ -95,7 +125,7 @@ export async function exportVersion(job: ExportJob, deps: ExportVersionDeps): Pr
       runId: job.runId,
     };
     await deps.ledger.recordExported(record);
-    return { status: 'exported', record, linkRenewals };
+    return { status: 'exported', record, linkRenewals, foundInArchive: false };
   } catch (err) {
     await deps.ledger.releaseClaim(job.versionId, owner).catch((releaseError: unknown) => {
       deps.logger.warn('could not release the export claim; a retry waits for its lease to run out', {

@@ -166,12 +166,20 @@ async function processOne(
 async function exportOne(message: ExportJobMessage, job: ExportJob, context: Record<string, string>, deps: ExportDeps): Promise<JobResult> {
   try {
     const outcome = await exportVersion(job, deps);
+    if (outcome.foundInArchive) {
+      deps.logger.info('version found complete in the archive, written by an earlier attempt that died before the ledger write; recorded without copying it again', {
+        ...context,
+        size: outcome.record.size,
+        exportedByRunId: outcome.record.runId,
+      });
+    }
     if (outcome.status === 'exported') {
+      // Also when found in the archive: the attempt that copied it died before counting it.
       deps.metrics.versionExported(outcome.record.size);
-      deps.logger.info('version exported', { ...context, archiveKey: outcome.record.archiveKey, size: outcome.record.size });
+      if (!outcome.foundInArchive) deps.logger.info('version exported', { ...context, archiveKey: outcome.record.archiveKey, size: outcome.record.size });
     } else {
       deps.metrics.versionAlreadyExported();
-      deps.logger.info('version already exported; nothing to do', { ...context, exportedByRunId: outcome.record.runId });
+      if (!outcome.foundInArchive) deps.logger.info('version already exported; nothing to do', { ...context, exportedByRunId: outcome.record.runId });
     }
     // Exported by this very run (a redelivery after the export): it counts as this run's export.
     const status = outcome.status === 'already-exported' && outcome.record.runId === job.runId ? 'exported' : outcome.status;

@@ -40,6 +40,26 @@ export class VersionClaimedElsewhereError extends ExportError {
   }
 }
 
+/**
+ * S3 refused (403) a read the worker makes in the archive bucket to find out whether an
+ * earlier attempt already archived a version. An operator problem, like a wrong credential:
+ * the role lacks `s3:GetObject` on the archive's objects, or `s3:ListBucket` on the bucket
+ * (without it S3 answers a read of a missing key with 403 rather than 404), or `kms:Decrypt`
+ * on the bucket's key. Transient, so the job is retried and, if nobody fixes the role, ends in
+ * the dead-letter queue and raises its alarm; the next run enqueues it again.
+ */
+export class ArchiveReadDeniedError extends ExportError {
+  override readonly name = 'ArchiveReadDeniedError';
+  constructor(bucket: string, key: string, versionId: string, options?: { cause?: unknown }) {
+    super(
+      `S3 refused (403 AccessDenied) the export worker's read of s3://${bucket}/${key}, needed to tell whether an earlier attempt already archived version ${versionId}: ` +
+        `grant the worker's role s3:GetObject on ${bucket}/* and s3:ListBucket on ${bucket} (without it a missing key also answers 403), plus kms:Decrypt if the bucket uses a customer-managed key; the job is retried`,
+      'transient',
+      options,
+    );
+  }
+}
+
 export interface ClassifiedError {
   kind: ExportErrorKind;
   /** What went wrong, safe for a log line and the manifest (no URL query strings). */
