@@ -5,8 +5,9 @@
  * with clean disk caches.
  */
 import { execFile } from 'node:child_process';
-import { statfs } from 'node:fs/promises';
+import { rm, statfs } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { FileBlob, type BlobSource } from '../emulator/blobs.js';
 import { createLocalIBinderClient } from '../local/local-ingest-dependencies.js';
 import { LOCAL_S3_CREDENTIALS } from '../local/local-s3.js';
 import type { LocalServices } from '../local/services.js';
@@ -50,6 +51,17 @@ const execFileAsync = promisify(execFile);
  */
 export async function flushDiskWrites(): Promise<void> {
   await execFileAsync('sync').catch(() => undefined);
+}
+
+/**
+ * Removes bytes the emulator received once a case has verified them; nothing reads them
+ * again. Keeps the disk use at one case's worth, and keeps each case's timing honest: on a
+ * virtual machine, page cache that keeps growing into memory never touched before costs
+ * kernel time per page: without this, six copies of the same 1 GiB object in a row took
+ * between 4 and 9.5 s, mostly system time of the servers' process; with it, 4 to 5 s.
+ */
+export async function discardReceivedBytes(blob: BlobSource | undefined): Promise<void> {
+  if (blob instanceof FileBlob) await rm(blob.path, { force: true });
 }
 
 /** Free bytes on the file system of `path` (where the local servers keep their files). */

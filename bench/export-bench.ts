@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { seedBulkDocuments } from '../emulator/seed.js';
 import { localPipelineConfig } from '../local/local-pipeline-config.js';
 import { ExportLedger } from '../shared/ledger/export-ledger.js';
@@ -173,6 +173,8 @@ export async function runExportMemoryBench(ctx: BenchContext, options: ExportBen
         size += (chunk as Buffer).length;
       }
       checksumMatch = size === expected.size && hash.digest('hex') === expected.sha256 && record.sha256 === expected.sha256;
+      // Verified: free the disk (and the page cache) for the next case.
+      await services.s3.client.send(new DeleteObjectCommand({ Bucket: services.archiveBucket, Key: record.archiveKey }));
     }
     results.push({ ...memoryCase, durationMs, memory, exported: outcome.versionsExported, checksumMatch });
   }

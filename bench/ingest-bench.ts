@@ -11,11 +11,11 @@
  * inbox is set to keep (and tag) ingested objects, so that the baseline and the ingest read
  * the same object, and their order alternates between repetitions.
  */
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { toS3EventNotification } from '../local/s3-event-notification.js';
 import { localPipelineConfig } from '../local/local-pipeline-config.js';
 import { IngestLedger } from '../shared/ledger/ingest-ledger.js';
-import { flushDiskWrites, formatBytes, type BenchContext } from './bench-context.js';
+import { discardReceivedBytes, flushDiskWrites, formatBytes, type BenchContext } from './bench-context.js';
 import { INGEST_TAGS } from './bench-tenant.js';
 import { runMeasured } from './measured-child.js';
 import type { MemoryPeak } from './protocol.js';
@@ -29,6 +29,8 @@ export interface IngestSize {
 export interface IngestRun {
   plainMs: number;
   ingestMs: number;
+  /** CPU time of the measured processes and of the servers' process during each. */
+  cpu: { plainMs: number; ingestMs: number; serversDuringPlainMs: number; serversDuringIngestMs: number };
   /** The ingest process's peaks. */
   memory: MemoryPeak;
   /** The baseline process's peaks (for comparison; not a target). */
@@ -90,7 +92,13 @@ export async function runIngestBench(ctx: BenchContext, options: IngestBenchOpti
         { region: services.region, sequencer: `${Date.now().toString(16).toUpperCase().padStart(18, '0')}` },
       );
 
-      const plainCopy = async (): Promise<{ ms: number; memory: MemoryPeak }> => {
+      interface Timed {
+        ms: number;
+        cpuMs: number;
+        serverCpuMs: number;
+        memory: MemoryPeak;
+      }
+      const plainCopy = async (): Promise<Timed> => {
         const upload = await ctx.ibinder.createPresignedUpload();
         await flushDiskWrites();
         ctx.progress(`ingest ${size.label} #${rep}: plain stream copy`);
@@ -110,10 +118,11 @@ export async function runIngestBench(ctx: BenchContext, options: IngestBenchOpti
         if (stored?.size !== size.bytes || (await stored.digest()) !== sourceSha256) {
           throw new Error(`plain copy of ${size.label}: the emulator stored other bytes than the source (the baseline itself is broken)`);
         }
-        return { ms: result.durationMs, memory: result.memory };
+        await discardReceivedBytes(stored);
+        return { ms: result.durationMs, cpuMs: result.cpuMs, serverCpuMs: result.serverCpuMs ?? 0, memory: result.memory };
       };
 
-      const ingest = async (): Promise<{ ms: number; memory: MemoryPeak }> => {
+      const ingest = async (): Promise<Timed> => {
         await flushDiskWrites();
         ctx.progress(`ingest ${size.label} #${rep}: processBatch`);
         const result = await runMeasured(
@@ -136,12 +145,13 @@ export async function runIngestBench(ctx: BenchContext, options: IngestBenchOpti
         if (entry?.state !== 'committed') throw new Error(`ingest of ${size.label}: the ledger says ${entry?.state ?? 'nothing'}, not committed`);
         const committed = await services.emulator.state.versionContent(entry.documentVersionId);
         if (committed.size !== size.bytes || committed.sha256 !== sourceSha256) checksumsMatch = false;
-        return { ms: result.durationMs, memory: result.memory };
+        await discardReceivedBytes(services.emulator.state.getVersion(entry.documentVersionId)?.blob);
+        return { ms: result.durationMs, cpuMs: result.cpuMs, serverCpuMs: result.serverCpuMs ?? 0, memory: result.memory };
       };
 
       // Alternate the order, so that neither side always runs on a warmer or cooler machine.
-      let plain: { ms: number; memory: MemoryPeak };
-      let ingested: { ms: number; memory: MemoryPeak };
+      let plain: Timed;
+      let ingested: Timed;
       if (rep % 2 === 1) {
         plain = await plainCopy();
         ingested = await ingest();
@@ -149,7 +159,14 @@ export async function runIngestBench(ctx: BenchContext, options: IngestBenchOpti
         ingested = await ingest();
         plain = await plainCopy();
       }
-      runs.push({ plainMs: plain.ms, ingestMs: ingested.ms, memory: ingested.memory, plainMemory: plain.memory });
+      await services.s3.client.send(new DeleteObjectCommand({ Bucket: services.inboxBucket, Key: key, VersionId: put.VersionId }));
+      runs.push({
+        plainMs: plain.ms,
+        ingestMs: ingested.ms,
+        cpu: { plainMs: plain.cpuMs, ingestMs: ingested.cpuMs, serversDuringPlainMs: plain.serverCpuMs, serversDuringIngestMs: ingested.serverCpuMs },
+        memory: ingested.memory,
+        plainMemory: plain.memory,
+      });
     }
     results.push({ ...size, runs, checksumsMatch });
   }

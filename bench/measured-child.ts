@@ -11,6 +11,12 @@
 import { fork } from 'node:child_process';
 import { ChildMessageSchema, type MeasuredResult, type MeasuredTask } from './protocol.js';
 
+/**
+ * The child's result, plus the CPU time this process (the servers) spent while the child
+ * worked: when it is close to the wall time, the servers, not the code measured, set the pace.
+ */
+export type MeasuredCase = MeasuredResult & { serverCpuMs?: number };
+
 const CHILD_MODULE = new URL('./measured-process.ts', import.meta.url);
 const OUTPUT_TAIL_BYTES = 16 * 1024;
 
@@ -19,7 +25,7 @@ export interface RunMeasuredOptions {
   timeoutMs: number;
 }
 
-export async function runMeasured(task: MeasuredTask, options: RunMeasuredOptions): Promise<MeasuredResult> {
+export async function runMeasured(task: MeasuredTask, options: RunMeasuredOptions): Promise<MeasuredCase> {
   const child = fork(CHILD_MODULE, [], {
     execArgv: process.execArgv,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -44,9 +50,10 @@ export async function runMeasured(task: MeasuredTask, options: RunMeasuredOption
     `${task.kind} process: ${reason}${output.trim() ? `\n--- its output (last lines) ---\n${output.trim()}` : ''}`;
   const failure = (reason: string): MeasuredResult => ({ ok: false, error: withOutput(reason) });
 
-  return new Promise<MeasuredResult>((resolve) => {
+  return new Promise<MeasuredCase>((resolve) => {
     let settled = false;
-    const settle = (result: MeasuredResult): void => {
+    let serverCpuAtStart: NodeJS.CpuUsage | undefined;
+    const settle = (result: MeasuredCase): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -65,11 +72,17 @@ export async function runMeasured(task: MeasuredTask, options: RunMeasuredOption
         return;
       }
       if (parsed.data.type === 'ready') {
+        serverCpuAtStart = process.cpuUsage();
         child.send({ type: 'run', task });
         return;
       }
       const { result } = parsed.data;
-      settle(result.ok ? result : { ...result, error: withOutput(result.error) });
+      if (!result.ok) {
+        settle({ ...result, error: withOutput(result.error) });
+        return;
+      }
+      const serverCpu = process.cpuUsage(serverCpuAtStart);
+      settle({ ...result, serverCpuMs: (serverCpu.user + serverCpu.system) / 1000 });
     });
     child.on('error', (err) => settle(failure(`could not be started or signalled: ${err.message}`)));
     // A result sent just before exiting may still be in flight on the channel: give it a moment.

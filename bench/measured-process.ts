@@ -186,8 +186,10 @@ process.once('message', (raw: unknown) => {
     let result: MeasuredResult;
     try {
       const { task } = ParentMessageSchema.parse(raw);
+      const cpuBefore = process.cpuUsage();
       const { durationMs, outcome } = await runTask(task);
-      result = { ok: true, durationMs, memory: probe.peak(), outcome };
+      const cpu = process.cpuUsage(cpuBefore);
+      result = { ok: true, durationMs, cpuMs: (cpu.user + cpu.system) / 1000, memory: probe.peak(), outcome };
     } catch (err) {
       result = { ok: false, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err), memory: probe.peak() };
     }

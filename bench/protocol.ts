@@ -105,6 +105,8 @@ export const MeasuredResultSchema = z.discriminatedUnion('ok', [
     ok: z.literal(true),
     /** Wall time of the measured work only (not process start-up or module loading). */
     durationMs: z.number().nonnegative(),
+    /** CPU time (user + system) of this process during the measured work. */
+    cpuMs: z.number().nonnegative(),
     memory: MemoryPeakSchema,
     outcome: TaskOutcomeSchema,
   }),

@@ -119,11 +119,21 @@ export function ingestSection(results: IngestSizeResult[]): { text: string; chec
     pass: allMatch,
   });
 
-  const text = [
+  const lines = [
     'Ingest: S3 inbox (s3rver) -> processBatch -> presigned PUT (emulator) -> commit; baseline: GetObject piped into a presigned PUT',
     table(rows),
     'throughput ratio = plain copy time / ingest time (same bytes, same servers); memory of the measured process only',
-  ].join('\n');
+  ];
+  if (large) {
+    const busy = (cpu: (r: IngestSizeResult['runs'][number]) => number, wall: (r: IngestSizeResult['runs'][number]) => number): string =>
+      `${Math.round((100 * large.runs.reduce((sum, r) => sum + cpu(r) / wall(r), 0)) / large.runs.length)}%`;
+    lines.push(
+      `CPU during ${large.label}, share of wall time: servers' process ${busy((r) => r.cpu.serversDuringPlainMs, (r) => r.plainMs)} (copy) / ` +
+        `${busy((r) => r.cpu.serversDuringIngestMs, (r) => r.ingestMs)} (ingest); measured process ${busy((r) => r.cpu.plainMs, (r) => r.plainMs)} (copy) / ` +
+        `${busy((r) => r.cpu.ingestMs, (r) => r.ingestMs)} (ingest)`,
+    );
+  }
+  const text = lines.join('\n');
   return { text, checks };
 }
 
@@ -206,13 +216,28 @@ export function checksSection(checks: Check[]): string {
   return ['Checks', table(checks.map((c) => [c.pass ? 'PASS' : 'FAIL', c.name, c.value, c.target]), (column) => column < 2)].join('\n');
 }
 
+/** How busy the machine was: timings on a shared machine are noisy, and the reader should know. */
+export interface MachineLoad {
+  cores: number;
+  loadAverageAtStart: number;
+  loadAverageAtEnd: number;
+}
+
+export function machineSection(load: MachineLoad): string {
+  const line = `Machine: ${load.cores} cores, load average ${load.loadAverageAtStart.toFixed(1)} at the start, ${load.loadAverageAtEnd.toFixed(1)} at the end`;
+  // The bench itself keeps about two processes busy.
+  const busy = Math.max(load.loadAverageAtStart, load.loadAverageAtEnd) > load.cores + 1;
+  return busy ? `${line}\nWARNING: other work competed for the CPU; throughput figures are noisy. Rerun on a quiet machine before trusting a throughput FAIL.` : line;
+}
+
 /** One line of JSON with every figure, for machines. */
-export function jsonLine(figures: BenchFigures, checks: Check[], errors: string[]): string {
+export function jsonLine(figures: BenchFigures, checks: Check[], errors: string[], load: MachineLoad): string {
   return JSON.stringify({
     bench: 'ibinder-pipeline',
     pass: errors.length === 0 && checks.every((c) => c.pass),
     checks,
     errors,
+    machine: load,
     figures,
   });
 }
