@@ -16,7 +16,7 @@
  * its absence for a whole window is what the stack alarms on.
  */
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import { DIMENSION, EXPORT_RUNS_SERVICE, METRIC } from '../observability/metric-names.js';
+import { DIMENSION, METRIC } from '../observability/metric-names.js';
 import type { RunTrigger } from './run-store.js';
 
 export interface ExportMetrics {
@@ -43,13 +43,14 @@ export const noExportMetrics: ExportMetrics = {
   planningFailed: () => undefined,
 };
 
-export function exportMetrics(metrics: Metrics): ExportMetrics {
-  /** A run outcome: its own blob, under the export's service name and with the trigger. */
+/**
+ * @param metrics the function's Metrics instance (flushed by its handler)
+ * @param runs the run outcomes' instance (`createRunOutcomeMetrics`), publishing at once
+ */
+export function exportMetrics(metrics: Metrics, runs: Metrics): ExportMetrics {
   const runOutcome = (name: string, trigger: RunTrigger): void => {
-    const single = metrics.singleMetric();
-    single.setDefaultDimensions({ [DIMENSION.service]: EXPORT_RUNS_SERVICE });
-    single.addDimension(DIMENSION.trigger, trigger);
-    single.addMetric(name, MetricUnit.Count, 1);
+    runs.addDimension(DIMENSION.trigger, trigger);
+    runs.addMetric(name, MetricUnit.Count, 1);
   };
   return {
     pagePlanned(documentsSeen, skippedUnchanged, versionsEnqueued) {

@@ -14,7 +14,7 @@ import { resolveCredentialsProvider } from '../credentials.js';
 import { createIBinderClient } from '../ibinder/index.js';
 import { ibinderRequestMetrics } from '../observability/ibinder-request-metrics.js';
 import { logger } from '../observability/logger.js';
-import { setEnvironmentDimension } from '../observability/metrics.js';
+import { createRunOutcomeMetrics, setEnvironmentDimension } from '../observability/metrics.js';
 import { IBinderSource } from '../source/ibinder-source.js';
 import { createExportDeps, exportLoggerFrom, type ExportDeps, type PlannerDeps } from './deps.js';
 import { SqsExportJobQueue } from './job-queue.js';
@@ -41,7 +41,7 @@ export function exportDepsFromEnvironment(metrics: Metrics, env: NodeJS.ProcessE
     dynamo: createDocumentClient(),
     ledgerTableName: tableName,
     logger: exportLoggerFrom(logger),
-    metrics: exportMetrics(metrics),
+    metrics: exportMetrics(metrics, createRunOutcomeMetrics(config.environment, env)),
   });
 }
 

@@ -1,11 +1,17 @@
 import { randomBytes } from 'node:crypto';
+import {
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { processExportJobs, type ExportJobMessage } from '../../functions/export-worker/process-jobs.js';
 import type { PlannerDeps } from '../../shared/export/deps.js';
 import { serializeExportJob, type ExportJob } from '../../shared/export/job.js';
 import { manifestKeyFor, manifestPartsPrefixFor, parsePartLines } from '../../shared/export/manifest.js';
-import { ExportSidecarSchema } from '../../shared/export/sidecar.js';
-import { versionKey } from '../../shared/ledger/export-ledger.js';
+import { buildSidecar, ExportSidecarSchema } from '../../shared/export/sidecar.js';
+import { versionKey, type ExportLedger } from '../../shared/ledger/export-ledger.js';
 import {
   FakeExportIBinder,
   SIGNATURE,
@@ -48,8 +54,18 @@ beforeEach(async () => {
   const ledger = await server.newTable();
   const clock = new TestClock(Date.parse('2026-11-22T02:05:00Z'));
   const deps = makeExportDeps({ ibinder, archive, ledger, clock });
+  answerHeadObject(archive);
   setup = { ibinder, archive, deps, doc: ledger.doc, tableName: ledger.tableName, clock };
 });
+
+/** HeadObject on the in-memory bucket, as S3 answers it (404 `NotFound`, no body). */
+function answerHeadObject(archive: FakeArchive): void {
+  archive.mock.on(HeadObjectCommand).callsFake(async (input: { Key: string }) => {
+    const object = archive.objects.get(input.Key);
+    if (!object) throw Object.assign(new Error('Not Found'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
+    return { ContentLength: object.body.length, ...(object.contentType ? { ContentType: object.contentType } : {}) };
+  });
+}
 
 function jobFor(version: FakeVersion, overrides: Partial<ExportJob> = {}): ExportJob {
   const document = setup.ibinder.documents.find((d) => d.id === version.documentId);
@@ -402,5 +418,169 @@ describe('export worker', () => {
     const manifest = setup.archive.text('manifests/2026-11-22/run-1.jsonl');
     expect(manifest).toContain('"status":"exported"');
     expect((await setup.deps.runs.get('run-1'))).toMatchObject({ state: 'finalized', exported: 1, bytes: 3 });
+  });
+});
+
+describe('export worker after an attempt that died before the ledger write', () => {
+  const keyOf = (version: FakeVersion, fileName = 'A-101 Plan.pdf'): string => `acme/Bx7kQ2mZp/${version.documentId}/${version.id}/${fileName}`;
+
+  /** Keys the worker began to write in the archive (single PutObject or multipart), manifests aside. */
+  function archiveWrites(): string[] {
+    const puts = setup.archive.mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key ?? '');
+    const multipart = setup.archive.mock.commandCalls(CreateMultipartUploadCommand).map((c) => c.args[0].input.Key ?? '');
+    return [...puts, ...multipart].filter((k) => !k.startsWith('manifests/'));
+  }
+
+  /** What a dead attempt of `runId` left in the archive: the file, then its sidecar. */
+  function leaveInArchive(version: FakeVersion, options: { runId?: string; fileBytes?: string; sidecarSize?: number; sidecarVersionId?: string } = {}): string {
+    const key = keyOf(version);
+    const bytes = Buffer.from(options.fileBytes ?? version.content.toString('utf-8'));
+    setup.archive.objects.set(key, { body: bytes, contentType: 'application/pdf', checksumAlgorithm: 'SHA256' });
+    const sidecar = buildSidecar({
+      tenantId: 'acme',
+      binderId: 'Bx7kQ2mZp',
+      documentId: version.documentId,
+      versionId: options.sidecarVersionId ?? version.id,
+      fileName: 'A-101 Plan.pdf',
+      metadata: [],
+      size: options.sidecarSize ?? version.content.length,
+      sha256Hex: sha256Hex(version.content),
+      sha256Base64: Buffer.from(sha256Hex(version.content), 'hex').toString('base64'),
+      exportedAt: new Date('2026-11-22T02:01:00.000Z'),
+      runId: options.runId ?? 'run-1',
+      archiveKey: key,
+      source: 'ibinder',
+    });
+    setup.archive.objects.set(`${key}.metadata.json`, { body: Buffer.from(JSON.stringify(sidecar)), contentType: 'application/json' });
+    return key;
+  }
+
+  it('records the version from the sidecar when the file is there with its size: no link, no download, no write, counted once as exported', async () => {
+    const version = addPlan();
+    await createPlannedRun(1);
+    // The first attempt writes the file and the sidecar, then dies at the ledger write.
+    const dying: ExportLedger = Object.assign(Object.create(setup.deps.ledger) as ExportLedger, {
+      recordExported: () => Promise.reject(new Error('simulated crash before the ledger write')),
+    });
+    const first = await processExportJobs(messages(jobFor(version)), { ...setup.deps, ledger: dying });
+    expect(first[0]?.status).toBe('retry');
+    const key = keyOf(version);
+    const sidecar = ExportSidecarSchema.parse(setup.archive.json(`${key}.metadata.json`));
+    expect(await setup.deps.ledger.getExported(version.id)).toBeUndefined();
+    setup.archive.mock.resetHistory();
+    const callsBefore = { ...setup.ibinder.calls };
+    setup.clock.advance(20 * 60_000); // the redelivery comes later; the ledger keeps the first attempt's time
+
+    const again = await processExportJobs(messages(jobFor(version)), setup.deps);
+
+    expect(again.map((r) => r.status)).toEqual(['exported']);
+    expect(setup.ibinder.calls.getDownloadLink).toBe(callsBefore.getDownloadLink);
+    expect(setup.ibinder.calls.openDownload).toBe(callsBefore.openDownload);
+    expect(archiveWrites()).toEqual([]);
+    expect(setup.archive.mock.commandCalls(HeadObjectCommand).map((c) => c.args[0].input.Key)).toEqual([key]);
+    const item = await setup.doc.send(new GetCommand({ TableName: setup.tableName, Key: { pk: versionKey(version.id) } }));
+    expect(item.Item).toMatchObject({
+      state: 'exported',
+      versionId: version.id,
+      documentId: version.documentId,
+      binderId: 'Bx7kQ2mZp',
+      archiveKey: key,
+      sha256: sidecar.sha256,
+      sha256Base64: sidecar.sha256Base64,
+      size: 18,
+      exportedAt: sidecar.exportedAt,
+      runId: 'run-1',
+    });
+    expect(item.Item?.exportedAt).toBe('2026-11-22T02:05:00.000Z');
+    expect(await setup.deps.runs.get('run-1')).toMatchObject({ state: 'finalized', settled: 1, exported: 1, bytes: 18 });
+    const manifest = setup.archive.text(manifestKeyFor('run-1', RUN_STARTED_AT)).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(manifest[0]).toMatchObject({ type: 'run', complete: true, versionsExported: 1, alreadyExported: 0, bytes: 18 });
+    expect(manifest.find((l) => l.type === 'version')).toMatchObject({ status: 'exported', archiveKey: key, size: 18, sha256: sidecar.sha256 });
+  });
+
+  it('acknowledges as already exported, by that run, a version an earlier run archived but never recorded', async () => {
+    const version = addPlan();
+    const key = leaveInArchive(version, { runId: 'run-0' });
+
+    const results = await processExportJobs(messages(jobFor(version)), setup.deps);
+
+    expect(results[0]?.status).toBe('already-exported');
+    expect(results[0]?.record).toMatchObject({ runId: 'run-0', archiveKey: key, exportedAt: '2026-11-22T02:01:00.000Z' });
+    expect(setup.ibinder.calls.openDownload).toBe(0);
+    expect(archiveWrites()).toEqual([]);
+    expect(await setup.deps.ledger.getExported(version.id)).toMatchObject({ runId: 'run-0', size: 18 });
+  });
+
+  it('copies again when the file beside the sidecar is not the size the sidecar recorded', async () => {
+    const version = addPlan();
+    const key = leaveInArchive(version, { fileBytes: 'plan drawing' });
+
+    const results = await processExportJobs(messages(jobFor(version)), setup.deps);
+
+    expect(results[0]?.status).toBe('exported');
+    expect(setup.ibinder.calls.getDownloadLink).toBe(1);
+    expect(setup.ibinder.calls.openDownload).toBe(1);
+    expect(archiveWrites()).toEqual([key, `${key}.metadata.json`]);
+    expect(setup.archive.text(key)).toBe('plan drawing bytes');
+    expect(await setup.deps.ledger.getExported(version.id)).toMatchObject({ runId: 'run-1', size: 18, exportedAt: '2026-11-22T02:05:00.000Z' });
+  });
+
+  it('copies again when the sidecar is there but the file is not', async () => {
+    const version = addPlan();
+    const key = leaveInArchive(version);
+    setup.archive.objects.delete(key);
+
+    const results = await processExportJobs(messages(jobFor(version)), setup.deps);
+
+    expect(results[0]?.status).toBe('exported');
+    expect(setup.ibinder.calls.openDownload).toBe(1);
+    expect(setup.archive.text(key)).toBe('plan drawing bytes');
+  });
+
+  it('copies again when the sidecar describes another version or is not a sidecar', async () => {
+    const a = addPlan();
+    const keyA = leaveInArchive(a, { sidecarVersionId: 'someone-else' });
+    const b = addPlan('b.pdf');
+    const keyB = keyOf(b, 'b.pdf');
+    setup.archive.objects.set(keyB, { body: Buffer.from('plan drawing bytes') });
+    setup.archive.objects.set(`${keyB}.metadata.json`, { body: Buffer.from('{"size": 18') });
+
+    const results = await processExportJobs(messages(jobFor(a), jobFor(b)), setup.deps);
+
+    expect(results.map((r) => r.status)).toEqual(['exported', 'exported']);
+    expect(setup.ibinder.calls.openDownload).toBe(2);
+    expect(ExportSidecarSchema.parse(setup.archive.json(`${keyA}.metadata.json`)).versionId).toBe(a.id);
+    expect(ExportSidecarSchema.parse(setup.archive.json(`${keyB}.metadata.json`)).versionId).toBe(b.id);
+  });
+
+  it('copies when there is no sidecar (the normal case), after looking for it once', async () => {
+    const version = addPlan();
+    const key = keyOf(version);
+
+    const results = await processExportJobs(messages(jobFor(version)), setup.deps);
+
+    expect(results[0]?.status).toBe('exported');
+    expect(setup.archive.mock.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key)).toEqual([`${key}.metadata.json`]);
+    expect(setup.archive.mock.commandCalls(HeadObjectCommand)).toHaveLength(0);
+    expect(setup.ibinder.calls.openDownload).toBe(1);
+    expect(archiveWrites()).toEqual([key, `${key}.metadata.json`]);
+  });
+
+  it('retries, saying which permission is missing, when S3 refuses to read the sidecar; nothing is downloaded and the claim is released', async () => {
+    const version = addPlan();
+    setup.archive.mock.on(GetObjectCommand).rejects(
+      Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }),
+    );
+
+    const results = await processExportJobs(messages(jobFor(version)), setup.deps);
+
+    expect(results[0]?.status).toBe('retry');
+    expect(results[0]?.error?.kind).toBe('transient');
+    expect(results[0]?.error?.reason).toContain(`s3://archive-bucket/${keyOf(version)}.metadata.json`);
+    expect(results[0]?.error?.reason).toMatch(/s3:GetObject on archive-bucket\/\*.*s3:ListBucket on archive-bucket/);
+    expect(setup.ibinder.calls.getDownloadLink).toBe(0);
+    expect(archiveWrites()).toEqual([]);
+    const claim = await setup.deps.ledger.claim({ versionId: version.id, owner: 'retry', runId: 'run-1', now: setup.clock.now(), leaseSeconds: 60 });
+    expect(claim.kind).toBe('claimed');
   });
 });
