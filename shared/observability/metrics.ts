@@ -16,7 +16,7 @@
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ProblemCode } from '../ledger/types.js';
-import { DIMENSION, METRIC, METRICS_NAMESPACE } from './metric-names.js';
+import { DIMENSION, EXPORT_RUNS_SERVICE, METRIC, METRICS_NAMESPACE } from './metric-names.js';
 
 export { METRICS_NAMESPACE, SERVICE_NAMES } from './metric-names.js';
 
@@ -35,6 +35,20 @@ export function createMetrics(serviceName: string, env: NodeJS.ProcessEnv = proc
   return new Metrics({
     namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
     serviceName: env.POWERTOOLS_SERVICE_NAME ?? serviceName,
+  });
+}
+
+/**
+ * The metrics of export runs as a whole (service EXPORT_RUNS_SERVICE, whichever function
+ * notices a run's outcome), each published at once. A Metrics instance of its own, because
+ * the service dimension of a function's instance cannot be replaced without a warning line.
+ */
+export function createRunOutcomeMetrics(environment: string, env: NodeJS.ProcessEnv = process.env): Metrics {
+  return new Metrics({
+    namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
+    serviceName: EXPORT_RUNS_SERVICE,
+    defaultDimensions: { [DIMENSION.environment]: environment },
+    singleMetric: true,
   });
 }
 

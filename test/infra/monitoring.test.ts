@@ -8,7 +8,7 @@ import { EnvironmentConfigError } from '../../infra/errors.js';
 import type { PipelineAlarmKey } from '../../infra/constructs/pipeline-monitoring.js';
 import { exportMetrics } from '../../shared/export/metrics.js';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAMES } from '../../shared/observability/metric-names.js';
-import { createMetrics, ingestMetrics, setEnvironmentDimension } from '../../shared/observability/metrics.js';
+import { createMetrics, createRunOutcomeMetrics, ingestMetrics, setEnvironmentDimension } from '../../shared/observability/metrics.js';
 import { POWERTOOLS_CAPTURE_ENV, captureConsole, emfDatapoints, type EmfDatapoint } from '../helpers/powertools-output.js';
 import {
   buildPipelineApp,
@@ -386,8 +386,9 @@ describe('alarms on custom metrics', () => {
       for (const service of [SERVICE_NAMES.exportPlanner, SERVICE_NAMES.exportWorker]) {
         const metrics = createMetrics(service);
         setEnvironmentDimension(metrics, 'dev');
-        exportMetrics(metrics).runFinalized({ trigger: 'schedule', complete: true });
-        exportMetrics(metrics).runFinalized({ trigger: 'schedule', complete: false });
+        const runs = exportMetrics(metrics, createRunOutcomeMetrics('dev'));
+        runs.runFinalized({ trigger: 'schedule', complete: true });
+        runs.runFinalized({ trigger: 'schedule', complete: false });
       }
       return emfDatapoints(output.json());
     } finally {
