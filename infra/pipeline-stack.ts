@@ -1,7 +1,8 @@
 /**
  * One environment of the pipeline: the inbox bucket and ingest queue, the ingest function and
  * its ledger, and the nightly export (schedule, planner, queue, worker, archive bucket, export
- * ledger), sharing the iBinder credentials secret and an access-log bucket.
+ * ledger), sharing the iBinder credentials secret and an access-log bucket; watched by alarms
+ * that notify the environment's alarm topic, and one CloudWatch dashboard (PipelineMonitoring).
  *
  * Every function gets only what its job needs: object actions on its own key prefixes, its own
  * queue, single-item access to its own ledger, and read access to the one secret.
