@@ -16,7 +16,7 @@
  * the functions' own (shared/observability/metric-names.ts), so an alarm cannot watch a metric
  * nobody writes.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -30,7 +30,6 @@ import {
   MonitoringFacade,
   SnsAlarmActionStrategy,
   type CustomMetricGroup,
-  type CustomMonitoringProps,
 } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
 import {
@@ -139,7 +138,15 @@ export class PipelineMonitoring extends Construct {
         actions: ['sns:Publish'],
         resources: [this.topic.topicArn],
         conditions: {
-          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: undefined }) },
+          // Alarm ARNs are arn:aws:cloudwatch:<region>:<account>:alarm:<name>.
+          ArnLike: {
+            'aws:SourceArn': stack.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: '*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
           StringEquals: { 'aws:SourceAccount': stack.account },
         },
       }),
@@ -236,7 +243,7 @@ export class PipelineMonitoring extends Construct {
       label: 'Rejected files (%)',
       period,
     });
-    this.custom({
+    this.facade.monitorCustom({
       alarmFriendlyName: 'Ingest',
       humanReadableName: 'Ingested and rejected files',
       metricGroups: [
@@ -297,7 +304,7 @@ export class PipelineMonitoring extends Construct {
       graphWidgetType: GraphWidgetType.STACKED_AREA,
       metrics: services.map((service) => this.metric(service, name, { label: service })),
     });
-    this.custom({
+    this.facade.monitorCustom({
       alarmFriendlyName: 'IBinder',
       humanReadableName: 'iBinder exchanges by function',
       metricGroups: [
@@ -321,7 +328,7 @@ export class PipelineMonitoring extends Construct {
 
     const completed = this.runMetric(METRIC.exportRunsCompleted, thresholds.exportCompletionWindow);
     const incomplete = this.runMetric(METRIC.exportRunsIncomplete, Duration.days(1));
-    this.custom({
+    this.facade.monitorCustom({
       alarmFriendlyName: 'ExportRuns',
       humanReadableName: 'Export runs',
       metricGroups: [
@@ -437,10 +444,6 @@ export class PipelineMonitoring extends Construct {
   }
 
   // ----- helpers -----
-
-  private custom(props: CustomMonitoringProps): void {
-    this.facade.monitorCustom(props);
-  }
 
   /** A metric a function writes: the namespace, the function's service and the environment. */
   private metric(

@@ -168,7 +168,7 @@ describe('alarm topic', () => {
       Action: 'sns:Publish',
       Resource: topic,
       Condition: {
-        ArnLike: { 'aws:SourceArn': `arn:aws:cloudwatch:${dev.stack.region}:${dev.stack.account}:alarm/*` },
+        ArnLike: { 'aws:SourceArn': `arn:aws:cloudwatch:${dev.stack.region}:${dev.stack.account}:alarm:*` },
         StringEquals: { 'aws:SourceAccount': dev.stack.account },
       },
     });
