@@ -314,10 +314,13 @@ export class PipelineStack extends Stack {
         reportBatchItemFailures: true,
       }),
     );
-    archive.grantObjectActions(workerFn, '*', ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts']);
-    // The worker that settles a run's last job assembles the run's manifest.
-    archive.grantObjectActions(workerFn, `${MANIFESTS_PREFIX}*`, ['s3:GetObject']);
-    archive.grantList(workerFn, MANIFESTS_PREFIX);
+    // GetObject on the whole archive: before copying, a worker reads the version's sidecar and
+    // HEADs its file, so a job redelivered after a crash before the ledger write is recognised
+    // as done instead of written twice; the worker that settles a run's last job also reads the
+    // manifest parts. ListBucket without a prefix condition: a GetObject/HEAD carries no
+    // s3:prefix, and without ListBucket S3 answers a missing sidecar with 403 instead of 404.
+    archive.grantObjectActions(workerFn, '*', ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts']);
+    archive.grantList(workerFn);
     this.exportLedger.grantRecordReadWrite(workerFn, EXPORT_LEDGER_ACCESS);
     this.credentials.secret.grantRead(workerFn);
 

@@ -461,17 +461,18 @@ describe('least-privilege IAM', () => {
     expect(planner().some((s) => s.actions.includes('sqs:ReceiveMessage'))).toBe(false);
   });
 
-  it('worker puts objects into the archive bucket, reads manifests/ only, consumes the export queue', () => {
+  it('worker reads and writes objects of the archive bucket only, lists it unconditionally, consumes the export queue', () => {
     const i = ids();
     expect(actionsOn(worker(), `<${i.archive}.Arn>/*`)).toEqual([
       's3:AbortMultipartUpload',
+      's3:GetObject',
       's3:ListMultipartUploadParts',
       's3:PutObject',
     ]);
-    expect(actionsOn(worker(), `<${i.archive}.Arn>/manifests/*`)).toEqual(['s3:GetObject']);
-    expect(worker().find((s) => s.actions.includes('s3:ListBucket'))?.condition).toEqual({
-      StringLike: { 's3:prefix': ['manifests/*'] },
-    });
+    // A missing sidecar must read as 404, which S3 only answers with an unconditional ListBucket.
+    const list = worker().find((s) => s.actions.includes('s3:ListBucket'));
+    expect(list?.resources).toEqual([`<${i.archive}.Arn>`]);
+    expect(list?.condition).toBeUndefined();
     expect(actionsOn(worker(), `<${i.exportQueue}.Arn>`)).toEqual([
       'sqs:ChangeMessageVisibility',
       'sqs:DeleteMessage',
