@@ -1,13 +1,13 @@
 /**
  * Finds the ingest ledger entries of an object key. The ledger is keyed by object version
  * (bucket, key, versionId), and a committed object is usually gone from the inbox (disposed
- * of), so without a version id the only way to its entries is a scan filtered by bucket and
- * key. That reads the whole table, page by page: fine for an operator's question about one
- * file, and the table only holds the last 90 days. Each entry found is then read through
- * IngestLedger, which validates it.
+ * of), so without a version id the entries are found through the ledger's index by object key
+ * (shared/ledger/object-index.ts): one Query, whatever the table's size. Each entry found is
+ * then read through IngestLedger, which validates it.
  */
-import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { IngestLedger } from '../shared/ledger/ingest-ledger.js';
+import { LEDGER_OBJECT_INDEX } from '../shared/ledger/object-index.js';
 import type { LedgerEntry, ObjectRef } from '../shared/ledger/types.js';
 
 export async function findLedgerEntries(
@@ -16,15 +16,17 @@ export async function findLedgerEntries(
   ledger: Pick<IngestLedger, 'get'>,
   object: { bucket: string; key: string },
 ): Promise<LedgerEntry[]> {
+  const index = LEDGER_OBJECT_INDEX;
   const versions: string[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await dynamo.send(
-      new ScanCommand({
+      new QueryCommand({
         TableName: tableName,
-        FilterExpression: '#bucket = :bucket AND #objectKey = :key',
+        IndexName: index.name,
+        KeyConditionExpression: '#objectKey = :key AND #bucket = :bucket',
         ProjectionExpression: '#objectVersionId',
-        ExpressionAttributeNames: { '#bucket': 'bucket', '#objectKey': 'objectKey', '#objectVersionId': 'objectVersionId' },
+        ExpressionAttributeNames: { '#bucket': index.sortKey, '#objectKey': index.partitionKey, '#objectVersionId': 'objectVersionId' },
         ExpressionAttributeValues: { ':bucket': object.bucket, ':key': object.key },
         ExclusiveStartKey: startKey,
       }),

@@ -182,7 +182,7 @@ export class PipelineStack extends Stack {
     this.inboxBucket = inbox.bucket;
     this.notifyQueueOfNewInboxObjects(this.inboxBucket, inboxName, this.ingestQueue.queue);
 
-    this.ledger = new LedgerTable(this, 'Ledger', { removalPolicy });
+    this.ledger = new LedgerTable(this, 'Ledger', { removalPolicy, objectIndex: true });
 
     this.ingestFunction = new PipelineFunction(this, 'Ingest', {
       entry: functionEntry('ingest'),

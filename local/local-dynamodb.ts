@@ -8,12 +8,15 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { createDocumentClient } from '../shared/aws/clients.js';
+import { LEDGER_OBJECT_INDEX } from '../shared/ledger/object-index.js';
 
 export const LOCAL_DYNAMODB_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 
 export interface LocalDynamoDbOptions {
   /** Tables to create, each with the ledgers' key schema: a string partition key `pk`. */
   tables?: readonly string[];
+  /** Of those, the ones that also get the ledger's index by object key (the ingest ledger). */
+  tablesWithObjectIndex?: readonly string[];
   port?: number;
 }
 
@@ -21,8 +24,8 @@ export interface LocalDynamoDb {
   endpoint: string;
   client: DynamoDBClient;
   documentClient: DynamoDBDocumentClient;
-  /** Creates a table keyed by a string `pk`, billed on demand. */
-  createLedgerTable(name: string): Promise<void>;
+  /** Creates a table keyed by a string `pk`, billed on demand; `objectIndex` adds the index by object key. */
+  createLedgerTable(name: string, options?: { objectIndex?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -50,19 +53,44 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
     await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
   };
 
-  const createLedgerTable = async (name: string): Promise<void> => {
+  const createLedgerTable = async (name: string, tableOptions: { objectIndex?: boolean } = {}): Promise<void> => {
+    const index = LEDGER_OBJECT_INDEX;
     await client.send(
       new CreateTableCommand({
         TableName: name,
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          ...(tableOptions.objectIndex
+            ? [
+                { AttributeName: index.partitionKey, AttributeType: 'S' as const },
+                { AttributeName: index.sortKey, AttributeType: 'S' as const },
+              ]
+            : []),
+        ],
         KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
         BillingMode: 'PAY_PER_REQUEST',
+        ...(tableOptions.objectIndex
+          ? {
+              GlobalSecondaryIndexes: [
+                {
+                  IndexName: index.name,
+                  KeySchema: [
+                    { AttributeName: index.partitionKey, KeyType: 'HASH' },
+                    { AttributeName: index.sortKey, KeyType: 'RANGE' },
+                  ],
+                  Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projectedAttributes] },
+                },
+              ],
+            }
+          : {}),
       }),
     );
   };
 
   try {
-    for (const table of options.tables ?? []) await createLedgerTable(table);
+    for (const table of options.tables ?? []) {
+      await createLedgerTable(table, { objectIndex: options.tablesWithObjectIndex?.includes(table) ?? false });
+    }
   } catch (err) {
     await stop();
     throw err;

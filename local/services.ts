@@ -50,7 +50,7 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
     startEmulator({ host: '127.0.0.1', port: 0, ...options.emulator }),
     // The inbox is versioned in AWS; the ledger keys objects by their version id.
     startLocalS3({ buckets: [inboxBucket, archiveBucket], versionedBuckets: [inboxBucket] }),
-    startLocalDynamoDb({ tables: [ledgerTable, exportLedgerTable] }),
+    startLocalDynamoDb({ tables: [ledgerTable, exportLedgerTable], tablesWithObjectIndex: [ledgerTable] }),
   ] as const);
   const [emulatorResult, s3Result, dynamodbResult] = started;
   if (emulatorResult.status === 'rejected' || s3Result.status === 'rejected' || dynamodbResult.status === 'rejected') {

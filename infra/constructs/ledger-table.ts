@@ -3,15 +3,17 @@
  * `expiresAt` (epoch seconds) that DynamoDB's TTL removes. On demand (the load follows the
  * queues), point-in-time recovery on, encrypted with the AWS-managed key.
  *
- * The ledgers are read and written one item at a time, with conditions; nothing lists them, so
- * no grant here includes Scan or Query. DeleteItem and BatchGetItem are opt-in: the ingest
+ * The ledgers are read and written one item at a time, with conditions, so no grant here includes
+ * Scan or Query. The ingest ledger also has an index by object key (`objectIndex`), which only
+ * an operator's `status` command queries. DeleteItem and BatchGetItem are opt-in: the ingest
  * ledger needs neither, the export ledger (shared with the export runs' state) releases claims
  * and checks many versions at once.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { LEDGER_OBJECT_INDEX } from '../../shared/ledger/object-index.js';
 
 export const LEDGER_PARTITION_KEY = 'pk';
 export const LEDGER_TTL_ATTRIBUTE = 'expiresAt';
@@ -31,6 +33,8 @@ export interface LedgerTableProps {
   readonly deletionProtection?: boolean;
   /** @default TableEncryption.AWS_MANAGED */
   readonly encryption?: dynamodb.TableEncryption;
+  /** Add the index by object key (shared/ledger/object-index.ts). @default false */
+  readonly objectIndex?: boolean;
 }
 
 export class LedgerTable extends Construct {
@@ -48,6 +52,15 @@ export class LedgerTable extends Construct {
       deletionProtection: props.deletionProtection ?? removalPolicy === RemovalPolicy.RETAIN,
       removalPolicy,
     });
+    if (props.objectIndex) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: LEDGER_OBJECT_INDEX.name,
+        partitionKey: { name: LEDGER_OBJECT_INDEX.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: LEDGER_OBJECT_INDEX.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.INCLUDE,
+        nonKeyAttributes: [...LEDGER_OBJECT_INDEX.projectedAttributes],
+      });
+    }
   }
 
   /**
@@ -55,11 +68,16 @@ export class LedgerTable extends Construct {
    * `batchRead` adds BatchGetItem, `deleteItem` adds DeleteItem.
    */
   grantRecordReadWrite(grantee: iam.IGrantable, options: { batchRead?: boolean; deleteItem?: boolean } = {}): iam.Grant {
-    return this.table.grant(
+    // On the table only: `table.grant` would add `<table>/index/*` once the table has an index,
+    // and the functions never read an index (only an operator's `status` does).
+    return iam.Grant.addToPrincipal({
       grantee,
-      ...LEDGER_RECORD_ACTIONS,
-      ...(options.batchRead ? ['dynamodb:BatchGetItem'] : []),
-      ...(options.deleteItem ? ['dynamodb:DeleteItem'] : []),
-    );
+      actions: [
+        ...LEDGER_RECORD_ACTIONS,
+        ...(options.batchRead ? ['dynamodb:BatchGetItem'] : []),
+        ...(options.deleteItem ? ['dynamodb:DeleteItem'] : []),
+      ],
+      resourceArns: [this.table.tableArn],
+    });
   }
 }
