@@ -8,7 +8,7 @@
  * real endpoints) can leak into a case. Its output is kept (the last few KB) and shown only
  * when it fails.
  */
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { ChildMessageSchema, type MeasuredResult, type MeasuredTask } from './protocol.js';
 
 /**
@@ -19,6 +19,14 @@ export type MeasuredCase = MeasuredResult & { serverCpuMs?: number };
 
 const CHILD_MODULE = new URL('./measured-process.ts', import.meta.url);
 const OUTPUT_TAIL_BYTES = 16 * 1024;
+
+/** Measured processes still running, so that an interrupted bench can end them. */
+const running = new Set<ChildProcess>();
+
+/** Kills every measured process this bench started that is still running (Ctrl-C, SIGTERM). */
+export function killMeasuredProcesses(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
 
 export interface RunMeasuredOptions {
   /** The child is killed after this long. */
@@ -38,6 +46,9 @@ export async function runMeasured(task: MeasuredTask, options: RunMeasuredOption
       POWERTOOLS_METRICS_DISABLED: 'true',
     },
   });
+
+  running.add(child);
+  child.once('exit', () => running.delete(child));
 
   let output = '';
   const keep = (chunk: Buffer): void => {

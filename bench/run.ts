@@ -44,6 +44,7 @@ import { createBenchContext, formatBytes, freeBytes, GIB, MIB } from './bench-co
 import { BENCH_BINDERS, benchSeed } from './bench-tenant.js';
 import { runExportCallsBench, runExportMemoryBench, type ExportBenchOptions } from './export-bench.js';
 import { runIngestBench, type IngestBenchOptions } from './ingest-bench.js';
+import { killMeasuredProcesses } from './measured-child.js';
 import {
   checksSection,
   exportCallsSection,
@@ -134,7 +135,8 @@ async function main(): Promise<number> {
   const services: LocalServices = await startLocalServices({ emulator: { seed: benchSeed() } });
   // Ctrl-C or a kill must not leave gigabytes behind in the temporary directory.
   const onSignal = (signal: NodeJS.Signals): void => {
-    progress(`${signal}: removing the local services' files`);
+    progress(`${signal}: stopping the measured process and removing the local services' files`);
+    killMeasuredProcesses();
     void services.stop().finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
