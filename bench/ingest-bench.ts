@@ -14,6 +14,7 @@
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { toS3EventNotification } from '../local/s3-event-notification.js';
 import { localPipelineConfig } from '../local/local-pipeline-config.js';
+import type { PipelineConfig } from '../shared/config/runtime.js';
 import { IngestLedger } from '../shared/ledger/ingest-ledger.js';
 import { discardReceivedBytes, flushDiskWrites, formatBytes, type BenchContext } from './bench-context.js';
 import { INGEST_TAGS } from './bench-tenant.js';
@@ -49,6 +50,32 @@ export interface IngestBenchOptions {
   timeoutMs: (bytes: number) => number;
 }
 
+/** One source object in the inbox, ready for both the baseline and the ingest. */
+interface InboxObject {
+  size: IngestSize;
+  repetition: number;
+  key: string;
+  versionId: string | undefined;
+  sha256: string;
+  /** The S3 event notification S3 would publish for it (the SQS message body). */
+  notification: string;
+}
+
+/** What one measured process reported. */
+interface TimedCase {
+  ms: number;
+  cpuMs: number;
+  serverCpuMs: number;
+  memory: MemoryPeak;
+}
+
+interface IngestBenchSetup {
+  ctx: BenchContext;
+  pipelineConfig: PipelineConfig;
+  ledger: IngestLedger;
+  timeoutMs: number;
+}
+
 export async function runIngestBench(ctx: BenchContext, options: IngestBenchOptions): Promise<IngestSizeResult[]> {
   const { services } = ctx;
   // `tag` keeps the inbox object after the commit, so the baseline can read the same one.
@@ -62,104 +89,23 @@ export async function runIngestBench(ctx: BenchContext, options: IngestBenchOpti
   let seed = 0;
 
   for (const size of options.sizes) {
+    const setup: IngestBenchSetup = { ctx, pipelineConfig, ledger, timeoutMs: options.timeoutMs(size.bytes) };
     const runs: IngestRun[] = [];
     let checksumsMatch = true;
-    for (let rep = 1; rep <= options.repeat; rep++) {
-      const key = `inbox/bench/ingest-${size.label}-${rep}.bin`;
-      const source = syntheticObject(size.bytes, ++seed);
-      ctx.progress(`ingest ${size.label} #${rep}: putting ${formatBytes(size.bytes)} into the inbox (streamed)`);
-      const put = await services.s3.client.send(
-        new PutObjectCommand({
-          Bucket: services.inboxBucket,
-          Key: key,
-          Body: source.body,
-          ContentLength: size.bytes,
-          ContentType: 'application/octet-stream',
-          Tagging: new URLSearchParams(Object.entries(INGEST_TAGS)).toString(),
-        }),
-      );
-      const sourceSha256 = source.sha256();
-      const notification = toS3EventNotification(
-        {
-          eventName: 'ObjectCreated:Put',
-          bucket: services.inboxBucket,
-          key,
-          size: size.bytes,
-          eTag: put.ETag?.replace(/"/g, ''),
-          versionId: put.VersionId,
-          time: new Date(),
-        },
-        { region: services.region, sequencer: `${Date.now().toString(16).toUpperCase().padStart(18, '0')}` },
-      );
-
-      interface Timed {
-        ms: number;
-        cpuMs: number;
-        serverCpuMs: number;
-        memory: MemoryPeak;
-      }
-      const plainCopy = async (): Promise<Timed> => {
-        const upload = await ctx.ibinder.createPresignedUpload();
-        await flushDiskWrites();
-        ctx.progress(`ingest ${size.label} #${rep}: plain stream copy`);
-        const result = await runMeasured(
-          {
-            kind: 'plain-copy',
-            endpoints: ctx.endpoints,
-            bucket: services.inboxBucket,
-            key,
-            ...(put.VersionId !== undefined ? { versionId: put.VersionId } : {}),
-            uploadUrl: upload.presignedUrl,
-          },
-          { timeoutMs: options.timeoutMs(size.bytes) },
-        );
-        if (!result.ok) throw new Error(`plain copy of ${size.label} failed: ${result.error}`);
-        const stored = services.emulator.state.getUpload(upload.uploadId)?.blob;
-        if (stored?.size !== size.bytes || (await stored.digest()) !== sourceSha256) {
-          throw new Error(`plain copy of ${size.label}: the emulator stored other bytes than the source (the baseline itself is broken)`);
-        }
-        await discardReceivedBytes(stored);
-        return { ms: result.durationMs, cpuMs: result.cpuMs, serverCpuMs: result.serverCpuMs ?? 0, memory: result.memory };
-      };
-
-      const ingest = async (): Promise<Timed> => {
-        await flushDiskWrites();
-        ctx.progress(`ingest ${size.label} #${rep}: processBatch`);
-        const result = await runMeasured(
-          {
-            kind: 'ingest',
-            endpoints: ctx.endpoints,
-            credentials: ctx.credentials,
-            pipelineConfig,
-            ledgerTable: services.ledgerTable,
-            messages: [{ messageId: `bench-${size.label}-${rep}`, body: JSON.stringify(notification) }],
-          },
-          { timeoutMs: options.timeoutMs(size.bytes) },
-        );
-        if (!result.ok) throw new Error(`ingest of ${size.label} failed: ${result.error}`);
-        const outcome = result.outcome;
-        if (outcome.kind !== 'ingest' || outcome.ingested !== 1 || outcome.batchItemFailures !== 0) {
-          throw new Error(`ingest of ${size.label} did not commit the object: ${JSON.stringify(outcome)}`);
-        }
-        const entry = await ledger.get({ bucket: services.inboxBucket, key, versionId: put.VersionId });
-        if (entry?.state !== 'committed') throw new Error(`ingest of ${size.label}: the ledger says ${entry?.state ?? 'nothing'}, not committed`);
-        const committed = await services.emulator.state.versionContent(entry.documentVersionId);
-        if (committed.size !== size.bytes || committed.sha256 !== sourceSha256) checksumsMatch = false;
-        await discardReceivedBytes(services.emulator.state.getVersion(entry.documentVersionId)?.blob);
-        return { ms: result.durationMs, cpuMs: result.cpuMs, serverCpuMs: result.serverCpuMs ?? 0, memory: result.memory };
-      };
-
+    for (let repetition = 1; repetition <= options.repeat; repetition++) {
+      const object = await putInboxObject(ctx, size, repetition, ++seed);
       // Alternate the order, so that neither side always runs on a warmer or cooler machine.
-      let plain: Timed;
-      let ingested: Timed;
-      if (rep % 2 === 1) {
-        plain = await plainCopy();
-        ingested = await ingest();
+      let plain: TimedCase;
+      let ingested: TimedCase & { checksumMatch: boolean };
+      if (repetition % 2 === 1) {
+        plain = await plainCopy(setup, object);
+        ingested = await ingest(setup, object);
       } else {
-        ingested = await ingest();
-        plain = await plainCopy();
+        ingested = await ingest(setup, object);
+        plain = await plainCopy(setup, object);
       }
-      await services.s3.client.send(new DeleteObjectCommand({ Bucket: services.inboxBucket, Key: key, VersionId: put.VersionId }));
+      checksumsMatch &&= ingested.checksumMatch;
+      await services.s3.client.send(new DeleteObjectCommand({ Bucket: services.inboxBucket, Key: object.key, VersionId: object.versionId }));
       runs.push({
         plainMs: plain.ms,
         ingestMs: ingested.ms,
@@ -171,4 +117,94 @@ export async function runIngestBench(ctx: BenchContext, options: IngestBenchOpti
     results.push({ ...size, runs, checksumsMatch });
   }
   return results;
+}
+
+/** Puts a generated object into the inbox with the ingest tags, streamed, and hashes it on the way. */
+async function putInboxObject(ctx: BenchContext, size: IngestSize, repetition: number, seed: number): Promise<InboxObject> {
+  const { services } = ctx;
+  const key = `inbox/bench/ingest-${size.label}-${repetition}.bin`;
+  const source = syntheticObject(size.bytes, seed);
+  ctx.progress(`ingest ${size.label} #${repetition}: putting ${formatBytes(size.bytes)} into the inbox (streamed)`);
+  const put = await services.s3.client.send(
+    new PutObjectCommand({
+      Bucket: services.inboxBucket,
+      Key: key,
+      Body: source.body,
+      ContentLength: size.bytes,
+      ContentType: 'application/octet-stream',
+      Tagging: new URLSearchParams(Object.entries(INGEST_TAGS)).toString(),
+    }),
+  );
+  const notification = toS3EventNotification(
+    {
+      eventName: 'ObjectCreated:Put',
+      bucket: services.inboxBucket,
+      key,
+      size: size.bytes,
+      eTag: put.ETag?.replace(/"/g, ''),
+      versionId: put.VersionId,
+      time: new Date(),
+    },
+    { region: services.region, sequencer: Date.now().toString(16).toUpperCase().padStart(18, '0') },
+  );
+  return { size, repetition, key, versionId: put.VersionId, sha256: source.sha256(), notification: JSON.stringify(notification) };
+}
+
+/** The baseline: GetObject piped into a presigned PUT, in a measured process; checks what arrived. */
+async function plainCopy(setup: IngestBenchSetup, object: InboxObject): Promise<TimedCase> {
+  const { ctx } = setup;
+  const { services } = ctx;
+  const label = object.size.label;
+  const upload = await ctx.ibinder.createPresignedUpload();
+  await flushDiskWrites();
+  ctx.progress(`ingest ${label} #${object.repetition}: plain stream copy`);
+  const result = await runMeasured(
+    {
+      kind: 'plain-copy',
+      endpoints: ctx.endpoints,
+      bucket: services.inboxBucket,
+      key: object.key,
+      ...(object.versionId !== undefined ? { versionId: object.versionId } : {}),
+      uploadUrl: upload.presignedUrl,
+    },
+    { timeoutMs: setup.timeoutMs },
+  );
+  if (!result.ok) throw new Error(`plain copy of ${label} failed: ${result.error}`);
+  const stored = services.emulator.state.getUpload(upload.uploadId)?.blob;
+  if (stored?.size !== object.size.bytes || (await stored.digest()) !== object.sha256) {
+    throw new Error(`plain copy of ${label}: the emulator stored other bytes than the source (the baseline itself is broken)`);
+  }
+  await discardReceivedBytes(stored);
+  return { ms: result.durationMs, cpuMs: result.cpuMs, serverCpuMs: result.serverCpuMs ?? 0, memory: result.memory };
+}
+
+/** The real ingest of the object's notification, in a measured process; checks the commit and its bytes. */
+async function ingest(setup: IngestBenchSetup, object: InboxObject): Promise<TimedCase & { checksumMatch: boolean }> {
+  const { ctx } = setup;
+  const { services } = ctx;
+  const label = object.size.label;
+  await flushDiskWrites();
+  ctx.progress(`ingest ${label} #${object.repetition}: processBatch`);
+  const result = await runMeasured(
+    {
+      kind: 'ingest',
+      endpoints: ctx.endpoints,
+      credentials: ctx.credentials,
+      pipelineConfig: setup.pipelineConfig,
+      ledgerTable: services.ledgerTable,
+      messages: [{ messageId: `bench-${label}-${object.repetition}`, body: object.notification }],
+    },
+    { timeoutMs: setup.timeoutMs },
+  );
+  if (!result.ok) throw new Error(`ingest of ${label} failed: ${result.error}`);
+  const outcome = result.outcome;
+  if (outcome.kind !== 'ingest' || outcome.ingested !== 1 || outcome.batchItemFailures !== 0) {
+    throw new Error(`ingest of ${label} did not commit the object: ${JSON.stringify(outcome)}`);
+  }
+  const entry = await setup.ledger.get({ bucket: services.inboxBucket, key: object.key, versionId: object.versionId });
+  if (entry?.state !== 'committed') throw new Error(`ingest of ${label}: the ledger says ${entry?.state ?? 'nothing'}, not committed`);
+  const committed = await services.emulator.state.versionContent(entry.documentVersionId);
+  const checksumMatch = committed.size === object.size.bytes && committed.sha256 === object.sha256;
+  await discardReceivedBytes(services.emulator.state.getVersion(entry.documentVersionId)?.blob);
+  return { ms: result.durationMs, cpuMs: result.cpuMs, serverCpuMs: result.serverCpuMs ?? 0, memory: result.memory, checksumMatch };
 }
