@@ -4,8 +4,8 @@
  * its result. A fresh process per case, so that each peak is that case's alone and no cache,
  * socket pool or garbage from an earlier case is counted.
  *
- * The child gets a minimal environment: nothing from the operator's shell (AWS profiles,
- * real endpoints) can leak into a case. Its output is kept (the last few KB) and shown only
+ * The child gets a minimal environment: nothing from the operator's shell or home directory
+ * (AWS profiles, config files, real endpoints) can leak into a case. Its output is kept (the last few KB) and shown only
  * when it fails.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -39,7 +39,7 @@ export async function runMeasured(task: MeasuredTask, options: RunMeasuredOption
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     env: {
       PATH: process.env.PATH ?? '',
-      ...(process.env.HOME !== undefined ? { HOME: process.env.HOME } : {}),
+      // No HOME: the SDK must not pick up a profile or config file of whoever runs the bench.
       ...(process.env.TMPDIR !== undefined ? { TMPDIR: process.env.TMPDIR } : {}),
       POWERTOOLS_SERVICE_NAME: `bench-${task.kind}`,
       POWERTOOLS_LOG_LEVEL: 'ERROR',

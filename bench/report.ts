@@ -227,7 +227,7 @@ export function machineSection(load: MachineLoad): string {
   const line = `Machine: ${load.cores} cores, load average ${load.loadAverageAtStart.toFixed(1)} at the start, ${load.loadAverageAtEnd.toFixed(1)} at the end`;
   // The bench itself keeps about two processes busy.
   const busy = Math.max(load.loadAverageAtStart, load.loadAverageAtEnd) > load.cores + 1;
-  return busy ? `${line}\nWARNING: other work competed for the CPU; throughput figures are noisy. Rerun on a quiet machine before trusting a throughput FAIL.` : line;
+  return busy ? `${line}\nWARNING: other work competed for the CPU; timings and throughput ratios are noisy. Rerun on a quiet machine before trusting a throughput FAIL.` : line;
 }
 
 /** One line of JSON with every figure, for machines. */
