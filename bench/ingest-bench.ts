@@ -199,7 +199,8 @@ async function ingest(setup: IngestBenchSetup, object: InboxObject): Promise<Tim
   if (!result.ok) throw new Error(`ingest of ${label} failed: ${result.error}`);
   const outcome = result.outcome;
   if (outcome.kind !== 'ingest' || outcome.ingested !== 1 || outcome.batchItemFailures !== 0) {
-    throw new Error(`ingest of ${label} did not commit the object: ${JSON.stringify(outcome)}`);
+    const said = result.output ? `\n--- the ingest's log (last lines) ---\n${result.output}` : '';
+    throw new Error(`ingest of ${label} did not commit the object: ${JSON.stringify(outcome)}${said}`);
   }
   const entry = await setup.ledger.get({ bucket: services.inboxBucket, key: object.key, versionId: object.versionId });
   if (entry?.state !== 'committed') throw new Error(`ingest of ${label}: the ledger says ${entry?.state ?? 'nothing'}, not committed`);

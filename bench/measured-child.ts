@@ -15,7 +15,11 @@ import { ChildMessageSchema, type MeasuredResult, type MeasuredTask } from './pr
  * The child's result, plus the CPU time this process (the servers) spent while the child
  * worked: when it is close to the wall time, the servers, not the code measured, set the pace.
  */
-export type MeasuredCase = MeasuredResult & { serverCpuMs?: number };
+export type MeasuredCase = MeasuredResult & {
+  serverCpuMs?: number;
+  /** The last few KB the process wrote (its functions' warnings and errors), for reports of failed cases. */
+  output: string;
+};
 
 const CHILD_MODULE = new URL('./measured-process.ts', import.meta.url);
 const OUTPUT_TAIL_BYTES = 16 * 1024;
@@ -42,7 +46,8 @@ export async function runMeasured(task: MeasuredTask, options: RunMeasuredOption
       // No HOME: the SDK must not pick up a profile or config file of whoever runs the bench.
       ...(process.env.TMPDIR !== undefined ? { TMPDIR: process.env.TMPDIR } : {}),
       POWERTOOLS_SERVICE_NAME: `bench-${task.kind}`,
-      POWERTOOLS_LOG_LEVEL: 'ERROR',
+      // Warnings say why a record was retried; info lines would only cost time.
+      POWERTOOLS_LOG_LEVEL: 'WARN',
       POWERTOOLS_METRICS_DISABLED: 'true',
     },
   });
@@ -59,27 +64,26 @@ export async function runMeasured(task: MeasuredTask, options: RunMeasuredOption
 
   const withOutput = (reason: string): string =>
     `${task.kind} process: ${reason}${output.trim() ? `\n--- its output (last lines) ---\n${output.trim()}` : ''}`;
-  const failure = (reason: string): MeasuredResult => ({ ok: false, error: withOutput(reason) });
+  const failure = (reason: string): MeasuredCase => ({ ok: false, error: withOutput(reason), output: output.trim() });
 
+  /**
+   * The answer is given once the process has exited and its output is read to the end, so
+   * that a failed case's report carries its last log lines. The result message arrives first.
+   */
   return new Promise<MeasuredCase>((resolve) => {
-    let settled = false;
+    let received: MeasuredCase | undefined;
+    let problem: string | undefined;
     let serverCpuAtStart: NodeJS.CpuUsage | undefined;
-    const settle = (result: MeasuredCase): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(result);
-    };
-    const timer = setTimeout(() => {
+    const stop = (reason: string): void => {
+      problem ??= reason;
       child.kill('SIGKILL');
-      settle(failure(`no result after ${Math.round(options.timeoutMs / 1000)} s; killed`));
-    }, options.timeoutMs);
+    };
+    const timer = setTimeout(() => stop(`no result after ${Math.round(options.timeoutMs / 1000)} s; killed`), options.timeoutMs);
 
     child.on('message', (raw: unknown) => {
       const parsed = ChildMessageSchema.safeParse(raw);
       if (!parsed.success) {
-        child.kill('SIGKILL');
-        settle(failure(`sent a message that is not part of the protocol: ${parsed.error.issues.map((i) => i.message).join('; ')}`));
+        stop(`sent a message that is not part of the protocol: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
         return;
       }
       if (parsed.data.type === 'ready') {
@@ -87,18 +91,20 @@ export async function runMeasured(task: MeasuredTask, options: RunMeasuredOption
         child.send({ type: 'run', task });
         return;
       }
-      const { result } = parsed.data;
-      if (!result.ok) {
-        settle({ ...result, error: withOutput(result.error) });
+      const serverCpu = process.cpuUsage(serverCpuAtStart);
+      received = { ...parsed.data.result, serverCpuMs: (serverCpu.user + serverCpu.system) / 1000, output: '' };
+      // It exits by itself once the result is sent; a process that lingers is ended.
+      setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+    });
+    child.on('error', (err) => stop(`could not be started or signalled: ${err.message}`));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const tail = output.trim();
+      if (problem === undefined && received !== undefined) {
+        resolve(received.ok ? { ...received, output: tail } : { ...received, error: withOutput(received.error), output: tail });
         return;
       }
-      const serverCpu = process.cpuUsage(serverCpuAtStart);
-      settle({ ...result, serverCpuMs: (serverCpu.user + serverCpu.system) / 1000 });
-    });
-    child.on('error', (err) => settle(failure(`could not be started or signalled: ${err.message}`)));
-    // A result sent just before exiting may still be in flight on the channel: give it a moment.
-    child.on('exit', (code, signal) => {
-      setTimeout(() => settle(failure(`exited (${signal ?? `code ${code}`}) before sending a result`)), 500);
+      resolve(failure(problem ?? `exited (${signal ?? `code ${code}`}) before sending a result`));
     });
   });
 }
