@@ -1,26 +1,24 @@
 /**
- * Would the ingest accept this file? Answered by the ingest's own steps, in the ingest's
- * order (functions/ingest/process-record.ts): parse the tags, resolve the target (tags >
- * routing rule > default), validate file name, size and metadata against the binder's schema.
- * Nothing is claimed, uploaded, moved or written; the answer lists every problem at once, each
- * with its fix, exactly as the rejection report would.
+ * Would the ingest accept this file? Answered by the ingest's own decision
+ * (`assessIngest` in functions/ingest/assess.ts, which the Lambda calls too): parse the tags,
+ * resolve the target (tags > routing rule > default), validate file name, size and metadata
+ * against the binder's schema. Nothing is claimed, uploaded, moved or written; the answer lists
+ * every problem at once, each with its fix, exactly as the rejection report would.
  *
- * Where the CLI differs from the Lambda it says so: an untagged object is rejected only after
- * the grace period (reported here at once, with a note), and a folder id is checked by iBinder
- * only at the commit.
+ * The CLI adds what only a person checking needs: a key outside the inbox prefix (the ingest
+ * never hears of it), S3's own rules for tags not written yet, and notes. Where the CLI differs
+ * from the Lambda it says so: an untagged object is rejected only after the grace period
+ * (reported here at once, with a note), and a folder id is checked by iBinder only at the commit.
  */
-import { resolveTarget, binderFieldOf, unknownBinderProblem } from '../functions/ingest/resolve-target.js';
+import { assessIngest, targetOfPlan } from '../functions/ingest/assess.js';
 import type { IBinderRefusal, TargetSource } from '../functions/ingest/types.js';
-import { validateIngestRequest, type IngestRequestToValidate, type ValidationResult } from '../functions/ingest/validate.js';
 import type { PipelineConfig } from '../shared/config/runtime.js';
 import type { DestinationMetadataValue } from '../shared/destination/types.js';
-import { IBinderApiError } from '../shared/ibinder/errors.js';
 import { FolderResolver } from '../shared/ibinder/folder-resolver.js';
 import { MetadataSchemaCache } from '../shared/ibinder/schema-cache.js';
-import type { MetadataElement } from '../shared/ibinder/schemas.js';
 import type { IBinderClient } from '../shared/ibinder/types.js';
 import type { Problem } from '../shared/ledger/types.js';
-import { checkS3TagSet, parseIngestTags, TAG, type S3Tag } from '../shared/s3/tags.js';
+import { checkS3TagSet, TAG, type S3Tag } from '../shared/s3/tags.js';
 
 export interface IngestCheckInput {
   /** The key the object has (or would have) in the inbox bucket. */
@@ -63,81 +61,57 @@ export interface IngestCheckResult {
 export async function checkIngest(input: IngestCheckInput): Promise<IngestCheckResult> {
   const { key, config } = input;
   const notes: string[] = [];
-  const keyProblems = checkKey(key, config);
-  const parsed = parseIngestTags(input.tags);
-  const tagProblems = [...(input.tagsNotYetWritten ? checkS3TagSet(input.tags) : []), ...parsed.problems];
-  const schemas = new MetadataSchemaCache(input.client);
+  // Ahead of the ingest's own problems, as the CLI's extras: the key, and S3's rules for new tags.
+  const extraProblems = [...checkKey(key, config), ...(input.tagsNotYetWritten ? checkS3TagSet(input.tags) : [])];
+  // New for this one check, so its first read of a schema is already uncached: a refresh would
+  // only ask iBinder the same question again.
+  const cache = new MetadataSchemaCache(input.client);
+  const schemas = { get: (binderId: string) => cache.get(binderId), refresh: (binderId: string) => cache.get(binderId) };
 
-  const resolution = await resolveTarget({
-    key,
-    tags: parsed.tags,
-    lastModified: input.lastModified,
-    config,
-    folders: new FolderResolver(input.client),
-    now: input.now,
-  });
-  const fileChecks = (request: { fileName: string; fileNameField: string }): IngestRequestToValidate => ({
-    fileName: request.fileName,
-    fileNameField: request.fileNameField,
-    sizeBytes: input.sizeBytes,
-    maxFileSizeBytes: config.maxFileSizeBytes,
-    metadata: [],
-  });
+  const assessment = await assessIngest(
+    { key, tags: input.tags, sizeBytes: input.sizeBytes, lastModified: input.lastModified, now: input.now },
+    { config, folders: new FolderResolver(input.client), schemas },
+  );
+  // The ingest waits for tags during the grace period; a person checking is told the outcome after it.
+  const outcome = assessment.kind === 'wait' ? assessment.rejectionAfterGrace : assessment;
 
-  if (resolution.kind === 'untagged') {
-    notes.push(
-      `the ingest waits up to ${config.untaggedGraceSeconds} s after the upload for tags before it rejects an untagged object`,
-    );
-    const checks = validateIngestRequest(fileChecks(resolution.request));
-    return rejected([...keyProblems, ...tagProblems, resolution.problem, ...checks.problems], resolution.request, notes);
-  }
-
-  if (resolution.kind === 'invalid') {
-    let schema: readonly MetadataElement[] | undefined;
-    if (resolution.binderId !== undefined) schema = await schemas.get(resolution.binderId);
-    const checks = validateIngestRequest({
-      ...fileChecks(resolution.request),
-      binderId: resolution.binderId,
-      metadata: resolution.request.metadata,
-      schema,
-    });
-    return {
-      ...rejected([...keyProblems, ...tagProblems, ...resolution.problems, ...checks.problems], resolution.request, notes),
-      ...(resolution.binderId !== undefined && resolution.source !== undefined
-        ? { target: { binderId: resolution.binderId, source: resolution.source } }
-        : {}),
-      ibinder: resolution.ibinder,
-    };
-  }
-
-  const plan = resolution.plan;
-  const target: IngestCheckTarget = { ...plan.target, source: plan.source };
-  let validation: ValidationResult;
-  try {
-    const schema = await schemas.get(plan.target.binderId);
-    validation = validateIngestRequest({ ...fileChecks(plan), binderId: plan.target.binderId, metadata: plan.metadata, schema });
-  } catch (err) {
-    if (err instanceof IBinderApiError && err.kind === 'permanent') {
-      const problem = unknownBinderProblem({ id: plan.target.binderId, field: binderFieldOf(plan.source) }, err);
-      return {
-        ...rejected([...keyProblems, ...tagProblems, problem], plan, notes),
-        target,
-        ibinder: { status: err.status, title: err.title, traceId: err.traceId },
-      };
+  if (outcome.kind === 'reject') {
+    switch (outcome.cause) {
+      case 'untagged':
+        notes.push(
+          `the ingest waits up to ${config.untaggedGraceSeconds} s after the upload for tags before it rejects an untagged object`,
+        );
+        return rejected([...extraProblems, ...outcome.problems], outcome.request, notes);
+      case 'unresolved-target':
+        return {
+          ...rejected([...extraProblems, ...outcome.problems], outcome.request, notes),
+          ...(outcome.binder ? { target: { binderId: outcome.binder.binderId, source: outcome.binder.source } } : {}),
+          ibinder: outcome.ibinder,
+        };
+      case 'unknown-binder':
+        return {
+          ...rejected([...extraProblems, ...outcome.problems], outcome.plan, notes),
+          target: targetOfPlan(outcome.plan),
+          ibinder: outcome.ibinder,
+        };
+      case 'invalid-request':
+        break;
     }
-    throw err;
   }
+
+  // Accepted by the ingest's rules, or refused for the request itself: the target is known.
+  const plan = outcome.plan;
   if (plan.target.folderPath === undefined) {
     notes.push(`the folder id ${plan.target.folderId} is not looked up beforehand: iBinder checks it when the file is committed`);
   }
-  const problems = [...keyProblems, ...tagProblems, ...validation.problems];
+  const problems = [...extraProblems, ...(outcome.kind === 'reject' ? outcome.problems : [])];
   return {
     accepted: problems.length === 0,
     problems,
-    target,
+    target: targetOfPlan(plan),
     fileName: plan.fileName,
     version: plan.version,
-    metadata: validation.additionalMetadata,
+    metadata: outcome.additionalMetadata,
     notes,
   };
 }

@@ -11,19 +11,16 @@
  * Never throws: the outcome says what to do with the SQS message.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { CommittedVersion, PreparedUpload } from '../../shared/destination/types.js';
+import type { CommittedVersion, DestinationMetadataValue, PreparedUpload } from '../../shared/destination/types.js';
 import { IBinderApiError, isIBinderError } from '../../shared/ibinder/errors.js';
-import type { MetadataElement } from '../../shared/ibinder/schemas.js';
 import { LedgerConflictError, type ClaimedEntry, type ObjectRef, type Problem } from '../../shared/ledger/types.js';
 import { appendLogContext, runWithLogContext } from '../../shared/observability/log-context.js';
 import type { S3ObjectEvent } from '../../shared/s3/event.js';
-import { parseIngestTags, type S3Tag } from '../../shared/s3/tags.js';
+import { assessIngest, targetOfPlan } from './assess.js';
 import { disposeCommittedObject } from './disposition.js';
 import { deleteObjectVersion, getObjectTags, headObjectVersion, openObjectVersion, type ObjectVersionInfo } from './object-store.js';
 import { rejectObject, type Rejection } from './rejection.js';
-import { binderFieldOf, resolveTarget, unknownBinderProblem } from './resolve-target.js';
 import type { IBinderRefusal, IngestDependencies, IngestPlan, RecordOutcome } from './types.js';
-import { validateIngestRequest, type IngestRequestToValidate, type ValidationResult } from './validate.js';
 
 /** A permanent refusal by the destination at a given step, turned into a rejection. */
 class PermanentRefusal extends Error {
@@ -111,71 +108,49 @@ async function ingest(
 
   step.name = 'read tags';
   const tagSet = await getObjectTags(s3, ref);
-  const parsedTags = parseIngestTags(tagSet);
-
-  step.name = 'resolve target';
-  const resolution = await resolveTarget({
-    key: ref.key,
-    tags: parsedTags.tags,
-    lastModified: object.lastModified,
-    config,
-    folders: deps.folders,
-    now: deps.now(),
-  });
 
   const reject = (problems: Problem[], extra: Partial<Rejection> = {}): Promise<RecordOutcome> => {
     step.name = 'reject';
     return rejectObject(deps, log, { ref, messageId, object, tags: tagSet, problems, ...extra });
   };
 
-  if (resolution.kind === 'untagged') {
-    if (resolution.withinGrace) {
-      deps.metrics.recordRetried();
-      log.info('no ingest tags yet: waiting for the producer to tag the object', {
-        graceEndsAt: resolution.graceEndsAt.toISOString(),
-      });
-      return { status: 'retry', reason: `untagged; waiting for tags until ${resolution.graceEndsAt.toISOString()}` };
-    }
-    const checks = validateIngestRequest(fileChecks(resolution.request, object, config.maxFileSizeBytes));
-    return reject([...parsedTags.problems, resolution.problem, ...checks.problems]);
-  }
+  // The decision `check` shares: tags, target, schema, validation. Only its reads are steps here.
+  const assessment = await assessIngest(
+    { key: ref.key, tags: tagSet, sizeBytes: object.size, lastModified: object.lastModified, now: deps.now() },
+    {
+      config,
+      folders: deps.folders,
+      schemas: deps.schemas,
+      onStep: (next) => {
+        if (next.name === 'read metadata schema') remember(log, { binderId: next.binderId, folderId: next.folderId });
+        step.name = next.name;
+      },
+    },
+  );
 
-  if (resolution.kind === 'invalid') {
-    // Report everything that can still be checked, so that one round of fixes is enough.
-    let schema: readonly MetadataElement[] | undefined;
-    if (resolution.binderId !== undefined) {
-      remember(log, { binderId: resolution.binderId });
-      step.name = 'read metadata schema';
-      schema = await deps.schemas.get(resolution.binderId);
-    }
-    const checks = validateIngestRequest({
-      ...fileChecks(resolution.request, object, config.maxFileSizeBytes),
-      binderId: resolution.binderId,
-      metadata: resolution.request.metadata,
-      schema,
+  if (assessment.kind === 'wait') {
+    deps.metrics.recordRetried();
+    log.info('no ingest tags yet: waiting for the producer to tag the object', {
+      graceEndsAt: assessment.graceEndsAt.toISOString(),
     });
-    return reject([...parsedTags.problems, ...resolution.problems, ...checks.problems], { ibinder: resolution.ibinder });
+    return { status: 'retry', reason: `untagged; waiting for tags until ${assessment.graceEndsAt.toISOString()}` };
   }
-
-  const plan = resolution.plan;
-  const target = { ...plan.target, source: plan.source };
-  remember(log, { binderId: plan.target.binderId, folderId: plan.target.folderId });
-
-  step.name = 'read metadata schema';
-  let validation: ValidationResult;
-  try {
-    validation = await validatePlan(deps, plan, object);
-  } catch (err) {
-    if (err instanceof IBinderApiError && err.kind === 'permanent') {
-      return reject([...parsedTags.problems, unknownBinderProblem({ id: plan.target.binderId, field: binderFieldOf(plan.source) }, err)], {
-        target,
-        ibinder: refusalOf(err),
-      });
+  if (assessment.kind === 'reject') {
+    // The report names a target once one resolved; a half-known one (a binder without a folder) is left out.
+    switch (assessment.cause) {
+      case 'untagged':
+        return reject(assessment.problems);
+      case 'unresolved-target':
+        return reject(assessment.problems, { ibinder: assessment.ibinder });
+      case 'unknown-binder':
+        return reject(assessment.problems, { target: targetOfPlan(assessment.plan), ibinder: assessment.ibinder });
+      case 'invalid-request':
+        return reject(assessment.problems, { target: targetOfPlan(assessment.plan) });
     }
-    throw err;
   }
-  const problems = [...parsedTags.problems, ...validation.problems];
-  if (problems.length > 0) return reject(problems, { target });
+
+  const { plan, additionalMetadata } = assessment;
+  const target = targetOfPlan(plan);
 
   step.name = 'claim';
   const claim = await ledger.claim(ref, messageId);
@@ -201,15 +176,15 @@ async function ingest(
       remember(log, { uploadId: claim.entry.uploadId });
       log.info('resuming: the bytes were transferred before; committing the stored upload', { attempts: claim.entry.attempts });
       try {
-        committed = await commit(deps, plan, validation, claim.entry.uploadId, step);
+        committed = await commit(deps, plan, additionalMetadata, claim.entry.uploadId, step);
       } catch (err) {
         if (!(err instanceof PermanentRefusal)) throw err;
         // The stored upload may have expired at the destination: send the bytes once more.
         log.warn('the stored upload could not be committed; uploading again', { problems: err.problems });
-        committed = await uploadAndCommit(deps, log, ref, messageId, object, plan, validation, claim.entry, step);
+        committed = await uploadAndCommit(deps, log, ref, messageId, object, plan, additionalMetadata, claim.entry, step);
       }
     } else {
-      committed = await uploadAndCommit(deps, log, ref, messageId, object, plan, validation, claim.entry, step);
+      committed = await uploadAndCommit(deps, log, ref, messageId, object, plan, additionalMetadata, claim.entry, step);
     }
   } catch (err) {
     if (err instanceof PermanentRefusal) return reject(err.problems, { target, ibinder: err.ibinder });
@@ -237,21 +212,6 @@ async function ingest(
   return { status: 'committed', documentId: committed.documentId, documentVersionId: committed.versionId, resumed };
 }
 
-/**
- * Validates against the cached schema; when the only problems are metadata problems, reads
- * the schema once more without the cache before believing them (a rejection is final).
- */
-async function validatePlan(deps: IngestDependencies, plan: IngestPlan, object: ObjectVersionInfo): Promise<ValidationResult> {
-  const request = {
-    ...fileChecks(plan, object, deps.config.maxFileSizeBytes),
-    binderId: plan.target.binderId,
-    metadata: plan.metadata,
-  };
-  const first = validateIngestRequest({ ...request, schema: await deps.schemas.get(plan.target.binderId) });
-  if (!first.problems.some((p) => p.code === 'metadata')) return first;
-  return validateIngestRequest({ ...request, schema: await deps.schemas.refresh(plan.target.binderId) });
-}
-
 async function uploadAndCommit(
   deps: IngestDependencies,
   log: Logger,
@@ -259,7 +219,7 @@ async function uploadAndCommit(
   owner: string,
   object: ObjectVersionInfo,
   plan: IngestPlan,
-  validation: ValidationResult,
+  additionalMetadata: DestinationMetadataValue[],
   claim: ClaimedEntry,
   step: { name: string },
 ): Promise<CommittedVersion> {
@@ -291,13 +251,13 @@ async function uploadAndCommit(
 
   step.name = 'record transfer';
   await deps.ledger.markTransferred(ref, owner, upload.uploadId);
-  return commit(deps, plan, validation, upload.uploadId, step);
+  return commit(deps, plan, additionalMetadata, upload.uploadId, step);
 }
 
 async function commit(
   deps: IngestDependencies,
   plan: IngestPlan,
-  validation: ValidationResult,
+  additionalMetadata: DestinationMetadataValue[],
   uploadId: string,
   step: { name: string },
 ): Promise<CommittedVersion> {
@@ -307,7 +267,7 @@ async function commit(
       fileName: plan.fileName,
       version: plan.version,
       uploadId,
-      metadata: validation.additionalMetadata,
+      metadata: additionalMetadata,
     });
   } catch (err) {
     if (err instanceof IBinderApiError && err.kind === 'permanent') {
@@ -346,20 +306,6 @@ function commitProblems(err: IBinderApiError, plan: IngestPlan): Problem[] {
     message: `iBinder refused the upload into ${where}: ${field}: ${messages.join(' ')}${trace}`,
     fix,
   }));
-}
-
-function fileChecks(
-  request: { fileName: string; fileNameField: string },
-  object: ObjectVersionInfo,
-  maxFileSizeBytes: number,
-): IngestRequestToValidate {
-  return {
-    fileName: request.fileName,
-    fileNameField: request.fileNameField,
-    sizeBytes: object.size,
-    maxFileSizeBytes,
-    metadata: [],
-  };
 }
 
 function refusalOf(err: IBinderApiError): IBinderRefusal {
