@@ -64,10 +64,10 @@ export interface IngestAccepted {
   additionalMetadata: DestinationMetadataValue[];
 }
 
-/** Why an object is refused; says what else is known about it. */
-export type IngestRejectionCause = IngestRejected['cause'];
-
-/** The object would be rejected; `problems` says every reason, each with its fix. */
+/**
+ * The object would be rejected; `problems` says every reason, each with its fix. The `cause`
+ * says how far the decision got, and so what else is known (a plan, a binder, iBinder's refusal).
+ */
 export type IngestRejected =
   /** No `ibinder:` tags, no routing rule or default covers the key, and the grace period is over. */
   | { kind: 'reject'; cause: 'untagged'; problems: Problem[]; request: FileRequest }

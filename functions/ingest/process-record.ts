@@ -1,5 +1,6 @@
 /**
  * One S3 object through the ingest: read, resolve, validate, claim, upload, commit, dispose.
+ * Resolving and validating is `assessIngest` (assess.ts), the decision the CLI's `check` shares.
  *
  * Every failure is classified where it happens, because the same error means different things
  * at different steps: a 404 while listing a binder's folders is the producer's mistake (reject),
