@@ -163,6 +163,9 @@ async function operatorTour(
     if (step.code !== expectCode) throw new DemoFailure(`ibinder-pipeline ${step.argv.join(' ')} exited ${step.code}, expected ${expectCode}`);
   };
   const s3Uri = (key: string): string => `s3://${services.inboxBucket}/${key}`;
+  const binderId = (JSON.parse((await runLocalCli(services, ['--json', 'check', s3Uri(rejectedKey)])).stdout) as { target?: { binderId?: string } }).target?.binderId;
+  show(await runLocalCli(services, ['binders']), 0);
+  if (binderId) show(await runLocalCli(services, ['schema', binderId]), 0);
   show(await runLocalCli(services, ['check', s3Uri(rejectedKey)]), 1);
   show(await runLocalCli(services, ['check', s3Uri(rejectedKey), ...fix]), 0);
   show(await runLocalCli(services, ['reingest', rejectedKey, ...fix]), 0);
