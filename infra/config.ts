@@ -13,7 +13,7 @@ import { RoutingRuleSchema, TargetSpecSchema } from '../shared/config/target.js'
 import { DispositionSchema, PipelineConfigSchema, type PipelineConfig } from '../shared/config/runtime.js';
 import { EnvironmentConfigError } from './errors.js';
 
-/** The vendor's production endpoints (reference/README.md). */
+/** The vendor's production endpoints (from its API reference). */
 export const IBINDER_API_BASE_URL = 'https://api.ibinder.com/api';
 export const IBINDER_TOKEN_URL = 'https://signin.ibinder.com/connect/token';
 

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 
-/** Characters S3 allows in tag keys and values (DESIGN.md: Tags). */
+/** Characters S3 allows in tag keys and values (the tag convention). */
 export const S3_TAG_CHARS = /^[\p{L}\p{N} +\-=._:/@]*$/u;
 
 export const TargetSpecSchema = z

@@ -1,5 +1,5 @@
 /**
- * Failures of the export and how they are handled (DESIGN.md: errors are classified):
+ * Failures of the export and how they are handled (errors are classified):
  *
  * - permanent: retrying cannot help (the version is gone: 404; access refused: 403; a job
  *   message that is not a job). Recorded in the run's manifest as failed, message acknowledged.

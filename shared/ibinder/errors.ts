@@ -56,7 +56,7 @@ export class IBinderResponseError extends IBinderError {
   }
 }
 
-/** Classifies an HTTP status per DESIGN.md: 429/5xx transient, 401 auth, other 4xx permanent. */
+/** Classifies an HTTP status as the design says: 429/5xx transient, 401 auth, other 4xx permanent. */
 export function kindOfStatus(status: number): ErrorKind {
   if (status === 401) return 'auth';
   if (status === 408 || status === 429 || status >= 500) return 'transient';

@@ -1,5 +1,5 @@
 /**
- * zod schemas for every iBinder API response, following ../shared/reference.
+ * zod schemas for every iBinder API response, following the vendor's API reference pages.
  *
  * Responses cross a trust boundary, so they are validated; unknown fields are tolerated
  * (zod objects strip them) because the vendor adds optional fields without notice, and

@@ -1,5 +1,5 @@
 /**
- * The object-tag convention that tells the ingest where a file belongs (DESIGN.md: Tags).
+ * The object-tag convention that tells the ingest where a file belongs.
  *
  * Keys are case-sensitive. Every key under `ibinder:` must be one of the convention's keys: a
  * misspelt key is reported instead of silently ignored, because ignoring it would file the

@@ -17,7 +17,7 @@ import type {
   VersionRef,
 } from './types.js';
 
-/** The reserved metadata element that scopes a search to one binder (reference/README.md). */
+/** The reserved metadata element that scopes a search to one binder (vendor API reference). */
 export const BINDER_FILTER_ELEMENT = 'GLOBAL_BinderId';
 
 export interface IBinderSourceOptions {

@@ -1,5 +1,5 @@
 /**
- * The "source" boundary of DESIGN.md: what the nightly export needs from a document system.
+ * The "source" boundary: what the nightly export needs from a document system.
  * It lists the documents of a binder page by page, lists a document's versions, describes the
  * binder's metadata schema (for labels in the sidecar) and opens one version for reading.
  *

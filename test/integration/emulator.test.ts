@@ -1,5 +1,5 @@
 /**
- * The iBinder emulator against its contract (shared/reference): every response is parsed with
+ * The iBinder emulator against its contract (the vendor's API reference pages): every response is parsed with
  * the client's zod schemas, and the behaviours clients must survive (expiring URLs, one-shot
  * uploads, faults, the documented discrepancies) are exercised over real sockets.
  */
