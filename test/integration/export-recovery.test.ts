@@ -222,7 +222,10 @@ describe('export recovery on the local stack', () => {
     // The dead worker could not release its claim; the redelivery came after the claim's lease ran out.
     expect(ledgerBeforeRedelivery).toEqual([expect.objectContaining({ state: 'claimed', runId: planned.runId })]);
     await expectArchived(binder, planned.runId);
-    const manifest = await archive.manifest(`manifests/${new Date(queue.clock.now()).toISOString().slice(0, 10)}/${planned.runId}.jsonl`);
+    // The manifest is filed under the run's start date: the simulated clock has moved on by
+    // hours of visibility timeouts since, possibly past midnight.
+    const run = await workerDeps.runs.get(planned.runId);
+    const manifest = await archive.manifest(`manifests/${run?.startedAt.slice(0, 10)}/${planned.runId}.jsonl`);
     expect(manifest.run).toMatchObject({ complete: true, versionsEnqueued: 2, versionsExported: 2, failed: 0, unfinished: 0 });
     expect(manifest.versions.map((l) => [l.versionId, l.status]).sort()).toEqual(
       [
