@@ -7,16 +7,14 @@
  * and the iBinder client reports each HTTP exchange to them (API calls, 429s, token requests).
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { createDocumentClient, createS3Client, createSecretsManagerClient } from '../../shared/aws/clients.js';
+import { createDocumentClient, createS3Client } from '../../shared/aws/clients.js';
 import { ENV, loadPipelineConfig, requireEnv } from '../../shared/config/runtime.js';
-import { resolveCredentialsProvider } from '../../shared/credentials.js';
 import { IBinderDestination } from '../../shared/destination/ibinder-destination.js';
 import { FolderResolver } from '../../shared/ibinder/folder-resolver.js';
-import { createIBinderClient } from '../../shared/ibinder/index.js';
+import { createRuntimeIBinderClient } from '../../shared/ibinder/runtime-client.js';
 import { MetadataSchemaCache } from '../../shared/ibinder/schema-cache.js';
 import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
 import { logger } from '../../shared/observability/logger.js';
-import { ibinderRequestMetrics } from '../../shared/observability/ibinder-request-metrics.js';
 import { SERVICE_NAMES } from '../../shared/observability/metric-names.js';
 import { createMetrics, ingestMetrics, setEnvironmentDimension } from '../../shared/observability/metrics.js';
 import type { IngestDependencies } from './types.js';
@@ -28,13 +26,7 @@ export function createIngestDependencies(env: NodeJS.ProcessEnv = process.env): 
   const config = loadPipelineConfig(env);
   const tableName = requireEnv(ENV.ledgerTable, env);
   setEnvironmentDimension(metrics, config.environment);
-  const client = createIBinderClient({
-    apiBaseUrl: config.apiBaseUrl,
-    tokenUrl: config.tokenUrl,
-    tenantId: config.tenantId,
-    credentials: resolveCredentialsProvider(config, env, createSecretsManagerClient()),
-    onRequest: ibinderRequestMetrics(metrics, { tokenUrl: config.tokenUrl }),
-  });
+  const client = createRuntimeIBinderClient(config, metrics, env);
   return {
     config,
     s3: createS3Client({}, env),

@@ -8,11 +8,9 @@
  * each HTTP exchange to them (API calls by status class, 429s, token requests, transfers).
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { createDocumentClient, createS3Client, createSecretsManagerClient, createSqsClient } from '../aws/clients.js';
+import { createDocumentClient, createS3Client, createSqsClient } from '../aws/clients.js';
 import { ENV, loadPipelineConfig, requireEnv } from '../config/runtime.js';
-import { resolveCredentialsProvider } from '../credentials.js';
-import { createIBinderClient } from '../ibinder/index.js';
-import { ibinderRequestMetrics } from '../observability/ibinder-request-metrics.js';
+import { createRuntimeIBinderClient } from '../ibinder/runtime-client.js';
 import { logger } from '../observability/logger.js';
 import { createRunOutcomeMetrics, setEnvironmentDimension } from '../observability/metrics.js';
 import { IBinderSource } from '../source/ibinder-source.js';
@@ -26,13 +24,7 @@ export function exportDepsFromEnvironment(metrics: Metrics, env: NodeJS.ProcessE
   const tableName = requireEnv(ENV.exportLedgerTable, env);
   const bucket = requireEnv(ENV.archiveBucket, env);
   setEnvironmentDimension(metrics, config.environment);
-  const client = createIBinderClient({
-    apiBaseUrl: config.apiBaseUrl,
-    tokenUrl: config.tokenUrl,
-    tenantId: config.tenantId,
-    credentials: resolveCredentialsProvider(config, env, createSecretsManagerClient()),
-    onRequest: ibinderRequestMetrics(metrics, { tokenUrl: config.tokenUrl }),
-  });
+  const client = createRuntimeIBinderClient(config, metrics, env);
   return createExportDeps({
     settings: exportSettingsFrom(config),
     source: new IBinderSource(client),
