@@ -12,9 +12,9 @@
  * Never throws: the outcome says what to do with the SQS message.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { CommittedVersion, DestinationMetadataValue, PreparedUpload } from '../../shared/destination/types.js';
+import type { CommittedVersion, DestinationMetadataValue, PreparedUpload, ResolvedTarget } from '../../shared/destination/types.js';
 import { IBinderApiError, isIBinderError } from '../../shared/ibinder/errors.js';
-import { LedgerConflictError, type ClaimedEntry, type ObjectRef, type Problem } from '../../shared/ledger/types.js';
+import { LedgerConflictError, type ClaimedEntry, type CommitPlan, type ObjectRef, type Problem } from '../../shared/ledger/types.js';
 import { appendLogContext, runWithLogContext } from '../../shared/observability/log-context.js';
 import type { S3ObjectEvent } from '../../shared/s3/event.js';
 import { assessIngest, targetOfPlan } from './assess.js';
@@ -168,24 +168,40 @@ async function ingest(
     return { status: 'retry', reason: `busy: claimed by message ${claim.entry?.owner ?? 'unknown'} until ${until}` };
   }
 
+  const freshPlan = commitPlanOf(plan, additionalMetadata);
   const started = Date.now();
   let committed: CommittedVersion;
+  // The plan the version was actually committed with: the stored one on a resume.
+  let committedPlan = freshPlan;
   let resumed = false;
   try {
     if (claim.entry.uploadId !== undefined && claim.entry.transferred) {
       resumed = true;
       remember(log, { uploadId: claim.entry.uploadId });
       log.info('resuming: the bytes were transferred before; committing the stored upload', { attempts: claim.entry.attempts });
+      // iBinder binds an upload to its first commit's folder and name (another one is a 409), and
+      // that commit may have gone through before the crash: repeat the plan stored with the upload.
+      const storedPlan = claim.entry.commitPlan;
+      if (storedPlan === undefined) {
+        log.info('the stored upload has no commit plan (recorded before plans were stored): committing with the current tags');
+      } else if (!sameCommitPlan(storedPlan, freshPlan)) {
+        log.warn(
+          'the tags changed after the bytes were sent: the file is committed where it was first resolved; a person can move or rename it in iBinder',
+          { storedPlan: describePlan(storedPlan), currentPlan: describePlan(freshPlan) },
+        );
+      }
+      const resumePlan = storedPlan ?? freshPlan;
       try {
-        committed = await commit(deps, plan, additionalMetadata, claim.entry.uploadId, step);
+        committed = await commit(deps, resumePlan, claim.entry.uploadId, step);
+        committedPlan = resumePlan;
       } catch (err) {
         if (!(err instanceof PermanentRefusal)) throw err;
         // The stored upload may have expired at the destination: send the bytes once more.
         log.warn('the stored upload could not be committed; uploading again', { problems: err.problems });
-        committed = await uploadAndCommit(deps, log, ref, messageId, object, plan, additionalMetadata, claim.entry, step);
+        committed = await uploadAndCommit(deps, log, ref, messageId, object, freshPlan, claim.entry, step);
       }
     } else {
-      committed = await uploadAndCommit(deps, log, ref, messageId, object, plan, additionalMetadata, claim.entry, step);
+      committed = await uploadAndCommit(deps, log, ref, messageId, object, freshPlan, claim.entry, step);
     }
   } catch (err) {
     if (err instanceof PermanentRefusal) return reject(err.problems, { target, ibinder: err.ibinder });
@@ -199,11 +215,11 @@ async function ingest(
     documentId: committed.documentId,
     documentVersionId: committed.versionId,
     versionLabel: committed.version,
-    binderId: plan.target.binderId,
-    folderId: plan.target.folderId,
+    binderId: committedPlan.binderId,
+    folderId: committedPlan.folderId,
   });
   deps.metrics.fileIngested(object.size, durationMs);
-  log.info('file ingested as a new document version', { sizeBytes: object.size, durationMs, resumed, fileName: plan.fileName });
+  log.info('file ingested as a new document version', { sizeBytes: object.size, durationMs, resumed, fileName: committedPlan.fileName });
 
   step.name = 'dispose';
   await disposeCommittedObject(s3, log, ref, config.disposition, {
@@ -219,8 +235,7 @@ async function uploadAndCommit(
   ref: ObjectRef,
   owner: string,
   object: ObjectVersionInfo,
-  plan: IngestPlan,
-  additionalMetadata: DestinationMetadataValue[],
+  plan: CommitPlan,
   claim: ClaimedEntry,
   step: { name: string },
 ): Promise<CommittedVersion> {
@@ -237,7 +252,7 @@ async function uploadAndCommit(
   if (claim.uploadId !== undefined) log.info('replacing an unfinished upload', { previousUploadId: claim.uploadId });
 
   step.name = 'record upload';
-  await deps.ledger.recordUpload(ref, owner, upload.uploadId);
+  await deps.ledger.recordUpload(ref, owner, upload.uploadId, plan);
 
   step.name = 'transfer';
   const source = await openObjectVersion(deps.s3, ref);
@@ -252,23 +267,58 @@ async function uploadAndCommit(
 
   step.name = 'record transfer';
   await deps.ledger.markTransferred(ref, owner, upload.uploadId);
-  return commit(deps, plan, additionalMetadata, upload.uploadId, step);
+  return commit(deps, plan, upload.uploadId, step);
 }
 
-async function commit(
-  deps: IngestDependencies,
-  plan: IngestPlan,
-  additionalMetadata: DestinationMetadataValue[],
-  uploadId: string,
-  step: { name: string },
-): Promise<CommittedVersion> {
+/** What a commit needs from a resolved and validated request; stored with the upload id. */
+function commitPlanOf(plan: IngestPlan, additionalMetadata: DestinationMetadataValue[]): CommitPlan {
+  return {
+    binderId: plan.target.binderId,
+    folderId: plan.target.folderId,
+    folderPath: plan.target.folderPath,
+    fileName: plan.fileName,
+    version: plan.version,
+    metadata: additionalMetadata.map((m) => ({ metadataElementId: m.metadataElementId, value: m.value })),
+  };
+}
+
+/** Same destination, name, version label and metadata values (in any order); the path is only a label. */
+function sameCommitPlan(a: CommitPlan, b: CommitPlan): boolean {
+  const key = (p: CommitPlan) =>
+    JSON.stringify([
+      p.binderId,
+      p.folderId,
+      p.fileName,
+      p.version ?? null,
+      p.metadata.map((m) => JSON.stringify([m.metadataElementId, m.value])).sort(),
+    ]);
+  return key(a) === key(b);
+}
+
+/** A plan for a log line: where, under which name and version label, with which metadata value ids. */
+function describePlan(p: CommitPlan): Record<string, unknown> {
+  return {
+    binderId: p.binderId,
+    folderId: p.folderId,
+    folderPath: p.folderPath,
+    fileName: p.fileName,
+    version: p.version,
+    metadata: Object.fromEntries(p.metadata.map((m) => [m.metadataElementId, m.value])),
+  };
+}
+
+function targetOfCommitPlan(plan: CommitPlan): ResolvedTarget {
+  return { binderId: plan.binderId, folderId: plan.folderId, folderPath: plan.folderPath };
+}
+
+async function commit(deps: IngestDependencies, plan: CommitPlan, uploadId: string, step: { name: string }): Promise<CommittedVersion> {
   step.name = 'commit';
   try {
-    return await deps.destination.commit(plan.target, {
+    return await deps.destination.commit(targetOfCommitPlan(plan), {
       fileName: plan.fileName,
       version: plan.version,
       uploadId,
-      metadata: additionalMetadata,
+      metadata: plan.metadata,
     });
   } catch (err) {
     if (err instanceof IBinderApiError && err.kind === 'permanent') {
@@ -279,9 +329,9 @@ async function commit(
 }
 
 /** iBinder's refusal of a commit as problems a person can act on, one per field error. */
-function commitProblems(err: IBinderApiError, plan: IngestPlan): Problem[] {
+function commitProblems(err: IBinderApiError, plan: CommitPlan): Problem[] {
   const trace = err.traceId ? ` (traceId ${err.traceId})` : '';
-  const where = `binder ${plan.target.binderId}, folder ${plan.target.folderPath ?? plan.target.folderId}`;
+  const where = `binder ${plan.binderId}, folder ${plan.folderPath ?? plan.folderId}`;
   const fix =
     err.status === 404
       ? 'check the binder and folder (the folder id may be wrong, or the folder was deleted)'

@@ -18,6 +18,7 @@ import {
   LedgerConflictError,
   ledgerKey,
   type ClaimResult,
+  type CommitPlan,
   type CommitRecord,
   type IngestLedgerStore,
   type LedgerEntry,
@@ -45,6 +46,16 @@ const ProblemSchema = z.object({
   fix: z.string(),
 });
 
+/** A stored commit plan; null or absent on entries written before plans were stored. */
+const CommitPlanSchema = z.object({
+  binderId: z.string().min(1),
+  folderId: z.string().min(1),
+  folderPath: optionalString,
+  fileName: z.string().min(1),
+  version: optionalString,
+  metadata: z.array(z.object({ metadataElementId: z.string().min(1), value: z.string() })),
+});
+
 const BaseSchema = z.object({
   pk: z.string(),
   bucket: z.string(),
@@ -64,6 +75,7 @@ const LedgerEntrySchema = z.discriminatedUnion('state', [
     claimedAt: z.string(),
     uploadId: optionalString,
     transferred: z.boolean().default(false),
+    commitPlan: CommitPlanSchema.nullish().transform((v) => v ?? undefined),
   }),
   BaseSchema.extend({
     state: z.literal('committed'),
@@ -181,11 +193,25 @@ export class IngestLedger implements IngestLedgerStore {
     return { outcome: 'busy', entry: current };
   }
 
-  async recordUpload(ref: ObjectRef, owner: string, uploadId: string): Promise<void> {
-    await this.updateOwnClaim(ref, owner, 'SET #uploadId = :uploadId, #transferred = :false', {
-      names: { '#uploadId': 'uploadId', '#transferred': 'transferred' },
-      values: { ':uploadId': uploadId, ':false': false },
-      what: `store upload id`,
+  /**
+   * The plan is written with the upload id in one update, so a stored upload id always has the
+   * plan it was meant for (or none, for entries from before plans were stored).
+   */
+  async recordUpload(ref: ObjectRef, owner: string, uploadId: string, plan?: CommitPlan): Promise<void> {
+    const names = { '#uploadId': 'uploadId', '#transferred': 'transferred', '#commitPlan': 'commitPlan' };
+    if (plan === undefined) {
+      await this.updateOwnClaim(ref, owner, 'SET #uploadId = :uploadId, #transferred = :false', {
+        names,
+        values: { ':uploadId': uploadId, ':false': false },
+        removeExpression: 'REMOVE #commitPlan',
+        what: `store upload id ${uploadId}`,
+      });
+      return;
+    }
+    await this.updateOwnClaim(ref, owner, 'SET #uploadId = :uploadId, #transferred = :false, #commitPlan = :commitPlan', {
+      names,
+      values: { ':uploadId': uploadId, ':false': false, ':commitPlan': storedPlan(plan) },
+      what: `store upload id ${uploadId} and its commit plan`,
     });
   }
 
@@ -312,7 +338,14 @@ export class IngestLedger implements IngestLedgerStore {
     ref: ObjectRef,
     owner: string,
     setExpression: string,
-    opts: { names: Record<string, string>; values: Record<string, unknown>; extraCondition?: string; what: string },
+    opts: {
+      names: Record<string, string>;
+      values: Record<string, unknown>;
+      extraCondition?: string;
+      /** A `REMOVE ...` clause after the SET clause. */
+      removeExpression?: string;
+      what: string;
+    },
   ): Promise<void> {
     const now = this.now();
     try {
@@ -320,7 +353,7 @@ export class IngestLedger implements IngestLedgerStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: ledgerKey(ref) },
-          UpdateExpression: `${setExpression}, #updatedAt = :nowIso`,
+          UpdateExpression: `${setExpression}, #updatedAt = :nowIso${opts.removeExpression ? ` ${opts.removeExpression}` : ''}`,
           ConditionExpression: `#state = :claimed AND #owner = :owner${opts.extraCondition ? ` AND ${opts.extraCondition}` : ''}`,
           ExpressionAttributeNames: { ...pick(NAMES, '#state', '#owner', '#updatedAt'), ...opts.names },
           ExpressionAttributeValues: {
@@ -345,6 +378,18 @@ export class IngestLedger implements IngestLedgerStore {
   private ttl(nowMs: number): number {
     return Math.floor(nowMs / 1000) + this.retentionSeconds;
   }
+}
+
+/** The plan as a DynamoDB map: only defined attributes, metadata as plain pairs. */
+function storedPlan(plan: CommitPlan): Record<string, unknown> {
+  return {
+    binderId: plan.binderId,
+    folderId: plan.folderId,
+    ...(plan.folderPath !== undefined ? { folderPath: plan.folderPath } : {}),
+    fileName: plan.fileName,
+    ...(plan.version !== undefined ? { version: plan.version } : {}),
+    metadata: plan.metadata.map((m) => ({ metadataElementId: m.metadataElementId, value: m.value })),
+  };
 }
 
 function isConditionFailure(err: unknown): boolean {

@@ -6,6 +6,8 @@
  * and the same shape is shown to a person in the rejection report and by the CLI.
  */
 
+import type { DestinationMetadataValue } from '../destination/types.js';
+
 /** Which kind of mistake a problem is; low-cardinality, used as a metric dimension. */
 export type ProblemCode =
   | 'tags'
@@ -36,6 +38,24 @@ export interface ObjectRef {
   versionId?: string | undefined;
 }
 
+/**
+ * Where and as what an upload is to be committed, fixed when its upload id is stored (before
+ * any byte is sent). iBinder binds an upload id to its first commit's folder and file name, so a
+ * resumed commit must repeat this plan even if the object's tags changed in the meantime:
+ * re-resolving them would be refused for the stored upload and lead to a second document.
+ */
+export interface CommitPlan {
+  binderId: string;
+  folderId: string;
+  /** The folder path the id was resolved from, for reports and logs. */
+  folderPath?: string | undefined;
+  fileName: string;
+  /** Version label; absent lets the destination number the version. */
+  version?: string | undefined;
+  /** Validated metadata: value ids, not labels. */
+  metadata: DestinationMetadataValue[];
+}
+
 interface LedgerEntryBase {
   pk: string;
   bucket: string;
@@ -61,6 +81,8 @@ export interface ClaimedEntry extends LedgerEntryBase {
   uploadId?: string | undefined;
   /** True once the bytes of `uploadId` were accepted: a resume commits without a new PUT. */
   transferred: boolean;
+  /** The commit plan of `uploadId`; absent on entries written before plans were stored. */
+  commitPlan?: CommitPlan | undefined;
 }
 
 export interface CommittedEntry extends LedgerEntryBase {
@@ -110,8 +132,11 @@ export interface CommitRecord {
 export interface IngestLedgerStore {
   get(ref: ObjectRef): Promise<LedgerEntry | undefined>;
   claim(ref: ObjectRef, owner: string): Promise<ClaimResult>;
-  /** Stores a fresh upload id (not yet transferred) under the caller's claim. */
-  recordUpload(ref: ObjectRef, owner: string, uploadId: string): Promise<void>;
+  /**
+   * Stores a fresh upload id (not yet transferred) and the plan it is to be committed with under
+   * the caller's claim; without a plan, a previously stored one is removed.
+   */
+  recordUpload(ref: ObjectRef, owner: string, uploadId: string, plan?: CommitPlan): Promise<void>;
   /** Marks the bytes of `uploadId` as accepted by the destination. */
   markTransferred(ref: ObjectRef, owner: string, uploadId: string): Promise<void>;
   markCommitted(ref: ObjectRef, owner: string, commit: CommitRecord): Promise<void>;

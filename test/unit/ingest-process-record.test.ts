@@ -11,6 +11,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { processObjectRecord } from '../../functions/ingest/process-record.js';
 import type { RejectionReport } from '../../functions/ingest/rejection.js';
+import type { Destination } from '../../shared/destination/types.js';
+import { ledgerKey, type ClaimResult, type CommitPlan, type ObjectRef } from '../../shared/ledger/types.js';
 import type { S3ObjectEvent } from '../../shared/s3/event.js';
 import type { S3Tag } from '../../shared/s3/tags.js';
 import { apiError, FakeIBinderClient } from '../helpers/fake-ibinder.js';
@@ -252,6 +254,180 @@ describe('processObjectRecord: exactly once', () => {
     expect(outcome).toMatchObject({ status: 'retry', reason: expect.stringContaining('busy') });
     expect(client.callCount('createPresignedUpload')).toBe(0);
     expect(deps.metrics.retried).toBe(1);
+  });
+});
+
+/**
+ * The in-memory ledger with the commit plan as IngestLedger keeps it: written with the upload id,
+ * kept when another delivery takes the claim over.
+ */
+class PlanKeepingLedger extends InMemoryIngestLedger {
+  readonly recordedPlans: (CommitPlan | undefined)[] = [];
+
+  override async claim(ref: ObjectRef, owner: string): Promise<ClaimResult> {
+    const before = await this.get(ref);
+    const result = await super.claim(ref, owner);
+    const plan = before?.state === 'claimed' ? before.commitPlan : undefined;
+    const entry = this.entries.get(ledgerKey(ref));
+    if (result.outcome === 'claimed' && entry?.state === 'claimed' && plan) {
+      entry.commitPlan = plan;
+      result.entry.commitPlan = structuredClone(plan);
+    }
+    return result;
+  }
+
+  override async recordUpload(ref: ObjectRef, owner: string, uploadId: string, plan?: CommitPlan): Promise<void> {
+    await super.recordUpload(ref, owner, uploadId);
+    this.recordedPlans.push(plan);
+    const entry = this.entries.get(ledgerKey(ref));
+    if (entry?.state === 'claimed') entry.commitPlan = plan;
+  }
+}
+
+const RETAGGED: S3Tag[] = TAGS.map((t) => (t.Key === 'ibinder:folder-path' ? { ...t, Value: 'Drawings/Architecture' } : t));
+
+const STORED_PLAN: CommitPlan = {
+  binderId: BINDER_ID,
+  folderId: 'f-struct',
+  folderPath: 'Drawings/Structural',
+  fileName: 'Site plan Årsta.pdf',
+  version: 'B',
+  metadata: [{ metadataElementId: 'discipline', value: 'd-struct' }],
+};
+
+describe('processObjectRecord: resume after the tags changed', () => {
+  let ledger: PlanKeepingLedger;
+  /** Every commit the flow asked for, with its target; the first one may "crash" after going through. */
+  let commitTargets: { folderId: string; fileName: string; uploadId: string }[];
+
+  /**
+   * Like iBinder: an upload id is bound to its first commit's folder and file name, and another
+   * one is a 409. `crashAfterFirstCommit` makes the function die right after the first commit.
+   */
+  function setupResume(options: { crashAfterFirstCommit: boolean }): void {
+    client = new FakeIBinderClient(BINDERS);
+    ledger = new PlanKeepingLedger(900_000, () => NOW.getTime());
+    deps = makeDeps({ client, ledger, now: () => NOW });
+    const real = deps.destination;
+    const bound = new Map<string, string>();
+    commitTargets = [];
+    const destination: Destination = {
+      name: real.name,
+      prepareUpload: () => real.prepareUpload(),
+      transfer: (upload, body) => real.transfer(upload, body),
+      commit: async (target, request) => {
+        commitTargets.push({ folderId: target.folderId, fileName: request.fileName, uploadId: request.uploadId });
+        const where = `${target.binderId}/${target.folderId}/${request.fileName}`;
+        const first = bound.get(request.uploadId);
+        if (first !== undefined && first !== where) throw apiError(409, { title: 'Conflict', traceId: 'trace-upload-bound' });
+        const version = await real.commit(target, request);
+        bound.set(request.uploadId, where);
+        if (options.crashAfterFirstCommit && commitTargets.length === 1) throw new Error('simulated crash right after the commit');
+        return version;
+      },
+    };
+    deps.destination = destination;
+    serveInboxObject(s3, { key: KEY, versionId: VERSION, content: CONTENT, tags: TAGS });
+  }
+
+  function retag(tags: S3Tag[]): void {
+    s3.reset();
+    serveInboxObject(s3, { key: KEY, versionId: VERSION, content: CONTENT, tags });
+  }
+
+  it('stores the commit plan with the upload id, before the bytes are sent', async () => {
+    setupResume({ crashAfterFirstCommit: false });
+    await processObjectRecord(event(), 'msg-1', deps);
+    expect(ledger.recordedPlans).toEqual([STORED_PLAN]);
+    expect(ledger.changes(REF)).toEqual(['claimed', 'upload', 'transferred', 'committed']);
+  });
+
+  it('commits the stored upload with the stored plan when the object was re-tagged after a crash after the commit: no second PUT, no second document', async () => {
+    setupResume({ crashAfterFirstCommit: true });
+    const first = await processObjectRecord(event(), 'msg-1', deps);
+    expect(first).toMatchObject({ status: 'retry' });
+    expect(await ledger.get(REF)).toMatchObject({ state: 'claimed', transferred: true, commitPlan: STORED_PLAN });
+
+    retag(RETAGGED);
+    const written: string[] = [];
+    const capture = (chunk: string | Uint8Array): boolean => {
+      written.push(String(chunk));
+      return true;
+    };
+    const spies = [vi.spyOn(process.stdout, 'write').mockImplementation(capture), vi.spyOn(process.stderr, 'write').mockImplementation(capture)];
+    let second;
+    try {
+      const { Logger } = await import('@aws-lambda-powertools/logger');
+      deps.logger = new Logger({ serviceName: 'ingest-test', logLevel: 'WARN' });
+      second = await processObjectRecord(event(), 'msg-1', deps);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+
+    expect(second).toMatchObject({ status: 'committed', resumed: true });
+    expect(client.callCount('createPresignedUpload')).toBe(1);
+    expect(client.callCount('putPresigned')).toBe(1);
+    const uploadId = client.transfers[0]?.uploadId;
+    expect(commitTargets).toEqual([
+      { folderId: 'f-struct', fileName: 'Site plan Årsta.pdf', uploadId },
+      { folderId: 'f-struct', fileName: 'Site plan Årsta.pdf', uploadId },
+    ]);
+    // One document, in the folder first resolved; the ledger names it.
+    expect(client.commits).toHaveLength(1);
+    expect(client.commits[0]).toMatchObject({ folderId: 'f-struct' });
+    expect(await ledger.get(REF)).toMatchObject({ state: 'committed', folderId: 'f-struct', binderId: BINDER_ID });
+    const lines = written.join('').split('\n').filter((line) => line.startsWith('{'));
+    const warning = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((l) => String(l.message).includes('tags changed'));
+    expect(warning).toMatchObject({
+      level: 'WARN',
+      storedPlan: { folderId: 'f-struct', folderPath: 'Drawings/Structural' },
+      currentPlan: { folderId: 'f-arch', folderPath: 'Drawings/Architecture' },
+    });
+  });
+
+  it('commits a resumed entry written before plans were stored with the current tags', async () => {
+    setupResume({ crashAfterFirstCommit: false });
+    client.seedTransferredUpload('upload-stored');
+    ledger.seed(REF, {
+      state: 'claimed',
+      owner: 'msg-crashed',
+      leaseExpiresAt: NOW.getTime() - 1,
+      attempts: 1,
+      claimedAt: '2025-01-15T08:40:00.000Z',
+      uploadId: 'upload-stored',
+      transferred: true,
+    });
+    retag(RETAGGED);
+    const outcome = await processObjectRecord(event(), 'msg-2', deps);
+    expect(outcome).toMatchObject({ status: 'committed', resumed: true });
+    expect(client.callCount('putPresigned')).toBe(0);
+    expect(commitTargets).toEqual([{ folderId: 'f-arch', fileName: 'Site plan Årsta.pdf', uploadId: 'upload-stored' }]);
+    expect(await ledger.get(REF)).toMatchObject({ state: 'committed', folderId: 'f-arch' });
+  });
+
+  it('uploads again with the current plan only when the stored plan\'s commit is refused (the upload expired)', async () => {
+    setupResume({ crashAfterFirstCommit: false });
+    ledger.seed(REF, {
+      state: 'claimed',
+      owner: 'msg-crashed',
+      leaseExpiresAt: NOW.getTime() - 1,
+      attempts: 1,
+      claimedAt: '2025-01-15T08:40:00.000Z',
+      uploadId: 'upload-expired',
+      transferred: true,
+      commitPlan: STORED_PLAN,
+    });
+    retag(RETAGGED);
+    const outcome = await processObjectRecord(event(), 'msg-2', deps);
+    expect(outcome).toMatchObject({ status: 'committed', resumed: true });
+    expect(client.callCount('putPresigned')).toBe(1);
+    const fresh = client.transfers[0]?.uploadId;
+    expect(commitTargets).toEqual([
+      { folderId: 'f-struct', fileName: 'Site plan Årsta.pdf', uploadId: 'upload-expired' },
+      { folderId: 'f-arch', fileName: 'Site plan Årsta.pdf', uploadId: fresh },
+    ]);
+    expect(ledger.recordedPlans).toEqual([{ ...STORED_PLAN, folderId: 'f-arch', folderPath: 'Drawings/Architecture' }]);
+    expect(await ledger.get(REF)).toMatchObject({ state: 'committed', folderId: 'f-arch' });
   });
 });
 

@@ -3,11 +3,20 @@ import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
-import { LedgerConflictError, ledgerKey, type ObjectRef } from '../../shared/ledger/types.js';
+import { LedgerConflictError, ledgerKey, type CommitPlan, type ObjectRef } from '../../shared/ledger/types.js';
 
 const NOW = Date.parse('2025-01-15T09:00:00Z');
 const REF: ObjectRef = { bucket: 'inbox-bucket', key: 'inbox/a b.pdf', versionId: 'v1' };
 const PK = 'inbox-bucket/inbox/a b.pdf#v1';
+
+const PLAN: CommitPlan = {
+  binderId: 'B',
+  folderId: 'F',
+  folderPath: 'Drawings/Structural',
+  fileName: 'a b.pdf',
+  version: undefined,
+  metadata: [{ metadataElementId: 'discipline', value: 'd-struct' }],
+};
 
 const ddb = mockClient(DynamoDBDocumentClient);
 
@@ -108,6 +117,49 @@ describe('IngestLedger state changes', () => {
     expect(transferred?.ExpressionAttributeValues).toMatchObject({ ':true': true, ':uploadId': 'up-1' });
   });
 
+  it('stores the commit plan with the upload id in the same conditional update, and removes a stale one when none is given', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    const l = ledger();
+    await l.recordUpload(REF, 'msg-1', 'up-1', PLAN);
+    await l.recordUpload(REF, 'msg-1', 'up-2');
+    const [withPlan, withoutPlan] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(withPlan?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner');
+    expect(withPlan?.UpdateExpression).toContain('#commitPlan = :commitPlan');
+    // A map without undefined attributes (DynamoDB has no undefined), metadata as value ids.
+    expect(withPlan?.ExpressionAttributeValues?.[':commitPlan']).toEqual({
+      binderId: 'B',
+      folderId: 'F',
+      folderPath: 'Drawings/Structural',
+      fileName: 'a b.pdf',
+      metadata: [{ metadataElementId: 'discipline', value: 'd-struct' }],
+    });
+    expect(withoutPlan?.UpdateExpression).toMatch(/ REMOVE #commitPlan$/);
+    expect(withoutPlan?.ExpressionAttributeValues).not.toHaveProperty(':commitPlan');
+  });
+
+  it('reads the stored commit plan back through its schema; entries without one have none', async () => {
+    // As DynamoDB returns it: no attribute for the absent version label.
+    const { version: _absent, ...stored } = PLAN;
+    ddb
+      .on(GetCommand)
+      .resolvesOnce({ Item: claimed('msg-1', NOW, { uploadId: 'up-1', transferred: true, commitPlan: stored }) })
+      .resolvesOnce({ Item: claimed('msg-1', NOW, { uploadId: 'up-1', transferred: true }) })
+      .resolvesOnce({ Item: claimed('msg-1', NOW, { uploadId: 'up-1', commitPlan: { binderId: 'B', fileName: 'a.pdf' } }) });
+    const l = ledger();
+    const withPlan = await l.get(REF);
+    expect(withPlan?.state === 'claimed' ? withPlan.commitPlan : 'not claimed').toEqual(PLAN);
+    const old = await l.get(REF);
+    expect(old?.state === 'claimed' ? old.commitPlan : 'not claimed').toBeUndefined();
+    await expect(l.get(REF)).rejects.toThrow(/not a valid ingest ledger entry: commitPlan\.folderId/);
+  });
+
+  it('keeps the commit plan of a taken-over claim (claim never writes it)', async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: claimed('msg-2', NOW + 900_000, { uploadId: 'up-1', transferred: true, commitPlan: PLAN }) });
+    const result = await ledger().claim(REF, 'msg-2');
+    expect(result).toMatchObject({ outcome: 'claimed', entry: { commitPlan: PLAN } });
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input.UpdateExpression).not.toContain('commitPlan');
+  });
+
   it('throws LedgerConflictError when the claim was lost', async () => {
     ddb.on(UpdateCommand).rejects(conditionFailed());
     ddb.on(GetCommand).resolves({ Item: claimed('msg-other', NOW + 60_000) });
@@ -156,6 +208,7 @@ describe('IngestLedger state changes', () => {
     const l = ledger();
     await l.claim(REF, 'msg-1');
     await l.recordUpload(REF, 'msg-1', 'up-1');
+    await l.recordUpload(REF, 'msg-1', 'up-1', PLAN);
     await l.markTransferred(REF, 'msg-1', 'up-1');
     await l.markCommitted(REF, 'msg-1', { documentId: 'd', documentVersionId: 'v', uploadId: 'up-1' });
     await l.markRejected(REF, 'msg-1', []);
