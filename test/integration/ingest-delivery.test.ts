@@ -151,6 +151,42 @@ describe('ingest delivery on the local stack', () => {
     expect(stack.services.emulator.calls.count(ROUTE.commit, 200)).toBe(2);
   });
 
+  it('commits where the file was first resolved, once, when the object was re-tagged to another folder between a crash after the commit and the redelivery', async () => {
+    const key = 'inbox/it-delivery/crash/Re-tagged after commit.pdf';
+    const fileName = 'Re-tagged after commit.pdf';
+    const bytes = sampleBytes('re-tagged after the commit');
+    const { versionId } = await stack.putInboxObject(key, bytes, validTags());
+    const committedTo: string[] = [];
+    const deps = withDestination((real) => ({
+      commit: async (target, request) => {
+        const version = await real.commit(target, request);
+        committedTo.push(target.folderId);
+        if (committedTo.length === 1) throw new Error('simulated crash: the function died right after the commit');
+        return version;
+      },
+    }));
+
+    const report = await stack.drainIngest({
+      deps,
+      beforeRound: async (round) => {
+        if (round !== 2) return;
+        // The producer moves the object to another folder before the redelivery.
+        await stack.tagInboxObject(key, validTags({ 'ibinder:folder-path': '02 Structural/Drawings' }), versionId);
+      },
+    });
+
+    expect(report.invocations.map((i) => i.failedMessageIds)).toEqual([[messageIdFor(key)], []]);
+    const entry = await expectCommittedOnce(key, versionId, bytes, fileName);
+    expect(onlyDocumentNamed(stack, fileName).document.folderId).toBe(HARBOUR.folders.architectureDrawings);
+    expect(entry).toMatchObject({ folderId: HARBOUR.folders.architectureDrawings, binderId: HARBOUR.binderId });
+    expect(committedTo).toEqual([HARBOUR.folders.architectureDrawings, HARBOUR.folders.architectureDrawings]);
+    const { calls } = stack.services.emulator;
+    expect(calls.count(ROUTE.storagePut)).toBe(1);
+    expect(calls.count(ROUTE.presign)).toBe(1);
+    expect(calls.count(ROUTE.commit, 409)).toBe(0);
+    expect(stack.services.emulator.state.listDocuments().filter((d) => d.folderId === HARBOUR.folders.structuralDrawings && d.fileName === fileName)).toEqual([]);
+  });
+
   it('waits as Retry-After says after a 429 and then succeeds in the same invocation', async () => {
     const key = 'inbox/it-delivery/rate-limited/Rate limited.pdf';
     const bytes = sampleBytes('429 then success');
