@@ -28,6 +28,7 @@ import {
   LedgerConflictError,
   ledgerKey,
   type ClaimResult,
+  type CommitPlan,
   type CommitRecord,
   type IngestLedgerStore,
   type LedgerEntry,
@@ -202,16 +203,18 @@ export class InMemoryIngestLedger implements IngestLedgerStore {
       claimedAt: current?.state === 'claimed' ? current.claimedAt : new Date(now).toISOString(),
       uploadId: current?.state === 'claimed' ? current.uploadId : undefined,
       transferred: current?.state === 'claimed' ? current.transferred : false,
+      commitPlan: current?.state === 'claimed' ? current.commitPlan : undefined,
     };
     this.entries.set(pk, entry);
     this.history.push({ pk, change: 'claimed', owner });
     return { outcome: 'claimed', entry: structuredClone(entry) };
   }
 
-  async recordUpload(ref: ObjectRef, owner: string, uploadId: string): Promise<void> {
+  async recordUpload(ref: ObjectRef, owner: string, uploadId: string, plan?: CommitPlan): Promise<void> {
     const e = this.ownClaim(ref, owner);
     e.uploadId = uploadId;
     e.transferred = false;
+    e.commitPlan = plan;
     this.history.push({ pk: ledgerKey(ref), change: 'upload', owner });
   }
 

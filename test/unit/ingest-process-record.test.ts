@@ -12,7 +12,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { processObjectRecord } from '../../functions/ingest/process-record.js';
 import type { RejectionReport } from '../../functions/ingest/rejection.js';
 import type { Destination } from '../../shared/destination/types.js';
-import { ledgerKey, type ClaimResult, type CommitPlan, type ObjectRef } from '../../shared/ledger/types.js';
+import type { CommitPlan, ObjectRef } from '../../shared/ledger/types.js';
 import type { S3ObjectEvent } from '../../shared/s3/event.js';
 import type { S3Tag } from '../../shared/s3/tags.js';
 import { apiError, FakeIBinderClient } from '../helpers/fake-ibinder.js';
@@ -257,30 +257,13 @@ describe('processObjectRecord: exactly once', () => {
   });
 });
 
-/**
- * The in-memory ledger with the commit plan as IngestLedger keeps it: written with the upload id,
- * kept when another delivery takes the claim over.
- */
+/** The in-memory ledger (which keeps the commit plan as IngestLedger does), recording the plans it was given. */
 class PlanKeepingLedger extends InMemoryIngestLedger {
   readonly recordedPlans: (CommitPlan | undefined)[] = [];
 
-  override async claim(ref: ObjectRef, owner: string): Promise<ClaimResult> {
-    const before = await this.get(ref);
-    const result = await super.claim(ref, owner);
-    const plan = before?.state === 'claimed' ? before.commitPlan : undefined;
-    const entry = this.entries.get(ledgerKey(ref));
-    if (result.outcome === 'claimed' && entry?.state === 'claimed' && plan) {
-      entry.commitPlan = plan;
-      result.entry.commitPlan = structuredClone(plan);
-    }
-    return result;
-  }
-
   override async recordUpload(ref: ObjectRef, owner: string, uploadId: string, plan?: CommitPlan): Promise<void> {
-    await super.recordUpload(ref, owner, uploadId);
+    await super.recordUpload(ref, owner, uploadId, plan);
     this.recordedPlans.push(plan);
-    const entry = this.entries.get(ledgerKey(ref));
-    if (entry?.state === 'claimed') entry.commitPlan = plan;
   }
 }
 
