@@ -319,7 +319,7 @@ export class PipelineStack extends Stack {
     // as done instead of written twice; the worker that settles a run's last job also reads the
     // manifest parts. ListBucket without a prefix condition: a GetObject/HEAD carries no
     // s3:prefix, and without ListBucket S3 answers a missing sidecar with 403 instead of 404.
-    archive.grantObjectActions(workerFn, '*', ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts']);
+    archive.grantObjectActions(workerFn, '*', ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload']);
     archive.grantList(workerFn);
     this.exportLedger.grantRecordReadWrite(workerFn, EXPORT_LEDGER_ACCESS);
     this.credentials.secret.grantRead(workerFn);

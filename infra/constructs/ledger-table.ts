@@ -18,12 +18,11 @@ import { LEDGER_OBJECT_INDEX } from '../../shared/ledger/object-index.js';
 export const LEDGER_PARTITION_KEY = 'pk';
 export const LEDGER_TTL_ATTRIBUTE = 'expiresAt';
 
-/** Item-level actions a ledger user needs: read one entry, claim/commit it conditionally. */
+/** Item-level actions a ledger user needs: read one entry, claim/commit it with conditional writes. */
 export const LEDGER_RECORD_ACTIONS = [
   'dynamodb:GetItem',
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
-  'dynamodb:ConditionCheckItem',
 ] as const;
 
 export interface LedgerTableProps {

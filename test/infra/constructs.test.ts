@@ -208,13 +208,12 @@ describe('LedgerTable', () => {
     expect(statementsOfRole(template, plain)).toEqual([
       {
         effect: 'Allow',
-        actions: ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         resources: [tableArn],
       },
     ]);
     expect(statementsOfRole(template, full)[0]?.actions).toEqual([
       'dynamodb:BatchGetItem',
-      'dynamodb:ConditionCheckItem',
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',

@@ -416,7 +416,6 @@ describe('least-privilege IAM', () => {
   it('ingest uses single items of its own ledger, consumes its own queue and reads the one secret', () => {
     const i = ids();
     expect(actionsOn(ingest(), `<${i.ledger}.Arn>`)).toEqual([
-      'dynamodb:ConditionCheckItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
@@ -447,7 +446,6 @@ describe('least-privilege IAM', () => {
     });
     expect(actionsOn(planner(), `<${i.exportLedger}.Arn>`)).toEqual([
       'dynamodb:BatchGetItem',
-      'dynamodb:ConditionCheckItem',
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
@@ -466,7 +464,6 @@ describe('least-privilege IAM', () => {
     expect(actionsOn(worker(), `<${i.archive}.Arn>/*`)).toEqual([
       's3:AbortMultipartUpload',
       's3:GetObject',
-      's3:ListMultipartUploadParts',
       's3:PutObject',
     ]);
     // A missing sidecar must read as 404, which S3 only answers with an unconditional ListBucket.
