@@ -89,8 +89,9 @@ async function main(): Promise<void> {
 
   const binders = emulator.state.listBinders();
   console.log(`iBinder API emulator listening on ${emulator.url}
+Export these to point the operator CLI (npx ibinder-pipeline) at it:
 
-  IBINDER_API_BASE_URL=${emulator.apiBaseUrl}
+  IBINDER_API_URL=${emulator.apiBaseUrl}
   IBINDER_TOKEN_URL=${emulator.tokenUrl}
   IBINDER_ORG_ID=${emulator.tenantId}
   IBINDER_CLIENT_ID=${emulator.clientId}
