@@ -6,9 +6,18 @@
  * rather than cut off mid-upload by the function timeout. One message may name several
  * objects: it is acknowledged only when none of them needs a retry, and the ledger makes the
  * redelivery of its finished objects a no-op.
+ *
+ * Starting in time is not enough: during an iBinder brownout one record's retries can take
+ * minutes. Each record therefore runs under the invocation's deadline (see
+ * shared/ibinder/deadline.ts): its end minus a safety margin of a third of
+ * `minRemainingTimeMs` (10 s by default; at least 1 s). iBinder calls stop retrying and
+ * transfers are cut off at that deadline, so the record ends as a transient failure and the
+ * margin is left to record that and return the partial batch response; without it the
+ * function timeout would kill the whole batch and every message would be redelivered.
  */
 import pLimit from 'p-limit';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { runWithDeadline } from '../../shared/ibinder/deadline.js';
 import { parseS3EventMessage, S3EventParseError, type S3ObjectEvent } from '../../shared/s3/event.js';
 import { processObjectRecord } from './process-record.js';
 import type { IngestDependencies, RecordOutcome } from './types.js';
@@ -17,10 +26,22 @@ export interface InvocationClock {
   getRemainingTimeInMillis(): number;
 }
 
+/** Least time kept between a record's deadline and the function timeout (ms). */
+export const MIN_DEADLINE_MARGIN_MS = 1_000;
+
+/** Time kept after the iBinder deadline for the ledger, the report and the batch response. */
+export function deadlineMarginMs(minRemainingTimeMs: number): number {
+  return Math.max(MIN_DEADLINE_MARGIN_MS, Math.floor(minRemainingTimeMs / 3));
+}
+
+/**
+ * @param nowMs wall clock in epoch ms, the clock of the iBinder client; injected for tests.
+ */
 export async function processBatch(
   event: SQSEvent,
   context: InvocationClock,
   deps: IngestDependencies,
+  nowMs: () => number = Date.now,
 ): Promise<SQSBatchResponse> {
   const { logger, config } = deps;
   const limit = pLimit(config.recordConcurrency);
@@ -49,12 +70,15 @@ export async function processBatch(
     for (const record of parsed.records) {
       tasks.push(
         limit(async () => {
-          if (context.getRemainingTimeInMillis() < config.minRemainingTimeMs) {
+          const remainingMs = context.getRemainingTimeInMillis();
+          if (remainingMs < config.minRemainingTimeMs) {
             notStarted += 1;
             failed.add(message.messageId);
             return;
           }
-          const outcome = await runRecord(record, message.messageId, deps);
+          // now + remaining is the invocation's end, the same for every record of the batch.
+          const deadlineMs = nowMs() + remainingMs - deadlineMarginMs(config.minRemainingTimeMs);
+          const outcome = await runWithDeadline(deadlineMs, () => runRecord(record, message.messageId, deps));
           if (outcome.status === 'retry') failed.add(message.messageId);
         }),
       );

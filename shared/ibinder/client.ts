@@ -254,7 +254,10 @@ export class HttpIBinderClient implements IBinderClient {
 
   /**
    * Streams `upload.body` to storage with an explicit Content-Length (never buffered), with an
-   * idle timeout rather than a total one, and without Authorization or tenant header.
+   * idle timeout rather than a total one, and without Authorization or tenant header. Inside
+   * an invocation it is also cut off at the current deadline (deadline.ts, applied by http.ts)
+   * with a transient `DeadlineExceededError`, so a slow 5 GiB upload started late cannot run
+   * into the function timeout.
    */
   async putPresigned(presignedUrl: string, upload: UploadBody): Promise<void> {
     const description: RequestDescription = { method: 'PUT', path: pathOf(presignedUrl) };
@@ -299,6 +302,7 @@ export class HttpIBinderClient implements IBinderClient {
    * Opens a presigned download URL (no Authorization). Opening is a GET and is retried on
    * transient failures; once the body flows, a failure surfaces on the stream as an
    * IBinderNetworkError. A refused link is a `PresignedStorageError` (see `isExpiredLinkError`).
+   * Inside an invocation the body, too, is cut off at the current deadline.
    */
   openDownload(url: string): Promise<DownloadStream> {
     const description: RequestDescription = { method: 'GET', path: pathOf(url) };

@@ -20,6 +20,7 @@ import {
   type ErrorKind,
   type RequestDescription,
 } from './errors.js';
+import { deadlineSignal } from './deadline.js';
 import { ProblemDetailsSchema } from './schemas.js';
 import { parseRetryAfter } from './retry.js';
 import type { IBinderClientOptions } from './types.js';
@@ -82,14 +83,16 @@ export function pathOf(url: string): string {
 export async function exchangeText(req: ExchangeRequest): Promise<TextResponse> {
   const startedAt = req.now();
   let status: number | undefined;
+  const deadline = deadlineSignal(who(req.endpoint, req.description), req.description, req.now);
   try {
-    const res = await send(req);
+    const res = await send(req, deadline?.signal);
     status = res.statusCode;
     const text = await res.body.text();
     return { status: res.statusCode, headers: res.headers, text };
   } catch (err) {
     throw networkErrorFrom(req, err);
   } finally {
+    deadline?.clear();
     observe(req, status, startedAt);
   }
 }
@@ -98,19 +101,28 @@ export async function exchangeText(req: ExchangeRequest): Promise<TextResponse> 
 export async function exchangeStream(req: ExchangeRequest): Promise<StreamResponse> {
   const startedAt = req.now();
   let status: number | undefined;
+  // The deadline also bounds the body after this returns: its timer ends when the body closes.
+  const deadline = deadlineSignal(who(req.endpoint, req.description), req.description, req.now);
   try {
-    const res = await send(req);
+    const res = await send(req, deadline?.signal);
     status = res.statusCode;
+    if (deadline) res.body.once('close', deadline.clear);
     return { status: res.statusCode, headers: res.headers, body: res.body };
   } catch (err) {
+    deadline?.clear();
     throw networkErrorFrom(req, err);
   } finally {
     observe(req, status, startedAt);
   }
 }
 
-function send(req: ExchangeRequest): Promise<Dispatcher.ResponseData> {
-  const signals = [req.signal, req.timeoutMs !== undefined ? AbortSignal.timeout(req.timeoutMs) : undefined].filter(
+/**
+ * Sends with every limit that applies combined: the caller's signal (idle watch of uploads),
+ * the per-exchange timeout, and the current deadline (see deadline.ts), whose abort reason is
+ * a `DeadlineExceededError` naming the request.
+ */
+function send(req: ExchangeRequest, deadline: AbortSignal | undefined): Promise<Dispatcher.ResponseData> {
+  const signals = [req.signal, deadline, req.timeoutMs !== undefined ? AbortSignal.timeout(req.timeoutMs) : undefined].filter(
     (s): s is AbortSignal => s !== undefined,
   );
   const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];

@@ -7,8 +7,13 @@
  * Why a time budget as well as an attempt count: a Lambda invocation has a deadline, and a
  * long `Retry-After` must not silently eat it; when the next wait would overrun the budget the
  * last error is thrown, so SQS redelivers the message later instead.
+ * Why the current deadline as well (deadline.ts): the budget is per call, the deadline is the
+ * invocation's. A retry whose wait would end after it is never scheduled, and an exchange cut
+ * off by it is not retried: the last error is thrown while there is still time to hand the
+ * record back to SQS as a batch item failure, instead of the function timeout killing the batch.
  */
 import { logger } from '../observability/logger.js';
+import { currentDeadline, DeadlineExceededError } from './deadline.js';
 import { IBinderApiError, IBinderError, type RequestDescription } from './errors.js';
 
 export interface RetryPolicy {
@@ -74,8 +79,9 @@ export function delayBeforeRetry(err: IBinderError, retryNumber: number, policy:
 
 /**
  * Runs `operation` until it succeeds, fails with a non-retryable error, runs out of attempts,
- * or the next wait would overrun the time budget; then throws the last error unchanged, so the
- * caller still sees the status, traceId and kind of what iBinder answered.
+ * or the next wait would overrun the time budget or end after the current deadline; then
+ * throws the last error unchanged, so the caller still sees the status, traceId and kind of
+ * what iBinder answered. Each attempt's exchange is itself cut off at the deadline (http.ts).
  */
 export async function withRetries<T>(
   request: RequestDescription,
@@ -87,7 +93,7 @@ export async function withRetries<T>(
     try {
       return await operation(attempt);
     } catch (err) {
-      if (!isRetryable(err)) throw err;
+      if (!isRetryable(err) || err instanceof DeadlineExceededError) throw err;
       const status = err instanceof IBinderApiError ? err.status : undefined;
       const traceId = err instanceof IBinderApiError ? err.traceId : undefined;
       if (attempt >= policy.maxAttempts) {
@@ -111,6 +117,19 @@ export async function withRetries<T>(
           elapsedMs,
           waitMs,
           maxRetryTimeMs: policy.maxRetryTimeMs,
+          status,
+          traceId,
+        });
+        throw err;
+      }
+      const deadline = currentDeadline();
+      if (deadline !== undefined && policy.now() + waitMs >= deadline) {
+        logger.debug('iBinder call gave up: the next wait would end after the invocation\'s deadline', {
+          method: request.method,
+          path: request.path,
+          attempt,
+          waitMs,
+          msToDeadline: deadline - policy.now(),
           status,
           traceId,
         });

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HttpIBinderClient, type HttpIBinderClientOptions } from '../../shared/ibinder/client.js';
 import { TokenCache } from '../../shared/ibinder/auth.js';
+import { currentDeadline, DeadlineExceededError, runWithDeadline } from '../../shared/ibinder/deadline.js';
 import { IBinderApiError, IBinderNetworkError } from '../../shared/ibinder/errors.js';
 import { backoffDelayMs, parseRetryAfter } from '../../shared/ibinder/retry.js';
 import { logger } from '../../shared/observability/logger.js';
@@ -189,5 +190,44 @@ describe('retries', () => {
     expect(version.id).toBe('v-1');
     const calls = stub.requestsTo('POST', path);
     expect(calls.map((c) => (JSON.parse(c.body.toString()) as { uploadId: string }).uploadId)).toEqual(['u-1', 'u-1']);
+  });
+});
+
+describe('retries under the invocation deadline', () => {
+  it('does not schedule a retry whose wait would end after the deadline, and throws the last transient error', async () => {
+    stub.route('GET', '/api/binders', { status: 503, headers: { 'retry-after': '5' }, json: problem(503, 'Service Unavailable') });
+    const err = await runWithDeadline(START + 8000, () => client({ maxAttempts: 10, maxRetryTimeMs: 600_000 }).listBinders()).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(IBinderApiError);
+    expect(err).toMatchObject({ status: 503, kind: 'transient', traceId: '00-trace-503' });
+    // the first wait ends at +5 s (before +8 s); the second would end at +10 s
+    expect(sleeps).toEqual([5000]);
+    expect(stub.requestsTo('GET', '/api/binders')).toHaveLength(2);
+  });
+
+  it('retries as before without a deadline', async () => {
+    stub.route('GET', '/api/binders', [{ status: 503, headers: { 'retry-after': '5' } }, { status: 503, headers: { 'retry-after': '5' } }, { json: BINDERS }]);
+    await expect(client().listBinders()).resolves.toEqual(BINDERS);
+    expect(currentDeadline()).toBeUndefined();
+    expect(sleeps).toEqual([5000, 5000]);
+  });
+
+  it('cuts an attempt off at the deadline, well before its own timeout, and does not retry it', async () => {
+    stub.route('GET', '/api/binders', { hang: true });
+    const err = await runWithDeadline(clock + 100, () => client({ requestTimeoutMs: 30_000 }).listBinders()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeadlineExceededError);
+    expect(err).toMatchObject({ kind: 'transient', timedOut: true, request: { method: 'GET', path: '/binders' } });
+    expect((err as Error).message).toContain("iBinder GET /binders was stopped: the invocation's time ran out");
+    expect(stub.requestsTo('GET', '/api/binders')).toHaveLength(1);
+    expect(exchanges.filter((e) => e.path === '/binders')).toEqual([{ method: 'GET', path: '/binders', attempt: 1 }]);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('does not even send when the deadline has already passed', async () => {
+    stub.route('GET', '/api/binders', { json: BINDERS });
+    const err = await runWithDeadline(clock - 1, () => client().listBinders()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeadlineExceededError);
+    expect(stub.requests).toHaveLength(0);
   });
 });

@@ -1,7 +1,8 @@
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { processBatch } from '../../functions/ingest/batch.js';
+import { deadlineMarginMs, processBatch } from '../../functions/ingest/batch.js';
+import { currentDeadline } from '../../shared/ibinder/deadline.js';
 import type { Destination } from '../../shared/destination/types.js';
 import { apiError, FakeIBinderClient } from '../helpers/fake-ibinder.js';
 import {
@@ -136,5 +137,40 @@ describe('processBatch', () => {
     const result = await processBatch(sqsEvent(first, second), lambdaClock(), deps);
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'msg-1' }]);
     expect(deps.metrics.rejected).toEqual(['ibinder']);
+  });
+
+  it('runs every record under the invocation deadline, shared by concurrent records', async () => {
+    const deps = setup({ recordConcurrency: 2, minRemainingTimeMs: 3_000 });
+    // A Lambda clock: the wall clock moves on with every reading, the remaining time shrinks alike.
+    const invocationEnd = 1_000_000 + 5_000;
+    let wall = 1_000_000;
+    const clock = lambdaClock(() => invocationEnd - (wall += 7));
+    const nowMs = () => wall;
+    const seen: { step: string; deadline: number | undefined }[] = [];
+    const inner = deps.destination;
+    deps.destination = {
+      name: inner.name,
+      prepareUpload: () => {
+        seen.push({ step: 'prepare', deadline: currentDeadline() });
+        return inner.prepareUpload();
+      },
+      commit: (target, request) => inner.commit(target, request),
+      async transfer(upload, body) {
+        await new Promise((resolve) => setImmediate(resolve));
+        seen.push({ step: 'transfer', deadline: currentDeadline() });
+        await inner.transfer(upload, body);
+      },
+    };
+    const result = await processBatch(sqsEvent(...objects(3)), clock, deps, nowMs);
+    expect(result.batchItemFailures).toEqual([]);
+    expect(deadlineMarginMs(3_000)).toBe(1_000);
+    expect(seen).toHaveLength(6);
+    for (const s of seen) expect(s.deadline).toBe(invocationEnd - 1_000);
+    expect(currentDeadline()).toBeUndefined();
+  });
+
+  it('keeps a third of minRemainingTimeMs, at least 1 s, between the deadline and the timeout', () => {
+    expect(deadlineMarginMs(30_000)).toBe(10_000);
+    expect(deadlineMarginMs(0)).toBe(1_000);
   });
 });
