@@ -14,10 +14,18 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { CommittedVersion, DestinationMetadataValue, PreparedUpload, ResolvedTarget } from '../../shared/destination/types.js';
 import { IBinderApiError, isIBinderError } from '../../shared/ibinder/errors.js';
-import { LedgerConflictError, type ClaimedEntry, type CommitPlan, type ObjectRef, type Problem } from '../../shared/ledger/types.js';
+import {
+  LedgerConflictError,
+  type ClaimedEntry,
+  type ClaimLease,
+  type CommitPlan,
+  type LedgerEntry,
+  type ObjectRef,
+  type Problem,
+} from '../../shared/ledger/types.js';
 import { appendLogContext, runWithLogContext } from '../../shared/observability/log-context.js';
 import type { S3ObjectEvent } from '../../shared/s3/event.js';
-import { assessIngest, targetOfPlan } from './assess.js';
+import { assessIngest, targetOfPlan, type IngestAssessment } from './assess.js';
 import { disposeCommittedObject } from './disposition.js';
 import { deleteObjectVersion, getObjectTags, headObjectVersion, openObjectVersion, type ObjectVersionInfo } from './object-store.js';
 import { rejectObject, type Rejection } from './rejection.js';
@@ -110,49 +118,36 @@ async function ingest(
   step.name = 'read tags';
   const tagSet = await getObjectTags(s3, ref);
 
-  const reject = (problems: Problem[], extra: Partial<Rejection> = {}): Promise<RecordOutcome> => {
-    step.name = 'reject';
-    return rejectObject(deps, log, { ref, messageId, object, tags: tagSet, problems, ...extra });
-  };
-
-  // The decision `check` shares: tags, target, schema, validation. Only its reads are steps here.
-  const assessment = await assessIngest(
-    { key: ref.key, tags: tagSet, sizeBytes: object.size, lastModified: object.lastModified, now: deps.now() },
-    {
-      config,
-      folders: deps.folders,
-      schemas: deps.schemas,
-      onStep: (next) => {
-        if (next.name === 'read metadata schema') remember(log, { binderId: next.binderId, folderId: next.folderId });
-        step.name = next.name;
+  const assess = (): Promise<IngestAssessment> =>
+    assessIngest(
+      { key: ref.key, tags: tagSet, sizeBytes: object.size, lastModified: object.lastModified, now: deps.now() },
+      {
+        config,
+        folders: deps.folders,
+        schemas: deps.schemas,
+        onStep: (next) => {
+          if (next.name === 'read metadata schema') remember(log, { binderId: next.binderId, folderId: next.folderId });
+          step.name = next.name;
+        },
       },
-    },
-  );
+    );
 
-  if (assessment.kind === 'wait') {
-    deps.metrics.recordRetried();
-    log.info('no ingest tags yet: waiting for the producer to tag the object', {
-      graceEndsAt: assessment.graceEndsAt.toISOString(),
+  // Bytes sent and a plan stored: the destination may already hold the file (a crash after the
+  // commit). Its decision stands; re-assessing the current tags could reject an accepted file.
+  let assessment: IngestAssessment | undefined;
+  const knownPlan = resumablePlan(known);
+  if (knownPlan !== undefined) {
+    log.info('the bytes were sent before: resuming with the stored commit plan, without assessing the current tags', {
+      storedPlan: describePlan(knownPlan),
     });
-    return { status: 'retry', reason: `untagged; waiting for tags until ${assessment.graceEndsAt.toISOString()}` };
-  }
-  if (assessment.kind === 'reject') {
-    // The report names a target once one resolved; a half-known one (a binder without a folder) is left out.
-    switch (assessment.cause) {
-      case 'untagged':
-        return reject(assessment.problems);
-      case 'unresolved-target':
-        return reject(assessment.problems, { ibinder: assessment.ibinder });
-      case 'unknown-binder':
-        return reject(assessment.problems, { target: targetOfPlan(assessment.plan), ibinder: assessment.ibinder });
-      case 'invalid-request':
-        return reject(assessment.problems, { target: targetOfPlan(assessment.plan) });
-    }
+  } else {
+    // The decision `check` shares: tags, target, schema, validation. Only its reads are steps here.
+    assessment = await assess();
+    if (assessment.kind === 'wait') return waitForTags(deps, log, assessment.graceEndsAt);
   }
 
-  const { plan, additionalMetadata } = assessment;
-  const target = targetOfPlan(plan);
-
+  // Claimed before anything is written, a rejection too: a consumer that loses the object to
+  // another one (which may be committing it) must not leave a rejected copy behind.
   step.name = 'claim';
   const claim = await ledger.claim(ref, messageId);
   if (claim.outcome === 'committed') {
@@ -167,41 +162,92 @@ async function ingest(
     log.info('another consumer is uploading this object; retrying later', { leaseOwner: claim.entry?.owner, leaseExpiresAt: until });
     return { status: 'retry', reason: `busy: claimed by message ${claim.entry?.owner ?? 'unknown'} until ${until}` };
   }
+  const { lease, entry } = claim;
 
-  const freshPlan = commitPlanOf(plan, additionalMetadata);
+  const reject = (problems: Problem[], extra: Partial<Rejection> = {}): Promise<RecordOutcome> => {
+    step.name = 'reject';
+    return rejectObject(deps, log, { ref, lease, object, tags: tagSet, problems, ...extra });
+  };
+
+  /** The current tags' plan, or the outcome (wait, reject under our claim) that ends the record. */
+  const assessedPlan = async (): Promise<{ plan: CommitPlan; target: Rejection['target'] } | { outcome: RecordOutcome }> => {
+    assessment ??= await assess();
+    if (assessment.kind === 'wait') return { outcome: waitForTags(deps, log, assessment.graceEndsAt) };
+    if (assessment.kind === 'accept') {
+      return { plan: commitPlanOf(assessment.plan, assessment.additionalMetadata), target: targetOfPlan(assessment.plan) };
+    }
+    // The report names a target once one resolved; a half-known one (a binder without a folder) is left out.
+    switch (assessment.cause) {
+      case 'untagged':
+        return { outcome: await reject(assessment.problems) };
+      case 'unresolved-target':
+        return { outcome: await reject(assessment.problems, { ibinder: assessment.ibinder }) };
+      case 'unknown-binder':
+        return { outcome: await reject(assessment.problems, { target: targetOfPlan(assessment.plan), ibinder: assessment.ibinder }) };
+      case 'invalid-request':
+        return { outcome: await reject(assessment.problems, { target: targetOfPlan(assessment.plan) }) };
+    }
+  };
+
+  // The claim may hold a stored plan the first read did not see (taken over from a consumer that
+  // died), or none although the first read saw one (another consumer replaced the upload since).
+  const storedPlan = resumablePlan(entry);
+  let freshPlan: CommitPlan | undefined;
+  let target: Rejection['target'];
+  if (storedPlan === undefined) {
+    const assessed = await assessedPlan();
+    if ('outcome' in assessed) return assessed.outcome;
+    freshPlan = assessed.plan;
+    target = assessed.target;
+  } else {
+    target = targetOfCommitPlan(storedPlan);
+  }
+
   const started = Date.now();
   let committed: CommittedVersion;
   // The plan the version was actually committed with: the stored one on a resume.
-  let committedPlan = freshPlan;
+  let committedPlan: CommitPlan;
   let resumed = false;
   try {
-    if (claim.entry.uploadId !== undefined && claim.entry.transferred) {
+    const resumePlan = entry.uploadId !== undefined && entry.transferred ? (storedPlan ?? freshPlan) : undefined;
+    if (entry.uploadId !== undefined && resumePlan !== undefined) {
       resumed = true;
-      remember(log, { uploadId: claim.entry.uploadId });
-      log.info('resuming: the bytes were transferred before; committing the stored upload', { attempts: claim.entry.attempts });
+      remember(log, { uploadId: entry.uploadId });
+      log.info('resuming: the bytes were transferred before; committing the stored upload', { attempts: entry.attempts });
       // iBinder binds an upload to its first commit's folder and name (another one is a 409), and
       // that commit may have gone through before the crash: repeat the plan stored with the upload.
-      const storedPlan = claim.entry.commitPlan;
       if (storedPlan === undefined) {
         log.info('the stored upload has no commit plan (recorded before plans were stored): committing with the current tags');
-      } else if (!sameCommitPlan(storedPlan, freshPlan)) {
+      } else if (freshPlan !== undefined && !sameCommitPlan(storedPlan, freshPlan)) {
+        // Only for an entry whose plan appeared between the first read and the claim.
         log.warn(
           'the tags changed after the bytes were sent: the file is committed where it was first resolved; a person can move or rename it in iBinder',
           { storedPlan: describePlan(storedPlan), currentPlan: describePlan(freshPlan) },
         );
       }
-      const resumePlan = storedPlan ?? freshPlan;
       try {
-        committed = await commit(deps, resumePlan, claim.entry.uploadId, step);
+        committed = await commit(deps, resumePlan, entry.uploadId, step);
         committedPlan = resumePlan;
       } catch (err) {
         if (!(err instanceof PermanentRefusal)) throw err;
-        // The stored upload may have expired at the destination: send the bytes once more.
+        // Refused with its own plan, the stored upload was never committed (it expired at the
+        // destination): the file is new to iBinder, so the current tags decide, and the bytes are sent once more.
         log.warn('the stored upload could not be committed; uploading again', { problems: err.problems });
-        committed = await uploadAndCommit(deps, log, ref, messageId, object, freshPlan, claim.entry, step);
+        if (freshPlan === undefined) {
+          const assessed = await assessedPlan();
+          if ('outcome' in assessed) return assessed.outcome;
+          freshPlan = assessed.plan;
+          target = assessed.target;
+        }
+        committedPlan = freshPlan;
+        committed = await uploadAndCommit(deps, log, ref, lease, object, freshPlan, entry, step);
       }
+    } else if (freshPlan !== undefined) {
+      committedPlan = freshPlan;
+      committed = await uploadAndCommit(deps, log, ref, lease, object, freshPlan, entry, step);
     } else {
-      committed = await uploadAndCommit(deps, log, ref, messageId, object, freshPlan, claim.entry, step);
+      // Unreachable: without a stored plan the assessment ran and gave a fresh one.
+      throw new Error(`no commit plan for ${ref.key}: neither a stored one nor an assessed one`);
     }
   } catch (err) {
     if (err instanceof PermanentRefusal) return reject(err.problems, { target, ibinder: err.ibinder });
@@ -211,13 +257,28 @@ async function ingest(
   remember(log, { documentId: committed.documentId, documentVersionId: committed.versionId });
 
   step.name = 'record commit';
-  await ledger.markCommitted(ref, messageId, {
-    documentId: committed.documentId,
-    documentVersionId: committed.versionId,
-    versionLabel: committed.version,
-    binderId: committedPlan.binderId,
-    folderId: committedPlan.folderId,
-  });
+  try {
+    await ledger.markCommitted(ref, lease, {
+      documentId: committed.documentId,
+      documentVersionId: committed.versionId,
+      versionLabel: committed.version,
+      binderId: committedPlan.binderId,
+      folderId: committedPlan.folderId,
+    });
+  } catch (err) {
+    const recorded = err instanceof LedgerConflictError ? err.current : undefined;
+    if (recorded?.state === 'committed' && recorded.documentVersionId !== committed.versionId) {
+      // Should not happen with claim tokens; if it does, a person has to remove one version.
+      log.error('a second document version was created for one object version: the ledger records another one', {
+        recordedDocumentId: recorded.documentId,
+        recordedDocumentVersionId: recorded.documentVersionId,
+        surplusDocumentId: committed.documentId,
+        surplusDocumentVersionId: committed.versionId,
+        fix: 'check both versions in iBinder and remove the surplus one',
+      });
+    }
+    throw err;
+  }
   deps.metrics.fileIngested(object.size, durationMs);
   log.info('file ingested as a new document version', { sizeBytes: object.size, durationMs, resumed, fileName: committedPlan.fileName });
 
@@ -229,11 +290,26 @@ async function ingest(
   return { status: 'committed', documentId: committed.documentId, documentVersionId: committed.versionId, resumed };
 }
 
+/**
+ * The stored plan of an entry whose bytes were sent: the destination may already have
+ * committed them, so the entry must be resumed with this plan, never re-assessed or rejected.
+ */
+function resumablePlan(entry: LedgerEntry | undefined): CommitPlan | undefined {
+  if (entry?.state !== 'claimed' || !entry.transferred || entry.uploadId === undefined) return undefined;
+  return entry.commitPlan;
+}
+
+function waitForTags(deps: IngestDependencies, log: Logger, graceEndsAt: Date): RecordOutcome {
+  deps.metrics.recordRetried();
+  log.info('no ingest tags yet: waiting for the producer to tag the object', { graceEndsAt: graceEndsAt.toISOString() });
+  return { status: 'retry', reason: `untagged; waiting for tags until ${graceEndsAt.toISOString()}` };
+}
+
 async function uploadAndCommit(
   deps: IngestDependencies,
   log: Logger,
   ref: ObjectRef,
-  owner: string,
+  lease: ClaimLease,
   object: ObjectVersionInfo,
   plan: CommitPlan,
   claim: ClaimedEntry,
@@ -252,7 +328,7 @@ async function uploadAndCommit(
   if (claim.uploadId !== undefined) log.info('replacing an unfinished upload', { previousUploadId: claim.uploadId });
 
   step.name = 'record upload';
-  await deps.ledger.recordUpload(ref, owner, upload.uploadId, plan);
+  await deps.ledger.recordUpload(ref, lease, upload.uploadId, plan);
 
   step.name = 'transfer';
   const source = await openObjectVersion(deps.s3, ref);
@@ -266,7 +342,7 @@ async function uploadAndCommit(
   }
 
   step.name = 'record transfer';
-  await deps.ledger.markTransferred(ref, owner, upload.uploadId);
+  await deps.ledger.markTransferred(ref, lease, upload.uploadId);
   return commit(deps, plan, upload.uploadId, step);
 }
 

@@ -6,10 +6,15 @@
  * write the report, record the rejection in the ledger, and only then delete the inbox
  * version. A crash at any step leaves the inbox version in place, and the redelivered message
  * repeats the steps (each is idempotent) or, once the ledger says rejected, finishes the delete.
+ *
+ * A rejection is made only under the caller's claim (a lease): a consumer that lost the object
+ * to another one, which may be committing it, must not leave a rejected copy and report of a
+ * file the destination accepted. The claim is checked again by the ledger write, which refuses
+ * a lease that was taken over meanwhile.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ResolvedTarget } from '../../shared/destination/types.js';
-import type { ObjectRef, Problem } from '../../shared/ledger/types.js';
+import type { ClaimLease, ObjectRef, Problem } from '../../shared/ledger/types.js';
 import { TAG, type S3Tag } from '../../shared/s3/tags.js';
 import { copyObjectVersion, deleteObjectVersion, putJsonObject, type ObjectVersionInfo } from './object-store.js';
 import type { IBinderRefusal, IngestDependencies, RecordOutcome, TargetSource } from './types.js';
@@ -30,7 +35,8 @@ export interface RejectionReport {
 
 export interface Rejection {
   ref: ObjectRef;
-  messageId: string;
+  /** The claim this consumer holds on the object; taken before anything is written to rejected/. */
+  lease: ClaimLease;
   object: ObjectVersionInfo;
   tags: readonly S3Tag[];
   problems: Problem[];
@@ -111,7 +117,7 @@ export async function rejectObject(deps: IngestDependencies, log: Logger, reject
     metadata: object.metadata,
   });
   await putJsonObject(s3, ref.bucket, reportKeyFor(rejectedKey), report);
-  await deps.ledger.markRejected(ref, rejection.messageId, rejection.problems, rejectedKey);
+  await deps.ledger.markRejected(ref, rejection.lease, rejection.problems, rejectedKey);
   await deleteObjectVersion(s3, ref);
 
   const reason = rejection.problems[0]?.code ?? 'ibinder';

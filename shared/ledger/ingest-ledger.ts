@@ -9,14 +9,20 @@
  *
  * The lease owner is the SQS messageId. A redelivery of the same message may take its own
  * claim over at once: SQS only redelivers after the visibility timeout, which the stack sets to
- * several times the function timeout, so the earlier invocation has certainly ended by then.
+ * several times the function timeout. But a standard queue may also deliver one message to two
+ * invocations at the same time, and the owner cannot tell those apart; so every successful
+ * claim writes a random claim token, and every later write is conditional on it. Of two
+ * claimants, the later one's token is stored and the earlier one fails at its next write
+ * (LedgerConflictError, transient for the caller), before it sends or commits anything more.
  */
+import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import {
   LedgerConflictError,
   ledgerKey,
+  type ClaimHolder,
   type ClaimResult,
   type CommitPlan,
   type CommitRecord,
@@ -35,6 +41,8 @@ export interface IngestLedgerOptions {
   retentionDays?: number;
   /** Epoch milliseconds; injected by tests. */
   now?: () => number;
+  /** A fresh claim token; injected by tests. Default crypto.randomUUID. */
+  newClaimToken?: () => string;
 }
 
 const optionalString = z.string().nullish().transform((v) => v ?? undefined);
@@ -70,6 +78,7 @@ const LedgerEntrySchema = z.discriminatedUnion('state', [
   BaseSchema.extend({
     state: z.literal('claimed'),
     owner: z.string(),
+    claimToken: optionalString,
     leaseExpiresAt: z.number(),
     attempts: z.number().int(),
     claimedAt: z.string(),
@@ -100,6 +109,7 @@ const NAMES = {
   '#pk': 'pk',
   '#state': 'state',
   '#owner': 'owner',
+  '#claimToken': 'claimToken',
   '#lease': 'leaseExpiresAt',
   '#updatedAt': 'updatedAt',
   '#expiresAt': 'expiresAt',
@@ -111,6 +121,7 @@ export class IngestLedger implements IngestLedgerStore {
   private readonly leaseMs: number;
   private readonly retentionSeconds: number;
   private readonly now: () => number;
+  private readonly newClaimToken: () => string;
 
   constructor(options: IngestLedgerOptions) {
     this.client = options.client;
@@ -118,6 +129,7 @@ export class IngestLedger implements IngestLedgerStore {
     this.leaseMs = options.leaseSeconds * 1000;
     this.retentionSeconds = (options.retentionDays ?? 90) * 86_400;
     this.now = options.now ?? Date.now;
+    this.newClaimToken = options.newClaimToken ?? randomUUID;
   }
 
   async get(ref: ObjectRef): Promise<LedgerEntry | undefined> {
@@ -139,16 +151,19 @@ export class IngestLedger implements IngestLedgerStore {
    * Takes the object for upload. Succeeds when there is no item, when the item is a claim whose
    * lease expired, or when the caller already owns the claim; a taken-over claim keeps its
    * uploadId and transferred flag so that the new owner resumes instead of uploading again.
+   * Every success writes a fresh claim token, so the writes of an earlier claimant with the same
+   * owner (a concurrent duplicate delivery, or an invocation that was given up on) fail.
    */
   async claim(ref: ObjectRef, owner: string): Promise<ClaimResult> {
     const now = this.now();
+    const token = this.newClaimToken();
     try {
       const out = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: ledgerKey(ref) },
           UpdateExpression:
-            'SET #state = :claimed, #owner = :owner, #lease = :lease, #updatedAt = :nowIso, #expiresAt = :ttl, ' +
+            'SET #state = :claimed, #owner = :owner, #claimToken = :claimToken, #lease = :lease, #updatedAt = :nowIso, #expiresAt = :ttl, ' +
             '#bucket = :bucket, #objectKey = :objectKey, #objectVersionId = :objectVersionId, ' +
             '#attempts = if_not_exists(#attempts, :zero) + :one, #claimedAt = if_not_exists(#claimedAt, :nowIso), ' +
             '#transferred = if_not_exists(#transferred, :false)',
@@ -166,6 +181,7 @@ export class IngestLedger implements IngestLedgerStore {
           ExpressionAttributeValues: {
             ':claimed': 'claimed',
             ':owner': owner,
+            ':claimToken': token,
             ':lease': now + this.leaseMs,
             ':now': now,
             ':nowIso': new Date(now).toISOString(),
@@ -182,7 +198,7 @@ export class IngestLedger implements IngestLedgerStore {
       );
       const entry = LedgerEntrySchema.parse(out.Attributes);
       if (entry.state !== 'claimed') throw new Error(`ledger claim of ${ledgerKey(ref)} returned state ${entry.state}`);
-      return { outcome: 'claimed', entry };
+      return { outcome: 'claimed', entry, lease: { owner, token } };
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
     }
@@ -197,7 +213,7 @@ export class IngestLedger implements IngestLedgerStore {
    * The plan is written with the upload id in one update, so a stored upload id always has the
    * plan it was meant for (or none, for entries from before plans were stored).
    */
-  async recordUpload(ref: ObjectRef, owner: string, uploadId: string, plan?: CommitPlan): Promise<void> {
+  async recordUpload(ref: ObjectRef, owner: ClaimHolder, uploadId: string, plan?: CommitPlan): Promise<void> {
     const names = { '#uploadId': 'uploadId', '#transferred': 'transferred', '#commitPlan': 'commitPlan' };
     if (plan === undefined) {
       await this.updateOwnClaim(ref, owner, 'SET #uploadId = :uploadId, #transferred = :false', {
@@ -215,7 +231,7 @@ export class IngestLedger implements IngestLedgerStore {
     });
   }
 
-  async markTransferred(ref: ObjectRef, owner: string, uploadId: string): Promise<void> {
+  async markTransferred(ref: ObjectRef, owner: ClaimHolder, uploadId: string): Promise<void> {
     await this.updateOwnClaim(ref, owner, 'SET #transferred = :true', {
       names: { '#uploadId': 'uploadId', '#transferred': 'transferred' },
       values: { ':uploadId': uploadId, ':true': true },
@@ -226,11 +242,13 @@ export class IngestLedger implements IngestLedgerStore {
 
   /**
    * Records the new document version. If the condition fails because the object is already
-   * committed (another consumer that took the lease over committed the same uploadId, which
-   * iBinder treats idempotently), that is success.
+   * committed with the same document version (another consumer that took the lease over
+   * committed the same uploadId, which iBinder treats idempotently), that is success. Committed
+   * with another version means two versions were created: a LedgerConflictError naming both.
    */
-  async markCommitted(ref: ObjectRef, owner: string, commit: CommitRecord): Promise<void> {
+  async markCommitted(ref: ObjectRef, owner: ClaimHolder, commit: CommitRecord): Promise<void> {
     const now = this.now();
+    const held = claimCondition(owner);
     const optional: Record<string, string> = {};
     for (const name of ['versionLabel', 'binderId', 'folderId', 'uploadId'] as const) {
       const value = commit[name];
@@ -246,9 +264,10 @@ export class IngestLedger implements IngestLedgerStore {
             ['SET #state = :committed', '#committedAt = :nowIso', '#documentId = :documentId',
               '#documentVersionId = :documentVersionId', '#updatedAt = :nowIso', '#expiresAt = :ttl', ...setOptional]
               .join(', ') + ' REMOVE #lease',
-          ConditionExpression: '#state = :claimed AND #owner = :owner',
+          ConditionExpression: `#state = :claimed AND ${held.expression}`,
           ExpressionAttributeNames: {
-            ...pick(NAMES, '#state', '#owner', '#lease', '#updatedAt', '#expiresAt'),
+            ...pick(NAMES, '#state', '#lease', '#updatedAt', '#expiresAt'),
+            ...held.names,
             '#committedAt': 'committedAt',
             '#documentId': 'documentId',
             '#documentVersionId': 'documentVersionId',
@@ -257,7 +276,7 @@ export class IngestLedger implements IngestLedgerStore {
           ExpressionAttributeValues: {
             ':committed': 'committed',
             ':claimed': 'claimed',
-            ':owner': owner,
+            ...held.values,
             ':nowIso': new Date(now).toISOString(),
             ':ttl': this.ttl(now),
             ':documentId': commit.documentId,
@@ -269,10 +288,19 @@ export class IngestLedger implements IngestLedgerStore {
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
       const current = await this.get(ref);
-      if (current?.state === 'committed') return;
+      if (current?.state === 'committed' && current.documentVersionId === commit.documentVersionId) return;
+      if (current?.state === 'committed') {
+        throw new LedgerConflictError(
+          `cannot record the commit of ${ledgerKey(ref)} as document ${commit.documentId} version ${commit.documentVersionId}: ` +
+            `the ledger already records document ${current.documentId} version ${current.documentVersionId}, so the destination ` +
+            'now holds two versions of this object; check both in iBinder and remove the surplus one',
+          ref,
+          current,
+        );
+      }
       throw new LedgerConflictError(
         `cannot record the commit of ${ledgerKey(ref)} (document ${commit.documentId}, version ${commit.documentVersionId}): ` +
-          `the ledger entry is ${describe(current)}, not claimed by message ${owner}`,
+          `the ledger entry is ${describe(current)}, not ${describeHolder(owner)}`,
         ref,
         current,
       );
@@ -280,12 +308,18 @@ export class IngestLedger implements IngestLedgerStore {
   }
 
   /**
-   * Records a rejection. Validation runs before an object is claimed, so this is allowed when
-   * there is no item yet, when it is already rejected, or when the claim is ours or expired;
-   * it fails (LedgerConflictError) only if the object was committed or another consumer holds it.
+   * Records a rejection. Under a lease, only the claim of that lease may be rejected (or an
+   * object already rejected): the ingest claims before it writes a rejected copy, so a consumer
+   * that lost the object never rejects it. With a bare owner (tools), also allowed when there
+   * is no item yet or the claim expired. Fails (LedgerConflictError) otherwise.
    */
-  async markRejected(ref: ObjectRef, owner: string, reasons: Problem[], rejectedKey?: string): Promise<void> {
+  async markRejected(ref: ObjectRef, owner: ClaimHolder, reasons: Problem[], rejectedKey?: string): Promise<void> {
     const now = this.now();
+    const held = claimCondition(owner);
+    const condition =
+      typeof owner === 'string'
+        ? 'attribute_not_exists(#pk) OR #state = :rejected OR (#state = :claimed AND (#owner = :owner OR #lease < :now))'
+        : `#state = :rejected OR (#state = :claimed AND ${held.expression})`;
     try {
       await this.client.send(
         new UpdateCommand({
@@ -296,10 +330,11 @@ export class IngestLedger implements IngestLedgerStore {
             '#bucket = :bucket, #objectKey = :objectKey, #objectVersionId = :objectVersionId' +
             (rejectedKey !== undefined ? ', #rejectedKey = :rejectedKey' : '') +
             ' REMOVE #lease',
-          ConditionExpression:
-            'attribute_not_exists(#pk) OR #state = :rejected OR (#state = :claimed AND (#owner = :owner OR #lease < :now))',
+          ConditionExpression: condition,
           ExpressionAttributeNames: {
-            ...NAMES,
+            ...pick(NAMES, '#state', '#lease', '#updatedAt', '#expiresAt'),
+            ...(typeof owner === 'string' ? { '#pk': 'pk' } : {}),
+            ...held.names,
             '#rejectedAt': 'rejectedAt',
             '#reasons': 'reasons',
             '#bucket': 'bucket',
@@ -310,8 +345,8 @@ export class IngestLedger implements IngestLedgerStore {
           ExpressionAttributeValues: {
             ':rejected': 'rejected',
             ':claimed': 'claimed',
-            ':owner': owner,
-            ':now': now,
+            ...held.values,
+            ...(typeof owner === 'string' ? { ':now': now } : {}),
             ':nowIso': new Date(now).toISOString(),
             ':ttl': this.ttl(now),
             ':reasons': reasons.map((r) => ({ code: r.code, field: r.field, message: r.message, fix: r.fix })),
@@ -336,7 +371,7 @@ export class IngestLedger implements IngestLedgerStore {
 
   private async updateOwnClaim(
     ref: ObjectRef,
-    owner: string,
+    owner: ClaimHolder,
     setExpression: string,
     opts: {
       names: Record<string, string>;
@@ -348,17 +383,18 @@ export class IngestLedger implements IngestLedgerStore {
     },
   ): Promise<void> {
     const now = this.now();
+    const held = claimCondition(owner);
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: ledgerKey(ref) },
           UpdateExpression: `${setExpression}, #updatedAt = :nowIso${opts.removeExpression ? ` ${opts.removeExpression}` : ''}`,
-          ConditionExpression: `#state = :claimed AND #owner = :owner${opts.extraCondition ? ` AND ${opts.extraCondition}` : ''}`,
-          ExpressionAttributeNames: { ...pick(NAMES, '#state', '#owner', '#updatedAt'), ...opts.names },
+          ConditionExpression: `#state = :claimed AND ${held.expression}${opts.extraCondition ? ` AND ${opts.extraCondition}` : ''}`,
+          ExpressionAttributeNames: { ...pick(NAMES, '#state', '#updatedAt'), ...held.names, ...opts.names },
           ExpressionAttributeValues: {
             ':claimed': 'claimed',
-            ':owner': owner,
+            ...held.values,
             ':nowIso': new Date(now).toISOString(),
             ...opts.values,
           },
@@ -368,7 +404,7 @@ export class IngestLedger implements IngestLedgerStore {
       if (!isConditionFailure(err)) throw err;
       const current = await this.get(ref);
       throw new LedgerConflictError(
-        `cannot ${opts.what} for ${ledgerKey(ref)}: the ledger entry is ${describe(current)}, not claimed by message ${owner}`,
+        `cannot ${opts.what} for ${ledgerKey(ref)}: the ledger entry is ${describe(current)}, not ${describeHolder(owner)}`,
         ref,
         current,
       );
@@ -390,6 +426,25 @@ function storedPlan(plan: CommitPlan): Record<string, unknown> {
     ...(plan.version !== undefined ? { version: plan.version } : {}),
     metadata: plan.metadata.map((m) => ({ metadataElementId: m.metadataElementId, value: m.value })),
   };
+}
+
+/** The condition that the caller holds the claim: its owner, and its token under a lease. */
+function claimCondition(holder: ClaimHolder): { expression: string; names: Record<string, string>; values: Record<string, string> } {
+  if (typeof holder === 'string') {
+    return { expression: '#owner = :owner', names: { '#owner': 'owner' }, values: { ':owner': holder } };
+  }
+  return {
+    expression: '#owner = :owner AND #claimToken = :claimToken',
+    names: { '#owner': 'owner', '#claimToken': 'claimToken' },
+    values: { ':owner': holder.owner, ':claimToken': holder.token },
+  };
+}
+
+/** Which claim a write expected, for messages; never the token (it is not a secret, but noise). */
+function describeHolder(holder: ClaimHolder): string {
+  return typeof holder === 'string'
+    ? `claimed by message ${holder}`
+    : `the claim this invocation of message ${holder.owner} took (another claim took the object over)`;
 }
 
 function isConditionFailure(err: unknown): boolean {

@@ -72,6 +72,13 @@ export interface ClaimedEntry extends LedgerEntryBase {
   state: 'claimed';
   /** The SQS messageId that holds the claim. */
   owner: string;
+  /**
+   * A random token written by every successful claim. The owner alone cannot tell two
+   * invocations of the same message apart (a standard queue may deliver a message twice at
+   * once, or again after the first invocation died), so every later write names the token:
+   * only the latest claimant's writes succeed. Absent on entries written before tokens.
+   */
+  claimToken?: string | undefined;
   /** Epoch milliseconds; after this another consumer may take the claim over. */
   leaseExpiresAt: number;
   /** How many times the object has been claimed (first claim is 1). */
@@ -108,13 +115,38 @@ export type LedgerEntry = ClaimedEntry | CommittedEntry | RejectedEntry;
 
 /** Outcome of trying to take an object for upload. */
 export type ClaimResult =
-  | { outcome: 'claimed'; entry: ClaimedEntry }
+  /** Ours: every later write of this claim passes `lease`. */
+  | { outcome: 'claimed'; entry: ClaimedEntry; lease: ClaimLease }
   /** Already ingested: acknowledge, do not upload again. */
   | { outcome: 'committed'; entry: CommittedEntry }
   /** Already rejected: acknowledge. */
   | { outcome: 'rejected'; entry: RejectedEntry }
   /** Another consumer holds a live lease: retry later. */
   | { outcome: 'busy'; entry?: ClaimedEntry | undefined };
+
+/**
+ * What one successful claim hands its holder: the owner (SQS messageId) and the token only this
+ * claim got. A later claim of the same object (a concurrent duplicate of the message, or a
+ * takeover after a crash or an expired lease) gets another token, so this one's writes fail.
+ */
+export interface ClaimLease {
+  owner: string;
+  token: string;
+}
+
+/**
+ * Who writes to a claim: a lease (owner and token), which is what the ingest passes; or only
+ * an owner (messageId), which cannot tell two invocations of one message apart.
+ *
+ * The bare owner is kept for tools and tests that set up a state by message id; the ingest
+ * never uses it.
+ */
+export type ClaimHolder = ClaimLease | string;
+
+/** The owner of a holder, for messages. */
+export function holderOwner(holder: ClaimHolder): string {
+  return typeof holder === 'string' ? holder : holder.owner;
+}
 
 export interface CommitRecord {
   documentId: string;
@@ -131,17 +163,25 @@ export interface CommitRecord {
  */
 export interface IngestLedgerStore {
   get(ref: ObjectRef): Promise<LedgerEntry | undefined>;
+  /** Every successful claim gets a fresh token (see ClaimLease), also a takeover by the same owner. */
   claim(ref: ObjectRef, owner: string): Promise<ClaimResult>;
   /**
    * Stores a fresh upload id (not yet transferred) and the plan it is to be committed with under
    * the caller's claim; without a plan, a previously stored one is removed.
    */
-  recordUpload(ref: ObjectRef, owner: string, uploadId: string, plan?: CommitPlan): Promise<void>;
+  recordUpload(ref: ObjectRef, holder: ClaimHolder, uploadId: string, plan?: CommitPlan): Promise<void>;
   /** Marks the bytes of `uploadId` as accepted by the destination. */
-  markTransferred(ref: ObjectRef, owner: string, uploadId: string): Promise<void>;
-  markCommitted(ref: ObjectRef, owner: string, commit: CommitRecord): Promise<void>;
-  /** Allowed without a claim (validation happens before claiming), unless another owner holds a live one. */
-  markRejected(ref: ObjectRef, owner: string, reasons: Problem[], rejectedKey?: string): Promise<void>;
+  markTransferred(ref: ObjectRef, holder: ClaimHolder, uploadId: string): Promise<void>;
+  /**
+   * Records the commit under the caller's claim. Already committed with the same document
+   * version is success; with another one, a LedgerConflictError whose `current` names it.
+   */
+  markCommitted(ref: ObjectRef, holder: ClaimHolder, commit: CommitRecord): Promise<void>;
+  /**
+   * Under a lease: only under that claim (or if already rejected). With a bare owner: also
+   * without a claim, unless another owner holds a live one.
+   */
+  markRejected(ref: ObjectRef, holder: ClaimHolder, reasons: Problem[], rejectedKey?: string): Promise<void>;
 }
 
 /** The ledger changed under us (lease lost, another consumer finished): transient, retry. */

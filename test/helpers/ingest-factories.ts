@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import type { AwsStub } from 'aws-sdk-client-mock';
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-s3';
 import { PipelineConfigSchema, type PipelineConfig, type PipelineConfigInput } from '../../shared/config/runtime.js';
@@ -25,8 +26,10 @@ import { FolderResolver } from '../../shared/ibinder/folder-resolver.js';
 import { MetadataSchemaCache } from '../../shared/ibinder/schema-cache.js';
 import type { MetadataElement } from '../../shared/ibinder/schemas.js';
 import {
+  holderOwner,
   LedgerConflictError,
   ledgerKey,
+  type ClaimHolder,
   type ClaimResult,
   type CommitPlan,
   type CommitRecord,
@@ -194,10 +197,12 @@ export class InMemoryIngestLedger implements IngestLedgerStore {
     if (current?.state === 'claimed' && current.leaseExpiresAt >= now && current.owner !== owner) {
       return { outcome: 'busy', entry: structuredClone(current) };
     }
+    const token = randomUUID();
     const entry: LedgerEntry = {
       ...this.base(ref, now),
       state: 'claimed',
       owner,
+      claimToken: token,
       leaseExpiresAt: now + this.leaseMs,
       attempts: (current?.state === 'claimed' ? current.attempts : 0) + 1,
       claimedAt: current?.state === 'claimed' ? current.claimedAt : new Date(now).toISOString(),
@@ -207,44 +212,51 @@ export class InMemoryIngestLedger implements IngestLedgerStore {
     };
     this.entries.set(pk, entry);
     this.history.push({ pk, change: 'claimed', owner });
-    return { outcome: 'claimed', entry: structuredClone(entry) };
+    return { outcome: 'claimed', entry: structuredClone(entry), lease: { owner, token } };
   }
 
-  async recordUpload(ref: ObjectRef, owner: string, uploadId: string, plan?: CommitPlan): Promise<void> {
-    const e = this.ownClaim(ref, owner);
+  async recordUpload(ref: ObjectRef, holder: ClaimHolder, uploadId: string, plan?: CommitPlan): Promise<void> {
+    const e = this.ownClaim(ref, holder);
     e.uploadId = uploadId;
     e.transferred = false;
     e.commitPlan = plan;
-    this.history.push({ pk: ledgerKey(ref), change: 'upload', owner });
+    this.history.push({ pk: ledgerKey(ref), change: 'upload', owner: holderOwner(holder) });
   }
 
-  async markTransferred(ref: ObjectRef, owner: string, uploadId: string): Promise<void> {
-    const e = this.ownClaim(ref, owner);
+  async markTransferred(ref: ObjectRef, holder: ClaimHolder, uploadId: string): Promise<void> {
+    const e = this.ownClaim(ref, holder);
     if (e.uploadId !== uploadId) throw new LedgerConflictError(`upload id differs`, ref, e);
     e.transferred = true;
-    this.history.push({ pk: ledgerKey(ref), change: 'transferred', owner });
+    this.history.push({ pk: ledgerKey(ref), change: 'transferred', owner: holderOwner(holder) });
   }
 
-  async markCommitted(ref: ObjectRef, owner: string, commit: CommitRecord): Promise<void> {
+  async markCommitted(ref: ObjectRef, holder: ClaimHolder, commit: CommitRecord): Promise<void> {
     const pk = ledgerKey(ref);
     const current = this.entries.get(pk);
-    if (current?.state === 'committed') return;
-    this.ownClaim(ref, owner);
+    if (current?.state === 'committed') {
+      if (current.documentVersionId === commit.documentVersionId) return;
+      throw new LedgerConflictError('already committed as another document version', ref, structuredClone(current));
+    }
+    this.ownClaim(ref, holder);
     const now = this.now();
     this.entries.set(pk, { ...this.base(ref, now), state: 'committed', committedAt: new Date(now).toISOString(), ...commit });
-    this.history.push({ pk, change: 'committed', owner });
+    this.history.push({ pk, change: 'committed', owner: holderOwner(holder) });
   }
 
-  async markRejected(ref: ObjectRef, owner: string, reasons: Problem[], rejectedKey?: string): Promise<void> {
+  async markRejected(ref: ObjectRef, holder: ClaimHolder, reasons: Problem[], rejectedKey?: string): Promise<void> {
     const pk = ledgerKey(ref);
     const current = this.entries.get(pk);
     const now = this.now();
     if (current?.state === 'committed') throw new LedgerConflictError('already committed', ref, current);
-    if (current?.state === 'claimed' && current.owner !== owner && current.leaseExpiresAt >= now) {
-      throw new LedgerConflictError('claimed by another', ref, current);
+    if (typeof holder === 'string') {
+      if (current?.state === 'claimed' && current.owner !== holder && current.leaseExpiresAt >= now) {
+        throw new LedgerConflictError('claimed by another', ref, current);
+      }
+    } else if (current?.state !== 'rejected') {
+      this.ownClaim(ref, holder);
     }
     this.entries.set(pk, { ...this.base(ref, now), state: 'rejected', rejectedAt: new Date(now).toISOString(), reasons, rejectedKey });
-    this.history.push({ pk, change: 'rejected', owner });
+    this.history.push({ pk, change: 'rejected', owner: holderOwner(holder) });
   }
 
   /** Test hook: put an entry in place (e.g. a claim left behind by a crashed consumer). */
@@ -258,9 +270,14 @@ export class InMemoryIngestLedger implements IngestLedgerStore {
     return this.history.filter((h) => h.pk === pk).map((h) => h.change);
   }
 
-  private ownClaim(ref: ObjectRef, owner: string): Extract<LedgerEntry, { state: 'claimed' }> {
+  /** As IngestLedger's conditions: the owner, and under a lease also its token. */
+  private ownClaim(ref: ObjectRef, holder: ClaimHolder): Extract<LedgerEntry, { state: 'claimed' }> {
     const e = this.entries.get(ledgerKey(ref));
-    if (e?.state !== 'claimed' || e.owner !== owner) throw new LedgerConflictError('not our claim', ref, e);
+    const ours =
+      e?.state === 'claimed' &&
+      e.owner === holderOwner(holder) &&
+      (typeof holder === 'string' || e.claimToken === holder.token);
+    if (!ours) throw new LedgerConflictError('not our claim', ref, e ? structuredClone(e) : undefined);
     return e;
   }
 

@@ -12,7 +12,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { processObjectRecord } from '../../functions/ingest/process-record.js';
 import type { RejectionReport } from '../../functions/ingest/rejection.js';
 import type { Destination } from '../../shared/destination/types.js';
-import type { CommitPlan, ObjectRef } from '../../shared/ledger/types.js';
+import { LedgerConflictError, type ClaimHolder, type ClaimResult, type CommitPlan, type ObjectRef } from '../../shared/ledger/types.js';
 import type { S3ObjectEvent } from '../../shared/s3/event.js';
 import type { S3Tag } from '../../shared/s3/tags.js';
 import { apiError, FakeIBinderClient } from '../helpers/fake-ibinder.js';
@@ -261,8 +261,8 @@ describe('processObjectRecord: exactly once', () => {
 class PlanKeepingLedger extends InMemoryIngestLedger {
   readonly recordedPlans: (CommitPlan | undefined)[] = [];
 
-  override async recordUpload(ref: ObjectRef, owner: string, uploadId: string, plan?: CommitPlan): Promise<void> {
-    await super.recordUpload(ref, owner, uploadId, plan);
+  override async recordUpload(ref: ObjectRef, holder: ClaimHolder, uploadId: string, plan?: CommitPlan): Promise<void> {
+    await super.recordUpload(ref, holder, uploadId, plan);
     this.recordedPlans.push(plan);
   }
 }
@@ -341,7 +341,7 @@ describe('processObjectRecord: resume after the tags changed', () => {
     let second;
     try {
       const { Logger } = await import('@aws-lambda-powertools/logger');
-      deps.logger = new Logger({ serviceName: 'ingest-test', logLevel: 'WARN' });
+      deps.logger = new Logger({ serviceName: 'ingest-test', logLevel: 'INFO' });
       second = await processObjectRecord(event(), 'msg-1', deps);
     } finally {
       for (const spy of spies) spy.mockRestore();
@@ -360,12 +360,9 @@ describe('processObjectRecord: resume after the tags changed', () => {
     expect(client.commits[0]).toMatchObject({ folderId: 'f-struct' });
     expect(await ledger.get(REF)).toMatchObject({ state: 'committed', folderId: 'f-struct', binderId: BINDER_ID });
     const lines = written.join('').split('\n').filter((line) => line.startsWith('{'));
-    const warning = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((l) => String(l.message).includes('tags changed'));
-    expect(warning).toMatchObject({
-      level: 'WARN',
-      storedPlan: { folderId: 'f-struct', folderPath: 'Drawings/Structural' },
-      currentPlan: { folderId: 'f-arch', folderPath: 'Drawings/Architecture' },
-    });
+    // The current tags are not assessed at all: the log says where the file went instead.
+    const resuming = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((l) => String(l.message).includes('without assessing'));
+    expect(resuming).toMatchObject({ level: 'INFO', storedPlan: { folderId: 'f-struct', folderPath: 'Drawings/Structural' } });
   });
 
   it('commits a resumed entry written before plans were stored with the current tags', async () => {
@@ -453,7 +450,7 @@ describe('processObjectRecord: permanent failures', () => {
     expect(deps.metrics.rejected).toEqual(['ibinder']);
   });
 
-  it('rejects validation problems before claiming or uploading, listing all of them', async () => {
+  it('rejects validation problems under its claim, before uploading, listing all of them', async () => {
     setup({
       tags: [
         { Key: 'ibinder:binder', Value: BINDER_ID },
@@ -469,7 +466,8 @@ describe('processObjectRecord: permanent failures', () => {
     const fields = writtenReport().problems.map((p) => p.field);
     expect(fields).toEqual(['ibinder:colour', 'ibinder:filename', 'ibinder:meta:status', 'ibinder:meta:colour', 'ibinder:meta:discipline']);
     expect(client.callCount('createPresignedUpload')).toBe(0);
-    expect(deps.ledger.changes(REF)).toEqual(['rejected']);
+    // Claimed first: only the claim's holder writes to rejected/.
+    expect(deps.ledger.changes(REF)).toEqual(['claimed', 'rejected']);
     expect(writtenReport().howToRetry).toContain('Fix the object\'s tags (ibinder:colour, ibinder:filename');
   });
 
@@ -578,6 +576,140 @@ describe('processObjectRecord: logs', () => {
     expect(output).toContain('transient failure');
     expect(output).not.toContain('X-Sig');
     expect(output).not.toContain('secret');
+  });
+});
+
+/** The in-memory ledger, holding each claim's holder after its claim until the test lets it go on. */
+class GatedLedger extends InMemoryIngestLedger {
+  readonly gates: Promise<void>[] = [];
+
+  override async claim(ref: ObjectRef, owner: string): Promise<ClaimResult> {
+    const result = await super.claim(ref, owner);
+    const gate = this.gates.shift();
+    if (gate) await gate;
+    return result;
+  }
+}
+
+/** A promise and the function that settles it. */
+function latch(): { promise: Promise<void>; open: () => void } {
+  let open = (): void => undefined;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+describe('processObjectRecord: one message delivered twice at once (claim tokens)', () => {
+  it('lets exactly one of two concurrent invocations of the same message upload and commit; the other retries', async () => {
+    client = new FakeIBinderClient(BINDERS);
+    const ledger = new GatedLedger(900_000, () => NOW.getTime());
+    deps = makeDeps({ client, ledger, now: () => NOW });
+    serveInboxObject(s3, { key: KEY, versionId: VERSION, content: CONTENT, tags: TAGS });
+
+    // A claims and waits; B claims the same object with the same messageId (its own claim, so
+    // the owner condition lets it through) and waits; then A goes on, and B after A finished.
+    const goA = latch();
+    const goB = latch();
+    ledger.gates.push(goA.promise, goB.promise);
+    const first = processObjectRecord(event(), 'msg-1', deps);
+    await vi.waitFor(() => expect(ledger.changes(REF)).toEqual(['claimed']));
+    const second = processObjectRecord(event(), 'msg-1', deps);
+    await vi.waitFor(() => expect(ledger.changes(REF)).toEqual(['claimed', 'claimed']));
+    goA.open();
+    const a = await first;
+    goB.open();
+    const b = await second;
+
+    // A loses at its first write (its token was replaced) before it sends a byte.
+    expect(a).toMatchObject({ status: 'retry', reason: expect.stringContaining('record upload') });
+    expect(b).toMatchObject({ status: 'committed', resumed: false });
+    expect(client.callCount('putPresigned')).toBe(1);
+    expect(client.callCount('commitUpload')).toBe(1);
+    expect(client.allVersions()).toHaveLength(1);
+    expect(await ledger.get(REF)).toMatchObject({ state: 'committed', documentVersionId: b.status === 'committed' ? b.documentVersionId : 'none' });
+  });
+
+  it('refuses every write of a superseded claim of the same message, and accepts the new one\'s', async () => {
+    const ledger = new InMemoryIngestLedger(900_000, () => NOW.getTime());
+    const old = await ledger.claim(REF, 'msg-1');
+    const current = await ledger.claim(REF, 'msg-1');
+    if (old.outcome !== 'claimed' || current.outcome !== 'claimed') throw new Error('both claims should succeed');
+    expect(old.lease.token).not.toBe(current.lease.token);
+
+    await expect(ledger.recordUpload(REF, old.lease, 'up-old', STORED_PLAN)).rejects.toBeInstanceOf(LedgerConflictError);
+    await ledger.recordUpload(REF, current.lease, 'up-new', STORED_PLAN);
+    await expect(ledger.markTransferred(REF, old.lease, 'up-new')).rejects.toBeInstanceOf(LedgerConflictError);
+    await expect(ledger.markRejected(REF, old.lease, [])).rejects.toBeInstanceOf(LedgerConflictError);
+    await expect(ledger.markCommitted(REF, old.lease, { documentId: 'd', documentVersionId: 'v-old' })).rejects.toBeInstanceOf(LedgerConflictError);
+    await ledger.markTransferred(REF, current.lease, 'up-new');
+    await ledger.markCommitted(REF, current.lease, { documentId: 'd', documentVersionId: 'v-new' });
+    // A late commit of the same version is success; of another version, a conflict naming the recorded one.
+    await expect(ledger.markCommitted(REF, old.lease, { documentId: 'd', documentVersionId: 'v-new' })).resolves.toBeUndefined();
+    const late = await ledger.markCommitted(REF, old.lease, { documentId: 'd', documentVersionId: 'v-old' }).catch((e: unknown) => e);
+    expect(late).toBeInstanceOf(LedgerConflictError);
+    expect((late as LedgerConflictError).current).toMatchObject({ state: 'committed', documentVersionId: 'v-new' });
+  });
+});
+
+describe('processObjectRecord: an accepted file is never rejected later', () => {
+  /** Tags that the assessment rejects: a metadata value the schema does not allow. */
+  const INVALID: S3Tag[] = TAGS.map((t) => (t.Key === 'ibinder:meta:discipline' ? { ...t, Value: 'Plumbing' } : t));
+
+  it('resumes the commit after a crash after the commit, although the new tags would be rejected: no rejected/ copy, one document', async () => {
+    client = new FakeIBinderClient(BINDERS);
+    let crashed = false;
+    deps = makeDeps({ client, now: () => NOW });
+    const real = deps.destination;
+    deps.destination = {
+      name: real.name,
+      prepareUpload: () => real.prepareUpload(),
+      transfer: (upload, body) => real.transfer(upload, body),
+      commit: async (target, request) => {
+        const version = await real.commit(target, request);
+        if (!crashed) {
+          crashed = true;
+          throw new Error('simulated crash right after the commit');
+        }
+        return version;
+      },
+    };
+    serveInboxObject(s3, { key: KEY, versionId: VERSION, content: CONTENT, tags: TAGS });
+    expect(await processObjectRecord(event(), 'msg-1', deps)).toMatchObject({ status: 'retry' });
+    expect(client.allVersions()).toHaveLength(1);
+
+    s3.reset();
+    serveInboxObject(s3, { key: KEY, versionId: VERSION, content: CONTENT, tags: INVALID });
+    const listsBefore = client.callCount('listTopFolders');
+    const outcome = await processObjectRecord(event(), 'msg-1', deps);
+
+    expect(outcome).toMatchObject({ status: 'committed', resumed: true });
+    expect(s3Writes()).toEqual(['DeleteObjectCommand']);
+    expect(s3.commandCalls(CopyObjectCommand)).toHaveLength(0);
+    expect(deps.metrics.rejected).toEqual([]);
+    expect(client.allVersions()).toHaveLength(1);
+    expect(client.callCount('putPresigned')).toBe(1);
+    // The current tags were not assessed at all (no folder lookups on the resume).
+    expect(client.callCount('listTopFolders')).toBe(listsBefore);
+    expect(await deps.ledger.get(REF)).toMatchObject({ state: 'committed', folderId: 'f-struct' });
+  });
+
+  it('writes nothing to rejected/ while another consumer holds a live claim on the object', async () => {
+    setup({ tags: INVALID });
+    deps.ledger.seed(REF, {
+      state: 'claimed',
+      owner: 'msg-other',
+      claimToken: 'token-other',
+      leaseExpiresAt: NOW.getTime() + 60_000,
+      attempts: 1,
+      claimedAt: '2025-01-15T08:59:00.000Z',
+      transferred: false,
+    });
+    const outcome = await processObjectRecord(event(), 'msg-1', deps);
+    expect(outcome).toMatchObject({ status: 'retry', reason: expect.stringContaining('busy: claimed by message msg-other') });
+    expect(s3Writes()).toEqual([]);
+    expect(deps.metrics.rejected).toEqual([]);
+    expect(await deps.ledger.get(REF)).toMatchObject({ state: 'claimed', owner: 'msg-other', claimToken: 'token-other' });
   });
 });
 

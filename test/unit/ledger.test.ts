@@ -38,8 +38,11 @@ function ledger(): IngestLedger {
     tableName: 'ledger',
     leaseSeconds: 900,
     now: () => NOW,
+    newClaimToken: () => 'token-1',
   });
 }
+
+const LEASE = { owner: 'msg-1', token: 'token-1' };
 
 beforeEach(() => ddb.reset());
 
@@ -101,6 +104,56 @@ describe('IngestLedger.claim', () => {
     const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' });
     ddb.on(UpdateCommand).rejects(throttled);
     await expect(ledger().claim(REF, 'msg-1')).rejects.toThrow('Rate exceeded');
+  });
+});
+
+describe('IngestLedger claim tokens (one message delivered to two invocations at once)', () => {
+  it('writes a fresh token with every claim and hands it back as the lease', async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: claimed('msg-1', NOW + 900_000, { claimToken: 'token-1' }) });
+    const result = await ledger().claim(REF, 'msg-1');
+    expect(result).toMatchObject({ outcome: 'claimed', lease: LEASE, entry: { claimToken: 'token-1' } });
+    const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input?.UpdateExpression).toContain('#claimToken = :claimToken');
+    expect(input?.ExpressionAttributeValues).toMatchObject({ ':claimToken': 'token-1' });
+  });
+
+  it('makes every write under a lease conditional on its token, not only on the owner', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    const l = ledger();
+    await l.recordUpload(REF, LEASE, 'up-1', PLAN);
+    await l.markTransferred(REF, LEASE, 'up-1');
+    await l.markCommitted(REF, LEASE, { documentId: 'd', documentVersionId: 'v' });
+    await l.markRejected(REF, LEASE, []);
+    const [record, transferred, committed, rejected] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(record?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken');
+    expect(transferred?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken AND #uploadId = :uploadId');
+    expect(committed?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken');
+    // Only the claim's holder rejects: no rejection without a claim or over an expired one.
+    expect(rejected?.ConditionExpression).toBe('#state = :rejected OR (#state = :claimed AND #owner = :owner AND #claimToken = :claimToken)');
+    for (const input of [record, transferred, committed, rejected]) {
+      expect(input?.ExpressionAttributeValues).toMatchObject({ ':owner': 'msg-1', ':claimToken': 'token-1' });
+      const text = `${input?.UpdateExpression ?? ''} ${input?.ConditionExpression ?? ''}`;
+      for (const name of Object.keys(input?.ExpressionAttributeNames ?? {})) expect(text, name).toMatch(new RegExp(`${name}\\b`));
+      for (const value of Object.keys(input?.ExpressionAttributeValues ?? {})) expect(text, value).toMatch(new RegExp(`${value}\\b`));
+    }
+  });
+
+  it('fails the late write of a superseded claim of the same message with a LedgerConflictError', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(GetCommand).resolves({ Item: claimed('msg-1', NOW + 900_000, { claimToken: 'token-2' }) });
+    const error = await ledger().recordUpload(REF, LEASE, 'up-late').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LedgerConflictError);
+    expect((error as Error).message).toContain('another claim took the object over');
+    expect((error as Error).message).not.toContain('token-');
+  });
+
+  it('does not take a commit of another document version for success: a conflict naming both versions', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(GetCommand).resolves({ Item: { ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' } });
+    const error = await ledger().markCommitted(REF, LEASE, { documentId: 'doc-1', documentVersionId: 'ver-2' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LedgerConflictError);
+    expect((error as Error).message).toMatch(/version ver-2.*version ver-1/);
+    expect((error as LedgerConflictError).current).toMatchObject({ state: 'committed', documentVersionId: 'ver-1' });
   });
 });
 
