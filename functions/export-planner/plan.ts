@@ -5,12 +5,30 @@
  * For each binder of the run it pages through the source's documents (`POST /documents`
  * filtered by `GLOBAL_BinderId`, pageNumber 1, 2, ... until `totalCount` is reached or a page
  * comes back empty). Per page:
- * - one BatchGetItem asks the export ledger which of the page's `latestVersionId`s are
- *   exported; those documents are skipped with no further call (an unchanged page costs one
- *   search call and one DynamoDB call);
- * - the other documents' versions are listed (a few at once), versions modified before `since`
- *   dropped, and a second BatchGetItem leaves the versions not yet exported;
+ * - one read of the export ledger (BatchGetItem, 100 keys a call) asks which of the page's
+ *   `latestVersionId`s are exported and which documents still have versions not exported (a
+ *   `doc#` marker, see shared/ledger/export-ledger.ts); a document whose latest version is
+ *   exported and that has no such marker is skipped with no further call (an unchanged page
+ *   costs one search call and no other API call);
+ * - the other documents' versions are listed (a few at once), a second BatchGetItem leaves the
+ *   versions not yet exported, versions modified before `since` are dropped, and each listed
+ *   document's marker is set to its versions not exported yet other than the latest (also
+ *   those before `since`, so a backfill never hides older versions from a later run), or
+ *   removed when there are none (a document with one new version costs no marker write);
  * - those become export jobs (SendMessageBatch, 10 a call); then the cursor is saved.
+ *
+ * A version whose job failed (dead-letter queue, permanent failure) keeps its document's
+ * marker, so the next run lists that document again and re-enqueues it, even when a later
+ * version of the document was exported meanwhile. Versions older than `since` are out of scope
+ * of that backfill run; they stay in their document's marker, so the next run without `since`
+ * exports them.
+ *
+ * A page that keeps failing transiently (one document whose versions the source cannot serve,
+ * a binder it cannot page) is tried MAX_PAGE_ATTEMPTS times (the attempts are counted in the
+ * run's state across invocations); the last attempt gives up on what fails: the document is
+ * counted as a document error, the binder ends with a binder error, both in the manifest, and
+ * the cursor moves on. Neither is in the ledger, so a later run tries them again; without this
+ * one document would hold the run in `planning`, and every later scheduled run with it.
  *
  * Time budget and resuming. The run's state (`run#<runId>` in the ledger table) holds the
  * cursor: which binder, which page. Before each page the planner checks the invocation's
@@ -54,7 +72,9 @@ import {
   type RunStateName,
   type RunTrigger,
 } from '../../shared/export/run-store.js';
-import type { SourceDocumentPage, SourceVersion } from '../../shared/source/types.js';
+import type { SourceDocument, SourceDocumentPage, SourceVersion } from '../../shared/source/types.js';
+
+type FailedPage = NonNullable<ExportRunState['failedPage']>;
 
 export interface PlanRequest {
   trigger: RunTrigger;
@@ -94,13 +114,16 @@ export interface PlanResult {
   message: string;
 }
 
+/** Attempts at one page (across invocations) before what keeps failing in it is given up. */
+export const MAX_PAGE_ATTEMPTS = 3;
+
 export class PlanRequestError extends Error {
   override readonly name = 'PlanRequestError';
 }
 
 /** Plans (or continues planning) one run within the budget. */
 export async function planExport(request: PlanRequest, deps: PlannerDeps, budget: PlanBudget = UNLIMITED_BUDGET): Promise<PlanResult> {
-  const opened = await openRun(request, deps);
+  const opened = await openRun(request, deps, budget);
   if ('result' in opened) return opened.result;
   const { run, resumed, finalizedPreviousRunId } = opened;
   const extras = finalizedPreviousRunId !== undefined ? { finalizedPreviousRunId } : {};
@@ -132,6 +155,7 @@ export async function planExport(request: PlanRequest, deps: PlannerDeps, budget
   let versionsEnqueued = run.versionsEnqueued;
   const finishedBinders: BinderLine[] = [];
   let stoppedForTime = false;
+  let failedPage = run.failedPage;
   try {
     while (progress.binderIndex < run.binderIds.length) {
       if (budget.remainingTimeMs() < margin) {
@@ -141,20 +165,53 @@ export async function planExport(request: PlanRequest, deps: PlannerDeps, budget
       const binderId = run.binderIds[progress.binderIndex] as string;
       const current: BinderProgress =
         progress.current?.binderId === binderId ? progress.current : newBinderProgress(binderId);
+      const failedBefore =
+        failedPage && failedPage.binderIndex === progress.binderIndex && failedPage.nextPage === progress.nextPage
+          ? failedPage.attempts
+          : 0;
+      // The last attempt at this page gives up on whatever keeps failing in it.
+      const lastAttempt = failedBefore + 1 >= MAX_PAGE_ATTEMPTS;
       let page: SourceDocumentPage;
       try {
         page = await deps.source.listDocuments(binderId, { pageNumber: progress.nextPage, pageSize: deps.settings.pageSize });
       } catch (err) {
         const error = classifyExportError(err);
-        if (error.kind === 'transient') throw err;
-        deps.logger.warn('binder could not be read; it is skipped in this run', { runId: run.runId, binderId, ...error });
+        if (error.kind === 'transient' && !lastAttempt) {
+          failedPage = await countPageFailure(run.runId, owner, progress, failedBefore, deps);
+          throw err;
+        }
+        deps.logger.warn(
+          error.kind === 'transient'
+            ? `binder could not be read after ${MAX_PAGE_ATTEMPTS} attempts; it is skipped in this run and tried again by the next one`
+            : 'binder could not be read; it is skipped in this run',
+          { runId: run.runId, binderId, page: progress.nextPage, ...error },
+        );
         current.error = error.reason;
         progress.binderErrors++;
         finishBinder(progress, current, finishedBinders, run.runId, deps.clock());
         await deps.runs.saveProgress(run.runId, owner, progress, deps.clock(), leaseMs());
+        failedPage = undefined;
         continue;
       }
-      const planned = await planPage(page, run, deps);
+      let planned: PagePlan;
+      try {
+        planned = await planPage(page, run, deps, lastAttempt);
+      } catch (err) {
+        if (!lastAttempt) {
+          failedPage = await countPageFailure(run.runId, owner, progress, failedBefore, deps);
+          throw err;
+        }
+        // Not a document's fault (the ledger or the queue kept failing): the page's documents
+        // are counted as errors and left to the next run, which finds them not exported.
+        deps.logger.error(`a page of documents could not be planned after ${MAX_PAGE_ATTEMPTS} attempts; its documents are left to the next run`, {
+          runId: run.runId,
+          binderId,
+          page: progress.nextPage,
+          documents: page.documents.length,
+          error: classifyExportError(err).reason,
+        });
+        planned = { skippedUnchanged: 0, versionsEnqueued: 0, documentErrors: page.documents.length };
+      }
       current.pages++;
       current.documentsSeen += page.documents.length;
       current.skippedUnchanged += planned.skippedUnchanged;
@@ -172,6 +229,7 @@ export async function planExport(request: PlanRequest, deps: PlannerDeps, budget
         progress.current = current;
       }
       await deps.runs.saveProgress(run.runId, owner, progress, deps.clock(), leaseMs());
+      failedPage = undefined;
     }
   } catch (err) {
     // The cursor is saved up to the last finished page; let a retry take over at once.
@@ -224,21 +282,42 @@ type OpenedRun =
   | { run: ExportRunState; resumed: boolean; finalizedPreviousRunId?: string }
   | { result: PlanResult };
 
-/** Finds the run to continue, or creates one (see the module's JSDoc for the rules). */
-async function openRun(request: PlanRequest, deps: PlannerDeps): Promise<OpenedRun> {
+/**
+ * Finds the run to continue, or creates one (see the module's JSDoc for the rules).
+ * Writing the manifest of the previous scheduled run that never completed is best effort: it
+ * is skipped when the invocation has little time left, and a failure is logged and counted
+ * (ExportPlanningFailed) but never keeps the new run from starting; a person can write that
+ * manifest later by invoking the planner with the previous run's id.
+ */
+async function openRun(request: PlanRequest, deps: PlannerDeps, budget: PlanBudget): Promise<OpenedRun> {
   if (request.trigger === 'schedule') {
     let finalizedPreviousRunId: string | undefined;
     const previousId = await deps.runs.getScheduledRunId();
     const previous = previousId !== undefined ? await deps.runs.get(previousId) : undefined;
     if (previous?.state === 'planning') return { run: previous, resumed: true };
     if (previous?.state === 'planned') {
-      const finalized = await finalizeRun(previous, { ...deps, sourceName: deps.source.name });
-      deps.logger.warn('the previous scheduled run never completed; its manifest lists what did not finish', {
-        runId: previous.runId,
-        manifestKey: finalized.manifestKey,
-        unfinished: finalized.summary.unfinished,
-      });
-      finalizedPreviousRunId = previous.runId;
+      const howToWriteIt = `invoke {"source":"manual","runId":"${previous.runId}"} to write its manifest`;
+      if (budget.remainingTimeMs() < 2 * deps.settings.planningMarginMs) {
+        deps.logger.warn(`the previous scheduled run never completed, and there is no time left to write its manifest now; ${howToWriteIt}`, {
+          runId: previous.runId,
+        });
+      } else {
+        try {
+          const finalized = await finalizeRun(previous, { ...deps, sourceName: deps.source.name });
+          deps.logger.warn('the previous scheduled run never completed; its manifest lists what did not finish', {
+            runId: previous.runId,
+            manifestKey: finalized.manifestKey,
+            unfinished: finalized.summary.unfinished,
+          });
+          finalizedPreviousRunId = previous.runId;
+        } catch (err) {
+          deps.metrics.planningFailed(previous.trigger);
+          deps.logger.error(`could not write the manifest of the previous scheduled run, which never completed; the new run starts anyway; ${howToWriteIt}`, {
+            runId: previous.runId,
+            error: classifyExportError(err).reason,
+          });
+        }
+      }
     }
     const run = await createRun(request, deps);
     await deps.runs.setScheduledRunId(run.runId, deps.clock());
@@ -315,49 +394,101 @@ interface PagePlan {
   documentErrors: number;
 }
 
-async function planPage(page: SourceDocumentPage, run: ExportRunState, deps: PlannerDeps): Promise<PagePlan> {
+/**
+ * Plans one page of documents (see the module's JSDoc). On the last attempt at a page
+ * (`lastAttempt`), a document whose versions cannot be listed for a transient reason is
+ * counted as a document error instead of failing the page.
+ */
+async function planPage(page: SourceDocumentPage, run: ExportRunState, deps: PlannerDeps, lastAttempt: boolean): Promise<PagePlan> {
   const documents = page.documents;
   if (documents.length === 0) return { skippedUnchanged: 0, versionsEnqueued: 0, documentErrors: 0 };
   const latest = documents.flatMap((d) => (d.latestVersionId ? [d.latestVersionId] : []));
-  const exportedLatest = latest.length > 0 ? await deps.ledger.exportedAmong(latest) : new Set<string>();
-  const changed = documents.filter((d) => !(d.latestVersionId && exportedLatest.has(d.latestVersionId)));
+  // Only documents that could be skipped need their marker read.
+  const skippable = documents.flatMap((d) => (d.latestVersionId ? [d.documentId] : []));
+  const lookup = latest.length > 0 ? await deps.ledger.lookUpDocuments(latest, skippable) : undefined;
+  const changed = documents.filter(
+    (d) => !(d.latestVersionId && lookup?.exportedVersions.has(d.latestVersionId) && !lookup.unfinishedDocuments.has(d.documentId)),
+  );
 
   let documentErrors = 0;
   const limit = pLimit(Math.max(1, deps.settings.versionsConcurrency));
   const versionLists = await Promise.all(
     changed.map((document) =>
-      limit(async (): Promise<SourceVersion[]> => {
+      limit(async (): Promise<{ document: SourceDocument; versions: SourceVersion[] } | undefined> => {
         try {
-          return await deps.source.listVersions(document);
+          return { document, versions: await deps.source.listVersions(document) };
         } catch (err) {
           const error = classifyExportError(err);
-          if (error.kind === 'transient') throw err;
+          if (error.kind === 'transient' && !lastAttempt) throw err;
           documentErrors++;
-          deps.logger.warn('versions of a document could not be listed; it is skipped in this run', {
-            runId: run.runId,
-            binderId: document.binderId,
-            documentId: document.documentId,
-            ...error,
-          });
-          return [];
+          deps.logger.warn(
+            error.kind === 'transient'
+              ? `versions of a document could not be listed after ${MAX_PAGE_ATTEMPTS} attempts; it is skipped in this run and tried again by the next one`
+              : 'versions of a document could not be listed; it is skipped in this run',
+            { runId: run.runId, binderId: document.binderId, documentId: document.documentId, ...error },
+          );
+          return undefined;
         }
       }),
     ),
   );
+  const listed = versionLists.flatMap((l) => (l ? [l] : []));
+  const allVersions = listed.flatMap((l) => l.versions);
+  const exported = allVersions.length > 0 ? await deps.ledger.exportedAmong(allVersions.map((v) => v.versionId)) : new Set<string>();
   const sinceMs = run.since !== undefined ? Date.parse(run.since) : undefined;
-  const candidates = versionLists.flat().filter((v) => isModifiedSince(v, sinceMs));
-  const exported = candidates.length > 0 ? await deps.ledger.exportedAmong(candidates.map((v) => v.versionId)) : new Set<string>();
   const seen = new Set<string>();
   const jobs: ExportJob[] = [];
-  for (const version of candidates) {
-    if (exported.has(version.versionId) || seen.has(version.versionId)) continue;
-    seen.add(version.versionId);
-    jobs.push(toJob(version, run));
+  const markers: { document: SourceDocument; pending: string[] }[] = [];
+  for (const { document, versions } of listed) {
+    // The latest version needs no marker: while it is not exported the document is listed anyway.
+    const pending = [
+      ...new Set(versions.filter((v) => !exported.has(v.versionId) && v.versionId !== document.latestVersionId).map((v) => v.versionId)),
+    ];
+    // A document with nothing pending and no marker needs no write (the common case: one new version).
+    if (pending.length > 0 || lookup?.unfinishedDocuments.has(document.documentId)) markers.push({ document, pending });
+    for (const version of versions) {
+      if (exported.has(version.versionId) || seen.has(version.versionId) || !isModifiedSince(version, sinceMs)) continue;
+      seen.add(version.versionId);
+      jobs.push(toJob(version, run));
+    }
   }
   // Counted before sending: a send that fails is repeated by the retry, never counted twice.
   const newlyEnqueued = jobs.length > 0 ? await deps.runs.recordEnqueued(run.runId, jobs.map((j) => j.versionId), deps.clock()) : 0;
+  // Marked before sending: a version is never on the queue without its document's marker.
+  const markerLimit = pLimit(8);
+  await Promise.all(
+    markers.map(({ document, pending }) =>
+      markerLimit(() => deps.ledger.setDocumentPending(document.documentId, document.binderId, pending, deps.clock())),
+    ),
+  );
   await deps.queue.send(jobs);
   return { skippedUnchanged: documents.length - changed.length, versionsEnqueued: newlyEnqueued, documentErrors };
+}
+
+async function countPageFailure(
+  runId: string,
+  owner: string,
+  progress: PlanProgress,
+  failedBefore: number,
+  deps: PlannerDeps,
+): Promise<FailedPage> {
+  const failedPage = { binderIndex: progress.binderIndex, nextPage: progress.nextPage, attempts: failedBefore + 1 };
+  try {
+    await deps.runs.recordPageFailure(runId, owner, failedPage, deps.clock());
+  } catch (err) {
+    deps.logger.warn('could not count a failed attempt at a page; the page is tried again as if for the first time', {
+      runId,
+      binderIndex: progress.binderIndex,
+      page: progress.nextPage,
+      error: classifyExportError(err).reason,
+    });
+  }
+  deps.logger.warn(`planning a page failed (attempt ${failedPage.attempts} of ${MAX_PAGE_ATTEMPTS}); the cursor stays on it`, {
+    runId,
+    binderIndex: progress.binderIndex,
+    page: progress.nextPage,
+  });
+  return failedPage;
 }
 
 /** A version without a readable modifiedAt is kept: the ledger, not the date, prevents duplicates. */

@@ -8,8 +8,10 @@
  * 1. the batch's manifest lines are written as one part per run (S3 has no append, and
  *    parallel workers must not overwrite each other); if that write fails, the jobs are retried
  *    so their lines are not lost (a retried export finds itself in the ledger and says so);
- * 2. each final outcome is settled once in the run's counters;
- * 3. a run whose last job this batch settled gets its manifest assembled.
+ * 2. each final outcome is settled once in the run's counters, and an exported version is taken
+ *    out of its document's pending marker (see shared/ledger/export-ledger.ts);
+ * 3. a run whose last job this batch settled gets its manifest assembled, and so does a run
+ *    finalized already whose late job this batch settled (rewritten with that job in it).
  */
 import pLimit from 'p-limit';
 import { archiveKeyFor } from '../../shared/export/archive-key.js';
@@ -104,6 +106,10 @@ export async function processExportJobs(
           error: classifyExportError(err).reason,
         });
         retryInstead(result, err);
+        continue;
+      }
+      if (result.status === 'exported' || result.status === 'already-exported') {
+        await clearDocumentPending(result.job, deps);
       }
     }
   }
@@ -111,10 +117,11 @@ export async function processExportJobs(
   for (const runId of runsToCheck) {
     try {
       const run = await deps.runs.get(runId);
-      // More settled than enqueued on a finalized run means the enqueued count fell short (a
-      // planner crash between recording versions and adding to the count) and the manifest was
-      // written early: it is rewritten, so the late jobs are in it.
-      if (run && (isRunSettled(run) || (run.state === 'finalized' && run.settled > run.versionsEnqueued))) {
+      // A job counted for a run that is finalized already settled late: the next scheduled
+      // plan wrote the manifest with it unfinished (it waited in SQS or the dead-letter queue),
+      // or the enqueued count fell short (a planner crash between recording versions and adding
+      // to the count). The manifest is rewritten, so the late job is in it.
+      if (run && (isRunSettled(run) || run.state === 'finalized')) {
         const finalized = await finalizeRun(run, { ...deps, sourceName: deps.source.name });
         deps.logger.info('export run complete; manifest written', { runId, manifestKey: finalized.manifestKey });
       }
@@ -197,6 +204,24 @@ async function exportOne(message: ExportJobMessage, job: ExportJob, context: Rec
       receiveCount: message.receiveCount,
     });
     return { messageId: message.messageId, status: 'retry', job, error };
+  }
+}
+
+/**
+ * Takes the exported version out of its document's pending marker. A failure is only logged:
+ * the marker then makes the next run list the document's versions once more, which finds
+ * them exported and removes it.
+ */
+async function clearDocumentPending(job: ExportJob, deps: ExportDeps): Promise<void> {
+  try {
+    await deps.ledger.clearDocumentPending(job.documentId, job.versionId);
+  } catch (err) {
+    deps.logger.warn("could not take an exported version out of its document's pending marker; the next run lists the document's versions once more", {
+      runId: job.runId,
+      documentId: job.documentId,
+      versionId: job.versionId,
+      error: classifyExportError(err).reason,
+    });
   }
 }
 

@@ -70,6 +70,14 @@ export const ExportRunStateSchema = z.object({
   binderIndex: z.number().int().nonnegative(),
   nextPage: z.number().int().positive(),
   current: BinderProgressSchema.optional(),
+  /** The page at the cursor failed transiently this many times (see `recordPageFailure`). */
+  failedPage: z
+    .object({
+      binderIndex: z.number().int().nonnegative(),
+      nextPage: z.number().int().positive(),
+      attempts: z.number().int().positive(),
+    })
+    .optional(),
   documentsSeen: count,
   skippedUnchanged: count,
   versionsEnqueued: count,
@@ -232,6 +240,7 @@ export class ExportRunStore {
       '#binderErrors': 'binderErrors',
       '#updated': 'updatedAt',
       '#current': 'current',
+      '#failedPage': 'failedPage',
       '#owner': 'planningOwner',
       '#until': 'planningLeaseUntil',
       '#state': 'state',
@@ -258,12 +267,13 @@ export class ExportRunStore {
       '#updated = :updated',
       '#until = :until',
     ];
-    let update = `SET ${set.join(', ')}`;
+    // A saved page ends the failure count of the page before it.
+    let update = `SET ${set.join(', ')} REMOVE #failedPage`;
     if (progress.current) {
-      update = `SET ${[...set, '#current = :current'].join(', ')}`;
+      update = `SET ${[...set, '#current = :current'].join(', ')} REMOVE #failedPage`;
       values[':current'] = progress.current;
     } else {
-      update += ' REMOVE #current';
+      update += ', #current';
     }
     try {
       await this.doc.send(
@@ -282,6 +292,36 @@ export class ExportRunStore {
           `export run ${runId}: another planner invocation took over the run (or it is no longer planning); this one stops without saving`,
         );
       }
+      throw err;
+    }
+  }
+
+  /**
+   * Counts a transient failure of the page at the cursor, so that a page that keeps failing
+   * (one document or binder the source cannot serve) is given up after a few attempts instead
+   * of holding the run, and every later nightly run, in `planning`. Only the lease holder
+   * writes it; false when the lease was lost meanwhile.
+   */
+  async recordPageFailure(
+    runId: string,
+    owner: string,
+    failedPage: { binderIndex: number; nextPage: number; attempts: number },
+    now: Date,
+  ): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: runKey(runId) },
+          UpdateExpression: 'SET #failedPage = :failedPage, #updated = :now',
+          ConditionExpression: '#state = :planning AND #owner = :owner',
+          ExpressionAttributeNames: { '#failedPage': 'failedPage', '#updated': 'updatedAt', '#state': 'state', '#owner': 'planningOwner' },
+          ExpressionAttributeValues: { ':failedPage': failedPage, ':now': now.toISOString(), ':planning': 'planning', ':owner': owner },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
       throw err;
     }
   }

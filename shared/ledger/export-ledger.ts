@@ -14,18 +14,31 @@
  *   upload the same version at once.
  *
  * Only `exported` counts as exported: a stale claim is work that did not finish.
+ *
+ * Item `doc#<documentId>`, with `pending` (a string set of version ids): the document has
+ * versions that are not exported yet. The planner writes it when it lists a document's
+ * versions (the set of every version not in the ledger, also those a `since` backfill leaves
+ * out of scope, but not the latest version: while that one is not in the ledger the planner
+ * lists the document anyway); the worker takes a version out of the set when it is exported (DynamoDB
+ * drops the attribute with its last element). A permanent failure leaves its version in the
+ * set. Why: the planner skips a document whose latest version is exported without listing its
+ * versions; without the marker an older version whose job failed would never be tried again
+ * once a later version of the same document was exported.
  */
 import {
   BatchGetCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
+  UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 
 export const VERSION_KEY_PREFIX = 'version#';
 export const versionKey = (versionId: string): string => `${VERSION_KEY_PREFIX}${versionId}`;
+export const DOCUMENT_KEY_PREFIX = 'doc#';
+export const documentKey = (documentId: string): string => `${DOCUMENT_KEY_PREFIX}${documentId}`;
 
 /** BatchGetItem takes at most 100 keys a call. */
 export const BATCH_GET_LIMIT = 100;
@@ -66,6 +79,14 @@ export interface ClaimRequest {
   leaseSeconds: number;
 }
 
+/** What the ledger says about a page of documents (see `lookUpDocuments`). */
+export interface DocumentLookup {
+  /** The subset of the version ids asked about that is exported. */
+  exportedVersions: Set<string>;
+  /** The subset of the document ids asked about that has versions not exported yet. */
+  unfinishedDocuments: Set<string>;
+}
+
 export class ExportLedgerError extends Error {
   override readonly name = 'ExportLedgerError';
 }
@@ -91,19 +112,28 @@ export class ExportLedger {
 
   /**
    * The subset of `versionIds` that is exported. One BatchGetItem per 100 distinct ids (plus
-   * re-asks for throttled keys), reading only the key and the state: this is the call that
-   * makes an unchanged page of documents cost a single DynamoDB request.
+   * re-asks for throttled keys), reading only the key and the state.
    */
   async exportedAmong(versionIds: readonly string[]): Promise<Set<string>> {
-    const unique = [...new Set(versionIds)];
-    const exported = new Set<string>();
-    for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
-      const chunk = unique.slice(i, i + BATCH_GET_LIMIT);
-      let keys: Record<string, unknown>[] = chunk.map((id) => ({ pk: versionKey(id) }));
-      for (let round = 0; keys.length > 0; round++) {
+    return (await this.lookUpDocuments(versionIds, [])).exportedVersions;
+  }
+
+  /**
+   * Which of `versionIds` are exported and which of `documentIds` have versions not exported
+   * yet (a `doc#` marker with a non-empty `pending` set), in the same BatchGetItem calls (one
+   * per 100 distinct keys, plus re-asks for throttled keys), reading only the key, the state
+   * and the pending set: this is the read that decides, for a page of documents, which ones
+   * need their versions listed.
+   */
+  async lookUpDocuments(versionIds: readonly string[], documentIds: readonly string[]): Promise<DocumentLookup> {
+    const keys = [...new Set([...versionIds.map(versionKey), ...documentIds.map(documentKey)])];
+    const lookup: DocumentLookup = { exportedVersions: new Set(), unfinishedDocuments: new Set() };
+    for (let i = 0; i < keys.length; i += BATCH_GET_LIMIT) {
+      let chunk: Record<string, unknown>[] = keys.slice(i, i + BATCH_GET_LIMIT).map((pk) => ({ pk }));
+      for (let round = 0; chunk.length > 0; round++) {
         if (round >= this.maxBatchGetRounds) {
           throw new ExportLedgerError(
-            `export ledger ${this.tableName}: ${keys.length} keys stayed unprocessed after ${round} BatchGetItem rounds (throttled); retry later`,
+            `export ledger ${this.tableName}: ${chunk.length} keys stayed unprocessed after ${round} BatchGetItem rounds (throttled); retry later`,
           );
         }
         if (round > 0) await this.sleep(Math.min(50 * 2 ** round, 2_000));
@@ -111,9 +141,9 @@ export class ExportLedger {
           new BatchGetCommand({
             RequestItems: {
               [this.tableName]: {
-                Keys: keys,
-                ProjectionExpression: '#pk, #state',
-                ExpressionAttributeNames: { '#pk': 'pk', '#state': 'state' },
+                Keys: chunk,
+                ProjectionExpression: '#pk, #state, #pending',
+                ExpressionAttributeNames: { '#pk': 'pk', '#state': 'state', '#pending': 'pending' },
                 // Eventually consistent (half the cost): a version exported a moment ago that
                 // reads as missing is enqueued again, and the worker's claim makes that a no-op.
                 ConsistentRead: false,
@@ -123,14 +153,64 @@ export class ExportLedger {
         );
         for (const item of result.Responses?.[this.tableName] ?? []) {
           const pk = item.pk;
-          if (typeof pk === 'string' && item.state === 'exported' && pk.startsWith(VERSION_KEY_PREFIX)) {
-            exported.add(pk.slice(VERSION_KEY_PREFIX.length));
+          if (typeof pk !== 'string') continue;
+          if (item.state === 'exported' && pk.startsWith(VERSION_KEY_PREFIX)) {
+            lookup.exportedVersions.add(pk.slice(VERSION_KEY_PREFIX.length));
+          } else if (pk.startsWith(DOCUMENT_KEY_PREFIX) && isNonEmptySet(item.pending)) {
+            lookup.unfinishedDocuments.add(pk.slice(DOCUMENT_KEY_PREFIX.length));
           }
         }
-        keys = result.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+        chunk = result.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
       }
     }
-    return exported;
+    return lookup;
+  }
+
+  /**
+   * Sets the versions of a document that are not exported yet (the planner, after listing
+   * them); an empty list removes the marker. A plain overwrite: the planner read the ledger
+   * just before, and a version exported meanwhile is also enqueued, so its job takes it out
+   * of the set again.
+   */
+  async setDocumentPending(documentId: string, binderId: string, pendingVersionIds: readonly string[], now: Date): Promise<void> {
+    if (pendingVersionIds.length === 0) {
+      await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: documentKey(documentId) } }));
+      return;
+    }
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: documentKey(documentId),
+          kind: 'document',
+          documentId,
+          binderId,
+          pending: new Set(pendingVersionIds),
+          updatedAt: now.toISOString(),
+        },
+      }),
+    );
+  }
+
+  /**
+   * Takes an exported version out of its document's pending set (the worker, after the
+   * version is in the ledger). A no-op when the document has no marker.
+   */
+  async clearDocumentPending(documentId: string, versionId: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: documentKey(documentId) },
+          UpdateExpression: 'DELETE #pending :version',
+          ConditionExpression: 'attribute_exists(#pending)',
+          ExpressionAttributeNames: { '#pending': 'pending' },
+          ExpressionAttributeValues: { ':version': new Set([versionId]) },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+    }
   }
 
   async getExported(versionId: string): Promise<ExportedVersionRecord | undefined> {
@@ -223,6 +303,10 @@ export class ExportLedger {
       if (!isConditionalCheckFailed(err)) throw err;
     }
   }
+}
+
+function isNonEmptySet(value: unknown): boolean {
+  return (value instanceof Set || Array.isArray(value)) && (value instanceof Set ? value.size : value.length) > 0;
 }
 
 export function isConditionalCheckFailed(err: unknown): boolean {

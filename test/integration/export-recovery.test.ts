@@ -391,4 +391,53 @@ describe('export recovery on the local stack', () => {
     const manifest2 = await archive.manifest(`manifests/${run2?.startedAt.slice(0, 10)}/${night2.runId}.jsonl`);
     expect(manifest2.run).toMatchObject({ complete: true, versionsEnqueued: 2, versionsExported: 2, unfinished: 0 });
   });
+  it('an older version left in the dead-letter queue is exported the next night although a later version of its document was exported; its late job rewrites the first manifest', async () => {
+    const { services } = stack;
+    const { emulator } = services;
+    const binder = addProjectBinder(emulator.state, 'DLQOLDER1', [
+      { fileName: 'Section A-A.pdf', versions: [{ content: 'rev A' }, { content: 'rev B' }] },
+    ]);
+    const [older, latest] = filesOf(binder) as [ReturnType<typeof filesOf>[number], ReturnType<typeof filesOf>[number]];
+    const queue = newExportQueue();
+    const deps = exportDeps({ settings: { exportBinders: [binder.binderId] }, clock: queue.clock, client: iBinderClient({ maxAttempts: 2 }) });
+    const planner = plannerOn(queue, deps);
+    const worker = workerLambda(deps);
+
+    emulator.faults.add({ route: EXPORT_ROUTE.storageGet, status: 500, times: Infinity });
+    const night1 = await planner({ source: 'schedule' }, createLambdaContext());
+    const drain1 = await queue.drainWithLambda(worker, { batchSize: 1 });
+    emulator.faults.clear();
+    expect(drain1.deadLetters).toHaveLength(2);
+    const deadLetterOf = (versionId: string): string => {
+      const letter = drain1.deadLetters.find((d) => (JSON.parse(d.body) as { versionId: string }).versionId === versionId);
+      if (!letter) throw new Error(`no dead letter for version ${versionId}`);
+      return letter.body;
+    };
+    // Someone redrives only the latest version's job: the document's latest version is exported, the older one is not.
+    queue.send(deadLetterOf(latest.versionId));
+    expect(await queue.drainWithLambda(worker, { batchSize: 1 })).toMatchObject({ deleted: 1, deadLetters: [] });
+    expect(await exportLedgerItem(services, latest.versionId)).toMatchObject({ state: 'exported' });
+    expect(await exportLedgerItem(services, older.versionId)).toBeUndefined();
+
+    queue.clock.advance(DAY_MS);
+    const night2 = await planner({ source: 'schedule' }, createLambdaContext());
+    expect(night2).toMatchObject({ finalizedPreviousRunId: night1.runId, state: 'planned', skippedUnchanged: 0, versionsEnqueued: 1 });
+    expect(await queue.drainWithLambda(worker, { batchSize: 1 })).toMatchObject({ drained: true, deleted: 1, deadLetters: [] });
+    expect(await exportLedgerItem(services, older.versionId)).toMatchObject({ state: 'exported', runId: night2.runId });
+
+    // With every version exported the document is skipped again, without a versions call.
+    queue.clock.advance(DAY_MS);
+    const night3 = await planner({ source: 'schedule' }, createLambdaContext());
+    expect(night3).toMatchObject({ state: 'finalized', skippedUnchanged: 1, versionsEnqueued: 0 });
+
+    const run1 = await deps.runs.get(night1.runId);
+    const manifest1Key = `manifests/${run1?.startedAt.slice(0, 10)}/${night1.runId}.jsonl`;
+    expect((await archive.manifest(manifest1Key)).run).toMatchObject({ versionsExported: 1, unfinished: 1 });
+    // The older version's first job, redriven after night 2 wrote night 1's manifest, settles late: the manifest is rewritten with it.
+    queue.send(deadLetterOf(older.versionId));
+    expect(await queue.drainWithLambda(worker, { batchSize: 1 })).toMatchObject({ deleted: 1, deadLetters: [] });
+    const manifest1 = await archive.manifest(manifest1Key);
+    expect(manifest1.run).toMatchObject({ versionsExported: 1, alreadyExported: 1, unfinished: 0 });
+    expect(manifest1.versions.find((l) => l.versionId === older.versionId)).toMatchObject({ status: 'already-exported', exportedByRunId: night2.runId });
+  });
 });

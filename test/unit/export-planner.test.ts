@@ -340,6 +340,125 @@ describe('export planner', () => {
   });
 });
 
+describe('export planner: what did not finish is tried again', () => {
+  it('re-enqueues an older version whose job failed although a later version of the document was exported', async () => {
+    const document = setup.ibinder.addDocument('BinderAAA', 'a.pdf', ['one', 'two']);
+    const [older, latest] = document.versions.map((v) => v.id) as [string, string];
+    const first = await planExport({ trigger: 'schedule' }, setup.deps);
+    expect(first.versionsEnqueued).toBe(2);
+    // The latest version's job exports it; the older one's ends in the dead-letter queue.
+    const latestJob = setup.queue.jobs().find((j) => j.versionId === latest);
+    await processExportJobs([{ messageId: '1', body: serializeExportJob(latestJob!) }], setup.deps);
+    expect(await setup.deps.ledger.exportedAmong([older, latest])).toEqual(new Set([latest]));
+
+    setup.clock.advance(24 * 3600 * 1000);
+    const second = await planExport({ trigger: 'schedule' }, setup.deps);
+
+    expect(second).toMatchObject({ skippedUnchanged: 0, versionsEnqueued: 1 });
+    expect(setup.queue.jobs().filter((j) => j.runId === second.runId).map((j) => j.versionId)).toEqual([older]);
+  });
+
+  it('skips the document again, with no versions call, once every version is exported', async () => {
+    const document = setup.ibinder.addDocument('BinderAAA', 'a.pdf', ['one', 'two']);
+    await planExport({ trigger: 'manual', binderIds: ['BinderAAA'] }, setup.deps);
+    const jobs = setup.queue.jobs();
+    await processExportJobs(jobs.map((job, i) => ({ messageId: String(i), body: serializeExportJob(job) })), setup.deps);
+    const versionsCalls = setup.ibinder.calls.listVersions;
+
+    const again = await planExport({ trigger: 'manual', binderIds: ['BinderAAA'] }, setup.deps);
+
+    expect(again).toMatchObject({ skippedUnchanged: 1, versionsEnqueued: 0 });
+    expect(setup.ibinder.calls.listVersions).toBe(versionsCalls);
+    expect(document.versions).toHaveLength(2);
+  });
+
+  it('a backfill with since does not hide the versions before it from the next run without since', async () => {
+    const document = setup.ibinder.addDocument('BinderAAA', 'a.pdf', [
+      { content: 'old', modifiedAt: '2025-12-31T23:59:59Z' },
+      { content: 'new', modifiedAt: '2026-03-01T10:00:00Z' },
+    ]);
+    const [old, recent] = document.versions.map((v) => v.id) as [string, string];
+    await planExport({ trigger: 'manual', binderIds: ['BinderAAA'], since: '2026-01-01T00:00:00Z' }, setup.deps);
+    expect(setup.queue.jobs().map((j) => j.versionId)).toEqual([recent]);
+    await processExportJobs([{ messageId: '1', body: serializeExportJob(setup.queue.jobs()[0]!) }], setup.deps);
+
+    const full = await planExport({ trigger: 'manual', binderIds: ['BinderAAA'] }, setup.deps);
+
+    expect(full).toMatchObject({ skippedUnchanged: 0, versionsEnqueued: 1 });
+    expect(setup.queue.jobs().filter((j) => j.runId === full.runId).map((j) => j.versionId)).toEqual([old]);
+  });
+
+  it('gives up on a document whose versions keep failing transiently after 3 attempts: a document error, and the run goes on', async () => {
+    const stuck = setup.ibinder.addDocument('BinderAAA', 'stuck.pdf', ['x']);
+    setup.ibinder.addDocument('BinderAAA', 'fine.pdf', ['y']);
+    const unavailable = (): Error => apiError(503, 'GET', `/documents/${stuck.id}/versions`);
+    setup.ibinder.failNext('listVersions', stuck.id, unavailable(), unavailable(), unavailable());
+
+    await expect(planExport({ trigger: 'schedule' }, setup.deps)).rejects.toThrow(/503/);
+    await expect(planExport({ trigger: 'schedule' }, setup.deps)).rejects.toThrow(/503/);
+    const third = await planExport({ trigger: 'schedule' }, setup.deps);
+
+    expect(third).toMatchObject({ resumed: true, state: 'planned', versionsEnqueued: 1 });
+    const run = await setup.deps.runs.get(third.runId);
+    expect(run).toMatchObject({ documentErrors: 1, binderErrors: 0 });
+    expect(run?.failedPage).toBeUndefined();
+    const part = setup.archive.keys().find((k) => k.includes(`/${third.runId}/parts/`) && k.includes('planner'));
+    expect(setup.archive.text(part as string)).toContain('"documentErrors":1');
+
+    // The document is not in the ledger: the next night tries it again.
+    setup.clock.advance(24 * 3600 * 1000);
+    const next = await planExport({ trigger: 'schedule' }, setup.deps);
+    expect(setup.queue.jobs().filter((j) => j.runId === next.runId).map((j) => j.documentId)).toContain(stuck.id);
+  });
+
+  it('gives up on a binder that keeps failing transiently after 3 attempts: a binder error, and the next binder is planned', async () => {
+    setup.ibinder.addDocument('BinderBBB', 'b.pdf', ['x']);
+    const unavailable = (): Error => apiError(503, 'POST', '/documents');
+    setup.ibinder.failNext('searchDocuments', 'BinderAAA', unavailable(), unavailable(), unavailable());
+
+    await expect(planExport({ trigger: 'manual', runId: 'flaky-binder', binderIds: ['BinderAAA', 'BinderBBB'] }, setup.deps)).rejects.toThrow(/503/);
+    await expect(planExport({ trigger: 'manual', runId: 'flaky-binder' }, setup.deps)).rejects.toThrow(/503/);
+    const third = await planExport({ trigger: 'manual', runId: 'flaky-binder' }, setup.deps);
+
+    expect(third).toMatchObject({ state: 'planned', versionsEnqueued: 1 });
+    expect(await setup.deps.runs.get('flaky-binder')).toMatchObject({ binderErrors: 1 });
+    const part = setup.archive.keys().find((k) => k.includes('/flaky-binder/parts/') && k.includes('planner'));
+    const lines = setup.archive.text(part as string).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ type: 'binder', binderId: 'BinderAAA', error: expect.stringContaining('503') });
+  });
+
+  it('starts the new scheduled run even when the manifest of the previous one cannot be written', async () => {
+    setup.ibinder.addDocument('BinderAAA', 'a.pdf', ['x']);
+    const first = await planExport({ trigger: 'schedule' }, setup.deps);
+    expect(first.state).toBe('planned');
+    const planningFailed = vi.spyOn(setup.deps.metrics, 'planningFailed');
+    vi.spyOn(setup.deps.manifests, 'readParts').mockRejectedValueOnce(new Error('SlowDown: reduce your request rate'));
+
+    setup.clock.advance(24 * 3600 * 1000);
+    const second = await planExport({ trigger: 'schedule' }, setup.deps);
+
+    expect(second).toMatchObject({ resumed: false, state: 'planned' });
+    expect(second.runId).not.toBe(first.runId);
+    expect(second.finalizedPreviousRunId).toBeUndefined();
+    expect(planningFailed).toHaveBeenCalledWith('schedule');
+    expect((await setup.deps.runs.get(first.runId))?.state).toBe('planned');
+  });
+
+  it('does not write the previous run\'s manifest when the invocation has little time left', async () => {
+    setup.ibinder.addDocument('BinderAAA', 'a.pdf', ['x']);
+    const first = await planExport({ trigger: 'schedule' }, setup.deps);
+    const readParts = vi.spyOn(setup.deps.manifests, 'readParts');
+    const budget: PlanBudget = { remainingTimeMs: () => setup.deps.settings.planningMarginMs };
+
+    setup.clock.advance(24 * 3600 * 1000);
+    const second = await planExport({ trigger: 'schedule' }, setup.deps, budget);
+
+    expect(second.runId).not.toBe(first.runId);
+    expect(second.finalizedPreviousRunId).toBeUndefined();
+    expect(readParts).not.toHaveBeenCalled();
+  });
+});
+
 describe('planner event', () => {
   it('reads the schedule and manual events', () => {
     expect(parsePlannerEvent({ source: 'schedule' })).toEqual({ trigger: 'schedule' });

@@ -10,6 +10,7 @@ import { processExportJobs, type ExportJobMessage } from '../../functions/export
 import type { PlannerDeps } from '../../shared/export/deps.js';
 import { serializeExportJob, type ExportJob } from '../../shared/export/job.js';
 import { manifestKeyFor, manifestPartsPrefixFor, parsePartLines } from '../../shared/export/manifest.js';
+import { finalizeRun } from '../../shared/export/run-finalizer.js';
 import { buildSidecar, ExportSidecarSchema } from '../../shared/export/sidecar.js';
 import { versionKey, type ExportLedger } from '../../shared/ledger/export-ledger.js';
 import {
@@ -391,6 +392,38 @@ describe('export worker', () => {
     expect(versions[0]).toMatchObject({ archiveKey: `acme/Bx7kQ2mZp/${a.documentId}/${a.id}/a.pdf`, size: 3, sha256: sha256Hex('aaa') });
     const run = await setup.deps.runs.get('run-1');
     expect(run).toMatchObject({ state: 'finalized', settled: 3, exported: 2, failed: 1, bytes: 7 });
+  });
+
+  it('rewrites the manifest of a run finalized already when one of its jobs settles late', async () => {
+    const a = addPlan('a.pdf', 'aaa');
+    const late = addPlan('b.pdf', 'bbbb');
+    await createPlannedRun(2);
+    await processExportJobs(messages(jobFor(a)), setup.deps);
+    // The next scheduled plan gives up waiting and writes the manifest with one version unfinished.
+    const planned = await setup.deps.runs.get('run-1');
+    await finalizeRun(planned!, { ...setup.deps, sourceName: setup.deps.source.name });
+    const runLine = (): Record<string, unknown> =>
+      JSON.parse(setup.archive.text(manifestKeyFor('run-1', RUN_STARTED_AT)).split('\n')[0] as string) as Record<string, unknown>;
+    expect(runLine()).toMatchObject({ versionsExported: 1, unfinished: 1 });
+
+    await processExportJobs(messages(jobFor(late)), setup.deps);
+
+    expect(runLine()).toMatchObject({ versionsExported: 2, unfinished: 0, complete: true });
+    expect(await setup.deps.runs.get('run-1')).toMatchObject({ state: 'finalized', settled: 2 });
+  });
+
+  it("takes an exported version out of its document's pending marker and leaves a failed one in it", async () => {
+    const document = setup.ibinder.addDocument('Bx7kQ2mZp', 'a.pdf', ['one', 'two']);
+    const [gone, kept] = document.versions as [FakeVersion, FakeVersion];
+    await setup.deps.ledger.setDocumentPending(document.id, document.binderId, [gone.id, kept.id], setup.clock.now());
+    setup.ibinder.failNext('getDownloadLink', gone.id, apiError(404, 'GET', '/documents/x/versions/y/raw'));
+    await createPlannedRun(2);
+
+    await processExportJobs(messages(jobFor(gone), jobFor(kept)), setup.deps);
+
+    const marker = await setup.doc.send(new GetCommand({ TableName: setup.tableName, Key: { pk: `doc#${document.id}` } }));
+    expect(marker.Item?.pending).toEqual(new Set([gone.id]));
+    expect((await setup.deps.ledger.lookUpDocuments([], [document.id])).unfinishedDocuments).toEqual(new Set([document.id]));
   });
 
   it('counts a redelivered job once in the run', async () => {
