@@ -14,7 +14,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ResolvedTarget } from '../../shared/destination/types.js';
-import type { ClaimLease, ObjectRef, Problem } from '../../shared/ledger/types.js';
+import { LedgerConflictError, ledgerKey, type ClaimLease, type ObjectRef, type Problem } from '../../shared/ledger/types.js';
 import { TAG, type S3Tag } from '../../shared/s3/tags.js';
 import { copyObjectVersion, deleteObjectVersion, putJsonObject, type ObjectVersionInfo } from './object-store.js';
 import type { IBinderRefusal, IngestDependencies, RecordOutcome, TargetSource } from './types.js';
@@ -108,6 +108,17 @@ export async function rejectObject(deps: IngestDependencies, log: Logger, reject
     rejectedAt: deps.now(),
   });
 
+  // The claim may have been taken over since it was taken (the same message delivered twice at
+  // once): then the other holder decides, and nothing is written here.
+  const current = await deps.ledger.get(ref);
+  if (current?.state !== 'claimed' || current.owner !== rejection.lease.owner || current.claimToken !== rejection.lease.token) {
+    throw new LedgerConflictError(
+      `not rejecting ${ledgerKey(ref)}: this invocation's claim of message ${rejection.lease.owner} was taken over ` +
+        'by another one; it finishes the object, and this message is retried',
+      ref,
+      current,
+    );
+  }
   await copyObjectVersion(s3, {
     source: ref,
     destinationKey: rejectedKey,

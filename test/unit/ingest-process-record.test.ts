@@ -656,6 +656,28 @@ describe('processObjectRecord: an accepted file is never rejected later', () => 
   /** Tags that the assessment rejects: a metadata value the schema does not allow. */
   const INVALID: S3Tag[] = TAGS.map((t) => (t.Key === 'ibinder:meta:discipline' ? { ...t, Value: 'Plumbing' } : t));
 
+  it('writes no rejected copy when its claim was taken over by a second invocation of the same message', async () => {
+    client = new FakeIBinderClient(BINDERS);
+    const ledger = new GatedLedger(900_000, () => NOW.getTime());
+    deps = makeDeps({ client, ledger, now: () => NOW });
+    serveInboxObject(s3, { key: KEY, versionId: VERSION, content: CONTENT, tags: INVALID });
+    const goA = latch();
+    const goB = latch();
+    ledger.gates.push(goA.promise, goB.promise);
+    const first = processObjectRecord(event(), 'msg-1', deps);
+    await vi.waitFor(() => expect(ledger.changes(REF)).toEqual(['claimed']));
+    const second = processObjectRecord(event(), 'msg-1', deps);
+    await vi.waitFor(() => expect(ledger.changes(REF)).toEqual(['claimed', 'claimed']));
+    goA.open();
+    expect(await first).toMatchObject({ status: 'retry', reason: expect.stringContaining('taken over') });
+    expect(s3Writes()).toEqual([]);
+    goB.open();
+    expect(await second).toMatchObject({ status: 'rejected' });
+    expect(s3Writes()).toEqual(['CopyObjectCommand', 'PutObjectCommand', 'DeleteObjectCommand']);
+    expect(deps.metrics.rejected).toEqual(['metadata']);
+  });
+
+
   it('resumes the commit after a crash after the commit, although the new tags would be rejected: no rejected/ copy, one document', async () => {
     client = new FakeIBinderClient(BINDERS);
     let crashed = false;
@@ -680,6 +702,8 @@ describe('processObjectRecord: an accepted file is never rejected later', () => 
 
     s3.reset();
     serveInboxObject(s3, { key: KEY, versionId: VERSION, content: CONTENT, tags: INVALID });
+    // The redelivery runs in a fresh container: no folder or schema cached from the first run.
+    deps = { ...makeDeps({ client, ledger: deps.ledger, now: () => NOW }), destination: deps.destination };
     const listsBefore = client.callCount('listTopFolders');
     const outcome = await processObjectRecord(event(), 'msg-1', deps);
 
