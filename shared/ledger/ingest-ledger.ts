@@ -22,7 +22,7 @@ import { z } from 'zod';
 import {
   LedgerConflictError,
   ledgerKey,
-  type ClaimHolder,
+  type ClaimLease,
   type ClaimResult,
   type CommitPlan,
   type CommitRecord,
@@ -213,10 +213,10 @@ export class IngestLedger implements IngestLedgerStore {
    * The plan is written with the upload id in one update, so a stored upload id always has the
    * plan it was meant for (or none, for entries from before plans were stored).
    */
-  async recordUpload(ref: ObjectRef, owner: ClaimHolder, uploadId: string, plan?: CommitPlan): Promise<void> {
+  async recordUpload(ref: ObjectRef, lease: ClaimLease, uploadId: string, plan?: CommitPlan): Promise<void> {
     const names = { '#uploadId': 'uploadId', '#transferred': 'transferred', '#commitPlan': 'commitPlan' };
     if (plan === undefined) {
-      await this.updateOwnClaim(ref, owner, 'SET #uploadId = :uploadId, #transferred = :false', {
+      await this.updateOwnClaim(ref, lease, 'SET #uploadId = :uploadId, #transferred = :false', {
         names,
         values: { ':uploadId': uploadId, ':false': false },
         removeExpression: 'REMOVE #commitPlan',
@@ -224,15 +224,15 @@ export class IngestLedger implements IngestLedgerStore {
       });
       return;
     }
-    await this.updateOwnClaim(ref, owner, 'SET #uploadId = :uploadId, #transferred = :false, #commitPlan = :commitPlan', {
+    await this.updateOwnClaim(ref, lease, 'SET #uploadId = :uploadId, #transferred = :false, #commitPlan = :commitPlan', {
       names,
       values: { ':uploadId': uploadId, ':false': false, ':commitPlan': storedPlan(plan) },
       what: `store upload id ${uploadId} and its commit plan`,
     });
   }
 
-  async markTransferred(ref: ObjectRef, owner: ClaimHolder, uploadId: string): Promise<void> {
-    await this.updateOwnClaim(ref, owner, 'SET #transferred = :true', {
+  async markTransferred(ref: ObjectRef, lease: ClaimLease, uploadId: string): Promise<void> {
+    await this.updateOwnClaim(ref, lease, 'SET #transferred = :true', {
       names: { '#uploadId': 'uploadId', '#transferred': 'transferred' },
       values: { ':uploadId': uploadId, ':true': true },
       extraCondition: '#uploadId = :uploadId',
@@ -246,9 +246,9 @@ export class IngestLedger implements IngestLedgerStore {
    * committed the same uploadId, which iBinder treats idempotently), that is success. Committed
    * with another version means two versions were created: a LedgerConflictError naming both.
    */
-  async markCommitted(ref: ObjectRef, owner: ClaimHolder, commit: CommitRecord): Promise<void> {
+  async markCommitted(ref: ObjectRef, lease: ClaimLease, commit: CommitRecord): Promise<void> {
     const now = this.now();
-    const held = claimCondition(owner);
+    const held = claimCondition(lease);
     const optional: Record<string, string> = {};
     for (const name of ['versionLabel', 'binderId', 'folderId', 'uploadId'] as const) {
       const value = commit[name];
@@ -300,7 +300,7 @@ export class IngestLedger implements IngestLedgerStore {
       }
       throw new LedgerConflictError(
         `cannot record the commit of ${ledgerKey(ref)} (document ${commit.documentId}, version ${commit.documentVersionId}): ` +
-          `the ledger entry is ${describe(current)}, not ${describeHolder(owner)}`,
+          `the ledger entry is ${describe(current)}, not ${describeHolder(lease)}`,
         ref,
         current,
       );
@@ -308,18 +308,13 @@ export class IngestLedger implements IngestLedgerStore {
   }
 
   /**
-   * Records a rejection. Under a lease, only the claim of that lease may be rejected (or an
-   * object already rejected): the ingest claims before it writes a rejected copy, so a consumer
-   * that lost the object never rejects it. With a bare owner (tools), also allowed when there
-   * is no item yet or the claim expired. Fails (LedgerConflictError) otherwise.
+   * Records a rejection. Only the claim of the lease may be rejected (or an object already
+   * rejected): the ingest claims before it writes a rejected copy, so a consumer that lost the
+   * object, or never claimed it, never rejects it. Fails (LedgerConflictError) otherwise.
    */
-  async markRejected(ref: ObjectRef, owner: ClaimHolder, reasons: Problem[], rejectedKey?: string): Promise<void> {
+  async markRejected(ref: ObjectRef, lease: ClaimLease, reasons: Problem[], rejectedKey?: string): Promise<void> {
     const now = this.now();
-    const held = claimCondition(owner);
-    const condition =
-      typeof owner === 'string'
-        ? 'attribute_not_exists(#pk) OR #state = :rejected OR (#state = :claimed AND (#owner = :owner OR #lease < :now))'
-        : `#state = :rejected OR (#state = :claimed AND ${held.expression})`;
+    const held = claimCondition(lease);
     try {
       await this.client.send(
         new UpdateCommand({
@@ -330,10 +325,9 @@ export class IngestLedger implements IngestLedgerStore {
             '#bucket = :bucket, #objectKey = :objectKey, #objectVersionId = :objectVersionId' +
             (rejectedKey !== undefined ? ', #rejectedKey = :rejectedKey' : '') +
             ' REMOVE #lease',
-          ConditionExpression: condition,
+          ConditionExpression: `#state = :rejected OR (#state = :claimed AND ${held.expression})`,
           ExpressionAttributeNames: {
             ...pick(NAMES, '#state', '#lease', '#updatedAt', '#expiresAt'),
-            ...(typeof owner === 'string' ? { '#pk': 'pk' } : {}),
             ...held.names,
             '#rejectedAt': 'rejectedAt',
             '#reasons': 'reasons',
@@ -346,7 +340,6 @@ export class IngestLedger implements IngestLedgerStore {
             ':rejected': 'rejected',
             ':claimed': 'claimed',
             ...held.values,
-            ...(typeof owner === 'string' ? { ':now': now } : {}),
             ':nowIso': new Date(now).toISOString(),
             ':ttl': this.ttl(now),
             ':reasons': reasons.map((r) => ({ code: r.code, field: r.field, message: r.message, fix: r.fix })),
@@ -371,7 +364,7 @@ export class IngestLedger implements IngestLedgerStore {
 
   private async updateOwnClaim(
     ref: ObjectRef,
-    owner: ClaimHolder,
+    lease: ClaimLease,
     setExpression: string,
     opts: {
       names: Record<string, string>;
@@ -383,7 +376,7 @@ export class IngestLedger implements IngestLedgerStore {
     },
   ): Promise<void> {
     const now = this.now();
-    const held = claimCondition(owner);
+    const held = claimCondition(lease);
     try {
       await this.client.send(
         new UpdateCommand({
@@ -404,7 +397,7 @@ export class IngestLedger implements IngestLedgerStore {
       if (!isConditionFailure(err)) throw err;
       const current = await this.get(ref);
       throw new LedgerConflictError(
-        `cannot ${opts.what} for ${ledgerKey(ref)}: the ledger entry is ${describe(current)}, not ${describeHolder(owner)}`,
+        `cannot ${opts.what} for ${ledgerKey(ref)}: the ledger entry is ${describe(current)}, not ${describeHolder(lease)}`,
         ref,
         current,
       );
@@ -428,23 +421,18 @@ function storedPlan(plan: CommitPlan): Record<string, unknown> {
   };
 }
 
-/** The condition that the caller holds the claim: its owner, and its token under a lease. */
-function claimCondition(holder: ClaimHolder): { expression: string; names: Record<string, string>; values: Record<string, string> } {
-  if (typeof holder === 'string') {
-    return { expression: '#owner = :owner', names: { '#owner': 'owner' }, values: { ':owner': holder } };
-  }
+/** The condition that the caller holds the claim: its owner and the token of its lease. */
+function claimCondition(lease: ClaimLease): { expression: string; names: Record<string, string>; values: Record<string, string> } {
   return {
     expression: '#owner = :owner AND #claimToken = :claimToken',
     names: { '#owner': 'owner', '#claimToken': 'claimToken' },
-    values: { ':owner': holder.owner, ':claimToken': holder.token },
+    values: { ':owner': lease.owner, ':claimToken': lease.token },
   };
 }
 
 /** Which claim a write expected, for messages; never the token (it is not a secret, but noise). */
-function describeHolder(holder: ClaimHolder): string {
-  return typeof holder === 'string'
-    ? `claimed by message ${holder}`
-    : `the claim this invocation of message ${holder.owner} took (another claim took the object over)`;
+function describeHolder(lease: ClaimLease): string {
+  return `the claim this invocation of message ${lease.owner} took (another claim took the object over)`;
 }
 
 function isConditionFailure(err: unknown): boolean {

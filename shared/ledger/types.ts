@@ -128,24 +128,12 @@ export type ClaimResult =
  * What one successful claim hands its holder: the owner (SQS messageId) and the token only this
  * claim got. A later claim of the same object (a concurrent duplicate of the message, or a
  * takeover after a crash or an expired lease) gets another token, so this one's writes fail.
+ * Every ledger write takes one: a message id alone cannot tell two invocations of one message
+ * apart, so no write goes by owner only.
  */
 export interface ClaimLease {
   owner: string;
   token: string;
-}
-
-/**
- * Who writes to a claim: a lease (owner and token), which is what the ingest passes; or only
- * an owner (messageId), which cannot tell two invocations of one message apart.
- *
- * The bare owner is kept for tools and tests that set up a state by message id; the ingest
- * never uses it.
- */
-export type ClaimHolder = ClaimLease | string;
-
-/** The owner of a holder, for messages. */
-export function holderOwner(holder: ClaimHolder): string {
-  return typeof holder === 'string' ? holder : holder.owner;
 }
 
 export interface CommitRecord {
@@ -169,19 +157,19 @@ export interface IngestLedgerStore {
    * Stores a fresh upload id (not yet transferred) and the plan it is to be committed with under
    * the caller's claim; without a plan, a previously stored one is removed.
    */
-  recordUpload(ref: ObjectRef, holder: ClaimHolder, uploadId: string, plan?: CommitPlan): Promise<void>;
+  recordUpload(ref: ObjectRef, lease: ClaimLease, uploadId: string, plan?: CommitPlan): Promise<void>;
   /** Marks the bytes of `uploadId` as accepted by the destination. */
-  markTransferred(ref: ObjectRef, holder: ClaimHolder, uploadId: string): Promise<void>;
+  markTransferred(ref: ObjectRef, lease: ClaimLease, uploadId: string): Promise<void>;
   /**
    * Records the commit under the caller's claim. Already committed with the same document
    * version is success; with another one, a LedgerConflictError whose `current` names it.
    */
-  markCommitted(ref: ObjectRef, holder: ClaimHolder, commit: CommitRecord): Promise<void>;
+  markCommitted(ref: ObjectRef, lease: ClaimLease, commit: CommitRecord): Promise<void>;
   /**
-   * Under a lease: only under that claim (or if already rejected). With a bare owner: also
-   * without a claim, unless another owner holds a live one.
+   * Only under the caller's claim (or if already rejected): a consumer that lost the object, or
+   * never claimed it, never rejects it.
    */
-  markRejected(ref: ObjectRef, holder: ClaimHolder, reasons: Problem[], rejectedKey?: string): Promise<void>;
+  markRejected(ref: ObjectRef, lease: ClaimLease, reasons: Problem[], rejectedKey?: string): Promise<void>;
 }
 
 /** The ledger changed under us (lease lost, another consumer finished): transient, retry. */

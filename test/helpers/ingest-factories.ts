@@ -26,10 +26,9 @@ import { FolderResolver } from '../../shared/ibinder/folder-resolver.js';
 import { MetadataSchemaCache } from '../../shared/ibinder/schema-cache.js';
 import type { MetadataElement } from '../../shared/ibinder/schemas.js';
 import {
-  holderOwner,
   LedgerConflictError,
   ledgerKey,
-  type ClaimHolder,
+  type ClaimLease,
   type ClaimResult,
   type CommitPlan,
   type CommitRecord,
@@ -215,48 +214,42 @@ export class InMemoryIngestLedger implements IngestLedgerStore {
     return { outcome: 'claimed', entry: structuredClone(entry), lease: { owner, token } };
   }
 
-  async recordUpload(ref: ObjectRef, holder: ClaimHolder, uploadId: string, plan?: CommitPlan): Promise<void> {
-    const e = this.ownClaim(ref, holder);
+  async recordUpload(ref: ObjectRef, lease: ClaimLease, uploadId: string, plan?: CommitPlan): Promise<void> {
+    const e = this.ownClaim(ref, lease);
     e.uploadId = uploadId;
     e.transferred = false;
     e.commitPlan = plan;
-    this.history.push({ pk: ledgerKey(ref), change: 'upload', owner: holderOwner(holder) });
+    this.history.push({ pk: ledgerKey(ref), change: 'upload', owner: lease.owner });
   }
 
-  async markTransferred(ref: ObjectRef, holder: ClaimHolder, uploadId: string): Promise<void> {
-    const e = this.ownClaim(ref, holder);
+  async markTransferred(ref: ObjectRef, lease: ClaimLease, uploadId: string): Promise<void> {
+    const e = this.ownClaim(ref, lease);
     if (e.uploadId !== uploadId) throw new LedgerConflictError(`upload id differs`, ref, e);
     e.transferred = true;
-    this.history.push({ pk: ledgerKey(ref), change: 'transferred', owner: holderOwner(holder) });
+    this.history.push({ pk: ledgerKey(ref), change: 'transferred', owner: lease.owner });
   }
 
-  async markCommitted(ref: ObjectRef, holder: ClaimHolder, commit: CommitRecord): Promise<void> {
+  async markCommitted(ref: ObjectRef, lease: ClaimLease, commit: CommitRecord): Promise<void> {
     const pk = ledgerKey(ref);
     const current = this.entries.get(pk);
     if (current?.state === 'committed') {
       if (current.documentVersionId === commit.documentVersionId) return;
       throw new LedgerConflictError('already committed as another document version', ref, structuredClone(current));
     }
-    this.ownClaim(ref, holder);
+    this.ownClaim(ref, lease);
     const now = this.now();
     this.entries.set(pk, { ...this.base(ref, now), state: 'committed', committedAt: new Date(now).toISOString(), ...commit });
-    this.history.push({ pk, change: 'committed', owner: holderOwner(holder) });
+    this.history.push({ pk, change: 'committed', owner: lease.owner });
   }
 
-  async markRejected(ref: ObjectRef, holder: ClaimHolder, reasons: Problem[], rejectedKey?: string): Promise<void> {
+  async markRejected(ref: ObjectRef, lease: ClaimLease, reasons: Problem[], rejectedKey?: string): Promise<void> {
     const pk = ledgerKey(ref);
     const current = this.entries.get(pk);
     const now = this.now();
     if (current?.state === 'committed') throw new LedgerConflictError('already committed', ref, current);
-    if (typeof holder === 'string') {
-      if (current?.state === 'claimed' && current.owner !== holder && current.leaseExpiresAt >= now) {
-        throw new LedgerConflictError('claimed by another', ref, current);
-      }
-    } else if (current?.state !== 'rejected') {
-      this.ownClaim(ref, holder);
-    }
+    if (current?.state !== 'rejected') this.ownClaim(ref, lease);
     this.entries.set(pk, { ...this.base(ref, now), state: 'rejected', rejectedAt: new Date(now).toISOString(), reasons, rejectedKey });
-    this.history.push({ pk, change: 'rejected', owner: holderOwner(holder) });
+    this.history.push({ pk, change: 'rejected', owner: lease.owner });
   }
 
   /** Test hook: put an entry in place (e.g. a claim left behind by a crashed consumer). */
@@ -270,13 +263,13 @@ export class InMemoryIngestLedger implements IngestLedgerStore {
     return this.history.filter((h) => h.pk === pk).map((h) => h.change);
   }
 
-  /** As IngestLedger's conditions: the owner, and under a lease also its token. */
-  private ownClaim(ref: ObjectRef, holder: ClaimHolder): Extract<LedgerEntry, { state: 'claimed' }> {
+  /** As IngestLedger's conditions: the lease's owner and its token. */
+  private ownClaim(ref: ObjectRef, lease: ClaimLease): Extract<LedgerEntry, { state: 'claimed' }> {
     const e = this.entries.get(ledgerKey(ref));
     const ours =
       e?.state === 'claimed' &&
-      e.owner === holderOwner(holder) &&
-      (typeof holder === 'string' || e.claimToken === holder.token);
+      e.owner === lease.owner &&
+      e.claimToken === lease.token;
     if (!ours) throw new LedgerConflictError('not our claim', ref, e ? structuredClone(e) : undefined);
     return e;
   }

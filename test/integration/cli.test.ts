@@ -268,8 +268,9 @@ describe('status and reingest, after the real ingest ran', () => {
   it('status shows an upload in progress: the lease holder, until when, and the stored upload', async () => {
     const ref = { bucket: stack.services.inboxBucket, key: 'inbox/in-progress/big.dwg', versionId: 'v-in-progress' };
     const ledger = new IngestLedger({ client: stack.services.dynamodb.documentClient, tableName: stack.services.ledgerTable, leaseSeconds: 900 });
-    await ledger.claim(ref, 'message-1');
-    await ledger.recordUpload(ref, 'message-1', 'upload-123');
+    const claim = await ledger.claim(ref, 'message-1');
+    if (claim.outcome !== 'claimed') throw new Error(`expected to claim ${ref.key}, got ${claim.outcome}`);
+    await ledger.recordUpload(ref, claim.lease, 'upload-123');
 
     const run = await cli(['status', `${ref.bucket}/${ref.key}`, ...resourceFlags]);
     expect(run.code).toBe(0);

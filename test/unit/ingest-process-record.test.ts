@@ -12,7 +12,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { processObjectRecord } from '../../functions/ingest/process-record.js';
 import type { RejectionReport } from '../../functions/ingest/rejection.js';
 import type { Destination } from '../../shared/destination/types.js';
-import { LedgerConflictError, type ClaimHolder, type ClaimResult, type CommitPlan, type ObjectRef } from '../../shared/ledger/types.js';
+import { LedgerConflictError, type ClaimLease, type ClaimResult, type CommitPlan, type ObjectRef } from '../../shared/ledger/types.js';
 import type { S3ObjectEvent } from '../../shared/s3/event.js';
 import type { S3Tag } from '../../shared/s3/tags.js';
 import { apiError, FakeIBinderClient } from '../helpers/fake-ibinder.js';
@@ -261,8 +261,8 @@ describe('processObjectRecord: exactly once', () => {
 class PlanKeepingLedger extends InMemoryIngestLedger {
   readonly recordedPlans: (CommitPlan | undefined)[] = [];
 
-  override async recordUpload(ref: ObjectRef, holder: ClaimHolder, uploadId: string, plan?: CommitPlan): Promise<void> {
-    await super.recordUpload(ref, holder, uploadId, plan);
+  override async recordUpload(ref: ObjectRef, lease: ClaimLease, uploadId: string, plan?: CommitPlan): Promise<void> {
+    await super.recordUpload(ref, lease, uploadId, plan);
     this.recordedPlans.push(plan);
   }
 }

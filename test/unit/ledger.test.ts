@@ -161,22 +161,22 @@ describe('IngestLedger state changes', () => {
   it('stores the upload id and the transferred flag only under the caller\'s claim', async () => {
     ddb.on(UpdateCommand).resolves({});
     const l = ledger();
-    await l.recordUpload(REF, 'msg-1', 'up-1');
-    await l.markTransferred(REF, 'msg-1', 'up-1');
+    await l.recordUpload(REF, LEASE, 'up-1');
+    await l.markTransferred(REF, LEASE, 'up-1');
     const [record, transferred] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
-    expect(record?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner');
-    expect(record?.ExpressionAttributeValues).toMatchObject({ ':uploadId': 'up-1', ':false': false, ':owner': 'msg-1' });
-    expect(transferred?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #uploadId = :uploadId');
+    expect(record?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken');
+    expect(record?.ExpressionAttributeValues).toMatchObject({ ':uploadId': 'up-1', ':false': false, ':owner': 'msg-1', ':claimToken': 'token-1' });
+    expect(transferred?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken AND #uploadId = :uploadId');
     expect(transferred?.ExpressionAttributeValues).toMatchObject({ ':true': true, ':uploadId': 'up-1' });
   });
 
   it('stores the commit plan with the upload id in the same conditional update, and removes a stale one when none is given', async () => {
     ddb.on(UpdateCommand).resolves({});
     const l = ledger();
-    await l.recordUpload(REF, 'msg-1', 'up-1', PLAN);
-    await l.recordUpload(REF, 'msg-1', 'up-2');
+    await l.recordUpload(REF, LEASE, 'up-1', PLAN);
+    await l.recordUpload(REF, LEASE, 'up-2');
     const [withPlan, withoutPlan] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
-    expect(withPlan?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner');
+    expect(withPlan?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken');
     expect(withPlan?.UpdateExpression).toContain('#commitPlan = :commitPlan');
     // A map without undefined attributes (DynamoDB has no undefined), metadata as value ids.
     expect(withPlan?.ExpressionAttributeValues?.[':commitPlan']).toEqual({
@@ -216,16 +216,16 @@ describe('IngestLedger state changes', () => {
   it('throws LedgerConflictError when the claim was lost', async () => {
     ddb.on(UpdateCommand).rejects(conditionFailed());
     ddb.on(GetCommand).resolves({ Item: claimed('msg-other', NOW + 60_000) });
-    const error = await ledger().markTransferred(REF, 'msg-1', 'up-1').catch((e: unknown) => e);
+    const error = await ledger().markTransferred(REF, LEASE, 'up-1').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LedgerConflictError);
     expect((error as Error).message).toContain('claimed by message msg-other');
   });
 
   it('records the commit, removes the lease and keeps the ids', async () => {
     ddb.on(UpdateCommand).resolves({});
-    await ledger().markCommitted(REF, 'msg-1', { documentId: 'doc-1', documentVersionId: 'ver-1', versionLabel: 'A', binderId: 'B', folderId: 'F' });
+    await ledger().markCommitted(REF, LEASE, { documentId: 'doc-1', documentVersionId: 'ver-1', versionLabel: 'A', binderId: 'B', folderId: 'F' });
     const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
-    expect(input?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner');
+    expect(input?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken');
     expect(input?.UpdateExpression).toContain('REMOVE #lease');
     expect(input?.ExpressionAttributeValues).toMatchObject({
       ':committed': 'committed',
@@ -239,32 +239,36 @@ describe('IngestLedger state changes', () => {
   it('treats a commit already recorded by another consumer as success', async () => {
     ddb.on(UpdateCommand).rejects(conditionFailed());
     ddb.on(GetCommand).resolves({ Item: { ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' } });
-    await expect(ledger().markCommitted(REF, 'msg-1', { documentId: 'doc-1', documentVersionId: 'ver-1' })).resolves.toBeUndefined();
+    await expect(ledger().markCommitted(REF, LEASE, { documentId: 'doc-1', documentVersionId: 'ver-1' })).resolves.toBeUndefined();
   });
 
-  it('records a rejection without a claim, but not over a commit', async () => {
+  it('records a rejection under the caller\'s claim, but not over a commit nor without a claim', async () => {
     ddb.on(UpdateCommand).resolvesOnce({}).rejects(conditionFailed());
-    ddb.on(GetCommand).resolves({ Item: { ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' } });
+    ddb
+      .on(GetCommand)
+      .resolvesOnce({ Item: { ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' } })
+      .resolves({});
     const l = ledger();
     const reasons = [{ code: 'metadata' as const, field: 'ibinder:meta:x', message: 'm', fix: 'f' }];
-    await l.markRejected(REF, 'msg-1', reasons, 'rejected/a b.pdf');
+    await l.markRejected(REF, LEASE, reasons, 'rejected/a b.pdf');
     const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
-    expect(input?.ConditionExpression).toBe(
-      'attribute_not_exists(#pk) OR #state = :rejected OR (#state = :claimed AND (#owner = :owner OR #lease < :now))',
-    );
-    expect(input?.ExpressionAttributeValues).toMatchObject({ ':reasons': reasons, ':rejectedKey': 'rejected/a b.pdf' });
-    await expect(l.markRejected(REF, 'msg-1', reasons)).rejects.toBeInstanceOf(LedgerConflictError);
+    expect(input?.ConditionExpression).toBe('#state = :rejected OR (#state = :claimed AND #owner = :owner AND #claimToken = :claimToken)');
+    expect(input?.ExpressionAttributeValues).toMatchObject({ ':reasons': reasons, ':rejectedKey': 'rejected/a b.pdf', ':claimToken': 'token-1' });
+    await expect(l.markRejected(REF, LEASE, reasons)).rejects.toBeInstanceOf(LedgerConflictError);
+    await expect(l.markRejected(REF, LEASE, reasons)).rejects.toThrow(/rejection of inbox-bucket\/inbox\/a b.pdf#v1: the ledger entry is missing/);
   });
 
   it('uses every expression attribute name and value it declares (DynamoDB refuses unused ones)', async () => {
     ddb.on(UpdateCommand).resolves({ Attributes: claimed('msg-1', NOW + 900_000) });
     const l = ledger();
-    await l.claim(REF, 'msg-1');
-    await l.recordUpload(REF, 'msg-1', 'up-1');
-    await l.recordUpload(REF, 'msg-1', 'up-1', PLAN);
-    await l.markTransferred(REF, 'msg-1', 'up-1');
-    await l.markCommitted(REF, 'msg-1', { documentId: 'd', documentVersionId: 'v', uploadId: 'up-1' });
-    await l.markRejected(REF, 'msg-1', []);
+    const claim = await l.claim(REF, 'msg-1');
+    if (claim.outcome !== 'claimed') throw new Error(`expected a claim, got ${claim.outcome}`);
+    const { lease } = claim;
+    await l.recordUpload(REF, lease, 'up-1');
+    await l.recordUpload(REF, lease, 'up-1', PLAN);
+    await l.markTransferred(REF, lease, 'up-1');
+    await l.markCommitted(REF, lease, { documentId: 'd', documentVersionId: 'v', uploadId: 'up-1' });
+    await l.markRejected(REF, lease, []);
     for (const call of ddb.commandCalls(UpdateCommand)) {
       const input = call.args[0].input;
       const text = `${input.UpdateExpression ?? ''} ${input.ConditionExpression ?? ''}`;
