@@ -600,22 +600,36 @@ function latch(): { promise: Promise<void>; open: () => void } {
   return { promise, open };
 }
 
+/**
+ * The same message delivered to two invocations at once: A and B have both claimed the object
+ * (B's claim replaced A's token) and each waits at its gate until the test opens it.
+ */
+async function twoConcurrentDeliveries(tags: S3Tag[]): Promise<{
+  ledger: GatedLedger;
+  goA: ReturnType<typeof latch>;
+  goB: ReturnType<typeof latch>;
+  first: ReturnType<typeof processObjectRecord>;
+  second: ReturnType<typeof processObjectRecord>;
+}> {
+  client = new FakeIBinderClient(BINDERS);
+  const ledger = new GatedLedger(900_000, () => NOW.getTime());
+  deps = makeDeps({ client, ledger, now: () => NOW });
+  serveInboxObject(s3, { key: KEY, versionId: VERSION, content: CONTENT, tags });
+  const goA = latch();
+  const goB = latch();
+  ledger.gates.push(goA.promise, goB.promise);
+  const first = processObjectRecord(event(), 'msg-1', deps);
+  await vi.waitFor(() => expect(ledger.changes(REF)).toEqual(['claimed']));
+  const second = processObjectRecord(event(), 'msg-1', deps);
+  await vi.waitFor(() => expect(ledger.changes(REF)).toEqual(['claimed', 'claimed']));
+  return { ledger, goA, goB, first, second };
+}
+
 describe('processObjectRecord: one message delivered twice at once (claim tokens)', () => {
   it('lets exactly one of two concurrent invocations of the same message upload and commit; the other retries', async () => {
-    client = new FakeIBinderClient(BINDERS);
-    const ledger = new GatedLedger(900_000, () => NOW.getTime());
-    deps = makeDeps({ client, ledger, now: () => NOW });
-    serveInboxObject(s3, { key: KEY, versionId: VERSION, content: CONTENT, tags: TAGS });
-
     // A claims and waits; B claims the same object with the same messageId (its own claim, so
     // the owner condition lets it through) and waits; then A goes on, and B after A finished.
-    const goA = latch();
-    const goB = latch();
-    ledger.gates.push(goA.promise, goB.promise);
-    const first = processObjectRecord(event(), 'msg-1', deps);
-    await vi.waitFor(() => expect(ledger.changes(REF)).toEqual(['claimed']));
-    const second = processObjectRecord(event(), 'msg-1', deps);
-    await vi.waitFor(() => expect(ledger.changes(REF)).toEqual(['claimed', 'claimed']));
+    const { ledger, goA, goB, first, second } = await twoConcurrentDeliveries(TAGS);
     goA.open();
     const a = await first;
     goB.open();
@@ -657,17 +671,7 @@ describe('processObjectRecord: an accepted file is never rejected later', () => 
   const INVALID: S3Tag[] = TAGS.map((t) => (t.Key === 'ibinder:meta:discipline' ? { ...t, Value: 'Plumbing' } : t));
 
   it('writes no rejected copy when its claim was taken over by a second invocation of the same message', async () => {
-    client = new FakeIBinderClient(BINDERS);
-    const ledger = new GatedLedger(900_000, () => NOW.getTime());
-    deps = makeDeps({ client, ledger, now: () => NOW });
-    serveInboxObject(s3, { key: KEY, versionId: VERSION, content: CONTENT, tags: INVALID });
-    const goA = latch();
-    const goB = latch();
-    ledger.gates.push(goA.promise, goB.promise);
-    const first = processObjectRecord(event(), 'msg-1', deps);
-    await vi.waitFor(() => expect(ledger.changes(REF)).toEqual(['claimed']));
-    const second = processObjectRecord(event(), 'msg-1', deps);
-    await vi.waitFor(() => expect(ledger.changes(REF)).toEqual(['claimed', 'claimed']));
+    const { goA, goB, first, second } = await twoConcurrentDeliveries(INVALID);
     goA.open();
     expect(await first).toMatchObject({ status: 'retry', reason: expect.stringContaining('taken over') });
     expect(s3Writes()).toEqual([]);
