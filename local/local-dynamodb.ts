@@ -1,10 +1,11 @@
 /**
  * A local DynamoDB-compatible server: dynalite, in memory, on 127.0.0.1 and a free port.
  * dynalite enforces DynamoDB's request validation and conditional writes, which is what the
- * ledgers' exactly-once logic rests on. Tables become ACTIVE at once.
+ * ledgers' exactly-once logic rests on. Tables are created with no delay, but dynalite answers
+ * CreateTable before it marks the table ACTIVE, so every table is awaited until it is.
  */
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, waitUntilTableExists, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { createDocumentClient } from '../shared/aws/clients.js';
@@ -27,6 +28,16 @@ export interface LocalDynamoDb {
   /** Creates a table keyed by a string `pk`, billed on demand; `objectIndex` adds the index by object key. */
   createLedgerTable(name: string, options?: { objectIndex?: boolean }): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * Creates a table and returns once DescribeTable reports it ACTIVE (a request in between gets
+ * ResourceNotFoundException, from dynalite as from DynamoDB). Polls quickly: a local table is
+ * ready within milliseconds, and 10 s without it means the server is stuck.
+ */
+export async function createTableAndWait(client: DynamoDBClient, input: CreateTableCommandInput): Promise<void> {
+  await client.send(new CreateTableCommand(input));
+  await waitUntilTableExists({ client, minDelay: 0.02, maxDelay: 0.2, maxWaitTime: 10 }, { TableName: input.TableName });
 }
 
 /** A client for the local server; region and dummy credentials explicit, so AWS is never contacted. */
@@ -55,8 +66,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
 
   const createLedgerTable = async (name: string, tableOptions: { objectIndex?: boolean } = {}): Promise<void> => {
     const index = LEDGER_OBJECT_INDEX;
-    await client.send(
-      new CreateTableCommand({
+    await createTableAndWait(client, {
         TableName: name,
         AttributeDefinitions: [
           { AttributeName: 'pk', AttributeType: 'S' },
@@ -83,8 +93,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
               ],
             }
           : {}),
-      }),
-    );
+    });
   };
 
   try {

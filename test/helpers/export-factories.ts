@@ -11,10 +11,7 @@
  * - `makeExportDeps`: the export's dependencies wired to the above.
  */
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -30,8 +27,9 @@ import {
   type ServiceOutputTypes,
 } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
+import { startLocalDynamoDb } from '../../local/local-dynamodb.js';
 import { createExportDeps, silentExportLogger, type ExportDeps, type PlannerDeps } from '../../shared/export/deps.js';
 import { SqsExportJobQueue, type ExportJobQueue } from '../../shared/export/job-queue.js';
 import { parseExportJob, type ExportJob } from '../../shared/export/job.js';
@@ -337,13 +335,6 @@ export function sampleMetadataElements(): MetadataElement[] {
 // ---------------------------------------------------------------------------------------------
 // DynamoDB (dynalite)
 
-interface DynaliteServer {
-  listen(port: number, host: string, callback: (err?: Error) => void): void;
-  close(callback: (err?: Error) => void): void;
-  address(): AddressInfo | string | null;
-}
-type DynaliteFactory = (options: { createTableMs: number; deleteTableMs: number; updateTableMs: number }) => DynaliteServer;
-
 export interface LedgerServer {
   endpoint: string;
   /** Creates a fresh, empty export ledger table; returns its name and a document client. */
@@ -351,37 +342,18 @@ export interface LedgerServer {
   close(): Promise<void>;
 }
 
+/** The local DynamoDB server the demo uses, with a fresh ledger table per test. */
 export async function startLedgerServer(): Promise<LedgerServer> {
-  const dynalite = createRequire(import.meta.url)('dynalite') as DynaliteFactory;
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => server.listen(0, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
-  const address = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${address.port}`;
-  const client = new DynamoDBClient({
-    endpoint,
-    region: 'eu-north-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  const local = await startLocalDynamoDb();
   let tables = 0;
   return {
-    endpoint,
+    endpoint: local.endpoint,
     async newTable() {
       const tableName = `export-ledger-${++tables}`;
-      await client.send(
-        new CreateTableCommand({
-          TableName: tableName,
-          KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-          AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-          ProvisionedThroughput: { ReadCapacityUnits: 100, WriteCapacityUnits: 100 },
-        }),
-      );
-      return { tableName, doc };
+      await local.createLedgerTable(tableName);
+      return { tableName, doc: local.documentClient };
     },
-    async close() {
-      client.destroy();
-      await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
-    },
+    close: local.stop,
   };
 }
 
