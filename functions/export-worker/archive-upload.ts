@@ -27,7 +27,7 @@
  * at 1.34-1.53x the maxRSS of a 10 MiB one (8 MiB parts; fewer parts in flight or bigger parts
  * did not help, 5 MiB parts gave 1.18-1.23x). Here parts are copied into at most
  * queueSize + 1 part buffers that are reused once S3 has answered, so no part-sized garbage is
- * made and memory stays flat: 1.12-1.21x over several runs of the bench (it varies with the
+ * made and memory stays flat: 1.08-1.23x over several runs of the bench (it varies with the
  * machine's load).
  */
 import { createHash, type Hash } from 'node:crypto';
