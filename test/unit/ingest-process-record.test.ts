@@ -12,7 +12,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { processObjectRecord } from '../../functions/ingest/process-record.js';
 import type { RejectionReport } from '../../functions/ingest/rejection.js';
 import type { Destination } from '../../shared/destination/types.js';
-import { LedgerConflictError, type ClaimLease, type ClaimResult, type CommitPlan, type ObjectRef } from '../../shared/ledger/types.js';
+import { LedgerConflictError, type ClaimLease, type ClaimResult, type CommitPlan, type LedgerEntry, type ObjectRef } from '../../shared/ledger/types.js';
 import type { S3ObjectEvent } from '../../shared/s3/event.js';
 import type { S3Tag } from '../../shared/s3/tags.js';
 import { apiError, FakeIBinderClient } from '../helpers/fake-ibinder.js';
@@ -70,6 +70,11 @@ function setup(options: { config?: Parameters<typeof makeConfig>[0]; tags?: S3Ta
     tags: options.tags ?? TAGS,
     ...(options.lastModified ? { lastModified: options.lastModified } : {}),
   });
+}
+
+/** Seeds the ledger with a claim on REF as an earlier delivery left it; fields override the defaults. */
+function seedClaim(fields: Partial<LedgerEntry>): void {
+  deps.ledger.seed(REF, { state: 'claimed', attempts: 1, claimedAt: '2025-01-15T08:40:00.000Z', transferred: false, ...fields });
 }
 
 function writtenReport(): RejectionReport {
@@ -187,15 +192,7 @@ describe('processObjectRecord: exactly once', () => {
   it('resumes after a crash between PUT and commit: commits the stored uploadId without a new PUT', async () => {
     setup();
     client.seedTransferredUpload('upload-stored');
-    deps.ledger.seed(REF, {
-      state: 'claimed',
-      owner: 'msg-crashed',
-      leaseExpiresAt: NOW.getTime() - 1,
-      attempts: 1,
-      claimedAt: '2025-01-15T08:40:00.000Z',
-      uploadId: 'upload-stored',
-      transferred: true,
-    });
+    seedClaim({ owner: 'msg-crashed', leaseExpiresAt: NOW.getTime() - 1, uploadId: 'upload-stored', transferred: true });
     const outcome = await processObjectRecord(event(), 'msg-2', deps);
     expect(outcome).toMatchObject({ status: 'committed', resumed: true });
     expect(client.callCount('createPresignedUpload')).toBe(0);
@@ -207,15 +204,7 @@ describe('processObjectRecord: exactly once', () => {
 
   it('starts a fresh upload when a crash happened before the PUT completed (presigned URLs are one-shot)', async () => {
     setup();
-    deps.ledger.seed(REF, {
-      state: 'claimed',
-      owner: 'msg-1',
-      leaseExpiresAt: NOW.getTime() + 600_000,
-      attempts: 1,
-      claimedAt: '2025-01-15T08:40:00.000Z',
-      uploadId: 'upload-half',
-      transferred: false,
-    });
+    seedClaim({ owner: 'msg-1', leaseExpiresAt: NOW.getTime() + 600_000, uploadId: 'upload-half' });
     // Same message redelivered: it may take its own claim over at once.
     const outcome = await processObjectRecord(event(), 'msg-1', deps);
     expect(outcome).toMatchObject({ status: 'committed', resumed: false });
@@ -225,15 +214,7 @@ describe('processObjectRecord: exactly once', () => {
 
   it('uploads again when a stored upload can no longer be committed', async () => {
     setup();
-    deps.ledger.seed(REF, {
-      state: 'claimed',
-      owner: 'msg-0',
-      leaseExpiresAt: NOW.getTime() - 1,
-      attempts: 1,
-      claimedAt: '2025-01-15T08:40:00.000Z',
-      uploadId: 'upload-expired',
-      transferred: true,
-    });
+    seedClaim({ owner: 'msg-0', leaseExpiresAt: NOW.getTime() - 1, uploadId: 'upload-expired', transferred: true });
     const outcome = await processObjectRecord(event(), 'msg-2', deps);
     expect(outcome).toMatchObject({ status: 'committed', resumed: true });
     expect(client.callCount('putPresigned')).toBe(1);
@@ -242,14 +223,7 @@ describe('processObjectRecord: exactly once', () => {
 
   it('retries while another consumer holds a live lease', async () => {
     setup();
-    deps.ledger.seed(REF, {
-      state: 'claimed',
-      owner: 'msg-other',
-      leaseExpiresAt: NOW.getTime() + 60_000,
-      attempts: 1,
-      claimedAt: '2025-01-15T08:59:00.000Z',
-      transferred: false,
-    });
+    seedClaim({ owner: 'msg-other', leaseExpiresAt: NOW.getTime() + 60_000, claimedAt: '2025-01-15T08:59:00.000Z' });
     const outcome = await processObjectRecord(event(), 'msg-1', deps);
     expect(outcome).toMatchObject({ status: 'retry', reason: expect.stringContaining('busy') });
     expect(client.callCount('createPresignedUpload')).toBe(0);
@@ -724,15 +698,7 @@ describe('processObjectRecord: an accepted file is never rejected later', () => 
 
   it('writes nothing to rejected/ while another consumer holds a live claim on the object', async () => {
     setup({ tags: INVALID });
-    deps.ledger.seed(REF, {
-      state: 'claimed',
-      owner: 'msg-other',
-      claimToken: 'token-other',
-      leaseExpiresAt: NOW.getTime() + 60_000,
-      attempts: 1,
-      claimedAt: '2025-01-15T08:59:00.000Z',
-      transferred: false,
-    });
+    seedClaim({ owner: 'msg-other', claimToken: 'token-other', leaseExpiresAt: NOW.getTime() + 60_000, claimedAt: '2025-01-15T08:59:00.000Z' });
     const outcome = await processObjectRecord(event(), 'msg-1', deps);
     expect(outcome).toMatchObject({ status: 'retry', reason: expect.stringContaining('busy: claimed by message msg-other') });
     expect(s3Writes()).toEqual([]);
