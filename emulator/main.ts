@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_SEED_IDS, seedBulkDocuments, startEmulator } from './index.js';
+import { emulatorShellExports } from '../local/emulator-exports.js';
 
 const USAGE = `Usage: npm run emulator -- [options]
   --port <n>                    listening port (default IBINDER_EMULATOR_PORT or 4010; 0 = any free port)
@@ -89,13 +90,9 @@ async function main(): Promise<void> {
 
   const binders = emulator.state.listBinders();
   console.log(`iBinder API emulator listening on ${emulator.url}
-Export these to point the operator CLI (npx ibinder-pipeline) at it:
+Paste these into a shell to point the operator CLI (npx ibinder-pipeline) at it:
 
-  IBINDER_API_URL=${emulator.apiBaseUrl}
-  IBINDER_TOKEN_URL=${emulator.tokenUrl}
-  IBINDER_ORG_ID=${emulator.tenantId}
-  IBINDER_CLIENT_ID=${emulator.clientId}
-  IBINDER_CLIENT_SECRET=${emulator.clientSecret}   (demo credentials of the emulator only)
+${emulatorShellExports(emulator).join('\n')}
 
 Binders: ${binders.length === 0 ? '(none)' : binders.map((b) => `${b.id} ${b.name}`).join('; ')}${
     seed === 'default' ? `\nExample folder: ${DEFAULT_SEED_IDS.harbourOffice.binderId} / 01 Architecture/Drawings = ${DEFAULT_SEED_IDS.harbourOffice.folders.architectureDrawings}` : ''
