@@ -53,6 +53,7 @@ function event(overrides: Partial<S3ObjectEvent> = {}): S3ObjectEvent {
     rawKey: encodeURIComponent(KEY),
     versionId: VERSION,
     size: CONTENT.length,
+    source: 's3',
     ...overrides,
   };
 }
