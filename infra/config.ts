@@ -135,6 +135,97 @@ export const InboxConfigSchema = z
   })
   .strict();
 
+/**
+ * A customer-managed KMS key for the archive bucket: "create" makes one in the stack (rotated
+ * yearly, kept or deleted with the environment's data), `{keyArn}` uses an existing one (its key
+ * policy must let this account's IAM policies grant use of it). Left out: SSE-S3.
+ */
+export const ArchiveKmsKeySchema = z
+  .union(
+    [
+      z.literal('create'),
+      z
+        .object({
+          keyArn: z
+            .string()
+            .regex(/^arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-\d{1,2}:\d{12}:key\/[0-9a-f-]{36}$/, {
+              error: 'expected a KMS key ARN, e.g. "arn:aws:kms:eu-north-1:123456789012:key/<key id>" (not an alias)',
+            }),
+        })
+        .strict(),
+    ],
+    { error: 'expected "create" or {"keyArn": "arn:aws:kms:<region>:<account>:key/<key id>"}' },
+  )
+  .describe('Customer-managed KMS key of the archive bucket: "create", or {keyArn} of an existing key; leave out for SSE-S3.');
+export type ArchiveKmsKey = z.infer<typeof ArchiveKmsKeySchema>;
+
+/** S3 Object Lock default retention of the archive bucket (see README, Archive protections). */
+export const ArchiveObjectLockSchema = z
+  .object({
+    mode: z
+      .enum(['GOVERNANCE', 'COMPLIANCE'], { error: 'expected "GOVERNANCE" or "COMPLIANCE"' })
+      .default('GOVERNANCE')
+      .describe(
+        'GOVERNANCE: only a principal with s3:BypassGovernanceRetention can remove a locked version early. ' +
+          'COMPLIANCE: nobody can, not even the account root, until the retention ends.',
+      ),
+    days: wholeNumber(1, 36_500).describe('Days every archived object version (files, sidecars, manifests) is locked.'),
+  })
+  .strict();
+export type ArchiveObjectLock = z.infer<typeof ArchiveObjectLockSchema>;
+
+/** The Object Lock a production archive gets when its config names none. */
+export const PRODUCTION_ARCHIVE_OBJECT_LOCK: ArchiveObjectLock = { mode: 'GOVERNANCE', days: 365 };
+
+/** Tag keys as S3 allows them, plus `*` and `?` as wildcards (e.g. `ibinder:meta:*`). */
+const TAG_KEY_PATTERN = /^[A-Za-z0-9 +\-=._:/@*?]{1,128}$/;
+
+/**
+ * A producer: a system that drops files under its own prefix of `inbox/`. The stack makes one
+ * managed policy per producer that allows writing and tagging objects under that prefix only,
+ * and, when principals are named, a role they can assume that carries it.
+ */
+export const ProducerConfigSchema = z
+  .object({
+    name: z
+      .string({ error: 'expected a producer name, e.g. "erp"' })
+      .regex(/^[a-z][a-z0-9-]{0,31}$/, { error: 'expected 1-32 lowercase letters, digits and hyphens, starting with a letter' })
+      .describe('Short name of the producing system; part of the policy and output names.'),
+    prefix: z
+      .string({ error: 'expected a key prefix under inbox/, e.g. "inbox/erp/"' })
+      .regex(/^inbox\/[A-Za-z0-9 +\-=._:@/!'()]*\/$/, {
+        error:
+          'expected a key prefix under inbox/ that ends with "/", e.g. "inbox/erp/" (letters, digits and ' +
+          "+ - = . _ : @ / ! ' ( ) and spaces; no * ? or $)",
+      })
+      .refine((p) => p !== 'inbox/' && !p.includes('//'), {
+        error: 'expected a prefix below inbox/ (e.g. "inbox/erp/"), not inbox/ itself, and no empty folder ("//")',
+      })
+      .describe('Key prefix the producer may write under, below inbox/ and ending with "/".'),
+    principals: z
+      .array(
+        z.string().regex(/^(\d{12}|arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+)$/, {
+          error: 'expected a 12-digit account id or an IAM role or user ARN, e.g. "arn:aws:iam::123456789012:role/erp-upload"',
+        }),
+        { error: 'expected a list of account ids or role ARNs' },
+      )
+      .min(1, { error: 'expected at least one principal; leave the field out for a policy without a role' })
+      .optional()
+      .describe('Accounts or role/user ARNs that may assume the producer role; leave out for the managed policy only.'),
+    allowedTagKeys: z
+      .array(
+        z.string().regex(TAG_KEY_PATTERN, {
+          error: 'expected a tag key (letters, digits, spaces and + - = . _ : / @), with * or ? as wildcards, e.g. "ibinder:meta:*"',
+        }),
+        { error: 'expected a list of tag keys' },
+      )
+      .min(1, { error: 'expected at least one tag key; leave the field out to allow any' })
+      .optional()
+      .describe('Tag keys the producer may set on its objects (wildcards * and ?); leave out to allow any.'),
+  })
+  .strict();
+export type ProducerConfig = z.infer<typeof ProducerConfigSchema>;
+
 export const ExportConfigSchema = z
   .object({
     scheduleCron: z
@@ -173,6 +264,11 @@ export const ExportConfigSchema = z
     maxReceiveCount: wholeNumber(1, 1000)
       .default(5)
       .describe('Deliveries of one export message before it moves to the export dead-letter queue.'),
+    archiveKmsKey: ArchiveKmsKeySchema.optional(),
+    archiveObjectLock: ArchiveObjectLockSchema.optional().describe(
+      'S3 Object Lock default retention of the archive bucket ({mode, days}). Production environments get ' +
+        'GOVERNANCE for 365 days when this is left out; other environments get none.',
+    ),
   })
   .strict()
   .refine(
@@ -268,6 +364,13 @@ export const EnvironmentConfigSchema = z
     export: ExportConfigSchema.default(ExportConfigSchema.parse({})).describe(
       'Nightly export: schedule, binders, archive storage class, planner and worker settings.',
     ),
+    producers: z
+      .array(ProducerConfigSchema, { error: 'expected a list of producers' })
+      .default([])
+      .refine((list) => new Set(list.map((p) => p.name)).size === list.length, {
+        error: 'expected each producer name once',
+      })
+      .describe('Producing systems, each with a least-privilege policy (and optional role) for its inbox/ prefix.'),
     alarms: AlarmsConfigSchema.default(AlarmsConfigSchema.parse({})).describe(
       'Where alarms are sent ({email}) and their thresholds: oldest ingest message age, rejection rate, export completion window.',
     ),
