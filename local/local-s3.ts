@@ -12,6 +12,7 @@ import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { createS3Client } from '../shared/aws/clients.js';
 import { S3rverCompatibility } from './s3rver-compat.js';
+import { LongKeySegmentNames, type FilesystemStoreInternals } from './s3rver-long-names.js';
 import type { S3ObjectChange } from './s3-event-notification.js';
 
 /** s3rver's fixed access key pair; it verifies signatures made with it. */
@@ -55,6 +56,9 @@ export function createLocalS3Client(endpoint: string): S3Client {
 export async function startLocalS3(options: LocalS3Options = {}): Promise<LocalS3> {
   const directory = await mkdtemp(join(tmpdir(), 'local-s3-'));
   const server = new S3rver({ address: '127.0.0.1', port: options.port ?? 0, silent: true, directory });
+  // s3rver's store is its FilesystemStore; keys with segments longer than a file name may have
+  // are stored under hashed names instead of crashing the process (s3rver-long-names.ts).
+  new LongKeySegmentNames().install(server.store as unknown as FilesystemStoreInternals);
   const compatibility = new S3rverCompatibility(server.store, { versionedBuckets: options.versionedBuckets ?? [] });
   // First in the chain: it wraps s3rver's own middleware (composed when the server starts).
   server.middleware.unshift(compatibility.middleware as (typeof server.middleware)[number]);

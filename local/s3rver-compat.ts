@@ -16,6 +16,8 @@
  * - Versions: buckets named as versioned get a version id per write (see s3-versions.ts);
  *   in other buckets a `versionId` parameter is ignored, as s3rver does.
  *
+ * - Keys: a key over S3's 1,024 UTF-8 bytes is answered `400 KeyTooLongError`, as S3 does.
+ *
  * Only path-style requests are handled (the local clients always use them).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -49,6 +51,8 @@ interface RequestScope {
 }
 
 const MAX_TAGGING_BODY_BYTES = 64 * 1024;
+/** S3's longest object key, in UTF-8 bytes. */
+export const MAX_KEY_BYTES = 1024;
 
 export interface S3rverCompatibilityOptions {
   /** Buckets that behave as versioned (the inbox, as in AWS). */
@@ -113,6 +117,11 @@ export class S3rverCompatibility {
 
   private async objectRequest(ctx: KoaContext, next: KoaNext, bucket: string, key: string): Promise<void> {
     const { method, query } = ctx;
+    const keyBytes = Buffer.byteLength(key, 'utf8');
+    if (keyBytes > MAX_KEY_BYTES) {
+      // S3 refuses such a key on every object request; s3rver would try to store it.
+      return respondError(ctx, 400, 'KeyTooLongError', `Your key is too long: ${keyBytes} bytes, S3 allows ${MAX_KEY_BYTES} (key begins ${JSON.stringify(key.slice(0, 80))})`);
+    }
     const versionId = typeof query.versionId === 'string' ? query.versionId : undefined;
     if (!this.versions.allows(bucket, key, versionId)) {
       // Another version than the current one: gone, as far as this server knows.

@@ -12,6 +12,7 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   PutObjectTaggingCommand,
 } from '@aws-sdk/client-s3';
@@ -127,6 +128,54 @@ describe('local S3 server', () => {
       $metadata: { httpStatusCode: 400 },
     });
     await expect(s3.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: 'inbox/tags/missing.pdf' }))).rejects.toMatchObject({ name: 'NoSuchKey' });
+  });
+
+  it('answers KeyTooLongError (400) for a key over 1,024 UTF-8 bytes, as S3 does, and still serves a key of exactly 1,024', async () => {
+    const atLimit = `inbox/limit/${'ø'.repeat(200)}/${'k'.repeat(1024 - 'inbox/limit/'.length - 400 - 1)}`;
+    expect(Buffer.byteLength(atLimit, 'utf8')).toBe(1024);
+    await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: atLimit, Body: 'fits' }));
+    expect(await text((await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: atLimit }))).Body)).toBe('fits');
+
+    const overLimit = `${atLimit.slice(0, -1)}ø`; // 1,025 bytes in UTF-8, 1,024 characters
+    await expect(s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: overLimit, Body: 'too long' }))).rejects.toMatchObject({
+      name: 'KeyTooLongError',
+      $metadata: { httpStatusCode: 400 },
+    });
+    await expect(s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: overLimit }))).rejects.toMatchObject({ name: 'KeyTooLongError' });
+  });
+
+  it('stores a key whose segments are longer than a file name may be: put, head, get, tag, copy, list and delete, and stays up', async () => {
+    const longName = `${'Ä'.repeat(100)}${'n'.repeat(97)}.pdf`; // 301 bytes
+    const longFolder = 'F'.repeat(300);
+    const key = `inbox/long-names/${longFolder}/${longName}`;
+    expect(Buffer.byteLength(longName, 'utf8')).toBe(301);
+
+    await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'long name', Tagging: 'ibinder:binder=PRJ0001AB' }));
+    expect((await s3.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).ContentLength).toBe(9);
+    expect(await text((await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body)).toBe('long name');
+    await s3.client.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: key, Tagging: { TagSet: [{ Key: 'ibinder:version', Value: 'B' }] } }));
+    expect((await s3.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: key }))).TagSet).toEqual([{ Key: 'ibinder:version', Value: 'B' }]);
+    const copyKey = `rejected/long-names/${longFolder}/${longName}`;
+    await s3.client.send(new CopyObjectCommand({ Bucket: BUCKET, Key: copyKey, CopySource: `${BUCKET}/${encodeURIComponent(key)}` }));
+    expect(await text((await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: copyKey }))).Body)).toBe('long name');
+
+    // A short neighbour, to see the listing keep S3's order and its prefixes over mapped names.
+    await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'inbox/long-names/a.pdf', Body: 'a' }));
+    const listed = await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'inbox/long-names/' }));
+    expect(listed.Contents?.map((o) => o.Key)).toEqual([key, 'inbox/long-names/a.pdf']);
+    expect(listed.Contents?.[0]?.Size).toBe(9);
+    const inFolder = await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `inbox/long-names/${longFolder}/Ä` }));
+    expect(inFolder.Contents?.map((o) => o.Key)).toEqual([key]);
+    const folders = await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'inbox/long-names/', Delimiter: '/' }));
+    expect(folders.CommonPrefixes?.map((p) => p.Prefix)).toEqual([`inbox/long-names/${longFolder}/`]);
+    expect(folders.Contents?.map((o) => o.Key)).toEqual(['inbox/long-names/a.pdf']);
+
+    await s3.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+    await expect(s3.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+    const after = await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'inbox/long-names/' }));
+    expect(after.Contents?.map((o) => o.Key)).toEqual(['inbox/long-names/a.pdf']);
+    // The server is still up and serving.
+    expect((await s3.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: copyKey }))).ContentLength).toBe(9);
   });
 
   it('copies a key with spaces, + and UTF-8 with its tags (COPY) or new ones (REPLACE)', async () => {
