@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EmulatorContext } from './context.js';
 import { FaultRequestSchema, faultSpecFromJson } from './fault-controller.js';
+import { FaultMixSpecSchema } from './fault-mix.js';
 import { readJsonBody } from './request-body.js';
 
 export const CONTROL_PREFIX = '/__emulator';
@@ -55,7 +56,10 @@ export async function handleControl(ctx: EmulatorContext, req: IncomingMessage, 
           'POST /__emulator/reset-calls',
           'GET /__emulator/faults',
           'POST /__emulator/faults  {"route":"/documents/{documentId}/versions","status":429,"times":2,"retryAfterSeconds":1}',
-          'DELETE /__emulator/faults',
+          'DELETE /__emulator/faults  (one-off faults and the mix)',
+          'POST /__emulator/fault-mix  {"rate":0.2,"seed":7,"routes":["api","storage"],"retryAfterSeconds":1}',
+          'DELETE /__emulator/fault-mix',
+          'POST /__emulator/reset-injected',
           'POST /__emulator/revoke-tokens',
           'GET /__emulator/state',
         ],
@@ -71,7 +75,33 @@ export async function handleControl(ctx: EmulatorContext, req: IncomingMessage, 
       noContent(res);
       return;
     case 'GET /faults':
-      json(res, 200, { faults: ctx.faults.list() });
+      json(res, 200, { faults: ctx.faults.list(), mix: ctx.faults.currentMix() ?? null, injected: ctx.faults.injected() });
+      return;
+    case 'POST /fault-mix': {
+      const body = await readJsonBody(req);
+      if (!body.ok) {
+        json(res, body.status, { error: body.message });
+        return;
+      }
+      const parsed = FaultMixSpecSchema.safeParse(body.value);
+      if (!parsed.success) {
+        json(res, 400, { error: 'Invalid fault mix', issues: parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`) });
+        return;
+      }
+      try {
+        json(res, 201, { mix: ctx.faults.setMix(parsed.data) });
+      } catch (err) {
+        json(res, 400, { error: `Invalid fault mix: ${(err as Error).message}` });
+      }
+      return;
+    }
+    case 'DELETE /fault-mix':
+      ctx.faults.clearMix();
+      noContent(res);
+      return;
+    case 'POST /reset-injected':
+      ctx.faults.resetInjected();
+      noContent(res);
       return;
     case 'POST /faults': {
       const body = await readJsonBody(req);

@@ -1,11 +1,16 @@
 /**
- * Switchable faults: make the next N matching calls answer 429/500/503, arrive late, or lose
- * their connection, so that retry, backoff and Retry-After handling can be tested against a
- * real socket instead of a mock. Faults are consumed in the order they were added; a call
- * takes at most one fault.
+ * Switchable faults: make the next N matching calls answer 429/500/503, arrive late, lose
+ * their connection, or lose their answer after the work was done, so that retry, backoff and
+ * Retry-After handling can be tested against a real socket instead of a mock. Faults are
+ * consumed in the order they were added; a call takes at most one fault. A call no one-off
+ * fault takes may still be faulted by the probabilistic mix (`setMix`, fault-mix.ts). Every
+ * fault applied is counted by kind, so a drill can say how many of each it injected.
  */
 import { z } from 'zod';
-import type { RouteKind } from './routes.js';
+import { FaultMix, type FaultMixDescription, type FaultMixSpec } from './fault-mix.js';
+import { selectorMatches, type CallIdentity } from './fault-route.js';
+
+export type { CallIdentity } from './fault-route.js';
 
 export interface FaultSpec {
   /**
@@ -25,8 +30,14 @@ export interface FaultSpec {
   retryAfterSeconds?: number;
   /** Delay before the call is handled (or faulted). */
   latencyMs?: number;
-  /** Destroy the socket without answering. */
+  /** Destroy the socket without answering, before the request is read or handled. */
   dropConnection?: boolean;
+  /**
+   * Handle the request in full (an upload is stored, a commit creates its version), then
+   * destroy the socket instead of answering: the client sees a network error for work that
+   * was done, which only an idempotent retry survives.
+   */
+  dropResponse?: boolean;
 }
 
 export interface ActiveFault extends Required<Pick<FaultSpec, 'route'>> {
@@ -39,21 +50,24 @@ export interface ActiveFault extends Required<Pick<FaultSpec, 'route'>> {
   retryAfterSeconds: number | undefined;
   latencyMs: number | undefined;
   dropConnection: boolean;
-}
-
-export interface CallIdentity {
-  method: string;
-  /** Route template relative to `/api` for API routes. */
-  template: string;
-  kind: RouteKind | 'unmatched';
+  dropResponse: boolean;
 }
 
 /** What the server does with a call that took a fault. */
 export interface FaultAction {
+  /** How the fault is counted: `429`, `500`, ..., `dropped-connection`, `dropped-response`, `latency`. */
+  kind: string;
   status: number | undefined;
   retryAfterSeconds: number | undefined;
   latencyMs: number;
   dropConnection: boolean;
+  dropResponse: boolean;
+}
+
+/** Faults applied so far, by kind (see `FaultAction.kind`). */
+export interface InjectedFaults {
+  total: number;
+  byKind: Record<string, number>;
 }
 
 /** The body accepted by `POST /__emulator/faults` (one fault or a list). */
@@ -67,10 +81,11 @@ export const FaultSpecSchema = z
     retryAfterSeconds: z.number().int().nonnegative().optional(),
     latencyMs: z.number().int().nonnegative().max(600_000).optional(),
     dropConnection: z.boolean().optional(),
+    dropResponse: z.boolean().optional(),
   })
   .strict()
-  .refine((f) => f.status !== undefined || f.latencyMs !== undefined || f.dropConnection === true, {
-    message: 'A fault needs at least one of status, latencyMs or dropConnection',
+  .refine((f) => f.status !== undefined || f.latencyMs !== undefined || f.dropConnection === true || f.dropResponse === true, {
+    message: 'A fault needs at least one of status, latencyMs, dropConnection or dropResponse',
   });
 export const FaultRequestSchema = z.union([FaultSpecSchema, z.array(FaultSpecSchema)]);
 
@@ -82,12 +97,14 @@ export function faultSpecFromJson(input: z.infer<typeof FaultSpecSchema>): Fault
 export class FaultController {
   private faults: ActiveFault[] = [];
   private nextId = 1;
+  private mix: FaultMix | undefined;
+  private readonly injectedByKind = new Map<string, number>();
 
   add(spec: FaultSpec): ActiveFault {
     const times = spec.times ?? 1;
     if (!(times > 0)) throw new RangeError(`Fault times must be positive, got ${times}`);
-    if (spec.status === undefined && spec.latencyMs === undefined && !spec.dropConnection) {
-      throw new RangeError('A fault needs at least one of status, latencyMs or dropConnection');
+    if (spec.status === undefined && spec.latencyMs === undefined && !spec.dropConnection && !spec.dropResponse) {
+      throw new RangeError('A fault needs at least one of status, latencyMs, dropConnection or dropResponse');
     }
     const fault: ActiveFault = {
       id: this.nextId++,
@@ -99,13 +116,41 @@ export class FaultController {
       retryAfterSeconds: spec.retryAfterSeconds ?? (spec.status === 429 ? 1 : undefined),
       latencyMs: spec.latencyMs,
       dropConnection: spec.dropConnection ?? false,
+      dropResponse: spec.dropResponse ?? false,
     };
     this.faults.push(fault);
     return { ...fault };
   }
 
+  /** Removes every one-off fault and the mix; the counts of injected faults are kept. */
   clear(): void {
     this.faults = [];
+    this.mix = undefined;
+  }
+
+  /** Faults a share of the calls no one-off fault takes (replaces an earlier mix). */
+  setMix(spec: FaultMixSpec): FaultMixDescription {
+    this.mix = new FaultMix(spec);
+    return this.mix.describe();
+  }
+
+  clearMix(): void {
+    this.mix = undefined;
+  }
+
+  /** The current mix, or undefined when none is set. */
+  currentMix(): FaultMixDescription | undefined {
+    return this.mix?.describe();
+  }
+
+  /** Faults applied since the start or the last `resetInjected()`, one-off and mix alike. */
+  injected(): InjectedFaults {
+    const byKind = Object.fromEntries([...this.injectedByKind].sort(([a], [b]) => a.localeCompare(b)));
+    return { total: Object.values(byKind).reduce((a, b) => a + b, 0), byKind };
+  }
+
+  resetInjected(): void {
+    this.injectedByKind.clear();
   }
 
   /** Faults that still have applications left. */
@@ -113,8 +158,17 @@ export class FaultController {
     return this.faults.map((f) => ({ ...f }));
   }
 
-  /** Consumes and returns the first fault that matches the call, if any. */
+  /**
+   * Consumes and returns the first one-off fault that matches the call; without one, the mix
+   * decides. Either way an applied fault is counted by its kind.
+   */
   take(call: CallIdentity): FaultAction | undefined {
+    const action = this.takeOneOff(call) ?? this.mix?.decide(call);
+    if (action) this.injectedByKind.set(action.kind, (this.injectedByKind.get(action.kind) ?? 0) + 1);
+    return action;
+  }
+
+  private takeOneOff(call: CallIdentity): FaultAction | undefined {
     for (const fault of this.faults) {
       if (!matches(fault, call)) continue;
       if (fault.skipRemaining > 0) {
@@ -126,30 +180,25 @@ export class FaultController {
         if (fault.remaining <= 0) this.faults = this.faults.filter((f) => f !== fault);
       }
       return {
+        kind: kindOf(fault),
         status: fault.status,
         retryAfterSeconds: fault.retryAfterSeconds,
         latencyMs: fault.latencyMs ?? 0,
         dropConnection: fault.dropConnection,
+        dropResponse: fault.dropResponse,
       };
     }
     return undefined;
   }
 }
 
-function matches(fault: ActiveFault, call: CallIdentity): boolean {
-  if (fault.method !== undefined && fault.method !== call.method) return false;
-  const route = fault.route.trim();
-  if (route === '*') return true;
-  if (route === 'api' || route === 'token' || route === 'storage') return call.kind === route;
-  const spaced = route.indexOf(' ');
-  if (spaced > 0) {
-    if (route.slice(0, spaced).toUpperCase() !== call.method) return false;
-    return normalise(route.slice(spaced + 1)) === call.template;
-  }
-  return normalise(route) === call.template;
+function kindOf(fault: ActiveFault): string {
+  if (fault.dropConnection) return 'dropped-connection';
+  if (fault.dropResponse) return 'dropped-response';
+  if (fault.status !== undefined) return String(fault.status);
+  return 'latency';
 }
 
-function normalise(template: string): string {
-  const t = template.trim();
-  return t === '/api' ? '/' : t.startsWith('/api/') ? t.slice(4) : t;
+function matches(fault: ActiveFault, call: CallIdentity): boolean {
+  return selectorMatches(fault.route, fault.method, call);
 }

@@ -113,7 +113,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 }
 
 export { CallCounter, type CallRecord } from './call-counter.js';
-export { FaultController, type ActiveFault, type FaultSpec } from './fault-controller.js';
+export { FaultController, type ActiveFault, type FaultAction, type FaultSpec, type InjectedFaults } from './fault-controller.js';
+export { FAULT_MIX_KINDS, FaultMix, type FaultMixDescription, type FaultMixKind, type FaultMixSpec } from './fault-mix.js';
+export { seededRandom, type RandomSource } from './seeded-random.js';
 export { EmulatorState, StateError, type AddDocumentInput, type AddVersionInput } from './state.js';
 export {
   DEFAULT_SEED_IDS,

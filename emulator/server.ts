@@ -107,10 +107,35 @@ async function handle(ctx: EmulatorContext, req: IncomingMessage, res: ServerRes
       req.socket.destroy();
       return;
     }
-    if (fault.status !== undefined) {
+    if (fault.dropResponse) {
+      withholdResponse(req, res);
+    } else if (fault.status !== undefined) {
       sendFault(res, resolution.route.kind, { ...fault, status: fault.status });
       return;
     }
   }
   await HANDLERS[resolution.route.name](ctx, { req, res, url, params: resolution.params });
+}
+
+/**
+ * A dropped response: the handler still reads the request and does its work (stores the
+ * upload, commits the version), but the moment it starts to answer, the socket is destroyed
+ * instead. Nothing of the answer leaves the process, so the call is counted with status 0.
+ */
+function withholdResponse(req: IncomingMessage, res: ServerResponse): void {
+  const drop = (): void => {
+    req.socket.destroy();
+  };
+  res.writeHead = ((): ServerResponse => {
+    drop();
+    return res;
+  }) as typeof res.writeHead;
+  res.write = ((): boolean => {
+    drop();
+    return false;
+  }) as typeof res.write;
+  res.end = ((): ServerResponse => {
+    drop();
+    return res;
+  }) as typeof res.end;
 }

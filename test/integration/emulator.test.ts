@@ -589,6 +589,123 @@ describe('iBinder emulator', () => {
     });
   });
 
+  describe('dropped responses and the fault mix', () => {
+    const target = { binderId: HARBOUR.binderId, folderId: HARBOUR.folders.architectureDrawings };
+    const metadata = [{ metadataElementId: 'discipline', value: 'ARC' }];
+
+    /** Status of a GET, or `network` when the connection died without an answer. */
+    async function statusOf(path: string): Promise<number | 'network'> {
+      try {
+        return (await client.get(path)).status;
+      } catch {
+        return 'network';
+      }
+    }
+
+    it('commits, then drops the answer: the client sees a network error, and the repeated commit returns the same single version', async () => {
+      const { presignedUrl, uploadId } = PresignedUploadSchema.parse((await client.get('/documents/uploads/personalstorage/presignedupload')).body);
+      expect((await fetch(presignedUrl, { method: 'PUT', body: 'dropped answer' })).status).toBe(200);
+      const fileName = `Dropped answer ${Date.now()}.pdf`;
+      const body = { fileName, uploadId, additionalMetadata: metadata };
+      emulator.calls.reset();
+      emulator.faults.add({ route: 'POST /documents/drives/{domain}/{id}/{folderId}/upload', dropResponse: true });
+
+      await expect(client.commit(target, body)).rejects.toThrow();
+      const document = emulator.state.findDocumentByName(target.folderId, fileName);
+      expect(document).toBeDefined();
+      expect(emulator.state.listVersions(document?.id ?? '')).toHaveLength(1);
+      expect(emulator.calls.count('POST /documents/drives/{domain}/{id}/{folderId}/upload', 0)).toBe(1);
+
+      const retried = await client.commit(target, body);
+      expect(retried.status).toBe(200);
+      expect(DocumentVersionSchema.parse(retried.body).id).toBe(document?.latestVersionId);
+      expect(emulator.state.listVersions(document?.id ?? '')).toHaveLength(1);
+      expect(emulator.faults.injected().byKind).toMatchObject({ 'dropped-response': 1 });
+    });
+
+    it('stores a PUT, then drops the answer: the one-shot URL is used up although the client heard nothing', async () => {
+      const { presignedUrl, uploadId } = PresignedUploadSchema.parse((await client.get('/documents/uploads/personalstorage/presignedupload')).body);
+      emulator.faults.add({ route: 'storage', dropResponse: true });
+      await expect(fetch(presignedUrl, { method: 'PUT', body: 'stored, unanswered' })).rejects.toThrow();
+      expect(emulator.state.getUpload(uploadId)?.state).toBe('stored');
+      const again = await fetch(presignedUrl, { method: 'PUT', body: 'stored, unanswered' });
+      expect(again.status).toBe(403);
+      expect(await again.text()).toContain('already been used');
+    });
+
+    it('faults the share of API calls the rate asks for, with every kind, and counts each kind', async () => {
+      await client.accessToken();
+      emulator.faults.resetInjected();
+      emulator.faults.setMix({ rate: 0.3, seed: 11, retryAfterSeconds: 1 });
+      const outcomes: (number | 'network')[] = [];
+      const retryAfters = new Set<string | null>();
+      for (let i = 0; i < 300; i++) {
+        try {
+          const res = await client.get('/binders');
+          outcomes.push(res.status);
+          if (res.status === 429) retryAfters.add(res.headers.get('retry-after'));
+        } catch {
+          outcomes.push('network');
+        }
+      }
+      const injected = emulator.faults.injected();
+      const faulted = outcomes.filter((o) => o !== 200).length;
+      expect(injected.total).toBe(faulted);
+      expect(faulted / outcomes.length).toBeGreaterThan(0.2);
+      expect(faulted / outcomes.length).toBeLessThan(0.4);
+      expect(Object.keys(injected.byKind).sort()).toEqual(['429', '500', '503', 'dropped-connection', 'dropped-response']);
+      expect(outcomes.filter((o) => o === 429)).toHaveLength(injected.byKind['429'] ?? -1);
+      expect(outcomes.filter((o) => o === 500)).toHaveLength(injected.byKind['500'] ?? -1);
+      expect(outcomes.filter((o) => o === 503)).toHaveLength(injected.byKind['503'] ?? -1);
+      expect(outcomes.filter((o) => o === 'network')).toHaveLength((injected.byKind['dropped-connection'] ?? 0) + (injected.byKind['dropped-response'] ?? 0));
+      expect([...retryAfters]).toEqual(['1']);
+    });
+
+    it('repeats the same decisions for the same seed, and leaves the token endpoint alone by default', async () => {
+      const run = async (): Promise<(number | 'network')[]> => {
+        emulator.faults.setMix({ rate: 0.5, seed: 'drill-seed', kinds: { '500': 1, '503': 1 } });
+        const statuses: (number | 'network')[] = [];
+        for (let i = 0; i < 40; i++) statuses.push(await statusOf('/binders'));
+        return statuses;
+      };
+      await client.accessToken();
+      const first = await run();
+      const second = await run();
+      expect(second).toEqual(first);
+      expect(first.filter((s) => s !== 200).every((s) => s === 500 || s === 503)).toBe(true);
+      expect(first.some((s) => s !== 200)).toBe(true);
+
+      emulator.faults.setMix({ rate: 1 });
+      for (let i = 0; i < 5; i++) expect((await client.fetchToken()).status).toBe(200);
+      expect([500, 503, 429, 'network']).toContain(await statusOf('/binders'));
+    });
+
+    it('takes a mix over POST /__emulator/fault-mix, shows it and the injected counts, and refuses a bad one', async () => {
+      const control = `${emulator.url}/__emulator`;
+      emulator.faults.resetInjected();
+      const set = await fetch(`${control}/fault-mix`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ rate: 1, seed: 3, routes: ['GET /binders'], kinds: { '503': 1 } }),
+      });
+      expect(set.status).toBe(201);
+      await client.accessToken();
+      expect((await client.get('/binders')).status).toBe(503);
+      const shown = (await (await fetch(`${control}/faults`)).json()) as { mix: { rate: number; routes: string[] }; injected: { total: number; byKind: Record<string, number> } };
+      expect(shown.mix).toMatchObject({ rate: 1, routes: ['GET /binders'] });
+      expect(shown.injected).toEqual({ total: 1, byKind: { '503': 1 } });
+
+      const bad = await fetch(`${control}/fault-mix`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rate: 1.5 }) });
+      expect(bad.status).toBe(400);
+      const noKind = await fetch(`${control}/fault-mix`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rate: 0.5, kinds: { '500': 0 } }) });
+      expect(noKind.status).toBe(400);
+      expect((await fetch(`${control}/fault-mix`, { method: 'DELETE' })).status).toBe(204);
+      expect((await client.get('/binders')).status).toBe(200);
+      expect((await fetch(`${control}/reset-injected`, { method: 'POST' })).status).toBe(204);
+      expect(emulator.faults.injected()).toEqual({ total: 0, byKind: {} });
+    });
+  });
+
   describe('call counter', () => {
     it('counts calls per route template and status, not control calls', async () => {
       const doc = emulator.state.listDocuments()[0];
