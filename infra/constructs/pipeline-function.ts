@@ -21,6 +21,31 @@ import { DEPS_LOCK_FILE, PROJECT_ROOT } from '../paths.js';
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as pipelineCreateRequire } from 'node:module'; const require = pipelineCreateRequire(import.meta.url);";
 
+/**
+ * How every function is bundled, in esbuild's own terms, so that `bench/cold-start.ts` builds
+ * exactly what the stack deploys and times its import.
+ *
+ * Cold start: Node.js's `--enable-source-maps` made each bundle import in about twice the time
+ * of its AWS SDK clients alone (the runtime parses the whole map at load and slows every
+ * stack trace). Instead, stack traces stay readable without it: `keepNames` keeps function
+ * and class names through minification, so a trace names `exportVersion` or
+ * `PooledPartWriter` rather than `e`, and an external source map (`index.mjs.map`, no
+ * `sourceMappingURL` comment, so the runtime never loads it) is written beside the bundle in
+ * the asset, for offline symbolication of a trace's line:column positions (for example with
+ * `node --enable-source-maps` on a downloaded copy, or any source-map tool).
+ */
+export const PIPELINE_BUNDLING = {
+  format: 'esm',
+  platform: 'node',
+  mainFields: ['module', 'main'],
+  banner: ESM_REQUIRE_BANNER,
+  minify: true,
+  keepNames: true,
+  /** esbuild's `external`: the map is written to a file, the bundle does not point at it. */
+  sourcemap: 'external',
+  sourcesContent: false,
+} as const;
+
 export interface PipelineFunctionProps {
   /** Absolute path of the TypeScript entry file; it exports `handler`. */
   readonly entry: string;
@@ -32,7 +57,7 @@ export interface PipelineFunctionProps {
   readonly timeout: Duration;
   /** @default 1024 */
   readonly memorySize?: number;
-  /** Variables besides the Powertools and Node.js ones this construct sets. */
+  /** Variables besides the Powertools ones this construct sets. */
   readonly environment: Record<string, string>;
   /** @default RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
@@ -105,19 +130,21 @@ export class PipelineFunction extends Construct {
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
-        NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
       bundling: {
         forceDockerBundling: false,
         format: nodejs.OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
+        mainFields: [...PIPELINE_BUNDLING.mainFields],
+        banner: PIPELINE_BUNDLING.banner,
         // The SDK versions the tests ran against, not whatever the runtime happens to ship.
+        // Bundled rather than external: loading the runtime's SDK from node_modules measured slower.
         bundleAwsSDK: true,
-        minify: true,
+        minify: PIPELINE_BUNDLING.minify,
+        keepNames: PIPELINE_BUNDLING.keepNames,
         sourceMap: true,
-        sourcesContent: false,
+        sourceMapMode: nodejs.SourceMapMode.EXTERNAL,
+        sourcesContent: PIPELINE_BUNDLING.sourcesContent,
         logLevel: nodejs.LogLevel.ERROR,
       },
     });
