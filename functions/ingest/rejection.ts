@@ -12,6 +12,7 @@
  * file the destination accepted. The claim is checked again by the ledger write, which refuses
  * a lease that was taken over meanwhile.
  */
+import { createHash } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ResolvedTarget } from '../../shared/destination/types.js';
 import { LedgerConflictError, ledgerKey, type ClaimLease, type ObjectRef, type Problem } from '../../shared/ledger/types.js';
@@ -24,8 +25,11 @@ export interface RejectionReport {
   object: { bucket: string; key: string; versionId?: string | undefined; size: number };
   rejectedAt: string;
   environment: string;
-  /** Where the rejected object now is. */
-  rejectedCopy: { bucket: string; key: string };
+  /**
+   * Where the rejected object now is. `note` is present only when that key had to be shortened
+   * to fit S3's key limit (see `rejectedKeyFor`); `object.key` is then the only full key.
+   */
+  rejectedCopy: { bucket: string; key: string; note?: string | undefined };
   target?: { binderId: string; folderId?: string | undefined; folderPath?: string | undefined; from: string } | undefined;
   problems: Problem[];
   /** iBinder's answer when it refused the request; give the traceId to iBinder support. */
@@ -44,19 +48,80 @@ export interface Rejection {
   ibinder?: IBinderRefusal | undefined;
 }
 
-/** `inbox/a/b.pdf` -> `rejected/a/b.pdf`; a key outside the inbox prefix keeps its whole name. */
+/** S3's longest object key, in UTF-8 bytes. */
+export const S3_MAX_KEY_BYTES = 1024;
+/** The suffix of a rejection report's key. */
+export const REPORT_KEY_SUFFIX = '.error.json';
+/** Hex digits of the SHA-256 that end a shortened rejected key (64 bits: no collision in practice). */
+const SHORTENED_KEY_HASH_HEX = 16;
+const SHORTENED_KEY_END = new RegExp(`~[0-9a-f]{${SHORTENED_KEY_HASH_HEX}}$`);
+
+/**
+ * `inbox/a/b.pdf` -> `rejected/a/b.pdf`; a key outside the inbox prefix keeps its whole name.
+ *
+ * An inbox key may use all of S3's 1,024 bytes, and `rejected/` is longer than `inbox/` and the
+ * report adds `.error.json`: such a copy or report could not be written, and the file would be
+ * retried until it reached the dead-letter queue with no report anyone can find. So when the
+ * report's key would exceed the limit, the rejected key is cut (at a character boundary) and
+ * ends in `~` and the first 16 hex digits of the SHA-256 of the full rejected key: still under
+ * `rejected/`, still beginning like the original, distinct for distinct originals, and the same
+ * on every delivery. The report then names the full original key (`object.key`).
+ */
 export function rejectedKeyFor(key: string, inboxPrefix: string, rejectedPrefix: string): string {
+  const fullKey = unshortenedRejectedKeyFor(key, inboxPrefix, rejectedPrefix);
+  const rest = fullKey.slice(rejectedPrefix.length);
+  if (Buffer.byteLength(reportKeyFor(fullKey), 'utf8') <= S3_MAX_KEY_BYTES) return fullKey;
+  const hash = createHash('sha256').update(fullKey, 'utf8').digest('hex').slice(0, SHORTENED_KEY_HASH_HEX);
+  const budget = S3_MAX_KEY_BYTES - Buffer.byteLength(`${rejectedPrefix}~${hash}${REPORT_KEY_SUFFIX}`, 'utf8');
+  if (budget < 0) {
+    throw new Error(`the rejected prefix "${rejectedPrefix}" leaves no room for a key under S3's ${S3_MAX_KEY_BYTES}-byte limit: configure a shorter rejectedPrefix`);
+  }
+  return `${rejectedPrefix}${truncateUtf8(rest, budget)}~${hash}`;
+}
+
+/** `rejected/<rest>` as it would be without S3's key limit. */
+export function unshortenedRejectedKeyFor(key: string, inboxPrefix: string, rejectedPrefix: string): string {
   const rest = inboxPrefix !== '' && key.startsWith(inboxPrefix) ? key.slice(inboxPrefix.length) : key;
   return `${rejectedPrefix}${rest}`;
 }
 
+/**
+ * True for a key `rejectedKeyFor` shortened: it ends in `~<16 hex>` and its report's key is
+ * within a character of S3's limit. Such a key cannot be turned back into the inbox key; the
+ * report's `object.key` holds it.
+ */
+export function isShortenedRejectedKey(rejectedKey: string): boolean {
+  // A cut never leaves more than 3 bytes unused (a UTF-8 character is at most 4).
+  return SHORTENED_KEY_END.test(rejectedKey) && Buffer.byteLength(reportKeyFor(rejectedKey), 'utf8') > S3_MAX_KEY_BYTES - 4;
+}
+
 export function reportKeyFor(rejectedKey: string): string {
-  return `${rejectedKey}.error.json`;
+  return `${rejectedKey}${REPORT_KEY_SUFFIX}`;
+}
+
+/** The longest start of `text` that is at most `maxBytes` in UTF-8, never splitting a character. */
+function truncateUtf8(text: string, maxBytes: number): string {
+  let bytes = 0;
+  let end = 0;
+  for (const char of text) {
+    const size = Buffer.byteLength(char, 'utf8');
+    if (bytes + size > maxBytes) break;
+    bytes += size;
+    end += char.length;
+  }
+  return text.slice(0, end);
 }
 
 export function buildRejectionReport(
   rejection: Rejection,
-  context: { environment: string; rejectedKey: string; inboxKey: string; rejectedAt: Date },
+  context: {
+    environment: string;
+    rejectedKey: string;
+    inboxKey: string;
+    rejectedAt: Date;
+    /** `rejected/<rest>` before any shortening (unshortenedRejectedKeyFor); a note says so when they differ. */
+    unshortenedKey?: string | undefined;
+  },
 ): RejectionReport {
   const { ref, object, problems, target } = rejection;
   const tagFields = [...new Set(problems.map((p) => p.field).filter((f) => f.startsWith('ibinder:') || f === 'key'))];
@@ -81,7 +146,13 @@ export function buildRejectionReport(
     object: { bucket: ref.bucket, key: ref.key, versionId: ref.versionId, size: object.size },
     rejectedAt: context.rejectedAt.toISOString(),
     environment: context.environment,
-    rejectedCopy: { bucket: ref.bucket, key: context.rejectedKey },
+    rejectedCopy: {
+      bucket: ref.bucket,
+      key: context.rejectedKey,
+      ...(context.unshortenedKey !== undefined && context.unshortenedKey !== context.rejectedKey
+        ? { note: shortenedKeyNote(context.unshortenedKey, context.inboxKey) }
+        : {}),
+    },
     target: target
       ? {
           binderId: target.binderId,
@@ -104,6 +175,7 @@ export async function rejectObject(deps: IngestDependencies, log: Logger, reject
   const report = buildRejectionReport(rejection, {
     environment: config.environment,
     rejectedKey,
+    unshortenedKey: unshortenedRejectedKeyFor(ref.key, config.inboxPrefix, config.rejectedPrefix),
     inboxKey: ref.key,
     rejectedAt: deps.now(),
   });
@@ -141,6 +213,15 @@ export async function rejectObject(deps: IngestDependencies, log: Logger, reject
     ...(rejection.ibinder?.traceId ? { traceId: rejection.ibinder.traceId } : {}),
   });
   return { status: 'rejected', problems: rejection.problems, rejectedKey };
+}
+
+function shortenedKeyNote(unshortenedKey: string, inboxKey: string): string {
+  return (
+    `The full rejected key and its report's key (${Buffer.byteLength(reportKeyFor(unshortenedKey), 'utf8')} bytes) would exceed S3's ` +
+    `${S3_MAX_KEY_BYTES}-byte key limit, so this copy's key keeps the start of the path and ends in ~ and the first 16 hex digits ` +
+    `of the SHA-256 of the full rejected key. The file's original key is object.key (${inboxKey}): copy the file back there, ` +
+    `or give that key to the CLI's reingest command.`
+  );
 }
 
 function describeSource(source: TargetSource | undefined): string {

@@ -6,7 +6,9 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Problem, ProblemCode } from '../../shared/ledger/types.js';
-import type { RejectionReport } from '../../functions/ingest/rejection.js';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { reportKeyFor, unshortenedRejectedKeyFor, type RejectionReport } from '../../functions/ingest/rejection.js';
+import { rejectedObjectKeys } from '../../cli/rejected-keys.js';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
 import {
   HARBOUR,
@@ -63,7 +65,12 @@ async function dropAndExpectRejection(
   if (!report) throw new Error(`no rejection report for ${key}`);
 
   expect(report.object).toEqual({ bucket: stack.services.inboxBucket, key, versionId, size: body.length });
-  expect(report.rejectedCopy).toEqual({ bucket: stack.services.inboxBucket, key: rejectedKey });
+  const shortened = rejectedKey !== unshortenedRejectedKeyFor(key, stack.config.inboxPrefix, stack.config.rejectedPrefix);
+  expect(report.rejectedCopy).toEqual({
+    bucket: stack.services.inboxBucket,
+    key: rejectedKey,
+    ...(shortened ? { note: expect.stringContaining(`original key is object.key (${key})`) } : {}),
+  });
   expect(report.environment).toBe('local');
   expect(report.problems.length).toBeGreaterThan(0);
   for (const problem of report.problems) {
@@ -214,6 +221,26 @@ describe('ingest rejections on the local stack', () => {
     expect(problems.map((p) => `${p.code} ${p.field}`).sort()).toEqual(
       ['empty-file size', 'file-name ibinder:filename', 'metadata ibinder:meta:colour', 'metadata ibinder:meta:discipline'].sort(),
     );
+  });
+
+  it('rejects a file whose rejected/ key would pass S3\'s 1,024-byte limit under a shortened key that a person and the CLI still find', async () => {
+    // A valid inbox key of 1,020 bytes: rejected/<rest>.error.json would be 1,034.
+    const folder = `inbox/it-rejections/long-key/${'Prosjektering '.repeat(30).trim()}`;
+    const fileName = `${'ø'.repeat(Math.floor((1020 - folder.length - '/.pdf'.length) / 2))}.pdf`;
+    const key = `${folder}/${fileName}`;
+    expect(Buffer.byteLength(key, 'utf8')).toBeLessThanOrEqual(1024);
+    expect(Buffer.byteLength(reportKeyFor(unshortenedRejectedKeyFor(key, 'inbox/', 'rejected/')), 'utf8')).toBeGreaterThan(1024);
+
+    const { report } = await dropAndExpectRejection(key, sampleBytes('long key'), validTags({ 'ibinder:meta:discipline': 'PLUMBING' }), fileName);
+    expect(report.object.key).toBe(key);
+    expect(report.rejectedCopy.key).toMatch(/^rejected\/it-rejections\/long-key\/Prosjektering .*~[0-9a-f]{16}$/);
+    expect(report.howToRetry).toContain(`s3://${stack.services.inboxBucket}/${key}`);
+
+    // A person listing rejected/ sees the copy and its report side by side.
+    const listed = await stack.services.s3.client.send(new ListObjectsV2Command({ Bucket: stack.services.inboxBucket, Prefix: 'rejected/it-rejections/long-key/' }));
+    expect(listed.Contents?.map((o) => o.Key)).toEqual([report.rejectedCopy.key, reportKeyFor(report.rejectedCopy.key)]);
+    // The CLI, given the original key, finds both.
+    expect(rejectedObjectKeys(key, stack.config)).toMatchObject({ rejectedKey: report.rejectedCopy.key, reportKey: reportKeyFor(report.rejectedCopy.key), inboxKey: key });
   });
 
   it('acknowledges a redelivery of a rejected object without a second report or any iBinder call', async () => {
