@@ -9,21 +9,27 @@
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ENV } from '../shared/config/runtime.js';
+import { safeKeySegment } from '../shared/export/archive-key.js';
 import { METRICS_NAMESPACE, SERVICE_NAMES } from '../shared/observability/metric-names.js';
 import {
   INBOX_PREFIX,
   MANIFESTS_PREFIX,
+  PRODUCTION_ARCHIVE_OBJECT_LOCK,
   REJECTED_PREFIX,
   isProductionEnvironment,
   isRetained,
   toPipelineConfig,
+  type ArchiveKmsKey,
+  type ArchiveObjectLock,
   type ArchiveStorageClass,
   type EnvironmentConfig,
+  type ProducerConfig,
 } from './config.js';
 import { AccessLogBucket } from './constructs/access-log-bucket.js';
 import { CredentialsSecret } from './constructs/credentials-secret.js';
@@ -31,6 +37,7 @@ import { LedgerTable } from './constructs/ledger-table.js';
 import { NightlyExportSchedule } from './constructs/nightly-export-schedule.js';
 import { PipelineFunction } from './constructs/pipeline-function.js';
 import { PipelineMonitoring } from './constructs/pipeline-monitoring.js';
+import { ProducerAccess } from './constructs/producer-access.js';
 import { QueueWithDlq, visibilityTimeoutFor } from './constructs/queue-with-dlq.js';
 import { SecureBucket } from './constructs/secure-bucket.js';
 import { EnvironmentConfigError } from './errors.js';
@@ -97,6 +104,47 @@ const STORAGE_CLASSES: Record<ArchiveStorageClass, s3.StorageClass> = {
   INTELLIGENT_TIERING: s3.StorageClass.INTELLIGENT_TIERING,
 };
 
+/**
+ * The first key segment of every exported file and sidecar (`<tenant>/<binder>/...`, see
+ * shared/export/archive-key.ts), computed by the same function the worker uses, so that the
+ * worker's grant and its keys cannot drift apart.
+ */
+export function archiveDataPrefix(tenantId: string): string {
+  return `${safeKeySegment(tenantId, '_')}/`;
+}
+
+/** The archive's Object Lock: what the config says, and a production environment never without one. */
+export function archiveObjectLockFor(config: EnvironmentConfig, envName: string): ArchiveObjectLock | undefined {
+  return config.export.archiveObjectLock ?? (isProductionEnvironment(envName) ? PRODUCTION_ARCHIVE_OBJECT_LOCK : undefined);
+}
+
+/** Output ids are alphanumeric: `erp-eu` -> `ErpEu`. */
+function pascalCase(name: string): string {
+  return name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}
+
+/** An object grant on a bucket's keys, kept to acknowledge its cdk-nag wildcard finding in the same words. */
+interface ObjectGrant {
+  readonly fn: PipelineFunction;
+  readonly bucket: SecureBucket;
+  readonly keyPattern: string;
+  readonly actions: readonly string[];
+  /** Why the keys cannot be named one by one. */
+  readonly why: string;
+}
+
+/**
+ * The acknowledgement text of an object grant: why the keys are a pattern, then exactly the
+ * actions granted there. Built from the grant itself, so the text cannot claim less (or more)
+ * than the role may do; test/infra/nag-reasons.test.ts compares the two.
+ */
+export function objectGrantReason(grant: Pick<ObjectGrant, 'keyPattern' | 'actions' | 'why'>): string {
+  return `${grant.why} Allowed on ${grant.keyPattern}: ${[...grant.actions].sort().join(', ')}; nothing else.`;
+}
+
 export class PipelineStack extends Stack {
   readonly inboxBucket: s3.Bucket;
   readonly archiveBucket: s3.Bucket;
@@ -114,6 +162,12 @@ export class PipelineStack extends Stack {
   readonly exportSchedule: NightlyExportSchedule;
   /** The alarm topic, the alarms and the dashboard. */
   readonly monitoring: PipelineMonitoring;
+  /** The archive bucket's customer-managed key, when the config asks for one. */
+  readonly archiveKey?: kms.IKey;
+  /** One per configured producer, by name. */
+  readonly producers: ReadonlyMap<string, ProducerAccess>;
+  /** Object grants with wildcard keys, acknowledged for cdk-nag with their own actions. */
+  private readonly objectGrants: ObjectGrant[] = [];
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     const { envName, config, ...stackProps } = props;
@@ -197,6 +251,7 @@ export class PipelineStack extends Stack {
       environment: {
         [ENV.config]: pipelineConfigJson,
         [ENV.ledgerTable]: this.ledger.table.tableName,
+        [ENV.inboxBucket]: inboxName,
       },
     });
     const ingestFn = this.ingestFunction.function;
@@ -208,19 +263,31 @@ export class PipelineStack extends Stack {
         reportBatchItemFailures: true,
       }),
     );
-    inbox.grantObjectActions(ingestFn, `${INBOX_PREFIX}*`, [
-      's3:GetObject',
-      's3:GetObjectVersion',
-      's3:GetObjectTagging',
-      's3:GetObjectVersionTagging',
-      // disposition: delete the ingested object, or tag it as ingested
-      's3:DeleteObject',
-      's3:DeleteObjectVersion',
-      's3:PutObjectTagging',
-      's3:PutObjectVersionTagging',
-    ]);
+    this.grantObjects({
+      fn: this.ingestFunction,
+      bucket: inbox,
+      keyPattern: `${INBOX_PREFIX}*`,
+      actions: [
+        's3:GetObject',
+        's3:GetObjectVersion',
+        's3:GetObjectTagging',
+        's3:GetObjectVersionTagging',
+        // disposition: delete the ingested object, or tag it as ingested
+        's3:DeleteObject',
+        's3:DeleteObjectVersion',
+        's3:PutObjectTagging',
+        's3:PutObjectVersionTagging',
+      ],
+      why: `Producers choose the keys under ${INBOX_PREFIX}: the function reads any object there, then deletes or tags it once ingested.`,
+    });
     // A rejected object is copied with its tags; one over 5 GiB part by part (hence Abort).
-    inbox.grantObjectActions(ingestFn, `${REJECTED_PREFIX}*`, ['s3:PutObject', 's3:PutObjectTagging', 's3:AbortMultipartUpload']);
+    this.grantObjects({
+      fn: this.ingestFunction,
+      bucket: inbox,
+      keyPattern: `${REJECTED_PREFIX}*`,
+      actions: ['s3:PutObject', 's3:PutObjectTagging', 's3:AbortMultipartUpload'],
+      why: `Rejected objects keep their inbox key below ${REJECTED_PREFIX}, beside their .error.json reports.`,
+    });
     // Without ListBucket, S3 answers a read of a missing key with 403 instead of 404; an object
     // that is gone (already disposed of when a message is redelivered) must not look like a
     // permissions problem.
@@ -230,10 +297,21 @@ export class PipelineStack extends Stack {
 
     // ----- export -----
     const exportConfig = config.export;
+    if (exportConfig.archiveKmsKey) this.archiveKey = this.archiveKeyFor(exportConfig.archiveKmsKey, envName, removalPolicy);
+    const objectLock = archiveObjectLockFor(config, envName);
     const archive = new SecureBucket(this, 'Archive', {
       serverAccessLogsBucket: this.accessLogBucket,
       serverAccessLogsPrefix: 'archive-bucket/',
       removalPolicy,
+      ...(this.archiveKey ? { encryptionKey: this.archiveKey } : {}),
+      ...(objectLock
+        ? {
+            objectLockDefaultRetention:
+              objectLock.mode === 'COMPLIANCE'
+                ? s3.ObjectLockRetention.compliance(Duration.days(objectLock.days))
+                : s3.ObjectLockRetention.governance(Duration.days(objectLock.days)),
+          }
+        : {}),
       lifecycleRules: [
         {
           id: 'archive-transition',
@@ -291,7 +369,13 @@ export class PipelineStack extends Stack {
     this.exportLedger.grantRecordReadWrite(plannerFn, EXPORT_LEDGER_ACCESS);
     this.credentials.secret.grantRead(plannerFn);
     // The planner writes its manifest parts and assembles a run's manifest from them.
-    archive.grantObjectActions(plannerFn, `${MANIFESTS_PREFIX}*`, ['s3:PutObject', 's3:GetObject']);
+    this.grantObjects({
+      fn: this.plannerFunction,
+      bucket: archive,
+      keyPattern: `${MANIFESTS_PREFIX}*`,
+      actions: ['s3:PutObject', 's3:GetObject'],
+      why: `Run manifests and their parts are named per run at run time, all below ${MANIFESTS_PREFIX}.`,
+    });
     archive.grantList(plannerFn, MANIFESTS_PREFIX);
 
     this.workerFunction = new PipelineFunction(this, 'ExportWorker', {
@@ -314,12 +398,29 @@ export class PipelineStack extends Stack {
         reportBatchItemFailures: true,
       }),
     );
-    // GetObject on the whole archive: before copying, a worker reads the version's sidecar and
-    // HEADs its file, so a job redelivered after a crash before the ledger write is recognised
-    // as done instead of written twice; the worker that settles a run's last job also reads the
-    // manifest parts. ListBucket without a prefix condition: a GetObject/HEAD carries no
-    // s3:prefix, and without ListBucket S3 answers a missing sidecar with 403 instead of 404.
-    archive.grantObjectActions(workerFn, '*', ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload']);
+    // Files and sidecars under the tenant's prefix only. GetObject there: before copying, a
+    // worker reads the version's sidecar and HEADs its file, so a job redelivered after a crash
+    // before the ledger write is recognised as done instead of written twice.
+    this.grantObjects({
+      fn: this.workerFunction,
+      bucket: archive,
+      keyPattern: `${archiveDataPrefix(config.tenantId)}*`,
+      actions: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'],
+      why:
+        'Archive keys are derived from binder, document and version ids at run time, below the tenant\'s prefix; the ' +
+        'worker reads a version\'s sidecar and file to recognise a redelivered job as done.',
+    });
+    // Its manifest part per batch, and the run's manifest when it settles the run's last job
+    // (assembled from the parts, hence GetObject).
+    this.grantObjects({
+      fn: this.workerFunction,
+      bucket: archive,
+      keyPattern: `${MANIFESTS_PREFIX}*`,
+      actions: ['s3:PutObject', 's3:GetObject'],
+      why: `Run manifests and their parts are named per run at run time, all below ${MANIFESTS_PREFIX}.`,
+    });
+    // ListBucket without a prefix condition: a GetObject/HEAD carries no s3:prefix, and without
+    // ListBucket S3 answers a missing sidecar with 403 instead of 404.
     archive.grantList(workerFn);
     this.exportLedger.grantRecordReadWrite(workerFn, EXPORT_LEDGER_ACCESS);
     this.credentials.secret.grantRead(workerFn);
@@ -354,8 +455,59 @@ export class PipelineStack extends Stack {
       removalPolicy,
     });
 
+    // ----- producers -----
+    this.producers = this.addProducers(config.producers, envName, inbox.bucket);
+
     this.addOutputs();
     this.acknowledgeNagFindings(config.xrayTracing);
+  }
+
+  /**
+   * A created key is rotated yearly and follows the environment's removal policy (a retained
+   * archive keeps the key that decrypts it); an existing key is only referenced.
+   */
+  private archiveKeyFor(setting: ArchiveKmsKey, envName: string, removalPolicy: RemovalPolicy): kms.IKey {
+    if (setting === 'create') {
+      return new kms.Key(this, 'ArchiveKey', {
+        description: `Encrypts the iBinder archive bucket (${envName})`,
+        enableKeyRotation: true,
+        removalPolicy,
+      });
+    }
+    return kms.Key.fromKeyArn(this, 'ArchiveKey', setting.keyArn);
+  }
+
+  /** Grants object actions on a key pattern and remembers the grant for its nag acknowledgement. */
+  private grantObjects(grant: ObjectGrant): void {
+    grant.bucket.grantObjectActions(grant.fn.function, grant.keyPattern, [...grant.actions]);
+    this.objectGrants.push(grant);
+  }
+
+  private addProducers(producers: readonly ProducerConfig[], envName: string, inboxBucket: s3.Bucket): Map<string, ProducerAccess> {
+    const accesses = new Map<string, ProducerAccess>();
+    for (const producer of producers) {
+      const access = new ProducerAccess(this, `Producer-${producer.name}`, {
+        bucket: inboxBucket,
+        producerName: producer.name,
+        prefix: producer.prefix,
+        managedPolicyName: `${pipelineStackName(envName)}-producer-${producer.name}`,
+        ...(producer.principals ? { principals: producer.principals } : {}),
+        ...(producer.allowedTagKeys ? { allowedTagKeys: producer.allowedTagKeys } : {}),
+      });
+      accesses.set(producer.name, access);
+      const id = pascalCase(producer.name);
+      new CfnOutput(this, `Producer${id}PolicyArn`, {
+        value: access.policy.managedPolicyArn,
+        description: `Attach to producer "${producer.name}": put and tag objects under ${producer.prefix} only`,
+      });
+      if (access.role) {
+        new CfnOutput(this, `Producer${id}RoleArn`, {
+          value: access.role.roleArn,
+          description: `Producer "${producer.name}" assumes this role to drop files under ${producer.prefix}`,
+        });
+      }
+    }
+    return accesses;
   }
 
   /**
@@ -414,12 +566,10 @@ export class PipelineStack extends Stack {
   /**
    * cdk-nag AwsSolutions findings that are the design, each acknowledged on the one role it
    * concerns with the reason. IAM5 findings are acknowledged one resource at a time, so any new
-   * wildcard shows up as a finding of its own.
+   * wildcard shows up as a finding of its own; the reason of an object grant names the actions
+   * granted there (objectGrantReason).
    */
   private acknowledgeNagFindings(tracing: boolean): void {
-    const objectsOf = (bucket: s3.Bucket, pattern: string): string =>
-      `AwsSolutions-IAM5[Resource::<${this.getLogicalId(bucket.node.defaultChild as s3.CfnBucket)}.Arn>/${pattern}]`;
-
     if (tracing) {
       for (const fn of [this.ingestFunction, this.plannerFunction, this.workerFunction]) {
         Validations.of(fn.role).acknowledge({
@@ -428,26 +578,12 @@ export class PipelineStack extends Stack {
         });
       }
     }
-    Validations.of(this.ingestFunction.role).acknowledge(
-      {
-        id: objectsOf(this.inboxBucket, `${INBOX_PREFIX}*`),
-        reason: `Producers choose the keys: the function reads and disposes of any object under ${INBOX_PREFIX} and no other prefix.`,
-      },
-      {
-        id: objectsOf(this.inboxBucket, `${REJECTED_PREFIX}*`),
-        reason: `Rejected objects and their .error.json reports are written under ${REJECTED_PREFIX} only.`,
-      },
-    );
-    const manifests = {
-      id: objectsOf(this.archiveBucket, `${MANIFESTS_PREFIX}*`),
-      reason: `Run manifests and their parts are named per run; reading them is limited to ${MANIFESTS_PREFIX}.`,
-    };
-    Validations.of(this.plannerFunction.role).acknowledge(manifests);
-    Validations.of(this.workerFunction.role).acknowledge(manifests, {
-      id: objectsOf(this.archiveBucket, '*'),
-      reason:
-        'Archive keys are derived from tenant, binder, document and version ids at run time; the worker may only put ' +
-        'objects (and list or abort its multipart uploads) in the archive bucket, not read or delete them.',
-    });
+    for (const grant of this.objectGrants) {
+      const bucketId = this.getLogicalId(grant.bucket.bucket.node.defaultChild as s3.CfnBucket);
+      Validations.of(grant.fn.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${grant.keyPattern}]`,
+        reason: objectGrantReason(grant),
+      });
+    }
   }
 }

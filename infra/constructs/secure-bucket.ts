@@ -28,7 +28,21 @@ export interface SecureBucketProps {
   readonly abortIncompleteMultipartUploadAfter?: Duration;
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * S3 Object Lock with this default retention: no object version can be deleted or replaced
+   * in place until its retention ends (a write to the same key adds a version above it).
+   * Once on, Object Lock cannot be turned off for the bucket. @default none
+   */
+  readonly objectLockDefaultRetention?: s3.ObjectLockRetention;
 }
+
+/**
+ * The KMS actions object access needs with a customer-managed key, named one by one:
+ * reading decrypts the object's data key; writing asks KMS for a new data key, and a multipart
+ * upload also decrypts it to add parts. No ReEncrypt, no wildcard action.
+ */
+export const KMS_ACTIONS_TO_READ = ['kms:Decrypt'] as const;
+export const KMS_ACTIONS_TO_WRITE = ['kms:Decrypt', 'kms:GenerateDataKey'] as const;
 
 export class SecureBucket extends Construct {
   readonly bucket: s3.Bucket;
@@ -52,6 +66,9 @@ export class SecureBucket extends Construct {
         ...(props.lifecycleRules ?? []),
       ],
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      ...(props.objectLockDefaultRetention
+        ? { objectLockEnabled: true, objectLockDefaultRetention: props.objectLockDefaultRetention }
+        : {}),
     });
     this.logServerAccessTo(props.serverAccessLogsBucket, props.serverAccessLogsPrefix);
   }
@@ -82,7 +99,8 @@ export class SecureBucket extends Construct {
   /**
    * Grants object-level actions on the keys matching `keyPattern` only (e.g. `inbox/*`), as one
    * identity-policy statement. `Bucket.grantRead`/`grantWrite` would add `s3:GetObject*`-style
-   * wildcard actions and bucket-level rights the functions do not need.
+   * wildcard actions and bucket-level rights the functions do not need. With a customer-managed
+   * key, the grantee also gets the KMS actions those object actions need on that key only.
    */
   grantObjectActions(grantee: iam.IGrantable, keyPattern: string, actions: string[]): iam.Grant {
     const grant = iam.Grant.addToPrincipal({
@@ -90,11 +108,20 @@ export class SecureBucket extends Construct {
       actions,
       resourceArns: [this.bucket.arnForObjects(keyPattern)],
     });
-    if (this.bucket.encryptionKey) {
-      const reads = actions.some((a) => a.startsWith('s3:GetObject'));
-      const writes = actions.some((a) => a.startsWith('s3:PutObject') && !a.includes('Tagging'));
-      if (reads) this.bucket.encryptionKey.grantDecrypt(grantee);
-      if (writes) this.bucket.encryptionKey.grantEncryptDecrypt(grantee);
+    const key = this.bucket.encryptionKey;
+    if (key) {
+      const reads = actions.some((a) => a.startsWith('s3:GetObject') && !a.includes('Tagging'));
+      const writes = actions.some((a) => a === 's3:PutObject');
+      const kmsActions = writes ? KMS_ACTIONS_TO_WRITE : reads ? KMS_ACTIONS_TO_READ : [];
+      if (kmsActions.length > 0) {
+        // Through S3 only: the key cannot be used directly, e.g. to decrypt data from elsewhere.
+        iam.Grant.addToPrincipal({
+          grantee,
+          actions: [...kmsActions],
+          resourceArns: [key.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
+        });
+      }
     }
     return grant;
   }
