@@ -17,6 +17,7 @@ import { IngestLedger } from '../shared/ledger/ingest-ledger.js';
 import type { IngestDependencies } from '../functions/ingest/types.js';
 import { emulatorCredentials } from './local-credentials.js';
 import type { LocalServices } from './services.js';
+import { simulatedMessageVisibility } from './sqs-simulator.js';
 
 export interface LocalIngestOptions {
   config: PipelineConfig;
@@ -28,6 +29,8 @@ export interface LocalIngestOptions {
   ibinderClient?: IBinderClient;
   logger?: IngestDependencies['logger'];
   metrics?: IngestDependencies['metrics'];
+  /** Where message visibility changes go. Default: the SQS simulator that delivered the message. */
+  visibility?: IngestDependencies['visibility'];
 }
 
 /** The iBinder HTTP client pointed at the emulator. */
@@ -63,4 +66,5 @@ export function createLocalIngestDependencies(services: LocalServices, options: 
     logger: options.logger ?? sharedLogger,
     now,
   };
+    visibility: options.visibility ?? simulatedMessageVisibility(),
 }

@@ -9,11 +9,17 @@
  * `ReportBatchItemFailures`: it hands real-shaped SQSEvents to a handler and deletes exactly the
  * messages the handler did not report as failed. (No Node 20-compatible SQS emulator exists on
  * npm; this is the smallest faithful stand-in.)
+ *
+ * A handler delays a message as it would in AWS, with ChangeMessageVisibility: the
+ * `simulatedMessageVisibility` port finds the simulator by the event's queue ARN (each simulator
+ * registers itself under its ARN, the newest one winning) and moves the message's visibility,
+ * so that a `Retry-After` longer than an invocation is honoured by the demo and the tests too.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { SimulatedClock } from './simulated-clock.js';
 import { createLambdaContext } from './lambda-context.js';
+import type { MessageVisibility, ReceivedMessageRef } from '../functions/ingest/message-visibility.js';
 
 /** SQS's largest message (1 MiB since 2025). */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -21,6 +27,11 @@ export const MAX_MESSAGE_BYTES = 1024 * 1024;
 export const MAX_DELAY_SECONDS = 900;
 /** SQS's largest batch for one ReceiveMessage call. */
 export const MAX_RECEIVE_BATCH = 10;
+/** SQS's longest visibility timeout (12 h). */
+export const MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200;
+
+/** The simulators of this process by queue ARN, as SQS finds a queue: the newest one per ARN. */
+const simulatorsByArn = new Map<string, WeakRef<SqsSimulator>>();
 
 export interface SqsSimulatorOptions {
   /** Becomes part of the queue's ARN and URL. Default `ingest-queue`. */
@@ -154,6 +165,12 @@ export class SqsSimulator {
     if (!Number.isInteger(this.maxReceiveCount) || this.maxReceiveCount < 1 || this.maxReceiveCount > 1000) {
       throw new RangeError(`maxReceiveCount must be an integer from 1 to 1000, got ${this.maxReceiveCount}`);
     }
+    simulatorsByArn.set(this.arn, new WeakRef(this));
+  }
+
+  /** The simulator registered under a queue ARN (the newest one), or undefined. */
+  static byArn(arn: string): SqsSimulator | undefined {
+    return simulatorsByArn.get(arn)?.deref();
   }
 
   /** SendMessage. Returns the new message's id. */
@@ -232,8 +249,17 @@ export class SqsSimulator {
     return true;
   }
 
-  /** ChangeMessageVisibility: 0 makes an in-flight message receivable at once. */
+  /**
+   * ChangeMessageVisibility: the message becomes receivable `visibilityTimeoutSeconds` from now
+   * (0: at once). As in SQS, the value must be an integer from 0 to 43,200 (12 h), and a stale
+   * receipt handle changes nothing (false).
+   */
   changeVisibility(receiptHandle: string, visibilityTimeoutSeconds: number): boolean {
+    if (!Number.isInteger(visibilityTimeoutSeconds) || visibilityTimeoutSeconds < 0 || visibilityTimeoutSeconds > MAX_VISIBILITY_TIMEOUT_SECONDS) {
+      throw new RangeError(
+        `ChangeMessageVisibility on ${this.queueName}: the visibility timeout must be an integer from 0 to ${MAX_VISIBILITY_TIMEOUT_SECONDS} seconds, got ${visibilityTimeoutSeconds}`,
+      );
+    }
     const message = this.findByReceiptHandle(receiptHandle);
     if (!message) return false;
     message.visibleAt = this.clock.now() + visibilityTimeoutSeconds * 1000;
@@ -362,6 +388,28 @@ export class SqsSimulator {
     const message = this.messages.get(messageId);
     return message && message.currentReceiptHandle === receiptHandle ? message : undefined;
   }
+}
+
+/**
+ * The ingest's visibility port against the simulators of this process: the message's queue is
+ * found by its event's ARN. Fails like SQS would (a queue that does not exist, a receipt handle
+ * that is no longer the message's latest), so the caller's error path is exercised too.
+ */
+export function simulatedMessageVisibility(): MessageVisibility {
+  return {
+    change(message: ReceivedMessageRef, visibilityTimeoutSeconds: number): Promise<void> {
+      const queue = SqsSimulator.byArn(message.eventSourceARN);
+      if (!queue) {
+        return Promise.reject(new Error(`ChangeMessageVisibility for message ${message.messageId}: no simulated queue has the ARN ${message.eventSourceARN}`));
+      }
+      if (!queue.changeVisibility(message.receiptHandle, visibilityTimeoutSeconds)) {
+        return Promise.reject(
+          new Error(`ChangeMessageVisibility for message ${message.messageId} on ${queue.queueName}: the receipt handle is not the message's latest (deleted or received again)`),
+        );
+      }
+      return Promise.resolve();
+    },
+  };
 }
 
 /**

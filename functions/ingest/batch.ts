@@ -14,11 +14,20 @@
  * transfers are cut off at that deadline, so the record ends as a transient failure and the
  * margin is left to record that and return the partial batch response; without it the
  * function timeout would kill the whole batch and every message would be redelivered.
+ *
+ * A `Retry-After` that fits the deadline is waited by the iBinder client; a longer one ends
+ * the record as a retry with `retryAfterSeconds`. Before the partial batch response is
+ * returned, each failed message that carries such a delay (the largest among its records) gets
+ * that visibility (ChangeMessageVisibility, at most SQS's 12 h), so SQS hands it out again
+ * when iBinder asked, never earlier. A visibility change that fails is logged with the message
+ * id and changes nothing else: the message is still reported as failed, and SQS retries it
+ * after the queue's visibility timeout.
  */
 import pLimit from 'p-limit';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { runWithDeadline } from '../../shared/ibinder/deadline.js';
 import { parseS3EventMessage, S3EventParseError, type S3ObjectEvent } from '../../shared/s3/event.js';
+import { MAX_VISIBILITY_TIMEOUT_SECONDS } from './message-visibility.js';
 import { processObjectRecord } from './process-record.js';
 import type { IngestDependencies, RecordOutcome } from './types.js';
 
@@ -46,6 +55,8 @@ export async function processBatch(
   const { logger, config } = deps;
   const limit = pLimit(config.recordConcurrency);
   const failed = new Set<string>();
+  /** Per failed message, the longest `Retry-After` (s) among its records. */
+  const retryAfterSeconds = new Map<string, number>();
   const tasks: Promise<void>[] = [];
   let notStarted = 0;
 
@@ -79,7 +90,12 @@ export async function processBatch(
           // now + remaining is the invocation's end, the same for every record of the batch.
           const deadlineMs = nowMs() + remainingMs - deadlineMarginMs(config.minRemainingTimeMs);
           const outcome = await runWithDeadline(deadlineMs, () => runRecord(record, message.messageId, deps));
-          if (outcome.status === 'retry') failed.add(message.messageId);
+          if (outcome.status === 'retry') {
+            failed.add(message.messageId);
+            if (outcome.retryAfterSeconds !== undefined) {
+              retryAfterSeconds.set(message.messageId, Math.max(retryAfterSeconds.get(message.messageId) ?? 0, outcome.retryAfterSeconds));
+            }
+          }
         }),
       );
     }
@@ -93,9 +109,54 @@ export async function processBatch(
       minRemainingTimeMs: config.minRemainingTimeMs,
     });
   }
+  await delayRedeliveries(event, retryAfterSeconds, deps);
   return {
     batchItemFailures: event.Records.filter((r) => failed.has(r.messageId)).map((r) => ({ itemIdentifier: r.messageId })),
   };
+}
+
+/**
+ * Sets each delayed message's visibility to its `Retry-After` (clamped to SQS's 12 h). Runs
+ * the changes concurrently and never throws: a failed change is logged with the message id.
+ */
+async function delayRedeliveries(event: SQSEvent, delays: ReadonlyMap<string, number>, deps: IngestDependencies): Promise<void> {
+  if (delays.size === 0) return;
+  const { logger, visibility } = deps;
+  const messages = event.Records.filter((r) => delays.has(r.messageId));
+  if (!visibility) {
+    logger.warn('iBinder asked for a later retry, but no queue port is configured to delay the messages: SQS retries them after the queue\'s visibility timeout', {
+      messageIds: messages.map((m) => m.messageId),
+    });
+    return;
+  }
+  await Promise.all(
+    messages.map(async (message) => {
+      const askedSeconds = delays.get(message.messageId) ?? 0;
+      const seconds = Math.min(Math.max(0, Math.ceil(askedSeconds)), MAX_VISIBILITY_TIMEOUT_SECONDS);
+      if (seconds < askedSeconds) {
+        logger.warn('iBinder asked for a retry later than SQS can delay a message: the visibility is set to the 12-hour maximum', {
+          messageId: message.messageId,
+          retryAfterSeconds: askedSeconds,
+          visibilityTimeoutSeconds: seconds,
+        });
+      }
+      try {
+        await visibility.change(
+          { messageId: message.messageId, receiptHandle: message.receiptHandle, eventSourceARN: message.eventSourceARN },
+          seconds,
+        );
+        logger.info('message delayed as iBinder asked (Retry-After): it is redelivered after its new visibility timeout', {
+          messageId: message.messageId,
+          visibilityTimeoutSeconds: seconds,
+        });
+      } catch (err) {
+        logger.error(
+          'could not delay the message as iBinder asked (ChangeMessageVisibility failed): it is still reported as failed and comes back after the queue\'s visibility timeout; check the function\'s sqs:ChangeMessageVisibility permission on the queue',
+          { messageId: message.messageId, visibilityTimeoutSeconds: seconds, error: err as Error },
+        );
+      }
+    }),
+  );
 }
 
 /** processObjectRecord never throws by contract; a bug that makes it throw still only fails its message. */

@@ -7,7 +7,7 @@
  * and the iBinder client reports each HTTP exchange to them (API calls, 429s, token requests).
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { createDocumentClient, createS3Client } from '../../shared/aws/clients.js';
+import { createDocumentClient, createS3Client, createSqsClient } from '../../shared/aws/clients.js';
 import { ENV, loadPipelineConfig, requireEnv } from '../../shared/config/runtime.js';
 import { IBinderDestination } from '../../shared/destination/ibinder-destination.js';
 import { FolderResolver } from '../../shared/ibinder/folder-resolver.js';
@@ -17,6 +17,7 @@ import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
 import { logger } from '../../shared/observability/logger.js';
 import { SERVICE_NAMES } from '../../shared/observability/metric-names.js';
 import { createMetrics, ingestMetrics, setEnvironmentDimension } from '../../shared/observability/metrics.js';
+import { SqsMessageVisibility } from './message-visibility.js';
 import type { IngestDependencies } from './types.js';
 
 /** The function's Metrics instance; module-level because the middleware flushes it. */
@@ -39,6 +40,8 @@ export function createIngestDependencies(env: NodeJS.ProcessEnv = process.env): 
     now: () => new Date(),
   };
 }
+    // The queue URL comes from each record's eventSourceARN: the function needs no extra setting.
+    visibility: new SqsMessageVisibility(createSqsClient()),
 
 let cached: IngestDependencies | undefined;
 

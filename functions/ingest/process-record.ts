@@ -14,6 +14,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { CommittedVersion, DestinationMetadataValue, PreparedUpload, ResolvedTarget } from '../../shared/destination/types.js';
 import { IBinderApiError, isIBinderError } from '../../shared/ibinder/errors.js';
+import { retryAfterMsOf } from '../../shared/ibinder/retry.js';
 import {
   LedgerConflictError,
   type ClaimedEntry,
@@ -58,12 +59,18 @@ export async function processObjectRecord(
     } catch (err) {
       deps.metrics.recordRetried();
       const reason = describeTransient(err);
+      // A Retry-After too long to wait in this invocation becomes the message's visibility (batch.ts).
+      const retryAfterMs = retryAfterMsOf(err);
       log.warn('transient failure: the record goes back to the queue and is retried', {
         step: step.name,
         reason,
         ...errorFields(err),
       });
-      return { status: 'retry', reason: `${step.name}: ${reason}` };
+      return {
+        status: 'retry',
+        reason: `${step.name}: ${reason}`,
+        ...(retryAfterMs !== undefined ? { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) } : {}),
+      };
     }
   });
 }
@@ -331,13 +338,23 @@ async function uploadAndCommit(
   await deps.ledger.recordUpload(ref, lease, upload.uploadId, plan);
 
   step.name = 'transfer';
-  const source = await openObjectVersion(deps.s3, ref);
-  const contentLength = source.contentLength ?? object.size;
+  // A factory, not a stream: each attempt of the transfer re-opens the version from its start.
+  const openBody = async () => (await openObjectVersion(deps.s3, ref)).body;
   try {
-    await deps.destination.transfer(upload, { body: source.body, contentLength, contentType: object.contentType });
+    await deps.destination.transfer(
+      upload,
+      { openBody, contentLength: object.size, contentType: object.contentType },
+      {
+        // The destination replaced a refused (expired or used) URL: record its upload id like the first.
+        onNewUpload: async (next) => {
+          upload = next;
+          remember(log, { uploadId: next.uploadId });
+          await deps.ledger.recordUpload(ref, lease, next.uploadId, plan);
+        },
+      },
+    );
   } catch (err) {
-    source.body.destroy();
-    // A refused PUT means an expired or used URL, not a bad file: retry with a fresh presign.
+    // A PUT still refused after the destination's own retries is not a bad file: retry the record.
     throw transientFrom(err);
   }
 

@@ -10,6 +10,7 @@ import type { FolderResolver } from '../../shared/ibinder/folder-resolver.js';
 import type { MetadataSchemaCache } from '../../shared/ibinder/schema-cache.js';
 import type { IngestLedgerStore, Problem } from '../../shared/ledger/types.js';
 import type { IngestMetrics } from '../../shared/observability/metrics.js';
+import type { MessageVisibility } from './message-visibility.js';
 
 /** Where a target came from; decides where a person must fix a mistake. */
 export type TargetSource = { kind: 'tags' } | { kind: 'rule'; prefix: string } | { kind: 'default' };
@@ -49,7 +50,15 @@ export type RecordOutcome =
   | { status: 'committed'; documentId: string; documentVersionId: string; resumed: boolean }
   | { status: 'rejected'; problems: Problem[]; rejectedKey: string }
   | { status: 'skipped'; reason: string }
-  | { status: 'retry'; reason: string };
+  | {
+      status: 'retry';
+      reason: string;
+      /**
+       * The destination asked for this long a pause (`Retry-After`), longer than the invocation
+       * could wait: the message's visibility is set to it, so SQS never redelivers it earlier.
+       */
+      retryAfterSeconds?: number;
+    };
 
 /**
  * Everything the ingest needs, created once per cold start by `createIngestDependencies` and
@@ -67,3 +76,8 @@ export interface IngestDependencies {
   /** The clock (grace periods, report times). */
   now: () => Date;
 }
+  /**
+   * Sets a received message's visibility (SQS ChangeMessageVisibility), for a retry that must
+   * not come before a `Retry-After`. Absent: the queue's own visibility timeout applies.
+   */
+  visibility?: MessageVisibility;

@@ -26,11 +26,26 @@ export interface PreparedUpload {
   uploadUrl: string;
 }
 
-/** The file's bytes as a stream with its exact length: never the whole file in memory. */
+/**
+ * The file's bytes with their exact length: never the whole file in memory. A factory rather
+ * than a stream, because a stream can be sent once: a transfer that is retried (storage
+ * answered 503, the connection dropped) opens the bytes again from the start for each attempt.
+ */
 export interface TransferBody {
-  body: Readable;
+  /** Opens a fresh stream of the whole file; called once per attempt. */
+  openBody: () => Promise<Readable>;
   contentLength: number;
   contentType?: string | undefined;
+}
+
+export interface TransferOptions {
+  /**
+   * Called, and awaited, before any byte goes to a replacement upload: the first upload URL
+   * expired or was used up, so the destination prepared another one with a new upload id. The
+   * caller records the new id (the ledger's recordUpload) exactly as for the first one; if this
+   * throws (the claim was lost), the transfer stops with that error.
+   */
+  onNewUpload?: (upload: PreparedUpload) => Promise<void>;
 }
 
 export interface DestinationMetadataValue {
@@ -58,7 +73,12 @@ export interface Destination {
   /** Short name for logs and the ledger, e.g. `ibinder`. */
   readonly name: string;
   prepareUpload(): Promise<PreparedUpload>;
-  transfer(upload: PreparedUpload, body: TransferBody): Promise<void>;
+  /**
+   * Sends the bytes, retrying what storage gets wrong within the call (see the destination's
+   * own notes). The bytes end up under `upload`, or under the last upload handed to
+   * `options.onNewUpload`: that one is what the caller commits.
+   */
+  transfer(upload: PreparedUpload, body: TransferBody, options?: TransferOptions): Promise<void>;
   /** Idempotent by `request.uploadId`: safe to retry and to resume after a crash. */
   commit(target: ResolvedTarget, request: CommitRequest): Promise<CommittedVersion>;
 }

@@ -14,7 +14,7 @@
 import type { z } from 'zod';
 import { logger, redactUrl } from '../observability/logger.js';
 import { TokenSource, type TokenCache } from './auth.js';
-import { IBinderApiError, IBinderNetworkError, type RequestDescription } from './errors.js';
+import { IBinderApiError, IBinderError, IBinderNetworkError, type RequestDescription } from './errors.js';
 import {
   PresignedStorageError,
   errorFromResponse,
@@ -63,7 +63,7 @@ export const DEFAULT_DOMAIN = 'binders';
 export interface HttpIBinderClientOptions extends IBinderClientOptions {
   /** Idle timeout of presigned transfers: no byte moved for this long aborts them. Default 120 s. */
   transferIdleTimeoutMs?: number;
-  /** Cap of a single backoff wait or `Retry-After`. Default 20 s. */
+  /** Cap of a single backoff wait; a `Retry-After` is never cut short (retry.ts). Default 20 s. */
   maxDelayMs?: number;
   /** Least wait after a 429 without `Retry-After`. Default 2 s. */
   rateLimitFloorMs?: number;
@@ -73,9 +73,37 @@ export interface HttpIBinderClientOptions extends IBinderClientOptions {
   tokenCache?: TokenCache;
   /** Which download-link path works, per API base URL; default the process-wide memory. */
   downloadLinkRoutes?: DownloadLinkRouteMemory;
+  /** How long a verdict of the tenant-wide check behind a 403 is kept (ms). Default 60 s. */
+  tenantCheckTtlMs?: number;
+}
+
+/** How long the answer of the tenant-wide `GET /binders` check behind a 403 is reused. */
+export const DEFAULT_TENANT_CHECK_TTL_MS = 60_000;
+
+/**
+ * The retry policy of API calls, from the client's options and the defaults. Exported so that
+ * a step built on the client (the destination's storage transfer) retries under the same
+ * backoff, budget and deadline as the API calls do.
+ */
+export function retryPolicyFrom(
+  options: Pick<HttpIBinderClientOptions, 'maxAttempts' | 'maxRetryTimeMs' | 'baseDelayMs' | 'maxDelayMs' | 'rateLimitFloorMs' | 'now' | 'sleep' | 'random'> = {},
+): RetryPolicy {
+  return {
+    maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    maxRetryTimeMs: options.maxRetryTimeMs ?? DEFAULT_MAX_RETRY_TIME_MS,
+    baseDelayMs: options.baseDelayMs ?? DEFAULT_BASE_DELAY_MS,
+    maxDelayMs: options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
+    rateLimitFloorMs: options.rateLimitFloorMs ?? DEFAULT_RATE_LIMIT_FLOOR_MS,
+    now: options.now ?? Date.now,
+    sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    random: options.random ?? Math.random,
+  };
 }
 
 export type DownloadLinkRoute = 'raw' | 'downloadlink';
+
+/** What the tenant-wide `GET /binders` said behind a 403. */
+type TenantVerdict = 'allowed' | 'refused' | { unavailable: string };
 export type DownloadLinkRouteMemory = Map<string, DownloadLinkRoute>;
 
 /**
@@ -112,6 +140,9 @@ export class HttpIBinderClient implements IBinderClient {
   private readonly transferIdleTimeoutMs: number;
   private readonly now: () => number;
   private readonly downloadLinkRoutes: DownloadLinkRouteMemory;
+  private readonly tenantCheckTtlMs: number;
+  /** The last verdict of the tenant-wide check, shared by concurrent 403s while it is fresh. */
+  private tenantCheck: { verdict: Promise<TenantVerdict>; checkedAt: number } | undefined;
 
   constructor(private readonly options: HttpIBinderClientOptions) {
     this.baseUrl = options.apiBaseUrl.replace(/\/+$/, '');
@@ -119,16 +150,8 @@ export class HttpIBinderClient implements IBinderClient {
     this.downloadLinkRoutes = options.downloadLinkRoutes ?? processDownloadLinkRoutes;
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.transferIdleTimeoutMs = options.transferIdleTimeoutMs ?? DEFAULT_TRANSFER_IDLE_TIMEOUT_MS;
-    this.retryPolicy = {
-      maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-      maxRetryTimeMs: options.maxRetryTimeMs ?? DEFAULT_MAX_RETRY_TIME_MS,
-      baseDelayMs: options.baseDelayMs ?? DEFAULT_BASE_DELAY_MS,
-      maxDelayMs: options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
-      rateLimitFloorMs: options.rateLimitFloorMs ?? DEFAULT_RATE_LIMIT_FLOOR_MS,
-      now: this.now,
-      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-      random: options.random ?? Math.random,
-    };
+    this.retryPolicy = retryPolicyFrom({ ...options, now: this.now });
+    this.tenantCheckTtlMs = options.tenantCheckTtlMs ?? DEFAULT_TENANT_CHECK_TTL_MS;
     this.tokens = new TokenSource({
       tokenUrl: options.tokenUrl,
       credentials: options.credentials,
@@ -215,7 +238,10 @@ export class HttpIBinderClient implements IBinderClient {
   /**
    * Discrepancy B: the reference says `/raw`, the quickstart `/downloadlink`. `/raw` is tried
    * first; a 404 or 405 falls back to `/downloadlink`, and whichever answers is remembered
-   * for the process. A 404 from both means the version does not exist: the `/raw` error is thrown.
+   * for the process. When the remembered path starts to answer 404 or 405 (the API moved it),
+   * the other one is probed again and, if it answers, remembered instead: a process never keeps
+   * failing every link until it restarts. A 404 from both means the version does not exist:
+   * the 404 of the path tried first is thrown, and the memory is left as it was.
    */
   async getDownloadLink(documentId: string, versionId: string): Promise<DownloadLink> {
     const versionPath = `/documents/${seg(documentId)}/versions/${seg(versionId)}`;
@@ -223,30 +249,35 @@ export class HttpIBinderClient implements IBinderClient {
       this.call({ method: 'GET', path: `${versionPath}/${route}`, schema: DownloadLinkSchema });
 
     const known = this.downloadLinkRoutes.get(this.baseUrl);
-    if (known) return fetchVia(known);
+    const first: DownloadLinkRoute = known ?? 'raw';
+    const second: DownloadLinkRoute = first === 'raw' ? 'downloadlink' : 'raw';
 
-    let rawError: IBinderApiError;
+    let firstError: IBinderApiError;
     try {
-      const link = await fetchVia('raw');
-      this.downloadLinkRoutes.set(this.baseUrl, 'raw');
+      const link = await fetchVia(first);
+      if (known === undefined) this.downloadLinkRoutes.set(this.baseUrl, first);
       return link;
     } catch (err) {
       if (!(err instanceof IBinderApiError) || (err.status !== 404 && err.status !== 405)) throw err;
-      rawError = err;
+      firstError = err;
     }
     try {
-      const link = await fetchVia('downloadlink');
-      this.downloadLinkRoutes.set(this.baseUrl, 'downloadlink');
-      logger.debug('iBinder download links answer at /downloadlink, not /raw; remembered for this process', {
-        path: `${versionPath}/raw`,
-        status: rawError.status,
+      const link = await fetchVia(second);
+      this.downloadLinkRoutes.set(this.baseUrl, second);
+      const message =
+        known === undefined
+          ? `iBinder download links answer at /${second}, not /${first}; remembered for this process`
+          : `iBinder download links moved: the remembered /${first} answered ${firstError.status}, /${second} answers; remembered /${second} instead`;
+      (known === undefined ? logger.debug : logger.info).call(logger, message, {
+        path: `${versionPath}/${first}`,
+        status: firstError.status,
       });
       return link;
     } catch (err) {
       if (err instanceof IBinderApiError && err.status === 404) {
-        // /raw 404 and /downloadlink 404: the version is not there. /raw 405 and /downloadlink
-        // 404: /raw is not routed, so the /downloadlink answer is the meaningful one.
-        throw rawError.status === 404 ? rawError : err;
+        // 404 and 404: the version is not there. 405 and 404: the first path is not routed, so
+        // the second one's answer is the meaningful one.
+        throw firstError.status === 404 ? firstError : err;
       }
       throw err;
     }
@@ -334,18 +365,89 @@ export class HttpIBinderClient implements IBinderClient {
     });
   }
 
-  /** One API call: retried as a whole, each attempt authorised and validated. */
-  private call<S extends z.ZodType>(spec: ApiCall<S>): Promise<z.output<S>> {
+  /**
+   * One API call: retried as a whole, each attempt authorised and validated. A 403 is first
+   * classified (`classifyForbidden`): a refusal about this binder or folder stays permanent,
+   * a refusal of the whole tenant becomes an operator (`auth`) error.
+   */
+  private async call<S extends z.ZodType>(spec: ApiCall<S>): Promise<z.output<S>> {
     const description: RequestDescription = { method: spec.method, path: spec.path };
     const url = this.urlOf(spec);
     const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
-    return withRetries(description, this.retryPolicy, async (attempt) => {
-      const response = await this.authorisedExchange(description, url, body, attempt);
-      if (response.status < 200 || response.status >= 300) {
-        throw errorFromResponse(description, 'api', response, this.now());
-      }
-      return parseResponse(description, 'api', response, spec.schema);
+    try {
+      return await withRetries(description, this.retryPolicy, async (attempt) => {
+        const response = await this.authorisedExchange(description, url, body, attempt);
+        if (response.status < 200 || response.status >= 300) {
+          throw errorFromResponse(description, 'api', response, this.now());
+        }
+        return parseResponse(description, 'api', response, spec.schema);
+      });
+    } catch (err) {
+      if (err instanceof IBinderApiError && err.status === 403 && err.kind === 'permanent') throw await this.classifyForbidden(err);
+      throw err;
+    }
+  }
+
+  /**
+   * A 403 means either "not this binder or folder" (the file's problem: reject it) or "not this
+   * tenant at all" (a wrong tenant id or an API client without rights: every call is refused,
+   * an operator problem that must be retried and alarmed like a wrong secret, never turned into
+   * rejections). The tenant-wide `GET /binders` tells them apart; its verdict is kept for
+   * `tenantCheckTtlMs`, so a burst of 403s costs one check. `GET /binders` refused itself is
+   * the tenant-wide case without a second call. When the check cannot be made (iBinder
+   * unavailable), the 403 is handed back as transient: a file is never rejected on a guess.
+   */
+  private async classifyForbidden(err: IBinderApiError): Promise<IBinderApiError> {
+    const tenantWide = err.request.method === 'GET' && err.request.path === '/binders';
+    const verdict = tenantWide ? 'refused' : await this.tenantVerdict();
+    if (verdict === 'allowed') return err;
+    const reason =
+      verdict === 'refused'
+        ? tenantWide
+          ? 'the tenant-wide GET /binders itself is refused'
+          : 'the tenant-wide GET /binders is refused too'
+        : `the tenant-wide check GET /binders could not be made (${verdict.unavailable})`;
+    const kind = verdict === 'refused' ? 'auth' : 'transient';
+    const advice =
+      verdict === 'refused'
+        ? `an operator problem, not the file's: check the environment's tenant id (sent as x-ibinder-tenantid: ${this.options.tenantId}) ` +
+          'and that the API client has access to the organisation; retried, and alarmed through the dead-letter queue'
+        : 'transient: retried, so that a file is not rejected before the refusal is understood';
+    logger.warn('iBinder answered 403; classified with the tenant-wide check', {
+      method: err.request.method,
+      path: err.request.path,
+      traceId: err.traceId,
+      verdict: typeof verdict === 'string' ? verdict : 'unavailable',
+      kind,
     });
+    return new IBinderApiError(
+      `${err.message.split(' — ')[0] ?? err.message}; ${reason} — ${advice}`,
+      kind,
+      err.request,
+      err.status,
+      err.title,
+      err.fieldErrors,
+      err.traceId,
+      err.retryAfterMs,
+    );
+  }
+
+  /** The tenant-wide check's verdict, fresh or from the last `tenantCheckTtlMs`. */
+  private tenantVerdict(): Promise<TenantVerdict> {
+    const cached = this.tenantCheck;
+    if (cached && this.now() - cached.checkedAt < this.tenantCheckTtlMs) return cached.verdict;
+    const verdict = this.listBinders().then(
+      (): TenantVerdict => 'allowed',
+      (checkErr: unknown): TenantVerdict => {
+        // Refused outright (403, 401 after a refresh, any other 4xx): the tenant is the problem.
+        if (checkErr instanceof IBinderError && checkErr.kind !== 'transient') return 'refused';
+        // An unavailable check is not remembered: the next 403 asks again.
+        this.tenantCheck = undefined;
+        return { unavailable: checkErr instanceof Error ? checkErr.name : 'unknown error' };
+      },
+    );
+    this.tenantCheck = { verdict, checkedAt: this.now() };
+    return verdict;
   }
 
   /** Sends with the cached token; on 401 refreshes it once and sends once more. */

@@ -11,6 +11,11 @@
  * invocation's. A retry whose wait would end after it is never scheduled, and an exchange cut
  * off by it is not retried: the last error is thrown while there is still time to hand the
  * record back to SQS as a batch item failure, instead of the function timeout killing the batch.
+ * Why `Retry-After` is never shortened: a server that names a wait means it, and retrying
+ * earlier only earns another 429. Inside an invocation a `Retry-After` that ends before the
+ * deadline is waited in full (whatever the per-call budget); a longer one is not waited at
+ * all, and the thrown error keeps it (`retryAfterMs`, see `retryAfterMsOf`) so that the
+ * message is handed back to SQS with its visibility set to that wait.
  */
 import { logger } from '../observability/logger.js';
 import { currentDeadline, DeadlineExceededError } from './deadline.js';
@@ -23,7 +28,7 @@ export interface RetryPolicy {
   maxRetryTimeMs: number;
   /** First backoff window (ms); doubles on every retry. */
   baseDelayMs: number;
-  /** Cap of one wait, for the backoff window and for a server's `Retry-After` alike (ms). */
+  /** Cap of one backoff wait (ms). A server's `Retry-After` is never cut short by it. */
   maxDelayMs: number;
   /**
    * Least wait after a 429 that carries no `Retry-After` (ms): the vendor asks clients to
@@ -65,10 +70,21 @@ export function isRetryable(err: unknown): err is IBinderError {
   return err instanceof IBinderError && err.kind === 'transient';
 }
 
-/** How long to wait before retry number `retryNumber` after `err`. */
+/**
+ * The `Retry-After` (ms) carried by `err` or by an error in its `cause` chain (a step may wrap
+ * the iBinder error), or undefined. The ingest puts it on the SQS message's visibility.
+ */
+export function retryAfterMsOf(err: unknown): number | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth += 1) {
+    if (e instanceof IBinderApiError && e.retryAfterMs !== undefined) return e.retryAfterMs;
+  }
+  return undefined;
+}
+
+/** How long to wait before retry number `retryNumber` after `err`. A `Retry-After` is returned in full. */
 export function delayBeforeRetry(err: IBinderError, retryNumber: number, policy: RetryPolicy): number {
   if (err instanceof IBinderApiError && err.retryAfterMs !== undefined) {
-    return Math.min(err.retryAfterMs, policy.maxDelayMs);
+    return err.retryAfterMs;
   }
   const backoff = backoffDelayMs(retryNumber, policy);
   if (err instanceof IBinderApiError && err.status === 429) {
@@ -87,13 +103,14 @@ export async function withRetries<T>(
   request: RequestDescription,
   policy: RetryPolicy,
   operation: (attempt: number) => Promise<T>,
+  retryable: (err: unknown) => err is IBinderError = isRetryable,
 ): Promise<T> {
   const startedAt = policy.now();
   for (let attempt = 1; ; attempt++) {
     try {
       return await operation(attempt);
     } catch (err) {
-      if (!isRetryable(err) || err instanceof DeadlineExceededError) throw err;
+      if (!retryable(err) || err instanceof DeadlineExceededError) throw err;
       const status = err instanceof IBinderApiError ? err.status : undefined;
       const traceId = err instanceof IBinderApiError ? err.traceId : undefined;
       if (attempt >= policy.maxAttempts) {
@@ -109,7 +126,11 @@ export async function withRetries<T>(
       }
       const waitMs = delayBeforeRetry(err, attempt, policy);
       const elapsedMs = policy.now() - startedAt;
-      if (elapsedMs + waitMs > policy.maxRetryTimeMs) {
+      const deadline = currentDeadline();
+      // A server-named wait that fits the invocation is waited in full, whatever the budget.
+      const serverNamedWait = err instanceof IBinderApiError && err.retryAfterMs !== undefined;
+      const budgetApplies = !(serverNamedWait && deadline !== undefined);
+      if (budgetApplies && elapsedMs + waitMs > policy.maxRetryTimeMs) {
         logger.debug('iBinder call gave up: retry time budget spent', {
           method: request.method,
           path: request.path,
@@ -122,7 +143,6 @@ export async function withRetries<T>(
         });
         throw err;
       }
-      const deadline = currentDeadline();
       if (deadline !== undefined && policy.now() + waitMs >= deadline) {
         logger.debug('iBinder call gave up: the next wait would end after the invocation\'s deadline', {
           method: request.method,

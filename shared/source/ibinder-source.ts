@@ -5,6 +5,8 @@
  * that is fetched without an `Authorization` header (the client guarantees that too).
  */
 import { isExpiredLinkError as isIBinderExpiredLinkError } from '../ibinder/client.js';
+import { IBinderApiError } from '../ibinder/errors.js';
+import { logger } from '../observability/logger.js';
 import type { IBinderDocument } from '../ibinder/schemas.js';
 import type { IBinderClient } from '../ibinder/types.js';
 import type {
@@ -20,6 +22,20 @@ import type {
 /** The reserved metadata element that scopes a search to one binder (vendor API reference). */
 export const BINDER_FILTER_ELEMENT = 'GLOBAL_BinderId';
 
+/**
+ * The explicit order of the export's document search: creation order, oldest first. Paging is
+ * by page number, so the order must not change between two page calls while the binder
+ * changes: documents created meanwhile then land after every page already read (nothing is
+ * skipped, nothing read twice), whereas an unspecified server order may reshuffle. The
+ * reference names the search's `SortBy[{metadataElementId, direction}]` but lists only the
+ * reserved elements GLOBAL_BinderId, GLOBAL_TabId and GLOBAL_Category, none of which orders
+ * documents uniquely; the creation-date element follows the reserved `GLOBAL_` naming. Should
+ * a server refuse it (a 400 naming SortBy), the search goes on unsorted (see listDocuments).
+ */
+export const DOCUMENT_SEARCH_SORT: readonly { metadataElementId: string; direction: 'asc' | 'desc' }[] = [
+  { metadataElementId: 'GLOBAL_CreatedDate', direction: 'asc' },
+];
+
 export interface IBinderSourceOptions {
   /** Recognises an expired presigned link; default the HTTP client's `isExpiredLinkError`. */
   isExpiredLinkError?: (err: unknown) => boolean;
@@ -28,6 +44,8 @@ export interface IBinderSourceOptions {
 export class IBinderSource implements ExportSource {
   readonly name = 'ibinder';
   private readonly expiredLink: (err: unknown) => boolean;
+  /** Set once the server refused the explicit sort: later searches of this process go without it. */
+  private sortRefused = false;
 
   constructor(
     private readonly client: IBinderClient,
@@ -47,11 +65,27 @@ export class IBinderSource implements ExportSource {
    * pages numbered in steps of 50, and stopping at `pageNumber * 100` would skip half.
    */
   async listDocuments(binderId: string, page: { pageNumber: number; pageSize: number }): Promise<SourceDocumentPage> {
-    const result = await this.client.searchDocuments({
+    const search = {
       pageNumber: page.pageNumber,
       pageSize: page.pageSize,
       metadataFilters: [{ metadataElementId: BINDER_FILTER_ELEMENT, valueId: binderId }],
-    });
+    };
+    let result;
+    if (this.sortRefused) {
+      result = await this.client.searchDocuments(search);
+    } else {
+      try {
+        result = await this.client.searchDocuments({ ...search, sortBy: DOCUMENT_SEARCH_SORT.map((s) => ({ ...s })) });
+      } catch (err) {
+        if (!isSortRefusal(err)) throw err;
+        this.sortRefused = true;
+        logger.warn(
+          'iBinder refused the explicit sort of the document search; paging on in the server\'s own order, where documents created during a run may shift pages (the next run picks up what this one missed)',
+          { binderId, sortBy: DOCUMENT_SEARCH_SORT, status: err.status, traceId: err.traceId, fieldErrors: err.fieldErrors },
+        );
+        result = await this.client.searchDocuments(search);
+      }
+    }
     const effectivePageSize = result.pageSize && result.pageSize > 0 ? result.pageSize : page.pageSize;
     const documents = result.items.map((d) => toSourceDocument(d, binderId));
     return {
@@ -95,6 +129,11 @@ export class IBinderSource implements ExportSource {
   isExpiredLinkError(err: unknown): boolean {
     return this.expiredLink(err);
   }
+}
+
+/** A 400 whose field errors name the search's `SortBy`: the server does not know the sort element. */
+function isSortRefusal(err: unknown): err is IBinderApiError {
+  return err instanceof IBinderApiError && err.status === 400 && Object.keys(err.fieldErrors).some((field) => /^sortby/i.test(field));
 }
 
 /** The search filters by binder, so a document without `binderId` belongs to the one asked for. */
