@@ -5,10 +5,13 @@
  * against the binder's schema. Nothing is claimed, uploaded, moved or written; the answer lists
  * every problem at once, each with its fix, exactly as the rejection report would.
  *
+ * The allowlists are part of that decision, so `check` refuses a target outside the key's
+ * allowlist with the same problem the rejection report would carry.
+ *
  * The CLI adds what only a person checking needs: a key outside the inbox prefix (the ingest
  * never hears of it), S3's own rules for tags not written yet, and notes. Where the CLI differs
  * from the Lambda it says so: an untagged object is rejected only after the grace period
- * (reported here at once, with a note), and a folder id is checked by iBinder only at the commit.
+ * (reported here at once, with a note).
  */
 import { assessIngest, targetOfPlan } from '../functions/ingest/assess.js';
 import type { IBinderRefusal, TargetSource } from '../functions/ingest/types.js';
@@ -26,7 +29,10 @@ export interface IngestCheckInput {
   tags: readonly S3Tag[];
   sizeBytes: number;
   lastModified?: Date | undefined;
-  config: Pick<PipelineConfig, 'routingRules' | 'defaultTarget' | 'untaggedGraceSeconds' | 'maxFileSizeBytes' | 'inboxPrefix' | 'rejectedPrefix'>;
+  config: Pick<
+    PipelineConfig,
+    'routingRules' | 'defaultTarget' | 'unlistedPrefixes' | 'untaggedGraceSeconds' | 'maxFileSizeBytes' | 'inboxPrefix' | 'rejectedPrefix'
+  >;
   client: Pick<IBinderClient, 'listTopFolders' | 'listSubFolders' | 'getMetadataElements'>;
   now: Date;
   /**
@@ -94,6 +100,8 @@ export async function checkIngest(input: IngestCheckInput): Promise<IngestCheckR
           target: targetOfPlan(outcome.plan),
           ibinder: outcome.ibinder,
         };
+      case 'not-allowed':
+        return { ...rejected([...extraProblems, ...outcome.problems], outcome.request, notes), target: outcome.target };
       case 'invalid-request':
         break;
     }
@@ -101,9 +109,6 @@ export async function checkIngest(input: IngestCheckInput): Promise<IngestCheckR
 
   // Accepted by the ingest's rules, or refused for the request itself: the target is known.
   const plan = outcome.plan;
-  if (plan.target.folderPath === undefined) {
-    notes.push(`the folder id ${plan.target.folderId} is not looked up beforehand: iBinder checks it when the file is committed`);
-  }
   const problems = [...extraProblems, ...(outcome.kind === 'reject' ? outcome.problems : [])];
   return {
     accepted: problems.length === 0,

@@ -9,6 +9,9 @@
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
+import { UnlistedPrefixesSchema } from '../shared/config/allowlist.js';
+import { BinderIdSchema } from '../shared/config/ids.js';
+import { routingConfigProblems } from '../shared/config/routing-checks.js';
 import { RoutingRuleSchema, TargetSpecSchema } from '../shared/config/target.js';
 import { DispositionSchema, PipelineConfigSchema, type PipelineConfig } from '../shared/config/runtime.js';
 import { EnvironmentConfigError } from './errors.js';
@@ -22,6 +25,14 @@ export const INBOX_PREFIX = 'inbox/';
 export const REJECTED_PREFIX = 'rejected/';
 /** Prefix of the archive bucket where the planner writes run manifests. */
 export const MANIFESTS_PREFIX = 'manifests/';
+
+/**
+ * AWS regions: a partition's area (us, eu, ap, ca, sa, me, af, il, mx, cn, us-gov), a direction
+ * (central, north, south, east, west, northeast, ...) and a number, e.g. eu-north-1, us-gov-west-1.
+ */
+const AWS_REGION = /^(?:us-gov|us|eu|ap|ca|sa|me|af|il|mx|cn)-(?:central|(?:north|south)(?:east|west)?|east|west)-[1-9]\d?$/;
+/** The iBinder organisation id is a GUID (8-4-4-4-12 hexadecimal digits). */
+const GUID = /^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$/;
 
 /** Environment names whose resources must never be destroyed with the stack. */
 const PRODUCTION_NAMES = new Set(['prod', 'production']);
@@ -243,7 +254,7 @@ export const ExportConfigSchema = z
       .default('Etc/UTC')
       .describe('IANA time zone scheduleCron is read in, e.g. Europe/Oslo (daylight saving is followed).'),
     binders: z
-      .array(z.string().min(1, { error: 'expected a binder id' }), { error: 'expected a list of binder ids' })
+      .array(BinderIdSchema, { error: 'expected a list of binder ids' })
       .min(1, { error: 'expected at least one binder id; leave the field out to export every binder' })
       .optional()
       .describe('Binder ids the export covers; leave out to export every binder the API client can see.'),
@@ -329,11 +340,11 @@ export const EnvironmentConfigSchema = z
       .describe('AWS account the environment deploys to (12 digits, quoted).'),
     region: z
       .string({ error: 'expected an AWS region, e.g. "eu-north-1"' })
-      .regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, { error: 'expected an AWS region, e.g. "eu-north-1"' })
+      .regex(AWS_REGION, { error: 'expected an AWS region: <partition area>-<direction>-<number>, e.g. "eu-north-1", "us-gov-west-1", "ap-southeast-2"' })
       .describe('AWS region the environment deploys to, e.g. eu-north-1.'),
     tenantId: z
-      .string({ error: 'expected the iBinder organisation (tenant) id' })
-      .min(1, { error: 'expected the iBinder organisation (tenant) id' })
+      .string({ error: 'expected the iBinder organisation (tenant) id, a GUID' })
+      .regex(GUID, { error: 'expected the iBinder organisation (tenant) id: a GUID such as "5f0c2a7e-3b1d-4c8e-9a6f-2d4b7e1c0a93"' })
       .describe('iBinder organisation id, sent as x-ibinder-tenantid on every API request.'),
     apiBaseUrl: z
       .url({ protocol: /^https$/, error: 'expected an https URL, e.g. "https://api.ibinder.com/api"' })
@@ -352,7 +363,14 @@ export const EnvironmentConfigSchema = z
     routingRules: z
       .array(RoutingRuleSchema)
       .default([])
-      .describe('Key prefix -> target, for producers that cannot tag: [{prefix: "inbox/scanner-3/", target: {...}}]. Longest prefix wins.'),
+      .describe(
+        'Key prefix -> target, for producers that cannot tag: [{prefix: "inbox/scanner-3/", target: {...}, allow?: [...]}]. ' +
+          'Longest prefix wins. Prefixes start with inbox/ and are unique; allow lists what files under the prefix may reach.',
+      ),
+    unlistedPrefixes: UnlistedPrefixesSchema.optional().describe(
+      'What files under a prefix without a routing rule may reach: "none", "any" (the default outside production) or ' +
+        '{"allow": [{binderId, folderIds?, folderPaths?}]}. Production environments must set it; the defaultTarget must be inside it.',
+    ),
     ingest: IngestConfigSchema.default(IngestConfigSchema.parse({})).describe(
       'Ingest function and its SQS event source: batching, concurrency, timeout, memory, retries.',
     ),
@@ -440,6 +458,16 @@ export function loadEnvironmentConfig(environments: unknown, envName: unknown): 
         '(remove retained buckets and tables by hand if you really mean to).',
     );
   }
+  if (parsed.success) {
+    const entry = entries[envName] as Record<string, unknown>;
+    if (isProductionEnvironment(envName) && entry['unlistedPrefixes'] === undefined) {
+      problems.push(
+        `unlistedPrefixes: is missing; the production environment "${envName}" must say what files under a prefix without a ` +
+          'routing rule may reach: "none" (recommended: every producer gets a rule), "any", or {"allow": [...]}',
+      );
+    }
+    problems.push(...routingConfigProblems({ ...parsed.data, unlistedPrefixes: unlistedPrefixesOf(parsed.data) }, INBOX_PREFIX));
+  }
   if (!parsed.success || problems.length > 0) {
     throw new EnvironmentConfigError(
       `Environment "${envName}" in cdk.json (context.environments.${envName}) is invalid:\n` +
@@ -447,6 +475,14 @@ export function loadEnvironmentConfig(environments: unknown, envName: unknown): 
     );
   }
   return parsed.data;
+}
+
+/**
+ * What files under a prefix without a routing rule may reach; "any" when the entry does not say
+ * (production environments must say, see loadEnvironmentConfig).
+ */
+export function unlistedPrefixesOf(envConfig: Pick<EnvironmentConfig, 'unlistedPrefixes'>): z.infer<typeof UnlistedPrefixesSchema> {
+  return envConfig.unlistedPrefixes ?? 'any';
 }
 
 /** Production environments: never destroyed with the stack, stack termination-protected. */
@@ -477,6 +513,7 @@ export function toPipelineConfig(envConfig: EnvironmentConfig, envName: string):
     rejectedPrefix: REJECTED_PREFIX,
     ...(envConfig.defaultTarget ? { defaultTarget: envConfig.defaultTarget } : {}),
     routingRules: envConfig.routingRules,
+    unlistedPrefixes: unlistedPrefixesOf(envConfig),
     disposition: envConfig.disposition,
     untaggedGraceSeconds: envConfig.ingest.untaggedGraceSeconds,
     recordConcurrency: envConfig.ingest.recordConcurrency,

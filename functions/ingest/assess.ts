@@ -3,11 +3,14 @@
  * shared by the Lambda (functions/ingest/process-record.ts) and the CLI's `check` and
  * `reingest` (cli/ingest-check.ts), so that a check can never drift from what the ingest does.
  *
- * The steps, in the ingest's order: parse the `ibinder:` tags, resolve the target (tags >
- * longest-prefix routing rule > environment default, a folder path looked up in the binder, the
- * untagged grace period), read the binder's metadata schema, validate file name, size and
- * metadata against it, and turn a refused schema read (an unknown binder) into a problem. Every
- * problem that can still be found is reported at once, so that one round of fixes is enough.
+ * The steps, in the ingest's order: parse the `ibinder:` tags (ids checked for their formats:
+ * a malformed id stops here, before anything is looked up), choose the target (tags >
+ * longest-prefix routing rule > environment default, the untagged grace period), check the
+ * binder against the key's allowlist, locate the folder in the binder (by path, or by id through
+ * the listings, with its ancestry), check the folder against the allowlist's subtrees, read the
+ * binder's metadata schema, validate file name, size and metadata against it, and turn a refused
+ * schema read (an unknown binder) into a problem. Every problem that can still be found is
+ * reported at once, so that one round of fixes is enough; nothing outside the allowlist is read.
  *
  * Metadata problems are believed only after a second, uncached schema read (`schemas.refresh`):
  * a rejection is final, and a warm Lambda's cached schema may predate a change made minutes ago.
@@ -25,7 +28,8 @@ import type { MetadataSchemaCache } from '../../shared/ibinder/schema-cache.js';
 import type { MetadataElement } from '../../shared/ibinder/schemas.js';
 import type { Problem } from '../../shared/ledger/types.js';
 import { parseIngestTags, type S3Tag } from '../../shared/s3/tags.js';
-import { binderFieldOf, resolveTarget, unknownBinderProblem } from './resolve-target.js';
+import { allowPolicyFor, checkBinderAllowed, checkFolderAllowed } from './allowlist.js';
+import { binderFieldOf, chooseTarget, locateTarget, unknownBinderProblem, type InvalidTarget } from './resolve-target.js';
 import type { FileRequest, IBinderRefusal, IngestPlan, TargetSource } from './types.js';
 import { validateIngestRequest, type IngestRequestToValidate, type ValidationResult } from './validate.js';
 
@@ -48,8 +52,8 @@ export type IngestAssessmentStep =
   | { name: 'read metadata schema'; binderId: string; folderId?: string | undefined };
 
 export interface IngestAssessmentDependencies {
-  config: Pick<PipelineConfig, 'routingRules' | 'defaultTarget' | 'untaggedGraceSeconds' | 'maxFileSizeBytes'>;
-  folders: Pick<FolderResolver, 'resolvePath'>;
+  config: Pick<PipelineConfig, 'routingRules' | 'defaultTarget' | 'unlistedPrefixes' | 'untaggedGraceSeconds' | 'maxFileSizeBytes'>;
+  folders: Pick<FolderResolver, 'resolvePath' | 'locateFolder'>;
   /** `get` may answer from a cache; `refresh` must read the schema from iBinder. */
   schemas: Pick<MetadataSchemaCache, 'get' | 'refresh'>;
   /** Told before each step that reads from iBinder. */
@@ -86,6 +90,15 @@ export type IngestRejected =
   | { kind: 'reject'; cause: 'unknown-binder'; problems: Problem[]; plan: IngestPlan; ibinder: IBinderRefusal }
   | {
       kind: 'reject';
+      /** The key's allowlist (its routing rule's, or the environment's for prefixes without one) does not reach the target. */
+      cause: 'not-allowed';
+      problems: Problem[];
+      request: FileRequest;
+      /** The target asked for, as far as it was resolved when it was refused (a binder is refused before its folders are listed). */
+      target: { binderId: string; folderId?: string | undefined; folderPath?: string | undefined; source: TargetSource };
+    }
+  | {
+      kind: 'reject';
       /** The target resolved and the schema was read; the tags, file name, size or metadata are wrong. */
       cause: 'invalid-request';
       problems: Problem[];
@@ -117,51 +130,65 @@ export async function assessIngest(input: IngestAssessmentInput, deps: IngestAss
 
   onStep({ name: 'resolve target' });
   const parsedTags = parseIngestTags(input.tags);
-  const resolution = await resolveTarget({
-    key: input.key,
-    tags: parsedTags.tags,
-    lastModified: input.lastModified,
-    config,
-    folders: deps.folders,
-    now: input.now,
-  });
+  const choice = chooseTarget({ key: input.key, tags: parsedTags.tags, lastModified: input.lastModified, config, now: input.now });
 
-  if (resolution.kind === 'untagged') {
-    const checks = validateIngestRequest(fileChecks(resolution.request));
+  if (choice.kind === 'untagged') {
+    const checks = validateIngestRequest(fileChecks(choice.request));
     const rejection: IngestWaiting['rejectionAfterGrace'] = {
       kind: 'reject',
       cause: 'untagged',
-      problems: [...parsedTags.problems, resolution.problem, ...checks.problems],
-      request: resolution.request,
+      problems: [...parsedTags.problems, choice.problem, ...checks.problems],
+      request: choice.request,
     };
-    return resolution.withinGrace ? { kind: 'wait', graceEndsAt: resolution.graceEndsAt, rejectionAfterGrace: rejection } : rejection;
+    return choice.withinGrace ? { kind: 'wait', graceEndsAt: choice.graceEndsAt, rejectionAfterGrace: rejection } : rejection;
   }
 
-  if (resolution.kind === 'invalid') {
+  const unresolved = async (invalid: Omit<InvalidTarget, 'kind'>): Promise<IngestRejected> => {
     // Report everything that can still be checked: the metadata too, when the binder is known.
     let schema: readonly MetadataElement[] | undefined;
-    if (resolution.binderId !== undefined) {
-      onStep({ name: 'read metadata schema', binderId: resolution.binderId });
-      schema = await deps.schemas.get(resolution.binderId);
+    if (invalid.binderId !== undefined) {
+      onStep({ name: 'read metadata schema', binderId: invalid.binderId });
+      schema = await deps.schemas.get(invalid.binderId);
     }
     const checks = validateIngestRequest({
-      ...fileChecks(resolution.request),
-      binderId: resolution.binderId,
-      metadata: resolution.request.metadata,
+      ...fileChecks(invalid.request),
+      binderId: invalid.binderId,
+      metadata: invalid.request.metadata,
       schema,
     });
     return {
       kind: 'reject',
       cause: 'unresolved-target',
-      problems: [...parsedTags.problems, ...resolution.problems, ...checks.problems],
-      request: resolution.request,
-      binder:
-        resolution.binderId !== undefined && resolution.source !== undefined
-          ? { binderId: resolution.binderId, source: resolution.source }
-          : undefined,
-      ibinder: resolution.ibinder,
+      problems: [...parsedTags.problems, ...invalid.problems, ...checks.problems],
+      request: invalid.request,
+      binder: invalid.binderId !== undefined && invalid.source !== undefined ? { binderId: invalid.binderId, source: invalid.source } : undefined,
+      ibinder: invalid.ibinder,
     };
-  }
+  };
+
+  // A malformed binder or folder id is never looked up: it would read as an unknown binder or folder.
+  if (parsedTags.malformedIds.length > 0) return unresolved({ request: choice.request, problems: [] });
+  if (choice.kind === 'invalid') return unresolved(choice);
+
+  const policy = allowPolicyFor(input.key, choice.rule, config.unlistedPrefixes);
+  const notAllowed = (
+    problem: Problem,
+    target: { binderId: string; folderId?: string | undefined; folderPath?: string | undefined },
+  ): IngestRejected => ({
+    kind: 'reject',
+    cause: 'not-allowed',
+    problems: [...parsedTags.problems, problem, ...validateIngestRequest(fileChecks(choice.request)).problems],
+    request: choice.request,
+    target: { ...target, source: choice.binder.source },
+  });
+  const asked = { binderId: choice.binder.id, folderId: choice.folder.id, folderPath: choice.folder.path };
+  const binderRefusal = checkBinderAllowed(policy, asked, choice.binder.field);
+  if (binderRefusal) return notAllowed(binderRefusal, asked);
+
+  const resolution = await locateTarget(choice, deps.folders);
+  if (resolution.kind !== 'resolved') return unresolved(resolution);
+  const folderRefusal = checkFolderAllowed(policy, resolution.plan.target, resolution.ancestry, choice.folder.field);
+  if (folderRefusal) return notAllowed(folderRefusal, resolution.plan.target);
 
   const plan = resolution.plan;
   onStep({ name: 'read metadata schema', binderId: plan.target.binderId, folderId: plan.target.folderId });

@@ -2,19 +2,28 @@
  * Decides where an object goes: tags > longest-prefix routing rule > environment default.
  *
  * Precedence, as decided for this product:
- * - An `ibinder:binder` tag replaces the whole target: the folder must then come from the tags
- *   too, and the rule's or default's metadata is dropped (it belongs to another binder's schema).
  * - Without a binder tag, the base target is the routing rule with the longest matching key
  *   prefix, else the environment default. A folder tag (`ibinder:folder` or
- *   `ibinder:folder-path`) then moves the file to another folder of that binder.
- * - `ibinder:meta:*` tags add to or override the base target's metadata; `ibinder:version`
- *   overrides its version label; `ibinder:filename` overrides the key's last segment.
+ *   `ibinder:folder-path`) moves the file to another folder of that binder.
+ * - An `ibinder:binder` tag naming the base target's own binder changes nothing else: the base
+ *   folder, metadata and version label still apply, and tags win element by element.
+ * - An `ibinder:binder` tag naming another binder replaces the whole target: the folder must
+ *   then come from the tags too, and the base metadata and version label are dropped (they
+ *   belong to another binder's schema).
+ * - `ibinder:meta:*` tags add to or override the base metadata; `ibinder:version` overrides its
+ *   version label; `ibinder:filename` overrides the key's last segment.
  * - An object with no `ibinder:` tags that no rule or default covers is "untagged": its
  *   producer may still be tagging it (upload and tagging are two calls), so it is retried
  *   until `untaggedGraceSeconds` after its LastModified, then rejected.
+ *
+ * Two steps, so that the allowlist can refuse a binder before anything in it is looked up:
+ * `chooseTarget` (no I/O: which binder, which folder by id or path, from where) and
+ * `locateTarget` (the folder found in the binder's listing, by path or by id, with its ancestry).
+ * Keys are matched and file names taken in NFC.
  */
 import type { PipelineConfig } from '../../shared/config/runtime.js';
 import type { RoutingRule, TargetSpec } from '../../shared/config/target.js';
+import { nfc } from '../../shared/config/unicode.js';
 import type { ResolvedTarget } from '../../shared/destination/types.js';
 import type { FolderResolver } from '../../shared/ibinder/folder-resolver.js';
 import { IBinderApiError } from '../../shared/ibinder/errors.js';
@@ -22,44 +31,91 @@ import type { Problem } from '../../shared/ledger/types.js';
 import { INGEST_TAG_PREFIX, TAG, type IngestTags } from '../../shared/s3/tags.js';
 import type { FileRequest, IBinderRefusal, IngestPlan, MetadataInput, TargetSource } from './types.js';
 
-export interface ResolveTargetInput {
+export interface ChooseTargetInput {
   key: string;
   tags: IngestTags;
   /** The object's LastModified: the untagged grace period counts from it. */
   lastModified?: Date | undefined;
   config: Pick<PipelineConfig, 'routingRules' | 'defaultTarget' | 'untaggedGraceSeconds'>;
-  folders: Pick<FolderResolver, 'resolvePath'>;
   now: Date;
 }
 
-export type TargetResolution =
-  | { kind: 'resolved'; plan: IngestPlan }
-  | { kind: 'untagged'; withinGrace: boolean; graceEndsAt: Date; problem: Problem; request: FileRequest }
-  | {
-      kind: 'invalid';
-      problems: Problem[];
-      request: FileRequest;
-      /** The binder, when it is known to exist: its schema can still check the metadata. */
-      binderId?: string | undefined;
-      source?: TargetSource | undefined;
-      ibinder?: IBinderRefusal | undefined;
-    };
+export interface ResolveTargetInput extends ChooseTargetInput {
+  folders: Pick<FolderResolver, 'resolvePath' | 'locateFolder'>;
+}
 
-/** The routing rule whose prefix is the longest that the key starts with. */
+/** The folder a target asks for, by id or by path, with the field a person would fix. */
+export interface FolderChoice {
+  id?: string | undefined;
+  path?: string | undefined;
+  field: string;
+}
+
+/** The binder a target asks for, with the field a person would fix and where it came from. */
+export interface BinderChoice {
+  id: string;
+  field: string;
+  source: TargetSource;
+}
+
+export type UntaggedObject = { kind: 'untagged'; withinGrace: boolean; graceEndsAt: Date; problem: Problem; request: FileRequest };
+
+/** The target could not be resolved; what is known is kept for the report. */
+export interface InvalidTarget {
+  kind: 'invalid';
+  problems: Problem[];
+  request: FileRequest;
+  /** The binder, when it is known to exist: its schema can still check the metadata. */
+  binderId?: string | undefined;
+  source?: TargetSource | undefined;
+  ibinder?: IBinderRefusal | undefined;
+}
+
+/** A binder and a folder (by id or path) are chosen; nothing has been looked up yet. */
+export interface ChosenTarget {
+  kind: 'chosen';
+  request: FileRequest;
+  binder: BinderChoice;
+  folder: FolderChoice;
+  /** The routing rule whose prefix the key matched, if any: its allowlist applies. */
+  rule?: RoutingRule | undefined;
+}
+
+export type TargetChoice = UntaggedObject | InvalidTarget | ChosenTarget;
+
+/** Where the target folder sits in its binder: ids and names from the binder's top to it. */
+export interface FolderAncestry {
+  ids: string[];
+  names: string[];
+}
+
+/** The target's folder found in its binder, with its ancestry (the allowlist's subtrees need it). */
+export interface LocatedTarget {
+  kind: 'resolved';
+  plan: IngestPlan;
+  ancestry: FolderAncestry;
+}
+
+export type TargetResolution = LocatedTarget | UntaggedObject | InvalidTarget;
+
+/** The routing rule whose prefix is the longest that the key starts with (both in NFC). */
 export function matchRoutingRule(key: string, rules: readonly RoutingRule[]): RoutingRule | undefined {
+  const normalized = nfc(key);
   let best: RoutingRule | undefined;
   for (const rule of rules) {
-    if (key.startsWith(rule.prefix) && (!best || rule.prefix.length > best.prefix.length)) best = rule;
+    const prefix = nfc(rule.prefix);
+    if (normalized.startsWith(prefix) && (!best || prefix.length > nfc(best.prefix).length)) best = rule;
   }
   return best;
 }
 
-/** The document name an object gets without an `ibinder:filename` tag: the key's last segment. */
+/** The document name an object gets without an `ibinder:filename` tag: the key's last segment, in NFC. */
 export function fileNameFromKey(key: string): string {
-  return key.slice(key.lastIndexOf('/') + 1);
+  return nfc(key.slice(key.lastIndexOf('/') + 1));
 }
 
-export async function resolveTarget(input: ResolveTargetInput): Promise<TargetResolution> {
+/** Picks binder and folder from tags, rule and default, without any lookup. */
+export function chooseTarget(input: ChooseTargetInput): TargetChoice {
   const { key, tags, config } = input;
   const rule = matchRoutingRule(key, config.routingRules);
   const base: { spec: TargetSpec; source: TargetSource } | undefined = rule
@@ -68,7 +124,8 @@ export async function resolveTarget(input: ResolveTargetInput): Promise<TargetRe
       ? { spec: config.defaultTarget, source: { kind: 'default' } }
       : undefined;
 
-  const replaced = tags.binderId !== undefined;
+  // A binder tag naming the base's own binder keeps the base's folder, metadata and version.
+  const replaced = tags.binderId !== undefined && tags.binderId !== base?.spec.binderId;
   const request: FileRequest = {
     fileName: tags.fileName ?? fileNameFromKey(key),
     fileNameField: tags.fileName !== undefined ? TAG.fileName : 'key',
@@ -95,12 +152,13 @@ export async function resolveTarget(input: ResolveTargetInput): Promise<TargetRe
     };
   }
 
-  // Binder and folder, each with the field a person would fix.
-  let binder: { id: string; field: string; source: TargetSource };
-  let folder: { id?: string | undefined; path?: string | undefined; field: string };
+  const tagged = tags.folderId !== undefined || tags.folderPath !== undefined;
   if (replaced) {
-    binder = { id: tags.binderId as string, field: TAG.binder, source: { kind: 'tags' } };
-    if (tags.folderId === undefined && tags.folderPath === undefined) {
+    const binder: BinderChoice = { id: tags.binderId as string, field: TAG.binder, source: { kind: 'tags' } };
+    if (!tagged) {
+      const baseText = base
+        ? `, and it is not the binder of the ${base.source.kind === 'rule' ? `routing rule for "${base.source.prefix}"` : 'default target'} (${base.spec.binderId}), whose folder would apply`
+        : '';
       return {
         kind: 'invalid',
         request,
@@ -109,60 +167,101 @@ export async function resolveTarget(input: ResolveTargetInput): Promise<TargetRe
           {
             code: 'target',
             field: TAG.folder,
-            message: `${TAG.binder} is set ("${binder.id}") but no folder is: a binder given by tag needs its folder from the tags too`,
+            message: `${TAG.binder} is set ("${binder.id}") but no folder is${baseText}: a binder given by tag needs its folder from the tags too`,
             fix: `add ${TAG.folder} (a folder id) or ${TAG.folderPath} (folder names from the binder's top, "/"-separated)`,
           },
         ],
       };
     }
-    folder = tagFolder(tags);
-  } else if (base) {
-    const configPath = configPathOf(base.source);
-    binder = { id: base.spec.binderId, field: binderFieldOf(base.source), source: base.source };
-    folder =
-      tags.folderId !== undefined || tags.folderPath !== undefined
-        ? tagFolder(tags)
-        : { id: base.spec.folderId, path: base.spec.folderPath, field: `${configPath}.${base.spec.folderId ? 'folderId' : 'folderPath'}` };
-  } else {
-    return {
-      kind: 'invalid',
-      request,
-      problems: [
-        {
-          code: 'target',
-          field: TAG.binder,
-          message: `the object has ${INGEST_TAG_PREFIX} tags but no ${TAG.binder}, and no routing rule or default target of this environment covers "${key}"`,
-          fix: `add the ${TAG.binder} tag (the binder id) with ${TAG.folder} or ${TAG.folderPath}`,
-        },
-      ],
-    };
+    return { kind: 'chosen', request, rule, binder, folder: tagFolder(tags) };
   }
+  if (base) {
+    const configPath = configPathOf(base.source);
+    const binder: BinderChoice =
+      tags.binderId !== undefined
+        ? { id: base.spec.binderId, field: TAG.binder, source: { kind: 'tags' } }
+        : { id: base.spec.binderId, field: binderFieldOf(base.source), source: base.source };
+    const folder: FolderChoice = tagged
+      ? tagFolder(tags)
+      : { id: base.spec.folderId, path: base.spec.folderPath, field: `${configPath}.${base.spec.folderId ? 'folderId' : 'folderPath'}` };
+    return { kind: 'chosen', request, rule, binder, folder };
+  }
+  return {
+    kind: 'invalid',
+    request,
+    problems: [
+      {
+        code: 'target',
+        field: TAG.binder,
+        message: `the object has ${INGEST_TAG_PREFIX} tags but no ${TAG.binder}, and no routing rule or default target of this environment covers "${key}"`,
+        fix: `add the ${TAG.binder} tag (the binder id) with ${TAG.folder} or ${TAG.folderPath}`,
+      },
+    ],
+  };
+}
+
+/**
+ * Finds the chosen folder in its binder: a path through the listings, an id by walking them.
+ * A folder that is not there is a problem before any byte moves; a permanent refusal of the
+ * listing (unknown binder, no access) is a problem too; transient errors are thrown.
+ */
+export async function locateTarget(
+  choice: ChosenTarget,
+  folders: Pick<FolderResolver, 'resolvePath' | 'locateFolder'>,
+): Promise<LocatedTarget | InvalidTarget> {
+  const { request, binder, folder } = choice;
+  const refused = (err: unknown): InvalidTarget | undefined =>
+    err instanceof IBinderApiError && err.kind === 'permanent'
+      ? {
+          kind: 'invalid',
+          request,
+          source: binder.source,
+          ibinder: { status: err.status, title: err.title, traceId: err.traceId },
+          problems: [unknownBinderProblem(binder, err)],
+        }
+      : undefined;
 
   if (folder.id !== undefined) {
-    // A folder id is not looked up here: the commit answers 404 for a wrong one.
-    const target: ResolvedTarget = { binderId: binder.id, folderId: folder.id };
-    return { kind: 'resolved', plan: { ...request, target, source: binder.source } };
+    let location;
+    try {
+      location = await folders.locateFolder(binder.id, folder.id);
+    } catch (err) {
+      const invalid = refused(err);
+      if (invalid) return invalid;
+      throw err;
+    }
+    if (!location.ok) {
+      return {
+        kind: 'invalid',
+        request,
+        binderId: binder.id,
+        source: binder.source,
+        problems: [
+          {
+            code: 'target',
+            field: folder.field,
+            message: `there is no folder with id ${folder.id} in binder ${binder.id}`,
+            fix: `use a folder id of binder ${binder.id} (the pipeline CLI's folders ${binder.id} command lists them), or give the folder by path with ${TAG.folderPath}`,
+          },
+        ],
+      };
+    }
+    const target: ResolvedTarget = { binderId: binder.id, folderId: location.folderId, folderPath: location.names.join('/') };
+    return { kind: 'resolved', plan: { ...request, target, source: binder.source }, ancestry: { ids: location.ids, names: location.names } };
   }
 
   const path = folder.path ?? '';
   let resolution;
   try {
-    resolution = await input.folders.resolvePath(binder.id, path);
+    resolution = await folders.resolvePath(binder.id, path);
   } catch (err) {
-    if (err instanceof IBinderApiError && err.kind === 'permanent') {
-      return {
-        kind: 'invalid',
-        request,
-        source: binder.source,
-        ibinder: { status: err.status, title: err.title, traceId: err.traceId },
-        problems: [unknownBinderProblem(binder, err)],
-      };
-    }
+    const invalid = refused(err);
+    if (invalid) return invalid;
     throw err;
   }
   if (resolution.ok) {
     const target: ResolvedTarget = { binderId: binder.id, folderId: resolution.folderId, folderPath: resolution.names.join('/') };
-    return { kind: 'resolved', plan: { ...request, target, source: binder.source } };
+    return { kind: 'resolved', plan: { ...request, target, source: binder.source }, ancestry: { ids: resolution.ids, names: resolution.names } };
   }
   const where = resolution.parentPath.length > 0 ? `in "${resolution.parentPath.join('/')}"` : 'at the top';
   const message =
@@ -190,6 +289,12 @@ export async function resolveTarget(input: ResolveTargetInput): Promise<TargetRe
   };
 }
 
+/** `chooseTarget` then `locateTarget`, for callers that apply no allowlist in between. */
+export async function resolveTarget(input: ResolveTargetInput): Promise<TargetResolution> {
+  const choice = chooseTarget(input);
+  return choice.kind === 'chosen' ? locateTarget(choice, input.folders) : choice;
+}
+
 /** The field a person edits to change the binder of a target from `source`. */
 export function binderFieldOf(source: TargetSource): string {
   if (source.kind === 'tags') return TAG.binder;
@@ -200,13 +305,13 @@ function configPathOf(source: TargetSource): string {
   return source.kind === 'rule' ? `routingRules[prefix="${source.prefix}"].target` : 'defaultTarget';
 }
 
-function tagFolder(tags: IngestTags): { id?: string | undefined; path?: string | undefined; field: string } {
+function tagFolder(tags: IngestTags): FolderChoice {
   return tags.folderId !== undefined
     ? { id: tags.folderId, field: TAG.folder }
     : { path: tags.folderPath, field: TAG.folderPath };
 }
 
-/** Rule/default metadata first (as config fields), then tags on top (as tag keys). */
+/** Rule/default metadata first (as config fields), then tags on top, element by element (as tag keys). */
 function mergeMetadata(base: { spec: TargetSpec; source: TargetSource } | undefined, tags: IngestTags): MetadataInput[] {
   const merged = new Map<string, MetadataInput>();
   if (base) {
@@ -233,7 +338,7 @@ export function unknownBinderProblem(binder: { id: string; field: string }, err:
         : `iBinder refused access to binder "${binder.id}" (${err.status}${err.title ? ` ${err.title}` : ''}${trace})`,
     fix:
       err.status === 404
-        ? 'check the binder id (9 characters, from the binder\'s URL in iBinder)'
+        ? 'check the binder id (9 characters, from the binder\'s URL in iBinder or the pipeline CLI\'s binders command)'
         : 'ask the tenant administrator to give the integration access to this binder, or use another binder',
   };
 }

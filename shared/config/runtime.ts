@@ -5,6 +5,7 @@
  * variable's name instead of misrouting documents.
  */
 import { z } from 'zod';
+import { UnlistedPrefixesSchema } from './allowlist.js';
 import { RoutingRuleSchema, TargetSpecSchema } from './target.js';
 
 export const DispositionSchema = z.enum(['delete', 'tag']);
@@ -25,6 +26,11 @@ export const PipelineConfigSchema = z
     rejectedPrefix: z.string().default('rejected/'),
     defaultTarget: TargetSpecSchema.optional(),
     routingRules: z.array(RoutingRuleSchema).default([]),
+    /**
+     * What files under a prefix without a routing rule may reach. The stack always writes it;
+     * a hand-written config without it (local runs, tests) allows any target.
+     */
+    unlistedPrefixes: UnlistedPrefixesSchema.default('any'),
     disposition: DispositionSchema.default('delete'),
     /** How long an object with no tags, no rule and no default is retried before rejection. */
     untaggedGraceSeconds: z.number().int().nonnegative().default(300),
@@ -46,6 +52,8 @@ export type PipelineConfigInput = z.input<typeof PipelineConfigSchema>;
 export const ENV = {
   config: 'PIPELINE_CONFIG',
   ledgerTable: 'LEDGER_TABLE_NAME',
+  /** The ingest acts only on events for this bucket. */
+  inboxBucket: 'INBOX_BUCKET_NAME',
   exportLedgerTable: 'EXPORT_LEDGER_TABLE_NAME',
   exportQueueUrl: 'EXPORT_QUEUE_URL',
   archiveBucket: 'ARCHIVE_BUCKET_NAME',

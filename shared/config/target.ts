@@ -1,22 +1,32 @@
 /**
  * Where a file belongs in iBinder. Used by routing rules, the environment default and the
  * tags of one object, so the three sources of a target share one shape.
+ *
+ * Ids are checked for their documented formats (binder: 9-character NanoId, folder: GUID) and
+ * prefixes and folder paths are kept in NFC, so a misspelt id fails the synth (and a cold start)
+ * with its field named instead of misrouting files.
  */
 import { z } from 'zod';
+import { AllowListSchema } from './allowlist.js';
+import { BinderIdSchema, GuidSchema } from './ids.js';
+import { nfc } from './unicode.js';
 
 /** Characters S3 allows in tag keys and values (the tag convention). */
 export const S3_TAG_CHARS = /^[\p{L}\p{N} +\-=._:/@]*$/u;
 
 export const TargetSpecSchema = z
   .object({
-    binderId: z.string().min(1, 'binderId is required'),
-    folderId: z.string().min(1).optional(),
+    binderId: BinderIdSchema.describe('Binder id (9 characters).'),
+    folderId: GuidSchema.optional().describe('Folder id (a GUID); or give folderPath.'),
     /** Folder names from the binder's top, `/`-separated. */
-    folderPath: z.string().min(1).optional(),
+    folderPath: z.string().min(1).transform(nfc).optional().describe('Folder names from the binder\'s top, "/"-separated; or give folderId.'),
     /** metadataElementId -> value id (or value label) applied to every file of this target. */
-    metadata: z.record(z.string().min(1), z.string()).default({}),
+    metadata: z
+      .record(z.string().min(1), z.string().transform(nfc))
+      .default({})
+      .describe('metadataElementId -> allowed value id (or label); tags on the object win element by element.'),
     /** Version label to commit with when the object carries none. */
-    version: z.string().min(1).optional(),
+    version: z.string().min(1).transform(nfc).optional().describe('Version label used when the object has no ibinder:version tag.'),
   })
   .strict()
   .refine((t) => (t.folderId === undefined) !== (t.folderPath === undefined), {
@@ -27,8 +37,13 @@ export type TargetSpec = z.infer<typeof TargetSpecSchema>;
 export const RoutingRuleSchema = z
   .object({
     /** Object key prefix, e.g. `inbox/scanner-3/`. The longest matching prefix wins. */
-    prefix: z.string().min(1),
+    prefix: z.string().min(1).transform(nfc).describe('Object key prefix, e.g. "inbox/scanner-3/"; the longest matching prefix wins.'),
     target: TargetSpecSchema,
+    /** Absent: the rule's own target binder, any folder of it. */
+    allow: AllowListSchema.optional().describe(
+      'Binders and folder subtrees files under this prefix may reach, tags included: [{binderId, folderIds?, folderPaths?}]. ' +
+        'Leave out to allow the rule\'s own target binder (any folder). The rule\'s target must be inside it.',
+    ),
   })
   .strict();
 export type RoutingRule = z.infer<typeof RoutingRuleSchema>;

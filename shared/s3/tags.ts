@@ -5,8 +5,14 @@
  * misspelt key is reported instead of silently ignored, because ignoring it would file the
  * document without the metadata the producer meant to set. Tags outside `ibinder:` belong to
  * the producer and are left alone.
+ *
+ * Values are read in NFC (a name typed on a Mac and the same name typed on Windows are one
+ * name), and the binder and folder ids are checked for their documented formats here, so that a
+ * malformed id is reported as such before anything is looked up or uploaded.
  */
+import { BINDER_ID_FORMAT, GUID_FORMAT, isBinderId, isGuid } from '../config/ids.js';
 import { S3_TAG_CHARS } from '../config/target.js';
+import { nfc } from '../config/unicode.js';
 import type { Problem } from '../ledger/types.js';
 
 export const INGEST_TAG_PREFIX = 'ibinder:';
@@ -66,6 +72,11 @@ export interface IngestTags {
 export interface ParsedIngestTags {
   tags: IngestTags;
   problems: Problem[];
+  /**
+   * Tag keys whose id value does not have the documented format (`ibinder:binder`,
+   * `ibinder:folder`): nothing may be looked up or uploaded with such an id.
+   */
+  malformedIds: string[];
 }
 
 const SINGLE_KEYS: readonly string[] = [TAG.binder, TAG.folder, TAG.folderPath, TAG.fileName, TAG.version];
@@ -74,10 +85,11 @@ const SINGLE_KEYS: readonly string[] = [TAG.binder, TAG.folder, TAG.folderPath, 
 export function parseIngestTags(tagSet: readonly S3TagEntry[]): ParsedIngestTags {
   const tags: IngestTags = { metadata: {}, present: false };
   const problems: Problem[] = [];
+  const malformedIds: string[] = [];
 
   for (const entry of tagSet) {
-    const key = entry.Key ?? '';
-    const value = (entry.Value ?? '').trim();
+    const key = nfc(entry.Key ?? '');
+    const value = nfc((entry.Value ?? '').trim());
 
     if (!key.startsWith(INGEST_TAG_PREFIX)) {
       if (key.toLowerCase().startsWith(INGEST_TAG_PREFIX)) {
@@ -126,9 +138,27 @@ export function parseIngestTags(tagSet: readonly S3TagEntry[]): ParsedIngestTags
     switch (key) {
       case TAG.binder:
         tags.binderId = value;
+        if (!isBinderId(value)) {
+          malformedIds.push(key);
+          problems.push({
+            code: 'tags',
+            field: key,
+            message: `${JSON.stringify(value)} is not a binder id: binder ids are ${BINDER_ID_FORMAT}`,
+            fix: `set ${TAG.binder} to the binder's id as the pipeline CLI's binders command lists it (not its name or number)`,
+          });
+        }
         break;
       case TAG.folder:
         tags.folderId = value;
+        if (!isGuid(value)) {
+          malformedIds.push(key);
+          problems.push({
+            code: 'tags',
+            field: key,
+            message: `${JSON.stringify(value)} is not a folder id: folder ids are ${GUID_FORMAT}`,
+            fix: `set ${TAG.folder} to an id from the pipeline CLI's folders <binderId> command, or give the folder by name with ${TAG.folderPath}`,
+          });
+        }
         break;
       case TAG.folderPath:
         tags.folderPath = value;
@@ -150,7 +180,7 @@ export function parseIngestTags(tagSet: readonly S3TagEntry[]): ParsedIngestTags
       fix: `keep only one of ${TAG.folder} (a folder id) or ${TAG.folderPath} (folder names from the binder's top, "/"-separated)`,
     });
   }
-  return { tags, problems };
+  return { tags, problems, malformedIds };
 }
 
 /** What a producer wants to say with tags; turned into a tag set by `buildIngestTags`. */
@@ -293,7 +323,7 @@ function describeValue(key: string): string {
     case TAG.binder:
       return 'the binder id (9 characters)';
     case TAG.folder:
-      return 'a folder id';
+      return 'a folder id (a GUID)';
     case TAG.folderPath:
       return 'folder names from the binder\'s top, "/"-separated';
     case TAG.fileName:
