@@ -411,7 +411,7 @@ export class HttpIBinderClient implements IBinderClient {
     const advice =
       verdict === 'refused'
         ? `an operator problem, not the file's: check the environment's tenant id (sent as x-ibinder-tenantid: ${this.options.tenantId}) ` +
-          'and that the API client has access to the organisation; retried, and alarmed through the dead-letter queue'
+          "and the API client's access rights to that organisation; retried, and alarmed through the dead-letter queue"
         : 'transient: retried, so that a file is not rejected before the refusal is understood';
     logger.warn('iBinder answered 403; classified with the tenant-wide check', {
       method: err.request.method,

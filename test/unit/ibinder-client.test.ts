@@ -174,13 +174,100 @@ describe('getDownloadLink (discrepancy B)', () => {
     expect((err as IBinderApiError).kind).toBe('permanent');
   });
 
-  it('stays with /raw once it has answered', async () => {
-    stub.route('GET', raw, [{ json: link }, { status: 404, json: { title: 'Not Found', status: 404 } }]);
+  it('stays with /raw while it answers, without probing /downloadlink', async () => {
+    stub.route('GET', raw, { json: link });
     stub.route('GET', downloadlink, { json: link });
     const c = client();
     await c.getDownloadLink(DOC, VERSION);
-    await expect(c.getDownloadLink(DOC, VERSION)).rejects.toMatchObject({ status: 404 });
+    await c.getDownloadLink(DOC, VERSION);
+    expect(stub.requestsTo('GET', raw)).toHaveLength(2);
     expect(stub.requestsTo('GET', downloadlink)).toHaveLength(0);
+  });
+
+  it('probes /downloadlink again when the remembered /raw starts to answer 404, and remembers it instead', async () => {
+    stub.route('GET', raw, [{ json: link }, { status: 404, json: { title: 'Not Found', status: 404 } }]);
+    stub.route('GET', downloadlink, { json: link });
+    const memory = new Map();
+    const c = client({ downloadLinkRoutes: memory });
+    await c.getDownloadLink(DOC, VERSION);
+    expect(memory.get(`${stub.url}/api`)).toBe('raw');
+    await expect(c.getDownloadLink(DOC, VERSION)).resolves.toEqual(link);
+    expect(memory.get(`${stub.url}/api`)).toBe('downloadlink');
+    // From now on /downloadlink first: /raw is not asked again.
+    await expect(c.getDownloadLink(DOC, VERSION)).resolves.toEqual(link);
+    expect(stub.requestsTo('GET', raw)).toHaveLength(2);
+    expect(stub.requestsTo('GET', downloadlink)).toHaveLength(2);
+  });
+
+  it('probes /raw again when the remembered /downloadlink starts to answer 405', async () => {
+    stub.route('GET', raw, { json: link });
+    stub.route('GET', downloadlink, { status: 405, json: { title: 'Method Not Allowed', status: 405 } });
+    const memory = new Map([[`${stub.url}/api`, 'downloadlink' as const]]);
+    await expect(client({ downloadLinkRoutes: memory }).getDownloadLink(DOC, VERSION)).resolves.toEqual(link);
+    expect(memory.get(`${stub.url}/api`)).toBe('raw');
+  });
+
+  it('keeps the remembered path when both answer 404 (the version is gone), throwing its own 404', async () => {
+    stub.route('GET', raw, { status: 404, json: { title: 'Version not found', status: 404, traceId: '00-raw' } });
+    stub.route('GET', downloadlink, { status: 404, json: { title: 'Not Found', status: 404, traceId: '00-dl' } });
+    const memory = new Map([[`${stub.url}/api`, 'downloadlink' as const]]);
+    const err = await client({ downloadLinkRoutes: memory }).getDownloadLink(DOC, VERSION).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 404, traceId: '00-dl', kind: 'permanent' });
+    expect(memory.get(`${stub.url}/api`)).toBe('downloadlink');
+  });
+});
+
+describe('a 403: about one binder, or the whole tenant', () => {
+  const metadataPath = `/api/binders/${BINDER}/metadataelements`;
+  const forbidden = { status: 403, json: { type: 'about:blank', title: 'Forbidden', status: 403, traceId: '00-403' } };
+
+  it('stays a permanent refusal of the binder when the tenant-wide GET /binders answers, and checks once for a burst', async () => {
+    stub.route('GET', metadataPath, forbidden);
+    stub.route('GET', '/api/binders', { json: [{ id: BINDER, name: 'Site A' }] });
+    const c = client();
+    for (let i = 0; i < 2; i += 1) {
+      const err = await c.getMetadataElements(BINDER).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(IBinderApiError);
+      expect(err).toMatchObject({ status: 403, kind: 'permanent', traceId: '00-403' });
+    }
+    expect(stub.requestsTo('GET', '/api/binders')).toHaveLength(1);
+  });
+
+  it('becomes an operator (auth) problem naming the tenant id when GET /binders is refused too', async () => {
+    stub.route('GET', metadataPath, forbidden);
+    stub.route('GET', '/api/binders', forbidden);
+    const err = await client().getMetadataElements(BINDER).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IBinderApiError);
+    expect(err).toMatchObject({ status: 403, kind: 'auth', traceId: '00-403' });
+    const message = (err as Error).message;
+    expect(message).toContain(`GET /binders/${BINDER}/metadataelements answered 403`);
+    expect(message).toContain(`x-ibinder-tenantid: ${TENANT}`);
+    expect(message).toContain('operator problem');
+    expect(message).not.toContain('will not succeed on retry');
+  });
+
+  it('is an operator problem straight away when GET /binders itself answers 403', async () => {
+    stub.route('GET', '/api/binders', forbidden);
+    await expect(client().listBinders()).rejects.toMatchObject({ status: 403, kind: 'auth' });
+    expect(stub.requestsTo('GET', '/api/binders')).toHaveLength(1);
+  });
+
+  it('is transient, not a rejection, when the tenant-wide check cannot be made', async () => {
+    stub.route('GET', metadataPath, forbidden);
+    stub.route('GET', '/api/binders', { status: 503 });
+    const err = await client({ maxAttempts: 1 }).getMetadataElements(BINDER).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 403, kind: 'transient' });
+  });
+
+  it('asks again once the verdict is older than tenantCheckTtlMs', async () => {
+    let now = 1_000_000;
+    stub.route('GET', metadataPath, forbidden);
+    stub.route('GET', '/api/binders', { json: [] });
+    const c = client({ now: () => now, tenantCheckTtlMs: 60_000 });
+    await c.getMetadataElements(BINDER).catch(() => undefined);
+    now += 60_001;
+    await c.getMetadataElements(BINDER).catch(() => undefined);
+    expect(stub.requestsTo('GET', '/api/binders')).toHaveLength(2);
   });
 });
 

@@ -3,7 +3,7 @@ import { HttpIBinderClient, type HttpIBinderClientOptions } from '../../shared/i
 import { TokenCache } from '../../shared/ibinder/auth.js';
 import { currentDeadline, DeadlineExceededError, runWithDeadline } from '../../shared/ibinder/deadline.js';
 import { IBinderApiError, IBinderNetworkError } from '../../shared/ibinder/errors.js';
-import { backoffDelayMs, parseRetryAfter } from '../../shared/ibinder/retry.js';
+import { backoffDelayMs, parseRetryAfter, retryAfterMsOf } from '../../shared/ibinder/retry.js';
 import { logger } from '../../shared/observability/logger.js';
 import { startHttpStubServer, type HttpStubServer } from '../helpers/http-stub-server.js';
 
@@ -86,10 +86,18 @@ describe('retries', () => {
     expect(sleeps).toEqual([3000]);
   });
 
-  it('caps a long Retry-After', async () => {
+  it('never cuts a Retry-After short: longer than the backoff cap it is still waited in full', async () => {
+    stub.route('GET', '/api/binders', [{ status: 503, headers: { 'retry-after': '30' } }, { json: BINDERS }]);
+    await client({ maxDelayMs: 15_000, maxRetryTimeMs: 60_000 }).listBinders();
+    expect(sleeps).toEqual([30_000]);
+  });
+
+  it('does not retry earlier than a Retry-After longer than the budget: it throws at once, keeping the wait on the error', async () => {
     stub.route('GET', '/api/binders', [{ status: 503, headers: { 'retry-after': '3600' } }, { json: BINDERS }]);
-    await client({ maxDelayMs: 15_000 }).listBinders();
-    expect(sleeps).toEqual([15_000]);
+    const err = await client({ maxDelayMs: 15_000 }).listBinders().catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 503, retryAfterMs: 3_600_000 });
+    expect(sleeps).toEqual([]);
+    expect(stub.requestsTo('GET', '/api/binders')).toHaveLength(1);
   });
 
   it('waits at least the rate-limit floor after a 429 without Retry-After', async () => {
@@ -204,6 +212,22 @@ describe('retries under the invocation deadline', () => {
     // the first wait ends at +5 s (before +8 s); the second would end at +10 s
     expect(sleeps).toEqual([5000]);
     expect(stub.requestsTo('GET', '/api/binders')).toHaveLength(2);
+  });
+
+  it('waits a Retry-After that ends before the deadline in full, beyond the per-call budget and the backoff cap', async () => {
+    stub.route('GET', '/api/binders', [{ status: 429, headers: { 'retry-after': '90' } }, { json: BINDERS }]);
+    const result = await runWithDeadline(START + 120_000, () => client({ maxRetryTimeMs: 60_000, maxDelayMs: 20_000 }).listBinders());
+    expect(result).toEqual(BINDERS);
+    expect(sleeps).toEqual([90_000]);
+  });
+
+  it('does not wait for a Retry-After that ends after the deadline: throws at once with the wait on the error', async () => {
+    stub.route('GET', '/api/binders', [{ status: 429, headers: { 'retry-after': '120' } }, { json: BINDERS }]);
+    const err = await runWithDeadline(START + 30_000, () => client().listBinders()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 429, retryAfterMs: 120_000 });
+    expect(retryAfterMsOf(new Error('step failed', { cause: err }))).toBe(120_000);
+    expect(sleeps).toEqual([]);
+    expect(stub.requestsTo('GET', '/api/binders')).toHaveLength(1);
   });
 
   it('retries as before without a deadline', async () => {
