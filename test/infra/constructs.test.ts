@@ -15,6 +15,7 @@ import { CREDENTIALS_PLACEHOLDER, CredentialsSecret } from '../../infra/construc
 import { LedgerTable } from '../../infra/constructs/ledger-table.js';
 import { NightlyExportSchedule, SCHEDULE_PAYLOAD } from '../../infra/constructs/nightly-export-schedule.js';
 import { PipelineFunction } from '../../infra/constructs/pipeline-function.js';
+import { PRODUCER_ACTIONS, ProducerAccess } from '../../infra/constructs/producer-access.js';
 import { QueueWithDlq, visibilityTimeoutFor } from '../../infra/constructs/queue-with-dlq.js';
 import { SecureBucket } from '../../infra/constructs/secure-bucket.js';
 import { functionEntry } from '../../infra/paths.js';
@@ -80,6 +81,10 @@ describe('SecureBucket', () => {
     });
     const role = new iam.Role(stack, 'Reader', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     secure.grantObjectActions(role, 'in/*', ['s3:GetObject']);
+    const writer = new iam.Role(stack, 'Writer', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    secure.grantObjectActions(writer, 'out/*', ['s3:PutObject', 's3:AbortMultipartUpload']);
+    const tagger = new iam.Role(stack, 'Tagger', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    secure.grantObjectActions(tagger, 'out/*', ['s3:PutObjectTagging', 's3:GetObjectTagging']);
     const template = Template.fromStack(stack);
     const bucket = resourceOf(template, logicalIdOf(secure.bucket));
     expect(bucket.DeletionPolicy).toBe('Delete');
@@ -94,7 +99,47 @@ describe('SecureBucket', () => {
     });
     const statements = statementsOfRole(template, role);
     expect(statements).toContainEqual({ effect: 'Allow', actions: ['s3:GetObject'], resources: [`<${logicalIdOf(secure.bucket)}.Arn>/in/*`] });
-    expect(statements.find((s) => s.actions.includes('kms:Decrypt'))?.resources).toEqual([`<${logicalIdOf(key)}.Arn>`]);
+    // Named actions on this key only, and only through S3.
+    const viaS3 = { StringEquals: { 'kms:ViaService': 's3.eu-north-1.amazonaws.com' } };
+    const keyArn = `<${logicalIdOf(key)}.Arn>`;
+    expect(statements.filter((s) => s.actions.some((a) => a.startsWith('kms:')))).toEqual([
+      { effect: 'Allow', actions: ['kms:Decrypt'], resources: [keyArn], condition: viaS3 },
+    ]);
+    expect(statementsOfRole(template, writer).filter((s) => s.actions.some((a) => a.startsWith('kms:')))).toEqual([
+      { effect: 'Allow', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [keyArn], condition: viaS3 },
+    ]);
+    // Tags are not encrypted with the object's key.
+    expect(statementsOfRole(template, tagger).flatMap((s) => s.actions).filter((a) => a.startsWith('kms:'))).toEqual([]);
+  });
+
+  it('grants no KMS action when the bucket has no customer-managed key', () => {
+    const stack = testStack();
+    const secure = new SecureBucket(stack, 'Data', {
+      serverAccessLogsBucket: new AccessLogBucket(stack, 'Logs').bucket,
+      serverAccessLogsPrefix: 'data/',
+    });
+    const role = new iam.Role(stack, 'Writer', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    secure.grantObjectActions(role, 'out/*', ['s3:PutObject', 's3:GetObject']);
+    expect(statementsOfRole(Template.fromStack(stack), role).flatMap((s) => s.actions).filter((a) => a.startsWith('kms:'))).toEqual([]);
+  });
+
+  it('has no Object Lock by default, and the given default retention when asked', () => {
+    const stack = testStack();
+    const logs = new AccessLogBucket(stack, 'Logs').bucket;
+    const plain = new SecureBucket(stack, 'Plain', { serverAccessLogsBucket: logs, serverAccessLogsPrefix: 'plain/' });
+    const locked = new SecureBucket(stack, 'Locked', {
+      serverAccessLogsBucket: logs,
+      serverAccessLogsPrefix: 'locked/',
+      objectLockDefaultRetention: s3.ObjectLockRetention.governance(Duration.days(30)),
+    });
+    const template = Template.fromStack(stack);
+    expect(propertiesOf(template, logicalIdOf(plain.bucket)).ObjectLockEnabled).toBeUndefined();
+    expect(propertiesOf(template, logicalIdOf(plain.bucket)).ObjectLockConfiguration).toBeUndefined();
+    expect(propertiesOf(template, logicalIdOf(locked.bucket))).toMatchObject({
+      ObjectLockEnabled: true,
+      ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 30 } } },
+      VersioningConfiguration: { Status: 'Enabled' },
+    });
   });
 
   it('grantList scopes listing to a prefix when given one', () => {
@@ -113,6 +158,88 @@ describe('SecureBucket', () => {
       { effect: 'Allow', actions: ['s3:ListBucket'], resources: [arn], condition: { StringLike: { 's3:prefix': ['manifests/*'] } } },
     ]);
     expect(statementsOfRole(template, whole)).toEqual([{ effect: 'Allow', actions: ['s3:ListBucket'], resources: [arn] }]);
+  });
+});
+
+describe('ProducerAccess', () => {
+  const inboxOf = (stack: Stack): s3.Bucket =>
+    new SecureBucket(stack, 'Inbox', { serverAccessLogsBucket: new AccessLogBucket(stack, 'Logs').bucket, serverAccessLogsPrefix: 'inbox/' })
+      .bucket;
+
+  function policyOf(template: Template, access: ProducerAccess): { Statement: Array<Record<string, unknown>> } {
+    return (propertiesOf(template, logicalIdOf(access.policy)) as { PolicyDocument: { Statement: Array<Record<string, unknown>> } })
+      .PolicyDocument;
+  }
+
+  it('a managed policy that puts and tags objects under the prefix only, with no tag condition and no role by default', () => {
+    const stack = testStack();
+    const inbox = inboxOf(stack);
+    const access = new ProducerAccess(stack, 'Erp', { bucket: inbox, producerName: 'erp', prefix: 'inbox/erp/', managedPolicyName: 'p-erp' });
+    const template = Template.fromStack(stack);
+    expect(access.role).toBeUndefined();
+    template.resourceCountIs('AWS::IAM::Role', 0);
+    expect(propertiesOf(template, logicalIdOf(access.policy)).ManagedPolicyName).toBe('p-erp');
+    expect(policyOf(template, access).Statement).toEqual([
+      {
+        Sid: 'PutObjectsUnderOwnPrefix',
+        Effect: 'Allow',
+        Action: [...PRODUCER_ACTIONS],
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalIdOf(inbox), 'Arn'] }, '/inbox/erp/*']] },
+      },
+    ]);
+  });
+
+  it('limits tag keys with StringEquals for literal keys and StringLike when a key has a wildcard', () => {
+    const stack = testStack();
+    const inbox = inboxOf(stack);
+    const literal = new ProducerAccess(stack, 'Scanner', {
+      bucket: inbox,
+      producerName: 'scanner',
+      prefix: 'inbox/scanner/',
+      managedPolicyName: 'p-scanner',
+      allowedTagKeys: ['ibinder:binder', 'ibinder:folder'],
+    });
+    const wildcard = new ProducerAccess(stack, 'Erp', {
+      bucket: inbox,
+      producerName: 'erp',
+      prefix: 'inbox/erp/',
+      managedPolicyName: 'p-erp',
+      allowedTagKeys: ['ibinder:binder', 'ibinder:meta:*'],
+    });
+    const template = Template.fromStack(stack);
+    expect(policyOf(template, literal).Statement[0]?.Condition).toEqual({
+      'ForAllValues:StringEquals': { 's3:RequestObjectTagKeys': ['ibinder:binder', 'ibinder:folder'] },
+    });
+    expect(policyOf(template, wildcard).Statement[0]?.Condition).toEqual({
+      'ForAllValues:StringLike': { 's3:RequestObjectTagKeys': ['ibinder:binder', 'ibinder:meta:*'] },
+    });
+  });
+
+  it('a role assumable by the named accounts and roles only, carrying the policy and nothing else', () => {
+    const stack = testStack();
+    const access = new ProducerAccess(stack, 'Erp', {
+      bucket: inboxOf(stack),
+      producerName: 'erp',
+      prefix: 'inbox/erp/',
+      managedPolicyName: 'p-erp',
+      principals: ['210987654321', 'arn:aws:iam::210987654321:role/erp-upload'],
+    });
+    const template = Template.fromStack(stack);
+    expect(access.role).toBeDefined();
+    const role = propertiesOf(template, logicalIdOf(access.role!));
+    expect(role.ManagedPolicyArns).toEqual([{ Ref: logicalIdOf(access.policy) }]);
+    expect(role.Policies).toBeUndefined();
+    const trust = (role.AssumeRolePolicyDocument as { Statement: Array<{ Effect: string; Principal: { AWS: unknown }; Action: string }> })
+      .Statement;
+    expect(trust.every((s) => s.Effect === 'Allow' && s.Action === 'sts:AssumeRole')).toBe(true);
+    const principals = trust.flatMap((s) => (Array.isArray(s.Principal.AWS) ? s.Principal.AWS : [s.Principal.AWS]));
+    expect(new Set(principals.map((p) => JSON.stringify(p)))).toEqual(
+      new Set([
+        JSON.stringify('arn:aws:iam::210987654321:role/erp-upload'),
+        JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::210987654321:root']] }),
+      ]),
+    );
+    template.resourceCountIs('AWS::IAM::Policy', 0);
   });
 });
 
