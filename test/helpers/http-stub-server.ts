@@ -28,6 +28,8 @@ export interface StubReply {
   text?: string;
   /** Never answer (to provoke client timeouts); the connection is dropped on close(). */
   hang?: boolean;
+  /** Close the connection without answering, once the request has been read (a dropped connection). */
+  drop?: boolean;
 }
 
 export type StubResponder = StubReply | StubReply[] | ((request: RecordedRequest) => StubReply | Promise<StubReply>);
@@ -50,6 +52,10 @@ export async function startHttpStubServer(): Promise<HttpStubServer> {
 
   const reply = (res: ServerResponse, r: StubReply): void => {
     if (r.hang) return;
+    if (r.drop) {
+      res.socket?.destroy();
+      return;
+    }
     const headers: Record<string, string> = { ...r.headers };
     let payload = '';
     if (r.json !== undefined) {
