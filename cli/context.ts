@@ -12,6 +12,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient, createS3Client, endpointOverride } from '../shared/aws/clients.js';
@@ -25,12 +26,14 @@ import {
   type CredentialsProvider,
 } from '../shared/credentials.js';
 import { createIBinderClient, type HttpIBinderClientOptions, type IBinderClient } from '../shared/ibinder/index.js';
+import { isUnreachable, labelAwsErrors } from './aws-request-label.js';
 import type { SelectedEnvironment } from './environment.js';
-import { UsageError } from './errors.js';
+import { ServiceError, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 import { ENV_VARS, type GlobalOptions } from './options.js';
 import { Output } from './output.js';
 import { RESOURCES, StackOutputs, type ResourceName } from './stack-outputs.js';
+import { toCliError } from './to-cli-error.js';
 
 /** Everything a test (or the demo) may hand in instead of what the context would build. */
 export interface CliDependencies {
@@ -40,8 +43,11 @@ export interface CliDependencies {
   sqs?: SQSClient;
   cloudFormation?: CloudFormationClient;
   secretsManager?: SecretsManagerClient;
+  lambda?: LambdaClient;
   /** The clock (grace periods, progress rates). */
   now?: () => Date;
+  /** Waits between polls (export --remote); tests pass one that does not wait. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** Where the iBinder API is, and for which tenant. */
@@ -57,6 +63,7 @@ const NO_SECRET = '(none: no --env given)';
 export class CliContext {
   readonly output: Output;
   readonly now: () => Date;
+  readonly sleep: (ms: number) => Promise<void>;
   private ibinderClient: IBinderClient | undefined;
   private stackOutputs: StackOutputs | undefined;
   private readonly clients: CliDependencies;
@@ -70,6 +77,7 @@ export class CliContext {
   ) {
     this.output = new Output(io, options.json);
     this.now = deps.now ?? (() => new Date());
+    this.sleep = deps.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
     this.clients = { ...deps };
   }
 
@@ -161,8 +169,18 @@ export class CliContext {
         return await fromSecret();
       } catch (err) {
         if (!(err instanceof CredentialsError)) throw err;
+        // The shared message speaks to a deployed function; the operator gets one about their own credentials.
+        const readFailure = err.cause instanceof Error ? err.cause : undefined;
+        if (readFailure && isUnreachable(readFailure)) {
+          const unreachable = toCliError(readFailure);
+          throw new ServiceError(`no iBinder credentials for environment "${env.name}" (secret "${secretName}"): ${unreachable.message}`, unreachable.hint, {
+            cause: err,
+          });
+        }
         throw new UsageError(
-          `no iBinder credentials for environment "${env.name}": ${err.message}`,
+          readFailure
+            ? `no iBinder credentials for environment "${env.name}": could not read Secrets Manager secret "${secretName}" in ${env.config.region} (${readFailure.name}: ${readFailure.message})`
+            : `no iBinder credentials for environment "${env.name}": ${err.message}`,
           `make sure your AWS credentials may read secret "${secretName}" in ${env.config.region}, ` +
             `or set ${CLIENT_ID_ENV} and ${CLIENT_SECRET_ENV} to use credentials from variables`,
           { cause: err },
@@ -192,33 +210,47 @@ export class CliContext {
   }
 
   s3(): S3Client {
-    this.clients.s3 ??= createS3Client({ ...this.awsConfig('S3') }, this.io.env);
+    this.clients.s3 ??= this.labelled(createS3Client({ ...this.awsConfig('S3') }, this.io.env), 'Amazon S3', 'S3');
     return this.clients.s3;
   }
 
   dynamo(): DynamoDBDocumentClient {
-    this.clients.dynamo ??= createDocumentClient(new DynamoDBClient(this.awsConfig('DYNAMODB')));
+    // The document client shares the base client's middleware stack, so the label reaches it.
+    this.clients.dynamo ??= createDocumentClient(this.labelled(new DynamoDBClient(this.awsConfig('DYNAMODB')), 'Amazon DynamoDB', 'DYNAMODB'));
     return this.clients.dynamo;
   }
 
   sqs(): SQSClient {
-    this.clients.sqs ??= new SQSClient(this.awsConfig('SQS'));
+    this.clients.sqs ??= this.labelled(new SQSClient(this.awsConfig('SQS')), 'Amazon SQS', 'SQS');
     return this.clients.sqs;
   }
 
   cloudFormation(): CloudFormationClient {
-    this.clients.cloudFormation ??= new CloudFormationClient(this.awsConfig('CLOUDFORMATION'));
+    this.clients.cloudFormation ??= this.labelled(new CloudFormationClient(this.awsConfig('CLOUDFORMATION')), 'AWS CloudFormation', 'CLOUDFORMATION');
     return this.clients.cloudFormation;
   }
 
   secretsManager(): SecretsManagerClient {
-    this.clients.secretsManager ??= new SecretsManagerClient(this.awsConfig('SECRETS_MANAGER'));
+    this.clients.secretsManager ??= this.labelled(new SecretsManagerClient(this.awsConfig('SECRETS_MANAGER')), 'AWS Secrets Manager', 'SECRETS_MANAGER');
     return this.clients.secretsManager;
   }
 
+  lambda(): LambdaClient {
+    this.clients.lambda ??= this.labelled(new LambdaClient(this.awsConfig('LAMBDA')), 'AWS Lambda', 'LAMBDA');
+    return this.clients.lambda;
+  }
+
+  /** Labels the client's errors with the service and where its requests go (see aws-request-label.ts). */
+  private labelled<T extends object>(client: T, service: string, envSuffix: string): T {
+    const { endpoint, region } = this.awsConfig(envSuffix);
+    return labelAwsErrors(client, service, endpoint !== undefined ? endpoint : region !== undefined ? `region ${region}` : 'the default region');
+  }
+
   /**
-   * Region, endpoint and credentials from the CLI's variables. The environment's region is
-   * only known once it is loaded; commands load it before they ask for a client.
+   * Region, endpoint and credentials as the AWS CLI picks them: the flags (--region, --profile,
+   * --endpoint-url) first, then the CLI's variables (io.env) as the SDK would read them from
+   * the process's. The environment's region is only known once it is loaded; commands load it
+   * before they ask for a client.
    */
   private awsConfig(service: string): {
     region?: string;
@@ -228,15 +260,17 @@ export class CliContext {
   } {
     const env = this.io.env;
     const region = this.options.region ?? this.environment?.config.region ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION);
-    const endpoint = endpointOverride(service, env);
+    const endpoint = this.options.endpointUrl ?? endpointOverride(service, env);
     const accessKeyId = nonEmpty(env.AWS_ACCESS_KEY_ID);
     const secretAccessKey = nonEmpty(env.AWS_SECRET_ACCESS_KEY);
     const sessionToken = nonEmpty(env.AWS_SESSION_TOKEN);
-    const profile = nonEmpty(env.AWS_PROFILE);
+    // An explicit --profile wins over keys in the variables, as with the AWS CLI.
+    const profile = this.options.profile ?? nonEmpty(env.AWS_PROFILE);
+    const keysFromVariables = this.options.profile === undefined && accessKeyId !== undefined && secretAccessKey !== undefined;
     return {
       ...(region !== undefined ? { region } : {}),
       ...(endpoint !== undefined ? { endpoint } : {}),
-      ...(accessKeyId !== undefined && secretAccessKey !== undefined
+      ...(keysFromVariables
         ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken !== undefined ? { sessionToken } : {}) } }
         : profile !== undefined
           ? { profile }

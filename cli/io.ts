@@ -27,11 +27,53 @@ export interface CliIo {
   stdin: CliInputStream;
   /** Where relative paths (local files, cdk.json) are resolved from. Default process.cwd(). */
   cwd?: string | undefined;
+  /**
+   * Registers what to do when the person presses Ctrl-C (SIGINT): put the terminal back and
+   * say how to go on. After the handler has run, the process ends with exit code 130, as
+   * shells expect of an interrupted command. Returns the function that unregisters it.
+   * Absent where there is no process to interrupt (tests pass their own).
+   */
+  onInterrupt?: ((handler: InterruptHandler) => () => void) | undefined;
 }
+
+/** Runs once on Ctrl-C; may be async (e.g. hand back a lease), but gets at most INTERRUPT_GRACE_MS. */
+export type InterruptHandler = () => void | Promise<void>;
+
+/** Exit code of a command ended by SIGINT (128 + signal 2), as shells report it. */
+export const INTERRUPTED_EXIT_CODE = 130;
+
+/** How long an interrupt handler may take before the process ends anyway (ms). */
+export const INTERRUPT_GRACE_MS = 3_000;
 
 /** The real process's streams and variables. */
 export function processIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin, cwd: process.cwd() };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    stdin: process.stdin,
+    cwd: process.cwd(),
+    onInterrupt: (handler) => {
+      let interrupted = false;
+      const listener = (): void => {
+        // A second Ctrl-C while the handler runs ends the process at once.
+        if (interrupted) process.exit(INTERRUPTED_EXIT_CODE);
+        interrupted = true;
+        const grace = setTimeout(() => process.exit(INTERRUPTED_EXIT_CODE), INTERRUPT_GRACE_MS);
+        void Promise.resolve()
+          .then(handler)
+          .catch(() => undefined)
+          .finally(() => {
+            clearTimeout(grace);
+            process.exit(INTERRUPTED_EXIT_CODE);
+          });
+      };
+      process.on('SIGINT', listener);
+      return () => {
+        process.off('SIGINT', listener);
+      };
+    },
+  };
 }
 
 /**
@@ -58,6 +100,8 @@ export interface BufferedIo extends CliIo {
   stderr: CliOutputStream & { chunks: string[] };
   stdoutText(): string;
   stderrText(): string;
+  /** Presses Ctrl-C: runs the registered interrupt handlers; false when none is registered. */
+  interrupt(): Promise<boolean>;
 }
 
 export interface BufferedIoOptions {
@@ -78,6 +122,7 @@ export function bufferedIo(options: BufferedIoOptions = {}): BufferedIo {
   const stderr = stream();
   const stdin = Readable.from(options.input !== undefined ? [options.input] : []) as Readable & { isTTY?: boolean };
   stdin.isTTY = options.tty ?? false;
+  const interruptHandlers = new Set<InterruptHandler>();
   return {
     stdout,
     stderr,
@@ -86,5 +131,14 @@ export function bufferedIo(options: BufferedIoOptions = {}): BufferedIo {
     cwd: options.cwd,
     stdoutText: () => stdout.chunks.join(''),
     stderrText: () => stderr.chunks.join(''),
+    onInterrupt: (handler) => {
+      interruptHandlers.add(handler);
+      return () => interruptHandlers.delete(handler);
+    },
+    interrupt: async () => {
+      const handlers = [...interruptHandlers];
+      for (const handler of handlers) await handler();
+      return handlers.length > 0;
+    },
   };
 }

@@ -14,7 +14,13 @@ export interface GlobalOptions {
   tokenUrl?: string | undefined;
   tenant?: string | undefined;
   region?: string | undefined;
+  /** A profile of the AWS shared config and credentials files (like the AWS CLI's --profile). */
+  profile?: string | undefined;
+  /** One endpoint for every AWS service (like the AWS CLI's --endpoint-url): a local server. */
+  endpointUrl?: string | undefined;
   stackName?: string | undefined;
+  /** Show the shared code's log lines as they are written (JSON), instead of one short line per warning. */
+  debug: boolean;
   /** Explicit resource names, keyed like RESOURCES. */
   resources: Partial<Record<ResourceName, string>>;
 }
@@ -36,6 +42,7 @@ const RESOURCE_OPTION_KEYS: Record<ResourceName, string> = {
   ingestDlqUrl: 'dlqUrl',
   exportQueueUrl: 'exportQueueUrl',
   exportDlqUrl: 'exportDlqUrl',
+  exportPlanner: 'exportPlanner',
 };
 
 export function addGlobalOptions(program: Command): Command {
@@ -46,7 +53,10 @@ export function addGlobalOptions(program: Command): Command {
     .option('--api-url <url>', `iBinder API base URL, overriding the environment's; or ${ENV_VARS.apiUrl}`)
     .option('--token-url <url>', `iBinder token URL, overriding the environment's; or ${ENV_VARS.tokenUrl}`)
     .option('--tenant <id>', `iBinder organisation (tenant) id, overriding the environment's; or ${ENV_VARS.tenant}`)
-    .option('--region <region>', "AWS region (default: the environment's)")
+    .option('-v, --debug', 'show the log lines of the pipeline code as written (JSON) instead of one short line per warning')
+    .option('--region <region>', "AWS region (default: the environment's; or AWS_REGION)")
+    .option('--profile <name>', 'AWS profile from your shared config and credentials files (default: AWS_PROFILE)')
+    .option('--endpoint-url <url>', 'send every AWS request to this endpoint, e.g. a local server (default: AWS_ENDPOINT_URL[_<SERVICE>])')
     .option('--stack-name <name>', 'CloudFormation stack to read resource names from (default: IbinderPipeline-<env>)');
   for (const [name, spec] of Object.entries(RESOURCES) as [ResourceName, (typeof RESOURCES)[ResourceName]][]) {
     const placeholder = name.endsWith('Url') ? '<url>' : '<name>';
@@ -75,7 +85,35 @@ export function globalOptionsOf(command: Command): GlobalOptions {
     tokenUrl: text('tokenUrl'),
     tenant: text('tenant'),
     region: text('region'),
+    profile: text('profile'),
+    endpointUrl: text('endpointUrl'),
     stackName: text('stackName'),
+    debug: raw.debug === true,
     resources,
   };
+}
+
+/**
+ * The global options as flags again, the way `globalOptionsOf` read them (output modes left
+ * out): the front of every command line the CLI suggests, so that a pasted hint runs against
+ * the same environment, stack, endpoints and resources as the command that printed it.
+ */
+export function globalOptionFlags(options: GlobalOptions): string[] {
+  const flags: string[] = [];
+  const add = (flag: string, value: string | undefined): void => {
+    if (value !== undefined) flags.push(flag, value);
+  };
+  add('--env', options.env);
+  add('--config', options.config);
+  add('--profile', options.profile);
+  add('--region', options.region);
+  add('--endpoint-url', options.endpointUrl);
+  add('--stack-name', options.stackName);
+  add('--api-url', options.apiUrl);
+  add('--token-url', options.tokenUrl);
+  add('--tenant', options.tenant);
+  for (const [name, spec] of Object.entries(RESOURCES) as [ResourceName, (typeof RESOURCES)[ResourceName]][]) {
+    add(spec.flag, options.resources[name]);
+  }
+  return flags;
 }

@@ -7,11 +7,40 @@
 import type { CliError } from './errors.js';
 import type { CliIo } from './io.js';
 
+/**
+ * A line that redraws itself in place on stderr (the export's progress bar). While one is
+ * drawn, every other stderr line is written above it: the live line is cleared, the line is
+ * written, and the live line is drawn again, so that warnings neither mix into the bar nor
+ * are overwritten by it.
+ */
+export interface LiveLine {
+  clear(): void;
+  redraw(): void;
+}
+
 export class Output {
+  private liveLine: LiveLine | undefined;
+
   constructor(
     private readonly io: CliIo,
     readonly json: boolean,
   ) {}
+
+  /** Registers the live line; the returned function unregisters it. */
+  attachLiveLine(line: LiveLine): () => void {
+    this.liveLine = line;
+    return () => {
+      if (this.liveLine === line) this.liveLine = undefined;
+    };
+  }
+
+  /** One line on stderr (in both modes), above the live line if one is drawn. */
+  stderrLine(text: string): void {
+    const live = this.liveLine;
+    live?.clear();
+    this.io.stderr.write(`${text}\n`);
+    live?.redraw();
+  }
 
   /** Prints the result: `value` as JSON with --json, else the lines `human` returns. */
   result(value: unknown, human: () => string | readonly string[]): void {
@@ -26,7 +55,7 @@ export class Output {
 
   /** A remark for the person at the terminal (stderr; left out with --json, where the result says it). */
   note(text: string): void {
-    if (!this.json) this.io.stderr.write(`${text}\n`);
+    if (!this.json) this.stderrLine(text);
   }
 
   /** Prints an error with its hint: as text, or as `{"error": {...}}` with --json (stderr in both). */

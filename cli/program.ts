@@ -16,7 +16,9 @@ import { registerStatusCommand } from './commands/status.js';
 import type { CliIo } from './io.js';
 import { addGlobalOptions } from './options.js';
 
-export const PROGRAM_NAME = 'ibinder-pipeline';
+import { PROGRAM_NAME } from './suggested-command.js';
+
+export { PROGRAM_NAME };
 
 const COMMANDS: readonly CommandRegistration[] = [
   registerBindersCommand,

@@ -1,13 +1,17 @@
 /**
  * `runCli(argv, io)`: the whole CLI as a function. The `bin` launcher calls it with the
  * process's streams; tests and the demo call it in-process with their own, which is why
- * nothing here touches process.env, process.exit or the real terminal.
+ * nothing here touches process.env, process.exit or the real terminal. The one process-wide
+ * thing it does is route the pipeline code's log lines while a command runs (log-route.ts):
+ * the shared logger is one per process.
  */
 import { CommanderError, type Command } from 'commander';
+import { logger } from '../shared/observability/logger.js';
 import type { ActionFactory } from './command.js';
 import { CliContext, type CliDependencies } from './context.js';
 import { EXIT, type ExitCode } from './errors.js';
 import type { CliIo } from './io.js';
+import { routeLogLines } from './log-route.js';
 import { globalOptionsOf } from './options.js';
 import { Output } from './output.js';
 import { buildProgram } from './program.js';
@@ -23,7 +27,16 @@ export async function runCli(argv: readonly string[], io: CliIo, deps: CliDepend
     const options = globalOptionsOf(command);
     json = options.json;
     const ctx = await CliContext.create(options, io, deps);
-    exitCode = await handler(ctx, command);
+    // The pipeline code's log lines: short human lines on stderr, or (--debug) the raw lines.
+    const restoreConsole = routeLogLines(ctx.output, { debug: options.debug });
+    const previousLevel = logger.getLevelName();
+    if (options.debug) logger.setLogLevel('DEBUG');
+    try {
+      exitCode = await handler(ctx, command);
+    } finally {
+      if (options.debug) logger.setLogLevel(previousLevel);
+      restoreConsole();
+    }
   };
 
   const program = buildProgram(io, action);

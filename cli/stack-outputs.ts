@@ -5,6 +5,7 @@
  * another name.
  */
 import { DescribeStacksCommand, type CloudFormationClient, type Output } from '@aws-sdk/client-cloudformation';
+import { isUnreachable } from './aws-request-label.js';
 import { ServiceError, UsageError } from './errors.js';
 
 /** Each resource a command may need: its flag, the stack output that holds it, and what it is. */
@@ -17,6 +18,7 @@ export const RESOURCES = {
   ingestDlqUrl: { flag: '--dlq-url', output: 'IngestDeadLetterQueueUrl', what: 'ingest dead-letter queue' },
   exportQueueUrl: { flag: '--export-queue-url', output: 'ExportQueueUrl', what: 'export queue' },
   exportDlqUrl: { flag: '--export-dlq-url', output: 'ExportDeadLetterQueueUrl', what: 'export dead-letter queue' },
+  exportPlanner: { flag: '--export-planner', output: 'ExportPlannerFunctionName', what: 'deployed export planner' },
 } as const;
 export type ResourceName = keyof typeof RESOURCES;
 
@@ -52,6 +54,8 @@ export class StackOutputs {
       const out = await this.cloudFormation.send(new DescribeStacksCommand({ StackName: this.stackName }));
       outputs = out.Stacks?.[0]?.Outputs ?? [];
     } catch (err) {
+      // No answer at all: toCliError names CloudFormation and where the request went.
+      if (isUnreachable(err)) throw err;
       const name = err instanceof Error ? err.name : 'Error';
       const message = err instanceof Error ? err.message : String(err);
       if (name === 'ValidationError' && /does not exist/i.test(message)) {

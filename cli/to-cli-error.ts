@@ -6,6 +6,7 @@
 import { CredentialsError } from '../shared/credentials.js';
 import { IBinderApiError, IBinderError, IBinderNetworkError } from '../shared/ibinder/errors.js';
 import { CLIENT_ID_ENV, CLIENT_SECRET_ENV } from '../shared/credentials.js';
+import { awsRequestLabelOf, isUnreachable } from './aws-request-label.js';
 import { CliError, ServiceError, UsageError } from './errors.js';
 
 export function toCliError(err: unknown): CliError {
@@ -29,6 +30,7 @@ export function toCliError(err: unknown): CliError {
     const trace = err instanceof IBinderApiError && err.traceId ? ` (give iBinder support the traceId ${err.traceId})` : '';
     return new ServiceError(err.message, `try again later if iBinder is unavailable${trace}`, { cause: err });
   }
+  if (isUnreachable(err)) return unreachableError(err as Error);
   if (isAwsError(err)) return awsError(err);
   if (err instanceof Error) return new ServiceError(`${err.name}: ${err.message}`, undefined, { cause: err });
   return new ServiceError(String(err));
@@ -42,10 +44,40 @@ function isAwsError(err: unknown): err is AwsError {
   return err instanceof Error && ('$metadata' in err || err.name === 'CredentialsProviderError');
 }
 
+/**
+ * No answer at all (refused, no such host, timed out): names the service, the operation and
+ * where the request went, instead of Node's bare `connect ECONNREFUSED`.
+ */
+function unreachableError(err: Error): CliError {
+  const label = awsRequestLabelOf(err);
+  const cause = (err as NodeJS.ErrnoException).code ?? err.name;
+  if (!label) {
+    return new ServiceError(
+      `could not reach an AWS service (${cause}: ${err.message})`,
+      'check your network, the region (--region) and any endpoint override (--endpoint-url, AWS_ENDPOINT_URL[_<SERVICE>])',
+      { cause: err },
+    );
+  }
+  const overridden = !label.destination.startsWith('region ') && label.destination !== 'the default region';
+  return new ServiceError(
+    `could not reach ${label.service} at ${label.destination} (${label.operation}: ${cause}: ${err.message})`,
+    overridden
+      ? `is the local server running? check --endpoint-url / AWS_ENDPOINT_URL_${envSuffixOf(label.service)} (or AWS_ENDPOINT_URL)`
+      : 'check your network or proxy and the region (--region); try again if AWS had a hiccup',
+    { cause: err },
+  );
+}
+
+/** The AWS_ENDPOINT_URL_<SERVICE> suffix the SDK reads for a service. */
+function envSuffixOf(service: string): string {
+  return service.replace(/^(Amazon|AWS) /, '').replace(/ /g, '_').toUpperCase();
+}
+
 function awsError(err: AwsError): CliError {
   const status = err.$metadata?.httpStatusCode;
   const request = err.$metadata?.requestId ? ` (request id ${err.$metadata.requestId})` : '';
-  const text = `${err.name}${status !== undefined ? ` (HTTP ${status})` : ''}: ${err.message}${request}`;
+  const label = awsRequestLabelOf(err);
+  const text = `${label ? `${label.service} ${label.operation}: ` : ''}${err.name}${status !== undefined ? ` (HTTP ${status})` : ''}: ${err.message}${request}`;
   if (err.name === 'CredentialsProviderError' || /could not load credentials/i.test(err.message)) {
     return new UsageError(
       `no AWS credentials: ${err.message}`,

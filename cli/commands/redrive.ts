@@ -15,6 +15,7 @@ interface RedriveOptions {
   export?: boolean;
   yes?: boolean;
   max?: number;
+  dryRun?: boolean;
 }
 
 export const registerRedriveCommand: CommandRegistration = (program, action) => {
@@ -26,10 +27,11 @@ export const registerRedriveCommand: CommandRegistration = (program, action) => 
     .option('--export', 'the export pair instead: ExportDeadLetterQueueUrl -> ExportQueueUrl')
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
     .option('--max <n>', 'move at most this many messages (default: all counted at the start)', parsePositiveInteger)
+    .option('--dry-run', 'count and show what would be moved, and move nothing')
     .addHelpText(
       'after',
       `
-Fix the cause first (the alarm and the function's logs tell which): a message moved back before
+Fix the cause first (the alarm and the pipeline's logs tell which): a message moved back before
 that fails again and returns to the dead-letter queue after the queue's maximum receive count.`,
     )
     .action(
@@ -46,6 +48,13 @@ that fails again and returns to the dead-letter queue after the queue's maximum 
         if (limit === 0) {
           ctx.output.result({ ...base, moved: 0, failures: [] }, () => [
             `Nothing to redrive: ${from} has no waiting messages${count.inFlight > 0 ? ` (${count.inFlight} in flight: received by someone and not yet deleted; try again in a minute)` : ''}.`,
+          ]);
+          return EXIT.ok;
+        }
+
+        if (options.dryRun) {
+          ctx.output.result({ ...base, dryRun: true, wouldMove: limit, moved: 0, failures: [] }, () => [
+            `Dry run: would move ${limit} of about ${count.visible} message(s) from ${from} to ${to}${count.inFlight > 0 ? ` (${count.inFlight} more in flight)` : ''}. Nothing was moved.`,
           ]);
           return EXIT.ok;
         }

@@ -17,11 +17,13 @@ import { checkIngest, type IngestCheckResult } from '../ingest-check.js';
 import { prefixLines } from '../output.js';
 import { rejectedObjectKeys } from '../rejected-keys.js';
 import { renderCheck } from '../render-check.js';
+import { suggestedCommand } from '../suggested-command.js';
 import { applyTagChanges, type TagChange } from '../tag-changes.js';
 
 interface ReingestOptions {
   tag?: TagChange[];
   skipCheck?: boolean;
+  dryRun?: boolean;
 }
 
 export const registerReingestCommand: CommandRegistration = (program, action) => {
@@ -31,6 +33,7 @@ export const registerReingestCommand: CommandRegistration = (program, action) =>
     .addArgument(new Argument('<rejectedKey>', 'rejected/<key>, <key>, or s3://bucket/rejected/<key>'))
     .option('-t, --tag <key=value>', 'set this tag on the object first (repeatable); key= removes a tag', parseTagOption)
     .option('--skip-check', 'copy even if the check says the ingest would reject it again')
+    .option('--dry-run', 'check and show what would be tagged, copied and deleted, and change nothing')
     .addHelpText(
       'after',
       `
@@ -88,6 +91,21 @@ the one in an s3:// argument. Example:
           }
         }
 
+        if (options.dryRun) {
+          const plan = {
+            ...(changes.length > 0 ? { tagRejectedObject: `s3://${bucket}/${keys.rejectedKey}` } : {}),
+            copy: { from: `s3://${bucket}/${keys.rejectedKey}`, to: `s3://${bucket}/${keys.inboxKey}` },
+            delete: [`s3://${bucket}/${keys.rejectedKey}`, `s3://${bucket}/${keys.reportKey}`],
+          };
+          ctx.output.result({ bucket, ...keys, dryRun: true, reingested: false, tags, wouldDo: plan, ...(check ? { check } : {}) }, () => [
+            `Dry run: nothing was changed. Without --dry-run this would:`,
+            ...(changes.length > 0 ? [`  set the tags on s3://${bucket}/${keys.rejectedKey}: ${tags.map((t) => `${t.Key}=${t.Value}`).join(', ')}`] : []),
+            `  copy s3://${bucket}/${keys.rejectedKey} to s3://${bucket}/${keys.inboxKey}${check ? ' (the check accepts it)' : ' (check skipped)'}`,
+            `  delete the rejected copy and its report (${keys.reportKey})`,
+          ]);
+          return EXIT.ok;
+        }
+
         // The fix goes on the rejected object first, so that it survives a failed copy.
         if (changes.length > 0) {
           await s3.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: keys.rejectedKey, Tagging: { TagSet: tags } }));
@@ -106,7 +124,7 @@ the one in an s3:// argument. Example:
         ctx.output.result({ bucket, ...keys, reingested: true, tags, ...(check ? { check } : {}) }, () => [
           `Copied s3://${bucket}/${keys.rejectedKey} back to s3://${bucket}/${keys.inboxKey}${changes.length > 0 ? ' with the new tags' : ' with its tags'}; the ingest picks it up from there.`,
           `Deleted the rejected copy and its report (${keys.reportKey}).`,
-          `Follow it with: ibinder-pipeline status ${bucket}/${keys.inboxKey}`,
+          `Follow it with: ${suggestedCommand(ctx.options, ['status', `${bucket}/${keys.inboxKey}`])}`,
         ]);
         return EXIT.ok;
       }),

@@ -13,6 +13,7 @@ import { argumentOf, type CommandRegistration } from '../command.js';
 import { EXIT } from '../errors.js';
 import { findLedgerEntries } from '../ledger-lookup.js';
 import { prefixLines } from '../output.js';
+import { suggestedCommand } from '../suggested-command.js';
 
 export const registerStatusCommand: CommandRegistration = (program, action) => {
   program
@@ -43,14 +44,16 @@ export const registerStatusCommand: CommandRegistration = (program, action) => {
                 : '  Check the bucket and key (case-sensitive); entries are kept 90 days.',
             ];
           }
-          return entries.flatMap((entry, i) => [...(i > 0 ? [''] : []), ...describeEntry(entry, object.bucket, now)]);
+          const reingestCommand = (rejectedKey: string): string => suggestedCommand(ctx.options, ['reingest', `s3://${object.bucket}/${rejectedKey}`]);
+          return entries.flatMap((entry, i) => [...(i > 0 ? [''] : []), ...describeEntry(entry, object.bucket, now, reingestCommand)]);
         });
         return entries.length > 0 ? EXIT.ok : EXIT.failed;
       }),
     );
 };
 
-function describeEntry(entry: LedgerEntry, bucket: string, now: number): string[] {
+/** `reingestCommand` gives the pasteable command that sends a rejected copy through the ingest again. */
+function describeEntry(entry: LedgerEntry, bucket: string, now: number, reingestCommand: (rejectedKey: string) => string): string[] {
   const lines = [`s3://${entry.bucket}/${entry.objectKey}  version ${entry.objectVersionId}`];
   switch (entry.state) {
     case 'claimed': {
@@ -78,7 +81,7 @@ function describeEntry(entry: LedgerEntry, bucket: string, now: number): string[
       entry.reasons.forEach((p, i) => {
         lines.push(`  ${i + 1}. ${p.field}: ${p.message}`, prefixLines(`fix: ${p.fix}`, '     '));
       });
-      if (entry.rejectedKey !== undefined) lines.push(`  After fixing: ibinder-pipeline reingest ${entry.rejectedKey}`);
+      if (entry.rejectedKey !== undefined) lines.push(`  After fixing: ${reingestCommand(entry.rejectedKey)}`);
       break;
   }
   lines.push(`  updated   ${entry.updatedAt}`);

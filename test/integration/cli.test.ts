@@ -301,7 +301,8 @@ describe('status and reingest, after the real ingest ran', () => {
     expect(rejected.code).toBe(0);
     expect(rejected.stdoutText()).toContain('state     rejected');
     expect(rejected.stdoutText()).toContain('"Discipline" (discipline) is required');
-    expect(rejected.stdoutText()).toContain('reingest rejected/fix-me/Sections.pdf');
+    expect(rejected.stdoutText()).toContain(`After fixing: ibinder-pipeline --env local --config ${cdkJson} `);
+    expect(rejected.stdoutText()).toContain(`reingest s3://${bucket}/rejected/fix-me/Sections.pdf`);
 
     const refused = await cli(['reingest', 'rejected/fix-me/Sections.pdf', ...resourceFlags]);
     expect(refused.code).toBe(1);
@@ -331,7 +332,7 @@ describe('status and reingest, after the real ingest ran', () => {
 describe('export', () => {
   it('runs an export of one binder in-process and prints a summary; a second run exports nothing', async () => {
     const first = await cli(['export', '--binder', RIVERSIDE.binderId, ...resourceFlags]);
-    expect(first.stderrText()).toContain(`Exporting binder(s) ${RIVERSIDE.binderId}`);
+    expect(first.stderrText()).toMatch(new RegExp(`^Export run \\S+: exporting binder\\(s\\) ${RIVERSIDE.binderId} `, 'm'));
     expect(first.code).toBe(0);
     const text = first.stdoutText();
     expect(text).toMatch(/Export run \S+ finished in/);
@@ -355,7 +356,9 @@ describe('export', () => {
     const flags = ['--env', 'local', '--config', cdkJson, 'export', '--binder', HARBOUR.binderId, ...resourceFlags];
     const terminal = captureIo({ env: baseEnv, cwd: dir, tty: true });
     expect(await runCli(flags, terminal)).toBe(0);
-    expect(terminal.stderrText()).toMatch(/exporting \[[^\]]*\] (\d+)\/\1 versions \| [\d.]+ (B|KiB|MiB) \| [\d.]+ (B|KiB|MiB)\/s \| \S+ left/);
+    expect(terminal.stderrText()).toMatch(/exporting \[[^\]]*\] (\d+)\/\1 versions \| [\d.]+ (B|KiB|MiB) \| [\d.]+ (B|KiB|MiB)\/s \| [\d.]+ s left/);
+    // Time left is estimated from the start: never cli-progress's "INF".
+    expect(terminal.stderrText()).not.toContain('INF');
     expect(terminal.stdoutText()).toMatch(/Export run \S+ finished/);
     expect(terminal.stdoutText()).not.toContain('exporting [');
 
@@ -397,9 +400,13 @@ describe('environment, credentials and resource names', () => {
     // With an environment, the secret is read from Secrets Manager; here there is none to reach.
     const secretEnv = { ...withoutCredentials, AWS_ENDPOINT_URL_SECRETS_MANAGER: 'http://127.0.0.1:9' };
     const noSecret = await cli(['binders'], { env: secretEnv });
-    expect(noSecret.code).toBe(2);
+    expect(noSecret.code).toBe(3);
     expect(noSecret.stderrText()).toContain('no iBinder credentials for environment "local"');
     expect(noSecret.stderrText()).toContain('ibinder-pipeline/local/ibinder-client');
+    // The service that could not be reached, where, and which call: not a bare "connect ECONNREFUSED".
+    expect(noSecret.stderrText()).toContain('could not reach AWS Secrets Manager at http://127.0.0.1:9 (GetSecretValue: ECONNREFUSED');
+    expect(noSecret.stderrText()).toContain('AWS_ENDPOINT_URL_SECRETS_MANAGER');
+    expect(noSecret.stderrText()).not.toMatch(/error: Error:/);
   });
 
   it('wrong credentials are a configuration error that never echoes the secret', async () => {
