@@ -7,20 +7,26 @@
  * what a fault drill runs a thousand files through, to show that no mix of failures loses a
  * file or makes one twice.
  *
- * Draws come from a seeded generator, so the sequence of decisions is reproducible from the
- * seed; which request gets which decision also depends on the order requests arrive in, which
- * concurrent clients do not fix.
+ * The share is exact rather than left to chance: matching calls are taken in windows of 100,
+ * and in each window exactly `round(rate * 100)` of them, at positions drawn at random, are
+ * faulted. So a drill that asks for 20 % gets 20 % of every hundred calls (the rate is applied
+ * in whole percent), not 17 % on an unlucky seed. Draws come from a seeded generator, so the
+ * sequence of decisions is reproducible from the seed; which request gets which decision also
+ * depends on the order requests arrive in, which concurrent clients do not fix.
  */
 import { z } from 'zod';
 import type { FaultAction } from './fault-controller.js';
 import { selectorMatches, type CallIdentity } from './fault-route.js';
 import { seededRandom, type RandomSource } from './seeded-random.js';
 
+/** Matching calls per window; each window faults exactly `round(rate * WINDOW)` of them. */
+export const FAULT_MIX_WINDOW = 100;
+
 export const FAULT_MIX_KINDS = ['429', '500', '503', 'dropped-connection', 'dropped-response'] as const;
 export type FaultMixKind = (typeof FAULT_MIX_KINDS)[number];
 
 export interface FaultMixSpec {
-  /** Share of matching calls to fault, from 0 to 1. */
+  /** Share of matching calls to fault, from 0 to 1; applied exactly per 100 calls, in whole percent. */
   rate: number;
   /** Seed of the draws; the same seed gives the same sequence. Default 1. */
   seed?: number | string;
@@ -56,6 +62,9 @@ export class FaultMix {
   private readonly random: RandomSource;
   private readonly description: FaultMixDescription;
   private readonly weighted: { kind: FaultMixKind; upTo: number }[];
+  private readonly faultsPerWindow: number;
+  /** Which positions of the current window are faulted; refilled when it is used up. */
+  private window: boolean[] = [];
 
   constructor(spec: FaultMixSpec) {
     if (!(spec.rate >= 0 && spec.rate <= 1)) throw new RangeError(`A fault mix rate is a share from 0 to 1, got ${spec.rate}`);
@@ -74,6 +83,7 @@ export class FaultMix {
       kinds,
       retryAfterSeconds: spec.retryAfterSeconds ?? 1,
     };
+    this.faultsPerWindow = Math.round(spec.rate * FAULT_MIX_WINDOW);
     let cumulative = 0;
     this.weighted = FAULT_MIX_KINDS.filter((k) => kinds[k] > 0).map((kind) => {
       cumulative += kinds[kind] / totalWeight;
@@ -88,7 +98,7 @@ export class FaultMix {
   /** Draws for one call: the fault to apply, or undefined to let it through. */
   decide(call: CallIdentity): FaultAction | undefined {
     if (!this.description.routes.some((selector) => selectorMatches(selector, undefined, call))) return undefined;
-    if (this.random() >= this.description.rate) return undefined;
+    if (!this.nextPositionFaulted()) return undefined;
     const draw = this.random();
     const kind = (this.weighted.find((w) => draw < w.upTo) ?? this.weighted[this.weighted.length - 1])?.kind;
     switch (kind) {
@@ -105,6 +115,19 @@ export class FaultMix {
       case undefined:
         return undefined;
     }
+  }
+
+  /** A fresh window is a random permutation of `faultsPerWindow` faulted positions. */
+  private nextPositionFaulted(): boolean {
+    if (this.window.length === 0) {
+      const positions = Array.from({ length: FAULT_MIX_WINDOW }, (_, i) => i < this.faultsPerWindow);
+      for (let i = positions.length - 1; i > 0; i -= 1) {
+        const j = Math.floor(this.random() * (i + 1));
+        [positions[i], positions[j]] = [positions[j] as boolean, positions[i] as boolean];
+      }
+      this.window = positions;
+    }
+    return this.window.pop() ?? false;
   }
 }
 

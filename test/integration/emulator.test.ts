@@ -633,7 +633,7 @@ describe('iBinder emulator', () => {
       expect(await again.text()).toContain('already been used');
     });
 
-    it('faults the share of API calls the rate asks for, with every kind, and counts each kind', async () => {
+    it('faults exactly the share of API calls the rate asks for, per hundred calls, with every kind, and counts each kind', async () => {
       await client.accessToken();
       emulator.faults.resetInjected();
       emulator.faults.setMix({ rate: 0.3, seed: 11, retryAfterSeconds: 1 });
@@ -651,8 +651,8 @@ describe('iBinder emulator', () => {
       const injected = emulator.faults.injected();
       const faulted = outcomes.filter((o) => o !== 200).length;
       expect(injected.total).toBe(faulted);
-      expect(faulted / outcomes.length).toBeGreaterThan(0.2);
-      expect(faulted / outcomes.length).toBeLessThan(0.4);
+      // Exactly 30 of every 100 matching calls, not 30 % on average.
+      expect(faulted).toBe(90);
       expect(Object.keys(injected.byKind).sort()).toEqual(['429', '500', '503', 'dropped-connection', 'dropped-response']);
       expect(outcomes.filter((o) => o === 429)).toHaveLength(injected.byKind['429'] ?? -1);
       expect(outcomes.filter((o) => o === 500)).toHaveLength(injected.byKind['500'] ?? -1);
