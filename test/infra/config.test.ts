@@ -14,9 +14,12 @@ import { environmentEntry, readCdkJson } from './stack-fixtures.js';
 const minimalEntry = (): Record<string, unknown> => ({
   account: '123456789012',
   region: 'eu-north-1',
-  tenantId: 'org-1',
+  tenantId: '5f0c2a7e-3b1d-4c8e-9a6f-2d4b7e1c0a93',
   credentialsSecret: { secretName: 'ibinder-pipeline/test/ibinder-client' },
 });
+
+const FOLDER_ID = '0b6f4c2e-91d3-4a7b-8e5f-3c1d9a2b7e60';
+const OTHER_FOLDER_ID = '1c7a5d3f-02e4-4b8c-9f60-4d2e0b3c8f71';
 
 /** The message of the EnvironmentConfigError that loading `entry` as `envName` throws. */
 function errorFor(entry: unknown, envName = 'dev'): string {
@@ -127,8 +130,8 @@ describe('loadEnvironmentConfig', () => {
   it('checks the target shape of routing rules and the default target', () => {
     const message = errorFor({
       ...minimalEntry(),
-      defaultTarget: { binderId: 'b1' },
-      routingRules: [{ prefix: 'inbox/x/', target: { binderId: 'b1', folderId: 'f', folderPath: 'A/B' } }],
+      defaultTarget: { binderId: 'Binder001' },
+      routingRules: [{ prefix: 'inbox/x/', target: { binderId: 'Binder001', folderId: FOLDER_ID, folderPath: 'A/B' } }],
     });
     expect(message).toMatch(/defaultTarget: give exactly one of folderId or folderPath/);
     expect(message).toMatch(/routingRules\.0\.target: give exactly one of folderId or folderPath/);
@@ -220,15 +223,153 @@ describe('toPipelineConfig', () => {
         {
           dev: {
             ...minimalEntry(),
-            defaultTarget: { binderId: 'b1', folderPath: 'Inbox' },
-            export: { binders: ['b1', 'b2'] },
+            defaultTarget: { binderId: 'Binder001', folderPath: 'Inbox' },
+            export: { binders: ['Binder001', 'Binder002'] },
           },
         },
         'dev',
       ),
       'dev',
     );
-    expect(configured.exportBinders).toEqual(['b1', 'b2']);
-    expect(configured.defaultTarget).toEqual({ binderId: 'b1', folderPath: 'Inbox', metadata: {} });
+    expect(configured.exportBinders).toEqual(['Binder001', 'Binder002']);
+    expect(configured.defaultTarget).toEqual({ binderId: 'Binder001', folderPath: 'Inbox', metadata: {} });
+  });
+});
+
+describe('loadEnvironmentConfig: identity and routing', () => {
+  it('refuses malformed regions, naming the field, and accepts every partition\'s form', () => {
+    for (const region of ['eu-north-99x', 'eu-north', 'xx-north-1', 'eu-norht-1', 'EU-NORTH-1', 'eu-north-0', 'us-gov-1']) {
+      expect(errorFor({ ...minimalEntry(), region }), region).toMatch(/  - region: expected an AWS region/);
+    }
+    for (const region of ['eu-north-1', 'us-gov-west-1', 'ap-southeast-2', 'ca-central-1', 'cn-northwest-1', 'il-central-1', 'mx-central-1', 'me-south-1', 'af-south-1', 'sa-east-1']) {
+      expect(loadEnvironmentConfig({ dev: { ...minimalEntry(), region } }, 'dev').region).toBe(region);
+    }
+  });
+
+  it('refuses a tenant id that is not a GUID', () => {
+    expect(errorFor({ ...minimalEntry(), tenantId: 'org-1' })).toMatch(/  - tenantId: expected the iBinder organisation \(tenant\) id: a GUID/);
+  });
+
+  it('refuses malformed binder and folder ids in targets, allowlists and the export, naming each field', () => {
+    const message = errorFor({
+      ...minimalEntry(),
+      defaultTarget: { binderId: 'PRJ-1', folderId: 'f-1' },
+      routingRules: [{ prefix: 'inbox/x/', target: { binderId: 'Binder001', folderPath: 'A' }, allow: [{ binderId: 'Binder001', folderIds: ['nope'] }] }],
+      export: { binders: ['b1'] },
+    });
+    expect(message).toMatch(/  - defaultTarget\.binderId: expected a binder id: 9 characters/);
+    expect(message).toMatch(/  - defaultTarget\.folderId: expected a folder id: a GUID/);
+    expect(message).toMatch(/  - routingRules\.0\.allow\.0\.folderIds\.0: expected a folder id: a GUID/);
+    expect(message).toMatch(/  - export\.binders\.0: expected a binder id/);
+  });
+
+  it('refuses a routing prefix outside inbox/ (it could never match) and duplicate prefixes, naming the rule', () => {
+    const target = { binderId: 'Binder001', folderPath: 'A' };
+    const message = errorFor({
+      ...minimalEntry(),
+      routingRules: [
+        { prefix: 'scanner/', target },
+        { prefix: 'inbox/erp/', target },
+        { prefix: 'inbox/erp/', target },
+      ],
+    });
+    expect(message).toMatch(/  - routingRules\.0\.prefix: "scanner\/" is not under inbox\/, so it can never match.*"inbox\/scanner\/"/);
+    expect(message).toMatch(/  - routingRules\.2\.prefix: "inbox\/erp\/" is also the prefix of routingRules\.1/);
+    expect(message).not.toMatch(/routingRules\.1\.prefix/);
+  });
+
+  it('treats prefixes that differ only in Unicode normalization as duplicates', () => {
+    const target = { binderId: 'Binder001', folderPath: 'A' };
+    const message = errorFor({
+      ...minimalEntry(),
+      routingRules: [
+        { prefix: 'inbox/Årsta/'.normalize('NFC'), target },
+        { prefix: 'inbox/Årsta/'.normalize('NFD'), target },
+      ],
+    });
+    expect(message).toMatch(/routingRules\.1\.prefix: .* is also the prefix of routingRules\.0/);
+  });
+
+  it('requires a rule\'s own target to be inside its allowlist, by binder, folder path or folder id', () => {
+    const message = errorFor({
+      ...minimalEntry(),
+      routingRules: [
+        { prefix: 'inbox/a/', target: { binderId: 'Binder001', folderPath: 'A' }, allow: [{ binderId: 'Binder002' }] },
+        { prefix: 'inbox/b/', target: { binderId: 'Binder001', folderPath: 'Finance/Other' }, allow: [{ binderId: 'Binder001', folderPaths: ['Finance/Invoices'] }] },
+        { prefix: 'inbox/c/', target: { binderId: 'Binder001', folderId: FOLDER_ID }, allow: [{ binderId: 'Binder001', folderIds: [OTHER_FOLDER_ID] }] },
+      ],
+    });
+    expect(message).toMatch(/  - routingRules\.0\.allow: the rule's own target \(binder Binder001\) is not in it/);
+    expect(message).toMatch(/  - routingRules\.1\.allow: the rule's own target \(binder Binder001, folder "Finance\/Other"\) is not inside the folderPaths/);
+    expect(message).toMatch(/  - routingRules\.2\.allow: the rule's own target \(binder Binder001, folder id 0b6f4c2e-.*\) is not among the folderIds/);
+
+    const inside = loadEnvironmentConfig(
+      {
+        dev: {
+          ...minimalEntry(),
+          routingRules: [
+            { prefix: 'inbox/b/', target: { binderId: 'Binder001', folderPath: 'Finance/Invoices/2026' }, allow: [{ binderId: 'Binder001', folderPaths: ['Finance/Invoices'] }] },
+            { prefix: 'inbox/c/', target: { binderId: 'Binder001', folderId: FOLDER_ID.toUpperCase() }, allow: [{ binderId: 'Binder001', folderIds: [FOLDER_ID] }] },
+            { prefix: 'inbox/d/', target: { binderId: 'Binder001', folderPath: 'Anything' } },
+          ],
+        },
+      },
+      'dev',
+    );
+    expect(inside.routingRules).toHaveLength(3);
+  });
+
+  it('requires the default target to be inside unlistedPrefixes, and refuses one that "none" would make useless', () => {
+    const defaultTarget = { binderId: 'Binder001', folderPath: 'Inbox/Unsorted' };
+    expect(errorFor({ ...minimalEntry(), defaultTarget, unlistedPrefixes: 'none' })).toMatch(/  - defaultTarget: unlistedPrefixes is "none"/);
+    expect(errorFor({ ...minimalEntry(), defaultTarget, unlistedPrefixes: { allow: [{ binderId: 'Binder001', folderPaths: ['Outbox'] }] } })).toMatch(
+      /  - defaultTarget: the default target \(binder Binder001, folder "Inbox\/Unsorted"\) is not inside the folderPaths/,
+    );
+    const config = loadEnvironmentConfig(
+      { dev: { ...minimalEntry(), defaultTarget, unlistedPrefixes: { allow: [{ binderId: 'Binder001', folderPaths: ['Inbox'] }] } } },
+      'dev',
+    );
+    expect(toPipelineConfig(config, 'dev').unlistedPrefixes).toEqual({ allow: [{ binderId: 'Binder001', folderPaths: ['Inbox'] }] });
+  });
+
+  it('refuses a malformed unlistedPrefixes and an empty allow list', () => {
+    expect(errorFor({ ...minimalEntry(), unlistedPrefixes: 'some' })).toMatch(/  - unlistedPrefixes: expected "none", "any" or \{"allow"/);
+    expect(errorFor({ ...minimalEntry(), routingRules: [{ prefix: 'inbox/a/', target: { binderId: 'Binder001', folderPath: 'A' }, allow: [] }] })).toMatch(
+      /routingRules\.0\.allow: expected at least one/,
+    );
+  });
+
+  it('makes a production environment say what unlisted prefixes may reach; elsewhere it defaults to "any"', () => {
+    expect(errorFor(minimalEntry(), 'prod')).toMatch(/  - unlistedPrefixes: is missing; the production environment "prod" must say/);
+    expect(toPipelineConfig(loadEnvironmentConfig({ prod: { ...minimalEntry(), unlistedPrefixes: 'none' } }, 'prod'), 'prod').unlistedPrefixes).toBe('none');
+    expect(toPipelineConfig(loadEnvironmentConfig({ dev: minimalEntry() }, 'dev'), 'dev').unlistedPrefixes).toBe('any');
+  });
+
+  it('keeps cdk.json\'s prod closed to unlisted prefixes, with an allowlist on every rule', () => {
+    const prod = loadEnvironmentConfig(readCdkJson().context.environments, 'prod');
+    expect(prod.unlistedPrefixes).toBe('none');
+    expect(prod.routingRules.every((rule) => rule.allow !== undefined)).toBe(true);
+  });
+
+  it('keeps routing prefixes and allowed folder paths in NFC', () => {
+    const config = loadEnvironmentConfig(
+      {
+        dev: {
+          ...minimalEntry(),
+          routingRules: [
+            {
+              prefix: 'inbox/Årsta/'.normalize('NFD'),
+              target: { binderId: 'Binder001', folderPath: 'Årsta/Ritningar'.normalize('NFD') },
+              allow: [{ binderId: 'Binder001', folderPaths: ['Årsta'.normalize('NFD')] }],
+            },
+          ],
+        },
+      },
+      'dev',
+    );
+    const [rule] = config.routingRules;
+    expect(rule?.prefix).toBe('inbox/Årsta/'.normalize('NFC'));
+    expect(rule?.target.folderPath).toBe('Årsta/Ritningar'.normalize('NFC'));
+    expect(rule?.allow?.[0]?.folderPaths).toEqual(['Årsta'.normalize('NFC')]);
   });
 });

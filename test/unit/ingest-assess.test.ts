@@ -9,6 +9,7 @@ import type { PipelineConfigInput } from '../../shared/config/runtime.js';
 import { FolderResolver } from '../../shared/ibinder/folder-resolver.js';
 import type { MetadataElement } from '../../shared/ibinder/schemas.js';
 import type { S3Tag } from '../../shared/s3/tags.js';
+import { ARSTA_NFC, ARSTA_NFD, FOLDER, GUID_BINDERS, OTHER_PROJECT_ID, PROJECT_ID } from '../helpers/allowlist-fixtures.js';
 import { apiError, FakeIBinderClient } from '../helpers/fake-ibinder.js';
 import { BINDER_ID, BINDERS, makeConfig, SCHEMA } from '../helpers/ingest-factories.js';
 
@@ -47,7 +48,7 @@ function schemaSource(cached: MetadataElement[], current: MetadataElement[] = ca
 }
 
 function setup(options: { config?: Partial<PipelineConfigInput>; cached?: MetadataElement[]; current?: MetadataElement[] } = {}) {
-  const client = new FakeIBinderClient(BINDERS);
+  const client = new FakeIBinderClient([...BINDERS, ...GUID_BINDERS]);
   const source = schemaSource(options.cached ?? SCHEMA, options.current);
   const steps: IngestAssessmentStep[] = [];
   const assess = (input: Partial<IngestAssessmentInput> = {}): Promise<IngestAssessment> =>
@@ -101,16 +102,34 @@ describe('assessIngest: accept', () => {
     expect(reads).toEqual({ get: 1, refresh: 1 });
   });
 
-  it('takes an untagged object under a routing rule, without looking up a folder given by id', async () => {
+  it('takes an untagged object under a routing rule, locating the rule\'s folder id in its binder first', async () => {
     const { assess, client } = setup({
-      config: { routingRules: [{ prefix: 'inbox/drawings/', target: { binderId: BINDER_ID, folderId: 'f-arch', metadata: { discipline: 'd-arch' } } }] },
+      config: { routingRules: [{ prefix: 'inbox/drawings/', target: { binderId: PROJECT_ID, folderId: FOLDER.architecture, metadata: { discipline: 'd-arch' } } }] },
     });
     const assessment = await assess({ tags: [] });
     expect(assessment.kind).toBe('accept');
     if (assessment.kind !== 'accept') return;
-    expect(assessment.plan.target).toEqual({ binderId: BINDER_ID, folderId: 'f-arch' });
+    expect(assessment.plan.target).toEqual({ binderId: PROJECT_ID, folderId: FOLDER.architecture, folderPath: 'Drawings/Architecture' });
     expect(assessment.plan.source).toEqual({ kind: 'rule', prefix: 'inbox/drawings/' });
-    expect(client.callCount('listTopFolders')).toBe(0);
+    expect(client.callCount('listTopFolders')).toBe(1);
+  });
+
+  it('keeps the rule\'s metadata when the tags name the rule\'s own binder, tags winning element by element', async () => {
+    const { assess } = setup({
+      config: {
+        routingRules: [
+          { prefix: 'inbox/drawings/', target: { binderId: PROJECT_ID, folderPath: 'Reports', metadata: { discipline: 'd-arch', status: 's-draft' }, version: 'R1' } },
+        ],
+      },
+    });
+    const assessment = await assess({ tags: [{ Key: 'ibinder:binder', Value: PROJECT_ID }, { Key: 'ibinder:meta:status', Value: 'Final' }] });
+    if (assessment.kind !== 'accept') throw new Error(`expected accept, got ${JSON.stringify(assessment)}`);
+    expect(assessment.plan.target).toMatchObject({ binderId: PROJECT_ID, folderId: FOLDER.reports });
+    expect(assessment.plan.version).toBe('R1');
+    expect(assessment.additionalMetadata).toEqual([
+      { metadataElementId: 'discipline', value: 'd-arch' },
+      { metadataElementId: 'status', value: 's-final' },
+    ]);
   });
 });
 
@@ -169,26 +188,45 @@ describe('assessIngest: reject', () => {
     expect(reads).toEqual({ get: 0, refresh: 0 });
   });
 
-  it('rejects an unknown binder whose schema iBinder refuses, naming the config field to fix', async () => {
-    const client = new FakeIBinderClient(BINDERS);
+  it('rejects a binder whose schema iBinder refuses, naming the config field to fix', async () => {
+    const client = new FakeIBinderClient(GUID_BINDERS);
+    const refuse = () => Promise.reject(apiError(403, { title: 'Forbidden', traceId: 'trace-403' }));
     const assessment = await assessIngest(
       { key: KEY, tags: [], sizeBytes: 10, now: NOW },
       {
-        config: makeConfig({ defaultTarget: { binderId: 'Nope00000', folderId: 'f-1', metadata: {} } }),
+        config: makeConfig({ defaultTarget: { binderId: PROJECT_ID, folderId: FOLDER.reports, metadata: {} } }),
         folders: new FolderResolver(client),
-        schemas: {
-          get: () => client.getMetadataElements('Nope00000'),
-          refresh: () => client.getMetadataElements('Nope00000'),
-        },
+        schemas: { get: refuse, refresh: refuse },
       },
     );
     expect(assessment).toMatchObject({
       kind: 'reject',
       cause: 'unknown-binder',
-      plan: { target: { binderId: 'Nope00000', folderId: 'f-1' }, source: { kind: 'default' } },
-      ibinder: { status: 404, traceId: 'trace-unknown-binder' },
+      plan: { target: { binderId: PROJECT_ID, folderId: FOLDER.reports }, source: { kind: 'default' } },
+      ibinder: { status: 403, traceId: 'trace-403' },
     });
     expect(codes(assessment)).toEqual(['target:defaultTarget.binderId']);
+  });
+
+  it('rejects malformed binder and folder ids as malformed, before anything is looked up', async () => {
+    const { assess, client, reads } = setup();
+    const assessment = await assess({ tags: [{ Key: 'ibinder:binder', Value: 'PRJ-1' }, { Key: 'ibinder:folder', Value: 'f-1' }] });
+    expect(assessment).toMatchObject({ kind: 'reject', cause: 'unresolved-target' });
+    expect(codes(assessment)).toEqual(['tags:ibinder:binder', 'tags:ibinder:folder']);
+    if (assessment.kind !== 'reject') return;
+    expect(assessment.problems[0]?.message).toBe('"PRJ-1" is not a binder id: binder ids are 9 characters of letters, digits, "_" and "-" (a NanoId), e.g. "PRJ0001AB"');
+    expect(assessment.problems[0]?.message).not.toMatch(/access|visible|refused/);
+    expect(assessment.problems[1]?.message).toContain('"f-1" is not a folder id: folder ids are a GUID');
+    expect(client.callCount('listTopFolders') + client.callCount('listSubFolders')).toBe(0);
+    expect(reads).toEqual({ get: 0, refresh: 0 });
+  });
+
+  it('rejects a well-formed folder id that is not in the binder, before any byte moves', async () => {
+    const { assess, client } = setup();
+    const assessment = await assess({ tags: [{ Key: 'ibinder:binder', Value: PROJECT_ID }, { Key: 'ibinder:folder', Value: FOLDER.nowhere }, { Key: 'ibinder:meta:discipline', Value: 'd-arch' }] });
+    expect(assessment).toMatchObject({ kind: 'reject', cause: 'unresolved-target', binder: { binderId: PROJECT_ID } });
+    expect(codes(assessment)).toEqual(['target:ibinder:folder']);
+    expect(client.callCount('createPresignedUpload')).toBe(0);
   });
 });
 
@@ -218,5 +256,96 @@ describe('assessIngest: transient failures', () => {
       },
     );
     await expect(assessment).rejects.toMatchObject({ name: 'IBinderApiError', status: 503 });
+  });
+});
+
+describe('assessIngest: allowlists', () => {
+  const drawingsOnly = {
+    prefix: 'inbox/drawings/',
+    target: { binderId: PROJECT_ID, folderPath: 'Drawings/Structural', metadata: { discipline: 'd-struct' } },
+    allow: [{ binderId: PROJECT_ID, folderPaths: ['Drawings'] }],
+  };
+  const tagged = (folder: S3Tag, binderId = PROJECT_ID): S3Tag[] => [
+    { Key: 'ibinder:binder', Value: binderId },
+    folder,
+    { Key: 'ibinder:meta:discipline', Value: 'd-arch' },
+  ];
+
+  it('accepts a tagged folder below an allowed folder path, the path typed in NFD and configured in NFC', async () => {
+    const { assess } = setup({ config: { routingRules: [drawingsOnly] } });
+    const assessment = await assess({ tags: tagged({ Key: 'ibinder:folder-path', Value: `Drawings/Architecture/${ARSTA_NFD}` }) });
+    if (assessment.kind !== 'accept') throw new Error(`expected accept, got ${JSON.stringify(assessment)}`);
+    expect(assessment.plan.target).toEqual({ binderId: PROJECT_ID, folderId: FOLDER.arsta, folderPath: `Drawings/Architecture/${ARSTA_NFC}` });
+  });
+
+  it('matches an allowed folder path configured in NFD against the folder\'s NFC name', async () => {
+    const rule = { ...drawingsOnly, allow: [{ binderId: PROJECT_ID, folderPaths: [`Drawings/Architecture/${ARSTA_NFD}`, 'Drawings/Structural'] }] };
+    const { assess } = setup({ config: { routingRules: [rule] } });
+    expect((await assess({ tags: tagged({ Key: 'ibinder:folder', Value: FOLDER.arsta }) })).kind).toBe('accept');
+  });
+
+  it('refuses a tagged folder outside the allowed subtree, naming the prefix, the target asked for and the targets allowed', async () => {
+    const { assess, reads } = setup({ config: { routingRules: [drawingsOnly] } });
+    const assessment = await assess({ tags: tagged({ Key: 'ibinder:folder-path', Value: 'Reports' }) });
+    expect(assessment).toMatchObject({
+      kind: 'reject',
+      cause: 'not-allowed',
+      target: { binderId: PROJECT_ID, folderId: FOLDER.reports, folderPath: 'Reports', source: { kind: 'tags' } },
+    });
+    expect(codes(assessment)).toEqual(['not-allowed:ibinder:folder-path']);
+    if (assessment.kind !== 'reject') return;
+    expect(assessment.problems[0]?.message).toBe(
+      `files under prefix "inbox/drawings/" (routing rule) may not go to binder ${PROJECT_ID}, folder "Reports" (id ${FOLDER.reports}); ` +
+        `the rule allows binder ${PROJECT_ID}, folder "Drawings" and below`,
+    );
+    expect(assessment.problems[0]?.fix).toContain('routingRules[prefix="inbox/drawings/"].allow');
+    // Nothing is read from a binder for a file that may not go there.
+    expect(reads).toEqual({ get: 0, refresh: 0 });
+  });
+
+  it('checks a folder given by id by its ancestry: below an allowed folder id passes, beside it is refused', async () => {
+    const rule = { ...drawingsOnly, allow: [{ binderId: PROJECT_ID, folderIds: [FOLDER.architecture] }], target: { binderId: PROJECT_ID, folderId: FOLDER.architecture } };
+    const { assess } = setup({ config: { routingRules: [rule] } });
+    expect((await assess({ tags: tagged({ Key: 'ibinder:folder', Value: FOLDER.arsta }) })).kind).toBe('accept');
+    const beside = await assess({ tags: tagged({ Key: 'ibinder:folder', Value: FOLDER.structural }) });
+    expect(codes(beside)).toEqual(['not-allowed:ibinder:folder']);
+    if (beside.kind !== 'reject') return;
+    expect(beside.problems[0]?.message).toContain(`binder ${PROJECT_ID}, folder "Drawings/Structural" (id ${FOLDER.structural})`);
+    expect(beside.problems[0]?.message).toContain(`the rule allows binder ${PROJECT_ID}, folder id ${FOLDER.architecture} and below`);
+  });
+
+  it('refuses another binder before listing anything in it; a rule without allow reaches only its own binder', async () => {
+    const { assess, client } = setup({ config: { routingRules: [{ prefix: 'inbox/drawings/', target: drawingsOnly.target }] } });
+    const assessment = await assess({ tags: tagged({ Key: 'ibinder:folder-path', Value: 'Inbox' }, OTHER_PROJECT_ID) });
+    expect(assessment).toMatchObject({
+      kind: 'reject',
+      cause: 'not-allowed',
+      target: { binderId: OTHER_PROJECT_ID, folderPath: 'Inbox', source: { kind: 'tags' } },
+    });
+    expect(codes(assessment)).toEqual(['not-allowed:ibinder:binder']);
+    if (assessment.kind !== 'reject') return;
+    expect(assessment.problems[0]?.message).toContain(`may not go to binder ${OTHER_PROJECT_ID}, folder "Inbox"`);
+    expect(assessment.problems[0]?.message).toContain(`the rule allows binder ${PROJECT_ID} (any folder) (the rule has no allow list`);
+    expect(client.callCount('listTopFolders')).toBe(0);
+  });
+
+  it('refuses every target of a key without a rule when unlistedPrefixes is "none", saying "no routing rule"', async () => {
+    const { assess } = setup({ config: { routingRules: [drawingsOnly], unlistedPrefixes: 'none' } });
+    const assessment = await assess({ key: 'inbox/elsewhere/A-101.pdf', tags: tagged({ Key: 'ibinder:folder-path', Value: 'Drawings' }) });
+    expect(codes(assessment)).toEqual(['not-allowed:ibinder:binder']);
+    if (assessment.kind !== 'reject') return;
+    expect(assessment.problems[0]?.message).toBe(
+      `no routing rule covers "inbox/elsewhere/A-101.pdf", and files under a prefix without a rule may not go to binder ${PROJECT_ID}, folder "Drawings"; ` +
+        'this environment allows them nothing (unlistedPrefixes is "none")',
+    );
+    expect(assessment.problems[0]?.fix).toContain('unlistedPrefixes.allow');
+  });
+
+  it('lets a key without a rule reach what unlistedPrefixes allows, and anything with "any"', async () => {
+    const listed = setup({ config: { unlistedPrefixes: { allow: [{ binderId: PROJECT_ID, folderPaths: ['Reports'] }] } } });
+    expect((await listed.assess({ tags: tagged({ Key: 'ibinder:folder-path', Value: 'Reports' }) })).kind).toBe('accept');
+    expect(codes(await listed.assess({ tags: tagged({ Key: 'ibinder:folder-path', Value: 'Drawings' }) }))).toEqual(['not-allowed:ibinder:folder-path']);
+    const open = setup({ config: { unlistedPrefixes: 'any' } });
+    expect((await open.assess({ tags: tagged({ Key: 'ibinder:folder-path', Value: 'Drawings' }) })).kind).toBe('accept');
   });
 });

@@ -29,7 +29,7 @@ describe('parseIngestTags', () => {
       metadata: { discipline: 'd-struct', note: 'trimmed' },
       present: true,
     });
-    expect(parseIngestTags([{ Key: 'ibinder:folder', Value: 'f-1' }]).tags.folderId).toBe('f-1');
+    expect(parseIngestTags([{ Key: 'ibinder:folder', Value: '0b6f4c2e-91d3-4a7b-8e5f-3c1d9a2b7e60' }]).tags.folderId).toBe('0b6f4c2e-91d3-4a7b-8e5f-3c1d9a2b7e60');
   });
 
   it('ignores tags outside the ibinder: prefix and says when there are no ingest tags', () => {
@@ -53,13 +53,53 @@ describe('parseIngestTags', () => {
 
   it('reports both folder forms at once, empty values and a meta key without element id', () => {
     const { problems } = parseIngestTags([
-      { Key: 'ibinder:folder', Value: 'f-1' },
+      { Key: 'ibinder:folder', Value: '0b6f4c2e-91d3-4a7b-8e5f-3c1d9a2b7e60' },
       { Key: 'ibinder:folder-path', Value: 'Drawings' },
       { Key: 'ibinder:version', Value: '  ' },
       { Key: 'ibinder:meta:', Value: 'x' },
     ]);
     expect(problems.map((p) => p.field)).toEqual(['ibinder:version', 'ibinder:meta:', 'ibinder:folder, ibinder:folder-path']);
     expect(problems[2]?.message).toMatch(/ambiguous/);
+  });
+});
+
+describe('parseIngestTags: id formats and Unicode', () => {
+  it('reports a binder id that is not a 9-character NanoId and a folder id that is not a GUID, as malformed ids', () => {
+    const { problems, malformedIds } = parseIngestTags([
+      { Key: 'ibinder:binder', Value: 'PRJ-1' },
+      { Key: 'ibinder:folder', Value: '{0b6f4c2e-91d3-4a7b-8e5f-3c1d9a2b7e60}' },
+    ]);
+    expect(malformedIds).toEqual(['ibinder:binder', 'ibinder:folder']);
+    expect(problems.map((p) => `${p.code}:${p.field}`)).toEqual(['tags:ibinder:binder', 'tags:ibinder:folder']);
+    expect(problems[0]?.message).toContain('"PRJ-1" is not a binder id');
+    expect(problems[1]?.fix).toContain('folders <binderId>');
+  });
+
+  it('accepts the whole NanoId alphabet and GUIDs in either case', () => {
+    const { problems, malformedIds } = parseIngestTags([
+      { Key: 'ibinder:binder', Value: 'aZ09_-xY7' },
+      { Key: 'ibinder:folder', Value: '0B6F4C2E-91D3-4A7B-8E5F-3C1D9A2B7E60' },
+    ]);
+    expect(problems).toEqual([]);
+    expect(malformedIds).toEqual([]);
+    expect(parseIngestTags([{ Key: 'ibinder:binder', Value: 'PRJ0001ABC' }]).malformedIds).toEqual(['ibinder:binder']);
+  });
+
+  it('reads every value in NFC, so a name typed on a Mac equals the same name typed on Windows', () => {
+    const nfd = (text: string) => text.normalize('NFD');
+    const { tags } = parseIngestTags([
+      { Key: 'ibinder:folder-path', Value: nfd('Ritningar/Årsta') },
+      { Key: 'ibinder:filename', Value: nfd('Översikt.pdf') },
+      { Key: 'ibinder:version', Value: nfd('Å1') },
+      { Key: nfd('ibinder:meta:område'), Value: nfd('Söder') },
+    ]);
+    expect(tags).toMatchObject({
+      folderPath: 'Ritningar/Årsta'.normalize('NFC'),
+      fileName: 'Översikt.pdf'.normalize('NFC'),
+      version: 'Å1'.normalize('NFC'),
+      metadata: { ['område'.normalize('NFC')]: 'Söder'.normalize('NFC') },
+    });
+    expect(tags.fileName).not.toBe(nfd('Översikt.pdf'));
   });
 });
 
@@ -89,7 +129,7 @@ describe('buildIngestTags', () => {
     try {
       buildIngestTags({
         binderId: 'BndrAAAA1',
-        folderId: 'f-1',
+        folderId: '0b6f4c2e-91d3-4a7b-8e5f-3c1d9a2b7e60',
         folderPath: 'Drawings',
         fileName: 'report (final), v2.pdf',
         metadata: Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`e${i}`, 'v'])),
