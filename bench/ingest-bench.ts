@@ -192,6 +192,7 @@ async function ingest(setup: IngestBenchSetup, object: InboxObject): Promise<Tim
       credentials: ctx.credentials,
       pipelineConfig: setup.pipelineConfig,
       ledgerTable: services.ledgerTable,
+      inboxBucket: services.inboxBucket,
       messages: [{ messageId: `bench-${label}-${object.repetition}`, body: object.notification }],
     },
     { timeoutMs: setup.timeoutMs },

@@ -15,24 +15,29 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { request } from 'undici';
 import { runExport } from '../functions/export-planner/run-export.js';
+import { streamToArchive } from '../functions/export-worker/archive-upload.js';
 import { processBatch } from '../functions/ingest/batch.js';
 import { createIngestDependencies } from '../functions/ingest/dependencies.js';
 import { createS3Client } from '../shared/aws/clients.js';
 import { CLIENT_ID_ENV, CLIENT_SECRET_ENV } from '../shared/credentials.js';
 import { ENV } from '../shared/config/runtime.js';
 import { exportDepsFromEnvironment } from '../shared/export/runtime-deps.js';
+import { DEFAULT_EXPORT_SETTINGS } from '../shared/export/settings.js';
+import { HttpIBinderClient } from '../shared/ibinder/client.js';
 import { createMetrics } from '../shared/observability/metrics.js';
 import type { IngestMetrics } from '../shared/observability/metrics.js';
 import { startMemoryProbe } from './memory-probe.js';
 import {
   ParentMessageSchema,
   type ChildMessage,
+  type ArchiveTransferTask,
   type ExportTask,
   type IngestTask,
   type LocalEndpoints,
   type MeasuredResult,
   type MeasuredTask,
   type PlainCopyTask,
+  type RawPipeTask,
   type TaskOutcome,
 } from './protocol.js';
 
@@ -81,6 +86,7 @@ async function runIngest(task: IngestTask): Promise<{ durationMs: number; outcom
     ...process.env,
     [ENV.config]: JSON.stringify(task.pipelineConfig),
     [ENV.ledgerTable]: task.ledgerTable,
+    [ENV.inboxBucket]: task.inboxBucket,
     [CLIENT_ID_ENV]: task.credentials.clientId,
     [CLIENT_SECRET_ENV]: task.credentials.clientSecret,
   };
@@ -160,8 +166,55 @@ async function runExportTask(task: ExportTask): Promise<{ durationMs: number; ou
   };
 }
 
+/** GET piped into PUT with nothing in between: what the machine can move between the fast endpoints. */
+async function runRawPipe(task: RawPipeTask): Promise<{ durationMs: number; outcome: TaskOutcome }> {
+  const started = performance.now();
+  const download = await request(task.sourceUrl);
+  const length = download.headers['content-length'];
+  if (download.statusCode !== 200 || typeof length !== 'string') throw new Error(`GET ${task.sourceUrl} answered ${download.statusCode} without a Content-Length`);
+  const upload = await request(task.sinkUrl, { method: 'PUT', headers: { 'content-length': length }, body: download.body });
+  await upload.body.text();
+  const durationMs = performance.now() - started;
+  if (upload.statusCode !== 200) throw new Error(`PUT ${task.sinkUrl} answered ${upload.statusCode}`);
+  return { durationMs, outcome: { kind: 'raw-pipe', status: upload.statusCode, bytes: Number(length) } };
+}
+
+/** The export's own transfer code between the same endpoints (see ArchiveTransferTaskSchema). */
+async function runArchiveTransfer(task: ArchiveTransferTask): Promise<{ durationMs: number; outcome: TaskOutcome }> {
+  const s3 = createS3Client(
+    { endpoint: task.s3Endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } },
+    {},
+  );
+  const source = new HttpIBinderClient({
+    apiBaseUrl: task.sourceUrl,
+    tokenUrl: task.sourceUrl,
+    tenantId: 'bench',
+    credentials: () => Promise.resolve({ clientId: 'bench', clientSecret: 'bench' }),
+  });
+  const started = performance.now();
+  const opened = await source.openDownload(task.sourceUrl);
+  const digest = await streamToArchive({
+    s3,
+    bucket: task.bucket,
+    key: task.key,
+    body: opened.body,
+    contentLength: opened.contentLength,
+    contentType: opened.contentType,
+    partSizeBytes: DEFAULT_EXPORT_SETTINGS.partSizeBytes,
+    queueSize: DEFAULT_EXPORT_SETTINGS.uploadQueueSize,
+    checksumAlgorithm: DEFAULT_EXPORT_SETTINGS.s3ChecksumAlgorithm,
+  });
+  const durationMs = performance.now() - started;
+  s3.destroy();
+  return { durationMs, outcome: { kind: 'archive-transfer', size: digest.size, sha256Hex: digest.sha256Hex } };
+}
+
 function runTask(task: MeasuredTask): Promise<{ durationMs: number; outcome: TaskOutcome }> {
   switch (task.kind) {
+    case 'raw-pipe':
+      return runRawPipe(task);
+    case 'archive-transfer':
+      return runArchiveTransfer(task);
     case 'ingest':
       return runIngest(task);
     case 'plain-copy':

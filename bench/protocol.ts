@@ -28,6 +28,8 @@ export const IngestTaskSchema = z.object({
   /** The PipelineConfig as the stack writes it into PIPELINE_CONFIG. */
   pipelineConfig: z.record(z.string(), z.unknown()),
   ledgerTable: z.string().min(1),
+  /** The bucket the events name; the ingest acts on no other. */
+  inboxBucket: z.string().min(1),
   /** SQS messages whose bodies are S3 event notifications. */
   messages: z.array(z.object({ messageId: z.string().min(1), body: z.string().min(1) })).min(1),
 });
@@ -56,7 +58,35 @@ export const ExportTaskSchema = z.object({
 });
 export type ExportTask = z.infer<typeof ExportTaskSchema>;
 
-export const MeasuredTaskSchema = z.discriminatedUnion('kind', [IngestTaskSchema, PlainCopyTaskSchema, ExportTaskSchema]);
+/** The transfer baseline against the fast endpoints: a GET piped into a PUT, nothing else. */
+export const RawPipeTaskSchema = z.object({
+  kind: z.literal('raw-pipe'),
+  sourceUrl: z.url(),
+  sinkUrl: z.url(),
+});
+export type RawPipeTask = z.infer<typeof RawPipeTaskSchema>;
+
+/**
+ * The export's transfer against the same fast endpoints: the iBinder client's presigned GET
+ * (`openDownload`) streamed by `streamToArchive` into a bucket of the in-memory S3, with the
+ * export's default part size, parts in flight and checksum.
+ */
+export const ArchiveTransferTaskSchema = z.object({
+  kind: z.literal('archive-transfer'),
+  sourceUrl: z.url(),
+  s3Endpoint: z.url(),
+  bucket: z.string().min(1),
+  key: z.string().min(1),
+});
+export type ArchiveTransferTask = z.infer<typeof ArchiveTransferTaskSchema>;
+
+export const MeasuredTaskSchema = z.discriminatedUnion('kind', [
+  IngestTaskSchema,
+  PlainCopyTaskSchema,
+  ExportTaskSchema,
+  RawPipeTaskSchema,
+  ArchiveTransferTaskSchema,
+]);
 export type MeasuredTask = z.infer<typeof MeasuredTaskSchema>;
 
 export const MemoryPeakSchema = z.object({
@@ -97,7 +127,25 @@ const ExportOutcomeSchema = z.object({
   manifestKey: z.string(),
 });
 
-export const TaskOutcomeSchema = z.discriminatedUnion('kind', [IngestOutcomeSchema, PlainCopyOutcomeSchema, ExportOutcomeSchema]);
+const RawPipeOutcomeSchema = z.object({
+  kind: z.literal('raw-pipe'),
+  status: z.number().int(),
+  bytes: z.number().int().nonnegative(),
+});
+
+const ArchiveTransferOutcomeSchema = z.object({
+  kind: z.literal('archive-transfer'),
+  size: z.number().int().nonnegative(),
+  sha256Hex: z.string(),
+});
+
+export const TaskOutcomeSchema = z.discriminatedUnion('kind', [
+  IngestOutcomeSchema,
+  PlainCopyOutcomeSchema,
+  ExportOutcomeSchema,
+  RawPipeOutcomeSchema,
+  ArchiveTransferOutcomeSchema,
+]);
 export type TaskOutcome = z.infer<typeof TaskOutcomeSchema>;
 
 export const MeasuredResultSchema = z.discriminatedUnion('ok', [

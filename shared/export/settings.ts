@@ -7,6 +7,13 @@ import type { PipelineConfig } from '../config/runtime.js';
 
 export const MIB = 1024 * 1024;
 
+/**
+ * The checksum S3 verifies on each archived part: CRC32 by default (hardware-accelerated in
+ * Node.js's zlib, see functions/export-worker/archive-upload.ts); SHA256 costs a second hash
+ * pass over every byte.
+ */
+export type ArchiveChecksumAlgorithm = 'CRC32' | 'SHA256';
+
 export interface ExportSettings {
   tenantId: string;
   /** Binders to export; undefined means every binder the source lists. */
@@ -27,12 +34,16 @@ export interface ExportSettings {
   planningLeaseMaxMs: number;
   /** Multipart part size for the archive upload; memory per upload is about (queueSize + 1) parts. */
   partSizeBytes: number;
-  /** Parts uploaded at once per file. */
+  /**
+   * Parts uploaded at once per file; the download is read while they are on their way, and
+   * only waits when this many are. Four keep the download moving while parts go up, for
+   * (4 + 1) x 8 MiB of part buffers.
+   */
   uploadQueueSize: number;
   /** New download links asked for per job when one turns out expired. */
   maxLinkRenewals: number;
   /** Checksum S3 verifies on every uploaded part; undefined only for servers that cannot. */
-  s3ChecksumAlgorithm: 'SHA256' | undefined;
+  s3ChecksumAlgorithm: ArchiveChecksumAlgorithm | undefined;
 }
 
 export const DEFAULT_EXPORT_SETTINGS = {
@@ -43,9 +54,9 @@ export const DEFAULT_EXPORT_SETTINGS = {
   planningMarginMs: 60_000,
   planningLeaseMaxMs: 16 * 60_000,
   partSizeBytes: 8 * MIB,
-  uploadQueueSize: 2,
+  uploadQueueSize: 4,
   maxLinkRenewals: 2,
-  s3ChecksumAlgorithm: 'SHA256',
+  s3ChecksumAlgorithm: 'CRC32',
 } as const satisfies Partial<ExportSettings>;
 
 export function exportSettingsFrom(

@@ -10,8 +10,10 @@ import {
   type UploadPartCommandOutput,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
+import { crc32 } from 'node:zlib';
 import { describe, expect, it, vi } from 'vitest';
 import { streamToArchive, type ArchiveUpload } from '../../functions/export-worker/archive-upload.js';
+import { DEFAULT_EXPORT_SETTINGS } from '../../shared/export/settings.js';
 import { ExportError } from '../../shared/export/errors.js';
 import { isExpiredLinkError } from '../../shared/ibinder/client.js';
 import { PresignedStorageError } from '../../shared/ibinder/http.js';
@@ -23,6 +25,12 @@ const PART = 4099;
 
 const sha256Base64 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('base64');
 const sha256Hex = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+/** S3's ChecksumCRC32: the big-endian CRC32 of the bytes, base64. */
+const crc32Base64 = (bytes: Buffer): string => {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(crc32(bytes) >>> 0, 0);
+  return out.toString('base64');
+};
 
 /** A download delivering `data` in chunks of `chunkSize` (not a divisor of the part size). */
 function source(data: Buffer, chunkSize = 1000): Readable {
@@ -57,6 +65,7 @@ interface SentPart {
   body: Buffer;
   checksumAlgorithm: string | undefined;
   checksumSHA256: string | undefined;
+  checksumCRC32?: string | undefined;
 }
 
 /** An S3 client over aws-sdk-client-mock that answers like S3 and records what it was sent. */
@@ -65,12 +74,13 @@ function fakeS3() {
   const mock = mockClient(s3);
   const parts: SentPart[] = [];
   mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 'upload-1' });
-  mock.on(UploadPartCommand).callsFake(async (input: { PartNumber: number; Body: Buffer; ChecksumAlgorithm?: string; ChecksumSHA256?: string }) => {
+  mock.on(UploadPartCommand).callsFake(async (input: { PartNumber: number; Body: Buffer; ChecksumAlgorithm?: string; ChecksumSHA256?: string; ChecksumCRC32?: string }) => {
     parts.push({
       partNumber: input.PartNumber,
       body: Buffer.from(input.Body),
       checksumAlgorithm: input.ChecksumAlgorithm,
       checksumSHA256: input.ChecksumSHA256,
+      checksumCRC32: input.ChecksumCRC32,
     });
     return { ETag: `"etag-${input.PartNumber}"`, ...(input.ChecksumSHA256 ? { ChecksumSHA256: input.ChecksumSHA256 } : {}) };
   });
@@ -328,5 +338,66 @@ describe('streamToArchive', () => {
       { PartNumber: 1, ETag: '"etag-1"' },
       { PartNumber: 2, ETag: '"etag-2"' },
     ]);
+  });
+
+  it('with CRC32 (the default) gives each part and a single put its CRC32 for S3 to verify, and hashes no part with SHA-256', async () => {
+    expect(DEFAULT_EXPORT_SETTINGS.s3ChecksumAlgorithm).toBe('CRC32');
+    const { s3, mock, parts } = fakeS3();
+    const data = randomBytes(PART * 2 + 77);
+
+    const digest = await streamToArchive(uploadOf(s3, source(data), { contentLength: data.length, checksumAlgorithm: 'CRC32' }));
+
+    expect(digest).toEqual({ size: data.length, sha256Hex: sha256Hex(data), sha256Base64: sha256Base64(data) });
+    expect(mock.commandCalls(CreateMultipartUploadCommand)[0]?.args[0].input.ChecksumAlgorithm).toBe('CRC32');
+    expect(parts.map((p) => [p.checksumAlgorithm, p.checksumCRC32, p.checksumSHA256])).toEqual(
+      parts.map((p) => ['CRC32', crc32Base64(p.body), undefined]),
+    );
+    expect(mock.commandCalls(CompleteMultipartUploadCommand)[0]?.args[0].input.MultipartUpload?.Parts).toEqual(
+      parts.map((p) => ({ PartNumber: p.partNumber, ETag: `"etag-${p.partNumber}"`, ChecksumCRC32: crc32Base64(p.body) })),
+    );
+
+    const small = randomBytes(100);
+    const single = fakeS3();
+    await streamToArchive(uploadOf(single.s3, source(small), { contentLength: small.length, checksumAlgorithm: 'CRC32' }));
+    expect(single.mock.commandCalls(PutObjectCommand)[0]?.args[0].input).toMatchObject({ ChecksumAlgorithm: 'CRC32', ChecksumCRC32: crc32Base64(small) });
+  });
+
+  it('refuses, as transient, a single put whose CRC32 reported by S3 differs from the one sent', async () => {
+    const { s3, mock } = fakeS3();
+    mock.on(PutObjectCommand).resolves({ ETag: '"etag"', ChecksumCRC32: crc32Base64(Buffer.from('something else')) });
+    const data = randomBytes(500);
+
+    const failure = await streamToArchive(uploadOf(s3, source(data), { checksumAlgorithm: 'CRC32' })).catch((err: unknown) => err);
+
+    expect(failure).toBeInstanceOf(ExportError);
+    expect((failure as ExportError).kind).toBe('transient');
+    expect((failure as ExportError).message).toContain(`S3 stored ${KEY} with CRC32 ${crc32Base64(Buffer.from('something else'))}`);
+  });
+
+  it('signs parts and single puts with UNSIGNED-PAYLOAD, so the SDK does not hash each body with SHA-256 for the signature', async () => {
+    const seen: { method: string; query: Record<string, unknown>; contentSha256: string | undefined }[] = [];
+    // A real client and its whole middleware stack (checksums, signing), over a handler that records the signed requests.
+    const s3 = new S3Client({
+      region: 'eu-north-1',
+      endpoint: 'http://127.0.0.1:9',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      requestHandler: {
+        handle: async (request: { method: string; query: Record<string, unknown>; headers: Record<string, string>; body?: unknown }) => {
+          seen.push({ method: request.method, query: request.query, contentSha256: request.headers['x-amz-content-sha256'] });
+          const isCreate = request.method === 'POST' && 'uploads' in request.query;
+          const body = isCreate ? '<InitiateMultipartUploadResult><UploadId>u-1</UploadId></InitiateMultipartUploadResult>' : request.method === 'POST' ? '<CompleteMultipartUploadResult><ETag>"mpu"</ETag></CompleteMultipartUploadResult>' : '';
+          return { response: { statusCode: 200, headers: { etag: '"e"' }, body: Readable.from([Buffer.from(body)]) } };
+        },
+      },
+    });
+    const data = randomBytes(PART + 5);
+
+    await streamToArchive(uploadOf(s3, source(data), { contentLength: data.length, checksumAlgorithm: 'CRC32' }));
+    await streamToArchive(uploadOf(s3, source(data.subarray(0, 10)), { contentLength: 10, checksumAlgorithm: 'CRC32' }));
+
+    const bodies = seen.filter((r) => r.method === 'PUT');
+    expect(bodies).toHaveLength(3);
+    expect(bodies.map((r) => r.contentSha256)).toEqual(['UNSIGNED-PAYLOAD', 'UNSIGNED-PAYLOAD', 'UNSIGNED-PAYLOAD']);
   });
 });
