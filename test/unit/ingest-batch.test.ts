@@ -1,9 +1,14 @@
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { deadlineMarginMs, processBatch } from '../../functions/ingest/batch.js';
 import { currentDeadline } from '../../shared/ibinder/deadline.js';
 import type { Destination } from '../../shared/destination/types.js';
+import type { MessageVisibility, ReceivedMessageRef } from '../../functions/ingest/message-visibility.js';
+import { retryPolicyFrom } from '../../shared/ibinder/client.js';
+import { IBinderApiError } from '../../shared/ibinder/errors.js';
+import { withRetries, type RetryPolicy } from '../../shared/ibinder/retry.js';
+import type { PresignedUpload } from '../../shared/ibinder/schemas.js';
 import { apiError, FakeIBinderClient } from '../helpers/fake-ibinder.js';
 import {
   BINDER_ID,
@@ -24,7 +29,7 @@ import {
 const s3 = mockClient(S3Client);
 const TAGS = [
   { Key: 'ibinder:binder', Value: BINDER_ID },
-  { Key: 'ibinder:folder', Value: 'f-reports' },
+  { Key: 'ibinder:folder-path', Value: 'Reports' },
   { Key: 'ibinder:meta:discipline', Value: 'd-arch' },
 ];
 
@@ -63,13 +68,13 @@ describe('processBatch', () => {
       name: inner.name,
       prepareUpload: () => inner.prepareUpload(),
       commit: (target, request) => inner.commit(target, request),
-      async transfer(upload, body) {
+      async transfer(upload, body, options) {
         inFlight += 1;
         maxInFlight = Math.max(maxInFlight, inFlight);
         // Yield many times so that every record the limiter allows reaches this point.
         for (let i = 0; i < 50; i += 1) await new Promise((resolve) => setImmediate(resolve));
         try {
-          await inner.transfer(upload, body);
+          await inner.transfer(upload, body, options);
         } finally {
           inFlight -= 1;
         }
@@ -155,10 +160,10 @@ describe('processBatch', () => {
         return inner.prepareUpload();
       },
       commit: (target, request) => inner.commit(target, request),
-      async transfer(upload, body) {
+      async transfer(upload, body, options) {
         await new Promise((resolve) => setImmediate(resolve));
         seen.push({ step: 'transfer', deadline: currentDeadline() });
-        await inner.transfer(upload, body);
+        await inner.transfer(upload, body, options);
       },
     };
     const result = await processBatch(sqsEvent(...objects(3)), clock, deps, nowMs);
@@ -172,5 +177,130 @@ describe('processBatch', () => {
   it('keeps a third of minRemainingTimeMs, at least 1 s, between the deadline and the timeout', () => {
     expect(deadlineMarginMs(30_000)).toBe(10_000);
     expect(deadlineMarginMs(0)).toBe(1_000);
+  });
+});
+
+/**
+ * iBinder's presign answers 429 with `Retry-After` on its first attempt (one value per call, in
+ * turn), then succeeds; the retry loop is the client's own (`withRetries`), on a test clock.
+ */
+class RateLimitedPresignClient extends FakeIBinderClient {
+  constructor(
+    private readonly retryAfterSeconds: number[],
+    private readonly policy: RetryPolicy,
+  ) {
+    super(BINDERS);
+  }
+
+  override createPresignedUpload(): Promise<PresignedUpload> {
+    const request = { method: 'GET', path: '/documents/uploads/personalstorage/presignedupload' };
+    const seconds = this.retryAfterSeconds.shift();
+    return withRetries(request, this.policy, (attempt) =>
+      attempt === 1 && seconds !== undefined
+        ? Promise.reject(
+            new IBinderApiError(`iBinder GET ${request.path} answered 429`, 'transient', request, 429, 'Too Many Requests', {}, undefined, seconds * 1000),
+          )
+        : super.createPresignedUpload(),
+    );
+  }
+}
+
+describe('processBatch: Retry-After and the message visibility', () => {
+  let wall: number;
+  let sleeps: number[];
+  let changes: { message: ReceivedMessageRef; seconds: number }[];
+
+  function rateLimitedSetup(retryAfterSeconds: number[], visibility?: MessageVisibility): TestDeps {
+    wall = 1_700_000_000_000;
+    sleeps = [];
+    changes = [];
+    const policy = retryPolicyFrom({
+      now: () => wall,
+      sleep: (ms) => {
+        sleeps.push(ms);
+        wall += ms;
+        return Promise.resolve();
+      },
+    });
+    client = new RateLimitedPresignClient(retryAfterSeconds, policy);
+    const deps = makeDeps({ client, config: makeConfig({ minRemainingTimeMs: 10_000 }), now: () => new Date('2025-01-15T09:00:00Z') });
+    deps.visibility = visibility ?? {
+      change: (message, seconds) => {
+        changes.push({ message, seconds });
+        return Promise.resolve();
+      },
+    };
+    return deps;
+  }
+
+  it('does not wait for a Retry-After of 120 s with 30 s left: the message is handed back with a visibility of at least 120 s', async () => {
+    const deps = rateLimitedSetup([120]);
+    const [message] = objects(1);
+    if (!message) throw new Error('no message');
+    // 30 s to the record's deadline: 33.4 s remaining minus the 3.4 s margin of minRemainingTimeMs 10 s.
+    const result = await processBatch(sqsEvent(message), lambdaClock(() => 33_334), deps, () => wall);
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'msg-0' }]);
+    expect(sleeps).toEqual([]);
+    expect(client.commits).toHaveLength(0);
+    expect(changes).toHaveLength(1);
+    expect(changes[0]?.seconds).toBeGreaterThanOrEqual(120);
+    expect(changes[0]?.message).toEqual({
+      messageId: 'msg-0',
+      receiptHandle: message.receiptHandle,
+      eventSourceARN: message.eventSourceARN,
+    });
+  });
+
+  it('waits a Retry-After of 2 s that fits, and the record succeeds within the delivery', async () => {
+    const deps = rateLimitedSetup([2]);
+    const result = await processBatch(sqsEvent(...objects(1)), lambdaClock(() => 33_334), deps, () => wall);
+    expect(result.batchItemFailures).toEqual([]);
+    expect(sleeps).toEqual([2_000]);
+    expect(client.commits).toHaveLength(1);
+    expect(changes).toEqual([]);
+  });
+
+  it('delays a message with several records by the longest Retry-After among them', async () => {
+    const deps = rateLimitedSetup([120, 300]);
+    serveInboxObject(s3, { key: 'inbox/a.pdf', versionId: 'va', tags: TAGS });
+    serveInboxObject(s3, { key: 'inbox/b.pdf', versionId: 'vb', tags: TAGS });
+    const both = sqsMessage(
+      s3NotificationBody([
+        { rawKey: 'inbox/a.pdf', versionId: 'va' },
+        { rawKey: 'inbox/b.pdf', versionId: 'vb' },
+      ]),
+      'msg-both',
+    );
+    const result = await processBatch(sqsEvent(both), lambdaClock(() => 33_334), deps, () => wall);
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'msg-both' }]);
+    expect(changes.map((c) => [c.message.messageId, c.seconds])).toEqual([['msg-both', 300]]);
+  });
+
+  it("clamps a Retry-After beyond SQS's 12 hours to 43,200 s and says so", async () => {
+    const deps = rateLimitedSetup([100_000]);
+    const warn = vi.spyOn(deps.logger, 'warn');
+    const result = await processBatch(sqsEvent(...objects(1)), lambdaClock(() => 33_334), deps, () => wall);
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'msg-0' }]);
+    expect(changes.map((c) => c.seconds)).toEqual([43_200]);
+    expect(warn).toHaveBeenCalledWith(
+      expect.stringContaining('12-hour maximum'),
+      expect.objectContaining({ messageId: 'msg-0', retryAfterSeconds: 100_000, visibilityTimeoutSeconds: 43_200 }),
+    );
+  });
+
+  it('still reports the failure, and logs the message id, when ChangeMessageVisibility fails', async () => {
+    const deps = rateLimitedSetup([120], { change: () => Promise.reject(new Error('AccessDenied: sqs:ChangeMessageVisibility')) });
+    const error = vi.spyOn(deps.logger, 'error');
+    const result = await processBatch(sqsEvent(...objects(1)), lambdaClock(() => 33_334), deps, () => wall);
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'msg-0' }]);
+    expect(error).toHaveBeenCalledWith(expect.stringContaining('ChangeMessageVisibility failed'), expect.objectContaining({ messageId: 'msg-0', visibilityTimeoutSeconds: 120 }));
+  });
+
+  it('changes no visibility for a retry without Retry-After', async () => {
+    const deps = rateLimitedSetup([]);
+    client.failNext('commitUpload', apiError(503, { title: 'unavailable' }));
+    const result = await processBatch(sqsEvent(...objects(1)), lambdaClock(() => 33_334), deps, () => wall);
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'msg-0' }]);
+    expect(changes).toEqual([]);
   });
 });
