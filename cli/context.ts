@@ -15,7 +15,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient, createS3Client, endpointOverride } from '../shared/aws/clients.js';
+import { createDocumentClient, createS3Client } from '../shared/aws/clients.js';
 import { PipelineConfigSchema, type PipelineConfig } from '../shared/config/runtime.js';
 import {
   CLIENT_ID_ENV,
@@ -26,6 +26,7 @@ import {
   type CredentialsProvider,
 } from '../shared/credentials.js';
 import { createIBinderClient, type HttpIBinderClientOptions, type IBinderClient } from '../shared/ibinder/index.js';
+import { awsClientConfig, type AwsClientConfig } from './aws-client-config.js';
 import { isUnreachable, labelAwsErrors } from './aws-request-label.js';
 import type { SelectedEnvironment } from './environment.js';
 import { ServiceError, UsageError } from './errors.js';
@@ -246,36 +247,9 @@ export class CliContext {
     return labelAwsErrors(client, service, endpoint !== undefined ? endpoint : region !== undefined ? `region ${region}` : 'the default region');
   }
 
-  /**
-   * Region, endpoint and credentials as the AWS CLI picks them: the flags (--region, --profile,
-   * --endpoint-url) first, then the CLI's variables (io.env) as the SDK would read them from
-   * the process's. The environment's region is only known once it is loaded; commands load it
-   * before they ask for a client.
-   */
-  private awsConfig(service: string): {
-    region?: string;
-    endpoint?: string;
-    credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-    profile?: string;
-  } {
-    const env = this.io.env;
-    const region = this.options.region ?? this.environment?.config.region ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION);
-    const endpoint = this.options.endpointUrl ?? endpointOverride(service, env);
-    const accessKeyId = nonEmpty(env.AWS_ACCESS_KEY_ID);
-    const secretAccessKey = nonEmpty(env.AWS_SECRET_ACCESS_KEY);
-    const sessionToken = nonEmpty(env.AWS_SESSION_TOKEN);
-    // An explicit --profile wins over keys in the variables, as with the AWS CLI.
-    const profile = this.options.profile ?? nonEmpty(env.AWS_PROFILE);
-    const keysFromVariables = this.options.profile === undefined && accessKeyId !== undefined && secretAccessKey !== undefined;
-    return {
-      ...(region !== undefined ? { region } : {}),
-      ...(endpoint !== undefined ? { endpoint } : {}),
-      ...(keysFromVariables
-        ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken !== undefined ? { sessionToken } : {}) } }
-        : profile !== undefined
-          ? { profile }
-          : {}),
-    };
+  /** Region, endpoint and credentials for one service's client (aws-client-config.ts). */
+  private awsConfig(serviceEnvSuffix: string): AwsClientConfig {
+    return awsClientConfig(this.options, this.environment?.config.region, this.io.env, serviceEnvSuffix);
   }
 }
 
