@@ -52,6 +52,7 @@ export function createLocalIngestDependencies(services: LocalServices, options: 
   const client = options.ibinderClient ?? createLocalIBinderClient(services, options.ibinder);
   return {
     config: options.config,
+    inboxBucket: services.inboxBucket,
     s3: services.s3.client,
     ledger: new IngestLedger({
       client: services.dynamodb.documentClient,
@@ -65,6 +66,6 @@ export function createLocalIngestDependencies(services: LocalServices, options: 
     metrics: options.metrics ?? ingestMetrics(createMetrics('ingest')),
     logger: options.logger ?? sharedLogger,
     now,
-  };
     visibility: options.visibility ?? simulatedMessageVisibility(),
+  };
 }

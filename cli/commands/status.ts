@@ -83,6 +83,12 @@ function describeEntry(entry: LedgerEntry, bucket: string, now: number, reingest
       });
       if (entry.rejectedKey !== undefined) lines.push(`  After fixing: ${reingestCommand(entry.rejectedKey)}`);
       break;
+    case 'superseded':
+      lines.push(
+        `  state     superseded at ${entry.supersededAt}: not committed, a newer upload of the key (sequencer ${entry.newerSequencer}) was committed first`,
+        `  sequencer ${entry.sequencer}`,
+      );
+      break;
   }
   lines.push(`  updated   ${entry.updatedAt}`);
   return lines;

@@ -26,10 +26,12 @@ export const metrics: Metrics = createMetrics(SERVICE_NAMES.ingest);
 export function createIngestDependencies(env: NodeJS.ProcessEnv = process.env): IngestDependencies {
   const config = loadPipelineConfig(env);
   const tableName = requireEnv(ENV.ledgerTable, env);
+  const inboxBucket = requireEnv(ENV.inboxBucket, env);
   setEnvironmentDimension(metrics, config.environment);
   const client = createRuntimeIBinderClient(config, metrics, env);
   return {
     config,
+    inboxBucket,
     s3: createS3Client({}, env),
     ledger: new IngestLedger({ client: createDocumentClient(), tableName, leaseSeconds: config.claimLeaseSeconds }),
     destination: new IBinderDestination(client),
@@ -38,10 +40,10 @@ export function createIngestDependencies(env: NodeJS.ProcessEnv = process.env): 
     metrics: ingestMetrics(metrics),
     logger,
     now: () => new Date(),
-  };
-}
     // The queue URL comes from each record's eventSourceARN: the function needs no extra setting.
     visibility: new SqsMessageVisibility(createSqsClient()),
+  };
+}
 
 let cached: IngestDependencies | undefined;
 

@@ -4,14 +4,21 @@
  * lifecycle would otherwise keep paying for them), `tag` keeps it and records the document and
  * version ids on it under the `ingested:` prefix. Both are idempotent, so a redelivered message
  * for a committed object simply repeats them.
+ *
+ * A superseded upload (a newer upload of the key was committed first) is disposed of the same
+ * way, tagged `ingested:status=superseded` instead of with document ids: the newer upload holds
+ * the key's latest bytes in iBinder.
+ *
+ * Without a version id, the object at the key may be a later upload that was not ingested: it
+ * is then left alone (see object-store.ts), and the log says why.
  */
 import { PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Disposition } from '../../shared/config/runtime.js';
 import type { ObjectRef } from '../../shared/ledger/types.js';
-import { DISPOSITION_TAG, withDispositionTags, type S3Tag } from '../../shared/s3/tags.js';
+import { DISPOSITION_TAG, MAX_TAGS_PER_OBJECT, withDispositionTags, type S3Tag } from '../../shared/s3/tags.js';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { deleteObjectVersion, getObjectTags, isObjectGone } from './object-store.js';
+import { deleteObjectVersion, getObjectTags, isObjectGone, replacedBy } from './object-store.js';
 
 export async function disposeCommittedObject(
   s3: S3Client,
@@ -22,17 +29,11 @@ export async function disposeCommittedObject(
   knownTags?: readonly S3Tag[],
 ): Promise<void> {
   if (disposition === 'delete') {
-    await deleteObjectVersion(s3, ref);
-    log.debug('inbox object version deleted after commit');
+    await deleteIngested(s3, log, ref, 'inbox object version deleted after commit');
     return;
   }
-  let existing: readonly S3Tag[];
-  try {
-    existing = knownTags ?? (await getObjectTags(s3, ref));
-  } catch (err) {
-    if (isObjectGone(err)) return;
-    throw err;
-  }
+  const existing = await currentTags(s3, log, ref, knownTags);
+  if (existing === undefined) return;
   const already =
     existing.some((t) => t.Key === DISPOSITION_TAG.documentId && t.Value === committed.documentId) &&
     existing.some((t) => t.Key === DISPOSITION_TAG.versionId && t.Value === committed.documentVersionId);
@@ -43,5 +44,59 @@ export async function disposeCommittedObject(
   );
   if (dropped.length > 0) {
     log.warn('the object already has close to 10 tags: some ingest tags did not fit (the ledger has the ids)', { dropped });
+  }
+}
+
+/** Disposes of an upload that a newer upload of its key superseded: deleted, or tagged as superseded. */
+export async function disposeSupersededObject(
+  s3: S3Client,
+  log: Logger,
+  ref: ObjectRef,
+  disposition: Disposition,
+  knownTags?: readonly S3Tag[],
+): Promise<void> {
+  if (disposition === 'delete') {
+    await deleteIngested(s3, log, ref, 'superseded inbox object version deleted');
+    return;
+  }
+  const existing = await currentTags(s3, log, ref, knownTags);
+  if (existing === undefined) return;
+  if (existing.some((t) => t.Key === DISPOSITION_TAG.status && t.Value === 'superseded')) return;
+  const kept = existing.filter((t) => t.Key !== DISPOSITION_TAG.status);
+  if (kept.length >= MAX_TAGS_PER_OBJECT) {
+    log.warn('the object already has 10 tags: the superseded tag did not fit (the ledger has the state)');
+    return;
+  }
+  await s3.send(
+    new PutObjectTaggingCommand({
+      Bucket: ref.bucket,
+      Key: ref.key,
+      VersionId: ref.versionId,
+      Tagging: { TagSet: [...kept, { Key: DISPOSITION_TAG.status, Value: 'superseded' }] },
+    }),
+  );
+}
+
+async function deleteIngested(s3: S3Client, log: Logger, ref: ObjectRef, done: string): Promise<void> {
+  const result = await deleteObjectVersion(s3, ref);
+  if (result.deleted) {
+    log.debug(done);
+    return;
+  }
+  log.info('inbox object kept: it is not the upload that was ingested', { kept: result.kept });
+}
+
+/** The tags to extend, or undefined when the object is gone or (unversioned) was replaced by a later upload. */
+async function currentTags(s3: S3Client, log: Logger, ref: ObjectRef, knownTags: readonly S3Tag[] | undefined): Promise<readonly S3Tag[] | undefined> {
+  const replaced = await replacedBy(s3, ref);
+  if (replaced !== undefined) {
+    log.info('inbox object not tagged: it is not the upload that was ingested', { kept: replaced });
+    return undefined;
+  }
+  try {
+    return knownTags ?? (await getObjectTags(s3, ref));
+  } catch (err) {
+    if (isObjectGone(err)) return undefined;
+    throw err;
   }
 }

@@ -1,6 +1,12 @@
 /**
  * The S3 calls of the ingest, each on one object version (the inbox bucket is versioned, so a
  * version id names bytes and tags that cannot change under us).
+ *
+ * Without a version id (versioning suspended or off) a later upload replaces the object in
+ * place, so every read and write of such an object names the upload it means by its ETag
+ * (`If-Match`, `x-amz-copy-source-if-match`), and a delete first checks that the object there is
+ * still that upload (ETag and LastModified): a server that ignores `If-Match` on DeleteObject is
+ * covered by the check, S3 closes the gap between check and delete.
  */
 import {
   AbortMultipartUploadCommand,
@@ -10,6 +16,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   PutObjectCommand,
   UploadPartCopyCommand,
@@ -29,10 +36,31 @@ export interface ObjectVersionInfo {
   lastModified?: Date | undefined;
   contentType?: string | undefined;
   versionId?: string | undefined;
+  /** With its quotes, as S3 returns it; what tells two uploads of an unversioned key apart. */
+  eTag?: string | undefined;
   metadata: Record<string, string>;
 }
 
-/** HeadObject of the version; undefined when it no longer exists (deleted, or a delete marker). */
+/**
+ * The bucket an event names does not exist: a deleted or renamed bucket, or a deployment whose
+ * inbox bucket name is wrong. Not "object gone", which would acknowledge the message and lose
+ * the trace; it is transient for the ingest, so the message reaches the dead-letter queue.
+ */
+export class BucketMissingError extends Error {
+  override readonly name = 'BucketMissingError';
+  constructor(readonly bucket: string, readonly key: string) {
+    super(
+      `bucket ${bucket} does not exist (S3 answered NoSuchBucket when reading ${key}): ` +
+        'check that the inbox bucket was not deleted or renamed and that INBOX_BUCKET_NAME and the bucket notification name it',
+    );
+  }
+}
+
+/**
+ * HeadObject of the version; undefined when it no longer exists (deleted, or a delete marker).
+ * A HEAD's 404 has no body, so it cannot tell a missing object from a missing bucket: a 404 is
+ * confirmed with HeadBucket (the function may list the inbox) before it counts as "gone".
+ */
 export async function headObjectVersion(s3: S3Client, ref: ObjectRef): Promise<ObjectVersionInfo | undefined> {
   try {
     const out = await s3.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }));
@@ -41,12 +69,37 @@ export async function headObjectVersion(s3: S3Client, ref: ObjectRef): Promise<O
       lastModified: out.LastModified,
       contentType: out.ContentType,
       versionId: out.VersionId,
+      eTag: out.ETag,
       metadata: out.Metadata ?? {},
     };
   } catch (err) {
-    if (isObjectGone(err)) return undefined;
+    if (isBucketMissing(err)) throw new BucketMissingError(ref.bucket, ref.key);
+    if (isObjectGone(err)) {
+      if (await bucketIsMissing(s3, ref.bucket)) throw new BucketMissingError(ref.bucket, ref.key);
+      return undefined;
+    }
     throw err;
   }
+}
+
+/** True only when S3 says the bucket does not exist; a 403 (not ours to list) cannot tell, so false. */
+async function bucketIsMissing(s3: S3Client, bucket: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+    return false;
+  } catch (err) {
+    if (isBucketMissing(err) || statusOf(err) === 404) return true;
+    if (statusOf(err) === 403) return false;
+    throw err;
+  }
+}
+
+function isBucketMissing(err: unknown): boolean {
+  return err instanceof Error && err.name === 'NoSuchBucket';
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
 }
 
 export async function getObjectTags(s3: S3Client, ref: ObjectRef): Promise<S3Tag[]> {
@@ -56,7 +109,9 @@ export async function getObjectTags(s3: S3Client, ref: ObjectRef): Promise<S3Tag
 
 /** Opens the version's bytes as a stream: nothing is buffered beyond the socket's window. */
 export async function openObjectVersion(s3: S3Client, ref: ObjectRef): Promise<{ body: Readable; contentLength?: number | undefined }> {
-  const out = await s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }));
+  const out = await s3.send(
+    new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId, IfMatch: expectedETagOf(ref) }),
+  );
   const body: unknown = out.Body;
   if (body instanceof Readable) return { body, contentLength: out.ContentLength };
   if (body && typeof (body as ReadableStream).getReader === 'function') {
@@ -88,6 +143,7 @@ export async function copyObjectVersion(s3: S3Client, input: CopyVersionInput): 
         Bucket: source.bucket,
         Key: destinationKey,
         CopySource: copySource,
+        CopySourceIfMatch: expectedETagOf(source),
         TaggingDirective: 'COPY',
         MetadataDirective: 'COPY',
       }),
@@ -117,6 +173,7 @@ export async function copyObjectVersion(s3: S3Client, input: CopyVersionInput): 
           UploadId: uploadId,
           PartNumber: partNumber,
           CopySource: copySource,
+          CopySourceIfMatch: expectedETagOf(source),
           CopySourceRange: `bytes=${start}-${end}`,
         }),
       );
@@ -151,17 +208,64 @@ export async function putJsonObject(s3: S3Client, bucket: string, key: string, v
   );
 }
 
+/** What a delete did; `kept` says why an unversioned object was left in place. */
+export type DeleteResult = { deleted: true } | { deleted: false; kept: string };
+
 /**
  * Deletes the version permanently (a DeleteObject with VersionId leaves no delete marker).
- * That is the intent: the bytes now live in iBinder, or in `rejected/`.
+ * That is the intent: the bytes now live in iBinder, or in `rejected/`. An object without a
+ * version id is deleted only while it is still the upload `ref` names (see the module comment):
+ * never a later upload of the key that was not ingested.
  */
-export async function deleteObjectVersion(s3: S3Client, ref: ObjectRef): Promise<void> {
-  await s3.send(new DeleteObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }));
+export async function deleteObjectVersion(s3: S3Client, ref: ObjectRef): Promise<DeleteResult> {
+  if (ref.versionId !== undefined) {
+    await s3.send(new DeleteObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }));
+    return { deleted: true };
+  }
+  const replaced = await replacedBy(s3, ref);
+  if (replaced !== undefined) return { deleted: false, kept: replaced };
+  try {
+    await s3.send(new DeleteObjectCommand({ Bucket: ref.bucket, Key: ref.key, IfMatch: expectedETagOf(ref) }));
+  } catch (err) {
+    if (statusOf(err) === 412) return { deleted: false, kept: 'a later upload replaced the object just before the delete (If-Match failed)' };
+    throw err;
+  }
+  return { deleted: true };
+}
+
+/**
+ * Why an object without a version id is no longer (or cannot be shown to be) the upload `ref`
+ * names; undefined when it still is. Versioned objects never change: always undefined.
+ */
+export async function replacedBy(s3: S3Client, ref: ObjectRef): Promise<string | undefined> {
+  if (ref.versionId !== undefined) return undefined;
+  const expected = ref.upload;
+  if (expected?.eTag === undefined) return 'the bucket is not versioned and the ETag of the ingested upload is unknown, so it cannot be told from a later one';
+  const current = await headObjectVersion(s3, { bucket: ref.bucket, key: ref.key });
+  if (!current) return 'the object is gone';
+  if (current.eTag === undefined || normaliseETag(current.eTag) !== normaliseETag(expected.eTag)) {
+    return `a later upload replaced it (ETag ${current.eTag ?? 'unknown'}, the ingested upload's was ${expected.eTag})`;
+  }
+  if (expected.lastModified && current.lastModified && current.lastModified.getTime() !== expected.lastModified.getTime()) {
+    return `a later upload of the same bytes replaced it (LastModified ${current.lastModified.toISOString()}, the ingested upload's was ${expected.lastModified.toISOString()})`;
+  }
+  return undefined;
+}
+
+/** ETags compare without their quotes: notifications send them bare, HeadObject quoted. */
+export function normaliseETag(eTag: string): string {
+  return eTag.replace(/^W\//, '').replace(/"/g, '');
+}
+
+/** The `If-Match` value for an upload of an unversioned key; versioned objects need none. */
+function expectedETagOf(ref: ObjectRef): string | undefined {
+  if (ref.versionId !== undefined || ref.upload?.eTag === undefined) return undefined;
+  return `"${normaliseETag(ref.upload.eTag)}"`;
 }
 
 /** S3's answer for a version that is gone: 404 (NotFound, NoSuchKey, NoSuchVersion) or 405 (a delete marker). */
 export function isObjectGone(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
+  if (!(err instanceof Error) || isBucketMissing(err)) return false;
   if (['NotFound', 'NoSuchKey', 'NoSuchVersion'].includes(err.name)) return true;
   const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   return status === 404 || status === 405;

@@ -21,16 +21,38 @@ import {
   type ClaimLease,
   type CommitPlan,
   type LedgerEntry,
+  objectVersionIdOf,
   type ObjectRef,
   type Problem,
 } from '../../shared/ledger/types.js';
 import { appendLogContext, runWithLogContext } from '../../shared/observability/log-context.js';
-import type { S3ObjectEvent } from '../../shared/s3/event.js';
+import { compareSequencers, type S3ObjectEvent } from '../../shared/s3/event.js';
 import { assessIngest, targetOfPlan, type IngestAssessment } from './assess.js';
-import { disposeCommittedObject } from './disposition.js';
-import { deleteObjectVersion, getObjectTags, headObjectVersion, openObjectVersion, type ObjectVersionInfo } from './object-store.js';
+import { disposeCommittedObject, disposeSupersededObject } from './disposition.js';
+import {
+  BucketMissingError,
+  deleteObjectVersion,
+  getObjectTags,
+  headObjectVersion,
+  normaliseETag,
+  openObjectVersion,
+  type ObjectVersionInfo,
+} from './object-store.js';
 import { rejectObject, type Rejection } from './rejection.js';
 import type { IBinderRefusal, IngestDependencies, IngestPlan, RecordOutcome } from './types.js';
+
+/** A newer upload of the key was committed first: this one is recorded as superseded, not committed. */
+class SupersededByNewerUpload extends Error {
+  override readonly name = 'SupersededByNewerUpload';
+  constructor(readonly newerSequencer: string) {
+    super(`a newer upload of the key (sequencer ${newerSequencer}) was committed first`);
+  }
+}
+
+/** Another upload of the same key holds the key's commit lease: transient, the record is retried. */
+class KeyCommitBusyError extends Error {
+  override readonly name = 'KeyCommitBusyError';
+}
 
 /** A permanent refusal by the destination at a given step, turned into a rejection. */
 class PermanentRefusal extends Error {
@@ -65,6 +87,7 @@ export async function processObjectRecord(
         step: step.name,
         reason,
         ...errorFields(err),
+        ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
       });
       return {
         status: 'retry',
@@ -90,19 +113,51 @@ async function ingest(
   step: { name: string },
 ): Promise<RecordOutcome> {
   const { config, s3, ledger } = deps;
-  if (!event.created) return skip(log, `${event.eventName} is not an ObjectCreated event`);
+  // Nothing outside the inbox is ever read, copied or deleted, whatever a message names.
+  if (event.bucket !== deps.inboxBucket) return foreignEvent(deps, log, event, `bucket ${event.bucket} is not the inbox bucket ${deps.inboxBucket}`);
   if (event.key.startsWith(config.rejectedPrefix)) return skip(log, 'the key is under the rejected prefix');
+  if (!event.key.startsWith(config.inboxPrefix)) {
+    return foreignEvent(deps, log, event, `key ${JSON.stringify(event.key)} is not under the inbox prefix ${config.inboxPrefix}`);
+  }
+  if (!event.created) return skip(log, `${event.eventName} is not an ObjectCreated event`);
   if (event.key.endsWith('/') && !event.size) return skip(log, 'a zero-byte folder marker, not a file');
 
-  const ref: ObjectRef = { bucket: event.bucket, key: event.key, versionId: event.versionId };
+  let ref: ObjectRef = unversionedUpload(event, { bucket: event.bucket, key: event.key, versionId: event.versionId }, undefined);
 
   step.name = 'read object';
-  const object = await headObjectVersion(s3, ref);
+  let object: ObjectVersionInfo | undefined;
+  try {
+    object = await headObjectVersion(s3, ref);
+    if (!object && event.alternateKey !== undefined) {
+      // EventBridge may send the key literally or URL-encoded: the other reading names the object.
+      const alternate = { ...ref, key: event.alternateKey };
+      object = await headObjectVersion(s3, alternate);
+      if (object) {
+        ref = alternate;
+        remember(log, { key: ref.key });
+      }
+    }
+  } catch (err) {
+    if (err instanceof BucketMissingError) return bucketMissing(deps, log, err);
+    throw err;
+  }
+  if (object && ref.versionId === undefined) {
+    // Unversioned: the object at the key may already be a later upload than the one this event names.
+    if (event.eTag && object.eTag && normaliseETag(event.eTag) !== normaliseETag(object.eTag)) {
+      return skip(
+        log,
+        `the upload this event names (ETag ${event.eTag}) was replaced by a later upload of the key (ETag ${object.eTag}); the later upload's own event ingests it`,
+      );
+    }
+    ref = unversionedUpload(event, ref, object);
+    remember(log, { objectVersionId: objectVersionIdOf(ref) });
+  }
   if (!object) {
     step.name = 'read ledger';
     const entry = await ledger.get(ref);
     if (entry?.state === 'committed') return skip(log, 'already committed; the inbox object is gone', 'info');
     if (entry?.state === 'rejected') return skip(log, 'already rejected; the inbox object is gone', 'info');
+    if (entry?.state === 'superseded') return skip(log, 'already superseded by a newer upload; the inbox object is gone', 'info');
     return skip(log, 'the object version no longer exists and the ledger has no record of it: nothing to ingest', 'warn');
   }
 
@@ -120,6 +175,11 @@ async function ingest(
     // The ledger is written before the delete: finish a rejection that crashed in between.
     await deleteObjectVersion(s3, ref);
     return skip(log, 'duplicate delivery: already rejected', 'info');
+  }
+  if (known?.state === 'superseded') {
+    step.name = 'dispose';
+    await disposeSupersededObject(s3, log, ref, config.disposition);
+    return skip(log, 'duplicate delivery: already superseded by a newer upload of the key', 'info');
   }
 
   step.name = 'read tags';
@@ -163,6 +223,11 @@ async function ingest(
     return skip(log, 'another delivery committed the object meanwhile', 'info');
   }
   if (claim.outcome === 'rejected') return skip(log, 'another delivery rejected the object meanwhile', 'info');
+  if (claim.outcome === 'superseded') {
+    step.name = 'dispose';
+    await disposeSupersededObject(s3, log, ref, config.disposition, tagSet);
+    return skip(log, 'another delivery found the object superseded meanwhile', 'info');
+  }
   if (claim.outcome === 'busy') {
     deps.metrics.recordRetried();
     const until = claim.entry ? new Date(claim.entry.leaseExpiresAt).toISOString() : 'unknown';
@@ -170,6 +235,64 @@ async function ingest(
     return { status: 'retry', reason: `busy: claimed by message ${claim.entry?.owner ?? 'unknown'} until ${until}` };
   }
   const { lease, entry } = claim;
+
+  /** Records this upload as superseded by a newer committed one and disposes of it; no commit. */
+  const supersede = async (sequencer: string, newerSequencer: string): Promise<RecordOutcome> => {
+    step.name = 'record superseded';
+    await ledger.markSuperseded(ref, lease, { sequencer, newerSequencer });
+    deps.metrics.fileSuperseded?.();
+    log.warn('an older upload of the key arrived after a newer one was committed: recorded as superseded, not committed', {
+      sequencer,
+      newerSequencer,
+      disposition: config.disposition,
+    });
+    step.name = 'dispose';
+    await disposeSupersededObject(s3, log, ref, config.disposition, tagSet);
+    return { status: 'superseded', sequencer, newerSequencer };
+  };
+
+  // A cheap early look, before any byte is sent; the check that counts runs under the key's lease.
+  if (event.sequencer !== undefined) {
+    step.name = 'read key order';
+    const newer = await ledger.committedSequencer(ref.bucket, ref.key);
+    if (newer !== undefined && compareSequencers(newer, event.sequencer) > 0) return supersede(event.sequencer, newer);
+  }
+
+  /**
+   * Commits under the key's commit lease, in sequencer order: a newer upload already recorded
+   * means this one is superseded; otherwise this upload's sequencer is recorded first (so that an
+   * older upload arriving while the commit runs is superseded, not committed after it), then the
+   * commit runs. A commit refused for good takes the record back. Without a sequencer (hand-made
+   * events) there is no order to keep: the commit runs as before.
+   */
+  const commitInOrder = async (plan: CommitPlan, uploadId: string): Promise<CommittedVersion> => {
+    const sequencer = event.sequencer;
+    if (sequencer === undefined) return commit(deps, plan, uploadId, step);
+    step.name = 'take key commit lease';
+    const acquired = await ledger.acquireKeyCommit(ref.bucket, ref.key, messageId);
+    if (acquired.outcome === 'busy') {
+      const until = acquired.leaseExpiresAt !== undefined ? new Date(acquired.leaseExpiresAt).toISOString() : 'unknown';
+      throw new KeyCommitBusyError(
+        `another upload of s3://${ref.bucket}/${ref.key} is being committed (message ${acquired.owner ?? 'unknown'}, lease until ${until}); this one is committed after it`,
+      );
+    }
+    try {
+      const previous = acquired.committedSequencer;
+      if (previous !== undefined && compareSequencers(previous, sequencer) > 0) throw new SupersededByNewerUpload(previous);
+      step.name = 'record key order';
+      await ledger.raiseCommittedSequencer(acquired.lease, sequencer);
+      try {
+        return await commit(deps, plan, uploadId, step);
+      } catch (err) {
+        if (err instanceof PermanentRefusal) await ledger.restoreCommittedSequencer(acquired.lease, sequencer, previous);
+        throw err;
+      }
+    } finally {
+      await ledger.releaseKeyCommit(acquired.lease).catch((err: unknown) => {
+        log.warn('could not release the key commit lease; it expires by itself', { reason: describeTransient(err) });
+      });
+    }
+  };
 
   const reject = (problems: Problem[], extra: Partial<Rejection> = {}): Promise<RecordOutcome> => {
     step.name = 'reject';
@@ -193,6 +316,8 @@ async function ingest(
         return { outcome: await reject(assessment.problems, { target: targetOfPlan(assessment.plan), ibinder: assessment.ibinder }) };
       case 'invalid-request':
         return { outcome: await reject(assessment.problems, { target: targetOfPlan(assessment.plan) }) };
+      case 'not-allowed':
+        return { outcome: await reject(assessment.problems, { target: assessment.target }) };
     }
   };
 
@@ -233,7 +358,7 @@ async function ingest(
         );
       }
       try {
-        committed = await commit(deps, resumePlan, entry.uploadId, step);
+        committed = await commitInOrder(resumePlan, entry.uploadId);
         committedPlan = resumePlan;
       } catch (err) {
         if (!(err instanceof PermanentRefusal)) throw err;
@@ -247,17 +372,18 @@ async function ingest(
           target = assessed.target;
         }
         committedPlan = freshPlan;
-        committed = await uploadAndCommit(deps, log, ref, lease, object, freshPlan, entry, step);
+        committed = await uploadAndCommit(deps, log, ref, lease, object, freshPlan, entry, step, commitInOrder);
       }
     } else if (freshPlan !== undefined) {
       committedPlan = freshPlan;
-      committed = await uploadAndCommit(deps, log, ref, lease, object, freshPlan, entry, step);
+      committed = await uploadAndCommit(deps, log, ref, lease, object, freshPlan, entry, step, commitInOrder);
     } else {
       // Unreachable: without a stored plan the assessment ran and gave a fresh one.
       throw new Error(`no commit plan for ${ref.key}: neither a stored one nor an assessed one`);
     }
   } catch (err) {
     if (err instanceof PermanentRefusal) return reject(err.problems, { target, ibinder: err.ibinder });
+    if (err instanceof SupersededByNewerUpload && event.sequencer !== undefined) return supersede(event.sequencer, err.newerSequencer);
     throw err;
   }
   const durationMs = Date.now() - started;
@@ -306,6 +432,53 @@ function resumablePlan(entry: LedgerEntry | undefined): CommitPlan | undefined {
   return entry.commitPlan;
 }
 
+/**
+ * For an object without a version id: which upload of the key the event names (its sequencer,
+ * else the object's ETag and LastModified), and what the object must still look like before it
+ * is deleted. Versioned objects are returned as they are.
+ */
+function unversionedUpload(event: S3ObjectEvent, ref: ObjectRef, object: ObjectVersionInfo | undefined): ObjectRef {
+  if (ref.versionId !== undefined) return ref;
+  const eTag = object?.eTag ?? event.eTag;
+  let id: string | undefined;
+  if (event.sequencer !== undefined) id = `seq:${event.sequencer}`;
+  else if (eTag !== undefined && object?.lastModified !== undefined) id = `etag:${normaliseETag(eTag)}@${object.lastModified.toISOString()}`;
+  if (id === undefined) return ref;
+  return { ...ref, upload: { id, eTag, lastModified: object?.lastModified } };
+}
+
+/** The inbox bucket does not exist: a deployment problem, left to the dead-letter queue with a message that says so. */
+function bucketMissing(deps: IngestDependencies, log: Logger, err: BucketMissingError): RecordOutcome {
+  deps.metrics.recordRetried();
+  log.error('the bucket the event names does not exist: nothing to read; the message goes on to the dead-letter queue', {
+    eventBucket: err.bucket,
+    eventKey: err.key,
+    reason: err.message,
+    fix: 'check that the inbox bucket exists and that INBOX_BUCKET_NAME and the bucket notification name it; then redrive the dead-letter queue',
+  });
+  return { status: 'retry', reason: `read object: ${err.message}` };
+}
+
+/**
+ * An event for an object outside the inbox: never acted on, and left to reach the dead-letter
+ * queue (a retry outcome), where a person sees it, rather than acknowledged and forgotten.
+ */
+function foreignEvent(deps: IngestDependencies, log: Logger, event: S3ObjectEvent, why: string): RecordOutcome {
+  deps.metrics.recordRetried();
+  log.error('event for an object outside the inbox: nothing is read, copied or deleted; the message goes on to the dead-letter queue', {
+    eventBucket: event.bucket,
+    eventKey: event.key,
+    eventSource: event.source,
+    inboxBucket: deps.inboxBucket,
+    inboxPrefix: deps.config.inboxPrefix,
+    why,
+    fix:
+      'check which bucket notification, SNS subscription or EventBridge rule sends to the ingest queue; ' +
+      'only the inbox bucket under its prefix may; then delete the message from the dead-letter queue',
+  });
+  return { status: 'retry', reason: `not an inbox object: ${why}` };
+}
+
 function waitForTags(deps: IngestDependencies, log: Logger, graceEndsAt: Date): RecordOutcome {
   deps.metrics.recordRetried();
   log.info('no ingest tags yet: waiting for the producer to tag the object', { graceEndsAt: graceEndsAt.toISOString() });
@@ -321,6 +494,7 @@ async function uploadAndCommit(
   plan: CommitPlan,
   claim: ClaimedEntry,
   step: { name: string },
+  commitUpload: (plan: CommitPlan, uploadId: string) => Promise<CommittedVersion>,
 ): Promise<CommittedVersion> {
   // A presigned URL is one-shot and is never stored, so any upload that did not finish starts over.
   step.name = 'presign';
@@ -360,7 +534,7 @@ async function uploadAndCommit(
 
   step.name = 'record transfer';
   await deps.ledger.markTransferred(ref, lease, upload.uploadId);
-  return commit(deps, plan, upload.uploadId, step);
+  return commitUpload(plan, upload.uploadId);
 }
 
 /** What a commit needs from a resolved and validated request; stored with the upload id. */
@@ -470,7 +644,7 @@ function skip(log: Logger, reason: string, level: 'info' | 'warn' = 'info'): Rec
 }
 
 function describeTransient(err: unknown): string {
-  if (err instanceof LedgerConflictError) return err.message;
+  if (err instanceof LedgerConflictError || err instanceof KeyCommitBusyError) return err.message;
   if (err instanceof Error) return `${err.name}: ${err.message}`;
   return String(err);
 }

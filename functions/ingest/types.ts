@@ -50,6 +50,8 @@ export type RecordOutcome =
   | { status: 'committed'; documentId: string; documentVersionId: string; resumed: boolean }
   | { status: 'rejected'; problems: Problem[]; rejectedKey: string }
   | { status: 'skipped'; reason: string }
+  /** An older upload of the key, arrived after a newer one was committed: recorded, not committed. */
+  | { status: 'superseded'; sequencer: string; newerSequencer: string }
   | {
       status: 'retry';
       reason: string;
@@ -66,18 +68,24 @@ export type RecordOutcome =
  */
 export interface IngestDependencies {
   config: PipelineConfig;
+  /**
+   * The inbox bucket this function serves (`INBOX_BUCKET_NAME`). Events for any other bucket are
+   * never acted on: a misrouted subscription or rule must not make the function read, copy or
+   * delete objects elsewhere.
+   */
+  inboxBucket: string;
   s3: S3Client;
   ledger: IngestLedgerStore;
   destination: Destination;
-  folders: Pick<FolderResolver, 'resolvePath'>;
+  folders: Pick<FolderResolver, 'resolvePath' | 'locateFolder'>;
   schemas: Pick<MetadataSchemaCache, 'get' | 'refresh'>;
   metrics: IngestMetrics;
   logger: Logger;
   /** The clock (grace periods, report times). */
   now: () => Date;
-}
   /**
    * Sets a received message's visibility (SQS ChangeMessageVisibility), for a retry that must
    * not come before a `Retry-After`. Absent: the queue's own visibility timeout applies.
    */
   visibility?: MessageVisibility;
+}

@@ -1,8 +1,10 @@
 /**
  * The ingest ledger over DynamoDB: the record that makes ingest exactly-once in effect.
  *
- * One item per object version (`pk` = `${bucket}/${key}#${versionId ?? 'null'}`), moving
- * claimed -> committed or claimed -> rejected. Every state change is a conditional write, so two
+ * One item per object version (`pk` = `${bucket}/${key}#${versionId}`, or `#null:<upload id>` for
+ * an upload of an unversioned key), moving claimed -> committed, rejected or superseded; and one
+ * item per key (`pk` = `key#${bucket}#${key}`) with the newest committed event sequencer and the
+ * key's short commit lease, so that an older upload never commits after a newer one. Every state change is a conditional write, so two
  * consumers never upload the same object at once and a redelivered event for a finished object
  * is recognised. Only standard DynamoDB features are used (UpdateItem with ConditionExpression,
  * consistent GetItem, a TTL attribute), so the same code runs against a local DynamoDB server.
@@ -20,8 +22,12 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import {
+  keyOrderKey,
   LedgerConflictError,
   ledgerKey,
+  objectVersionIdOf,
+  type KeyCommitLease,
+  type KeyCommitLeaseResult,
   type ClaimLease,
   type ClaimResult,
   type CommitPlan,
@@ -102,7 +108,22 @@ const LedgerEntrySchema = z.discriminatedUnion('state', [
     reasons: z.array(ProblemSchema),
     rejectedKey: optionalString,
   }),
+  BaseSchema.extend({
+    state: z.literal('superseded'),
+    supersededAt: z.string(),
+    sequencer: z.string(),
+    newerSequencer: z.string(),
+  }),
 ]);
+
+/** A key's commit order item (see KeyOrderStore). */
+const KeyOrderSchema = z.object({
+  pk: z.string(),
+  committedSequencer: optionalString,
+  leaseOwner: optionalString,
+  leaseToken: optionalString,
+  leaseExpiresAt: z.number().nullish().transform((v) => v ?? undefined),
+});
 
 /** Attribute names used in expressions; several (`state`, `owner`, `key`) are reserved words. */
 const NAMES = {
@@ -111,6 +132,16 @@ const NAMES = {
   '#owner': 'owner',
   '#claimToken': 'claimToken',
   '#lease': 'leaseExpiresAt',
+  '#updatedAt': 'updatedAt',
+  '#expiresAt': 'expiresAt',
+} as const;
+
+/** Attribute names of the key order item; none of them is an index key, so it stays out of the object index. */
+const KEY_ORDER_NAMES = {
+  '#committedSequencer': 'committedSequencer',
+  '#leaseOwner': 'leaseOwner',
+  '#leaseToken': 'leaseToken',
+  '#leaseExpiresAt': 'leaseExpiresAt',
   '#updatedAt': 'updatedAt',
   '#expiresAt': 'expiresAt',
 } as const;
@@ -188,7 +219,7 @@ export class IngestLedger implements IngestLedgerStore {
             ':ttl': this.ttl(now),
             ':bucket': ref.bucket,
             ':objectKey': ref.key,
-            ':objectVersionId': ref.versionId ?? 'null',
+            ':objectVersionId': objectVersionIdOf(ref),
             ':zero': 0,
             ':one': 1,
             ':false': false,
@@ -206,6 +237,7 @@ export class IngestLedger implements IngestLedgerStore {
     const current = await this.get(ref);
     if (current?.state === 'committed') return { outcome: 'committed', entry: current };
     if (current?.state === 'rejected') return { outcome: 'rejected', entry: current };
+    if (current?.state === 'superseded') return { outcome: 'superseded', entry: current };
     return { outcome: 'busy', entry: current };
   }
 
@@ -345,7 +377,7 @@ export class IngestLedger implements IngestLedgerStore {
             ':reasons': reasons.map((r) => ({ code: r.code, field: r.field, message: r.message, fix: r.fix })),
             ':bucket': ref.bucket,
             ':objectKey': ref.key,
-            ':objectVersionId': ref.versionId ?? 'null',
+            ':objectVersionId': objectVersionIdOf(ref),
             ...(rejectedKey !== undefined ? { ':rejectedKey': rejectedKey } : {}),
           },
         }),
@@ -360,6 +392,169 @@ export class IngestLedger implements IngestLedgerStore {
         current,
       );
     }
+  }
+
+  /**
+   * Records that a newer upload of the key was committed first. Like a rejection, only under the
+   * caller's claim (or if already superseded), so a consumer that lost the object writes nothing.
+   */
+  async markSuperseded(ref: ObjectRef, lease: ClaimLease, order: { sequencer: string; newerSequencer: string }): Promise<void> {
+    const now = this.now();
+    const held = claimCondition(lease);
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: ledgerKey(ref) },
+          UpdateExpression:
+            'SET #state = :superseded, #supersededAt = :nowIso, #sequencer = :sequencer, #newerSequencer = :newerSequencer, ' +
+            '#updatedAt = :nowIso, #expiresAt = :ttl REMOVE #lease',
+          ConditionExpression: `#state = :superseded OR (#state = :claimed AND ${held.expression})`,
+          ExpressionAttributeNames: {
+            ...pick(NAMES, '#state', '#lease', '#updatedAt', '#expiresAt'),
+            ...held.names,
+            '#supersededAt': 'supersededAt',
+            '#sequencer': 'sequencer',
+            '#newerSequencer': 'newerSequencer',
+          },
+          ExpressionAttributeValues: {
+            ':superseded': 'superseded',
+            ':claimed': 'claimed',
+            ...held.values,
+            ':nowIso': new Date(now).toISOString(),
+            ':ttl': this.ttl(now),
+            ':sequencer': order.sequencer,
+            ':newerSequencer': order.newerSequencer,
+          },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const current = await this.get(ref);
+      if (current?.state === 'superseded') return;
+      throw new LedgerConflictError(
+        `cannot record ${ledgerKey(ref)} as superseded by sequencer ${order.newerSequencer}: the ledger entry is ${describe(current)}`,
+        ref,
+        current,
+      );
+    }
+  }
+
+  async committedSequencer(bucket: string, key: string): Promise<string | undefined> {
+    return (await this.readKeyOrder(bucket, key))?.committedSequencer;
+  }
+
+  /**
+   * Takes the key's commit lease: free, expired, or already this owner's (a redelivery of the
+   * same message). Every success writes a fresh token; the raise is conditional on it.
+   */
+  async acquireKeyCommit(bucket: string, key: string, owner: string): Promise<KeyCommitLeaseResult> {
+    const now = this.now();
+    const token = this.newClaimToken();
+    try {
+      const out = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: keyOrderKey(bucket, key) },
+          UpdateExpression:
+            'SET #leaseOwner = :owner, #leaseToken = :token, #leaseExpiresAt = :expires, #updatedAt = :nowIso, #expiresAt = :ttl',
+          ConditionExpression: 'attribute_not_exists(#leaseExpiresAt) OR #leaseExpiresAt < :now OR #leaseOwner = :owner',
+          ExpressionAttributeNames: KEY_ORDER_NAMES,
+          ExpressionAttributeValues: {
+            ':owner': owner,
+            ':token': token,
+            ':expires': now + this.leaseMs,
+            ':now': now,
+            ':nowIso': new Date(now).toISOString(),
+            ':ttl': this.ttl(now),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const item = KeyOrderSchema.parse(out.Attributes);
+      return { outcome: 'acquired', lease: { bucket, key, owner, token }, committedSequencer: item.committedSequencer };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    const current = await this.readKeyOrder(bucket, key);
+    return { outcome: 'busy', owner: current?.leaseOwner, leaseExpiresAt: current?.leaseExpiresAt };
+  }
+
+  async raiseCommittedSequencer(lease: KeyCommitLease, sequencer: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: keyOrderKey(lease.bucket, lease.key) },
+          UpdateExpression: 'SET #committedSequencer = :sequencer, #updatedAt = :nowIso',
+          ConditionExpression: '#leaseToken = :token',
+          ExpressionAttributeNames: pick(KEY_ORDER_NAMES, '#committedSequencer', '#updatedAt', '#leaseToken'),
+          ExpressionAttributeValues: { ':sequencer': sequencer, ':token': lease.token, ':nowIso': new Date(this.now()).toISOString() },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      throw new LedgerConflictError(
+        `cannot record sequencer ${sequencer} as the newest commit of s3://${lease.bucket}/${lease.key}: ` +
+          `the key's commit lease of message ${lease.owner} was taken over (it expired); the record is retried`,
+        { bucket: lease.bucket, key: lease.key },
+      );
+    }
+  }
+
+  async restoreCommittedSequencer(lease: KeyCommitLease, sequencer: string, previous: string | undefined): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: keyOrderKey(lease.bucket, lease.key) },
+          UpdateExpression:
+            previous === undefined ? 'SET #updatedAt = :nowIso REMOVE #committedSequencer' : 'SET #committedSequencer = :previous, #updatedAt = :nowIso',
+          ConditionExpression: '#leaseToken = :token AND #committedSequencer = :sequencer',
+          ExpressionAttributeNames: pick(KEY_ORDER_NAMES, '#committedSequencer', '#updatedAt', '#leaseToken'),
+          ExpressionAttributeValues: {
+            ':sequencer': sequencer,
+            ':token': lease.token,
+            ':nowIso': new Date(this.now()).toISOString(),
+            ...(previous === undefined ? {} : { ':previous': previous }),
+          },
+        }),
+      );
+    } catch (err) {
+      // Lost the lease, or a newer upload was recorded meanwhile: either way, nothing to undo.
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
+  async releaseKeyCommit(lease: KeyCommitLease): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: keyOrderKey(lease.bucket, lease.key) },
+          UpdateExpression: 'REMOVE #leaseOwner, #leaseToken, #leaseExpiresAt',
+          ConditionExpression: '#leaseToken = :token',
+          ExpressionAttributeNames: pick(KEY_ORDER_NAMES, '#leaseOwner', '#leaseToken', '#leaseExpiresAt'),
+          ExpressionAttributeValues: { ':token': lease.token },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
+  private async readKeyOrder(bucket: string, key: string): Promise<z.infer<typeof KeyOrderSchema> | undefined> {
+    const pk = keyOrderKey(bucket, key);
+    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk }, ConsistentRead: true }));
+    if (!out.Item) return undefined;
+    const parsed = KeyOrderSchema.safeParse(out.Item);
+    if (!parsed.success) {
+      throw new Error(
+        `ledger item ${pk} in table ${this.tableName} is not a valid key order item: ` +
+          parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      );
+    }
+    return parsed.data;
   }
 
   private async updateOwnClaim(
@@ -448,6 +643,7 @@ function describe(entry: LedgerEntry | undefined): string {
     return `claimed by message ${entry.owner} until ${new Date(entry.leaseExpiresAt).toISOString()}`;
   }
   if (entry.state === 'committed') return `committed as document ${entry.documentId} version ${entry.documentVersionId}`;
+  if (entry.state === 'superseded') return `superseded at ${entry.supersededAt} by the newer upload with sequencer ${entry.newerSequencer}`;
   return `rejected at ${entry.rejectedAt}`;
 }
 

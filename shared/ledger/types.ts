@@ -37,6 +37,24 @@ export interface ObjectRef {
   /** Absent for an unversioned bucket (stored as the literal `null`, as S3 names it). */
   versionId?: string | undefined;
 }
+  /**
+   * Only without a version id: which upload of the key this is. An unversioned bucket reuses the
+   * key for every upload, so without it the second upload of a key would look like a duplicate of
+   * the first (and be deleted unprocessed).
+   */
+  upload?: UnversionedUpload | undefined;
+}
+
+/**
+ * One upload of a key in an unversioned bucket: an id that differs per upload (the event's
+ * sequencer, else ETag and LastModified), and what the object must still look like before
+ * anything deletes it (a later upload of the key replaces the object in place).
+ */
+export interface UnversionedUpload {
+  id: string;
+  /** As S3 returns it, quotes or not. */
+  eTag?: string | undefined;
+  lastModified?: Date | undefined;
 
 /**
  * Where and as what an upload is to be committed, fixed when its upload id is stored (before
@@ -111,7 +129,21 @@ export interface RejectedEntry extends LedgerEntryBase {
   rejectedKey?: string | undefined;
 }
 
-export type LedgerEntry = ClaimedEntry | CommittedEntry | RejectedEntry;
+/**
+ * An upload that arrived after a newer upload of the same key (by the S3 event sequencer) was
+ * committed: not committed, so that iBinder's latest version stays the newest upload. Terminal,
+ * like a rejection, but nothing is wrong with the file: no `rejected/` copy, no report.
+ */
+export interface SupersededEntry extends LedgerEntryBase {
+  state: 'superseded';
+  supersededAt: string;
+  /** This upload's event sequencer. */
+  sequencer: string;
+  /** The newer upload's sequencer, committed (or being committed) for the key. */
+  newerSequencer: string;
+}
+
+export type LedgerEntry = ClaimedEntry | CommittedEntry | RejectedEntry | SupersededEntry;
 
 /** Outcome of trying to take an object for upload. */
 export type ClaimResult =
@@ -122,6 +154,8 @@ export type ClaimResult =
   /** Already rejected: acknowledge. */
   | { outcome: 'rejected'; entry: RejectedEntry }
   /** Another consumer holds a live lease: retry later. */
+  /** Already found superseded by a newer upload of the key: acknowledge. */
+  | { outcome: 'superseded'; entry: SupersededEntry }
   | { outcome: 'busy'; entry?: ClaimedEntry | undefined };
 
 /**
@@ -149,7 +183,7 @@ export interface CommitRecord {
  * What the ingest flow needs from a ledger. `IngestLedger` implements it over DynamoDB; tests
  * may use an in-memory implementation with the same semantics.
  */
-export interface IngestLedgerStore {
+export interface IngestLedgerStore extends KeyOrderStore {
   get(ref: ObjectRef): Promise<LedgerEntry | undefined>;
   /** Every successful claim gets a fresh token (see ClaimLease), also a takeover by the same owner. */
   claim(ref: ObjectRef, owner: string): Promise<ClaimResult>;
@@ -171,6 +205,45 @@ export interface IngestLedgerStore {
    */
   markRejected(ref: ObjectRef, lease: ClaimLease, reasons: Problem[], rejectedKey?: string): Promise<void>;
 }
+  /** Only under the caller's claim (or if already superseded); see SupersededEntry. */
+  markSuperseded(ref: ObjectRef, lease: ClaimLease, order: { sequencer: string; newerSequencer: string }): Promise<void>;
+}
+
+/**
+ * The short lease on a key's commit step. Uploads of one key run in parallel; only the check
+ * "is a newer upload committed?" and the commit itself are serialized per key, so that an older
+ * upload can never commit after a newer one.
+ */
+export interface KeyCommitLease {
+  bucket: string;
+  key: string;
+  owner: string;
+  token: string;
+}
+
+export type KeyCommitLeaseResult =
+  /** Ours until released or expired; `committedSequencer` is the key's newest committed upload. */
+  | { outcome: 'acquired'; lease: KeyCommitLease; committedSequencer?: string | undefined }
+  /** Another upload of the key is committing: retry later. */
+  | { outcome: 'busy'; owner?: string | undefined; leaseExpiresAt?: number | undefined };
+
+/**
+ * The per-key order of commits, kept beside the object entries: the highest sequencer committed
+ * for each key, and the key's commit lease.
+ */
+export interface KeyOrderStore {
+  /** The key's newest committed sequencer, without taking the lease (a cheap early check). */
+  committedSequencer(bucket: string, key: string): Promise<string | undefined>;
+  acquireKeyCommit(bucket: string, key: string, owner: string): Promise<KeyCommitLeaseResult>;
+  /** Records `sequencer` as the key's newest commit; only under the lease (else LedgerConflictError). */
+  raiseCommittedSequencer(lease: KeyCommitLease, sequencer: string): Promise<void>;
+  /**
+   * Undoes a raise whose commit was refused for good, so that the refused upload does not hide
+   * older ones: back to `previous` if the key still records `sequencer`.
+   */
+  restoreCommittedSequencer(lease: KeyCommitLease, sequencer: string, previous: string | undefined): Promise<void>;
+  /** Gives the lease up; a lease already lost is no error. */
+  releaseKeyCommit(lease: KeyCommitLease): Promise<void>;
 
 /** The ledger changed under us (lease lost, another consumer finished): transient, retry. */
 export class LedgerConflictError extends Error {
@@ -184,7 +257,25 @@ export class LedgerConflictError extends Error {
   }
 }
 
-/** The ledger partition key of an object version. */
+/**
+ * The ledger partition key of an object version. Stored items keep the part after `#` as
+ * `objectVersionId`, so that an entry found through the object index reads back with
+ * `{ versionId: objectVersionId }`.
+ */
 export function ledgerKey(ref: ObjectRef): string {
-  return `${ref.bucket}/${ref.key}#${ref.versionId ?? 'null'}`;
+  return `${ref.bucket}/${ref.key}#${objectVersionIdOf(ref)}`;
+}
+
+/**
+ * The version part of an object's ledger identity: its version id, `null:<upload id>` for an
+ * upload of an unversioned key, or `null` (entries written before uploads were told apart).
+ */
+export function objectVersionIdOf(ref: ObjectRef): string {
+  if (ref.versionId !== undefined) return ref.versionId;
+  return ref.upload ? `null:${ref.upload.id}` : 'null';
+}
+
+/** The ledger partition key of a key's commit order (see KeyOrderStore); never an object's key. */
+export function keyOrderKey(bucket: string, key: string): string {
+  return `key#${bucket}#${key}`;
 }

@@ -42,6 +42,8 @@ export const METRIC = {
   filesIngested: 'FilesIngested',
   filesRejected: 'FilesRejected',
   recordsRetried: 'RecordsRetried',
+  /** An older upload of a key that arrived after a newer one was committed (not committed). */
+  filesSuperseded: 'FilesSuperseded',
   bytesIngested: 'BytesIngested',
   uploadDurationMs: 'UploadDurationMs',
   // iBinder exchanges, in every function that talks to iBinder

@@ -24,6 +24,8 @@ export interface IngestMetrics {
   fileIngested(bytes: number, uploadDurationMs: number): void;
   fileRejected(reason: ProblemCode): void;
   recordRetried(): void;
+  /** Optional so that test doubles written before it need no change. */
+  fileSuperseded?(): void;
 }
 
 /**
@@ -79,6 +81,9 @@ export function ingestMetrics(metrics: Metrics): IngestMetrics {
     },
     recordRetried() {
       metrics.addMetric(METRIC.recordsRetried, MetricUnit.Count, 1);
+    },
+    fileSuperseded() {
+      metrics.addMetric(METRIC.filesSuperseded, MetricUnit.Count, 1);
     },
   };
 }

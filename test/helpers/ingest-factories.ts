@@ -26,8 +26,12 @@ import { FolderResolver } from '../../shared/ibinder/folder-resolver.js';
 import { MetadataSchemaCache } from '../../shared/ibinder/schema-cache.js';
 import type { MetadataElement } from '../../shared/ibinder/schemas.js';
 import {
+  keyOrderKey,
   LedgerConflictError,
   ledgerKey,
+  objectVersionIdOf,
+  type KeyCommitLease,
+  type KeyCommitLeaseResult,
   type ClaimLease,
   type ClaimResult,
   type CommitPlan,
@@ -153,6 +157,10 @@ export class RecordingMetrics implements IngestMetrics {
   readonly ingested: { bytes: number; uploadDurationMs: number }[] = [];
   readonly rejected: ProblemCode[] = [];
   retried = 0;
+  superseded = 0;
+  fileSuperseded(): void {
+    this.superseded += 1;
+  }
   fileIngested(bytes: number, uploadDurationMs: number): void {
     this.ingested.push({ bytes, uploadDurationMs });
   }
@@ -193,6 +201,7 @@ export class InMemoryIngestLedger implements IngestLedgerStore {
     const current = this.entries.get(pk);
     if (current?.state === 'committed') return { outcome: 'committed', entry: structuredClone(current) };
     if (current?.state === 'rejected') return { outcome: 'rejected', entry: structuredClone(current) };
+    if (current?.state === 'superseded') return { outcome: 'superseded', entry: structuredClone(current) };
     if (current?.state === 'claimed' && current.leaseExpiresAt >= now && current.owner !== owner) {
       return { outcome: 'busy', entry: structuredClone(current) };
     }
@@ -252,6 +261,55 @@ export class InMemoryIngestLedger implements IngestLedgerStore {
     this.history.push({ pk, change: 'rejected', owner: lease.owner });
   }
 
+  async markSuperseded(ref: ObjectRef, lease: ClaimLease, order: { sequencer: string; newerSequencer: string }): Promise<void> {
+    const pk = ledgerKey(ref);
+    const current = this.entries.get(pk);
+    if (current?.state === 'superseded') return;
+    this.ownClaim(ref, lease);
+    const now = this.now();
+    this.entries.set(pk, { ...this.base(ref, now), state: 'superseded', supersededAt: new Date(now).toISOString(), ...order });
+    this.history.push({ pk, change: 'superseded', owner: lease.owner });
+  }
+
+  /** Per key (keyOrderKey): the newest committed sequencer and the commit lease, as IngestLedger keeps them. */
+  readonly keyOrder = new Map<string, { committedSequencer?: string | undefined; lease?: { owner: string; token: string; expiresAt: number } | undefined }>();
+
+  async committedSequencer(bucket: string, key: string): Promise<string | undefined> {
+    return this.keyOrder.get(keyOrderKey(bucket, key))?.committedSequencer;
+  }
+
+  async acquireKeyCommit(bucket: string, key: string, owner: string): Promise<KeyCommitLeaseResult> {
+    const pk = keyOrderKey(bucket, key);
+    const now = this.now();
+    const item = this.keyOrder.get(pk) ?? {};
+    if (item.lease && item.lease.expiresAt >= now && item.lease.owner !== owner) {
+      return { outcome: 'busy', owner: item.lease.owner, leaseExpiresAt: item.lease.expiresAt };
+    }
+    const token = randomUUID();
+    this.keyOrder.set(pk, { ...item, lease: { owner, token, expiresAt: now + this.leaseMs } });
+    this.history.push({ pk, change: 'key lease', owner });
+    return { outcome: 'acquired', lease: { bucket, key, owner, token }, committedSequencer: item.committedSequencer };
+  }
+
+  async raiseCommittedSequencer(lease: KeyCommitLease, sequencer: string): Promise<void> {
+    const pk = keyOrderKey(lease.bucket, lease.key);
+    const item = this.keyOrder.get(pk);
+    if (item?.lease?.token !== lease.token) throw new LedgerConflictError('key commit lease lost', { bucket: lease.bucket, key: lease.key });
+    item.committedSequencer = sequencer;
+    this.history.push({ pk, change: `sequencer ${sequencer}`, owner: lease.owner });
+  }
+
+  async restoreCommittedSequencer(lease: KeyCommitLease, sequencer: string, previous: string | undefined): Promise<void> {
+    const item = this.keyOrder.get(keyOrderKey(lease.bucket, lease.key));
+    if (item?.lease?.token !== lease.token || item.committedSequencer !== sequencer) return;
+    item.committedSequencer = previous;
+  }
+
+  async releaseKeyCommit(lease: KeyCommitLease): Promise<void> {
+    const item = this.keyOrder.get(keyOrderKey(lease.bucket, lease.key));
+    if (item?.lease?.token === lease.token) item.lease = undefined;
+  }
+
   /** Test hook: put an entry in place (e.g. a claim left behind by a crashed consumer). */
   seed(ref: ObjectRef, entry: Partial<LedgerEntry> & Pick<LedgerEntry, 'state'>): void {
     const now = this.now();
@@ -279,7 +337,7 @@ export class InMemoryIngestLedger implements IngestLedgerStore {
       pk: ledgerKey(ref),
       bucket: ref.bucket,
       objectKey: ref.key,
-      objectVersionId: ref.versionId ?? 'null',
+      objectVersionId: objectVersionIdOf(ref),
       updatedAt: new Date(now).toISOString(),
       expiresAt: Math.floor(now / 1000) + 90 * 86_400,
     };
@@ -355,6 +413,7 @@ export function makeDeps(options: {
   const now = options.now ?? (() => new Date('2025-01-15T09:00:00Z'));
   return {
     config: options.config ?? makeConfig(),
+    inboxBucket: BUCKET,
     s3: new S3Client({ region: 'eu-north-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
     ledger: options.ledger ?? new InMemoryIngestLedger(900_000, () => now().getTime()),
     destination: new IBinderDestination(options.client),

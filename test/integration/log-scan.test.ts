@@ -67,6 +67,7 @@ function useFunctionEnvironment(s: LocalStack): void {
   const env: Record<string, string> = {
     [ENV.config]: JSON.stringify(s.config),
     [ENV.ledgerTable]: services.ledgerTable,
+    [ENV.inboxBucket]: services.inboxBucket,
     [ENV.exportLedgerTable]: services.exportLedgerTable,
     [ENV.archiveBucket]: services.archiveBucket,
     AWS_ENDPOINT_URL_S3: services.s3.endpoint,

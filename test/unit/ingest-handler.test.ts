@@ -35,6 +35,7 @@ describe('ingest handler', () => {
       }),
     );
     vi.stubEnv('LEDGER_TABLE_NAME', 'ledger');
+    vi.stubEnv('INBOX_BUCKET_NAME', 'inbox-bucket');
     vi.stubEnv('AWS_REGION', 'eu-north-1');
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
     const output = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
