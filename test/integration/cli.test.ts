@@ -4,10 +4,12 @@
  * `status` and `reingest` meet ledger entries and rejected objects the ingest itself wrote).
  * The environment comes from a cdk.json written for the test, exactly as an operator's would.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,6 +77,11 @@ async function cli(argv: string[], options: { env?: NodeJS.ProcessEnv; withEnv?:
   const prefix = options.withEnv === false ? [] : ['--env', 'local', '--config', cdkJson];
   const code = await runCli([...prefix, ...argv], io);
   return { ...io, code };
+}
+
+/** The words a POSIX shell makes of a command line, as a pasted hint would be split. */
+function shellWords(commandLine: string): string[] {
+  return execFileSync('sh', ['-c', `printf '%s\\0' ${commandLine}`], { encoding: 'utf8' }).split('\0').slice(0, -1);
 }
 
 function json<T = Record<string, unknown>>(run: CapturedIo): T {
@@ -322,6 +329,36 @@ describe('status and reingest, after the real ingest ran', () => {
     expect(after.entries.map((e) => e.state).sort()).toEqual(['committed', 'rejected']);
   });
 
+  it('hints are pasteable: a key with spaces and a quote is shell-quoted, and the pasted command runs', async () => {
+    const key = "inbox/fix me/O'Brien ground floor.pdf";
+    const bucket = stack.services.inboxBucket;
+    await stack.putInboxObject(key, 'plan', { 'ibinder:binder': HARBOUR.binderId, 'ibinder:folder-path': '01 Architecture/Drawings' });
+    await stack.drainIngest();
+
+    const status = await cli(['status', `${bucket}/${key}`, ...resourceFlags]);
+    const reingestHint = /After fixing: (.+)$/m.exec(status.stdoutText())?.[1] ?? '';
+    expect(reingestHint).toContain(`reingest 's3://${bucket}/rejected/fix me/O'\\''Brien ground floor.pdf'`);
+
+    // The hint as a shell reads it, plus the fix and --dry-run: checks and changes nothing.
+    const words = shellWords(reingestHint);
+    expect(words[0]).toBe('ibinder-pipeline');
+    const dryRun = await cli([...words.slice(1), '--tag', 'ibinder:meta:discipline=ARC', '--dry-run'], { withEnv: false });
+    expect(dryRun.stderrText()).not.toContain('error');
+    expect(dryRun.code).toBe(0);
+    expect(dryRun.stdoutText()).toContain('Dry run: nothing was changed');
+    expect(dryRun.stdoutText()).toContain(`copy s3://${bucket}/rejected/fix me/O'Brien ground floor.pdf to s3://${bucket}/${key} (the check accepts it)`);
+    await expect(stack.services.s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).rejects.toThrow();
+    const stillRejected = await stack.services.s3.client.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: `rejected/fix me/O'Brien ground floor.pdf` }));
+    expect(stillRejected.TagSet?.some((t) => t.Key === 'ibinder:meta:discipline')).toBe(false);
+
+    const done = await cli([...words.slice(1), '--tag', 'ibinder:meta:discipline=ARC']);
+    expect(done.code).toBe(0);
+    const statusHint = /Follow it with: (.+)$/m.exec(done.stdoutText())?.[1] ?? '';
+    expect(statusHint).toContain(`status '${bucket}/inbox/fix me/O'\\''Brien ground floor.pdf'`);
+    const followed = await cli([...shellWords(statusHint).slice(1), '--json'], { withEnv: false });
+    expect(json<{ object: { key: string } }>(followed).object.key).toBe(key);
+  });
+
   it('reingest of a key with no rejected object says so', async () => {
     const run = await cli(['reingest', 'rejected/nothing/here.pdf', ...resourceFlags]);
     expect(run.code).toBe(2);
@@ -407,6 +444,20 @@ describe('environment, credentials and resource names', () => {
     expect(noSecret.stderrText()).toContain('could not reach AWS Secrets Manager at http://127.0.0.1:9 (GetSecretValue: ECONNREFUSED');
     expect(noSecret.stderrText()).toContain('AWS_ENDPOINT_URL_SECRETS_MANAGER');
     expect(noSecret.stderrText()).not.toMatch(/error: Error:/);
+  });
+
+  it('a secret that cannot be read is explained in the operator\'s terms, not the deployed function\'s', async () => {
+    const { IBINDER_CLIENT_ID: _id, IBINDER_CLIENT_SECRET: _secret, ...withoutCredentials } = baseEnv;
+    const secretsManager = new SecretsManagerClient({ region: 'eu-west-1' });
+    mockClient(secretsManager)
+      .on(GetSecretValueCommand)
+      .rejects(Object.assign(new Error('not authorized to perform secretsmanager:GetSecretValue'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }));
+    const io = captureIo({ env: withoutCredentials, cwd: dir });
+    expect(await runCli(['--env', 'local', '--config', cdkJson, 'binders'], io, { secretsManager })).toBe(2);
+    expect(io.stderrText()).toContain('could not read Secrets Manager secret "ibinder-pipeline/local/ibinder-client"');
+    expect(io.stderrText()).toContain('AccessDeniedException');
+    expect(io.stderrText()).toContain('make sure your AWS credentials may read secret');
+    expect(io.stderrText()).not.toMatch(/function's role|Lambda/);
   });
 
   it('wrong credentials are a configuration error that never echoes the secret', async () => {

@@ -126,6 +126,20 @@ describe('redrive', () => {
     expect(sqsMock.commandCalls(ReceiveMessageCommand).map((c) => c.args[0].input.MaxNumberOfMessages)).toEqual([10, 10, 3]);
   });
 
+  it('--dry-run counts and says what would move, asks nothing and moves nothing', async () => {
+    queues.add(DLQ, 7);
+    const io = bufferedIo({ tty: false });
+    const code = await runCli([...explicit, '--dry-run', '--max', '5'], io, { sqs });
+    expect(code).toBe(0);
+    expect(io.stdoutText()).toContain(`Dry run: would move 5 of about 7 message(s) from ${DLQ} to ${QUEUE}. Nothing was moved.`);
+    expect(sqsMock.commandCalls(ReceiveMessageCommand)).toHaveLength(0);
+    expect(queues.queue(DLQ)).toHaveLength(7);
+
+    const scripted = bufferedIo();
+    expect(await runCli([...explicit, '--dry-run', '--json'], scripted, { sqs })).toBe(0);
+    expect(JSON.parse(scripted.stdoutText())).toMatchObject({ dryRun: true, wouldMove: 7, moved: 0 });
+  });
+
   it('refuses without --yes when there is no terminal to ask on, and moves nothing', async () => {
     queues.add(DLQ, 4);
     const io = bufferedIo({ tty: false });
