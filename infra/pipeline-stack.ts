@@ -5,7 +5,9 @@
  * that notify the environment's alarm topic, and one CloudWatch dashboard (PipelineMonitoring).
  *
  * Every function gets only what its job needs: object actions on its own key prefixes, its own
- * queue, single-item access to its own ledger, and read access to the one secret.
+ * queue, single-item access to its own ledger, and read access to the one secret. Each
+ * configured producer gets a policy (and optionally a role) to write under its own inbox
+ * prefix. The archive may have a customer-managed key and, in production, Object Lock.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
