@@ -110,7 +110,7 @@ describe('ingest rejections on the local stack', () => {
     expect(report.howToRetry).toContain('ibinder:binder');
   });
 
-  it('rejects an unknown binder given with a folder id (found when reading its schema)', async () => {
+  it('rejects an unknown binder given with a folder id (found when looking for the folder in it, before any upload)', async () => {
     const { report, problems } = await dropAndExpectRejection(
       'inbox/it-rejections/unknown-binder-by-id/Section.pdf',
       sampleBytes('unknown binder by id'),
@@ -119,7 +119,8 @@ describe('ingest rejections on the local stack', () => {
     );
     expect(problems).toEqual([expect.objectContaining({ code: 'target', field: 'ibinder:binder', message: expect.stringContaining('NOSUCHBIN') })]);
     expect(report.ibinder).toMatchObject({ status: 404 });
-    expect(report.target).toMatchObject({ binderId: 'NOSUCHBIN', folderId: HARBOUR.folders.architectureDrawings });
+    // No target resolved: the folder is looked for in the binder before any byte moves, and the binder is not there.
+    expect(report.target).toBeUndefined();
   });
 
   it('rejects a metadata element the binder does not have, listing the elements it has', async () => {

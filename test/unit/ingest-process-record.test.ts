@@ -149,7 +149,7 @@ describe('processObjectRecord: happy path', () => {
   it('uses a routing rule for an untagged object and the key\'s last segment as the name', async () => {
     setup({
       tags: [],
-      config: { routingRules: [{ prefix: 'inbox/', target: { binderId: BINDER_ID, folderId: 'f-reports', metadata: { discipline: 'd-arch' } } }] },
+      config: { routingRules: [{ prefix: 'inbox/', target: { binderId: BINDER_ID, folderPath: 'Reports', metadata: { discipline: 'd-arch' } } }] },
     });
     expect((await processObjectRecord(event(), 'msg-1', deps)).status).toBe('committed');
     expect(client.commits[0]).toMatchObject({ folderId: 'f-reports', request: { fileName: 'Site plan Årsta.pdf' } });
@@ -429,7 +429,7 @@ describe('processObjectRecord: permanent failures', () => {
     setup({
       tags: [
         { Key: 'ibinder:binder', Value: BINDER_ID },
-        { Key: 'ibinder:folder', Value: 'f-struct' },
+        { Key: 'ibinder:folder-path', Value: 'Drawings/Structural' },
         { Key: 'ibinder:filename', Value: 'a\\b.pdf' },
         { Key: 'ibinder:meta:status', Value: 'wip' },
         { Key: 'ibinder:meta:colour', Value: 'red' },
@@ -472,8 +472,8 @@ describe('processObjectRecord: permanent failures', () => {
     expect(report.ibinder).toMatchObject({ status: 404, traceId: 'trace-unknown-binder' });
   });
 
-  it('rejects an unknown binder given with a folder id (found when reading its schema)', async () => {
-    setup({ tags: [{ Key: 'ibinder:binder', Value: 'Nope00000' }, { Key: 'ibinder:folder', Value: 'f-1' }] });
+  it('rejects an unknown binder given with a folder id (found when looking for the folder in it)', async () => {
+    setup({ tags: [{ Key: 'ibinder:binder', Value: 'Nope00000' }, { Key: 'ibinder:folder', Value: '0b6f4c2e-91d3-4a7b-8e5f-3c1d9a2b7e60' }] });
     const outcome = await processObjectRecord(event(), 'msg-1', deps);
     expect(outcome).toMatchObject({ status: 'rejected', problems: [{ field: 'ibinder:binder' }] });
   });
