@@ -2,7 +2,7 @@
  * Everything the pipeline talks to, on one machine and in this process: the iBinder API
  * emulator, a local S3-compatible server with the inbox and archive buckets, and a local
  * DynamoDB-compatible server with the ingest and export ledger tables. Each listens on
- * 127.0.0.1 and a free port; each client is configured explicitly (endpoint, region, dummy
+ * 127.0.0.1 and a free port (or the port asked for); each client is configured explicitly (endpoint, region, dummy
  * credentials), so no request ever reaches AWS. `stop()` closes all three and removes their
  * temporary data.
  */
@@ -25,6 +25,8 @@ export interface LocalServicesOptions {
   archiveBucket?: string;
   ledgerTable?: string;
   exportLedgerTable?: string;
+  /** Ports on 127.0.0.1 for the local S3 and DynamoDB servers; 0 or absent picks a free one (the emulator's is `emulator.port`). */
+  ports?: { s3?: number; dynamodb?: number };
 }
 
 export interface LocalServices {
@@ -49,8 +51,8 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
   const started = await Promise.allSettled([
     startEmulator({ host: '127.0.0.1', port: 0, ...options.emulator }),
     // The inbox is versioned in AWS; the ledger keys objects by their version id.
-    startLocalS3({ buckets: [inboxBucket, archiveBucket], versionedBuckets: [inboxBucket] }),
-    startLocalDynamoDb({ tables: [ledgerTable, exportLedgerTable], tablesWithObjectIndex: [ledgerTable] }),
+    startLocalS3({ buckets: [inboxBucket, archiveBucket], versionedBuckets: [inboxBucket], port: options.ports?.s3 ?? 0 }),
+    startLocalDynamoDb({ tables: [ledgerTable, exportLedgerTable], tablesWithObjectIndex: [ledgerTable], port: options.ports?.dynamodb ?? 0 }),
   ] as const);
   const [emulatorResult, s3Result, dynamodbResult] = started;
   if (emulatorResult.status === 'rejected' || s3Result.status === 'rejected' || dynamodbResult.status === 'rejected') {
