@@ -439,7 +439,8 @@ function resumablePlan(entry: LedgerEntry | undefined): CommitPlan | undefined {
  */
 function unversionedUpload(event: S3ObjectEvent, ref: ObjectRef, object: ObjectVersionInfo | undefined): ObjectRef {
   if (ref.versionId !== undefined) return ref;
-  const eTag = object?.eTag ?? event.eTag;
+  // The event's ETag names its own upload; the object's may already be a later one's.
+  const eTag = event.eTag ?? object?.eTag;
   let id: string | undefined;
   if (event.sequencer !== undefined) id = `seq:${event.sequencer}`;
   else if (eTag !== undefined && object?.lastModified !== undefined) id = `etag:${normaliseETag(eTag)}@${object.lastModified.toISOString()}`;
