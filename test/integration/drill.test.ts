@@ -1,0 +1,247 @@
+/**
+ * The fault drill (`npm run drill`) in small: 60 files through the real ingest on the local
+ * stack with a fifth of the iBinder API and storage requests faulted, events delivered twice
+ * and records crashing between PUT and commit and between commit and ledger; every file must
+ * end as exactly one version, none lost, none dead-lettered. Beside it, the drill's own parts:
+ * the crash points, the concurrent event source and the verdict.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Context, SQSEvent } from 'aws-lambda';
+import { CrashPoints, SimulatedCrash } from '../../drill/crash-points.js';
+import { drillPassed, drillTargets, renderDrillReport } from '../../drill/drill-report.js';
+import { runEventSource } from '../../drill/event-source.js';
+import { runFaultDrill, type FaultDrillResult } from '../../drill/fault-drill.js';
+import type { CommittedVersion, Destination } from '../../shared/destination/types.js';
+import type { ObjectRef } from '../../shared/ledger/types.js';
+import { SimulatedClock } from '../../local/simulated-clock.js';
+import { SqsSimulator } from '../../local/sqs-simulator.js';
+import { FakeIBinderClient } from '../helpers/fake-ibinder.js';
+import { InMemoryIngestLedger, makeDeps } from '../helpers/ingest-factories.js';
+import type { IngestDependencies } from '../../functions/ingest/types.js';
+import { logger as sharedLogger } from '../../shared/observability/logger.js';
+
+describe('fault drill, small', () => {
+  // The iBinder client's own retry lines would be hundreds under a fifth of requests faulted.
+  beforeAll(() => {
+    sharedLogger.setLogLevel('SILENT');
+  });
+
+  it('ingests 60 files under 20 % faults, duplicate events and crashes: one version each, none lost, none dead-lettered', async () => {
+    const result = await runFaultDrill({ files: 60, faultRate: 0.2, seed: 'npm-test', crashRate: 0.1, duplicateRate: 0.2 });
+
+    expect(drillTargets(result).filter((t) => !t.pass), renderDrillReport(result).join('\n')).toEqual([]);
+    expect(result.versionsCreated).toBe(60);
+    expect(result.duplicateVersions).toBe(0);
+    expect(result.lostFiles).toEqual([]);
+    expect(result.deadLetteredFiles).toEqual([]);
+    expect(result.rejectedFiles).toEqual([]);
+    expect(result.contentMismatches).toEqual([]);
+    expect(result.ledgerDisagreements).toEqual([]);
+    expect(result.eventSource.drained).toBe(true);
+
+    // The drill really was a drill: faults at the asked share, crashes, second deliveries.
+    const faultedCalls = result.calls.api + result.calls.storage;
+    expect(result.faults.total).toBeGreaterThanOrEqual(20 * Math.floor(faultedCalls / 100));
+    expect(result.faults.total).toBeGreaterThan(0);
+    expect(result.crashes.total).toBeGreaterThan(0);
+    expect(result.duplicateEventsSent).toBeGreaterThan(0);
+    expect(result.eventSource.deliveries).toBeGreaterThan(60 + result.duplicateEventsSent);
+  });
+});
+
+describe('crash points', () => {
+  const ref: ObjectRef = { bucket: 'inbox-bucket', key: 'inbox/a.pdf', versionId: 'v1' };
+  const target = { binderId: 'BndrAAAA1', folderId: 'folder-1' };
+  const plan = { ...target, fileName: 'a.pdf', metadata: [] };
+
+  /** A destination that records what reached it. */
+  function recordingDestination(): Destination & { calls: string[] } {
+    const calls: string[] = [];
+    return {
+      name: 'recording',
+      calls,
+      prepareUpload: async () => ({ uploadId: `upload-${calls.length}`, uploadUrl: 'http://127.0.0.1:1/upload' }),
+      transfer: async (upload) => {
+        calls.push(`transfer ${upload.uploadId}`);
+      },
+      commit: async (_target, request): Promise<CommittedVersion> => {
+        calls.push(`commit ${request.uploadId}`);
+        return { documentId: 'doc-1', versionId: `version-of-${request.uploadId}` };
+      },
+    };
+  }
+
+  function depsWith(destination: Destination, ledger: InMemoryIngestLedger): IngestDependencies {
+    return { ...makeDeps({ client: new FakeIBinderClient() }), destination, ledger };
+  }
+
+  /** The recording destination never reads the body. */
+  const unreadBody = { contentLength: 1 } as unknown as Parameters<Destination['transfer']>[1];
+
+  it('crashes after the commit, before the ledger: the version exists, and the dead claim can write nothing more', async () => {
+    const destination = recordingDestination();
+    const ledger = new InMemoryIngestLedger();
+    const crashes = new CrashPoints({ rate: 1, seed: 1, points: ['after-commit'] });
+    const deps = crashes.wrap(depsWith(destination, ledger));
+
+    const claim = await deps.ledger.claim(ref, 'message-1');
+    if (claim.outcome !== 'claimed') throw new Error(`expected a claim, got ${claim.outcome}`);
+    await deps.ledger.recordUpload(ref, claim.lease, 'upload-1', plan);
+    await deps.destination.transfer({ uploadId: 'upload-1', uploadUrl: 'http://127.0.0.1:1/upload' }, unreadBody);
+    await deps.ledger.markTransferred(ref, claim.lease, 'upload-1');
+    await expect(deps.destination.commit(target, { fileName: 'a.pdf', uploadId: 'upload-1', metadata: [] })).rejects.toThrow(SimulatedCrash);
+    expect(destination.calls).toEqual(['transfer upload-1', 'commit upload-1']);
+
+    const afterCrash = deps.ledger.markCommitted(ref, claim.lease, { documentId: 'doc-1', documentVersionId: 'version-of-upload-1' });
+    await expect(afterCrash).rejects.toMatchObject({ name: 'SimulatedCrash', afterCrash: true });
+    expect((await ledger.get(ref))?.state).toBe('claimed');
+    expect(crashes.counts()).toMatchObject({ total: 1, byPoint: { 'after-commit': 1 }, refusedAfterCrash: 1 });
+
+    // The redelivery claims again and its ledger writes go through: the dead claim's refusal is not the object's.
+    const redelivery = await deps.ledger.claim(ref, 'message-1');
+    if (redelivery.outcome !== 'claimed') throw new Error(`expected a claim, got ${redelivery.outcome}`);
+    const committed = await destination.commit(target, { fileName: 'a.pdf', uploadId: 'upload-1', metadata: [] });
+    await deps.ledger.markCommitted(ref, redelivery.lease, { documentId: committed.documentId, documentVersionId: committed.versionId });
+    expect((await ledger.get(ref))?.state).toBe('committed');
+  });
+
+  it('crashes after the PUT (the bytes arrived) and after the transfer was recorded (the ledger says so)', async () => {
+    const destination = recordingDestination();
+    const ledger = new InMemoryIngestLedger();
+    const deps = new CrashPoints({ rate: 1, seed: 1, points: ['after-put', 'after-transfer-recorded'] }).wrap(depsWith(destination, ledger));
+    const claim = await deps.ledger.claim(ref, 'message-1');
+    if (claim.outcome !== 'claimed') throw new Error(`expected a claim, got ${claim.outcome}`);
+    await deps.ledger.recordUpload(ref, claim.lease, 'upload-1', plan);
+    await expect(deps.destination.transfer({ uploadId: 'upload-1', uploadUrl: 'http://127.0.0.1:1/upload' }, unreadBody)).rejects.toMatchObject({
+      point: 'after-put',
+    });
+    expect(destination.calls).toEqual(['transfer upload-1']);
+    await expect(deps.ledger.markTransferred(ref, claim.lease, 'upload-1')).rejects.toMatchObject({ afterCrash: true });
+
+    const second = await deps.ledger.claim(ref, 'message-1');
+    if (second.outcome !== 'claimed') throw new Error(`expected a claim, got ${second.outcome}`);
+    await expect(deps.ledger.markTransferred(ref, second.lease, 'upload-1')).rejects.toMatchObject({ point: 'after-transfer-recorded', afterCrash: false });
+    expect((await ledger.get(ref))).toMatchObject({ state: 'claimed', transferred: true });
+  });
+
+  it('crashes the same objects at the same points for the same seed, whatever the order', async () => {
+    const crashedKeys = async (seed: string, order: number[]): Promise<string[]> => {
+      const crashes = new CrashPoints({ rate: 0.3, seed, points: ['after-transfer-recorded'] });
+      const deps = crashes.wrap(depsWith(recordingDestination(), new InMemoryIngestLedger()));
+      const crashed: string[] = [];
+      for (const i of order) {
+        const object = { ...ref, key: `inbox/${i}.pdf` };
+        const claim = await deps.ledger.claim(object, `message-${i}`);
+        if (claim.outcome !== 'claimed') throw new Error(`expected a claim, got ${claim.outcome}`);
+        await deps.ledger.recordUpload(object, claim.lease, `upload-${i}`, plan);
+        await deps.ledger.markTransferred(object, claim.lease, `upload-${i}`).catch(() => crashed.push(object.key));
+      }
+      return crashed.sort();
+    };
+    const forwards = Array.from({ length: 40 }, (_, i) => i);
+    const first = await crashedKeys('seed-a', forwards);
+    expect(first.length).toBeGreaterThan(0);
+    expect(first.length).toBeLessThan(40);
+    expect(await crashedKeys('seed-a', [...forwards].reverse())).toEqual(first);
+    expect(await crashedKeys('seed-b', forwards)).not.toEqual(first);
+  });
+
+  it('never crashes at rate 0', async () => {
+    const destination = recordingDestination();
+    const crashes = new CrashPoints({ rate: 0, seed: 1 });
+    const deps = crashes.wrap(depsWith(destination, new InMemoryIngestLedger()));
+    const claim = await deps.ledger.claim(ref, 'message-1');
+    if (claim.outcome !== 'claimed') throw new Error(`expected a claim, got ${claim.outcome}`);
+    await deps.ledger.recordUpload(ref, claim.lease, 'upload-1', plan);
+    await deps.destination.transfer({ uploadId: 'upload-1', uploadUrl: 'http://127.0.0.1:1/upload' }, unreadBody);
+    await deps.ledger.markTransferred(ref, claim.lease, 'upload-1');
+    await deps.destination.commit(target, { fileName: 'a.pdf', uploadId: 'upload-1', metadata: [] });
+    expect(crashes.counts().total).toBe(0);
+  });
+});
+
+describe('drill event source', () => {
+  let queue: SqsSimulator;
+
+  it('runs invocations side by side, redelivers failed messages after the visibility timeout, and moves the clock only between invocations', async () => {
+    const clock = new SimulatedClock(Date.parse('2025-06-01T00:00:00Z'));
+    queue = new SqsSimulator({ clock, visibilityTimeoutSeconds: 60, maxReceiveCount: 3 });
+    for (let i = 0; i < 4; i += 1) queue.send(`message ${i}`);
+    let running = 0;
+    let mostAtOnce = 0;
+    const seen: { body: string; at: number; receive: string }[] = [];
+    const report = await runEventSource(
+      queue,
+      async (event: SQSEvent, _context: Context) => {
+        running += 1;
+        mostAtOnce = Math.max(mostAtOnce, running);
+        const at = clock.now();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        expect(clock.now()).toBe(at);
+        running -= 1;
+        for (const r of event.Records) seen.push({ body: r.body, at, receive: r.attributes.ApproximateReceiveCount });
+        // "message 0" fails on its first delivery only.
+        const failed = event.Records.filter((r) => r.body === 'message 0' && r.attributes.ApproximateReceiveCount === '1');
+        return { batchItemFailures: failed.map((r) => ({ itemIdentifier: r.messageId })) };
+      },
+      { concurrency: 2, batchSize: 1, maxInvocations: 20 },
+    );
+    expect(mostAtOnce).toBe(2);
+    expect(report).toMatchObject({ invocations: 5, deliveries: 5, failedDeliveries: 1, drained: true });
+    const redelivered = seen.find((s) => s.body === 'message 0' && s.receive === '2');
+    expect(redelivered?.at).toBe(Date.parse('2025-06-01T00:01:00Z'));
+  });
+
+  it('stops a message that keeps failing at maxReceiveCount: it lands in the dead-letter list', async () => {
+    queue = new SqsSimulator({ clock: new SimulatedClock(0), visibilityTimeoutSeconds: 30, maxReceiveCount: 2 });
+    queue.send('always fails');
+    const report = await runEventSource(queue, async () => {
+      throw new Error('boom');
+    }, { concurrency: 2, batchSize: 10, maxInvocations: 10 });
+    expect(report).toMatchObject({ invocations: 2, failedInvocations: 2, drained: true });
+    expect(report.invocationErrors[0]).toContain('boom');
+    expect(queue.deadLetters.map((d) => d.body)).toEqual(['always fails']);
+  });
+});
+
+describe('drill verdict', () => {
+  function result(overrides: Partial<FaultDrillResult>): FaultDrillResult {
+    return {
+      settings: { files: 3, faultRate: 0.2, seed: 1, crashRate: 0.05, duplicateRate: 0.1, concurrency: 2, batchSize: 10, maxReceiveCount: 5, visibilityTimeoutSeconds: 120, retryAfterSeconds: 1, fileBytes: { min: 1024, max: 4096 } },
+      files: 3,
+      versionsCreated: 3,
+      duplicateVersions: 0,
+      lostFiles: [],
+      rejectedFiles: [],
+      deadLetteredFiles: [],
+      duplicatedFiles: [],
+      contentMismatches: [],
+      ledgerDisagreements: [],
+      calls: { api: 9, storage: 3, token: 1 },
+      faults: { total: 2, byKind: { '429': 1, 'dropped-response': 1 } },
+      faultedShare: 2 / 12,
+      crashes: { byPoint: { 'after-put': 1, 'after-transfer-recorded': 0, 'after-commit': 0 }, total: 1, refusedAfterCrash: 0 },
+      duplicateEventsSent: 1,
+      eventSource: { invocations: 2, deliveries: 5, failedInvocations: 0, failedDeliveries: 1, drained: true, invocationErrors: [] },
+      elapsedMs: 1234,
+      ...overrides,
+    };
+  }
+
+  it('passes only when versions = files and nothing is duplicated, lost or dead-lettered', () => {
+    expect(drillPassed(result({}))).toBe(true);
+    expect(drillPassed(result({ versionsCreated: 4, duplicateVersions: 1 }))).toBe(false);
+    expect(drillPassed(result({ versionsCreated: 2, lostFiles: [{ key: 'inbox/drill/file-2.pdf', versions: 0, ledger: 'claimed' }] }))).toBe(false);
+    expect(drillPassed(result({ deadLetteredFiles: ['inbox/drill/file-3.pdf'] }))).toBe(false);
+    expect(drillPassed(result({ versionsCreated: 2 }))).toBe(false);
+  });
+
+  it('prints the targets, the calls per file, the faults by kind and the files behind a miss', () => {
+    const text = renderDrillReport(result({ versionsCreated: 2, lostFiles: [{ key: 'inbox/drill/file-2.pdf', versions: 0, ledger: 'claimed' }] })).join('\n');
+    expect(text).toMatch(/lost files\s+0\s+1\s+FAIL/);
+    expect(text).toMatch(/API calls per file\s+3\.00 \(9\)/);
+    expect(text).toContain('429 1, dropped-response 1');
+    expect(text).toContain('inbox/drill/file-2.pdf (ledger: claimed)');
+    expect(text).toMatch(/^FAIL: versions created 2 \(target = files \(3\)\); lost files 1/m);
+  });
+});
