@@ -464,13 +464,15 @@ describe('least-privilege IAM', () => {
     expect(planner().some((s) => s.actions.includes('sqs:ReceiveMessage'))).toBe(false);
   });
 
-  it('worker reads and writes objects of the archive bucket only, lists it unconditionally, consumes the export queue', () => {
+  it('worker reads and writes archive objects under the tenant prefix and manifests/ only, lists it unconditionally, consumes the export queue', () => {
     const i = ids();
-    expect(actionsOn(worker(), `<${i.archive}.Arn>/*`)).toEqual([
+    expect(actionsOn(worker(), `<${i.archive}.Arn>/${config.tenantId}/*`)).toEqual([
       's3:AbortMultipartUpload',
       's3:GetObject',
       's3:PutObject',
     ]);
+    expect(actionsOn(worker(), `<${i.archive}.Arn>/manifests/*`)).toEqual(['s3:GetObject', 's3:PutObject']);
+    expect(actionsOn(worker(), `<${i.archive}.Arn>/*`)).toEqual([]);
     // A missing sidecar must read as 404, which S3 only answers with an unconditional ListBucket.
     const list = worker().find((s) => s.actions.includes('s3:ListBucket'));
     expect(list?.resources).toEqual([`<${i.archive}.Arn>`]);
