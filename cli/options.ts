@@ -4,7 +4,7 @@
  * a stack under another name). Flags win over variables, variables over cdk.json.
  */
 import type { Command } from 'commander';
-import { RESOURCES, type ResourceName } from './stack-outputs.js';
+import { RESOURCES, type ResourceName } from './resources.js';
 
 export interface GlobalOptions {
   env?: string | undefined;

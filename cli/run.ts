@@ -6,16 +6,14 @@
  * the shared logger is one per process.
  */
 import { CommanderError, type Command } from 'commander';
-import { logger } from '../shared/observability/logger.js';
 import type { ActionFactory } from './command.js';
-import { CliContext, type CliDependencies } from './context.js';
+import type { CliDependencies } from './context.js';
 import { EXIT, type ExitCode } from './errors.js';
 import type { CliIo } from './io.js';
 import { routeLogLines } from './log-route.js';
 import { globalOptionsOf } from './options.js';
 import { Output } from './output.js';
 import { buildProgram } from './program.js';
-import { toCliError } from './to-cli-error.js';
 
 /** Runs one command line (without the node and script names); resolves to the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo, deps: CliDependencies = {}): Promise<ExitCode> {
@@ -26,6 +24,8 @@ export async function runCli(argv: readonly string[], io: CliIo, deps: CliDepend
     const command = args[args.length - 1] as Command;
     const options = globalOptionsOf(command);
     json = options.json;
+    // Loaded here, not at the top: `--help` and `--version` need neither the AWS SDK nor the logger.
+    const [{ CliContext }, { logger }] = await Promise.all([import('./context.js'), import('../shared/observability/logger.js')]);
     const ctx = await CliContext.create(options, io, deps);
     // The pipeline code's log lines: short human lines on stderr, or (--debug) the raw lines.
     const restoreConsole = routeLogLines(ctx.output, { debug: options.debug });
@@ -47,6 +47,7 @@ export async function runCli(argv: readonly string[], io: CliIo, deps: CliDepend
       // Commander has printed the help, the version or the usage error already.
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
+    const { toCliError } = await import('./to-cli-error.js');
     const cliError = toCliError(err);
     new Output(io, json).error(cliError);
     return cliError.exitCode;

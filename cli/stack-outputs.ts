@@ -7,20 +7,9 @@
 import { DescribeStacksCommand, type CloudFormationClient, type Output } from '@aws-sdk/client-cloudformation';
 import { isUnreachable } from './aws-request-label.js';
 import { ServiceError, UsageError } from './errors.js';
+import { RESOURCES, type ResourceName } from './resources.js';
 
-/** Each resource a command may need: its flag, the stack output that holds it, and what it is. */
-export const RESOURCES = {
-  inboxBucket: { flag: '--inbox-bucket', output: 'InboxBucketName', what: 'inbox bucket' },
-  archiveBucket: { flag: '--archive-bucket', output: 'ArchiveBucketName', what: 'archive bucket' },
-  ledgerTable: { flag: '--ledger-table', output: 'LedgerTableName', what: 'ingest ledger table' },
-  exportLedgerTable: { flag: '--export-ledger-table', output: 'ExportLedgerTableName', what: 'export ledger table' },
-  ingestQueueUrl: { flag: '--queue-url', output: 'IngestQueueUrl', what: 'ingest queue' },
-  ingestDlqUrl: { flag: '--dlq-url', output: 'IngestDeadLetterQueueUrl', what: 'ingest dead-letter queue' },
-  exportQueueUrl: { flag: '--export-queue-url', output: 'ExportQueueUrl', what: 'export queue' },
-  exportDlqUrl: { flag: '--export-dlq-url', output: 'ExportDeadLetterQueueUrl', what: 'export dead-letter queue' },
-  exportPlanner: { flag: '--export-planner', output: 'ExportPlannerFunctionName', what: 'deployed export planner' },
-} as const;
-export type ResourceName = keyof typeof RESOURCES;
+export { RESOURCES, type ResourceName } from './resources.js';
 
 /** Reads a stack's outputs once (DescribeStacks) and serves them by output key. */
 export class StackOutputs {

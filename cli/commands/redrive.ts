@@ -7,7 +7,6 @@ import { parsePositiveInteger } from '../arguments.js';
 import type { CommandRegistration } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
 import { confirm } from '../io.js';
-import { countMessages, moveMessages } from '../queue-redrive.js';
 
 interface RedriveOptions {
   from?: string;
@@ -41,6 +40,7 @@ that fails again and returns to the dead-letter queue after the queue's maximum 
         const to = options.to ?? (await ctx.resource(options.export ? 'exportQueueUrl' : 'ingestQueueUrl'));
         if (from === to) throw new UsageError('--from and --to name the same queue', 'give the dead-letter queue as --from and its queue as --to');
         const sqs = ctx.sqs();
+        const { countMessages, moveMessages } = await import('../queue-redrive.js');
 
         const count = await countMessages(sqs, from);
         const limit = Math.min(options.max ?? count.visible, count.visible);

@@ -6,17 +6,13 @@
  * starts the ingest), and only after the copy succeeded deletes the rejected object and its
  * `.error.json` report.
  */
-import { DeleteObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { Argument } from 'commander';
-import { copyObjectVersion, getObjectTags, headObjectVersion } from '../../functions/ingest/object-store.js';
-import { checkS3TagSet } from '../../shared/s3/tags.js';
 import { isS3Url, parseS3Location, parseTagOption } from '../arguments.js';
 import { argumentOf, type CommandRegistration } from '../command.js';
+import type { IngestCheckResult } from '../ingest-check.js';
 import { EXIT, UsageError } from '../errors.js';
-import { checkIngest, type IngestCheckResult } from '../ingest-check.js';
 import { prefixLines } from '../output.js';
 import { rejectedObjectKeys } from '../rejected-keys.js';
-import { renderCheck } from '../render-check.js';
 import { suggestedCommand } from '../suggested-command.js';
 import { applyTagChanges, type TagChange } from '../tag-changes.js';
 
@@ -43,6 +39,15 @@ the one in an s3:// argument. Example:
     )
     .action(
       action(async (ctx, command) => {
+        // Loaded on use: the AWS SDK and the ingest's checks should not slow down `--help`.
+        const [{ DeleteObjectCommand, PutObjectTaggingCommand }, { copyObjectVersion, getObjectTags, headObjectVersion }, { checkS3TagSet }, { checkIngest }, { renderCheck }] =
+          await Promise.all([
+            import('@aws-sdk/client-s3'),
+            import('../../functions/ingest/object-store.js'),
+            import('../../shared/s3/tags.js'),
+            import('../ingest-check.js'),
+            import('../render-check.js'),
+          ]);
         const text = argumentOf(command, 0);
         const options = command.opts<ReingestOptions>();
         const changes = options.tag ?? [];

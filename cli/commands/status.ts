@@ -4,14 +4,10 @@
  * the rejected copy is). Exit code 0 when an entry exists, 1 when the ledger has none.
  */
 import { Argument } from 'commander';
-import { headObjectVersion } from '../../functions/ingest/object-store.js';
-import { reportKeyFor } from '../../functions/ingest/rejection.js';
-import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
 import type { LedgerEntry } from '../../shared/ledger/types.js';
 import { parseS3Location } from '../arguments.js';
 import { argumentOf, type CommandRegistration } from '../command.js';
 import { EXIT } from '../errors.js';
-import { findLedgerEntries } from '../ledger-lookup.js';
 import { prefixLines } from '../output.js';
 import { suggestedCommand } from '../suggested-command.js';
 
@@ -26,6 +22,13 @@ export const registerStatusCommand: CommandRegistration = (program, action) => {
         const object = parseS3Location(argumentOf(command, 0));
         const { versionId } = command.opts<{ versionId?: string }>();
         const tableName = await ctx.resource('ledgerTable');
+        // Loaded on use: the AWS SDK should not slow down `--help`.
+        const [{ headObjectVersion }, { IngestLedger }, { findLedgerEntries }, { reportKeyFor }] = await Promise.all([
+          import('../../functions/ingest/object-store.js'),
+          import('../../shared/ledger/ingest-ledger.js'),
+          import('../ledger-lookup.js'),
+          import('../../functions/ingest/rejection.js'),
+        ]);
         const ledger = new IngestLedger({ client: ctx.dynamo(), tableName, leaseSeconds: ctx.pipelineConfig().claimLeaseSeconds });
         const entries =
           versionId !== undefined
@@ -45,7 +48,7 @@ export const registerStatusCommand: CommandRegistration = (program, action) => {
             ];
           }
           const reingestCommand = (rejectedKey: string): string => suggestedCommand(ctx.options, ['reingest', `s3://${object.bucket}/${rejectedKey}`]);
-          return entries.flatMap((entry, i) => [...(i > 0 ? [''] : []), ...describeEntry(entry, object.bucket, now, reingestCommand)]);
+          return entries.flatMap((entry, i) => [...(i > 0 ? [''] : []), ...describeEntry(entry, object.bucket, now, reingestCommand, reportKeyFor)]);
         });
         return entries.length > 0 ? EXIT.ok : EXIT.failed;
       }),
@@ -53,7 +56,13 @@ export const registerStatusCommand: CommandRegistration = (program, action) => {
 };
 
 /** `reingestCommand` gives the pasteable command that sends a rejected copy through the ingest again. */
-function describeEntry(entry: LedgerEntry, bucket: string, now: number, reingestCommand: (rejectedKey: string) => string): string[] {
+function describeEntry(
+  entry: LedgerEntry,
+  bucket: string,
+  now: number,
+  reingestCommand: (rejectedKey: string) => string,
+  reportKeyFor: (rejectedKey: string) => string,
+): string[] {
   const lines = [`s3://${entry.bucket}/${entry.objectKey}  version ${entry.objectVersionId}`];
   switch (entry.state) {
     case 'claimed': {

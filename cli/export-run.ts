@@ -1,0 +1,276 @@
+/**
+ * What `export` does (cli/commands/export.ts declares it): an export run by hand, or a
+ * backfill from a date.
+ *
+ * By default in this process (the planner and the worker's own code, `runExport`) against
+ * the environment's archive bucket and export ledger: every byte passes through the
+ * operator's machine, which suits a small backfill or a local stack. With `--remote` the
+ * deployed export planner does the run and the CLI follows its state in the export ledger
+ * (remote-export.ts). Either way, what the ledger says is exported is not exported again, so
+ * a run by hand beside the nightly one exports nothing twice.
+ *
+ * The run id is chosen here and printed first, so that whatever happens next (Ctrl-C, a lost
+ * connection) the operator knows which run to resume or follow; Ctrl-C stops the progress bar
+ * (the cursor comes back), hands back the planning lease and prints the command that goes on.
+ */
+import { randomUUID } from 'node:crypto';
+import { runExport, type RunExportSummary } from '../functions/export-planner/run-export.js';
+import { createExportDeps, exportLoggerFrom, type ExportDeps } from '../shared/export/deps.js';
+import { manifestKeyFor } from '../shared/export/manifest.js';
+import { newRunId } from '../shared/export/run-id.js';
+import { ExportRunStore, type ExportRunState } from '../shared/export/run-store.js';
+import { exportSettingsFrom } from '../shared/export/settings.js';
+import { logger } from '../shared/observability/logger.js';
+import { IBinderSource } from '../shared/source/ibinder-source.js';
+import { requireKnownBinders } from './binder-lookup.js';
+import type { CliContext } from './context.js';
+import { EXIT, UsageError, type ExitCode } from './errors.js';
+import { createExportProgress, formatBytes, formatDuration } from './export-progress.js';
+import { startRemoteExport, watchExportRun, type WatchOutcome } from './remote-export.js';
+import { suggestedCommand } from './suggested-command.js';
+
+export interface ExportOptions {
+  binder?: string[];
+  since?: string;
+  runId?: string;
+  concurrency?: number;
+  remote?: boolean;
+  dryRun?: boolean;
+}
+
+/** How often `--remote` reads the run's state. */
+export const REMOTE_POLL_MS = 5_000;
+/** How long a remote run may take to appear in the ledger before the CLI says it did not start. */
+export const REMOTE_APPEAR_WITHIN_MS = 120_000;
+/** How long a planned remote run may go without a job settling before the CLI stops watching. */
+export const REMOTE_STALL_AFTER_MS = 15 * 60_000;
+
+/** The words of this export command again (binders, since), for a suggested command line. */
+function exportWords(options: ExportOptions, extra: readonly string[]): string[] {
+  const words = ['export'];
+  for (const binder of options.binder ?? []) words.push('--binder', binder);
+  if (options.since !== undefined) words.push('--since', options.since);
+  if (options.concurrency !== undefined) words.push('--concurrency', String(options.concurrency));
+  return [...words, ...extra];
+}
+
+function binderText(binderIds: readonly string[] | undefined): string {
+  return binderIds ? `binder(s) ${binderIds.join(', ')}` : "the environment's binders";
+}
+
+export async function localExport(ctx: CliContext, options: ExportOptions): Promise<ExitCode> {
+  const client = ctx.ibinder();
+  const binderIds = options.binder ? [...new Set(options.binder)] : undefined;
+  if (binderIds) await requireKnownBinders(client, binderIds);
+  const bucket = await ctx.resource('archiveBucket');
+  const ledgerTableName = await ctx.resource('exportLedgerTable');
+  const runId = options.runId ?? newRunId(ctx.now());
+  const scope = `${binderText(binderIds)}${options.since ? ` (versions since ${options.since})` : ''}`;
+
+  if (options.dryRun) {
+    ctx.output.result({ dryRun: true, runId, binderIds: binderIds ?? null, since: options.since ?? null, bucket, ledgerTable: ledgerTableName }, () => [
+      `Dry run: nothing was started. Without --dry-run this would export ${scope} in this process`,
+      `  as run ${runId}, into s3://${bucket}, skipping what the export ledger ${ledgerTableName} lists as exported.`,
+    ]);
+    return EXIT.ok;
+  }
+
+  let owner: string | undefined;
+  const deps: ExportDeps = createExportDeps({
+    settings: exportSettingsFrom(ctx.pipelineConfig()),
+    source: new IBinderSource(client),
+    s3: ctx.s3(),
+    bucket,
+    dynamo: ctx.dynamo(),
+    ledgerTableName,
+    clock: ctx.now,
+    // Through the shared logger, so that the export's warnings reach the screen as the CLI routes them.
+    logger: exportLoggerFrom(logger),
+    // Remembered so that Ctrl-C can hand the planning lease back (a resume then need not wait for it to expire).
+    newOwnerId: () => (owner = randomUUID()),
+  });
+
+  const startedAt = ctx.now().getTime();
+  const progress = createExportProgress(ctx.io, ctx.output, { json: ctx.options.json, now: () => ctx.now().getTime() });
+  let phase: 'planning' | 'copying' = 'planning';
+  let latest = { done: 0, total: 0 };
+  ctx.output.note(`Export run ${runId}: exporting ${scope} to s3://${bucket} ...`);
+  const unregister = ctx.io.onInterrupt?.(async () => {
+    progress.stop();
+    if (phase === 'planning') {
+      if (owner !== undefined) await deps.runs.releasePlanningLease(runId, owner).catch(() => undefined);
+      ctx.output.stderrLine(`Interrupted: export run ${runId} stopped while planning.`);
+      ctx.output.stderrLine(`Resume it with: ${suggestedCommand(ctx.options, ['export', '--run-id', runId])}`);
+    } else {
+      ctx.output.stderrLine(`Interrupted: export run ${runId} stopped after ${latest.done} of ${latest.total} version(s).`);
+      ctx.output.stderrLine('The versions not copied yet are not in the export ledger, so the next run exports them.');
+      ctx.output.stderrLine(`Go on now with: ${suggestedCommand(ctx.options, exportWords(options, []))}`);
+      ctx.output.stderrLine(`Write run ${runId}'s manifest (what it did export) with: ${suggestedCommand(ctx.options, ['export', '--run-id', runId])}`);
+    }
+  });
+  let summary: RunExportSummary;
+  try {
+    summary = await runExport(deps, {
+      binderIds,
+      since: options.since,
+      runId,
+      concurrency: options.concurrency,
+      onProgress: (p) => {
+        phase = 'copying';
+        latest = p;
+        progress.update(p);
+      },
+    });
+  } finally {
+    unregister?.();
+    progress.stop();
+  }
+  const durationMs = ctx.now().getTime() - startedAt;
+
+  ctx.output.result({ ...summary, bucket, durationMs, manifest: `s3://${bucket}/${summary.manifestKey}` }, () => {
+    const rate = durationMs > 0 ? ` (${formatBytes((summary.bytes * 1000) / durationMs)}/s)` : '';
+    const lines = [
+      `Export run ${summary.runId} ${summary.failed.length === 0 ? 'finished' : 'finished with failures'} in ${formatDuration(durationMs)}`,
+      `  documents seen     ${summary.documentsSeen} (${summary.skippedUnchanged} unchanged, skipped without further calls)`,
+      `  versions exported  ${summary.versionsExported} of ${summary.versionsEnqueued} planned${summary.alreadyExported > 0 ? ` (${summary.alreadyExported} already exported)` : ''}`,
+      `  bytes              ${formatBytes(summary.bytes)}${rate}`,
+      `  manifest           s3://${bucket}/${summary.manifestKey}`,
+    ];
+    if (summary.failed.length > 0) {
+      lines.push(`  failed             ${summary.failed.length} version(s):`);
+      for (const f of summary.failed) {
+        lines.push(`    ${f.binderId}/${f.documentId}/${f.versionId} ${f.fileName}: ${f.kind}: ${f.reason}`);
+      }
+      lines.push(`  Failed versions are exported by the next run (nightly, or: ${suggestedCommand(ctx.options, exportWords(options, []))}).`);
+    }
+    return lines;
+  });
+  return summary.failed.length > 0 ? EXIT.failed : EXIT.ok;
+}
+
+export async function remoteExport(ctx: CliContext, options: ExportOptions): Promise<ExitCode> {
+  const binderIds = options.binder ? [...new Set(options.binder)] : undefined;
+  const planner = await ctx.resource('exportPlanner');
+  const ledgerTableName = await ctx.resource('exportLedgerTable');
+  const bucket = await ctx.resource('archiveBucket');
+  const runs = new ExportRunStore(ctx.dynamo(), ledgerTableName);
+  const runId = options.runId ?? newRunId(ctx.now());
+  const existing = options.runId !== undefined ? await runs.get(options.runId) : undefined;
+  const followCommand = suggestedCommand(ctx.options, ['export', '--remote', '--run-id', runId]);
+  const event = {
+    source: 'manual' as const,
+    ...(binderIds ? { binderIds } : {}),
+    ...(options.since !== undefined ? { since: options.since } : {}),
+    runId,
+  };
+
+  if (options.dryRun) {
+    ctx.output.result({ dryRun: true, runId, exportPlanner: planner, event: existing ? null : event, existingRun: existing?.state ?? null, ledgerTable: ledgerTableName }, () =>
+      existing
+        ? [`Dry run: run ${runId} exists (${existing.state}); without --dry-run this would follow it, starting nothing.`]
+        : [
+            `Dry run: nothing was started. Without --dry-run this would start the deployed export planner ${planner}`,
+            `  with ${JSON.stringify(event)}`,
+            `  and follow run ${runId} in the export ledger ${ledgerTableName}.`,
+          ],
+    );
+    return EXIT.ok;
+  }
+
+  if (existing) {
+    ctx.output.note(`Export run ${runId} exists (${existing.state}): following it.`);
+  } else {
+    await startRemoteExport(ctx.lambda(), planner, event);
+    ctx.output.note(`Export run ${runId}: started on the deployed export planner (${binderText(binderIds)}${options.since ? `, versions since ${options.since}` : ''}).`);
+  }
+  ctx.output.note('Ctrl-C stops following; the run goes on in AWS.');
+
+  const progress = createExportProgress(ctx.io, ctx.output, { json: ctx.options.json, now: () => ctx.now().getTime() });
+  let stopped = false;
+  let planningNoted = false;
+  const unregister = ctx.io.onInterrupt?.(() => {
+    stopped = true;
+    progress.stop();
+    ctx.output.stderrLine(`Stopped following export run ${runId}; it goes on in AWS.`);
+    ctx.output.stderrLine(`Follow it again with: ${followCommand}`);
+  });
+  let outcome: WatchOutcome;
+  try {
+    outcome = await watchExportRun(runs, runId, {
+      pollMs: REMOTE_POLL_MS,
+      appearWithinMs: REMOTE_APPEAR_WITHIN_MS,
+      stallAfterMs: REMOTE_STALL_AFTER_MS,
+      now: () => ctx.now().getTime(),
+      sleep: ctx.sleep,
+      stopped: () => stopped,
+      onState: (run) => {
+        if (run.state === 'planning' && !planningNoted) {
+          planningNoted = true;
+          ctx.output.note(`Planning: ${run.binderIds.length} binder(s); the bar grows as versions are planned.`);
+        }
+        progress.update({ done: run.settled, total: run.versionsEnqueued, bytes: run.bytes });
+      },
+    });
+  } finally {
+    unregister?.();
+    progress.stop();
+  }
+
+  switch (outcome.kind) {
+    case 'missing':
+      throw new UsageError(
+        `export run ${runId} did not appear in the export ledger ${ledgerTableName} within ${formatDuration(REMOTE_APPEAR_WITHIN_MS)} of starting the deployed export planner ${planner}`,
+        'the planner did not start the run: look at its log group in CloudWatch and at the stack output PlannerDeadLetterQueueUrl, ' +
+          `then try again (${followCommand} follows the run if it appears later)`,
+      );
+    case 'stopped':
+      return EXIT.failed;
+    case 'stalled':
+      ctx.output.result({ ...remoteSummary(outcome.run, bucket), stalled: true }, () => [
+        ...describeRemoteRun(outcome.run, bucket),
+        `  ${outcome.run.versionsEnqueued - outcome.run.settled} version(s) have not finished for ${formatDuration(REMOTE_STALL_AFTER_MS)}: they are probably in the export dead-letter queue.`,
+        `  Fix the cause, then: ${suggestedCommand(ctx.options, ['redrive', '--export'])}`,
+        `  and follow the run again with: ${followCommand}`,
+      ]);
+      return EXIT.failed;
+    case 'finalized': {
+      const run = outcome.run;
+      ctx.output.result(remoteSummary(run, bucket), () => describeRemoteRun(run, bucket));
+      return run.failed > 0 || run.binderErrors > 0 || run.documentErrors > 0 ? EXIT.failed : EXIT.ok;
+    }
+  }
+}
+
+function remoteSummary(run: ExportRunState, bucket: string): Record<string, unknown> {
+  return {
+    runId: run.runId,
+    state: run.state,
+    binderIds: run.binderIds,
+    documentsSeen: run.documentsSeen,
+    skippedUnchanged: run.skippedUnchanged,
+    versionsEnqueued: run.versionsEnqueued,
+    versionsExported: run.exported,
+    alreadyExported: run.alreadyExported,
+    failed: run.failed,
+    binderErrors: run.binderErrors,
+    documentErrors: run.documentErrors,
+    bytes: run.bytes,
+    manifest: `s3://${bucket}/${manifestKeyFor(run.runId, run.startedAt)}`,
+  };
+}
+
+function describeRemoteRun(run: ExportRunState, bucket: string): string[] {
+  const ok = run.failed === 0 && run.binderErrors === 0 && run.documentErrors === 0;
+  const lines = [
+    `Export run ${run.runId} ${run.state === 'finalized' ? (ok ? 'finished' : 'finished with failures') : `is ${run.state}`} (deployed pipeline)`,
+    `  documents seen     ${run.documentsSeen} (${run.skippedUnchanged} unchanged, skipped without further calls)`,
+    `  versions exported  ${run.exported} of ${run.versionsEnqueued} planned${run.alreadyExported > 0 ? ` (${run.alreadyExported} already exported)` : ''}`,
+    `  bytes              ${formatBytes(run.bytes)}`,
+  ];
+  if (run.failed > 0) lines.push(`  failed             ${run.failed} version(s); the manifest lists them, and the next run exports them`);
+  if (run.binderErrors > 0 || run.documentErrors > 0) {
+    lines.push(`  not readable       ${run.binderErrors} binder(s), ${run.documentErrors} document(s); the manifest says why`);
+  }
+  if (run.state === 'finalized') lines.push(`  manifest           s3://${bucket}/${manifestKeyFor(run.runId, run.startedAt)}`);
+  return lines;
+}
