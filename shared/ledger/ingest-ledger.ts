@@ -459,7 +459,7 @@ export class IngestLedger implements IngestLedgerStore {
           UpdateExpression:
             'SET #leaseOwner = :owner, #leaseToken = :token, #leaseExpiresAt = :expires, #updatedAt = :nowIso, #expiresAt = :ttl',
           ConditionExpression: 'attribute_not_exists(#leaseExpiresAt) OR #leaseExpiresAt < :now OR #leaseOwner = :owner',
-          ExpressionAttributeNames: KEY_ORDER_NAMES,
+          ExpressionAttributeNames: pick(KEY_ORDER_NAMES, '#leaseOwner', '#leaseToken', '#leaseExpiresAt', '#updatedAt', '#expiresAt'),
           ExpressionAttributeValues: {
             ':owner': owner,
             ':token': token,
