@@ -39,6 +39,12 @@ Environment:
   IBINDER_CLIENT_ID / IBINDER_CLIENT_SECRET   iBinder credentials instead of the environment's secret
   IBINDER_ORG_ID, IBINDER_API_URL, IBINDER_TOKEN_URL   override tenant and URLs (e.g. the emulator)
   AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL[_<SERVICE>]   AWS credentials, region, local endpoints
+    (or --profile, --region, --endpoint-url, which win over the variables, as with the AWS CLI)
+
+Output:
+  Results on stdout (--json: one JSON document); notes, warnings and progress on stderr.
+  Warnings of the pipeline code are one line each; --debug (-v) shows its log lines as written.
+  Hints print commands ready to paste (keys with spaces are quoted).
 
 Exit codes:
   0 done (check: accepted)   1 failed (check: rejected)   2 usage or configuration error
