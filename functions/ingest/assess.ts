@@ -120,12 +120,15 @@ export type IngestAssessment = IngestAccepted | IngestRejected | IngestWaiting;
 export async function assessIngest(input: IngestAssessmentInput, deps: IngestAssessmentDependencies): Promise<IngestAssessment> {
   const { config } = deps;
   const onStep = deps.onStep ?? (() => undefined);
+  // Why the config's metadata does not apply, when the tags name another binder than the rule's or default's.
+  let configMetadataNotApplied: string | undefined;
   const fileChecks = (request: { fileName: string; fileNameField: string }): IngestRequestToValidate => ({
     fileName: request.fileName,
     fileNameField: request.fileNameField,
     sizeBytes: input.sizeBytes,
     maxFileSizeBytes: config.maxFileSizeBytes,
     metadata: [],
+    configMetadataNotApplied,
   });
 
   onStep({ name: 'resolve target' });
@@ -170,6 +173,12 @@ export async function assessIngest(input: IngestAssessmentInput, deps: IngestAss
   if (parsedTags.malformedIds.length > 0) return unresolved({ request: choice.request, problems: [] });
   if (choice.kind === 'invalid') return unresolved(choice);
 
+  if (choice.droppedBase) {
+    const base = choice.droppedBase;
+    const owner = base.source.kind === 'rule' ? `the routing rule for "${base.source.prefix}"` : 'the default target';
+    configMetadataNotApplied =
+      `the metadata of ${owner} is for binder ${base.binderId} and does not apply to a file tagged with binder ${choice.binder.id}`;
+  }
   const policy = allowPolicyFor(input.key, choice.rule, config.unlistedPrefixes);
   const notAllowed = (
     problem: Problem,

@@ -79,6 +79,11 @@ export interface ChosenTarget {
   folder: FolderChoice;
   /** The routing rule whose prefix the key matched, if any: its allowlist applies. */
   rule?: RoutingRule | undefined;
+  /**
+   * The rule or default whose folder, metadata and version were dropped because the tags name
+   * another binder; reports say so instead of advising to set metadata there.
+   */
+  droppedBase?: { binderId: string; source: TargetSource } | undefined;
 }
 
 export type TargetChoice = UntaggedObject | InvalidTarget | ChosenTarget;
@@ -173,7 +178,14 @@ export function chooseTarget(input: ChooseTargetInput): TargetChoice {
         ],
       };
     }
-    return { kind: 'chosen', request, rule, binder, folder: tagFolder(tags) };
+    return {
+      kind: 'chosen',
+      request,
+      rule,
+      binder,
+      folder: tagFolder(tags),
+      droppedBase: base ? { binderId: base.spec.binderId, source: base.source } : undefined,
+    };
   }
   if (base) {
     const configPath = configPathOf(base.source);

@@ -27,6 +27,11 @@ export interface IngestRequestToValidate {
   schema?: readonly MetadataElement[] | undefined;
   /** Default 5 GiB: the most a single presigned PUT takes. */
   maxFileSizeBytes?: number | undefined;
+  /**
+   * Set when a routing rule's or default's metadata does not apply to this file (its tags name
+   * another binder): why, said instead of advising to give a required value in the config.
+   */
+  configMetadataNotApplied?: string | undefined;
 }
 
 export interface ValidationResult {
@@ -41,7 +46,7 @@ export function validateIngestRequest(request: IngestRequestToValidate): Validat
     ...validateSize(request.sizeBytes, request.maxFileSizeBytes ?? FIVE_GIB),
   ];
   if (!request.schema) return { problems, additionalMetadata: [] };
-  const metadata = validateMetadata(request.metadata, request.schema, request.binderId);
+  const metadata = validateMetadata(request.metadata, request.schema, request.binderId, request.configMetadataNotApplied);
   return { problems: [...problems, ...metadata.problems], additionalMetadata: metadata.additionalMetadata };
 }
 
@@ -112,6 +117,7 @@ export function validateMetadata(
   metadata: readonly MetadataInput[],
   schema: readonly MetadataElement[],
   binderId?: string,
+  configMetadataNotApplied?: string,
 ): ValidationResult {
   const problems: Problem[] = [];
   const additionalMetadata: DestinationMetadataValue[] = [];
@@ -168,7 +174,9 @@ export function validateMetadata(
         (element.allowedValues.length > 0
           ? ` set to one of: ${listOf(element.allowedValues.map((v) => `${v.id} (${v.label})`))}`
           : '') +
-        ', or give it in the routing rule or default target of the environment config',
+        (configMetadataNotApplied === undefined
+          ? ', or give it in the routing rule or default target of the environment config'
+          : ` (${configMetadataNotApplied})`),
     });
   }
   return { problems, additionalMetadata };

@@ -259,6 +259,29 @@ describe('assessIngest: transient failures', () => {
   });
 });
 
+describe('assessIngest: metadata of a rule for another binder', () => {
+  it('drops the rule\'s metadata for a file tagged with another binder, and says so instead of advising the rule', async () => {
+    const { assess } = setup({
+      config: {
+        routingRules: [
+          {
+            prefix: 'inbox/drawings/',
+            target: { binderId: OTHER_PROJECT_ID, folderPath: 'Inbox', metadata: { discipline: 'd-arch' } },
+            allow: [{ binderId: OTHER_PROJECT_ID }, { binderId: PROJECT_ID }],
+          },
+        ],
+      },
+    });
+    const assessment = await assess({ tags: [{ Key: 'ibinder:binder', Value: PROJECT_ID }, { Key: 'ibinder:folder-path', Value: 'Reports' }] });
+    expect(codes(assessment)).toEqual(['metadata:ibinder:meta:discipline']);
+    if (assessment.kind !== 'reject') return;
+    expect(assessment.problems[0]?.fix).toContain(
+      `the metadata of the routing rule for "inbox/drawings/" is for binder ${OTHER_PROJECT_ID} and does not apply to a file tagged with binder ${PROJECT_ID}`,
+    );
+    expect(assessment.problems[0]?.fix).not.toContain('give it in the routing rule');
+  });
+});
+
 describe('assessIngest: allowlists', () => {
   const drawingsOnly = {
     prefix: 'inbox/drawings/',

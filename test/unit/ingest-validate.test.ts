@@ -64,6 +64,16 @@ describe('validateIngestRequest', () => {
     }
   });
 
+  it('advises the config for a missing required value only when the config\'s metadata applies to the file', () => {
+    const applies = validateIngestRequest({ ...valid, metadata: [] });
+    expect(applies.problems[0]?.fix).toContain('or give it in the routing rule or default target of the environment config');
+
+    const why = 'the metadata of the routing rule for "inbox/x/" is for binder BndrBBBB2 and does not apply to a file tagged with binder BndrAAAA1';
+    const dropped = validateIngestRequest({ ...valid, metadata: [], configMetadataNotApplied: why });
+    expect(dropped.problems[0]?.fix).toContain(`(${why})`);
+    expect(dropped.problems[0]?.fix).not.toContain('give it in the routing rule');
+  });
+
   it('collects every problem at once', () => {
     const { problems } = validateIngestRequest({
       ...valid,
