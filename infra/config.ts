@@ -223,6 +223,14 @@ export const ProducerConfigSchema = z
       .min(1, { error: 'expected at least one principal; leave the field out for a policy without a role' })
       .optional()
       .describe('Accounts or role/user ARNs that may assume the producer role; leave out for the managed policy only.'),
+    externalId: z
+      .string({ error: 'expected the external id agreed with the producer, e.g. "erp-7f3c9a"' })
+      .regex(/^[\w+=,.@:/-]{2,1224}$/, { error: 'expected 2-1224 characters of letters, digits and _ + = , . @ : / -' })
+      .optional()
+      .describe(
+        'sts:ExternalId the principals must pass to assume the role: for a third party that serves other customers ' +
+          'too, so that it cannot be tricked into writing here on someone else\'s behalf.',
+      ),
     allowedTagKeys: z
       .array(
         z.string().regex(TAG_KEY_PATTERN, {
@@ -234,7 +242,11 @@ export const ProducerConfigSchema = z
       .optional()
       .describe('Tag keys the producer may set on its objects (wildcards * and ?); leave out to allow any.'),
   })
-  .strict();
+  .strict()
+  .refine((p) => p.externalId === undefined || p.principals !== undefined, {
+    path: ['externalId'],
+    error: 'an externalId needs principals: it is a condition on assuming the producer role',
+  });
 export type ProducerConfig = z.infer<typeof ProducerConfigSchema>;
 
 export const ExportConfigSchema = z

@@ -494,6 +494,7 @@ export class PipelineStack extends Stack {
         prefix: producer.prefix,
         managedPolicyName: `${pipelineStackName(envName)}-producer-${producer.name}`,
         ...(producer.principals ? { principals: producer.principals } : {}),
+        ...(producer.externalId !== undefined ? { externalId: producer.externalId } : {}),
         ...(producer.allowedTagKeys ? { allowedTagKeys: producer.allowedTagKeys } : {}),
       });
       accesses.set(producer.name, access);

@@ -28,8 +28,17 @@ export interface ProducerAccessProps {
   readonly prefix: string;
   /** Name of the managed policy; unique in the account. */
   readonly managedPolicyName: string;
-  /** Account ids or role/user ARNs that may assume the producer role. @default no role */
+  /**
+   * Account ids or role/user ARNs that may assume the producer role. An account id trusts the
+   * whole account (its administrators decide who may assume); a role ARN trusts that role only.
+   * @default no role
+   */
   readonly principals?: readonly string[];
+  /**
+   * `sts:ExternalId` the principals must pass when they assume the role; for a third party that
+   * works for other customers too (the confused-deputy problem). @default none
+   */
+  readonly externalId?: string;
   /**
    * Tag keys the producer may set, `*` and `?` as wildcards (`ibinder:meta:*`). An upload or a
    * tagging call that sets any other key is refused. @default any key
@@ -84,7 +93,12 @@ export class ProducerAccess extends Construct {
       this.role = new iam.Role(this, 'Role', {
         description: `Assumed by producer "${props.producerName}" to drop files under ${props.prefix} of the inbox bucket`,
         assumedBy: new iam.CompositePrincipal(
-          ...props.principals.map((p) => (ACCOUNT_ID.test(p) ? new iam.AccountPrincipal(p) : new iam.ArnPrincipal(p))),
+          ...props.principals.map((p) => {
+            const principal = ACCOUNT_ID.test(p) ? new iam.AccountPrincipal(p) : new iam.ArnPrincipal(p);
+            return props.externalId !== undefined
+              ? principal.withConditions({ StringEquals: { 'sts:ExternalId': props.externalId } })
+              : principal;
+          }),
         ),
         managedPolicies: [this.policy],
       });

@@ -243,6 +243,31 @@ describe('ProducerAccess', () => {
   });
 });
 
+describe('ProducerAccess with an external id', () => {
+  it('lets the principals assume the role only with the agreed sts:ExternalId', () => {
+    const stack = testStack();
+    const inbox = new SecureBucket(stack, 'Inbox', {
+      serverAccessLogsBucket: new AccessLogBucket(stack, 'Logs').bucket,
+      serverAccessLogsPrefix: 'inbox/',
+    }).bucket;
+    const access = new ProducerAccess(stack, 'Partner', {
+      bucket: inbox,
+      producerName: 'partner',
+      prefix: 'inbox/partner/',
+      managedPolicyName: 'p-partner',
+      principals: ['210987654321', 'arn:aws:iam::210987654321:role/drop'],
+      externalId: 'partner-7f3c9a',
+    });
+    const trust = (
+      propertiesOf(Template.fromStack(stack), logicalIdOf(access.role!)).AssumeRolePolicyDocument as {
+        Statement: Array<{ Condition?: unknown }>;
+      }
+    ).Statement;
+    expect(trust.length).toBeGreaterThan(0);
+    for (const statement of trust) expect(statement.Condition).toEqual({ StringEquals: { 'sts:ExternalId': 'partner-7f3c9a' } });
+  });
+});
+
 describe('AccessLogBucket', () => {
   it('is encrypted with SSE-S3 (the only kind log delivery supports), private, TLS only, expiring, retained', () => {
     const stack = testStack();

@@ -119,6 +119,12 @@ describe('producer policies and roles', () => {
     );
   });
 
+  it('refuses an externalId without principals, naming the field', () => {
+    expect(() =>
+      buildPipelineApp('dev', { entry: { ...environmentEntry('dev'), producers: [{ ...SCANNER, externalId: 'x-123' }] } }),
+    ).toThrow(/producers\.0\.externalId: an externalId needs principals/);
+  });
+
   it('refuses two producers with one name', () => {
     expect(() => buildPipelineApp('dev', { entry: { ...environmentEntry('dev'), producers: [SCANNER, SCANNER] } })).toThrow(
       EnvironmentConfigError,
