@@ -5,6 +5,7 @@
  * in one go instead of one rejection at a time.
  */
 import { FIVE_GIB } from '../../shared/config/runtime.js';
+import { nfc } from '../../shared/config/unicode.js';
 import type { DestinationMetadataValue } from '../../shared/destination/types.js';
 import type { MetadataElement } from '../../shared/ibinder/schemas.js';
 import type { Problem } from '../../shared/ledger/types.js';
@@ -182,14 +183,18 @@ export function validateMetadata(
   return { problems, additionalMetadata };
 }
 
-/** The allowed value id a value names, by id, then label, then a unique case-insensitive label. */
-function matchAllowedValue(element: MetadataElement, value: string): string | undefined {
-  const byId = element.allowedValues.find((v) => v.id === value);
+/**
+ * The allowed value id a value names, by id, then label, then a unique case-insensitive label;
+ * compared in NFC, so a label typed on a Mac matches the schema's.
+ */
+function matchAllowedValue(element: MetadataElement, given: string): string | undefined {
+  const value = nfc(given);
+  const byId = element.allowedValues.find((v) => nfc(v.id) === value);
   if (byId) return byId.id;
-  const byLabel = element.allowedValues.find((v) => v.label.trim() === value);
+  const byLabel = element.allowedValues.find((v) => nfc(v.label.trim()) === value);
   if (byLabel) return byLabel.id;
   const lower = value.toLowerCase();
-  const loose = element.allowedValues.filter((v) => v.label.trim().toLowerCase() === lower);
+  const loose = element.allowedValues.filter((v) => nfc(v.label.trim()).toLowerCase() === lower);
   return loose.length === 1 ? loose[0]?.id : undefined;
 }
 

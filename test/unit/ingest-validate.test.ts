@@ -74,6 +74,15 @@ describe('validateIngestRequest', () => {
     expect(dropped.problems[0]?.fix).not.toContain('give it in the routing rule');
   });
 
+  it('matches an allowed value\'s label in NFC whichever normalization either side uses', () => {
+    const schema = [
+      { id: 'area', label: 'Area', dataType: 'list', required: true, allowedValues: [{ id: 'a-south', label: 'Söder'.normalize('NFD') }] },
+    ];
+    const { problems, additionalMetadata } = validateIngestRequest({ ...valid, schema, metadata: [{ elementId: 'area', value: 'Söder'.normalize('NFC') }] });
+    expect(problems).toEqual([]);
+    expect(additionalMetadata).toEqual([{ metadataElementId: 'area', value: 'a-south' }]);
+  });
+
   it('collects every problem at once', () => {
     const { problems } = validateIngestRequest({
       ...valid,
