@@ -10,7 +10,6 @@
  * under load, with the failures chosen by a seed so that a failing run can be repeated.
  */
 import { createHash } from 'node:crypto';
-import { basename } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
@@ -27,6 +26,7 @@ import { SimulatedClock } from '../local/simulated-clock.js';
 import { SqsSimulator } from '../local/sqs-simulator.js';
 import type { IngestMetrics } from '../shared/observability/metrics.js';
 import { CrashPoints, type CrashCounts } from './crash-points.js';
+import { countDrillOutcome, type DrillFile, type DrillOutcome } from './drill-outcome.js';
 import { runEventSource, type EventSourceReport } from './event-source.js';
 
 export interface FaultDrillOptions {
@@ -60,33 +60,9 @@ export interface FaultDrillOptions {
   logger?: Logger;
 }
 
-/** What became of one file, when it is not simply "one version". */
-export interface FileFinding {
-  key: string;
-  versions: number;
-  /** The ledger's state of the object version (`none` when it has no entry). */
-  ledger: string;
-}
-
-export interface FaultDrillResult {
+export interface FaultDrillResult extends DrillOutcome {
   settings: Required<Omit<FaultDrillOptions, 'ibinder' | 'onProgress' | 'fileBytes' | 'logger'>> & { fileBytes: { min: number; max: number } };
   files: number;
-  /** Every version in the drill's folder. */
-  versionsCreated: number;
-  /** Versions beyond one per file, plus versions of documents that match no file. */
-  duplicateVersions: number;
-  /** No version and no rejection. */
-  lostFiles: FileFinding[];
-  /** Refused by the ingest although every file is valid. */
-  rejectedFiles: FileFinding[];
-  /** Files at least one of whose messages ended in the dead-letter queue. */
-  deadLetteredFiles: string[];
-  /** Files with more than one version. */
-  duplicatedFiles: FileFinding[];
-  /** Committed versions whose bytes differ from the file's. */
-  contentMismatches: string[];
-  /** Files whose ledger does not say committed although a version exists, or the other way round. */
-  ledgerDisagreements: FileFinding[];
   calls: { api: number; storage: number; token: number };
   faults: InjectedFaults;
   /** Faults injected / (API + storage calls). */
@@ -171,7 +147,17 @@ export async function runFaultDrill(options: FaultDrillOptions): Promise<FaultDr
       token: services.emulator.calls.total('token'),
     };
     const faults = services.emulator.faults.injected();
-    const outcome = await countOutcome(services, deps.ledger, folder.id, files, queue, notifications.sent, duplicateMessages);
+    const keyOfMessage = new Map<string, string>(notifications.sent.map((n) => [n.messageId, n.key]));
+    for (const [messageId, key] of duplicateMessages) keyOfMessage.set(messageId, key);
+    const outcome = await countDrillOutcome({
+      state: services.emulator.state,
+      ledger: deps.ledger,
+      bucket: services.inboxBucket,
+      folderId: folder.id,
+      files,
+      deadLetters: queue.deadLetters,
+      keyOfMessage,
+    });
     return {
       settings,
       files: files.length,
@@ -187,12 +173,6 @@ export async function runFaultDrill(options: FaultDrillOptions): Promise<FaultDr
   } finally {
     await services.stop();
   }
-}
-
-interface DrillFile {
-  key: string;
-  versionId: string | undefined;
-  sha256: string;
 }
 
 async function dropFiles(
@@ -239,69 +219,6 @@ function fileBytes(size: number, seed: number): Buffer {
   for (let i = 0; i < size; i += 1) out[i] = Math.floor(random() * 256);
   Buffer.from('%PDF-1.7\n').copy(out, 0);
   return out;
-}
-
-async function countOutcome(
-  services: LocalServices,
-  ledger: ReturnType<typeof createLocalIngestDependencies>['ledger'],
-  folderId: string,
-  files: DrillFile[],
-  queue: SqsSimulator,
-  sent: readonly { key: string; messageId: string }[],
-  duplicates: ReadonlyMap<string, string>,
-): Promise<Pick<FaultDrillResult, 'versionsCreated' | 'duplicateVersions' | 'lostFiles' | 'rejectedFiles' | 'deadLetteredFiles' | 'duplicatedFiles' | 'contentMismatches' | 'ledgerDisagreements'>> {
-  const state = services.emulator.state;
-  const documents = state.documentsInFolder(folderId);
-  const expectedNames = new Set(files.map((f) => basename(f.key)));
-  let versionsCreated = 0;
-  let duplicateVersions = 0;
-  for (const document of documents) {
-    const versions = state.listVersions(document.id).length;
-    versionsCreated += versions;
-    // A document no file explains is surplus as a whole.
-    duplicateVersions += expectedNames.has(document.fileName) ? Math.max(0, versions - 1) : versions;
-  }
-
-  const lostFiles: FileFinding[] = [];
-  const rejectedFiles: FileFinding[] = [];
-  const duplicatedFiles: FileFinding[] = [];
-  const contentMismatches: string[] = [];
-  const ledgerDisagreements: FileFinding[] = [];
-  const limit = pLimit(8);
-  await Promise.all(
-    files.map((file) =>
-      limit(async () => {
-        const document = state.findDocumentByName(folderId, basename(file.key));
-        const versions = document ? state.listVersions(document.id) : [];
-        const entry = await ledger.get({ bucket: services.inboxBucket, key: file.key, versionId: file.versionId });
-        const finding: FileFinding = { key: file.key, versions: versions.length, ledger: entry?.state ?? 'none' };
-        if (entry?.state === 'rejected') rejectedFiles.push(finding);
-        else if (versions.length === 0) lostFiles.push(finding);
-        if (versions.length > 1) duplicatedFiles.push(finding);
-        const first = versions[0];
-        if (first && (await state.versionContent(first.id)).sha256 !== file.sha256) contentMismatches.push(file.key);
-        const ledgerSaysCommitted = entry?.state === 'committed';
-        if (ledgerSaysCommitted !== versions.length > 0 || (entry?.state === 'committed' && !versions.some((v) => v.id === entry.documentVersionId))) {
-          ledgerDisagreements.push(finding);
-        }
-      }),
-    ),
-  );
-
-  const keyOfMessage = new Map<string, string>(sent.map((n) => [n.messageId, n.key]));
-  for (const [messageId, key] of duplicates) keyOfMessage.set(messageId, key);
-  const deadLettered = new Set(queue.deadLetters.map((d) => keyOfMessage.get(d.messageId) ?? `(unknown message ${d.messageId})`));
-  const byKey = (a: FileFinding, b: FileFinding): number => a.key.localeCompare(b.key);
-  return {
-    versionsCreated,
-    duplicateVersions,
-    lostFiles: lostFiles.sort(byKey),
-    rejectedFiles: rejectedFiles.sort(byKey),
-    deadLetteredFiles: [...deadLettered].sort(),
-    duplicatedFiles: duplicatedFiles.sort(byKey),
-    contentMismatches: contentMismatches.sort(),
-    ledgerDisagreements: ledgerDisagreements.sort(byKey),
-  };
 }
 
 function silentMetrics(): IngestMetrics {

@@ -5,10 +5,13 @@
  * end as exactly one version, none lost, none dead-lettered. Beside it, the drill's own parts:
  * the crash points, the concurrent event source and the verdict.
  */
+import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { CrashPoints, SimulatedCrash } from '../../drill/crash-points.js';
+import { countDrillOutcome, type DrillFile } from '../../drill/drill-outcome.js';
 import { drillPassed, drillTargets, renderDrillReport } from '../../drill/drill-report.js';
+import { DEFAULT_SEED_IDS, startEmulator } from '../../emulator/index.js';
 import { runEventSource } from '../../drill/event-source.js';
 import { runFaultDrill, type FaultDrillResult } from '../../drill/fault-drill.js';
 import type { CommittedVersion, Destination } from '../../shared/destination/types.js';
@@ -201,6 +204,61 @@ describe('drill event source', () => {
     expect(report).toMatchObject({ invocations: 2, failedInvocations: 2, drained: true });
     expect(report.invocationErrors[0]).toContain('boom');
     expect(queue.deadLetters.map((d) => d.body)).toEqual(['always fails']);
+  });
+});
+
+describe('drill outcome', () => {
+  it('counts from what the emulator and the ledger hold: surplus versions, stray documents, lost, rejected, altered bytes, ledger disagreements, dead letters', async () => {
+    const emulator = await startEmulator({ seed: 'default' });
+    try {
+      const binderId = DEFAULT_SEED_IDS.harbourOffice.binderId;
+      const state = emulator.state;
+      const folderId = state.addFolder({ binderId, name: 'Outcome' }).id;
+      const ledger = new InMemoryIngestLedger();
+      const bucket = 'inbox-bucket';
+      const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
+      const file = (name: string): DrillFile => ({ key: `inbox/drill/${name}`, versionId: `v-${name}`, sha256: sha(`bytes of ${name}`) });
+      const [good, twice, lost, rejected, altered] = ['good.pdf', 'twice.pdf', 'lost.pdf', 'rejected.pdf', 'altered.pdf'].map(file) as [DrillFile, DrillFile, DrillFile, DrillFile, DrillFile];
+      const refOf = (f: DrillFile) => ({ bucket, key: f.key, versionId: f.versionId });
+      const metadata = { discipline: 'ARC' };
+      const claimed = async (f: DrillFile) => {
+        const claim = await ledger.claim(refOf(f), `message-${f.key}`);
+        if (claim.outcome !== 'claimed') throw new Error(`expected a claim of ${f.key}, got ${claim.outcome}`);
+        return claim.lease;
+      };
+
+      const goodVersion = state.addDocument({ binderId, folderId, fileName: 'good.pdf', content: 'bytes of good.pdf', metadata }).version;
+      await ledger.markCommitted(refOf(good), await claimed(good), { documentId: goodVersion.documentId, documentVersionId: goodVersion.id });
+      const twiceFirst = state.addDocument({ binderId, folderId, fileName: 'twice.pdf', content: 'bytes of twice.pdf', metadata }).version;
+      state.addVersion(twiceFirst.documentId, { content: 'bytes of twice.pdf' });
+      await ledger.markCommitted(refOf(twice), await claimed(twice), { documentId: twiceFirst.documentId, documentVersionId: twiceFirst.id });
+      await claimed(lost);
+      await ledger.markRejected(refOf(rejected), await claimed(rejected), [{ code: 'ibinder', field: 'ibinder', message: 'refused', fix: 'none' }]);
+      state.addDocument({ binderId, folderId, fileName: 'altered.pdf', content: 'other bytes', metadata });
+      await ledger.markCommitted(refOf(altered), await claimed(altered), { documentId: 'another-document', documentVersionId: 'another-version' });
+      state.addDocument({ binderId, folderId, fileName: 'stray.pdf', content: 'no file of the drill', metadata });
+
+      const outcome = await countDrillOutcome({
+        state,
+        ledger,
+        bucket,
+        folderId,
+        files: [good, twice, lost, rejected, altered],
+        deadLetters: [{ messageId: 'm-lost' }, { messageId: 'm-unknown' }],
+        keyOfMessage: new Map([['m-lost', lost.key]]),
+      });
+
+      expect(outcome.versionsCreated).toBe(5);
+      expect(outcome.duplicateVersions).toBe(2);
+      expect(outcome.duplicatedFiles).toEqual([{ key: twice.key, versions: 2, ledger: 'committed' }]);
+      expect(outcome.lostFiles).toEqual([{ key: lost.key, versions: 0, ledger: 'claimed' }]);
+      expect(outcome.rejectedFiles).toEqual([{ key: rejected.key, versions: 0, ledger: 'rejected' }]);
+      expect(outcome.contentMismatches).toEqual([altered.key]);
+      expect(outcome.ledgerDisagreements).toEqual([{ key: altered.key, versions: 1, ledger: 'committed' }]);
+      expect(outcome.deadLetteredFiles).toEqual(['(unknown message m-unknown)', lost.key]);
+    } finally {
+      await emulator.close();
+    }
   });
 });
 
