@@ -109,17 +109,27 @@ export async function processBatch(
       minRemainingTimeMs: config.minRemainingTimeMs,
     });
   }
-  await delayRedeliveries(event, retryAfterSeconds, deps);
+  await delayRedeliveries(event, retryAfterSeconds, deps, context);
   return {
     batchItemFailures: event.Records.filter((r) => failed.has(r.messageId)).map((r) => ({ itemIdentifier: r.messageId })),
   };
 }
 
+/** Time kept after the visibility changes for returning the batch response (ms). */
+export const VISIBILITY_CHANGE_RESERVE_MS = 500;
+
 /**
  * Sets each delayed message's visibility to its `Retry-After` (clamped to SQS's 12 h). Runs
  * the changes concurrently and never throws: a failed change is logged with the message id.
+ * The changes get what is left of the invocation (less a small reserve): a hung SQS call must
+ * not make the function time out, which would fail the whole batch instead of its failed part.
  */
-async function delayRedeliveries(event: SQSEvent, delays: ReadonlyMap<string, number>, deps: IngestDependencies): Promise<void> {
+async function delayRedeliveries(
+  event: SQSEvent,
+  delays: ReadonlyMap<string, number>,
+  deps: IngestDependencies,
+  context: InvocationClock,
+): Promise<void> {
   if (delays.size === 0) return;
   const { logger, visibility } = deps;
   const messages = event.Records.filter((r) => delays.has(r.messageId));
@@ -141,9 +151,12 @@ async function delayRedeliveries(event: SQSEvent, delays: ReadonlyMap<string, nu
         });
       }
       try {
-        await visibility.change(
-          { messageId: message.messageId, receiptHandle: message.receiptHandle, eventSourceARN: message.eventSourceARN },
-          seconds,
+        await withinTime(
+          visibility.change(
+            { messageId: message.messageId, receiptHandle: message.receiptHandle, eventSourceARN: message.eventSourceARN },
+            seconds,
+          ),
+          Math.max(0, context.getRemainingTimeInMillis() - VISIBILITY_CHANGE_RESERVE_MS),
         );
         logger.info('message delayed as iBinder asked (Retry-After): it is redelivered after its new visibility timeout', {
           messageId: message.messageId,
@@ -157,6 +170,19 @@ async function delayRedeliveries(event: SQSEvent, delays: ReadonlyMap<string, nu
       }
     }),
   );
+}
+
+/** `work`, or a rejection once `ms` have passed without it settling. */
+async function withinTime<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms, the time left in this invocation`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** processObjectRecord never throws by contract; a bug that makes it throw still only fails its message. */

@@ -296,6 +296,17 @@ describe('processBatch: Retry-After and the message visibility', () => {
     expect(error).toHaveBeenCalledWith(expect.stringContaining('ChangeMessageVisibility failed'), expect.objectContaining({ messageId: 'msg-0', visibilityTimeoutSeconds: 120 }));
   });
 
+  it('does not let a hung ChangeMessageVisibility outlast the invocation: it is given up and the failure still reported', async () => {
+    const deps = rateLimitedSetup([120], { change: () => new Promise<void>(() => undefined) });
+    const error = vi.spyOn(deps.logger, 'error');
+    let reads = 0;
+    // Plenty of time for the record; 600 ms left when the visibility is changed (a 100 ms budget).
+    const clock = lambdaClock(() => (++reads <= 1 ? 33_334 : 600));
+    const result = await processBatch(sqsEvent(...objects(1)), clock, deps, () => wall);
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'msg-0' }]);
+    expect(error).toHaveBeenCalledWith(expect.stringContaining('ChangeMessageVisibility failed'), expect.objectContaining({ messageId: 'msg-0' }));
+  });
+
   it('changes no visibility for a retry without Retry-After', async () => {
     const deps = rateLimitedSetup([]);
     client.failNext('commitUpload', apiError(503, { title: 'unavailable' }));
