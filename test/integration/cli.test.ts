@@ -12,10 +12,11 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_SEED_IDS } from '../../emulator/index.js';
 import { runCli } from '../../cli/run.js';
 import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
+import { ExportRunStore } from '../../shared/export/run-store.js';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
 import { bufferedIo as captureIo, type BufferedIo as CapturedIo } from '../../cli/io.js';
 
@@ -403,6 +404,37 @@ describe('export', () => {
     expect(await runCli([...flags, '--json'], scripted)).toBe(0);
     expect(scripted.stderrText()).not.toContain('exporting [');
     expect(JSON.parse(scripted.stdoutText())).toMatchObject({ versionsExported: 0 });
+  });
+
+  it('--dry-run says which run it would be, and starts nothing', async () => {
+    const run = await cli(['export', '--dry-run', '--binder', HARBOUR.binderId, ...resourceFlags]);
+    expect(run.code).toBe(0);
+    expect(run.stdoutText()).toContain(`Dry run: nothing was started. Without --dry-run this would export binder(s) ${HARBOUR.binderId} in this process`);
+    const runId = /as run (\S+), into s3:\/\/(\S+),/.exec(run.stdoutText())?.[1] ?? '';
+    expect(runId).not.toBe('');
+    const runs = new ExportRunStore(stack.services.dynamodb.documentClient, stack.services.exportLedgerTable);
+    expect(await runs.get(runId)).toBeUndefined();
+  });
+
+  it('Ctrl-C while planning prints the run id and the command that resumes it', async () => {
+    stack.services.emulator.faults.add({ route: 'POST /documents', latencyMs: 1_000, times: 1 });
+    const io = captureIo({ env: baseEnv, cwd: dir });
+    const running = runCli(['--env', 'local', '--config', cdkJson, 'export', '--binder', RIVERSIDE.binderId, ...resourceFlags], io);
+    await vi.waitFor(() => expect(io.stderrText()).toContain('Export run '), { timeout: 10_000, interval: 20 });
+    expect(await io.interrupt()).toBe(true);
+    // In a real process the handler ends it (exit code 130); in-process the run goes on to its end.
+    await running;
+    const runId = /^Export run (\S+): exporting/m.exec(io.stderrText())?.[1];
+    expect(io.stderrText()).toContain(`Interrupted: export run ${runId} stopped while planning.`);
+    expect(io.stderrText()).toContain(`Resume it with: ibinder-pipeline --env local --config ${cdkJson} `);
+    expect(io.stderrText()).toMatch(new RegExp(`Resume it with: .* export --run-id ${runId}$`, 'm'));
+  });
+
+  it('--endpoint-url sends every AWS call to one endpoint, and an endpoint that does not answer is named', async () => {
+    const run = await cli(['--endpoint-url', 'http://127.0.0.1:9', 'status', `${stack.services.inboxBucket}/inbox/x.pdf`, ...resourceFlags]);
+    expect(run.code).toBe(3);
+    expect(run.stderrText()).toContain('error: could not reach Amazon DynamoDB at http://127.0.0.1:9 (Query: ECONNREFUSED');
+    expect(run.stderrText()).toContain('is the local server running? check --endpoint-url');
   });
 
   it('refuses an unknown binder and a bad --since before anything runs', async () => {
