@@ -282,3 +282,79 @@ describe('IngestLedger state changes', () => {
     await expect(ledger().get(REF)).rejects.toThrow(/inbox-bucket\/inbox\/a b.pdf#v1 .* not a valid ingest ledger entry/);
   });
 });
+
+describe('unversioned uploads', () => {
+  it('gives each upload of an unversioned key its own ledger key, stored as its objectVersionId', async () => {
+    const upload = { bucket: 'b', key: 'k', upload: { id: 'seq:0055AED6DCD90281E5', eTag: '"e1"' } };
+    expect(ledgerKey(upload)).toBe('b/k#null:seq:0055AED6DCD90281E5');
+    expect(ledgerKey({ bucket: 'b', key: 'k', versionId: 'null:seq:0055AED6DCD90281E5' })).toBe(ledgerKey(upload));
+    ddb.on(UpdateCommand).resolves({ Attributes: { ...claimed('msg-1', NOW + 900_000), pk: ledgerKey(upload), objectVersionId: 'null:seq:0055AED6DCD90281E5' } });
+    await ledger().claim(upload, 'msg-1');
+    const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input?.Key).toEqual({ pk: 'b/k#null:seq:0055AED6DCD90281E5' });
+    expect(input?.ExpressionAttributeValues).toMatchObject({ ':objectVersionId': 'null:seq:0055AED6DCD90281E5' });
+  });
+});
+
+describe('IngestLedger superseded entries', () => {
+  it('records superseded only under the caller\'s claim, with both sequencers', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    await ledger().markSuperseded(REF, LEASE, { sequencer: '0A', newerSequencer: '0B' });
+    const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input?.ConditionExpression).toBe('#state = :superseded OR (#state = :claimed AND #owner = :owner AND #claimToken = :claimToken)');
+    expect(input?.ExpressionAttributeValues).toMatchObject({ ':sequencer': '0A', ':newerSequencer': '0B', ':claimToken': 'token-1' });
+  });
+
+  it('fails with a LedgerConflictError naming the entry when the claim was lost', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(GetCommand).resolves({ Item: claimed('msg-other', NOW + 60_000) });
+    await expect(ledger().markSuperseded(REF, LEASE, { sequencer: '0A', newerSequencer: '0B' })).rejects.toThrow(
+      /cannot record .* as superseded by sequencer 0B: the ledger entry is claimed by message msg-other/,
+    );
+  });
+
+  it('reports superseded to a later claim', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(GetCommand).resolves({ Item: { ...base(), state: 'superseded', supersededAt: 'x', sequencer: '0A', newerSequencer: '0B' } });
+    expect(await ledger().claim(REF, 'msg-1')).toMatchObject({ outcome: 'superseded', entry: { newerSequencer: '0B' } });
+  });
+});
+
+describe('IngestLedger key order', () => {
+  const KEY_PK = 'key#inbox-bucket#inbox/a b.pdf';
+
+  it('takes the key commit lease with a conditional write on its own item and returns the newest committed sequencer', async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: { pk: KEY_PK, committedSequencer: '0A', leaseOwner: 'msg-1', leaseToken: 'token-1', leaseExpiresAt: NOW + 900_000 } });
+    const result = await ledger().acquireKeyCommit(REF.bucket, REF.key, 'msg-1');
+    expect(result).toEqual({ outcome: 'acquired', committedSequencer: '0A', lease: { bucket: REF.bucket, key: REF.key, owner: 'msg-1', token: 'token-1' } });
+    const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input?.Key).toEqual({ pk: KEY_PK });
+    expect(input?.ConditionExpression).toBe('attribute_not_exists(#leaseExpiresAt) OR #leaseExpiresAt < :now OR #leaseOwner = :owner');
+    // The item carries no objectKey, so it stays out of the object index the CLI's status reads.
+    expect(input?.UpdateExpression).not.toContain('objectKey');
+  });
+
+  it('reports busy with the holder and its expiry', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(GetCommand).resolves({ Item: { pk: KEY_PK, leaseOwner: 'msg-other', leaseToken: 't', leaseExpiresAt: NOW + 5_000 } });
+    expect(await ledger().acquireKeyCommit(REF.bucket, REF.key, 'msg-1')).toEqual({ outcome: 'busy', owner: 'msg-other', leaseExpiresAt: NOW + 5_000 });
+  });
+
+  it('raises the sequencer only under the lease\'s token, and says what happened when the lease was taken over', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    const lease = { bucket: REF.bucket, key: REF.key, owner: 'msg-1', token: 'token-1' };
+    await expect(ledger().raiseCommittedSequencer(lease, '0B')).rejects.toThrow(/commit lease of message msg-1 was taken over/);
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toMatchObject({
+      ConditionExpression: '#leaseToken = :token',
+      ExpressionAttributeValues: expect.objectContaining({ ':sequencer': '0B', ':token': 'token-1' }),
+    });
+  });
+
+  it('releases and restores quietly when the lease is already gone', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    const lease = { bucket: REF.bucket, key: REF.key, owner: 'msg-1', token: 'token-1' };
+    await expect(ledger().releaseKeyCommit(lease)).resolves.toBeUndefined();
+    await expect(ledger().restoreCommittedSequencer(lease, '0B', '0A')).resolves.toBeUndefined();
+    expect(ddb.commandCalls(UpdateCommand)[1]?.args[0].input.ConditionExpression).toBe('#leaseToken = :token AND #committedSequencer = :sequencer');
+  });
+});
