@@ -54,7 +54,7 @@ export interface IngestLedgerOptions {
 const optionalString = z.string().nullish().transform((v) => v ?? undefined);
 
 const ProblemSchema = z.object({
-  code: z.enum(['tags', 'untagged', 'target', 'metadata', 'file-name', 'empty-file', 'too-large', 'ibinder']),
+  code: z.enum(['tags', 'untagged', 'target', 'not-allowed', 'metadata', 'file-name', 'empty-file', 'too-large', 'ibinder']),
   field: z.string(),
   message: z.string(),
   fix: z.string(),

@@ -14,7 +14,7 @@ import { loadEnvironmentConfig, toPipelineConfig } from '../../infra/config.js';
 import type { PipelineConfig } from '../../shared/config/runtime.js';
 import type { Problem } from '../../shared/ledger/types.js';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
-import { documentsNamed, HARBOUR, purgeQueue, readRejection, resetEmulator, RIVERSIDE, ROUTE, sampleBytes } from '../helpers/ingest-scenarios.js';
+import { documentsNamed, HARBOUR, ledgerEntry, purgeQueue, readRejection, resetEmulator, RIVERSIDE, ROUTE, sampleBytes } from '../helpers/ingest-scenarios.js';
 
 const RULE_PREFIX = 'inbox/it-allow/structural/';
 /** The emulator's drive-listing routes. */
@@ -92,7 +92,7 @@ async function ingestAndReadProblems(key: string): Promise<Problem[]> {
 describe('allowlists: check and ingest give the same verdict', () => {
   it('refuses a folder outside the rule\'s subtree, in check and in the rejection report alike, before any upload', async () => {
     const key = `${RULE_PREFIX}P-301 Piles.pdf`;
-    await stack.putInboxObject(key, sampleBytes('outside the subtree'), {
+    const { versionId } = await stack.putInboxObject(key, sampleBytes('outside the subtree'), {
       'ibinder:binder': HARBOUR.binderId,
       'ibinder:folder': HARBOUR.folders.architectureDrawings,
       'ibinder:meta:discipline': 'ARC',
@@ -113,6 +113,8 @@ describe('allowlists: check and ingest give the same verdict', () => {
 
     const reported = await ingestAndReadProblems(key);
     expect(reported).toEqual(checked.result.problems);
+    // The ledger keeps the reasons, and reads them back (status, redeliveries).
+    expect(await ledgerEntry(stack, key, versionId)).toMatchObject({ state: 'rejected', reasons: [{ code: 'not-allowed', field: 'ibinder:folder' }] });
     expect(stack.services.emulator.calls.count(ROUTE.presign)).toBe(0);
     // The folder id was looked for in the binder's listings (the subtree check needs its ancestry).
     expect(stack.services.emulator.calls.count(TOP_FOLDERS)).toBeGreaterThan(0);
