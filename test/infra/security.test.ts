@@ -7,7 +7,10 @@
 import { Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
+import { MANIFESTS_PREFIX } from '../../infra/config.js';
 import { EnvironmentConfigError } from '../../infra/errors.js';
+import { archiveKeyFor, sidecarKeyFor } from '../../shared/export/archive-key.js';
+import { manifestKeyFor, manifestPartKeyFor } from '../../shared/export/manifest.js';
 import { archiveDataPrefix } from '../../infra/pipeline-stack.js';
 import { PRODUCER_ACTIONS } from '../../infra/constructs/producer-access.js';
 import {
@@ -247,6 +250,44 @@ describe('archive Object Lock and write rights', () => {
       expect(actionsOn(worker, `${archive}/${tenant}*`)).toEqual(['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject']);
       expect(actionsOn(worker, `${archive}/manifests/*`)).toEqual(['s3:GetObject', 's3:PutObject']);
       expect(worker.some((s) => s.resources.includes(`${archive}/*`))).toBe(false);
+    });
+  });
+});
+
+/** An IAM resource pattern (`*` any characters, `?` one) as a regular expression over keys. */
+function keyPatternRegExp(pattern: string): RegExp {
+  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${escaped}$`);
+}
+
+describe('the worker grant covers the keys the export code writes', () => {
+  it.each(['dev', 'staging', 'prod'])('%s: files, sidecars, manifest parts and manifests match a granted pattern', (envName) => {
+    const entry = environmentEntry(envName);
+    inStack(envName, entry, (synth) => {
+      const archive = `<${logicalIdOf(synth.stack.archiveBucket)}.Arn>/`;
+      const writable = statementsOfRole(synth.template, synth.stack.workerFunction.role)
+        .filter((s) => s.actions.includes('s3:PutObject'))
+        .flatMap((s) => s.resources)
+        .filter((r) => r.startsWith(archive))
+        .map((r) => keyPatternRegExp(r.slice(archive.length)));
+      const file = archiveKeyFor({
+        tenantId: String(entry.tenantId),
+        binderId: 'PRJ0001AB',
+        documentId: 'doc/with slash',
+        versionId: 'v1',
+        fileName: 'A-101 Ground floor plan.pdf',
+      });
+      const startedAt = '2026-11-22T02:00:00.000Z';
+      const keys = [
+        file,
+        sidecarKeyFor(file),
+        manifestPartKeyFor('run-1', startedAt, 'worker', new Date(startedAt), 'abcd'),
+        manifestKeyFor('run-1', startedAt),
+      ];
+      for (const key of keys) expect(writable.some((pattern) => pattern.test(key)), key).toBe(true);
+      expect(manifestKeyFor('run-1', startedAt).startsWith(MANIFESTS_PREFIX)).toBe(true);
+      // And not everything: a key outside the tenant's prefix and manifests/ is not writable.
+      expect(writable.some((pattern) => pattern.test('other-tenant/x/y/z/file.pdf'))).toBe(false);
     });
   });
 });
