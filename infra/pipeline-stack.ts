@@ -141,7 +141,7 @@ interface ObjectGrant {
 /**
  * The acknowledgement text of an object grant: why the keys are a pattern, then exactly the
  * actions granted there. Built from the grant itself, so the text cannot claim less (or more)
- * than the role may do; test/infra/nag-reasons.test.ts compares the two.
+ * than the role may do; test/infra/security.test.ts compares the two.
  */
 export function objectGrantReason(grant: Pick<ObjectGrant, 'keyPattern' | 'actions' | 'why'>): string {
   return `${grant.why} Allowed on ${grant.keyPattern}: ${[...grant.actions].sort().join(', ')}; nothing else.`;
