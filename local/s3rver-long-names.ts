@@ -7,6 +7,9 @@
  *
  * - a segment longer than `MAX_STORED_SEGMENT_BYTES` is stored under a shorter name, its
  *   beginning then `~` and its SHA-256 (`storedNameOf`), the same name for the same segment;
+ *   so are `.`, `..`, an empty segment between slashes and one holding s3rver's suffix mark,
+ *   which would otherwise escape the bucket's directory or collide with another key's files;
+ * - a failed write of an object's file fails its request instead of the process;
  * - every path s3rver builds goes through that mapping (its `getResourcePath`), so put, head,
  *   get, copy, tagging, multipart and delete reach the same files;
  * - listing reads the stored names back into the keys clients wrote (`ListObjects`/`V2`), in
@@ -17,9 +20,12 @@
  * to mapped segments).
  */
 import { createHash } from 'node:crypto';
-import { readdir, rmdir, unlink } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 /** The longest file name most file systems allow (ext4, APFS, tmpfs...). */
 const MAX_FILE_NAME_BYTES = 255;
@@ -41,6 +47,16 @@ export interface FilesystemStoreInternals {
   getMetadata(bucket: string, key: string): Promise<Record<string, unknown>>;
   listObjects(bucket: string, options: ListObjectsOptions): Promise<ListObjectsResult>;
   deleteObject(bucket: string, key: string): Promise<void>;
+  putObject(object: S3rverObjectToStore): Promise<{ size: number; md5: string }>;
+  putMetadata(bucket: string, key: string, metadata: Record<string, unknown>, md5?: string): Promise<void>;
+}
+
+/** The object s3rver's controllers hand to the store: a buffer or the request's body stream. */
+export interface S3rverObjectToStore {
+  bucket: string;
+  key: string;
+  content: Buffer | Readable;
+  metadata: Record<string, unknown>;
 }
 
 export interface ListObjectsOptions {
@@ -66,10 +82,23 @@ export class LongKeySegmentNames {
   /** Stored name -> the segment it stands for. */
   private readonly segments = new Map<string, string>();
 
-  /** The file or directory name a key segment is stored under. */
-  storedNameOf(segment: string): string {
-    if (Buffer.byteLength(segment, 'utf8') <= MAX_STORED_SEGMENT_BYTES) return segment;
-    const stored = `${startOfUtf8(segment, READABLE_START_BYTES)}~${createHash('sha256').update(segment, 'utf8').digest('hex')}`;
+  /**
+   * The file or directory name a key segment is stored under: itself, unless the file system
+   * or s3rver's naming would not keep it apart from other keys — too long for a file name,
+   * `.` or `..` (a path would climb out of the bucket), empty between two slashes (a path
+   * would merge `a//b` into `a/b`), or holding s3rver's own suffix mark (a directory `x._S3rver_object`
+   * would stand where the key `x`'s file goes, and writing it failed outside any handler).
+   */
+  storedNameOf(segment: string, position: 'directory' | 'last' = 'directory'): string {
+    const needsOwnName =
+      Buffer.byteLength(segment, 'utf8') > MAX_STORED_SEGMENT_BYTES ||
+      segment === '.' ||
+      segment === '..' ||
+      (segment === '' && position === 'directory') ||
+      segment.includes(SUFFIX_MARK);
+    if (!needsOwnName) return segment;
+    const readable = startOfUtf8(segment.split(SUFFIX_MARK).join('_'), READABLE_START_BYTES).replace(/^\.{1,2}$/, '');
+    const stored = `${readable}~${createHash('sha256').update(segment, 'utf8').digest('hex')}`;
     this.segments.set(stored, segment);
     return stored;
   }
@@ -82,10 +111,12 @@ export class LongKeySegmentNames {
   /** Routes s3rver's file paths, listing and deletes through the mapping. */
   install(store: FilesystemStoreInternals): void {
     store.getResourcePath = (bucket: string, key = '', resource = ''): string => {
-      const parts = key.split('/').map((segment) => this.storedNameOf(segment));
-      const last = parts.pop() ?? '';
-      return join(store.rootDirectory, bucket, ...parts, `${last}${SUFFIX_MARK}${resource}`);
+      const segments = key.split('/');
+      const last = this.storedNameOf(segments.pop() ?? '', 'last');
+      const directories = segments.map((segment) => this.storedNameOf(segment));
+      return join(store.rootDirectory, bucket, ...directories, `${last}${SUFFIX_MARK}${resource}`);
     };
+    store.putObject = (object) => this.putObject(store, object);
     store.listObjects = (bucket, options) => this.listObjects(store, bucket, options);
     store.deleteObject = (bucket, key) => this.deleteObject(store, bucket, key);
   }
@@ -151,6 +182,38 @@ export class LongKeySegmentNames {
     }
   }
 
+  /**
+   * s3rver's putObject, with the write's failure handled: s3rver pipes the body into a file
+   * stream that has no error listener, so any file-system error there ended the process.
+   * Now it fails the request (500) and the server goes on.
+   */
+  private async putObject(store: FilesystemStoreInternals, object: S3rverObjectToStore): Promise<{ size: number; md5: string }> {
+    const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
+    await mkdir(dirname(objectPath), { recursive: true });
+    const md5 = createHash('md5');
+    let size = 0;
+    if (Buffer.isBuffer(object.content)) {
+      md5.update(object.content);
+      size = object.content.length;
+      await writeFile(objectPath, object.content);
+    } else {
+      await pipeline(
+        object.content,
+        new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            md5.update(chunk);
+            size += chunk.length;
+            callback(null, chunk);
+          },
+        }),
+        createWriteStream(objectPath),
+      );
+    }
+    const digest = md5.digest('hex');
+    await store.putMetadata(object.bucket, object.key, object.metadata, digest);
+    return { size, md5: digest };
+  }
+
   /** s3rver's delete (the object's three files, then directories left empty), on the stored names. */
   private async deleteObject(store: FilesystemStoreInternals, bucket: string, key: string): Promise<void> {
     for (const resource of ['object', 'object.md5', 'metadata.json']) {
@@ -160,8 +223,9 @@ export class LongKeySegmentNames {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
     }
-    const directories = key.split('/').map((segment) => this.storedNameOf(segment));
+    const directories = key.split('/');
     directories.pop();
+    for (let i = 0; i < directories.length; i += 1) directories[i] = this.storedNameOf(directories[i] ?? '');
     const bucketPath = join(store.rootDirectory, bucket);
     while (directories.length > 0) {
       const directory = join(bucketPath, ...directories);

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import {
   CopyObjectCommand,
@@ -176,6 +177,28 @@ describe('local S3 server', () => {
     expect(after.Contents?.map((o) => o.Key)).toEqual(['inbox/long-names/a.pdf']);
     // The server is still up and serving.
     expect((await s3.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: copyKey }))).ContentLength).toBe(9);
+  });
+
+  it('keeps keys apart that s3rver\'s file names would let escape the bucket or collide: ".", ".." and its own suffix in a segment', async () => {
+    const keys = [
+      'inbox/odd/x',
+      'inbox/odd/x._S3rver_object/inside.pdf',
+      'inbox/odd/a/b.pdf',
+      'inbox/odd/../../escape.pdf',
+      'inbox/odd/./dot.pdf',
+    ];
+    // The directory named like key x's file comes first: s3rver then failed to write x and the process died.
+    for (const key of [keys[1], ...keys.filter((_, i) => i !== 1)] as string[]) {
+      await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: `body of ${key}` }));
+    }
+    for (const key of keys) expect(await text((await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body)).toBe(`body of ${key}`);
+    const listed = await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'inbox/odd/' }));
+    expect(listed.Contents?.map((o) => o.Key)).toEqual([...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+    // Nothing was written outside the bucket's directory.
+    expect(existsSync(join(s3.directory, 'escape.pdf._S3rver_object'))).toBe(false);
+    expect(existsSync(join(s3.directory, BUCKET, 'escape.pdf._S3rver_object'))).toBe(false);
+    for (const key of keys) await s3.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+    expect((await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'inbox/odd/' }))).Contents ?? []).toEqual([]);
   });
 
   it('copies a key with spaces, + and UTF-8 with its tags (COPY) or new ones (REPLACE)', async () => {
