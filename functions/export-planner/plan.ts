@@ -446,10 +446,11 @@ async function planPage(page: SourceDocumentPage, run: ExportRunState, deps: Pla
     ];
     // A document with nothing pending and no marker needs no write (the common case: one new version).
     if (pending.length > 0 || lookup?.unfinishedDocuments.has(document.documentId)) markers.push({ document, pending });
+    const inMarker = new Set(pending);
     for (const version of versions) {
       if (exported.has(version.versionId) || seen.has(version.versionId) || !isModifiedSince(version, sinceMs)) continue;
       seen.add(version.versionId);
-      jobs.push(toJob(version, run));
+      jobs.push({ ...toJob(version, run), inPendingMarker: inMarker.has(version.versionId) });
     }
   }
   // Counted before sending: a send that fails is repeated by the retry, never counted twice.

@@ -4,11 +4,14 @@
  * 1. Claim `version#<versionId>` in the export ledger with a conditional write. Already
  *    exported (a redelivery, an overlapping run) -> nothing is read or written. Claimed by a
  *    live worker -> retry later, so two workers never upload the same version at once.
- * 2. Look in the archive for a completed earlier attempt (completed-export.ts): a worker that
- *    died after writing the file and its sidecar but before the ledger write. If the sidecar
- *    and the file prove it, the version is recorded in the ledger from the sidecar and nothing
- *    is read from the source or written to the archive: the archive bucket is versioned, and a
- *    second write would be a second object version and a second ObjectCreated event.
+ * 2. Only when the claim took over an earlier attempt's item (a worker that died or timed out,
+ *    or failed after it began to write the sidecar), look in the archive for a completed
+ *    earlier attempt (completed-export.ts): one that died after writing the file and its sidecar
+ *    but before the ledger write. If the sidecar and the file prove it, the version is recorded
+ *    in the ledger from the sidecar and nothing is read from the source or written to the
+ *    archive: the archive bucket is versioned, and a second write would be a second object
+ *    version and a second ObjectCreated event. A first attempt (no earlier item: the normal
+ *    path) costs no S3 call here, since every attempt claims before it writes anything.
  * 3. Look up the binder's metadata labels (cached), before any byte moves.
  * 4. Ask the source for a download link and stream it into
  *    `<tenant>/<binderId>/<documentId>/<versionId>/<fileName>` with SHA-256 on the way and
@@ -19,7 +22,9 @@
  *
  * A crash between the file and the sidecar leaves a file that step 2 cannot vouch for (its
  * size and hash are only known by reading the source again); the retry writes it once more.
- * Any failure releases the claim, so the retry need not wait for the lease to expire.
+ * Any failure releases the claim, so the retry need not wait for the lease to expire; a failure
+ * after the sidecar write began keeps the claim's item (lease ended), so the retry looks in
+ * the archive first.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { archiveKeyFor, sidecarKeyFor } from '../../shared/export/archive-key.js';
@@ -40,7 +45,8 @@ import { findCompletedExport } from './completed-export.js';
  * counted it); written by an earlier run, it is `already-exported` by that run.
  */
 export type VersionExportOutcome =
-  | { status: 'exported'; record: ExportedVersionRecord; linkRenewals: number; foundInArchive: boolean }
+  /** `recordedNow`: this attempt wrote the ledger record (under its claim): the version counts as this run's export once, now. */
+  | { status: 'exported'; record: ExportedVersionRecord; linkRenewals: number; foundInArchive: boolean; recordedNow: boolean }
   | { status: 'already-exported'; record: ExportedVersionRecord; foundInArchive: boolean };
 
 export type ExportVersionDeps = Omit<ExportDeps, 'runs' | 'manifests' | 'newRunId'>;
@@ -58,6 +64,7 @@ export async function exportVersion(job: ExportJob, deps: ExportVersionDeps): Pr
   if (claim.kind === 'exported') return { status: 'already-exported', record: claim.record, foundInArchive: false };
   if (claim.kind === 'held') throw new VersionClaimedElsewhereError(job.versionId, claim.leaseExpiresAt.toISOString());
 
+  let sidecarWriteBegun = false;
   try {
     const archiveKey = archiveKeyFor({
       tenantId: job.tenantId,
@@ -66,11 +73,11 @@ export async function exportVersion(job: ExportJob, deps: ExportVersionDeps): Pr
       versionId: job.versionId,
       fileName: job.fileName,
     });
-    const earlier = await findCompletedExport({ s3: deps.s3, bucket: deps.bucket, archiveKey, job });
+    const earlier = claim.earlierAttempt ? await findCompletedExport({ s3: deps.s3, bucket: deps.bucket, archiveKey, job }) : ({ kind: 'absent' } as const);
     if (earlier.kind === 'complete') {
-      await deps.ledger.recordExported(earlier.record);
+      if (!(await deps.ledger.recordExportedUnderClaim(earlier.record, owner))) return await recordedByAnother(job, deps);
       return earlier.record.runId === job.runId
-        ? { status: 'exported', record: earlier.record, linkRenewals: 0, foundInArchive: true }
+        ? { status: 'exported', record: earlier.record, linkRenewals: 0, foundInArchive: true, recordedNow: true }
         : { status: 'already-exported', record: earlier.record, foundInArchive: true };
     }
     if (earlier.kind === 'inconclusive') {
@@ -104,6 +111,7 @@ export async function exportVersion(job: ExportJob, deps: ExportVersionDeps): Pr
       archiveKey,
       source: deps.source.name,
     });
+    sidecarWriteBegun = true;
     await deps.s3.send(
       new PutObjectCommand({
         Bucket: deps.bucket,
@@ -124,10 +132,10 @@ export async function exportVersion(job: ExportJob, deps: ExportVersionDeps): Pr
       exportedAt: sidecar.exportedAt,
       runId: job.runId,
     };
-    await deps.ledger.recordExported(record);
-    return { status: 'exported', record, linkRenewals, foundInArchive: false };
+    if (!(await deps.ledger.recordExportedUnderClaim(record, owner))) return await recordedByAnother(job, deps);
+    return { status: 'exported', record, linkRenewals, foundInArchive: false, recordedNow: true };
   } catch (err) {
-    await deps.ledger.releaseClaim(job.versionId, owner).catch((releaseError: unknown) => {
+    await deps.ledger.releaseClaim(job.versionId, owner, { keepAsEarlierAttempt: sidecarWriteBegun }).catch((releaseError: unknown) => {
       deps.logger.warn('could not release the export claim; a retry waits for its lease to run out', {
         runId: job.runId,
         documentId: job.documentId,
@@ -137,6 +145,20 @@ export async function exportVersion(job: ExportJob, deps: ExportVersionDeps): Pr
     });
     throw err;
   }
+}
+
+/**
+ * This attempt's claim ran out while it copied and another attempt took the version over: the
+ * record that attempt wrote stands (same bytes, same key), and it counted the version. Until it
+ * has written one, the job is retried.
+ */
+async function recordedByAnother(job: ExportJob, deps: ExportVersionDeps): Promise<VersionExportOutcome> {
+  const record = await deps.ledger.getExported(job.versionId);
+  if (record) return { status: 'already-exported', record, foundInArchive: false };
+  throw new ExportError(
+    `the claim on version ${job.versionId} (document ${job.documentId}) ran out while it was copied and another attempt holds it now; the job is retried`,
+    'transient',
+  );
 }
 
 /**

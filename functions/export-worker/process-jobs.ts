@@ -8,8 +8,10 @@
  * 1. the batch's manifest lines are written as one part per run (S3 has no append, and
  *    parallel workers must not overwrite each other); if that write fails, the jobs are retried
  *    so their lines are not lost (a retried export finds itself in the ledger and says so);
- * 2. each final outcome is settled once in the run's counters, and an exported version is taken
- *    out of its document's pending marker (see shared/ledger/export-ledger.ts);
+ * 2. the batch's final outcomes are settled in the run's counters, each once, in one call
+ *    (`settleMany`), and an exported version the planner put in its document's pending marker
+ *    is taken out of it (see shared/ledger/export-ledger.ts); a job without a marker costs no
+ *    call there;
  * 3. a run whose last job this batch settled gets its manifest assembled, and so does a run
  *    finalized already whose late job this batch settled (rewritten with that job in it).
  */
@@ -20,7 +22,7 @@ import { classifyExportError, type ClassifiedError } from '../../shared/export/e
 import { InvalidExportJobError, parseExportJob, type ExportJob } from '../../shared/export/job.js';
 import type { PartLineInput, VersionLineInput } from '../../shared/export/manifest.js';
 import { finalizeRun } from '../../shared/export/run-finalizer.js';
-import { isRunSettled, type SettleStatus } from '../../shared/export/run-store.js';
+import { isRunSettled, type ExportRunState, type SettleStatus } from '../../shared/export/run-store.js';
 import type { ExportedVersionRecord } from '../../shared/ledger/export-ledger.js';
 import { runWithLogContext } from '../../shared/observability/log-context.js';
 import { exportVersion } from './export-version.js';
@@ -43,6 +45,8 @@ export interface JobResult {
   error?: ClassifiedError;
   /** True for a retry because the invocation had no time left to start the job. */
   notStarted?: boolean;
+  /** True when this attempt wrote the version's ledger record for the job's own run: it is counted so. */
+  recordedNow?: boolean;
 }
 
 export interface ProcessJobsOptions {
@@ -74,49 +78,80 @@ export async function processExportJobs(
     group.results.push(result);
   }
 
-  const runsToCheck = new Set<string>();
+  /** Runs whose completion to check, with their state when a counter update returned it (no read needed). */
+  const runsToCheck = new Map<string, ExportRunState | undefined>();
   for (const group of lines.values()) {
+    const runId = group.run.runId;
+    const final = group.results.filter((r): r is JobResult & { job: ExportJob } => r.status !== 'retry' && r.job !== undefined);
+    // Versions this batch recorded in the ledger for their own run: the record itself happens once
+    // per version (it is conditional on the claim), so they are counted by adding to the run's
+    // counters, with no settle marker. This happens even when the manifest part below cannot be
+    // written: the retried job then finds the version exported and only writes its line.
+    const recorded = final.filter((r) => r.recordedNow === true);
+    let partWritten = true;
     try {
       await deps.manifests.writePart(group.run, 'worker', group.lines, deps.clock());
     } catch (err) {
+      partWritten = false;
       deps.logger.error('could not write the manifest part of a worker batch; its jobs are retried so their lines are recorded', {
-        runId: group.run.runId,
+        runId,
         error: classifyExportError(err).reason,
       });
       for (const result of group.results) {
         if (result.status !== 'retry') retryInstead(result, err);
       }
-      continue;
     }
-    for (const result of group.results) {
-      if (result.status === 'retry' || !result.job) continue;
+    if (partWritten) {
+      // A redelivered job of this run whose version an earlier attempt recorded (and counted):
+      // its line may have been missing when the run was finalized, so the run is checked.
+      if (final.some((r) => !r.recordedNow && r.record?.runId === runId && r.status === 'exported')) runsToCheck.set(runId, undefined);
+      const others = final.filter((r) => !r.recordedNow && !(r.record?.runId === runId && r.status === 'exported'));
+      if (others.length > 0) {
+        try {
+          // Failed, or exported by another run: a settle marker each, and the counters, in one call.
+          const counted = await deps.runs.settleMany(
+            runId,
+            others.map((r) => ({ versionId: r.job.versionId, status: r.status as SettleStatus, bytes: 0 })),
+            deps.clock(),
+          );
+          if (counted.size > 0) runsToCheck.set(runId, undefined);
+        } catch (err) {
+          deps.logger.warn('could not count the finished jobs of a batch in their run; the jobs are retried', {
+            runId,
+            versionIds: others.map((r) => r.job.versionId),
+            error: classifyExportError(err).reason,
+          });
+          for (const result of others) retryInstead(result, err);
+        }
+      }
+    }
+    if (recorded.length > 0) {
       try {
-        const counted = await deps.runs.settle(
-          result.job.runId,
-          result.job.versionId,
-          result.status as SettleStatus,
-          result.status === 'exported' ? (result.record?.size ?? 0) : 0,
-          deps.clock(),
-        );
-        if (counted) runsToCheck.add(result.job.runId);
+        const bytes = recorded.reduce((sum, r) => sum + (r.record?.size ?? 0), 0);
+        const run = await deps.runs.addExported(runId, recorded.length, bytes, deps.clock());
+        if (run && partWritten) runsToCheck.set(runId, run);
       } catch (err) {
-        deps.logger.warn('could not count a finished job in its run; the job is retried', {
-          runId: result.job.runId,
-          versionId: result.job.versionId,
+        // The versions are exported and recorded; only the run's count misses them, so the run
+        // is not finalized by its last worker but by the next scheduled plan.
+        deps.logger.error("could not count exported versions in their run's counters; the run's manifest is written by the next scheduled plan", {
+          runId,
+          versionIds: recorded.map((r) => r.job.versionId),
           error: classifyExportError(err).reason,
         });
-        retryInstead(result, err);
-        continue;
       }
-      if (result.status === 'exported' || result.status === 'already-exported') {
+    }
+    for (const result of final) {
+      if (result.status === 'retry') continue;
+      // Only a version the planner put in its document's pending marker has to be taken out of it.
+      if ((result.status === 'exported' || result.status === 'already-exported') && result.job.inPendingMarker !== false) {
         await clearDocumentPending(result.job, deps);
       }
     }
   }
 
-  for (const runId of runsToCheck) {
+  for (const [runId, known] of runsToCheck) {
     try {
-      const run = await deps.runs.get(runId);
+      const run = known ?? (await deps.runs.get(runId));
       // A job counted for a run that is finalized already settled late: the next scheduled
       // plan wrote the manifest with it unfinished (it waited in SQS or the dead-letter queue),
       // or the enqueued count fell short (a planner crash between recording versions and adding
@@ -190,7 +225,7 @@ async function exportOne(message: ExportJobMessage, job: ExportJob, context: Rec
     }
     // Exported by this very run (a redelivery after the export): it counts as this run's export.
     const status = outcome.status === 'already-exported' && outcome.record.runId === job.runId ? 'exported' : outcome.status;
-    return { messageId: message.messageId, status, job, record: outcome.record };
+    return { messageId: message.messageId, status, job, record: outcome.record, recordedNow: outcome.status === 'exported' && outcome.recordedNow };
   } catch (err) {
     const error = err instanceof InvalidExportJobError ? { kind: 'permanent' as const, reason: err.message } : classifyExportError(err);
     if (error.kind === 'permanent') {

@@ -31,6 +31,13 @@ export const ExportJobSchema = z.object({
   /** As the source reported it (ISO 8601); absent when the source does not say. */
   modifiedAt: z.string().optional(),
   metadata: z.array(ExportJobMetadataSchema).default([]),
+  /**
+   * Whether the planner put this version in its document's pending marker (an older version of
+   * the document), so that the worker takes it out once exported. False for the latest version
+   * (the usual job), which saves the worker that call. Absent in jobs of older planners: the
+   * worker then takes it out anyway.
+   */
+  inPendingMarker: z.boolean().optional(),
 });
 export type ExportJob = z.infer<typeof ExportJobSchema>;
 export type ExportJobInput = z.input<typeof ExportJobSchema>;

@@ -30,6 +30,7 @@ import {
 import pLimit from 'p-limit';
 import { z } from 'zod';
 import { isConditionalCheckFailed } from '../ledger/export-ledger.js';
+import { AllOrNothingWriter, TRANSACTION_ITEM_LIMIT, type TransactItem } from './all-or-nothing-writes.js';
 
 export const runKey = (runId: string): string => `run#${runId}`;
 export const settledKey = (runId: string, versionId: string): string => `run#${runId}#settled#${versionId}`;
@@ -121,6 +122,13 @@ export interface PlanProgress {
 
 export type SettleStatus = 'exported' | 'already-exported' | 'failed';
 
+/** One job's final outcome, as counted in its run (bytes count only for `exported`). */
+export interface SettleOutcome {
+  versionId: string;
+  status: SettleStatus;
+  bytes: number;
+}
+
 export class RunStoreError extends Error {
   override readonly name = 'RunStoreError';
 }
@@ -132,6 +140,7 @@ export interface ExportRunStoreOptions {
 
 export class ExportRunStore {
   private readonly ttlSeconds: number;
+  private readonly allOrNothing: AllOrNothingWriter;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -139,6 +148,7 @@ export class ExportRunStore {
     options: ExportRunStoreOptions = {},
   ) {
     this.ttlSeconds = (options.ttlDays ?? 90) * 24 * 3600;
+    this.allOrNothing = new AllOrNothingWriter(doc);
   }
 
   private expiresAt(from: Date): number {
@@ -348,11 +358,35 @@ export class ExportRunStore {
    * Records that the run enqueues these versions; returns how many it had not enqueued before
    * (and adds that many to `versionsEnqueued`). Called before the jobs are sent: a send that
    * fails is repeated by the retry without counting the versions again.
+   *
+   * The markers and the count go in one transaction per 99 versions (markers already there are
+   * dropped and the rest written again), so a page costs one call, not one per version.
    */
   async recordEnqueued(runId: string, versionIds: readonly string[], now: Date): Promise<number> {
+    const unique = [...new Set(versionIds)];
+    let count = 0;
+    for (let i = 0; i < unique.length; i += TRANSACTION_ITEM_LIMIT - 1) {
+      const chunk = unique.slice(i, i + TRANSACTION_ITEM_LIMIT - 1);
+      const written = await this.writeMarkersAndCount(
+        chunk.map((versionId) => ({ pk: enqueuedKey(runId, versionId), kind: 'enqueued', at: now.toISOString(), expiresAt: this.expiresAt(now) })),
+        (n) => ({ names: { '#enqueued': 'versionsEnqueued' }, values: { ':n': n }, add: '#enqueued :n' }),
+        runId,
+      );
+      if (written === undefined) {
+        count += await this.recordEnqueuedOneByOne(runId, chunk, now);
+        continue;
+      }
+      if (written === 'no-run') throw new RunStoreError(`export run ${runId} is not in the export ledger (expired or never created); its versions cannot be counted`);
+      count += written.size;
+    }
+    return count;
+  }
+
+  /** The same, one conditional write per version and then the count: for endpoints without transactions. */
+  private async recordEnqueuedOneByOne(runId: string, versionIds: readonly string[], now: Date): Promise<number> {
     const limit = pLimit(8);
     const created = await Promise.all(
-      [...new Set(versionIds)].map((versionId) =>
+      versionIds.map((versionId) =>
         limit(async () => {
           try {
             await this.doc.send(
@@ -385,6 +419,53 @@ export class ExportRunStore {
       );
     }
     return count;
+  }
+
+  /**
+   * Writes the markers that do not exist yet and adds to the run's counters for exactly those,
+   * in one transaction (repeated without the markers found to exist). Returns the pks of the
+   * markers written, 'no-run' when the run's item is gone (nothing written), or undefined when
+   * the endpoint has no transactions.
+   */
+  private async writeMarkersAndCount(
+    markers: (Record<string, unknown> & { pk: string })[],
+    counterUpdate: (written: (Record<string, unknown> & { pk: string })[]) => { names: Record<string, string>; values: Record<string, unknown>; add: string },
+    runId: string,
+  ): Promise<Set<string> | 'no-run' | undefined> {
+    let pending = markers;
+    // Each round drops at least one marker, so this ends; the bound is a guard.
+    for (let round = 0; pending.length > 0 && round <= markers.length; round++) {
+      const counter = counterUpdate(pending);
+      const items: TransactItem[] = [
+        ...pending.map(
+          (item): TransactItem => ({
+            Put: {
+              TableName: this.tableName,
+              Item: item,
+              ConditionExpression: 'attribute_not_exists(#pk)',
+              ExpressionAttributeNames: { '#pk': 'pk' },
+            },
+          }),
+        ),
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: { pk: runKey(runId) },
+            UpdateExpression: `ADD ${counter.add}`,
+            ConditionExpression: 'attribute_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': 'pk', ...counter.names },
+            ExpressionAttributeValues: counter.values,
+          },
+        },
+      ];
+      const result = await this.allOrNothing.write(items);
+      if (result.kind === 'unsupported') return undefined;
+      if (result.kind === 'written') return new Set(pending.map((m) => m.pk));
+      if (result.failedIndexes.includes(pending.length)) return 'no-run';
+      const failed = new Set(result.failedIndexes);
+      pending = pending.filter((_, index) => !failed.has(index));
+    }
+    return new Set();
   }
 
   /** Ends planning; returns the run as it is now, settle counters included. */
@@ -457,6 +538,83 @@ export class ExportRunStore {
         .catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * Adds versions exported for the run to its counters, in one call, and returns the run as it
+   * is now (so that the worker needs no read to see whether the run is complete), or undefined
+   * when the run is unknown (its item expired). No settle marker: the caller counts only versions
+   * whose ledger record it wrote under its claim, which happens once per version.
+   */
+  async addExported(runId: string, versions: number, bytes: number, now: Date): Promise<ExportRunState | undefined> {
+    try {
+      const result = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: runKey(runId) },
+          UpdateExpression: 'SET #updated = :now ADD #settled :n, #exported :n, #bytes :bytes',
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': 'pk', '#settled': 'settled', '#exported': 'exported', '#bytes': 'bytes', '#updated': 'updatedAt' },
+          ExpressionAttributeValues: { ':n': versions, ':bytes': bytes, ':now': now.toISOString() },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return this.parse(result.Attributes, runId);
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Counts the final outcomes of several jobs of one run, each once: one transaction writes the
+   * settle markers not there yet and adds to the counters for exactly those (a worker batch
+   * costs one call). Returns the version ids counted now; a version that had settled for the run
+   * already (a redelivery) is not among them, nor is anything when the run is unknown (its item
+   * expired). Endpoints without transactions get `settle` per job.
+   */
+  async settleMany(runId: string, outcomes: readonly SettleOutcome[], now: Date): Promise<Set<string>> {
+    const byVersion = new Map(outcomes.map((o) => [o.versionId, o]));
+    const counted = new Set<string>();
+    const unique = [...byVersion.values()];
+    for (let i = 0; i < unique.length; i += TRANSACTION_ITEM_LIMIT - 1) {
+      const chunk = unique.slice(i, i + TRANSACTION_ITEM_LIMIT - 1);
+      const markerOf = new Map(chunk.map((o) => [settledKey(runId, o.versionId), o]));
+      const written = await this.writeMarkersAndCount(
+        chunk.map((o) => ({ pk: settledKey(runId, o.versionId), kind: 'settled', status: o.status, at: now.toISOString(), expiresAt: this.expiresAt(now) })),
+        (markers) => {
+          const settled = markers.flatMap((m) => {
+            const outcome = markerOf.get(m.pk);
+            return outcome ? [outcome] : [];
+          });
+          const countOf = (status: SettleStatus): number => settled.filter((o) => o.status === status).length;
+          const counters: [string, string, number][] = [
+            ['#settled', 'settled', settled.length],
+            ['#exported', 'exported', countOf('exported')],
+            ['#alreadyExported', 'alreadyExported', countOf('already-exported')],
+            ['#failed', 'failed', countOf('failed')],
+            ['#bytes', 'bytes', settled.reduce((sum, o) => sum + (o.status === 'exported' ? o.bytes : 0), 0)],
+          ];
+          const used = counters.filter(([, , n], index) => index === 0 || n > 0);
+          return {
+            names: Object.fromEntries(used.map(([name, attribute]) => [name, attribute])),
+            values: Object.fromEntries(used.map(([name, , n]) => [`:${name.slice(1)}`, n])),
+            add: used.map(([name]) => `${name} :${name.slice(1)}`).join(', '),
+          };
+        },
+        runId,
+      );
+      if (written === 'no-run') continue;
+      if (written === undefined) {
+        for (const o of chunk) if (await this.settle(runId, o.versionId, o.status, o.bytes, now)) counted.add(o.versionId);
+        continue;
+      }
+      for (const pk of written) {
+        const outcome = markerOf.get(pk);
+        if (outcome) counted.add(outcome.versionId);
+      }
+    }
+    return counted;
   }
 
   async markFinalized(runId: string, now: Date): Promise<void> {

@@ -66,7 +66,12 @@ const ClaimItemSchema = z.object({
 const ExportedItemSchema = ExportedVersionRecordSchema.extend({ state: z.literal('exported') });
 
 export type ClaimOutcome =
-  | { kind: 'claimed' }
+  /**
+   * `earlierAttempt`: the claim took over the item of an earlier attempt at this version (one
+   * that died, timed out, or failed after it began to write the sidecar), which may have left
+   * a complete file and sidecar in the archive; only then is the archive looked at.
+   */
+  | { kind: 'claimed'; earlierAttempt: boolean }
   | { kind: 'exported'; record: ExportedVersionRecord }
   | { kind: 'held'; leaseExpiresAt: Date; runId?: string };
 
@@ -232,9 +237,11 @@ export class ExportLedger {
     const nowMs = request.now.getTime();
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        await this.doc.send(
+        const put = await this.doc.send(
           new PutCommand({
             TableName: this.tableName,
+            // The item this claim replaces, if any, tells a first attempt from a later one.
+            ReturnValues: 'ALL_OLD',
             Item: {
               pk: versionKey(request.versionId),
               kind: 'version',
@@ -250,7 +257,7 @@ export class ExportLedger {
             ExpressionAttributeValues: { ':claimed': 'claimed', ':now': nowMs, ':owner': request.owner },
           }),
         );
-        return { kind: 'claimed' };
+        return { kind: 'claimed', earlierAttempt: put.Attributes !== undefined };
       } catch (err) {
         if (!isConditionalCheckFailed(err)) throw err;
       }
@@ -287,18 +294,56 @@ export class ExportLedger {
     );
   }
 
-  /** Gives up a claim after a failure, so a retry need not wait for the lease to run out. */
-  async releaseClaim(versionId: string, owner: string): Promise<void> {
+  /**
+   * Marks the version exported only while `owner`'s claim holds, so that exactly one attempt
+   * records the version, and counts it in its run: a worker whose lease ran out while it copied
+   * does not write over the one that took over. False when the claim was no longer its own.
+   */
+  async recordExportedUnderClaim(record: ExportedVersionRecord, owner: string): Promise<boolean> {
     try {
       await this.doc.send(
-        new DeleteCommand({
+        new PutCommand({
           TableName: this.tableName,
-          Key: { pk: versionKey(versionId) },
+          Item: { pk: versionKey(record.versionId), kind: 'version', state: 'exported', ...record },
           ConditionExpression: '#state = :claimed AND #owner = :owner',
           ExpressionAttributeNames: { '#state': 'state', '#owner': 'claimedBy' },
           ExpressionAttributeValues: { ':claimed': 'claimed', ':owner': owner },
         }),
       );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Gives up a claim after a failure, so a retry need not wait for the lease to run out.
+   * Normally the item is deleted. With `keepAsEarlierAttempt` (the failed attempt had begun to
+   * write the sidecar, so a complete file and sidecar may be in the archive) it stays, with its
+   * lease ended, so that the next claim knows to look in the archive first.
+   */
+  async releaseClaim(versionId: string, owner: string, options: { keepAsEarlierAttempt?: boolean } = {}): Promise<void> {
+    const condition = {
+      ConditionExpression: '#state = :claimed AND #owner = :owner',
+      ExpressionAttributeNames: { '#state': 'state', '#owner': 'claimedBy' } as Record<string, string>,
+      ExpressionAttributeValues: { ':claimed': 'claimed', ':owner': owner } as Record<string, unknown>,
+    };
+    try {
+      if (options.keepAsEarlierAttempt) {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: versionKey(versionId) },
+            UpdateExpression: 'SET #lease = :ended',
+            ...condition,
+            ExpressionAttributeNames: { ...condition.ExpressionAttributeNames, '#lease': 'leaseExpiresAt' },
+            ExpressionAttributeValues: { ...condition.ExpressionAttributeValues, ':ended': 0 },
+          }),
+        );
+        return;
+      }
+      await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: versionKey(versionId) }, ...condition }));
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw err;
     }

@@ -28,6 +28,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { crc32 } from 'node:zlib';
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
 import { startLocalDynamoDb } from '../../local/local-dynamodb.js';
 import { createExportDeps, silentExportLogger, type ExportDeps, type PlannerDeps } from '../../shared/export/deps.js';
@@ -392,6 +393,20 @@ function bodyToBuffer(body: unknown): Buffer {
 
 const sha256Base64 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('base64');
 
+/** S3's ChecksumCRC32 of `body`: big-endian CRC32, base64. */
+export function crc32Base64(body: Buffer): string {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(crc32(body) >>> 0, 0);
+  return out.toString('base64');
+}
+
+/** As S3 refuses a body whose x-amz-checksum-crc32 does not match it (BadDigest). */
+function refuseWrongCrc32(what: string, body: Buffer, sent: string | undefined): void {
+  if (sent !== undefined && sent !== crc32Base64(body)) {
+    throw Object.assign(new Error(`fake S3: the CRC32 of ${what} is ${crc32Base64(body)}, not ${sent}`), { name: 'BadDigest', $metadata: { httpStatusCode: 400 } });
+  }
+}
+
 export function createFakeArchive(bucket = 'archive-bucket'): FakeArchive {
   const s3 = new S3Client({ region: 'eu-north-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   const stub = mockClient(s3);
@@ -413,7 +428,7 @@ export function createFakeArchive(bucket = 'archive-bucket'): FakeArchive {
     keys: () => [...archive.objects.keys()].sort(),
   };
   let uploads = 0;
-  stub.on(PutObjectCommand).callsFake(async (input: { Key: string; Body: unknown; ContentType?: string; ChecksumAlgorithm?: string }) => {
+  stub.on(PutObjectCommand).callsFake(async (input: { Key: string; Body: unknown; ContentType?: string; ChecksumAlgorithm?: string; ChecksumCRC32?: string }) => {
     if (archive.failPutsUnder.some((prefix) => input.Key.startsWith(prefix))) {
       throw Object.assign(new Error('We encountered an internal error. Please try again.'), {
         name: 'InternalError',
@@ -421,12 +436,17 @@ export function createFakeArchive(bucket = 'archive-bucket'): FakeArchive {
       });
     }
     const body = bodyToBuffer(input.Body);
+    refuseWrongCrc32(input.Key, body, input.ChecksumCRC32);
     archive.objects.set(input.Key, {
       body,
       ...(input.ContentType ? { contentType: input.ContentType } : {}),
       ...(input.ChecksumAlgorithm ? { checksumAlgorithm: input.ChecksumAlgorithm } : {}),
     });
-    return { ETag: '"etag"', ...(input.ChecksumAlgorithm === 'SHA256' ? { ChecksumSHA256: sha256Base64(body) } : {}) };
+    return {
+      ETag: '"etag"',
+      ...(input.ChecksumAlgorithm === 'SHA256' ? { ChecksumSHA256: sha256Base64(body) } : {}),
+      ...(input.ChecksumAlgorithm === 'CRC32' ? { ChecksumCRC32: crc32Base64(body) } : {}),
+    };
   });
   stub.on(CreateMultipartUploadCommand).callsFake(async (input: { Key: string; ChecksumAlgorithm?: string }) => {
     const uploadId = `upload-${++uploads}`;
@@ -437,17 +457,22 @@ export function createFakeArchive(bucket = 'archive-bucket'): FakeArchive {
     });
     return { UploadId: uploadId };
   });
-  stub.on(UploadPartCommand).callsFake(async (input: { Key: string; UploadId: string; PartNumber: number; Body: unknown; ChecksumAlgorithm?: string }) => {
+  stub.on(UploadPartCommand).callsFake(async (input: { Key: string; UploadId: string; PartNumber: number; Body: unknown; ChecksumAlgorithm?: string; ChecksumCRC32?: string }) => {
     const upload = archive.openUploads.get(input.UploadId);
     if (!upload) throw new Error(`fake S3: no upload ${input.UploadId}`);
     const body = bodyToBuffer(input.Body);
+    refuseWrongCrc32(`${input.Key} part ${input.PartNumber}`, body, input.ChecksumCRC32);
     upload.parts.set(input.PartNumber, body);
     archive.partUploads.push({
       key: input.Key,
       partNumber: input.PartNumber,
       ...(input.ChecksumAlgorithm ? { checksumAlgorithm: input.ChecksumAlgorithm } : {}),
     });
-    return { ETag: `"part-${input.PartNumber}"`, ...(input.ChecksumAlgorithm === 'SHA256' ? { ChecksumSHA256: sha256Base64(body) } : {}) };
+    return {
+      ETag: `"part-${input.PartNumber}"`,
+      ...(input.ChecksumAlgorithm === 'SHA256' ? { ChecksumSHA256: sha256Base64(body) } : {}),
+      ...(input.ChecksumAlgorithm === 'CRC32' ? { ChecksumCRC32: crc32Base64(body) } : {}),
+    };
   });
   stub.on(CompleteMultipartUploadCommand).callsFake(async (input: { UploadId: string; ContentType?: string }) => {
     const upload = archive.openUploads.get(input.UploadId);

@@ -37,11 +37,20 @@ const record = (versionId: string): ExportedVersionRecord => ({
 
 describe('export ledger', () => {
   it('claims a version once: a second worker is held off until the lease runs out', async () => {
-    expect(await ledger.claim({ versionId: 'v1', owner: 'w1', runId: 'r', now: NOW, leaseSeconds: 60 })).toEqual({ kind: 'claimed' });
+    expect(await ledger.claim({ versionId: 'v1', owner: 'w1', runId: 'r', now: NOW, leaseSeconds: 60 })).toEqual({ kind: 'claimed', earlierAttempt: false });
     const held = await ledger.claim({ versionId: 'v1', owner: 'w2', runId: 'r', now: new Date(NOW.getTime() + 59_000), leaseSeconds: 60 });
     expect(held).toMatchObject({ kind: 'held', leaseExpiresAt: new Date(NOW.getTime() + 60_000), runId: 'r' });
     const takeover = await ledger.claim({ versionId: 'v1', owner: 'w2', runId: 'r', now: new Date(NOW.getTime() + 61_000), leaseSeconds: 60 });
-    expect(takeover).toEqual({ kind: 'claimed' });
+    // The first worker's item was there: the archive may hold what it wrote.
+    expect(takeover).toEqual({ kind: 'claimed', earlierAttempt: true });
+  });
+
+  it('keeps a released claim as an earlier attempt when asked (the sidecar write had begun), and drops it otherwise', async () => {
+    await ledger.claim({ versionId: 'v1', owner: 'w1', runId: 'r', now: NOW, leaseSeconds: 600 });
+    await ledger.releaseClaim('v1', 'w1', { keepAsEarlierAttempt: true });
+    expect(await ledger.claim({ versionId: 'v1', owner: 'w2', runId: 'r', now: NOW, leaseSeconds: 600 })).toEqual({ kind: 'claimed', earlierAttempt: true });
+    await ledger.releaseClaim('v1', 'w2');
+    expect(await ledger.claim({ versionId: 'v1', owner: 'w3', runId: 'r', now: NOW, leaseSeconds: 600 })).toEqual({ kind: 'claimed', earlierAttempt: false });
   });
 
   it('answers "exported" with the record for a version already in the archive', async () => {

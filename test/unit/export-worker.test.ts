@@ -136,7 +136,8 @@ describe('export worker', () => {
     expect(results.map((r) => r.status)).toEqual(['exported']);
     const key = `acme/Bx7kQ2mZp/${version.documentId}/${version.id}/A-101 Plan.pdf`;
     expect(setup.archive.text(key)).toBe('plan drawing bytes');
-    expect(setup.archive.objects.get(key)?.checksumAlgorithm).toBe('SHA256');
+    // The CRC32 that S3 verifies, not a second SHA-256 (the whole file's is in the sidecar).
+    expect(setup.archive.objects.get(key)?.checksumAlgorithm).toBe('CRC32');
 
     const sidecar = ExportSidecarSchema.parse(setup.archive.json(`${key}.metadata.json`));
     expect(sidecar).toMatchObject({
@@ -263,8 +264,8 @@ describe('export worker', () => {
     const stored = setup.archive.objects.get(record?.archiveKey ?? '');
     expect(stored?.body.equals(content)).toBe(true);
     expect(setup.archive.partUploads.length).toBe(3); // 5 MiB parts
-    expect(setup.archive.partUploads.every((p) => p.checksumAlgorithm === 'SHA256')).toBe(true);
-    expect(stored?.checksumAlgorithm).toBe('SHA256');
+    expect(setup.archive.partUploads.every((p) => p.checksumAlgorithm === 'CRC32')).toBe(true);
+    expect(stored?.checksumAlgorithm).toBe('CRC32');
     const sidecar = ExportSidecarSchema.parse(setup.archive.json(`${record?.archiveKey}.metadata.json`));
     expect(sidecar.sha256).toBe(sha256Hex(content));
   });
@@ -442,7 +443,10 @@ describe('export worker', () => {
 
     const first = await processExportJobs(messages(jobFor(a)), setup.deps);
     expect(first[0]?.status).toBe('retry');
-    expect((await setup.deps.runs.get('run-1'))?.settled).toBe(0);
+    // Recorded in the ledger, so counted once now (a retry cannot count it again), but the run is
+    // not finalized without the job's line: the retry writes the line and finalizes it.
+    expect(await setup.deps.runs.get('run-1')).toMatchObject({ state: 'planned', settled: 1, exported: 1 });
+    expect(setup.archive.objects.has('manifests/2026-11-22/run-1.jsonl')).toBe(false);
 
     setup.archive.failPutsUnder.length = 0;
     const second = await processExportJobs(messages(jobFor(a)), setup.deps);
@@ -464,8 +468,18 @@ describe('export worker after an attempt that died before the ledger write', () 
     return [...puts, ...multipart].filter((k) => !k.startsWith('manifests/'));
   }
 
-  /** What a dead attempt of `runId` left in the archive: the file, then its sidecar. */
-  function leaveInArchive(version: FakeVersion, options: { runId?: string; fileBytes?: string; sidecarSize?: number; sidecarVersionId?: string } = {}): string {
+  /**
+   * What a worker that died leaves in the ledger: its claim, whose lease has run out by the
+   * time the job comes back. Every attempt claims before it writes anything to the archive.
+   */
+  async function leaveDeadClaim(version: FakeVersion, runId = 'run-1'): Promise<void> {
+    const past = new Date(setup.clock.now().getTime() - 3_600_000);
+    await setup.deps.ledger.claim({ versionId: version.id, owner: 'dead-worker', runId, now: past, leaseSeconds: 60 });
+  }
+
+  /** What a dead attempt of `runId` left in the archive: the file, then its sidecar (and its claim in the ledger). */
+  async function leaveInArchive(version: FakeVersion, options: { runId?: string; fileBytes?: string; sidecarSize?: number; sidecarVersionId?: string } = {}): Promise<string> {
+    await leaveDeadClaim(version, options.runId);
     const key = keyOf(version);
     const bytes = Buffer.from(options.fileBytes ?? version.content.toString('utf-8'));
     setup.archive.objects.set(key, { body: bytes, contentType: 'application/pdf', checksumAlgorithm: 'SHA256' });
@@ -493,7 +507,7 @@ describe('export worker after an attempt that died before the ledger write', () 
     await createPlannedRun(1);
     // The first attempt writes the file and the sidecar, then dies at the ledger write.
     const dying: ExportLedger = Object.assign(Object.create(setup.deps.ledger) as ExportLedger, {
-      recordExported: () => Promise.reject(new Error('simulated crash before the ledger write')),
+      recordExportedUnderClaim: () => Promise.reject(new Error('simulated crash before the ledger write')),
     });
     const first = await processExportJobs(messages(jobFor(version)), { ...setup.deps, ledger: dying });
     expect(first[0]?.status).toBe('retry');
@@ -533,7 +547,7 @@ describe('export worker after an attempt that died before the ledger write', () 
 
   it('acknowledges as already exported, by that run, a version an earlier run archived but never recorded', async () => {
     const version = addPlan();
-    const key = leaveInArchive(version, { runId: 'run-0' });
+    const key = await leaveInArchive(version, { runId: 'run-0' });
 
     const results = await processExportJobs(messages(jobFor(version)), setup.deps);
 
@@ -546,7 +560,7 @@ describe('export worker after an attempt that died before the ledger write', () 
 
   it('copies again when the file beside the sidecar is not the size the sidecar recorded', async () => {
     const version = addPlan();
-    const key = leaveInArchive(version, { fileBytes: 'plan drawing' });
+    const key = await leaveInArchive(version, { fileBytes: 'plan drawing' });
 
     const results = await processExportJobs(messages(jobFor(version)), setup.deps);
 
@@ -560,7 +574,7 @@ describe('export worker after an attempt that died before the ledger write', () 
 
   it('copies again when the sidecar is there but the file is not', async () => {
     const version = addPlan();
-    const key = leaveInArchive(version);
+    const key = await leaveInArchive(version);
     setup.archive.objects.delete(key);
 
     const results = await processExportJobs(messages(jobFor(version)), setup.deps);
@@ -572,8 +586,9 @@ describe('export worker after an attempt that died before the ledger write', () 
 
   it('copies again when the sidecar describes another version or is not a sidecar', async () => {
     const a = addPlan();
-    const keyA = leaveInArchive(a, { sidecarVersionId: 'someone-else' });
+    const keyA = await leaveInArchive(a, { sidecarVersionId: 'someone-else' });
     const b = addPlan('b.pdf');
+    await leaveDeadClaim(b);
     const keyB = keyOf(b, 'b.pdf');
     setup.archive.objects.set(keyB, { body: Buffer.from('plan drawing bytes') });
     setup.archive.objects.set(`${keyB}.metadata.json`, { body: Buffer.from('{"size": 18') });
@@ -586,8 +601,22 @@ describe('export worker after an attempt that died before the ledger write', () 
     expect(ExportSidecarSchema.parse(setup.archive.json(`${keyB}.metadata.json`)).versionId).toBe(b.id);
   });
 
-  it('copies when there is no sidecar (the normal case), after looking for it once', async () => {
+  it('copies without looking in the archive when no earlier attempt left a claim (the normal path: no S3 probe)', async () => {
     const version = addPlan();
+    const key = keyOf(version);
+
+    const results = await processExportJobs(messages(jobFor(version)), setup.deps);
+
+    expect(results[0]?.status).toBe('exported');
+    expect(setup.archive.mock.commandCalls(GetObjectCommand)).toHaveLength(0);
+    expect(setup.archive.mock.commandCalls(HeadObjectCommand)).toHaveLength(0);
+    expect(setup.ibinder.calls.openDownload).toBe(1);
+    expect(archiveWrites()).toEqual([key, `${key}.metadata.json`]);
+  });
+
+  it('copies when an earlier attempt left its claim but no sidecar, after looking for it once', async () => {
+    const version = addPlan();
+    await leaveDeadClaim(version);
     const key = keyOf(version);
 
     const results = await processExportJobs(messages(jobFor(version)), setup.deps);
@@ -601,6 +630,7 @@ describe('export worker after an attempt that died before the ledger write', () 
 
   it('retries, saying which permission is missing, when S3 refuses to read the sidecar; nothing is downloaded and the claim is released', async () => {
     const version = addPlan();
+    await leaveDeadClaim(version);
     setup.archive.mock.on(GetObjectCommand).rejects(
       Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }),
     );

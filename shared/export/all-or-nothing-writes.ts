@@ -1,0 +1,74 @@
+/**
+ * Several conditional writes to the export ledger table in one DynamoDB call
+ * (TransactWriteItems): the run's bookkeeping writes one marker per version (enqueued,
+ * settled) and adds to the run's counters, and doing those one call each was most of the
+ * export's DynamoDB calls. In one transaction they also succeed or fail together, so a counter
+ * is never added to without its markers.
+ *
+ * When a condition fails, DynamoDB cancels the whole transaction and says which item's
+ * condition failed (`CancellationReasons`, in the order of the items); the caller drops those
+ * and tries again. A local DynamoDB-compatible server without transactions (dynalite answers
+ * UnknownOperationException) is remembered per writer, and the caller falls back to one call per
+ * item, with the same conditions.
+ *
+ * IAM: a transaction needs the item actions it contains (PutItem, UpdateItem), nothing else.
+ */
+import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/** DynamoDB's limit on the items of one TransactWriteItems call. */
+export const TRANSACTION_ITEM_LIMIT = 100;
+
+type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
+export type TransactItem = TransactItems[number];
+
+export type AllOrNothingResult =
+  /** Every item was written. */
+  | { kind: 'written' }
+  /** Nothing was written: the items at these indexes failed their condition. */
+  | { kind: 'conditions-failed'; failedIndexes: number[] }
+  /** The endpoint has no transactions (a local server): write item by item instead. */
+  | { kind: 'unsupported' };
+
+export class AllOrNothingWriter {
+  private supported = true;
+
+  constructor(private readonly doc: DynamoDBDocumentClient) {}
+
+  /** False once the endpoint answered that it has no TransactWriteItems. */
+  get transactionsSupported(): boolean {
+    return this.supported;
+  }
+
+  async write(items: TransactItem[]): Promise<AllOrNothingResult> {
+    if (!this.supported) return { kind: 'unsupported' };
+    if (items.length > TRANSACTION_ITEM_LIMIT) {
+      throw new Error(`a transaction takes at most ${TRANSACTION_ITEM_LIMIT} items; ${items.length} were given (a bug: the caller must split them)`);
+    }
+    try {
+      await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+      return { kind: 'written' };
+    } catch (err) {
+      if (isUnsupportedOperation(err)) {
+        this.supported = false;
+        return { kind: 'unsupported' };
+      }
+      const reasons = cancellationReasonsOf(err);
+      if (reasons === undefined) throw err;
+      const failedIndexes = reasons.flatMap((reason, index) => (reason === 'ConditionalCheckFailed' ? [index] : []));
+      // Cancelled for another reason (a conflicting transaction, throttling): the caller's error handling applies.
+      if (failedIndexes.length === 0) throw err;
+      return { kind: 'conditions-failed', failedIndexes };
+    }
+  }
+}
+
+function isUnsupportedOperation(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'UnknownOperationException' || err.name === 'UnknownOperation');
+}
+
+/** The codes of a TransactionCanceledException, one per item, or undefined for any other error. */
+function cancellationReasonsOf(err: unknown): string[] | undefined {
+  if (!(err instanceof Error) || err.name !== 'TransactionCanceledException') return undefined;
+  const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+  return Array.isArray(reasons) ? reasons.map((r) => r.Code ?? 'None') : undefined;
+}
