@@ -15,8 +15,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { runExport, type RunExportSummary } from '../functions/export-planner/run-export.js';
-import { createExportDeps, exportLoggerFrom, type ExportDeps } from '../shared/export/deps.js';
+import { createExportDeps, exportLoggerFrom, type ExportDeps, type ExportLogger } from '../shared/export/deps.js';
 import { manifestKeyFor } from '../shared/export/manifest.js';
+import type { ExportLedger } from '../shared/ledger/export-ledger.js';
 import { newRunId } from '../shared/export/run-id.js';
 import { ExportRunStore, type ExportRunState } from '../shared/export/run-store.js';
 import { exportSettingsFrom } from '../shared/export/settings.js';
@@ -44,6 +45,64 @@ export const REMOTE_POLL_MS = 5_000;
 export const REMOTE_APPEAR_WITHIN_MS = 120_000;
 /** How long a planned remote run may go without a job settling before the CLI stops watching. */
 export const REMOTE_STALL_AFTER_MS = 15 * 60_000;
+
+/**
+ * Remembers the versions this process holds a claim on in the export ledger, so that Ctrl-C
+ * can hand them back: without that, the versions in flight stay claimed until their lease runs
+ * out, and the run the operator starts right after would find them held and fail them. They
+ * are released as an earlier attempt (the lease ended, the item kept), because a version may
+ * have been written to the archive in part; the next claim then looks there first. Claims
+ * still on their way to DynamoDB when Ctrl-C comes are waited for, then released; once
+ * stopped, no new claim is made (the version reads as held, and the process ends anyway).
+ */
+function trackClaims(ledger: ExportLedger): { releaseAll(): Promise<void> } {
+  const held = new Map<string, string>();
+  const pending = new Set<Promise<unknown>>();
+  let stopped = false;
+  const claim = ledger.claim.bind(ledger);
+  ledger.claim = async (request) => {
+    if (stopped) return { kind: 'held', leaseExpiresAt: request.now, runId: request.runId };
+    const attempt = claim(request);
+    pending.add(attempt);
+    try {
+      const outcome = await attempt;
+      if (outcome.kind === 'claimed') held.set(request.versionId, request.owner);
+      return outcome;
+    } finally {
+      pending.delete(attempt);
+    }
+  };
+  // A claim ends in an export record or a release: forgotten then, so the map holds only what is in flight.
+  const recordExported = ledger.recordExported.bind(ledger);
+  ledger.recordExported = async (record) => {
+    await recordExported(record);
+    held.delete(record.versionId);
+  };
+  const releaseClaim = ledger.releaseClaim.bind(ledger);
+  ledger.releaseClaim = async (versionId, owner, options) => {
+    await releaseClaim(versionId, owner, options);
+    if (held.get(versionId) === owner) held.delete(versionId);
+  };
+  return {
+    async releaseAll() {
+      stopped = true;
+      await Promise.allSettled([...pending]);
+      await Promise.all(
+        [...held].map(([versionId, owner]) => releaseClaim(versionId, owner, { keepAsEarlierAttempt: true }).catch(() => undefined)),
+      );
+    },
+  };
+}
+
+/** The export's logger, silent once the run was interrupted (what fails while it stops is no news). */
+function silencedAfter(interrupted: () => boolean, inner: ExportLogger): ExportLogger {
+  const forward =
+    (level: keyof ExportLogger) =>
+    (message: string, attributes?: Record<string, unknown>): void => {
+      if (!interrupted()) inner[level](message, attributes);
+    };
+  return { debug: forward('debug'), info: forward('info'), warn: forward('warn'), error: forward('error') };
+}
 
 /** The words of this export command again (binders, since), for a suggested command line. */
 function exportWords(options: ExportOptions, extra: readonly string[]): string[] {
@@ -76,6 +135,7 @@ export async function localExport(ctx: CliContext, options: ExportOptions): Prom
   }
 
   let owner: string | undefined;
+  let interrupted = false;
   const deps: ExportDeps = createExportDeps({
     settings: exportSettingsFrom(ctx.pipelineConfig()),
     source: new IBinderSource(client),
@@ -85,10 +145,12 @@ export async function localExport(ctx: CliContext, options: ExportOptions): Prom
     ledgerTableName,
     clock: ctx.now,
     // Through the shared logger, so that the export's warnings reach the screen as the CLI routes them.
-    logger: exportLoggerFrom(logger),
+    logger: silencedAfter(() => interrupted, exportLoggerFrom(logger)),
     // Remembered so that Ctrl-C can hand the planning lease back (a resume then need not wait for it to expire).
     newOwnerId: () => (owner = randomUUID()),
   });
+
+  const claims = trackClaims(deps.ledger);
 
   const startedAt = ctx.now().getTime();
   const progress = createExportProgress(ctx.io, ctx.output, { json: ctx.options.json, now: () => ctx.now().getTime() });
@@ -96,14 +158,16 @@ export async function localExport(ctx: CliContext, options: ExportOptions): Prom
   let latest = { done: 0, total: 0 };
   ctx.output.note(`Export run ${runId}: exporting ${scope} to s3://${bucket} ...`);
   const unregister = ctx.io.onInterrupt?.(async () => {
+    interrupted = true;
     progress.stop();
     if (phase === 'planning') {
       if (owner !== undefined) await deps.runs.releasePlanningLease(runId, owner).catch(() => undefined);
       ctx.output.stderrLine(`Interrupted: export run ${runId} stopped while planning.`);
       ctx.output.stderrLine(`Resume it with: ${suggestedCommand(ctx.options, ['export', '--run-id', runId])}`);
     } else {
+      await claims.releaseAll();
       ctx.output.stderrLine(`Interrupted: export run ${runId} stopped after ${latest.done} of ${latest.total} version(s).`);
-      ctx.output.stderrLine('The versions not copied yet are not in the export ledger, so the next run exports them.');
+      ctx.output.stderrLine('The versions not copied yet are not in the export ledger (the ones in flight were handed back), so the next run exports them.');
       ctx.output.stderrLine(`Go on now with: ${suggestedCommand(ctx.options, exportWords(options, []))}`);
       ctx.output.stderrLine(`Write run ${runId}'s manifest (what it did export) with: ${suggestedCommand(ctx.options, ['export', '--run-id', runId])}`);
     }

@@ -5,7 +5,7 @@
  * The launcher runs the TypeScript sources here (IBINDER_PIPELINE_FROM_SOURCE), so the test
  * does not depend on, or race with, a build of dist/.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,6 +63,11 @@ afterAll(async () => {
   await stack?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
+
+/** The words a POSIX shell makes of a command line, as a pasted hint would be split. */
+function shellWords(commandLine: string): string[] {
+  return execFileSync('sh', ['-c', `printf '%s\\0' ${commandLine}`], { encoding: 'utf8' }).split('\0').slice(0, -1);
+}
 
 interface Finished {
   code: number | null;
@@ -123,6 +128,20 @@ describe('the CLI at a terminal', () => {
       // The bar hid the cursor; the interrupt showed it again, after the last hide.
       expect(screen.lastIndexOf(SHOW_CURSOR)).toBeGreaterThan(screen.lastIndexOf(HIDE_CURSOR));
       expect(screen).not.toContain('INF');
+
+      // The printed commands work when pasted, at once: the versions in flight were handed back.
+      stack.services.emulator.faults.clear();
+      const goOn = shellWords(/Go on now with: ([^\r\n]+)/.exec(screen)?.[1] ?? '');
+      expect(goOn[0]).toBe('ibinder-pipeline');
+      const next = await runPiped(goOn.slice(1));
+      expect(next.stderr).not.toContain('error');
+      expect(next.code, next.stdout + next.stderr).toBe(0);
+      expect(next.stdout).toMatch(/Export run \S+ finished in/);
+      const manifest = shellWords(/manifest \(what it did export\) with: ([^\r\n]+)/.exec(screen)?.[1] ?? '');
+      const written = await runPiped(manifest.slice(1));
+      expect(written.code).toBe(0);
+      expect(written.stdout).toContain(`manifests/`);
+      expect(written.stdout).toContain(`${runId}.jsonl`);
     } finally {
       stack.services.emulator.faults.clear();
     }
