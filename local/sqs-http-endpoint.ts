@@ -199,7 +199,7 @@ export async function startSqsHttpEndpoint(options: SqsHttpEndpointOptions): Pro
             '(POST / with x-amz-target: AmazonSQS.<Operation>), as the AWS SDK v3 and AWS CLI 2.15 or newer send it',
         );
       }
-      const run = operations[operation];
+      const run = Object.hasOwn(operations, operation) ? operations[operation] : undefined;
       if (!run) {
         throw new SqsError(
           'com.amazonaws.sqs#UnsupportedOperation',

@@ -95,6 +95,19 @@ describe('local SQS endpoint (AWS JSON 1.0)', () => {
     expect(failed.Failed).toEqual([expect.objectContaining({ Id: 'empty', SenderFault: true, Message: expect.stringContaining('body is empty') })]);
   });
 
+  it('answers UnsupportedOperation, naming what it serves, for an operation it does not serve (inherited object names included)', async () => {
+    for (const operation of ['PurgeQueue', 'constructor', '__proto__']) {
+      const response = await fetch(`${endpoint.endpoint}/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `AmazonSQS.${operation}` },
+        body: '{}',
+      });
+      expect(response.status).toBe(400);
+      expect(response.headers.get('x-amzn-query-error')).toBe('AWS.SimpleQueueService.UnsupportedOperation;Sender');
+      expect(((await response.json()) as { message: string }).message).toContain(`${operation} is not served by the local SQS endpoint; it serves GetQueueUrl`);
+    }
+  });
+
   it('refuses a request in another protocol with a sentence that says which one it speaks', async () => {
     const response = await fetch(`${endpoint.endpoint}/?Action=ListQueues`, { method: 'GET' });
     expect(response.status).toBe(400);
