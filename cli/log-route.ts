@@ -36,7 +36,9 @@ const STANDARD_KEYS = new Set([
 ]);
 
 /** Longest rendering of one attribute value in a human line. */
-const MAX_VALUE_LENGTH = 120;
+const MAX_VALUE_LENGTH = 80;
+/** Longest human line: past it the details are cut (`--debug` shows them all). */
+export const MAX_HUMAN_LINE_LENGTH = 240;
 
 const CONSOLE_METHODS = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
 type ConsoleMethod = (typeof CONSOLE_METHODS)[number];
@@ -70,8 +72,8 @@ export function humanLogLine(record: LogRecord): string {
   const details = Object.entries(record)
     .filter(([key, value]) => !STANDARD_KEYS.has(key) && value !== undefined && value !== null && value !== '')
     .map(([key, value]) => `${key}=${renderValue(value)}`);
-  const line = `${prefix}: ${record.message}${details.length > 0 ? ` (${details.join(', ')})` : ''}`;
-  return oneLine(line);
+  const line = oneLine(`${prefix}: ${record.message}${details.length > 0 ? ` (${details.join(', ')})` : ''}`);
+  return line.length > MAX_HUMAN_LINE_LENGTH ? `${line.slice(0, MAX_HUMAN_LINE_LENGTH - 2)}…)` : line;
 }
 
 function renderValue(value: unknown): string {

@@ -10,7 +10,7 @@ vi.hoisted(() => {
 });
 
 import { bufferedIo } from '../../cli/io.js';
-import { humanLogLine, parseLogRecord, routeLogLines } from '../../cli/log-route.js';
+import { humanLogLine, MAX_HUMAN_LINE_LENGTH, parseLogRecord, routeLogLines } from '../../cli/log-route.js';
 import { Output } from '../../cli/output.js';
 import { ContextualLogger } from '../../shared/observability/logger.js';
 
@@ -90,6 +90,14 @@ describe('parseLogRecord and humanLogLine', () => {
     expect(humanLogLine(record!)).toBe('warning: m (binderId=B1, page=3)');
   });
 
+  it('cuts a line with many details at a readable length; --debug has them all', () => {
+    const record = { level: 'WARN', message: 'version export failed transiently; handed back for retry', ...Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`key${i}`, 'v'.repeat(40)])) };
+    const line = humanLogLine(record);
+    expect(line).toHaveLength(MAX_HUMAN_LINE_LENGTH);
+    expect(line.startsWith('warning: version export failed transiently; handed back for retry (key0=')).toBe(true);
+    expect(line.endsWith('…)')).toBe(true);
+  });
+
   it('is not fooled by text that is not a log record', () => {
     expect(parseLogRecord('plain text')).toBeUndefined();
     expect(parseLogRecord('{"no":"level"}')).toBeUndefined();
@@ -98,7 +106,7 @@ describe('parseLogRecord and humanLogLine', () => {
 
   it('shortens long values so a warning stays one readable line', () => {
     const line = humanLogLine({ level: 'WARN', message: 'm', detail: 'x'.repeat(500) });
-    expect(line).toBe(`warning: m (detail=${"x".repeat(119)}…)`);
+    expect(line).toBe(`warning: m (detail=${'x'.repeat(79)}…)`);
     expect(line.endsWith('…)')).toBe(true);
   });
 });
