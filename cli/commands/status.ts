@@ -43,7 +43,7 @@ export const registerStatusCommand: CommandRegistration = (program, action) => {
             return [
               `${label}: the ingest ledger (${tableName}) has no entry for it.`,
               inInbox
-                ? `  The object is in the bucket (version ${inInbox.versionId ?? 'null'}, ${inInbox.size} bytes) but not processed yet: check the ingest queue and its dead-letter queue (redrive), or run check on it.`
+                ? `  The object is in the bucket (version ${inInbox.versionId ?? 'null'}, ${inInbox.size} bytes) but not processed yet: check the ingest queue and its dead-letter queue (redrive), or see what the ingest would say: ${suggestedCommand(ctx.options, ['check', `s3://${object.bucket}/${object.key}`])}`
                 : '  Check the bucket and key (case-sensitive); entries are kept 90 days.',
             ];
           }

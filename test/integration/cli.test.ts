@@ -360,6 +360,19 @@ describe('status and reingest, after the real ingest ran', () => {
     expect(json<{ object: { key: string } }>(followed).object.key).toBe(key);
   });
 
+  it('an object not processed yet gets the pasteable check command', async () => {
+    const key = 'inbox/waiting room/Plan B.pdf';
+    await stack.putInboxObject(key, 'plan', { 'ibinder:binder': HARBOUR.binderId });
+    const status = await cli(['status', `${stack.services.inboxBucket}/${key}`, ...resourceFlags]);
+    expect(status.code).toBe(1);
+    const hint = /see what the ingest would say: (.+)$/m.exec(status.stdoutText())?.[1] ?? '';
+    expect(hint).toMatch(/ check 's3:\/\/[^']+\/inbox\/waiting room\/Plan B\.pdf'$/);
+    const checked = await cli([...shellWords(hint).slice(1), '--json'], { withEnv: false });
+    expect(json<{ inboxKey: string }>(checked).inboxKey).toBe(key);
+    // Leave the inbox as the other tests expect it.
+    await stack.drainIngest();
+  });
+
   it('reingest of a key with no rejected object says so', async () => {
     const run = await cli(['reingest', 'rejected/nothing/here.pdf', ...resourceFlags]);
     expect(run.code).toBe(2);
