@@ -369,7 +369,7 @@ export class ExportRunStore {
       const chunk = unique.slice(i, i + TRANSACTION_ITEM_LIMIT - 1);
       const written = await this.writeMarkersAndCount(
         chunk.map((versionId) => ({ pk: enqueuedKey(runId, versionId), kind: 'enqueued', at: now.toISOString(), expiresAt: this.expiresAt(now) })),
-        (n) => ({ names: { '#enqueued': 'versionsEnqueued' }, values: { ':n': n }, add: '#enqueued :n' }),
+        (markers) => ({ names: { '#enqueued': 'versionsEnqueued' }, values: { ':n': markers.length }, add: '#enqueued :n' }),
         runId,
       );
       if (written === undefined) {
