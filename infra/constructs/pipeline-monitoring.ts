@@ -253,6 +253,8 @@ export class PipelineMonitoring extends Construct {
             this.metric(SERVICE_NAMES.ingest, METRIC.filesIngested, { label: 'Ingested' }),
             this.metric(SERVICE_NAMES.ingest, METRIC.filesRejected, { label: 'Rejected' }),
             this.metric(SERVICE_NAMES.ingest, METRIC.recordsRetried, { label: 'Retried' }),
+            // An older upload of a key that arrived after a newer one: recorded, not committed.
+            this.metric(SERVICE_NAMES.ingest, METRIC.filesSuperseded, { label: 'Superseded' }),
           ],
         },
         {
