@@ -3,14 +3,18 @@
  * DynamoDB, the emulator, SQS semantics): two uploads of one key end with the newer one as the
  * latest version whatever order their events arrive in; an event of another bucket reaches the
  * dead-letter queue untouched; a bucket that does not exist is named as such; S3 events wrapped
- * by SNS (raw and not) or sent by EventBridge are ingested like direct ones.
+ * by SNS (raw and not) or sent by EventBridge are ingested like direct ones; and on an unversioned
+ * bucket each upload of a key is ingested and a later upload is never deleted unprocessed.
  */
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
 import { LedgerConflictError } from '../../shared/ledger/types.js';
 import { processObjectRecord } from '../../functions/ingest/process-record.js';
 import { parseS3EventMessage, type S3ObjectEvent } from '../../shared/s3/event.js';
+import type { Destination } from '../../shared/destination/types.js';
+import { startLocalS3, type LocalS3 } from '../../local/local-s3.js';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
 import {
   ledgerEntry,
@@ -218,5 +222,113 @@ describe('message shapes and trust on the local stack', () => {
       deps,
     );
     expect(outcome).toMatchObject({ status: 'retry', reason: expect.stringContaining('bucket ibinder-inbox-that-does-not-exist does not exist') });
+  });
+});
+
+describe('an unversioned inbox on a local S3 server', () => {
+  const bucket = 'ibinder-inbox-unversioned';
+  let s3: LocalS3;
+  let sequence = 0;
+
+  beforeAll(async () => {
+    s3 = await startLocalS3({ buckets: [bucket], versionedBuckets: [] });
+  });
+  afterAll(async () => {
+    await s3?.stop();
+  });
+
+  /** PutObject with tags, and the event S3 would send for it (no versionId; a fresh sequencer). */
+  async function upload(key: string, bytes: Buffer): Promise<S3ObjectEvent> {
+    const out = await s3.client.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, Tagging: new URLSearchParams(validTags()).toString() }),
+    );
+    expect(out.VersionId).toBeUndefined();
+    sequence += 1;
+    return {
+      eventName: 'ObjectCreated:Put',
+      created: true,
+      bucket,
+      key,
+      rawKey: key,
+      size: bytes.length,
+      eTag: out.ETag?.replace(/"/g, ''),
+      sequencer: sequence.toString(16).toUpperCase().padStart(16, '0'),
+      source: 's3',
+    };
+  }
+
+  async function currentBytes(key: string): Promise<Buffer | undefined> {
+    try {
+      const got = await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return Buffer.from((await got.Body?.transformToByteArray()) ?? new Uint8Array());
+    } catch {
+      return undefined;
+    }
+  }
+
+  function depsFor(wrapCommit?: (commit: () => Promise<void>) => Promise<void>) {
+    const deps = { ...stack.createIngestDeps(), s3: s3.client, inboxBucket: bucket };
+    if (!wrapCommit) return deps;
+    const real = deps.destination;
+    const destination: Destination = {
+      name: real.name,
+      prepareUpload: () => real.prepareUpload(),
+      transfer: (u, body, options) => real.transfer(u, body, options),
+      commit: async (target, request) => {
+        let version: Awaited<ReturnType<Destination['commit']>> | undefined;
+        await wrapCommit(async () => {
+          version = await real.commit(target, request);
+        });
+        if (!version) throw new Error('not committed');
+        return version;
+      },
+    };
+    return { ...deps, destination };
+  }
+
+  it('ingests a second upload of a key as a new version, not as a duplicate', async () => {
+    const key = 'inbox/it-order/unversioned/Second upload.pdf';
+    const first = sampleBytes('unversioned first');
+    const second = sampleBytes('unversioned second, revision B');
+    const deps = depsFor();
+    expect(await processObjectRecord(await upload(key, first), 'msg-u1', deps)).toMatchObject({ status: 'committed' });
+    expect(await currentBytes(key)).toBeUndefined();
+    expect(await processObjectRecord(await upload(key, second), 'msg-u2', deps)).toMatchObject({ status: 'committed' });
+
+    const { versions } = onlyDocumentNamed(stack, 'Second upload.pdf');
+    expect(versions).toHaveLength(2);
+    expect(await latestVersionSha256('Second upload.pdf')).toBe(sha256Hex(second));
+  });
+
+  it('never deletes a later upload that replaced the object while the earlier one was committed, even on a server that ignores If-Match', async () => {
+    const key = 'inbox/it-order/unversioned/Replaced meanwhile.pdf';
+    const first = sampleBytes('replaced meanwhile, first');
+    const second = sampleBytes('replaced meanwhile, second');
+    let secondEvent: S3ObjectEvent | undefined;
+    const deps = depsFor(async (commit) => {
+      await commit();
+      secondEvent ??= await upload(key, second);
+    });
+    expect(await processObjectRecord(await upload(key, first), 'msg-r1', deps)).toMatchObject({ status: 'committed' });
+    expect((await currentBytes(key))?.equals(second)).toBe(true);
+
+    if (!secondEvent) throw new Error('the second upload did not happen');
+    expect(await processObjectRecord(secondEvent, 'msg-r2', depsFor())).toMatchObject({ status: 'committed' });
+    expect(await currentBytes(key)).toBeUndefined();
+    expect(onlyDocumentNamed(stack, 'Replaced meanwhile.pdf').versions).toHaveLength(2);
+    expect(await latestVersionSha256('Replaced meanwhile.pdf')).toBe(sha256Hex(second));
+  });
+
+  it('acknowledges the event of an upload that was overwritten before it was read, and ingests the later one once', async () => {
+    const key = 'inbox/it-order/unversioned/Overwritten first.pdf';
+    const firstEvent = await upload(key, sampleBytes('overwritten, first'));
+    const second = sampleBytes('overwritten, second');
+    const secondEvent = await upload(key, second);
+    const deps = depsFor();
+    expect(await processObjectRecord(firstEvent, 'msg-o1', deps)).toMatchObject({ status: 'skipped', reason: expect.stringContaining('replaced by a later upload') });
+    expect((await currentBytes(key))?.equals(second)).toBe(true);
+    expect(await processObjectRecord(secondEvent, 'msg-o2', deps)).toMatchObject({ status: 'committed' });
+    expect(onlyDocumentNamed(stack, 'Overwritten first.pdf').versions).toHaveLength(1);
+    expect(await latestVersionSha256('Overwritten first.pdf')).toBe(sha256Hex(second));
   });
 });
