@@ -168,6 +168,17 @@ describe('export --remote', () => {
     );
   });
 
+  it('stops following a planned run whose last versions stop settling, and says to redrive the export dead-letter queue', async () => {
+    const { io, deps } = harness();
+    dynamoMock.on(GetCommand).callsFake((input: { Key: { pk: string } }) => ({
+      Item: runState(input.Key.pk.replace(/^run#/, ''), { state: 'planned', versionsEnqueued: 5, settled: 3, exported: 3 }),
+    }));
+    expect(await runCli([...FLAGS, 'export', '--remote'], io, deps)).toBe(1);
+    expect(io.stdoutText()).toContain('2 version(s) have not finished for 15 min 0 s: they are probably in the export dead-letter queue.');
+    expect(io.stdoutText()).toMatch(/Fix the cause, then: ibinder-pipeline .*redrive --export$/m);
+    expect(io.stdoutText()).toMatch(/and follow the run again with: ibinder-pipeline .*export --remote --run-id \S+$/m);
+  });
+
   it('refuses --concurrency, which only a run in this process has', async () => {
     const { io, deps } = harness();
     expect(await runCli([...FLAGS, 'export', '--remote', '--concurrency', '8'], io, deps)).toBe(2);
