@@ -400,6 +400,41 @@ describe('uploads of one key end in sequencer order', () => {
     expect(latestCommittedContent()).toBe(NEWER.content.toString());
   });
 
+  it('supersedes an older upload whose bytes were sent before a newer one committed: the check under the key lease decides', async () => {
+    setup();
+    serveBoth();
+    const real = deps.destination;
+    let releaseTransfer: () => void = () => undefined;
+    let transferReached: () => void = () => undefined;
+    const reached = new Promise<void>((resolve) => {
+      transferReached = resolve;
+    });
+    const held = new Promise<void>((resolve) => {
+      releaseTransfer = resolve;
+    });
+    let first = true;
+    deps.destination = {
+      name: real.name,
+      prepareUpload: () => real.prepareUpload(),
+      transfer: async (upload, body, options) => {
+        if (first) {
+          first = false;
+          transferReached();
+          await held;
+        }
+        return real.transfer(upload, body, options);
+      },
+      commit: (target, request) => real.commit(target, request),
+    };
+    const older = processObjectRecord(eventFor(OLDER), 'msg-older', deps);
+    await reached;
+    expect(await processObjectRecord(eventFor(NEWER), 'msg-newer', deps)).toMatchObject({ status: 'committed' });
+    releaseTransfer();
+    expect(await older).toMatchObject({ status: 'superseded', newerSequencer: NEWER.sequencer });
+    expect(client.commits).toHaveLength(1);
+    expect(latestCommittedContent()).toBe(NEWER.content.toString());
+  });
+
   it('takes a refused newer upload back out of the order, so that an older one still commits', async () => {
     setup();
     serveBoth();
