@@ -158,6 +158,7 @@ export async function runFaultDrill(options: FaultDrillOptions): Promise<FaultDr
       deadLetters: queue.deadLetters,
       keyOfMessage,
     });
+    notifications.stop();
     return {
       settings,
       files: files.length,
@@ -237,6 +238,7 @@ function validate(settings: FaultDrillResult['settings']): void {
   }
   if (!Number.isInteger(settings.concurrency) || settings.concurrency < 1) problems.push(`concurrency must be a whole number of at least 1, got ${settings.concurrency}`);
   if (!Number.isInteger(settings.batchSize) || settings.batchSize < 1 || settings.batchSize > 10) problems.push(`batch size must be from 1 to 10, got ${settings.batchSize}`);
+  if (!Number.isInteger(settings.maxReceiveCount) || settings.maxReceiveCount < 1) problems.push(`max receive count must be a whole number of at least 1, got ${settings.maxReceiveCount}`);
   if (!(settings.fileBytes.min >= 1 && settings.fileBytes.max >= settings.fileBytes.min)) {
     problems.push(`file sizes must satisfy 1 <= min <= max, got ${settings.fileBytes.min}..${settings.fileBytes.max}`);
   }
