@@ -4,7 +4,8 @@
  *
  * For each binder of the run it pages through the source's documents (`POST /documents`
  * filtered by `GLOBAL_BinderId`, pageNumber 1, 2, ... until `totalCount` is reached or a page
- * comes back empty). Per page:
+ * comes back empty); once the first page has given the total, a few pages ahead are fetched
+ * while one is planned (page-prefetch.ts). Per page:
  * - one read of the export ledger (BatchGetItem, 100 keys a call) asks which of the page's
  *   `latestVersionId`s are exported and which documents still have versions not exported (a
  *   `doc#` marker, see shared/ledger/export-ledger.ts); a document whose latest version is
@@ -73,6 +74,7 @@ import {
   type RunTrigger,
 } from '../../shared/export/run-store.js';
 import type { SourceDocument, SourceDocumentPage, SourceVersion } from '../../shared/source/types.js';
+import { DocumentPagePrefetch } from './page-prefetch.js';
 
 type FailedPage = NonNullable<ExportRunState['failedPage']>;
 
@@ -156,6 +158,7 @@ export async function planExport(request: PlanRequest, deps: PlannerDeps, budget
   const finishedBinders: BinderLine[] = [];
   let stoppedForTime = false;
   let failedPage = run.failedPage;
+  let prefetch: DocumentPagePrefetch | undefined;
   try {
     while (progress.binderIndex < run.binderIds.length) {
       if (budget.remainingTimeMs() < margin) {
@@ -173,7 +176,8 @@ export async function planExport(request: PlanRequest, deps: PlannerDeps, budget
       const lastAttempt = failedBefore + 1 >= MAX_PAGE_ATTEMPTS;
       let page: SourceDocumentPage;
       try {
-        page = await deps.source.listDocuments(binderId, { pageNumber: progress.nextPage, pageSize: deps.settings.pageSize });
+        if (prefetch?.binderId !== binderId) prefetch = new DocumentPagePrefetch(deps.source, binderId, deps.settings.pageSize, deps.settings.pagesAhead);
+        page = await prefetch.page(progress.nextPage);
       } catch (err) {
         const error = classifyExportError(err);
         if (error.kind === 'transient' && !lastAttempt) {

@@ -20,6 +20,8 @@ export interface ExportSettings {
   exportBinders?: string[] | undefined;
   /** Documents per search page. */
   pageSize: number;
+  /** Search pages fetched ahead of the one being planned, once the total is known (0: one after another). */
+  pagesAhead: number;
   /** Versions calls in flight at once while planning one page. */
   versionsConcurrency: number;
   /** Jobs of one worker batch processed at once. */
@@ -48,6 +50,7 @@ export interface ExportSettings {
 
 export const DEFAULT_EXPORT_SETTINGS = {
   pageSize: 100,
+  pagesAhead: 3,
   versionsConcurrency: 4,
   jobConcurrency: 2,
   minRemainingTimeMs: 60_000,

@@ -139,6 +139,49 @@ describe('export planner', () => {
     expect(new Set(setup.queue.jobs().map((j) => j.versionId)).size).toBe(250);
   });
 
+  it('fetches a few pages ahead once the total is known, and plans them in order, one cursor save after another', async () => {
+    setup = await newSetup({ pagesAhead: 3 });
+    for (let i = 0; i < 1000; i++) setup.ibinder.addDocument('BinderAAA', `d${i}.pdf`, ['x']);
+    await markExported(...setup.ibinder.documents.map((d) => d.versions[0]?.id ?? ''));
+    // Each search answers only when the test lets it: the planner's requests in flight can be counted.
+    const source = setup.deps.source;
+    const waiting: (() => void)[] = [];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const gatedSource = Object.assign(Object.create(source) as typeof source, {
+      listDocuments: async (...args: Parameters<typeof source.listDocuments>) => {
+        inFlight++;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        await new Promise<void>((resolve) => waiting.push(resolve));
+        inFlight--;
+        return source.listDocuments(...args);
+      },
+    });
+    const saved: number[] = [];
+    const saveProgress = setup.deps.runs.saveProgress.bind(setup.deps.runs);
+    const runs = Object.assign(Object.create(setup.deps.runs) as typeof setup.deps.runs, {
+      saveProgress: async (...args: Parameters<typeof saveProgress>) => {
+        saved.push(args[2].binderIndex === 0 ? args[2].nextPage : -1);
+        return saveProgress(...args);
+      },
+    });
+    let done = false;
+    const planning = planExport({ trigger: 'manual', binderIds: ['BinderAAA'] }, { ...setup.deps, source: gatedSource, runs }).finally(() => {
+      done = true;
+    });
+    while (!done) {
+      waiting.shift()?.();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    const result = await planning;
+
+    expect(result).toMatchObject({ planningComplete: true, documentsSeen: 1000, skippedUnchanged: 1000, versionsEnqueued: 0 });
+    expect(mostInFlight).toBe(3);
+    expect(setup.ibinder.searches.map((s) => s.pageNumber)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    // Pages 1 to 9 saved the cursor at the next page, in order; the last one ended the binder.
+    expect(saved).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, -1]);
+  });
+
   it('follows the page size the server reports when it caps the one asked for', async () => {
     setup.ibinder.maxPageSize = 40;
     for (let i = 0; i < 100; i++) setup.ibinder.addDocument('BinderAAA', `d${i}.pdf`, ['x']);
@@ -150,6 +193,8 @@ describe('export planner', () => {
   });
 
   it('stops at the time budget, saves the cursor and resumes from it on the next scheduled invocation', async () => {
+    // Search calls stand in for the passing time here: one at a time, no pages fetched ahead.
+    setup = await newSetup({ pagesAhead: 0 });
     for (let i = 0; i < 250; i++) setup.ibinder.addDocument('BinderAAA', `d${i}.pdf`, ['x']);
     for (let i = 0; i < 20; i++) setup.ibinder.addDocument('BinderBBB', `e${i}.pdf`, ['y']);
     // Plenty of time for two pages, then less than the margin.
@@ -182,6 +227,7 @@ describe('export planner', () => {
   });
 
   it('resumes a paused manual run when invoked with its runId', async () => {
+    setup = await newSetup({ pagesAhead: 0 });
     for (let i = 0; i < 150; i++) setup.ibinder.addDocument('BinderAAA', `d${i}.pdf`, ['x']);
     const paused = await planExport({ trigger: 'manual', binderIds: ['BinderAAA'] }, setup.deps, {
       remainingTimeMs: () => (setup.ibinder.calls.searchDocuments >= 1 ? 0 : 600_000),
