@@ -125,8 +125,8 @@ describe('export recovery on the local stack', () => {
       { fileName: 'budget-revised.pdf', versions: [{ content: 'revision A' }, { content: 'revision B' }] },
     ]);
     const queue = newExportQueue();
-    const deps = exportDeps({ settings: { pageSize: 2 }, clock: queue.clock });
-    // Each search page takes 14.5 minutes of the planner's 15-minute timeout.
+    // Pages one after another (none fetched ahead): each search page takes 14.5 minutes of the planner's 15-minute timeout.
+    const deps = exportDeps({ settings: { pageSize: 2, pagesAhead: 0 }, clock: queue.clock });
     let plannerNow = Date.now();
     const slowPages = withOverrides(deps.source, {
       listDocuments: async (binderId, page) => {
