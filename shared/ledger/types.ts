@@ -13,6 +13,7 @@ export type ProblemCode =
   | 'tags'
   | 'untagged'
   | 'target'
+  | 'not-allowed'
   | 'metadata'
   | 'file-name'
   | 'empty-file'
@@ -36,7 +37,6 @@ export interface ObjectRef {
   key: string;
   /** Absent for an unversioned bucket (stored as the literal `null`, as S3 names it). */
   versionId?: string | undefined;
-}
   /**
    * Only without a version id: which upload of the key this is. An unversioned bucket reuses the
    * key for every upload, so without it the second upload of a key would look like a duplicate of
@@ -55,6 +55,7 @@ export interface UnversionedUpload {
   /** As S3 returns it, quotes or not. */
   eTag?: string | undefined;
   lastModified?: Date | undefined;
+}
 
 /**
  * Where and as what an upload is to be committed, fixed when its upload id is stored (before
@@ -153,9 +154,9 @@ export type ClaimResult =
   | { outcome: 'committed'; entry: CommittedEntry }
   /** Already rejected: acknowledge. */
   | { outcome: 'rejected'; entry: RejectedEntry }
-  /** Another consumer holds a live lease: retry later. */
   /** Already found superseded by a newer upload of the key: acknowledge. */
   | { outcome: 'superseded'; entry: SupersededEntry }
+  /** Another consumer holds a live lease: retry later. */
   | { outcome: 'busy'; entry?: ClaimedEntry | undefined };
 
 /**
@@ -204,7 +205,6 @@ export interface IngestLedgerStore extends KeyOrderStore {
    * never claimed it, never rejects it.
    */
   markRejected(ref: ObjectRef, lease: ClaimLease, reasons: Problem[], rejectedKey?: string): Promise<void>;
-}
   /** Only under the caller's claim (or if already superseded); see SupersededEntry. */
   markSuperseded(ref: ObjectRef, lease: ClaimLease, order: { sequencer: string; newerSequencer: string }): Promise<void>;
 }
@@ -244,6 +244,7 @@ export interface KeyOrderStore {
   restoreCommittedSequencer(lease: KeyCommitLease, sequencer: string, previous: string | undefined): Promise<void>;
   /** Gives the lease up; a lease already lost is no error. */
   releaseKeyCommit(lease: KeyCommitLease): Promise<void>;
+}
 
 /** The ledger changed under us (lease lost, another consumer finished): transient, retry. */
 export class LedgerConflictError extends Error {
