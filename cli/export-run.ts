@@ -43,7 +43,7 @@ export interface ExportOptions {
 export const REMOTE_POLL_MS = 5_000;
 /** How long a remote run may take to appear in the ledger before the CLI says it did not start. */
 export const REMOTE_APPEAR_WITHIN_MS = 120_000;
-/** How long a planned remote run may go without a job settling before the CLI stops watching. */
+/** How long a remote run may go without any progress (planning or settling) before the CLI stops watching. */
 export const REMOTE_STALL_AFTER_MS = 15 * 60_000;
 
 /**
@@ -290,12 +290,20 @@ export async function remoteExport(ctx: CliContext, options: ExportOptions): Pro
     case 'stopped':
       return EXIT.failed;
     case 'stalled':
-      ctx.output.result({ ...remoteSummary(outcome.run, bucket), stalled: true }, () => [
-        ...describeRemoteRun(outcome.run, bucket),
-        `  ${outcome.run.versionsEnqueued - outcome.run.settled} version(s) have not finished for ${formatDuration(REMOTE_STALL_AFTER_MS)}: they are probably in the export dead-letter queue.`,
-        `  Fix the cause, then: ${suggestedCommand(ctx.options, ['redrive', '--export'])}`,
-        `  and follow the run again with: ${followCommand}`,
-      ]);
+      ctx.output.result({ ...remoteSummary(outcome.run, bucket), stalled: true }, () =>
+        outcome.run.state === 'planning'
+          ? [
+              ...describeRemoteRun(outcome.run, bucket),
+              `  Planning has not moved for ${formatDuration(REMOTE_STALL_AFTER_MS)}: no planner carries it on (a failed start is in the planner's dead-letter queue, stack output PlannerDeadLetterQueueUrl).`,
+              `  Resume it in this process with: ${suggestedCommand(ctx.options, ['export', '--run-id', runId])}`,
+            ]
+          : [
+              ...describeRemoteRun(outcome.run, bucket),
+              `  ${outcome.run.versionsEnqueued - outcome.run.settled} version(s) have not finished for ${formatDuration(REMOTE_STALL_AFTER_MS)}: they are probably in the export dead-letter queue.`,
+              `  Fix the cause, then: ${suggestedCommand(ctx.options, ['redrive', '--export'])}`,
+              `  and follow the run again with: ${followCommand}`,
+            ],
+      );
       return EXIT.failed;
     case 'finalized': {
       const run = outcome.run;

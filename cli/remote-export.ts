@@ -37,7 +37,7 @@ export interface WatchOptions {
   pollMs: number;
   /** How long the run may take to appear in the ledger after the start (ms). */
   appearWithinMs: number;
-  /** How long a planned run may go without a job settling before watching stops (ms). */
+  /** How long a run may go without any change (planning or settling) before watching stops (ms). */
   stallAfterMs: number;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
@@ -49,7 +49,10 @@ export interface WatchOptions {
 
 export type WatchOutcome =
   | { kind: 'finalized'; run: ExportRunState }
-  /** Planned, but jobs stopped settling: some are probably in the export dead-letter queue. */
+  /**
+   * Nothing changed for `stallAfterMs`: planned but jobs stopped settling (some are probably in
+   * the export dead-letter queue), or planning that no planner carries on.
+   */
   | { kind: 'stalled'; run: ExportRunState }
   /** The run never appeared: the planner did not start it (refused event, no permission, throttled). */
   | { kind: 'missing' }
@@ -58,21 +61,29 @@ export type WatchOutcome =
 /** Reads the run's state every `pollMs` until it is finalized, stalls, never appears, or the person stops watching. */
 export async function watchExportRun(runs: Pick<ExportRunStore, 'get'>, runId: string, options: WatchOptions): Promise<WatchOutcome> {
   const startedAt = options.now();
+  let lastProgress: string | undefined;
   let last: ExportRunState | undefined;
-  let lastSettleChangeAt = startedAt;
+  let lastChangeAt = startedAt;
   for (;;) {
     if (options.stopped()) return { kind: 'stopped', run: last };
     const run = await runs.get(runId);
     const now = options.now();
     if (run) {
-      if (!last || run.settled !== last.settled || run.state !== last.state) lastSettleChangeAt = now;
+      const progress = progressSignature(run);
+      if (progress !== lastProgress) lastChangeAt = now;
+      lastProgress = progress;
       last = run;
       options.onState(run);
       if (run.state === 'finalized') return { kind: 'finalized', run };
-      if (run.state === 'planned' && now - lastSettleChangeAt >= options.stallAfterMs) return { kind: 'stalled', run };
+      if (now - lastChangeAt >= options.stallAfterMs) return { kind: 'stalled', run };
     } else if (now - startedAt >= options.appearWithinMs) {
       return { kind: 'missing' };
     }
     await options.sleep(options.pollMs);
   }
+}
+
+/** What moves while a run makes progress: its state, the planner's cursor and counts, the settle counts. */
+function progressSignature(run: ExportRunState): string {
+  return JSON.stringify([run.state, run.binderIndex, run.nextPage, run.documentsSeen, run.versionsEnqueued, run.settled]);
 }

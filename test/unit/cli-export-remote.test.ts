@@ -179,6 +179,29 @@ describe('export --remote', () => {
     expect(io.stdoutText()).toMatch(/and follow the run again with: ibinder-pipeline .*export --remote --run-id \S+$/m);
   });
 
+  it('stops following planning that does not move, and says how to resume it', async () => {
+    const { io, deps } = harness();
+    dynamoMock.on(GetCommand).callsFake((input: { Key: { pk: string } }) => ({
+      Item: runState(input.Key.pk.replace(/^run#/, ''), { state: 'planning', binderIndex: 0, nextPage: 4, documentsSeen: 300 }),
+    }));
+    expect(await runCli([...FLAGS, 'export', '--remote'], io, deps)).toBe(1);
+    expect(io.stdoutText()).toContain('Planning has not moved for 15 min 0 s');
+    expect(io.stdoutText()).toMatch(/Resume it in this process with: ibinder-pipeline .*export --run-id \S+$/m);
+  });
+
+  it('keeps following while planning moves, however long it takes', async () => {
+    const { io, deps } = harness();
+    dynamoMock.on(GetCommand).callsFake((input: { Key: { pk: string } }) => {
+      const reads = dynamoMock.commandCalls(GetCommand).length;
+      const runId = input.Key.pk.replace(/^run#/, '');
+      // 400 reads at 5 s each: over half an hour of planning, one page further every read.
+      if (reads < 400) return { Item: runState(runId, { state: 'planning', nextPage: reads + 1, documentsSeen: reads * 100 }) };
+      return { Item: runState(runId, { state: 'finalized', documentsSeen: 40_000 }) };
+    });
+    expect(await runCli([...FLAGS, 'export', '--remote'], io, deps)).toBe(0);
+    expect(io.stdoutText()).toContain('documents seen     40000');
+  });
+
   it('refuses --concurrency, which only a run in this process has', async () => {
     const { io, deps } = harness();
     expect(await runCli([...FLAGS, 'export', '--remote', '--concurrency', '8'], io, deps)).toBe(2);
