@@ -66,9 +66,10 @@ export function renderDrillReport(result: FaultDrillResult): string[] {
       ],
     ),
   );
+  const lostKeys = new Set(result.lostFiles.map((f) => f.key));
   const misses: [string, string[]][] = [
     ['lost (no version, no rejection)', result.lostFiles.map((f) => `${f.key} (ledger: ${f.ledger})`)],
-    ['dead-lettered', result.deadLetteredFiles],
+    ['dead-lettered', result.deadLetteredFiles.map((key) => `${key} (${lostKeys.has(key) ? 'no version: lost until redriven' : 'its version exists; a redrive finishes the ledger and the inbox'})`)],
     ['more than one version', result.duplicatedFiles.map((f) => `${f.key} (${f.versions} versions)`)],
     ['rejected', result.rejectedFiles.map((f) => f.key)],
     ['bytes differ', result.contentMismatches],

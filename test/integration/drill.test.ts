@@ -301,5 +301,11 @@ describe('drill verdict', () => {
     expect(text).toContain('429 1, dropped-response 1');
     expect(text).toContain('inbox/drill/file-2.pdf (ledger: claimed)');
     expect(text).toMatch(/^FAIL: versions created 2 \(target = files \(3\)\); lost files 1/m);
+
+    const deadLettered = renderDrillReport(
+      result({ deadLetteredFiles: ['inbox/drill/file-1.pdf', 'inbox/drill/file-2.pdf'], versionsCreated: 2, lostFiles: [{ key: 'inbox/drill/file-2.pdf', versions: 0, ledger: 'claimed' }] }),
+    ).join('\n');
+    expect(deadLettered).toContain('inbox/drill/file-1.pdf (its version exists; a redrive finishes the ledger and the inbox)');
+    expect(deadLettered).toContain('inbox/drill/file-2.pdf (no version: lost until redriven)');
   });
 });
