@@ -4,8 +4,12 @@
  * (for CI or a README's closing note).
  */
 import { formatBytes, MIB } from './bench-context.js';
+import type { ColdStartResult } from './cold-start.js';
 import type { ExportCallsResult, ExportMemoryResult } from './export-bench.js';
 import type { IngestSizeResult } from './ingest-bench.js';
+import type { SmallFileBatchResult } from './small-file-bench.js';
+import type { Spread } from './statistics.js';
+import type { TransferSizeResult } from './transfer-bench.js';
 
 export interface Check {
   name: string;
@@ -20,6 +24,9 @@ export interface BenchFigures {
   ingest?: IngestSizeResult[];
   exportCalls?: ExportCallsResult;
   exportMemory?: ExportMemoryResult[];
+  transfer?: TransferSizeResult[];
+  coldStart?: ColdStartResult;
+  smallFiles?: SmallFileBatchResult;
 }
 
 export const TARGETS = {
@@ -31,7 +38,122 @@ export const TARGETS = {
   firstRunCalls: 1.0,
   /** API calls of a second run with few changes over the naive count. */
   secondRunCalls: 0.05,
+  /** Export transfer throughput over a raw pipe between the same fast endpoints (median of pairs). */
+  exportTransfer: 0.8,
+  /** Import time of a function's bundle over a bundle of its AWS SDK clients alone. */
+  coldStart: 1.3,
+  /** Time of a batch of 10 small files over one small file, with 50 ms API latency. */
+  smallFileBatch: 1.5,
 } as const;
+
+const range = (s: Spread, digits = 2): string => `${s.median.toFixed(digits)} [${s.min.toFixed(digits)}-${s.max.toFixed(digits)}]`;
+
+/** Export transfer against a raw pipe, both between the fast in-memory endpoints. */
+export function transferSection(results: TransferSizeResult[]): { text: string; checks: Check[] } {
+  const rows: string[][] = [['size', 'pairs', 'raw pipe s', 'export s', 'ratio raw/export', 'raw CPU s', 'export CPU s', 'export maxRSS', 'raw maxRSS']];
+  const secondsOf = (values: number[]): string => range({ median: [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN, min: Math.min(...values), max: Math.max(...values), n: values.length });
+  for (const r of results) {
+    rows.push([
+      r.label,
+      String(r.pairs.length),
+      secondsOf(r.pairs.map((p) => p.raw.ms / 1000)),
+      secondsOf(r.pairs.map((p) => p.product.ms / 1000)),
+      range(r.throughputRatio),
+      secondsOf(r.pairs.map((p) => p.raw.cpuMs / 1000)),
+      secondsOf(r.pairs.map((p) => p.product.cpuMs / 1000)),
+      mib(max(r.pairs.map((p) => p.product.memory.maxRssBytes))),
+      mib(max(r.pairs.map((p) => p.raw.memory.maxRssBytes))),
+    ]);
+  }
+  const checks: Check[] = [];
+  const small = results[0];
+  const large = results[results.length - 1];
+  if (large) {
+    checks.push({
+      name: `export transfer / raw pipe, ${large.label} (median of ${large.pairs.length} pairs, fast endpoints)`,
+      value: range(large.throughputRatio),
+      target: `>= ${TARGETS.exportTransfer}`,
+      pass: large.throughputRatio.median >= TARGETS.exportTransfer,
+    });
+  }
+  if (small && large && small !== large) {
+    const memoryRatio = max(large.pairs.map((p) => p.product.memory.maxRssBytes)) / max(small.pairs.map((p) => p.product.memory.maxRssBytes));
+    checks.push({
+      name: `export transfer peak memory (maxRSS), ${large.label} / ${small.label}`,
+      value: ratio(memoryRatio),
+      target: `<= ${TARGETS.flatMemory}`,
+      pass: memoryRatio <= TARGETS.flatMemory,
+    });
+  }
+  const allMatch = results.every((r) => r.checksumsMatch);
+  checks.push({ name: 'export transfer: archived size and SHA-256 = source', value: allMatch ? 'equal' : 'DIFFERENT', target: 'equal', pass: allMatch });
+  const text = [
+    'Export transfer: presigned GET -> streamToArchive (parts, CRC32 per part, SHA-256 of the file) -> in-memory S3; baseline: the same GET piped into a PUT; both between the same in-memory endpoints on 127.0.0.1',
+    table(rows),
+    'median [min-max] over pairs; ratio = raw pipe time / export time, pair by pair; each run a fresh process',
+  ].join('\n');
+  return { text, checks };
+}
+
+/** Cold start: import time of each function's bundle against its AWS SDK clients alone. */
+export function coldStartSection(result: ColdStartResult): { text: string; checks: Check[] } {
+  const rows: string[][] = [['function', 'bundle', 'import ms', 'SDK-only ms', 'ratio', 'undici', 'zod', 'AWS SDK', 'own code']];
+  const kib = (bytes: number | undefined): string => `${Math.round((bytes ?? 0) / 1024)} KiB`;
+  const checks: Check[] = [];
+  for (const f of result.functions) {
+    rows.push([
+      f.name,
+      kib(f.bundleBytes),
+      range(f.importMs, 0),
+      range(f.sdkOnlyImportMs, 0),
+      range(f.ratio),
+      kib(f.packages.undici?.bytes),
+      kib(f.packages.zod?.bytes),
+      kib(f.packages['AWS SDK']?.bytes),
+      kib(f.packages['project code']?.bytes),
+    ]);
+    checks.push({
+      name: `cold start: import of the ${f.name} bundle / its AWS SDK clients alone (median of ${f.ratio.n})`,
+      value: range(f.ratio),
+      target: `<= ${TARGETS.coldStart}`,
+      pass: f.ratio.median <= TARGETS.coldStart,
+    });
+  }
+  const alone = Object.entries(result.alone).map(([pkg, s]) => `${pkg} alone ${range(s, 0)} ms`).join(', ');
+  const text = [
+    `Cold start: \`await import(bundle)\` in a fresh node ${result.nodeVersion} process, bundles built with the stack's options, ${result.rounds} interleaved rounds`,
+    table(rows),
+    `median [min-max]; bytes per package in the minified bundle; import of a bundle holding only: ${alone}`,
+  ].join('\n');
+  return { text, checks };
+}
+
+/** The small-file batch slot (issue item 1): measured with the current ingest where possible. */
+export function smallFileSection(result: SmallFileBatchResult | undefined, reason?: string): { text: string; checks: Check[] } {
+  if (!result) {
+    return {
+      text: `Small-file batch: not measured (${reason ?? 'skipped'})`,
+      checks: [{ name: 'small-file batch: 10 files / 1 file, 50 ms API latency', value: 'not measured', target: `<= ${TARGETS.smallFileBatch}`, pass: false }],
+    };
+  }
+  const rows = [
+    ['case', 'runs', 'time s'],
+    ['1 file', String(result.single.n), range({ ...result.single, median: result.single.median / 1000, min: result.single.min / 1000, max: result.single.max / 1000 })],
+    [`${result.batchSize} files`, String(result.batch.n), range({ ...result.batch, median: result.batch.median / 1000, min: result.batch.min / 1000, max: result.batch.max / 1000 })],
+  ];
+  const value = result.batch.median / result.single.median;
+  return {
+    text: [`Small-file batch: processBatch of ${result.batchSize} small files and of 1, iBinder API calls delayed ${result.latencyMs} ms each (current ingest)`, table(rows)].join('\n'),
+    checks: [
+      {
+        name: `small-file batch: ${result.batchSize} files / 1 file, ${result.latencyMs} ms API latency (issue item 1, the ingest rework)`,
+        value: ratio(value),
+        target: `<= ${TARGETS.smallFileBatch}`,
+        pass: value <= TARGETS.smallFileBatch,
+      },
+    ],
+  };
+}
 
 /** Columns padded to their widest cell; by default the first left-aligned, the rest (numbers) right-aligned. */
 export function table(rows: string[][], leftAligned: (column: number) => boolean = (column) => column === 0): string {
