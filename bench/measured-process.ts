@@ -9,7 +9,9 @@
  * Every module is loaded before `ready` is sent, so all cases of a kind start from the same
  * baseline and the duration covers the work alone.
  */
+import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
@@ -166,17 +168,26 @@ async function runExportTask(task: ExportTask): Promise<{ durationMs: number; ou
   };
 }
 
-/** GET piped into PUT with nothing in between: what the machine can move between the fast endpoints. */
+/**
+ * GET piped into PUT with nothing in between: what the machine can move between the fast
+ * endpoints. Node's own http client on both sides (the SDK's S3 requests go through it too),
+ * a plain `pipeline` from the response into the request.
+ */
 async function runRawPipe(task: RawPipeTask): Promise<{ durationMs: number; outcome: TaskOutcome }> {
   const started = performance.now();
-  const download = await request(task.sourceUrl);
+  const agent = new http.Agent({ keepAlive: false });
+  const download = await new Promise<http.IncomingMessage>((resolve, reject) => http.get(task.sourceUrl, { agent }, resolve).once('error', reject));
   const length = download.headers['content-length'];
-  if (download.statusCode !== 200 || typeof length !== 'string') throw new Error(`GET ${task.sourceUrl} answered ${download.statusCode} without a Content-Length`);
-  const upload = await request(task.sinkUrl, { method: 'PUT', headers: { 'content-length': length }, body: download.body });
-  await upload.body.text();
+  if (download.statusCode !== 200 || length === undefined) throw new Error(`GET ${task.sourceUrl} answered ${download.statusCode} without a Content-Length`);
+  const upload = http.request(task.sinkUrl, { method: 'PUT', agent, headers: { 'content-length': length } });
+  const answered = new Promise<http.IncomingMessage>((resolve, reject) => upload.once('response', resolve).once('error', reject));
+  await pipeline(download, upload);
+  const response = await answered;
+  response.resume();
+  await new Promise((resolve) => response.once('end', resolve));
   const durationMs = performance.now() - started;
-  if (upload.statusCode !== 200) throw new Error(`PUT ${task.sinkUrl} answered ${upload.statusCode}`);
-  return { durationMs, outcome: { kind: 'raw-pipe', status: upload.statusCode, bytes: Number(length) } };
+  if (response.statusCode !== 200) throw new Error(`PUT ${task.sinkUrl} answered ${response.statusCode}`);
+  return { durationMs, outcome: { kind: 'raw-pipe', status: response.statusCode, bytes: Number(length) } };
 }
 
 /** The export's own transfer code between the same endpoints (see ArchiveTransferTaskSchema). */
