@@ -8,10 +8,14 @@
  * - `run#<runId>#enqueued#<versionId>`: written once per version the run enqueues. Only the
  *   planner invocation that creates it adds to the run's `versionsEnqueued`, so a page planned
  *   twice (a planner crash after sending, pages shifting while a run pages for hours) never
- *   counts a version twice.
- * - `run#<runId>#settled#<versionId>`: written once per version of a run whose job reached a
- *   final outcome (exported, already exported, failed). Only the worker that creates it adds
- *   to the run's counters, so a redelivered job is never counted twice.
+ *   counts a version twice. A page's markers and their count are one transaction (one call).
+ * - Exported versions are counted by the worker whose claim wrote their ledger record (the
+ *   record is conditional on the claim, so it happens once per version): it adds to `settled`,
+ *   `exported` and `bytes`, one update per worker batch, which returns the run (no read).
+ * - `run#<runId>#settled#<versionId>`: written once per version of a run whose job ended
+ *   otherwise (failed, or already exported by another run). Only the worker that creates it
+ *   adds to the run's counters, so a redelivered job is never counted twice; a batch's markers
+ *   and counters are one transaction.
  * - `pointer#scheduled-run`: the run the schedule started last, so the next scheduled
  *   invocation resumes it while it is still planning.
  *
