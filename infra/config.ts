@@ -409,7 +409,15 @@ export const EnvironmentConfigSchema = z
       .refine((d) => LOG_RETENTION_DAYS.includes(d), { error: `expected one of ${LOG_RETENTION_DAYS.join(', ')}` })
       .default(90)
       .describe('Days the functions\' CloudWatch logs are kept (a value CloudWatch Logs accepts, e.g. 30, 90, 365).'),
-    xrayTracing: z.boolean({ error: 'expected true or false' }).default(false).describe('Active X-Ray tracing on the functions.'),
+    // Kept so that a cdk.json written before tracing was dropped gets a reason, not "unknown key".
+    xrayTracing: z
+      .literal(false, {
+        error:
+          'active X-Ray tracing is not offered: the functions carry no Tracer, so a trace showed only Lambda\'s own ' +
+          'segments at the cost of extra cold-start work (README, "Tracing"); remove "xrayTracing" or set it to false',
+      })
+      .default(false)
+      .describe('Always false: the functions run without active X-Ray tracing (README, "Tracing").'),
     removalPolicy: z
       .enum(['retain', 'destroy'], { error: 'expected "retain" or "destroy"' })
       .default('retain')

@@ -249,7 +249,6 @@ export class PipelineStack extends Stack {
       memorySize: config.ingest.memorySizeMb,
       logRetention: config.logRetentionDays,
       removalPolicy,
-      tracing: config.xrayTracing,
       environment: {
         [ENV.config]: pipelineConfigJson,
         [ENV.ledgerTable]: this.ledger.table.tableName,
@@ -362,7 +361,6 @@ export class PipelineStack extends Stack {
       memorySize: exportConfig.plannerMemorySizeMb,
       logRetention: config.logRetentionDays,
       removalPolicy,
-      tracing: config.xrayTracing,
       deadLetterQueue: this.plannerDeadLetterQueue,
       environment: exportEnvironment,
     });
@@ -389,7 +387,6 @@ export class PipelineStack extends Stack {
       memorySize: exportConfig.workerMemorySizeMb,
       logRetention: config.logRetentionDays,
       removalPolicy,
-      tracing: config.xrayTracing,
       environment: exportEnvironment,
     });
     const workerFn = this.workerFunction.function;
@@ -461,7 +458,7 @@ export class PipelineStack extends Stack {
     this.producers = this.addProducers(config.producers, envName, inbox.bucket);
 
     this.addOutputs();
-    this.acknowledgeNagFindings(config.xrayTracing);
+    this.acknowledgeNagFindings();
   }
 
   /**
@@ -572,15 +569,7 @@ export class PipelineStack extends Stack {
    * wildcard shows up as a finding of its own; the reason of an object grant names the actions
    * granted there (objectGrantReason).
    */
-  private acknowledgeNagFindings(tracing: boolean): void {
-    if (tracing) {
-      for (const fn of [this.ingestFunction, this.plannerFunction, this.workerFunction]) {
-        Validations.of(fn.role).acknowledge({
-          id: 'AwsSolutions-IAM5[Resource::*]',
-          reason: 'X-Ray PutTraceSegments and PutTelemetryRecords do not support resource-level permissions.',
-        });
-      }
-    }
+  private acknowledgeNagFindings(): void {
     for (const grant of this.objectGrants) {
       const bucketId = this.getLogicalId(grant.bucket.bucket.node.defaultChild as s3.CfnBucket);
       Validations.of(grant.fn.role).acknowledge({

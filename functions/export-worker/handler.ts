@@ -2,21 +2,23 @@
  * Lambda entry point of the export worker: one SQS batch of export jobs in, a partial batch
  * response out. Jobs to retry (transient failures, jobs not started for lack of time) are the
  * batch item failures; everything else is acknowledged. A configuration error throws, so the
- * whole batch is retried and ends in the dead-letter queue if nobody fixes it.
+ * whole batch is retried and ends in the dead-letter queue if nobody fixes it. The shared
+ * middleware chain (observed-handler.ts) adds the invocation to the logs and flushes metrics.
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { ExportDeps } from '../../shared/export/deps.js';
 import { exportDepsFromEnvironment } from '../../shared/export/runtime-deps.js';
 import { SERVICE_NAMES } from '../../shared/observability/metric-names.js';
 import { createMetrics } from '../../shared/observability/metrics.js';
+import { observedHandler } from '../../shared/observability/observed-handler.js';
 import { processExportJobs } from './process-jobs.js';
 
 const metrics = createMetrics(SERVICE_NAMES.exportWorker);
 let deps: ExportDeps | undefined;
 
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  deps ??= exportDepsFromEnvironment(metrics);
-  try {
+export const handler = observedHandler(
+  async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    deps ??= exportDepsFromEnvironment(metrics);
     const results = await processExportJobs(
       event.Records.map((record) => {
         const receiveCount = Number(record.attributes?.ApproximateReceiveCount);
@@ -32,7 +34,6 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
     return {
       batchItemFailures: results.filter((r) => r.status === 'retry').map((r) => ({ itemIdentifier: r.messageId })),
     };
-  } finally {
-    metrics.publishStoredMetrics();
-  }
-};
+  },
+  { metrics },
+);

@@ -63,7 +63,10 @@ export interface PipelineFunctionProps {
   readonly logRetention?: logs.RetentionDays;
   /** Applies to the log group. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
-  /** Active X-Ray tracing. @default false */
+  /**
+   * Active X-Ray tracing. The pipeline's stack leaves it off: its handlers carry no Powertools
+   * Tracer, so a trace would hold only Lambda's own segments (README, "Tracing"). @default false
+   */
   readonly tracing?: boolean;
   /** Where failed asynchronous invocations go. @default none */
   readonly deadLetterQueue?: sqs.IQueue;
