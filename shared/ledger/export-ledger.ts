@@ -30,10 +30,12 @@ import {
   DeleteCommand,
   GetCommand,
   PutCommand,
-  UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { conditionalDelete, conditionalPut, conditionalUpdate, names, values } from './conditional-write.js';
+
+export { isConditionalCheckFailed } from './conditional-write.js';
 
 export const VERSION_KEY_PREFIX = 'version#';
 export const versionKey = (versionId: string): string => `${VERSION_KEY_PREFIX}${versionId}`;
@@ -202,20 +204,15 @@ export class ExportLedger {
    * version is in the ledger). A no-op when the document has no marker.
    */
   async clearDocumentPending(documentId: string, versionId: string): Promise<void> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: documentKey(documentId) },
-          UpdateExpression: 'DELETE #pending :version',
-          ConditionExpression: 'attribute_exists(#pending)',
-          ExpressionAttributeNames: { '#pending': 'pending' },
-          ExpressionAttributeValues: { ':version': new Set([versionId]) },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionalCheckFailed(err)) throw err;
-    }
+    // A failed condition (no marker, or its set already empty) leaves nothing to do.
+    await conditionalUpdate(this.doc, {
+      tableName: this.tableName,
+      key: { pk: documentKey(documentId) },
+      update: 'DELETE #pending :version',
+      condition: 'attribute_exists(#pending)',
+      names: names(['pending']),
+      values: values({ version: new Set([versionId]) }),
+    });
   }
 
   async getExported(versionId: string): Promise<ExportedVersionRecord | undefined> {
@@ -229,47 +226,36 @@ export class ExportLedger {
   }
 
   /**
-   * Claims a version for export with one conditional write. When the condition fails the
-   * item is read back to tell "already exported" (acknowledge the job) from "someone else is
-   * on it" (retry later).
+   * Claims a version for export with one conditional write. A failed condition comes back with
+   * the item that failed it, which tells "already exported" (acknowledge the job) from "someone
+   * else is on it" (retry later) without a read of our own.
    */
   async claim(request: ClaimRequest): Promise<ClaimOutcome> {
     const nowMs = request.now.getTime();
     for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        const put = await this.doc.send(
-          new PutCommand({
-            TableName: this.tableName,
-            // The item this claim replaces, if any, tells a first attempt from a later one.
-            ReturnValues: 'ALL_OLD',
-            Item: {
-              pk: versionKey(request.versionId),
-              kind: 'version',
-              state: 'claimed',
-              claimedBy: request.owner,
-              claimedAt: request.now.toISOString(),
-              leaseExpiresAt: nowMs + request.leaseSeconds * 1000,
-              runId: request.runId,
-            },
-            ConditionExpression:
-              'attribute_not_exists(#pk) OR (#state = :claimed AND (#lease < :now OR #owner = :owner))',
-            ExpressionAttributeNames: { '#pk': 'pk', '#state': 'state', '#lease': 'leaseExpiresAt', '#owner': 'claimedBy' },
-            ExpressionAttributeValues: { ':claimed': 'claimed', ':now': nowMs, ':owner': request.owner },
-          }),
-        );
-        return { kind: 'claimed', earlierAttempt: put.Attributes !== undefined };
-      } catch (err) {
-        if (!isConditionalCheckFailed(err)) throw err;
-      }
-      const current = await this.doc.send(
-        new GetCommand({ TableName: this.tableName, Key: { pk: versionKey(request.versionId) }, ConsistentRead: true }),
-      );
-      const exported = ExportedItemSchema.safeParse(current.Item);
+      const put = await conditionalPut(this.doc, {
+        tableName: this.tableName,
+        item: {
+          pk: versionKey(request.versionId),
+          kind: 'version',
+          state: 'claimed',
+          claimedBy: request.owner,
+          claimedAt: request.now.toISOString(),
+          leaseExpiresAt: nowMs + request.leaseSeconds * 1000,
+          runId: request.runId,
+        },
+        condition: 'attribute_not_exists(#pk) OR (#state = :claimed AND (#leaseExpiresAt < :now OR #claimedBy = :owner))',
+        names: names(['pk', 'state', 'leaseExpiresAt', 'claimedBy']),
+        values: values({ claimed: 'claimed', now: nowMs, owner: request.owner }),
+      });
+      // The item this claim replaces, if any, tells a first attempt from a later one.
+      if (put.ok) return { kind: 'claimed', earlierAttempt: put.previous !== undefined };
+      const exported = ExportedItemSchema.safeParse(put.current);
       if (exported.success) {
         const { state: _state, ...record } = exported.data;
         return { kind: 'exported', record };
       }
-      const claim = ClaimItemSchema.safeParse(current.Item);
+      const claim = ClaimItemSchema.safeParse(put.current);
       if (claim.success && claim.data.leaseExpiresAt >= nowMs) {
         return {
           kind: 'held',
@@ -277,7 +263,8 @@ export class ExportLedger {
           ...(claim.data.runId !== undefined ? { runId: claim.data.runId } : {}),
         };
       }
-      // The item changed between the write and the read (released, or its lease ran out): try again.
+      // Only where the server does not return the item with the failure (it is then read after
+      // the write): it changed in between (released, or its lease ran out). Try again.
     }
     throw new ExportLedgerError(
       `export ledger ${this.tableName}: could not claim version ${request.versionId}: its ledger item kept changing; retry later`,
@@ -300,60 +287,40 @@ export class ExportLedger {
    * does not write over the one that took over. False when the claim was no longer its own.
    */
   async recordExportedUnderClaim(record: ExportedVersionRecord, owner: string): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: versionKey(record.versionId), kind: 'version', state: 'exported', ...record },
-          ConditionExpression: '#state = :claimed AND #owner = :owner',
-          ExpressionAttributeNames: { '#state': 'state', '#owner': 'claimedBy' },
-          ExpressionAttributeValues: { ':claimed': 'claimed', ':owner': owner },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
-      throw err;
-    }
+    const put = await conditionalPut(this.doc, {
+      tableName: this.tableName,
+      item: { pk: versionKey(record.versionId), kind: 'version', state: 'exported', ...record },
+      ...this.heldBy(owner),
+    });
+    return put.ok;
   }
 
   /**
    * Gives up a claim after a failure, so a retry need not wait for the lease to run out.
    * Normally the item is deleted. With `keepAsEarlierAttempt` (the failed attempt had begun to
    * write the sidecar, so a complete file and sidecar may be in the archive) it stays, with its
-   * lease ended, so that the next claim knows to look in the archive first.
+   * lease ended, so that the next claim knows to look in the archive first. A claim that is no
+   * longer `owner`'s is left as it is.
    */
   async releaseClaim(versionId: string, owner: string, options: { keepAsEarlierAttempt?: boolean } = {}): Promise<void> {
-    const condition = {
-      ConditionExpression: '#state = :claimed AND #owner = :owner',
-      ExpressionAttributeNames: { '#state': 'state', '#owner': 'claimedBy' } as Record<string, string>,
-      ExpressionAttributeValues: { ':claimed': 'claimed', ':owner': owner } as Record<string, unknown>,
-    };
-    try {
-      if (options.keepAsEarlierAttempt) {
-        await this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { pk: versionKey(versionId) },
-            UpdateExpression: 'SET #lease = :ended',
-            ...condition,
-            ExpressionAttributeNames: { ...condition.ExpressionAttributeNames, '#lease': 'leaseExpiresAt' },
-            ExpressionAttributeValues: { ...condition.ExpressionAttributeValues, ':ended': 0 },
-          }),
-        );
-        return;
-      }
-      await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: versionKey(versionId) }, ...condition }));
-    } catch (err) {
-      if (!isConditionalCheckFailed(err)) throw err;
+    const key = { pk: versionKey(versionId) };
+    if (options.keepAsEarlierAttempt) {
+      await conditionalUpdate(this.doc, { tableName: this.tableName, key, update: 'SET #leaseExpiresAt = :ended', ...this.heldBy(owner) });
+      return;
     }
+    await conditionalDelete(this.doc, { tableName: this.tableName, key, ...this.heldBy(owner) });
+  }
+
+  /** The condition that `owner`'s claim still holds the version, with every name and value any caller adds. */
+  private heldBy(owner: string): { condition: string; names: Record<string, string>; values: Record<string, unknown> } {
+    return {
+      condition: '#state = :claimed AND #claimedBy = :owner',
+      names: names(['state', 'claimedBy', 'leaseExpiresAt']),
+      values: values({ claimed: 'claimed', owner, ended: 0 }),
+    };
   }
 }
 
 function isNonEmptySet(value: unknown): boolean {
   return (value instanceof Set || Array.isArray(value)) && (value instanceof Set ? value.size : value.length) > 0;
-}
-
-export function isConditionalCheckFailed(err: unknown): boolean {
-  return err instanceof Error && err.name === 'ConditionalCheckFailedException';
 }

@@ -1,4 +1,6 @@
-import { BatchGetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ExportRunStore, isRunSettled } from '../../shared/export/run-store.js';
 import { ExportLedger, versionKey, type ExportedVersionRecord } from '../../shared/ledger/export-ledger.js';
@@ -60,6 +62,50 @@ describe('export ledger', () => {
       record: record('v1'),
     });
     expect(await ledger.getExported('v1')).toEqual(record('v1'));
+  });
+
+  it('tells "exported" and "held" from the failed claim itself, without reading the item back, where DynamoDB returns it', async () => {
+    const original = doc.send.bind(doc);
+    const current = [
+      { pk: versionKey('v1'), kind: 'version', state: 'exported', ...record('v1') },
+      { pk: versionKey('v2'), kind: 'version', state: 'claimed', claimedBy: 'w1', leaseExpiresAt: NOW.getTime() + 60_000, runId: 'r' },
+    ];
+    const send = vi.spyOn(doc, 'send').mockImplementation(((command: unknown) => {
+      if (command instanceof PutCommand) {
+        const item = current.find((c) => c.pk === command.input.Item?.pk);
+        if (item && command.input.ReturnValuesOnConditionCheckFailure === 'ALL_OLD') {
+          return Promise.reject(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, Item: marshall(item) }));
+        }
+      }
+      return original(command as PutCommand);
+    }) as typeof doc.send);
+
+    expect(await ledger.claim({ versionId: 'v1', owner: 'w2', runId: 'r2', now: NOW, leaseSeconds: 60 })).toEqual({ kind: 'exported', record: record('v1') });
+    expect(await ledger.claim({ versionId: 'v2', owner: 'w2', runId: 'r2', now: NOW, leaseSeconds: 60 })).toEqual({
+      kind: 'held',
+      leaseExpiresAt: new Date(NOW.getTime() + 60_000),
+      runId: 'r',
+    });
+    expect(send.mock.calls.filter(([c]) => c instanceof GetCommand)).toHaveLength(0);
+  });
+
+  it('records a version exported only under its own claim', async () => {
+    await ledger.claim({ versionId: 'v1', owner: 'w1', runId: 'r', now: NOW, leaseSeconds: 600 });
+    expect(await ledger.recordExportedUnderClaim(record('v1'), 'w2')).toBe(false);
+    expect(await ledger.getExported('v1')).toBeUndefined();
+    expect(await ledger.recordExportedUnderClaim(record('v1'), 'w1')).toBe(true);
+    expect(await ledger.getExported('v1')).toEqual(record('v1'));
+    // Exported: no claim is left to record it under again.
+    expect(await ledger.recordExportedUnderClaim(record('v1'), 'w1')).toBe(false);
+  });
+
+  it('takes an exported version out of its document\'s pending set, and does nothing without a marker', async () => {
+    await ledger.clearDocumentPending('doc-without-marker', 'v1');
+    await ledger.setDocumentPending('doc', 'bin', ['v1', 'v2'], NOW);
+    await ledger.clearDocumentPending('doc', 'v1');
+    expect([...(await ledger.lookUpDocuments([], ['doc', 'doc-without-marker'])).unfinishedDocuments]).toEqual(['doc']);
+    await ledger.clearDocumentPending('doc', 'v2');
+    expect((await ledger.lookUpDocuments([], ['doc'])).unfinishedDocuments.size).toBe(0);
   });
 
   it('releases only its own claim', async () => {
