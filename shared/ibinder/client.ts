@@ -14,7 +14,7 @@
  *   binder or folder; refused there too, it is an operator (`auth`) problem.
  * - Presigned storage URLs get neither the bearer token nor the tenant header.
  */
-import type { z } from 'zod';
+import type { z } from '../validation/zod.js';
 import { logger, redactUrl } from '../observability/logger.js';
 import { TokenSource, type TokenCache } from './auth.js';
 import { IBinderApiError, IBinderError, IBinderNetworkError, type RequestDescription } from './errors.js';
@@ -25,6 +25,7 @@ import {
   exchangeText,
   parseResponse,
   pathOf,
+  readText,
   typedBodyStream,
   watchProgress,
   type TextResponse,
@@ -126,7 +127,7 @@ export function isExpiredLinkError(err: unknown): err is PresignedStorageError {
 
 const seg = encodeURIComponent;
 
-interface ApiCall<S extends z.ZodType> {
+interface ApiCall<S extends z.core.$ZodType> {
   method: 'GET' | 'POST';
   /** Path below the API base URL, ids already encoded; shown in errors and logs. */
   path: string;
@@ -354,7 +355,7 @@ export class HttpIBinderClient implements IBinderClient {
       };
       const response = await exchangeStream(request);
       if (response.status < 200 || response.status >= 300) {
-        const text = await response.body.text().catch(() => '');
+        const text = await readText(response.body).catch(() => '');
         throw errorFromResponse(description, 'storage', { ...response, text }, this.now());
       }
       logger.debug('opened presigned download', { url: redactUrl(url), attempt });
@@ -373,7 +374,7 @@ export class HttpIBinderClient implements IBinderClient {
    * classified (`classifyForbidden`): a refusal about this binder or folder stays permanent,
    * a refusal of the whole tenant becomes an operator (`auth`) error.
    */
-  private async call<S extends z.ZodType>(spec: ApiCall<S>): Promise<z.output<S>> {
+  private async call<S extends z.core.$ZodType>(spec: ApiCall<S>): Promise<z.output<S>> {
     const description: RequestDescription = { method: spec.method, path: spec.path };
     const url = this.urlOf(spec);
     const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
@@ -488,7 +489,7 @@ export class HttpIBinderClient implements IBinderClient {
     return send(await this.tokens.refresh(token, attempt));
   }
 
-  private urlOf(spec: ApiCall<z.ZodType>): string {
+  private urlOf(spec: ApiCall<z.core.$ZodType>): string {
     const params = new URLSearchParams();
     for (const [name, value] of Object.entries(spec.query ?? {})) {
       if (value !== undefined) params.set(name, String(value));

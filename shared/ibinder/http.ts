@@ -9,8 +9,7 @@
  */
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import { PassThrough, Transform, pipeline, type Readable } from 'node:stream';
-import { request, type Dispatcher } from 'undici';
-import { z } from 'zod';
+import { z } from '../validation/zod.js';
 import {
   IBinderApiError,
   IBinderError,
@@ -21,6 +20,7 @@ import {
   type RequestDescription,
 } from './errors.js';
 import { deadlineSignal } from './deadline.js';
+import { TRANSPORT_ERROR_CODES, sendRequest, type TransportResponse } from './http-transport.js';
 import { ProblemDetailsSchema } from './schemas.js';
 import { parseRetryAfter } from './retry.js';
 import type { IBinderClientOptions } from './types.js';
@@ -47,9 +47,9 @@ export interface ExchangeRequest {
   body?: string | Readable;
   /** Budget of the whole exchange, body included (API and token calls). */
   timeoutMs?: number;
-  /** undici: longest wait for response headers while not sending (transfers). */
+  /** Longest wait for response headers while not sending (transfers). */
   headersTimeoutMs?: number;
-  /** undici: longest pause between two chunks of the response body (transfers). */
+  /** Longest pause between two chunks of the response body (transfers). */
   bodyTimeoutMs?: number;
   /** Aborts the exchange; its reason is thrown when it is an IBinderError. */
   signal?: AbortSignal;
@@ -67,7 +67,7 @@ export interface TextResponse {
 export interface StreamResponse {
   status: number;
   headers: IncomingHttpHeaders;
-  body: Dispatcher.ResponseData['body'];
+  body: Readable;
 }
 
 /** Path of a URL without query string or fragment: what errors and logs may show. */
@@ -87,7 +87,7 @@ export async function exchangeText(req: ExchangeRequest): Promise<TextResponse> 
   try {
     const res = await send(req, deadline?.signal);
     status = res.statusCode;
-    const text = await res.body.text();
+    const text = await readText(res.body);
     return { status: res.statusCode, headers: res.headers, text };
   } catch (err) {
     throw networkErrorFrom(req, err);
@@ -116,23 +116,31 @@ export async function exchangeStream(req: ExchangeRequest): Promise<StreamRespon
   }
 }
 
+/** Reads a whole (small) body as UTF-8 text; fails with whatever ended the body early. */
+export async function readText(body: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /**
  * Sends with every limit that applies combined: the caller's signal (idle watch of uploads),
  * the per-exchange timeout, and the current deadline (see deadline.ts), whose abort reason is
  * a `DeadlineExceededError` naming the request.
  */
-function send(req: ExchangeRequest, deadline: AbortSignal | undefined): Promise<Dispatcher.ResponseData> {
+function send(req: ExchangeRequest, deadline: AbortSignal | undefined): Promise<TransportResponse> {
   const signals = [req.signal, deadline, req.timeoutMs !== undefined ? AbortSignal.timeout(req.timeoutMs) : undefined].filter(
     (s): s is AbortSignal => s !== undefined,
   );
   const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
-  return request(req.url, {
-    method: req.description.method as Dispatcher.HttpMethod,
+  return sendRequest({
+    method: req.description.method,
+    url: req.url,
     headers: req.headers,
     ...(req.body !== undefined ? { body: req.body } : {}),
     ...(signal ? { signal } : {}),
-    ...(req.headersTimeoutMs !== undefined ? { headersTimeout: req.headersTimeoutMs } : {}),
-    ...(req.bodyTimeoutMs !== undefined ? { bodyTimeout: req.bodyTimeoutMs } : {}),
+    ...(req.headersTimeoutMs !== undefined ? { headersTimeoutMs: req.headersTimeoutMs } : {}),
+    ...(req.bodyTimeoutMs !== undefined ? { bodyTimeoutMs: req.bodyTimeoutMs } : {}),
   });
 }
 
@@ -162,7 +170,9 @@ function who(endpoint: Endpoint, d: RequestDescription): string {
   }
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+const TIMEOUT_CODES = new Set<string>([TRANSPORT_ERROR_CODES.headersTimeout, TRANSPORT_ERROR_CODES.bodyTimeout, 'ETIMEDOUT']);
+/** Node's codes for a request it refused to build: a bug in the request, not the network. */
+const INVALID_REQUEST_CODES = new Set(['ERR_INVALID_URL', 'ERR_INVALID_HTTP_TOKEN', 'ERR_INVALID_CHAR', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_UNESCAPED_CHARACTERS', 'ERR_INVALID_PROTOCOL']);
 
 /**
  * Turns anything thrown while talking to a server into a typed error. Only the error's code
@@ -174,10 +184,10 @@ export function networkErrorFrom(req: Pick<ExchangeRequest, 'description' | 'end
   const e: Error & { code?: unknown } = err instanceof Error ? err : new Error(String(err));
   const code = typeof e.code === 'string' ? e.code : undefined;
   const subject = who(req.endpoint, req.description);
-  if (code === 'UND_ERR_INVALID_ARG') {
+  if (code !== undefined && INVALID_REQUEST_CODES.has(code)) {
     return new IBinderError(`${subject} could not be sent (${e.message}) — this is a bug in the request, not a network problem`, 'permanent', req.description, { cause: err });
   }
-  if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') {
+  if (code === TRANSPORT_ERROR_CODES.contentLengthMismatch || code === 'ERR_HTTP_CONTENT_LENGTH_MISMATCH') {
     return new IBinderNetworkError(
       `${subject} failed: the body stream did not deliver exactly Content-Length bytes (source stream truncated or size wrong) — retry the whole transfer`,
       req.description,
@@ -194,7 +204,7 @@ export function networkErrorFrom(req: Pick<ExchangeRequest, 'description' | 'end
 
 const OAuthErrorSchema = z.object({
   error: z.string(),
-  error_description: z.string().nullish(),
+  error_description: z.nullish(z.string()),
 });
 
 interface ParsedErrorBody {
@@ -324,7 +334,7 @@ export function errorFromResponse(
  * Parses a 2xx body with its schema. A body that is not JSON or does not match the reference
  * is an IBinderResponseError naming the request and the offending fields (never their values).
  */
-export function parseResponse<S extends z.ZodType>(
+export function parseResponse<S extends z.core.$ZodType>(
   description: RequestDescription,
   endpoint: Endpoint,
   response: { status: number; text: string },
@@ -342,7 +352,7 @@ export function parseResponse<S extends z.ZodType>(
       ['body is not JSON'],
     );
   }
-  const result = schema.safeParse(json);
+  const result = z.safeParse(schema, json);
   if (result.success) return result.data;
   const issues = describeIssues(result.error.issues, []);
   const shown = issues.slice(0, 5).join('; ') + (issues.length > 5 ? `; and ${issues.length - 5} more` : '');
