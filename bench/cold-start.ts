@@ -6,9 +6,10 @@
  * The bundles are built with esbuild and `PIPELINE_BUNDLING`, the very options the stack's
  * `PipelineFunction` bundles with (only the target is this machine's Node.js, which runs them).
  * Which SDK clients a function holds is read from its own bundle's metafile, so the SDK-only
- * bundle follows the code. Two more bundles hold `undici` alone and `zod` alone: their import
- * times, and each package's share of a function bundle's bytes, say how much of the difference
- * each accounts for.
+ * bundle follows the code. Two more bundles hold zod's full build alone and `zod/mini` alone
+ * (what the functions validate with): their import times, and each package's share of a
+ * function bundle's bytes, say how much of the difference each accounts for. (The iBinder
+ * client speaks HTTP through Node's own `node:http`, so no HTTP package is bundled.)
  *
  * Timing: every import runs in a fresh `node` process (nothing cached), which measures
  * `await import(bundle)` with `performance.now()` around it and prints the milliseconds. The
@@ -70,7 +71,7 @@ export interface ColdStartResult {
   rounds: number;
   nodeVersion: string;
   functions: ColdStartFunctionResult[];
-  /** Import time of a bundle of `undici` alone and of `zod` (full build) alone. */
+  /** Import time of a bundle of `zod` (full build) alone and of `zod/mini` alone. */
   alone: Record<string, Spread>;
 }
 
@@ -189,8 +190,8 @@ export async function runColdStartBench(options: ColdStartOptions): Promise<Cold
       built.push({ name, path, sdkPath, sdkClients, bytes: Object.values(packages).reduce((a, b) => a + b, 0), packages });
     }
     const alonePaths = {
-      undici: await bundleSource(outDir, 'undici-alone', "export * from 'undici';\n"),
       zod: await bundleSource(outDir, 'zod-alone', "export * from 'zod';\n"),
+      'zod/mini': await bundleSource(outDir, 'zod-mini-alone', "export * from 'zod/mini';\n"),
     };
 
     const targets = [

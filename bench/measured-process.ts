@@ -15,7 +15,6 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { request } from 'undici';
 import { runExport } from '../functions/export-planner/run-export.js';
 import { streamToArchive } from '../functions/export-worker/archive-upload.js';
 import { processBatch } from '../functions/ingest/batch.js';
@@ -124,12 +123,16 @@ async function runPlainCopy(task: PlainCopyTask): Promise<{ durationMs: number; 
   const object = await s3.send(new GetObjectCommand({ Bucket: task.bucket, Key: task.key, VersionId: task.versionId }));
   const body = object.Body as Readable | undefined;
   if (!body || object.ContentLength === undefined) throw new Error(`GetObject s3://${task.bucket}/${task.key} returned no body or no length`);
-  const response = await request(task.uploadUrl, {
-    method: 'PUT',
-    headers: { 'content-length': String(object.ContentLength) },
-    body,
+  const upload = http.request(task.uploadUrl, { method: 'PUT', headers: { 'content-length': String(object.ContentLength) } });
+  const answered = new Promise<http.IncomingMessage>((resolve, reject) => {
+    upload.once('response', resolve);
+    upload.once('error', reject);
   });
-  await response.body.text();
+  answered.catch(() => undefined); // a failed PUT is reported by the pipeline below
+  await pipeline(body, upload);
+  const response = await answered;
+  response.resume();
+  await new Promise((resolve) => response.once('end', resolve));
   const durationMs = performance.now() - started;
   s3.destroy();
   if (response.statusCode !== 200) throw new Error(`the presigned PUT answered ${response.statusCode}`);
@@ -259,7 +262,7 @@ process.once('message', (raw: unknown) => {
     }
     probe.stop();
     await send({ type: 'result', result });
-    // Keep-alive sockets of the SDK and undici would hold the process open; the work is done.
+    // Keep-alive sockets of the SDK and Node's http agents would hold the process open; the work is done.
     process.exit(0);
   })();
 });
