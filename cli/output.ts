@@ -6,6 +6,7 @@
  */
 import type { CliError } from './errors.js';
 import type { CliIo } from './io.js';
+import { renderTable } from './table.js';
 
 /**
  * A line that redraws itself in place on stderr (the export's progress bar). While one is
@@ -70,16 +71,9 @@ export class Output {
   }
 }
 
-/** Columns padded to their widest cell; the last column is not padded. */
+/** A result table as the CLI prints it: no indent, no rule under the headers (see table.ts). */
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  const all = [headers, ...rows];
-  const widths = headers.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
-  return all.map((row) =>
-    row
-      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd(),
-  );
+  return renderTable(headers, rows);
 }
 
 /** Puts `prefix` in front of every line of `text`. */

@@ -3,6 +3,7 @@
  * version ids and the rejection report's sentences fit any terminal, then the queue's and the
  * emulator's counts. Pure functions from results to lines; demo.ts prints them.
  */
+import { renderTable as renderProjectTable } from '../cli/table.js';
 import type { Problem } from '../shared/ledger/types.js';
 
 export interface AcceptedFile {
@@ -75,18 +76,7 @@ export function renderFileReports(reports: readonly FileReport[]): string[] {
   return lines;
 }
 
-/** A plain table: columns padded to their widest cell. */
+/** A table of the demo's report: indented like the file blocks, a rule under the headers (see cli/table.ts). */
 export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  const widths = headers.map((h, c) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[c] ?? ''))));
-  const line = (cells: readonly string[]) => `  ${cells.map((cell, c) => pad(cell, widths[c] ?? 0)).join('  ').trimEnd()}`;
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
-}
-
-function pad(text: string, width: number): string {
-  return text + ' '.repeat(Math.max(0, width - displayWidth(text)));
-}
-
-/** Code points, which is the terminal width for the Latin text the demo prints. */
-function displayWidth(text: string): number {
-  return [...text].length;
+  return renderProjectTable(headers, rows, { indent: '  ', rule: true });
 }
