@@ -14,12 +14,55 @@
  * IAM: a transaction needs the item actions it contains (PutItem, UpdateItem), nothing else.
  */
 import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { expressionAttributes, type ExpressionNames, type ExpressionValues } from '../ledger/conditional-write.js';
 
 /** DynamoDB's limit on the items of one TransactWriteItems call. */
 export const TRANSACTION_ITEM_LIMIT = 100;
 
 type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
 export type TransactItem = TransactItems[number];
+
+/**
+ * A transaction item that puts `item` if `condition` holds. Names and values as the ledgers'
+ * conditional writes take them: only those the condition uses are sent (DynamoDB refuses the
+ * whole transaction for one unused placeholder).
+ */
+export function conditionalPutItem(input: {
+  tableName: string;
+  item: Record<string, unknown>;
+  condition: string;
+  names?: ExpressionNames;
+  values?: ExpressionValues;
+}): TransactItem {
+  return {
+    Put: {
+      TableName: input.tableName,
+      Item: input.item,
+      ConditionExpression: input.condition,
+      ...expressionAttributes([input.condition], input, `transaction put into ${input.tableName}`),
+    },
+  };
+}
+
+/** A transaction item that applies `update` to the item at `key` if `condition` holds; names and values as above. */
+export function conditionalUpdateItem(input: {
+  tableName: string;
+  key: Record<string, unknown>;
+  update: string;
+  condition: string;
+  names?: ExpressionNames;
+  values?: ExpressionValues;
+}): TransactItem {
+  return {
+    Update: {
+      TableName: input.tableName,
+      Key: input.key,
+      UpdateExpression: input.update,
+      ConditionExpression: input.condition,
+      ...expressionAttributes([input.update, input.condition], input, `transaction update in ${input.tableName}`),
+    },
+  };
+}
 
 export type AllOrNothingResult =
   /** Every item was written. */

@@ -24,17 +24,17 @@
  * settles the last job) writes the run's manifest and marks the run `finalized`.
  * Run items and markers expire (`expiresAt`) after `ttlDays`; version records never do.
  */
-import {
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
 import { z } from 'zod';
-import { isConditionalCheckFailed } from '../ledger/export-ledger.js';
-import { AllOrNothingWriter, TRANSACTION_ITEM_LIMIT, type TransactItem } from './all-or-nothing-writes.js';
+import { conditionalPut, conditionalUpdate, names, values, type ConditionalWriteResult } from '../ledger/conditional-write.js';
+import {
+  AllOrNothingWriter,
+  TRANSACTION_ITEM_LIMIT,
+  conditionalPutItem,
+  conditionalUpdateItem,
+  type TransactItem,
+} from './all-or-nothing-writes.js';
 
 export const runKey = (runId: string): string => `run#${runId}`;
 export const settledKey = (runId: string, versionId: string): string => `run#${runId}#settled#${versionId}`;
@@ -184,20 +184,13 @@ export class ExportRunStore {
       bytes: 0,
       updatedAt: run.startedAt.toISOString(),
     };
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: runKey(run.runId), kind: 'run', ...state, expiresAt: this.expiresAt(run.startedAt) },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': 'pk' },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
-      throw err;
-    }
+    const put = await conditionalPut(this.doc, {
+      tableName: this.tableName,
+      item: { pk: runKey(run.runId), kind: 'run', ...state, expiresAt: this.expiresAt(run.startedAt) },
+      condition: ABSENT,
+      names: names(['pk']),
+    });
+    return put.ok;
   }
 
   async get(runId: string): Promise<ExportRunState | undefined> {
@@ -212,101 +205,51 @@ export class ExportRunStore {
    * invocation holds a live one (or the run is no longer planning).
    */
   async acquirePlanningLease(runId: string, owner: string, now: Date, leaseMs: number): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: runKey(runId) },
-          UpdateExpression: 'SET #owner = :owner, #until = :until, #updated = :nowIso ADD #invocations :one',
-          ConditionExpression: '#state = :planning AND (attribute_not_exists(#until) OR #until < :now OR #owner = :owner)',
-          ExpressionAttributeNames: {
-            '#owner': 'planningOwner',
-            '#until': 'planningLeaseUntil',
-            '#updated': 'updatedAt',
-            '#invocations': 'planningInvocations',
-            '#state': 'state',
-          },
-          ExpressionAttributeValues: {
-            ':owner': owner,
-            ':until': now.getTime() + leaseMs,
-            ':now': now.getTime(),
-            ':nowIso': now.toISOString(),
-            ':one': 1,
-            ':planning': 'planning',
-          },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
-      throw err;
-    }
+    const lease = await conditionalUpdate(this.doc, {
+      tableName: this.tableName,
+      key: { pk: runKey(runId) },
+      update: 'SET #planningOwner = :owner, #planningLeaseUntil = :until, #updatedAt = :nowIso ADD #planningInvocations :one',
+      condition: '#state = :planning AND (attribute_not_exists(#planningLeaseUntil) OR #planningLeaseUntil < :now OR #planningOwner = :owner)',
+      names: names(['planningOwner', 'planningLeaseUntil', 'updatedAt', 'planningInvocations', 'state']),
+      values: values({ owner, until: now.getTime() + leaseMs, now: now.getTime(), nowIso: now.toISOString(), one: 1, planning: 'planning' }),
+    });
+    return lease.ok;
   }
 
   /** Saves the cursor and the planner's counts and extends the lease; fails when the lease was lost. */
   async saveProgress(runId: string, owner: string, progress: PlanProgress, now: Date, leaseMs: number): Promise<void> {
-    const names: Record<string, string> = {
-      '#binderIndex': 'binderIndex',
-      '#nextPage': 'nextPage',
-      '#documentsSeen': 'documentsSeen',
-      '#skippedUnchanged': 'skippedUnchanged',
-      '#documentErrors': 'documentErrors',
-      '#binderErrors': 'binderErrors',
-      '#updated': 'updatedAt',
-      '#current': 'current',
-      '#failedPage': 'failedPage',
-      '#owner': 'planningOwner',
-      '#until': 'planningLeaseUntil',
-      '#state': 'state',
-    };
-    const values: Record<string, unknown> = {
-      ':binderIndex': progress.binderIndex,
-      ':nextPage': progress.nextPage,
-      ':documentsSeen': progress.documentsSeen,
-      ':skippedUnchanged': progress.skippedUnchanged,
-      ':documentErrors': progress.documentErrors,
-      ':binderErrors': progress.binderErrors,
-      ':updated': now.toISOString(),
-      ':owner': owner,
-      ':until': now.getTime() + leaseMs,
-      ':planning': 'planning',
+    const held = this.heldByPlanner(owner);
+    const counts = {
+      binderIndex: progress.binderIndex,
+      nextPage: progress.nextPage,
+      documentsSeen: progress.documentsSeen,
+      skippedUnchanged: progress.skippedUnchanged,
+      documentErrors: progress.documentErrors,
+      binderErrors: progress.binderErrors,
     };
     const set = [
-      '#binderIndex = :binderIndex',
-      '#nextPage = :nextPage',
-      '#documentsSeen = :documentsSeen',
-      '#skippedUnchanged = :skippedUnchanged',
-      '#documentErrors = :documentErrors',
-      '#binderErrors = :binderErrors',
-      '#updated = :updated',
-      '#until = :until',
+      ...Object.keys(counts).map((attribute) => `#${attribute} = :${attribute}`),
+      '#updatedAt = :updatedAt',
+      '#planningLeaseUntil = :until',
+      ...(progress.current ? ['#current = :current'] : []),
     ];
-    // A saved page ends the failure count of the page before it.
-    let update = `SET ${set.join(', ')} REMOVE #failedPage`;
-    if (progress.current) {
-      update = `SET ${[...set, '#current = :current'].join(', ')} REMOVE #failedPage`;
-      values[':current'] = progress.current;
-    } else {
-      update += ', #current';
-    }
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: runKey(runId) },
-          UpdateExpression: update,
-          ConditionExpression: '#state = :planning AND #owner = :owner',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
+    // A saved page ends the failure count of the page before it; a binder finished ends `current`.
+    const remove = ['#failedPage', ...(progress.current ? [] : ['#current'])];
+    const saved = await conditionalUpdate<Record<string, unknown>>(this.doc, {
+      tableName: this.tableName,
+      key: { pk: runKey(runId) },
+      update: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
+      condition: held.condition,
+      names: { ...names([...Object.keys(counts), 'updatedAt', 'planningLeaseUntil', 'current', 'failedPage']), ...held.names },
+      values: {
+        ...values({ ...counts, updatedAt: now.toISOString(), until: now.getTime() + leaseMs, current: progress.current }),
+        ...held.values,
+      },
+    });
+    if (!saved.ok) {
+      throw new RunStoreError(
+        `export run ${runId}: another planner invocation took over the run (or it is no longer planning: ${describePlanning(saved)}); this one stops without saving`,
       );
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) {
-        throw new RunStoreError(
-          `export run ${runId}: another planner invocation took over the run (or it is no longer planning); this one stops without saving`,
-        );
-      }
-      throw err;
     }
   }
 
@@ -322,40 +265,29 @@ export class ExportRunStore {
     failedPage: { binderIndex: number; nextPage: number; attempts: number },
     now: Date,
   ): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: runKey(runId) },
-          UpdateExpression: 'SET #failedPage = :failedPage, #updated = :now',
-          ConditionExpression: '#state = :planning AND #owner = :owner',
-          ExpressionAttributeNames: { '#failedPage': 'failedPage', '#updated': 'updatedAt', '#state': 'state', '#owner': 'planningOwner' },
-          ExpressionAttributeValues: { ':failedPage': failedPage, ':now': now.toISOString(), ':planning': 'planning', ':owner': owner },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
-      throw err;
-    }
+    const held = this.heldByPlanner(owner);
+    const recorded = await conditionalUpdate(this.doc, {
+      tableName: this.tableName,
+      key: { pk: runKey(runId) },
+      update: 'SET #failedPage = :failedPage, #updatedAt = :now',
+      condition: held.condition,
+      names: { ...names(['failedPage', 'updatedAt']), ...held.names },
+      values: { ...values({ failedPage, now: now.toISOString() }), ...held.values },
+    });
+    return recorded.ok;
   }
 
   /** Gives up the planning lease (the planner stops for time), so the next invocation may resume at once. */
   async releasePlanningLease(runId: string, owner: string): Promise<void> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: runKey(runId) },
-          UpdateExpression: 'REMOVE #until',
-          ConditionExpression: '#owner = :owner',
-          ExpressionAttributeNames: { '#until': 'planningLeaseUntil', '#owner': 'planningOwner' },
-          ExpressionAttributeValues: { ':owner': owner },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionalCheckFailed(err)) throw err;
-    }
+    // Not the holder any more: the lease is someone else's to release.
+    await conditionalUpdate(this.doc, {
+      tableName: this.tableName,
+      key: { pk: runKey(runId) },
+      update: 'REMOVE #planningLeaseUntil',
+      condition: '#planningOwner = :owner',
+      names: names(['planningLeaseUntil', 'planningOwner']),
+      values: values({ owner }),
+    });
   }
 
   /**
@@ -380,7 +312,7 @@ export class ExportRunStore {
         count += await this.recordEnqueuedOneByOne(runId, chunk, now);
         continue;
       }
-      if (written === 'no-run') throw new RunStoreError(`export run ${runId} is not in the export ledger (expired or never created); its versions cannot be counted`);
+      if (written === 'no-run') throw noRun(runId);
       count += written.size;
     }
     return count;
@@ -392,35 +324,20 @@ export class ExportRunStore {
     const created = await Promise.all(
       versionIds.map((versionId) =>
         limit(async () => {
-          try {
-            await this.doc.send(
-              new PutCommand({
-                TableName: this.tableName,
-                Item: { pk: enqueuedKey(runId, versionId), kind: 'enqueued', at: now.toISOString(), expiresAt: this.expiresAt(now) },
-                ConditionExpression: 'attribute_not_exists(#pk)',
-                ExpressionAttributeNames: { '#pk': 'pk' },
-              }),
-            );
-            return 1;
-          } catch (err) {
-            if (isConditionalCheckFailed(err)) return 0;
-            throw err;
-          }
+          const marker = await conditionalPut(this.doc, {
+            tableName: this.tableName,
+            item: { pk: enqueuedKey(runId, versionId), kind: 'enqueued', at: now.toISOString(), expiresAt: this.expiresAt(now) },
+            condition: ABSENT,
+            names: names(['pk']),
+          });
+          return marker.ok ? 1 : 0;
         }),
       ),
     );
     const count = created.reduce<number>((sum, n) => sum + n, 0);
     if (count > 0) {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: runKey(runId) },
-          UpdateExpression: 'ADD #enqueued :n',
-          ConditionExpression: 'attribute_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': 'pk', '#enqueued': 'versionsEnqueued' },
-          ExpressionAttributeValues: { ':n': count },
-        }),
-      );
+      const counted = await this.addToCounters(runId, 'ADD #versionsEnqueued :n', { names: names(['versionsEnqueued']), values: values({ n: count }) });
+      if (!counted.ok) throw noRun(runId);
     }
     return count;
   }
@@ -441,26 +358,15 @@ export class ExportRunStore {
     for (let round = 0; pending.length > 0 && round <= markers.length; round++) {
       const counter = counterUpdate(pending);
       const items: TransactItem[] = [
-        ...pending.map(
-          (item): TransactItem => ({
-            Put: {
-              TableName: this.tableName,
-              Item: item,
-              ConditionExpression: 'attribute_not_exists(#pk)',
-              ExpressionAttributeNames: { '#pk': 'pk' },
-            },
-          }),
-        ),
-        {
-          Update: {
-            TableName: this.tableName,
-            Key: { pk: runKey(runId) },
-            UpdateExpression: `ADD ${counter.add}`,
-            ConditionExpression: 'attribute_exists(#pk)',
-            ExpressionAttributeNames: { '#pk': 'pk', ...counter.names },
-            ExpressionAttributeValues: counter.values,
-          },
-        },
+        ...pending.map((item) => conditionalPutItem({ tableName: this.tableName, item, condition: ABSENT, names: names(['pk']) })),
+        conditionalUpdateItem({
+          tableName: this.tableName,
+          key: { pk: runKey(runId) },
+          update: `ADD ${counter.add}`,
+          condition: PRESENT,
+          names: { ...names(['pk']), ...counter.names },
+          values: counter.values,
+        }),
       ];
       const result = await this.allOrNothing.write(items);
       if (result.kind === 'unsupported') return undefined;
@@ -474,32 +380,21 @@ export class ExportRunStore {
 
   /** Ends planning; returns the run as it is now, settle counters included. */
   async markPlanned(runId: string, owner: string, now: Date): Promise<ExportRunState> {
-    try {
-      const result = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: runKey(runId) },
-          UpdateExpression: 'SET #state = :planned, #plannedAt = :now, #updated = :now REMOVE #owner, #until, #current',
-          ConditionExpression: '#state = :planning AND #owner = :owner',
-          ExpressionAttributeNames: {
-            '#state': 'state',
-            '#plannedAt': 'plannedAt',
-            '#updated': 'updatedAt',
-            '#owner': 'planningOwner',
-            '#until': 'planningLeaseUntil',
-            '#current': 'current',
-          },
-          ExpressionAttributeValues: { ':planned': 'planned', ':planning': 'planning', ':now': now.toISOString(), ':owner': owner },
-          ReturnValues: 'ALL_NEW',
-        }),
+    const held = this.heldByPlanner(owner);
+    const planned = await conditionalUpdate<Record<string, unknown>>(this.doc, {
+      tableName: this.tableName,
+      key: { pk: runKey(runId) },
+      update: 'SET #state = :planned, #plannedAt = :now, #updatedAt = :now REMOVE #planningOwner, #planningLeaseUntil, #current',
+      condition: held.condition,
+      names: { ...names(['plannedAt', 'updatedAt', 'planningLeaseUntil', 'current']), ...held.names },
+      values: { ...values({ planned: 'planned', now: now.toISOString() }), ...held.values },
+    });
+    if (!planned.ok) {
+      throw new RunStoreError(
+        `export run ${runId}: another planner invocation took over the run before it was marked planned (${describePlanning(planned)})`,
       );
-      return this.parse(result.Attributes, runId);
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) {
-        throw new RunStoreError(`export run ${runId}: another planner invocation took over the run before it was marked planned`);
-      }
-      throw err;
     }
+    return this.parse(planned.item, runId);
   }
 
   /**
@@ -507,34 +402,21 @@ export class ExportRunStore {
    * run already (a redelivery) or the run is unknown (its item expired).
    */
   async settle(runId: string, versionId: string, status: SettleStatus, bytes: number, now: Date): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: settledKey(runId, versionId), kind: 'settled', status, at: now.toISOString(), expiresAt: this.expiresAt(now) },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': 'pk' },
-        }),
-      );
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
-      throw err;
-    }
+    const marker = await conditionalPut(this.doc, {
+      tableName: this.tableName,
+      item: { pk: settledKey(runId, versionId), kind: 'settled', status, at: now.toISOString(), expiresAt: this.expiresAt(now) },
+      condition: ABSENT,
+      names: names(['pk']),
+    });
+    if (!marker.ok) return false;
     const counter = status === 'exported' ? 'exported' : status === 'failed' ? 'failed' : 'alreadyExported';
     try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: runKey(runId) },
-          UpdateExpression: 'ADD #settled :one, #counter :one, #bytes :bytes',
-          ConditionExpression: 'attribute_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': 'pk', '#settled': 'settled', '#counter': counter, '#bytes': 'bytes' },
-          ExpressionAttributeValues: { ':one': 1, ':bytes': bytes },
-        }),
-      );
-      return true;
+      const counted = await this.addToCounters(runId, 'ADD #settled :one, #counter :one, #bytes :bytes', {
+        names: { ...names(['settled', 'bytes']), '#counter': counter },
+        values: values({ one: 1, bytes }),
+      });
+      return counted.ok;
     } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
       // Undo the marker so that the redelivered job counts; if this fails too the run is
       // finalized by the next scheduled plan instead of by its last worker.
       await this.doc
@@ -551,23 +433,11 @@ export class ExportRunStore {
    * whose ledger record it wrote under its claim, which happens once per version.
    */
   async addExported(runId: string, versions: number, bytes: number, now: Date): Promise<ExportRunState | undefined> {
-    try {
-      const result = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: runKey(runId) },
-          UpdateExpression: 'SET #updated = :now ADD #settled :n, #exported :n, #bytes :bytes',
-          ConditionExpression: 'attribute_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': 'pk', '#settled': 'settled', '#exported': 'exported', '#bytes': 'bytes', '#updated': 'updatedAt' },
-          ExpressionAttributeValues: { ':n': versions, ':bytes': bytes, ':now': now.toISOString() },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return this.parse(result.Attributes, runId);
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return undefined;
-      throw err;
-    }
+    const counted = await this.addToCounters(runId, 'SET #updatedAt = :now ADD #settled :n, #exported :n, #bytes :bytes', {
+      names: names(['settled', 'exported', 'bytes', 'updatedAt']),
+      values: values({ n: versions, bytes, now: now.toISOString() }),
+    });
+    return counted.ok ? this.parse(counted.item, runId) : undefined;
   }
 
   /**
@@ -592,18 +462,19 @@ export class ExportRunStore {
             return outcome ? [outcome] : [];
           });
           const countOf = (status: SettleStatus): number => settled.filter((o) => o.status === status).length;
-          const counters: [string, string, number][] = [
-            ['#settled', 'settled', settled.length],
-            ['#exported', 'exported', countOf('exported')],
-            ['#alreadyExported', 'alreadyExported', countOf('already-exported')],
-            ['#failed', 'failed', countOf('failed')],
-            ['#bytes', 'bytes', settled.reduce((sum, o) => sum + (o.status === 'exported' ? o.bytes : 0), 0)],
-          ];
-          const used = counters.filter(([, , n], index) => index === 0 || n > 0);
+          const counters: Record<string, number> = {
+            settled: settled.length,
+            exported: countOf('exported'),
+            alreadyExported: countOf('already-exported'),
+            failed: countOf('failed'),
+            bytes: settled.reduce((sum, o) => sum + (o.status === 'exported' ? o.bytes : 0), 0),
+          };
+          // Adding zero is left out; the names and values of those counters are dropped with it.
+          const added = Object.keys(counters).filter((attribute) => attribute === 'settled' || (counters[attribute] ?? 0) > 0);
           return {
-            names: Object.fromEntries(used.map(([name, attribute]) => [name, attribute])),
-            values: Object.fromEntries(used.map(([name, , n]) => [`:${name.slice(1)}`, n])),
-            add: used.map(([name]) => `${name} :${name.slice(1)}`).join(', '),
+            names: names(Object.keys(counters)),
+            values: values(counters),
+            add: added.map((attribute) => `#${attribute} :${attribute}`).join(', '),
           };
         },
         runId,
@@ -622,16 +493,13 @@ export class ExportRunStore {
   }
 
   async markFinalized(runId: string, now: Date): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: runKey(runId) },
-        UpdateExpression: 'SET #state = :finalized, #finalizedAt = :now, #updated = :now',
-        ConditionExpression: 'attribute_exists(#pk)',
-        ExpressionAttributeNames: { '#pk': 'pk', '#state': 'state', '#finalizedAt': 'finalizedAt', '#updated': 'updatedAt' },
-        ExpressionAttributeValues: { ':finalized': 'finalized', ':now': now.toISOString() },
-      }),
-    );
+    const finalized = await this.addToCounters(runId, 'SET #state = :finalized, #finalizedAt = :now, #updatedAt = :now', {
+      names: names(['state', 'finalizedAt', 'updatedAt']),
+      values: values({ finalized: 'finalized', now: now.toISOString() }),
+    });
+    if (!finalized.ok) {
+      throw new RunStoreError(`export run ${runId} is not in the export ledger (expired or never created); it cannot be marked finalized`);
+    }
   }
 
   async getScheduledRunId(): Promise<string | undefined> {
@@ -651,6 +519,34 @@ export class ExportRunStore {
     );
   }
 
+  /**
+   * Applies `update` to the run's item while it exists (a run whose item expired is not
+   * recreated by a late counter). Returns the run after the update, or the failure.
+   */
+  private addToCounters(
+    runId: string,
+    update: string,
+    parts: { names: Record<string, string>; values: Record<string, unknown> },
+  ): Promise<ConditionalWriteResult<Record<string, unknown>>> {
+    return conditionalUpdate(this.doc, {
+      tableName: this.tableName,
+      key: { pk: runKey(runId) },
+      update,
+      condition: PRESENT,
+      names: { ...names(['pk']), ...parts.names },
+      values: parts.values,
+    });
+  }
+
+  /** The condition that `owner` holds the planning lease of a run still planning. */
+  private heldByPlanner(owner: string): { condition: string; names: Record<string, string>; values: Record<string, unknown> } {
+    return {
+      condition: '#state = :planning AND #planningOwner = :owner',
+      names: names(['state', 'planningOwner']),
+      values: values({ planning: 'planning', owner }),
+    };
+  }
+
   private parse(item: Record<string, unknown> | undefined, runId: string): ExportRunState {
     const parsed = ExportRunStateSchema.safeParse(item);
     if (!parsed.success) {
@@ -664,4 +560,20 @@ export class ExportRunStore {
 /** True when every enqueued job of a planned run has settled. */
 export function isRunSettled(run: ExportRunState): boolean {
   return run.state === 'planned' && run.settled >= run.versionsEnqueued;
+}
+
+const ABSENT = 'attribute_not_exists(#pk)';
+const PRESENT = 'attribute_exists(#pk)';
+
+function noRun(runId: string): RunStoreError {
+  return new RunStoreError(`export run ${runId} is not in the export ledger (expired or never created); its versions cannot be counted`);
+}
+
+/** Who holds the planning of a run whose conditional write failed, from the item returned with the failure. */
+function describePlanning(result: ConditionalWriteResult<Record<string, unknown>>): string {
+  if (result.ok) return 'written';
+  const current = result.current;
+  if (current === undefined) return 'the run item is gone';
+  const holder = typeof current.planningOwner === 'string' ? `held by ${current.planningOwner}` : 'held by nobody';
+  return `state ${String(current.state)}, ${holder}`;
 }

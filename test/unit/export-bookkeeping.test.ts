@@ -167,6 +167,21 @@ describe('settle markers of failed and already-exported jobs (worker)', () => {
     expect(input.TransactItems[3]?.Update?.ExpressionAttributeValues).toEqual({ ':settled': 3, ':exported': 1, ':alreadyExported': 1, ':failed': 1, ':bytes': 10 });
   });
 
+  it('sends only the counters a batch adds to, with their names and values and no others', async () => {
+    const { store, mock } = mockedStore();
+    mock.on(TransactWriteCommand).resolves({});
+
+    await store.settleMany('run-1', [{ versionId: 'v1', status: 'failed', bytes: 0 }], NOW);
+
+    const update = (mock.commandCalls(TransactWriteCommand)[0]?.args[0].input as TransactInput).TransactItems[1]?.Update;
+    expect(update).toMatchObject({
+      UpdateExpression: 'ADD #settled :settled, #failed :failed',
+      ExpressionAttributeNames: { '#pk': 'pk', '#settled': 'settled', '#failed': 'failed' },
+      ExpressionAttributeValues: { ':settled': 1, ':failed': 1 },
+    });
+    expect(Object.keys((update as { ExpressionAttributeNames: object }).ExpressionAttributeNames)).toHaveLength(3);
+  });
+
   it('counts nothing twice: a job settled before is left out; an unknown run counts nothing', async () => {
     const { store, mock } = mockedStore();
     mock.on(TransactWriteCommand).rejectsOnce(cancelled(['ConditionalCheckFailed', 'None', 'None'])).resolves({});

@@ -199,6 +199,28 @@ describe('export run store', () => {
     expect((await runs.get('run-1'))?.versionsEnqueued).toBe(3);
   });
 
+  it('says who holds the run when a planner that lost it tries to save or finish', async () => {
+    await runs.create(newRun);
+    await runs.acquirePlanningLease('run-1', 'p1', NOW, 60_000);
+    const progress = { binderIndex: 0, nextPage: 2, documentsSeen: 1, skippedUnchanged: 0, documentErrors: 0, binderErrors: 0 };
+    await expect(runs.saveProgress('run-1', 'p2', progress, NOW, 60_000)).rejects.toThrow(
+      'export run run-1: another planner invocation took over the run (or it is no longer planning: state planning, held by p1); this one stops without saving',
+    );
+    await runs.markPlanned('run-1', 'p1', NOW);
+    await expect(runs.markPlanned('run-1', 'p2', NOW)).rejects.toThrow(/before it was marked planned \(state planned, held by nobody\)/);
+    await expect(runs.saveProgress('gone', 'p1', progress, NOW, 60_000)).rejects.toThrow(/the run item is gone/);
+  });
+
+  it('refuses to count or finalize a run that is not in the ledger, naming it', async () => {
+    await expect(runs.recordEnqueued('no-such-run', ['v1'], NOW)).rejects.toThrow(
+      'export run no-such-run is not in the export ledger (expired or never created); its versions cannot be counted',
+    );
+    await expect(runs.markFinalized('no-such-run', NOW)).rejects.toThrow(/export run no-such-run is not in the export ledger .*cannot be marked finalized/);
+    expect(await runs.addExported('no-such-run', 1, 10, NOW)).toBeUndefined();
+    // Nothing was created by the refused counters.
+    expect(await runs.get('no-such-run')).toBeUndefined();
+  });
+
   it('does not count a job of an unknown run', async () => {
     expect(await runs.settle('no-such-run', 'v1', 'exported', 1, NOW)).toBe(false);
   });
