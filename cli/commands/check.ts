@@ -6,14 +6,12 @@
 import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { Argument } from 'commander';
-import { getObjectTags, headObjectVersion } from '../../functions/ingest/object-store.js';
 import type { S3Tag } from '../../shared/s3/tags.js';
 import { isS3Url, parseS3Location, parseTagOption } from '../arguments.js';
 import { argumentOf, type CommandRegistration } from '../command.js';
 import type { CliContext } from '../context.js';
 import { EXIT, UsageError } from '../errors.js';
 import { checkIngest } from '../ingest-check.js';
-import { rejectedObjectKeys } from '../rejected-keys.js';
 import { renderCheck } from '../render-check.js';
 import { applyTagChanges, type TagChange } from '../tag-changes.js';
 
@@ -100,6 +98,11 @@ async function readSubject(ctx: CliContext, text: string, options: CheckOptions)
     const location = parseS3Location(text);
     if (options.key !== undefined) throw new UsageError('--key is for local files: an S3 object is judged under its own key', 'leave out --key');
     const ref = { ...location, versionId: options.versionId };
+    // Loaded on use: the S3 client (which these pull in) should not slow down every start of the CLI.
+    const [{ getObjectTags, headObjectVersion }, { resolveRejectedObjectKeys, s3RejectionReportReader }] = await Promise.all([
+      import('../../functions/ingest/object-store.js'),
+      import('../rejected-keys.js'),
+    ]);
     const s3 = ctx.s3();
     const head = await headObjectVersion(s3, ref);
     if (!head) {
@@ -112,7 +115,7 @@ async function readSubject(ctx: CliContext, text: string, options: CheckOptions)
     const notes: string[] = [];
     let key = location.key;
     if (key.startsWith(config.rejectedPrefix)) {
-      key = rejectedObjectKeys(key, config).inboxKey;
+      key = (await resolveRejectedObjectKeys(key, config, s3RejectionReportReader(s3, location.bucket))).inboxKey;
       notes.push(`judged as ${key}, where reingest would copy it`);
     }
     return {

@@ -12,7 +12,6 @@ import { argumentOf, type CommandRegistration } from '../command.js';
 import type { IngestCheckResult } from '../ingest-check.js';
 import { EXIT, UsageError } from '../errors.js';
 import { prefixLines } from '../output.js';
-import { rejectedObjectKeys } from '../rejected-keys.js';
 import { suggestedCommand } from '../suggested-command.js';
 import { applyTagChanges, type TagChange } from '../tag-changes.js';
 
@@ -40,22 +39,29 @@ the one in an s3:// argument. Example:
     .action(
       action(async (ctx, command) => {
         // Loaded on use: the AWS SDK and the ingest's checks should not slow down `--help`.
-        const [{ DeleteObjectCommand, PutObjectTaggingCommand }, { copyObjectVersion, getObjectTags, headObjectVersion }, { checkS3TagSet }, { checkIngest }, { renderCheck }] =
-          await Promise.all([
-            import('@aws-sdk/client-s3'),
-            import('../../functions/ingest/object-store.js'),
-            import('../../shared/s3/tags.js'),
-            import('../ingest-check.js'),
-            import('../render-check.js'),
-          ]);
+        const [
+          { DeleteObjectCommand, PutObjectTaggingCommand },
+          { copyObjectVersion, getObjectTags, headObjectVersion },
+          { checkS3TagSet },
+          { checkIngest },
+          { renderCheck },
+          { resolveRejectedObjectKeys, s3RejectionReportReader },
+        ] = await Promise.all([
+          import('@aws-sdk/client-s3'),
+          import('../../functions/ingest/object-store.js'),
+          import('../../shared/s3/tags.js'),
+          import('../ingest-check.js'),
+          import('../render-check.js'),
+          import('../rejected-keys.js'),
+        ]);
         const text = argumentOf(command, 0);
         const options = command.opts<ReingestOptions>();
         const changes = options.tag ?? [];
         const config = ctx.pipelineConfig();
         const location = isS3Url(text) ? parseS3Location(text, 'rejected object') : { bucket: await ctx.resource('inboxBucket'), key: text };
-        const keys = rejectedObjectKeys(location.key.replace(/^\/+/, ''), config);
         const bucket = location.bucket;
         const s3 = ctx.s3();
+        const keys = await resolveRejectedObjectKeys(location.key.replace(/^\/+/, ''), config, s3RejectionReportReader(s3, bucket));
         const source = { bucket, key: keys.rejectedKey };
 
         const head = await headObjectVersion(s3, source);
