@@ -100,7 +100,7 @@ function cancelled(codes: string[]): Error {
   return Object.assign(new Error('Transaction cancelled'), { name: 'TransactionCanceledException', CancellationReasons: codes.map((Code) => ({ Code })) });
 }
 
-type TransactInput = { TransactItems: { Put?: { Item: Record<string, unknown> }; Update?: { UpdateExpression: string; ExpressionAttributeValues: Record<string, unknown> } }[] };
+type TransactInput = { TransactItems: { Put?: { Item: Record<string, unknown> }; Update?: { UpdateExpression: string; ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues: Record<string, unknown> } }[] };
 
 describe('enqueued markers (planner)', () => {
   it('writes a page of 150 versions in two transactions (99 markers and the count each), not 150 writes', async () => {
@@ -174,12 +174,9 @@ describe('settle markers of failed and already-exported jobs (worker)', () => {
     await store.settleMany('run-1', [{ versionId: 'v1', status: 'failed', bytes: 0 }], NOW);
 
     const update = (mock.commandCalls(TransactWriteCommand)[0]?.args[0].input as TransactInput).TransactItems[1]?.Update;
-    expect(update).toMatchObject({
-      UpdateExpression: 'ADD #settled :settled, #failed :failed',
-      ExpressionAttributeNames: { '#pk': 'pk', '#settled': 'settled', '#failed': 'failed' },
-      ExpressionAttributeValues: { ':settled': 1, ':failed': 1 },
-    });
-    expect(Object.keys((update as { ExpressionAttributeNames: object }).ExpressionAttributeNames)).toHaveLength(3);
+    expect(update?.UpdateExpression).toBe('ADD #settled :settled, #failed :failed');
+    expect(update?.ExpressionAttributeNames).toEqual({ '#pk': 'pk', '#settled': 'settled', '#failed': 'failed' });
+    expect(update?.ExpressionAttributeValues).toEqual({ ':settled': 1, ':failed': 1 });
   });
 
   it('counts nothing twice: a job settled before is left out; an unknown run counts nothing', async () => {
