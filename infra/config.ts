@@ -113,8 +113,12 @@ export const IngestConfigSchema = z
         'Most concurrent ingest invocations the SQS event source starts (2-1000); bounds the load on iBinder.',
       ),
     recordConcurrency: wholeNumber(1, 100)
-      .default(4)
-      .describe('Records of one batch processed at once inside an invocation.'),
+      .default(10)
+      .describe(
+        'Records of one batch processed at once inside an invocation (default: the batch size of 10). ' +
+          'Capped per connector (iBinder 10, Bynder 4): at most maxConcurrency x min(recordConcurrency, cap) requests ' +
+          'to the document system at once.',
+      ),
     functionTimeoutSeconds: wholeNumber(10, 900)
       .default(300)
       .describe('Ingest function timeout (seconds). The queue visibility timeout is 6 x this + the batching window.'),

@@ -1,7 +1,8 @@
 /**
  * One SQS batch of S3 event notifications -> a partial batch response.
  *
- * Records run concurrently up to `recordConcurrency`. A record is only started while more than
+ * Records run concurrently up to `recordConcurrency`, within the destination's cap
+ * (connector-concurrency.ts). A record is only started while more than
  * `minRemainingTimeMs` of the invocation remain; later ones are handed back to SQS unstarted
  * rather than cut off mid-upload by the function timeout. One message may name several
  * objects: it is acknowledged only when none of them needs a retry, and the ledger makes the
@@ -27,6 +28,7 @@ import pLimit from 'p-limit';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { runWithDeadline } from '../../shared/ibinder/deadline.js';
 import { parseS3EventMessage, S3EventParseError, type S3ObjectEvent } from '../../shared/s3/event.js';
+import { recordsInFlight } from './connector-concurrency.js';
 import { MAX_VISIBILITY_TIMEOUT_SECONDS } from './message-visibility.js';
 import { processObjectRecord } from './process-record.js';
 import type { IngestDependencies, RecordOutcome } from './types.js';
@@ -53,7 +55,8 @@ export async function processBatch(
   nowMs: () => number = Date.now,
 ): Promise<SQSBatchResponse> {
   const { logger, config } = deps;
-  const limit = pLimit(config.recordConcurrency);
+  // Bounded per connector: see connector-concurrency.ts for the rate limits behind the cap.
+  const limit = pLimit(recordsInFlight(config.recordConcurrency, deps.destination.name));
   const failed = new Set<string>();
   /** Per failed message, the longest `Retry-After` (s) among its records. */
   const retryAfterSeconds = new Map<string, number>();

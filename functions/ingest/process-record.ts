@@ -27,6 +27,7 @@ import {
 } from '../../shared/ledger/types.js';
 import { appendLogContext, runWithLogContext } from '../../shared/observability/log-context.js';
 import { compareSequencers, type S3ObjectEvent } from '../../shared/s3/event.js';
+import type { S3Tag } from '../../shared/s3/tags.js';
 import { assessIngest, targetOfPlan, type IngestAssessment } from './assess.js';
 import { disposeCommittedObject, disposeSupersededObject } from './disposition.js';
 import {
@@ -124,8 +125,13 @@ async function ingest(
 
   let ref: ObjectRef = unversionedUpload(event, { bucket: event.bucket, key: event.key, versionId: event.versionId }, undefined);
 
+  // The object's head and its tags at once: two reads of one version, neither waits for the other.
   step.name = 'read object';
   let object: ObjectVersionInfo | undefined;
+  let tagsRead = readTags(s3, ref);
+  // A cheap early look at the key's order beside them, so that a superseded upload sends no
+  // byte; the check that counts runs under the key's lease, just before the commit.
+  let newestCommitRead = event.sequencer === undefined ? undefined : settledLater(ledger.committedSequencer(ref.bucket, ref.key));
   try {
     object = await headObjectVersion(s3, ref);
     if (!object && event.alternateKey !== undefined) {
@@ -134,6 +140,8 @@ async function ingest(
       object = await headObjectVersion(s3, alternate);
       if (object) {
         ref = alternate;
+        tagsRead = readTags(s3, ref);
+        if (newestCommitRead !== undefined) newestCommitRead = settledLater(ledger.committedSequencer(ref.bucket, ref.key));
         remember(log, { key: ref.key });
       }
     }
@@ -161,29 +169,8 @@ async function ingest(
     return skip(log, 'the object version no longer exists and the ledger has no record of it: nothing to ingest', 'warn');
   }
 
-  // A redelivered or duplicated event for a finished object: finish its disposal and stop.
-  step.name = 'read ledger';
-  const known = await ledger.get(ref);
-  if (known?.state === 'committed') {
-    remember(log, { documentId: known.documentId, documentVersionId: known.documentVersionId });
-    step.name = 'dispose';
-    await disposeCommittedObject(s3, log, ref, config.disposition, known);
-    return skip(log, 'duplicate delivery: already committed, no second version created', 'info');
-  }
-  if (known?.state === 'rejected') {
-    step.name = 'dispose';
-    // The ledger is written before the delete: finish a rejection that crashed in between.
-    await deleteObjectVersion(s3, ref);
-    return skip(log, 'duplicate delivery: already rejected', 'info');
-  }
-  if (known?.state === 'superseded') {
-    step.name = 'dispose';
-    await disposeSupersededObject(s3, log, ref, config.disposition);
-    return skip(log, 'duplicate delivery: already superseded by a newer upload of the key', 'info');
-  }
-
   step.name = 'read tags';
-  const tagSet = await getObjectTags(s3, ref);
+  const tagSet = await tagsRead;
 
   const assess = (): Promise<IngestAssessment> =>
     assessIngest(
@@ -199,34 +186,52 @@ async function ingest(
       },
     );
 
-  // Bytes sent and a plan stored: the destination may already hold the file (a crash after the
-  // commit). Its decision stands; re-assessing the current tags could reject an accepted file.
+  // The decision `check` shares (tags, target, schema, validation), made before the claim and
+  // without reading the ledger first: the claim itself returns what the ledger holds. Only when
+  // the decision would end the record without a claim (waiting for tags, or a failed read) is the
+  // ledger read, because an upload whose bytes were sent must be resumed with its stored plan
+  // (the destination may already hold the file): re-assessing the current tags must not stop it.
   let assessment: IngestAssessment | undefined;
-  const knownPlan = resumablePlan(known);
-  if (knownPlan !== undefined) {
-    log.info('the bytes were sent before: resuming with the stored commit plan, without assessing the current tags', {
-      storedPlan: describePlan(knownPlan),
-    });
-  } else {
-    // The decision `check` shares: tags, target, schema, validation. Only its reads are steps here.
+  let assessmentFailure: { error: unknown; step: string } | undefined;
+  try {
     assessment = await assess();
-    if (assessment.kind === 'wait') return waitForTags(deps, log, assessment.graceEndsAt);
+  } catch (err) {
+    assessmentFailure = { error: err, step: step.name };
+  }
+  if (assessmentFailure !== undefined || assessment?.kind === 'wait') {
+    step.name = 'read ledger';
+    const known = await ledger.get(ref);
+    const finished = known !== undefined && known.state !== 'claimed';
+    if (resumablePlan(known) === undefined && !finished) {
+      if (assessment?.kind === 'wait') return waitForTags(deps, log, assessment.graceEndsAt);
+      step.name = assessmentFailure?.step ?? step.name;
+      throw assessmentFailure?.error;
+    }
+    // The claim below finds the finished entry or the stored plan; the current tags do not count.
+    assessment = undefined;
   }
 
   // Claimed before anything is written, a rejection too: a consumer that loses the object to
   // another one (which may be committing it) must not leave a rejected copy behind.
   step.name = 'claim';
   const claim = await ledger.claim(ref, messageId);
+  // A redelivered or duplicated event for a finished object: finish its disposal and stop.
   if (claim.outcome === 'committed') {
+    remember(log, { documentId: claim.entry.documentId, documentVersionId: claim.entry.documentVersionId });
     step.name = 'dispose';
     await disposeCommittedObject(s3, log, ref, config.disposition, claim.entry, tagSet);
-    return skip(log, 'another delivery committed the object meanwhile', 'info');
+    return skip(log, 'duplicate delivery: already committed, no second version created', 'info');
   }
-  if (claim.outcome === 'rejected') return skip(log, 'another delivery rejected the object meanwhile', 'info');
+  if (claim.outcome === 'rejected') {
+    step.name = 'dispose';
+    // The ledger is written after the rejected copy and before the delete: finish a rejection that crashed in between.
+    await deleteObjectVersion(s3, ref);
+    return skip(log, 'duplicate delivery: already rejected', 'info');
+  }
   if (claim.outcome === 'superseded') {
     step.name = 'dispose';
     await disposeSupersededObject(s3, log, ref, config.disposition, tagSet);
-    return skip(log, 'another delivery found the object superseded meanwhile', 'info');
+    return skip(log, 'duplicate delivery: already superseded by a newer upload of the key', 'info');
   }
   if (claim.outcome === 'busy') {
     deps.metrics.recordRetried();
@@ -251,10 +256,9 @@ async function ingest(
     return { status: 'superseded', sequencer, newerSequencer };
   };
 
-  // A cheap early look, before any byte is sent; the check that counts runs under the key's lease.
-  if (event.sequencer !== undefined) {
+  if (event.sequencer !== undefined && newestCommitRead !== undefined) {
     step.name = 'read key order';
-    const newer = await ledger.committedSequencer(ref.bucket, ref.key);
+    const newer = await newestCommitRead;
     if (newer !== undefined && compareSequencers(newer, event.sequencer) > 0) return supersede(event.sequencer, newer);
   }
 
@@ -265,32 +269,33 @@ async function ingest(
    * commit runs. A commit refused for good takes the record back. Without a sequencer (hand-made
    * events) there is no order to keep: the commit runs as before.
    */
+  let releaseKeyLease: (() => Promise<void>) | undefined;
   const commitInOrder = async (plan: CommitPlan, uploadId: string): Promise<CommittedVersion> => {
     const sequencer = event.sequencer;
     if (sequencer === undefined) return commit(deps, plan, uploadId, step);
     step.name = 'take key commit lease';
-    const acquired = await ledger.acquireKeyCommit(ref.bucket, ref.key, messageId);
+    // The lease and this upload's sequencer in one write; a newer upload recorded means superseded.
+    const acquired = await ledger.acquireKeyCommitInOrder(ref.bucket, ref.key, messageId, sequencer);
     if (acquired.outcome === 'busy') {
       const until = acquired.leaseExpiresAt !== undefined ? new Date(acquired.leaseExpiresAt).toISOString() : 'unknown';
       throw new KeyCommitBusyError(
         `another upload of s3://${ref.bucket}/${ref.key} is being committed (message ${acquired.owner ?? 'unknown'}, lease until ${until}); this one is committed after it`,
       );
     }
-    try {
-      const previous = acquired.committedSequencer;
-      if (previous !== undefined && compareSequencers(previous, sequencer) > 0) throw new SupersededByNewerUpload(previous);
-      step.name = 'record key order';
-      await ledger.raiseCommittedSequencer(acquired.lease, sequencer);
-      try {
-        return await commit(deps, plan, uploadId, step);
-      } catch (err) {
-        if (err instanceof PermanentRefusal) await ledger.restoreCommittedSequencer(acquired.lease, sequencer, previous);
-        throw err;
-      }
-    } finally {
-      await ledger.releaseKeyCommit(acquired.lease).catch((err: unknown) => {
+    if (acquired.outcome === 'superseded') throw new SupersededByNewerUpload(acquired.newerSequencer);
+    const release = (): Promise<void> =>
+      ledger.releaseKeyCommit(acquired.lease).catch((err: unknown) => {
         log.warn('could not release the key commit lease; it expires by itself', { reason: describeTransient(err) });
       });
+    try {
+      const committed = await commit(deps, plan, uploadId, step);
+      // Released beside the ledger's record of the commit, not before it: one round trip fewer.
+      releaseKeyLease = release;
+      return committed;
+    } catch (err) {
+      if (err instanceof PermanentRefusal) await ledger.restoreCommittedSequencer(acquired.lease, sequencer, acquired.previousSequencer);
+      await release();
+      throw err;
     }
   };
 
@@ -324,6 +329,11 @@ async function ingest(
   // The claim may hold a stored plan the first read did not see (taken over from a consumer that
   // died), or none although the first read saw one (another consumer replaced the upload since).
   const storedPlan = resumablePlan(entry);
+  if (storedPlan !== undefined) {
+    log.info('the bytes were sent before: resuming with the stored commit plan; the current tags do not count', {
+      storedPlan: describePlan(storedPlan),
+    });
+  }
   let freshPlan: CommitPlan | undefined;
   let target: Rejection['target'];
   if (storedPlan === undefined) {
@@ -390,6 +400,7 @@ async function ingest(
   remember(log, { documentId: committed.documentId, documentVersionId: committed.versionId });
 
   step.name = 'record commit';
+  const keyLeaseReleased = releaseKeyLease?.() ?? Promise.resolve();
   try {
     await ledger.markCommitted(ref, lease, {
       documentId: committed.documentId,
@@ -411,6 +422,8 @@ async function ingest(
       });
     }
     throw err;
+  } finally {
+    await keyLeaseReleased;
   }
   deps.metrics.fileIngested(object.size, durationMs);
   log.info('file ingested as a new document version', { sizeBytes: object.size, durationMs, resumed, fileName: committedPlan.fileName });
@@ -421,6 +434,20 @@ async function ingest(
     documentVersionId: committed.versionId,
   }, tagSet);
   return { status: 'committed', documentId: committed.documentId, documentVersionId: committed.versionId, resumed };
+}
+
+/**
+ * GetObjectTagging started beside HeadObject. A version that turns out to be gone never looks
+ * at its tags, and their failed read must not surface as an unhandled rejection.
+ */
+function readTags(s3: IngestDependencies['s3'], ref: ObjectRef): Promise<S3Tag[]> {
+  return settledLater(getObjectTags(s3, ref));
+}
+
+/** A read started ahead of its use: a failure waits for whoever awaits it instead of going unhandled. */
+function settledLater<T>(read: Promise<T>): Promise<T> {
+  read.catch(() => undefined);
+  return read;
 }
 
 /**

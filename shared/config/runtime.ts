@@ -34,8 +34,12 @@ export const PipelineConfigSchema = z
     disposition: DispositionSchema.default('delete'),
     /** How long an object with no tags, no rule and no default is retried before rejection. */
     untaggedGraceSeconds: z.number().int().nonnegative().default(300),
-    /** Records of one SQS batch processed at once. */
-    recordConcurrency: z.number().int().positive().default(4),
+    /**
+     * Records of one SQS batch processed at once; the default is the batch size, so that a batch
+     * of small files takes about as long as its slowest file. Bounded per connector by the
+     * ingest's cap (functions/ingest/connector-concurrency.ts).
+     */
+    recordConcurrency: z.number().int().positive().default(10),
     /** A record is not started when less than this remains of the invocation (ms). */
     minRemainingTimeMs: z.number().int().nonnegative().default(30_000),
     maxFileSizeBytes: z.number().int().positive().max(FIVE_GIB).default(FIVE_GIB),

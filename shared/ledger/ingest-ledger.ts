@@ -21,6 +21,8 @@ import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { compareSequencers } from '../s3/event.js';
+import { conditionalUpdate } from './conditional-write.js';
 import {
   keyOrderKey,
   LedgerConflictError,
@@ -28,6 +30,7 @@ import {
   objectVersionIdOf,
   type KeyCommitLease,
   type KeyCommitLeaseResult,
+  type KeyCommitInOrderResult,
   type ClaimLease,
   type ClaimResult,
   type CommitPlan,
@@ -146,6 +149,9 @@ const KEY_ORDER_NAMES = {
   '#expiresAt': 'expiresAt',
 } as const;
 
+/** Writes tried for the key's lease and order before another upload's commit counts as busy. */
+const KEY_ORDER_ATTEMPTS = 3;
+
 export class IngestLedger implements IngestLedgerStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
@@ -167,8 +173,13 @@ export class IngestLedger implements IngestLedgerStore {
     const out = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: ledgerKey(ref) }, ConsistentRead: true }),
     );
-    if (!out.Item) return undefined;
-    const parsed = LedgerEntrySchema.safeParse(out.Item);
+    return this.parseEntry(ref, out.Item);
+  }
+
+  /** An item read back (or returned by a failed write) through the entry schema, with a message that names it. */
+  private parseEntry(ref: ObjectRef, item: Record<string, unknown> | undefined): LedgerEntry | undefined {
+    if (!item) return undefined;
+    const parsed = LedgerEntrySchema.safeParse(item);
     if (!parsed.success) {
       throw new Error(
         `ledger item ${ledgerKey(ref)} in table ${this.tableName} is not a valid ingest ledger entry: ` +
@@ -188,53 +199,47 @@ export class IngestLedger implements IngestLedgerStore {
   async claim(ref: ObjectRef, owner: string): Promise<ClaimResult> {
     const now = this.now();
     const token = this.newClaimToken();
-    try {
-      const out = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: ledgerKey(ref) },
-          UpdateExpression:
-            'SET #state = :claimed, #owner = :owner, #claimToken = :claimToken, #lease = :lease, #updatedAt = :nowIso, #expiresAt = :ttl, ' +
-            '#bucket = :bucket, #objectKey = :objectKey, #objectVersionId = :objectVersionId, ' +
-            '#attempts = if_not_exists(#attempts, :zero) + :one, #claimedAt = if_not_exists(#claimedAt, :nowIso), ' +
-            '#transferred = if_not_exists(#transferred, :false)',
-          ConditionExpression:
-            'attribute_not_exists(#pk) OR (#state = :claimed AND (#lease < :now OR #owner = :owner))',
-          ExpressionAttributeNames: {
-            ...NAMES,
-            '#bucket': 'bucket',
-            '#objectKey': 'objectKey',
-            '#objectVersionId': 'objectVersionId',
-            '#attempts': 'attempts',
-            '#claimedAt': 'claimedAt',
-            '#transferred': 'transferred',
-          },
-          ExpressionAttributeValues: {
-            ':claimed': 'claimed',
-            ':owner': owner,
-            ':claimToken': token,
-            ':lease': now + this.leaseMs,
-            ':now': now,
-            ':nowIso': new Date(now).toISOString(),
-            ':ttl': this.ttl(now),
-            ':bucket': ref.bucket,
-            ':objectKey': ref.key,
-            ':objectVersionId': objectVersionIdOf(ref),
-            ':zero': 0,
-            ':one': 1,
-            ':false': false,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      const entry = LedgerEntrySchema.parse(out.Attributes);
+    // A failed condition returns the item as it is (ALL_OLD): no second read to say why.
+    const result = await conditionalUpdate<Record<string, unknown>>(this.client, {
+      tableName: this.tableName,
+      key: { pk: ledgerKey(ref) },
+      update:
+        'SET #state = :claimed, #owner = :owner, #claimToken = :claimToken, #lease = :lease, #updatedAt = :nowIso, #expiresAt = :ttl, ' +
+        '#bucket = :bucket, #objectKey = :objectKey, #objectVersionId = :objectVersionId, ' +
+        '#attempts = if_not_exists(#attempts, :zero) + :one, #claimedAt = if_not_exists(#claimedAt, :nowIso), ' +
+        '#transferred = if_not_exists(#transferred, :false)',
+      condition: 'attribute_not_exists(#pk) OR (#state = :claimed AND (#lease < :now OR #owner = :owner))',
+      names: {
+        ...NAMES,
+        '#bucket': 'bucket',
+        '#objectKey': 'objectKey',
+        '#objectVersionId': 'objectVersionId',
+        '#attempts': 'attempts',
+        '#claimedAt': 'claimedAt',
+        '#transferred': 'transferred',
+      },
+      values: {
+        ':claimed': 'claimed',
+        ':owner': owner,
+        ':claimToken': token,
+        ':lease': now + this.leaseMs,
+        ':now': now,
+        ':nowIso': new Date(now).toISOString(),
+        ':ttl': this.ttl(now),
+        ':bucket': ref.bucket,
+        ':objectKey': ref.key,
+        ':objectVersionId': objectVersionIdOf(ref),
+        ':zero': 0,
+        ':one': 1,
+        ':false': false,
+      },
+    });
+    if (result.ok) {
+      const entry = LedgerEntrySchema.parse(result.item);
       if (entry.state !== 'claimed') throw new Error(`ledger claim of ${ledgerKey(ref)} returned state ${entry.state}`);
       return { outcome: 'claimed', entry, lease: { owner, token } };
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
     }
-    // The condition failed: read what is there to tell the caller why.
-    const current = await this.get(ref);
+    const current = this.parseEntry(ref, result.current);
     if (current?.state === 'committed') return { outcome: 'committed', entry: current };
     if (current?.state === 'rejected') return { outcome: 'rejected', entry: current };
     if (current?.state === 'superseded') return { outcome: 'superseded', entry: current };
@@ -480,6 +485,55 @@ export class IngestLedger implements IngestLedgerStore {
     return { outcome: 'busy', owner: current?.leaseOwner, leaseExpiresAt: current?.leaseExpiresAt };
   }
 
+  /**
+   * Takes the key's commit lease and records `sequencer` as the key's newest commit in one
+   * conditional write (the lease and the raise used to be two writes one after the other). The
+   * condition names the committed sequencer the write expects: none on the first try (the first
+   * upload of a key, the common case); when the item holds one, the failed write returns it
+   * (ALL_OLD), and an older or equal one is replaced by a second write conditional on it, while a
+   * newer one means this upload is superseded and nothing is written.
+   */
+  async acquireKeyCommitInOrder(bucket: string, key: string, owner: string, sequencer: string): Promise<KeyCommitInOrderResult> {
+    const pk = keyOrderKey(bucket, key);
+    let expected: string | undefined;
+    for (let attempt = 0; attempt < KEY_ORDER_ATTEMPTS; attempt += 1) {
+      const now = this.now();
+      const token = this.newClaimToken();
+      const result = await conditionalUpdate<Record<string, unknown>>(this.client, {
+        tableName: this.tableName,
+        key: { pk },
+        update:
+          'SET #leaseOwner = :owner, #leaseToken = :token, #leaseExpiresAt = :expires, #committedSequencer = :sequencer, ' +
+          '#updatedAt = :nowIso, #expiresAt = :ttl',
+        condition:
+          '(attribute_not_exists(#leaseExpiresAt) OR #leaseExpiresAt < :now OR #leaseOwner = :owner) AND ' +
+          (expected === undefined ? 'attribute_not_exists(#committedSequencer)' : '#committedSequencer = :expected'),
+        names: { ...KEY_ORDER_NAMES },
+        values: {
+          ':owner': owner,
+          ':token': token,
+          ':expires': now + this.leaseMs,
+          ':sequencer': sequencer,
+          ':now': now,
+          ':nowIso': new Date(now).toISOString(),
+          ':ttl': this.ttl(now),
+          ...(expected === undefined ? {} : { ':expected': expected }),
+        },
+      });
+      if (result.ok) return { outcome: 'acquired', lease: { bucket, key, owner, token }, previousSequencer: expected };
+      const current = this.parseKeyOrder(pk, result.current);
+      if (current?.leaseExpiresAt !== undefined && current.leaseExpiresAt >= now && current.leaseOwner !== owner) {
+        return { outcome: 'busy', owner: current.leaseOwner, leaseExpiresAt: current.leaseExpiresAt };
+      }
+      const committed = current?.committedSequencer;
+      if (committed !== undefined && compareSequencers(committed, sequencer) > 0) return { outcome: 'superseded', newerSequencer: committed };
+      expected = committed;
+    }
+    // The item kept changing under the writes: another upload of the key is committing right now.
+    const current = await this.readKeyOrder(bucket, key);
+    return { outcome: 'busy', owner: current?.leaseOwner, leaseExpiresAt: current?.leaseExpiresAt };
+  }
+
   async raiseCommittedSequencer(lease: KeyCommitLease, sequencer: string): Promise<void> {
     try {
       await this.client.send(
@@ -546,8 +600,12 @@ export class IngestLedger implements IngestLedgerStore {
   private async readKeyOrder(bucket: string, key: string): Promise<z.infer<typeof KeyOrderSchema> | undefined> {
     const pk = keyOrderKey(bucket, key);
     const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk }, ConsistentRead: true }));
-    if (!out.Item) return undefined;
-    const parsed = KeyOrderSchema.safeParse(out.Item);
+    return this.parseKeyOrder(pk, out.Item);
+  }
+
+  private parseKeyOrder(pk: string, item: Record<string, unknown> | undefined): z.infer<typeof KeyOrderSchema> | undefined {
+    if (!item) return undefined;
+    const parsed = KeyOrderSchema.safeParse(item);
     if (!parsed.success) {
       throw new Error(
         `ledger item ${pk} in table ${this.tableName} is not a valid key order item: ` +

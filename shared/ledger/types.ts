@@ -227,6 +227,18 @@ export type KeyCommitLeaseResult =
   /** Another upload of the key is committing: retry later. */
   | { outcome: 'busy'; owner?: string | undefined; leaseExpiresAt?: number | undefined };
 
+/** Outcome of taking a key's commit lease and recording an upload's sequencer in one write. */
+export type KeyCommitInOrderResult =
+  /**
+   * Ours until released or expired, and `sequencer` is now the key's newest commit;
+   * `previousSequencer` is what it replaced (for restoreCommittedSequencer).
+   */
+  | { outcome: 'acquired'; lease: KeyCommitLease; previousSequencer?: string | undefined }
+  /** A newer upload of the key was committed (or is being committed): nothing was written. */
+  | { outcome: 'superseded'; newerSequencer: string }
+  /** Another upload of the key is committing: retry later. */
+  | { outcome: 'busy'; owner?: string | undefined; leaseExpiresAt?: number | undefined };
+
 /**
  * The per-key order of commits, kept beside the object entries: the highest sequencer committed
  * for each key, and the key's commit lease.
@@ -235,6 +247,12 @@ export interface KeyOrderStore {
   /** The key's newest committed sequencer, without taking the lease (a cheap early check). */
   committedSequencer(bucket: string, key: string): Promise<string | undefined>;
   acquireKeyCommit(bucket: string, key: string, owner: string): Promise<KeyCommitLeaseResult>;
+  /**
+   * Takes the lease and records `sequencer` as the key's newest commit in one write, unless a
+   * newer upload is recorded (superseded) or another upload holds the lease (busy). What the
+   * ingest calls before a commit: acquireKeyCommit + raiseCommittedSequencer in one call.
+   */
+  acquireKeyCommitInOrder(bucket: string, key: string, owner: string, sequencer: string): Promise<KeyCommitInOrderResult>;
   /** Records `sequencer` as the key's newest commit; only under the lease (else LedgerConflictError). */
   raiseCommittedSequencer(lease: KeyCommitLease, sequencer: string): Promise<void>;
   /**

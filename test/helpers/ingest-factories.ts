@@ -32,6 +32,7 @@ import {
   objectVersionIdOf,
   type KeyCommitLease,
   type KeyCommitLeaseResult,
+  type KeyCommitInOrderResult,
   type ClaimLease,
   type ClaimResult,
   type CommitPlan,
@@ -43,6 +44,7 @@ import {
   type ProblemCode,
 } from '../../shared/ledger/types.js';
 import type { IngestMetrics } from '../../shared/observability/metrics.js';
+import { compareSequencers } from '../../shared/s3/event.js';
 import type { S3Tag } from '../../shared/s3/tags.js';
 import type { IngestDependencies } from '../../functions/ingest/types.js';
 import { FakeIBinderClient, type FakeBinderSpec } from './fake-ibinder.js';
@@ -289,6 +291,22 @@ export class InMemoryIngestLedger implements IngestLedgerStore {
     this.keyOrder.set(pk, { ...item, lease: { owner, token, expiresAt: now + this.leaseMs } });
     this.history.push({ pk, change: 'key lease', owner });
     return { outcome: 'acquired', lease: { bucket, key, owner, token }, committedSequencer: item.committedSequencer };
+  }
+
+  async acquireKeyCommitInOrder(bucket: string, key: string, owner: string, sequencer: string): Promise<KeyCommitInOrderResult> {
+    const pk = keyOrderKey(bucket, key);
+    const now = this.now();
+    const item = this.keyOrder.get(pk) ?? {};
+    if (item.lease && item.lease.expiresAt >= now && item.lease.owner !== owner) {
+      return { outcome: 'busy', owner: item.lease.owner, leaseExpiresAt: item.lease.expiresAt };
+    }
+    const previous = item.committedSequencer;
+    if (previous !== undefined && compareSequencers(previous, sequencer) > 0) return { outcome: 'superseded', newerSequencer: previous };
+    const token = randomUUID();
+    this.keyOrder.set(pk, { committedSequencer: sequencer, lease: { owner, token, expiresAt: now + this.leaseMs } });
+    this.history.push({ pk, change: 'key lease', owner });
+    this.history.push({ pk, change: `sequencer ${sequencer}`, owner });
+    return { outcome: 'acquired', lease: { bucket, key, owner, token }, previousSequencer: previous };
   }
 
   async raiseCommittedSequencer(lease: KeyCommitLease, sequencer: string): Promise<void> {

@@ -335,8 +335,8 @@ describe('processObjectRecord: resume after the tags changed', () => {
     expect(client.commits[0]).toMatchObject({ folderId: 'f-struct' });
     expect(await ledger.get(REF)).toMatchObject({ state: 'committed', folderId: 'f-struct', binderId: BINDER_ID });
     const lines = written.join('').split('\n').filter((line) => line.startsWith('{'));
-    // The current tags are not assessed at all: the log says where the file went instead.
-    const resuming = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((l) => String(l.message).includes('without assessing'));
+    // The current tags do not count: the log says where the file went instead.
+    const resuming = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((l) => String(l.message).includes('resuming with the stored commit plan'));
     expect(resuming).toMatchObject({ level: 'INFO', storedPlan: { folderId: 'f-struct', folderPath: 'Drawings/Structural' } });
   });
 
@@ -683,7 +683,6 @@ describe('processObjectRecord: an accepted file is never rejected later', () => 
     serveInboxObject(s3, { key: KEY, versionId: VERSION, content: CONTENT, tags: INVALID });
     // The redelivery runs in a fresh container: no folder or schema cached from the first run.
     deps = { ...makeDeps({ client, ledger: deps.ledger, now: () => NOW }), destination: deps.destination };
-    const listsBefore = client.callCount('listTopFolders');
     const outcome = await processObjectRecord(event(), 'msg-1', deps);
 
     expect(outcome).toMatchObject({ status: 'committed', resumed: true });
@@ -692,8 +691,9 @@ describe('processObjectRecord: an accepted file is never rejected later', () => 
     expect(deps.metrics.rejected).toEqual([]);
     expect(client.allVersions()).toHaveLength(1);
     expect(client.callCount('putPresigned')).toBe(1);
-    // The current tags were not assessed at all (no folder lookups on the resume).
-    expect(client.callCount('listTopFolders')).toBe(listsBefore);
+    // The current tags are assessed before the claim (the ledger is no longer read first), but
+    // the stored plan the claim returns decides: one document, where it was first committed.
+    expect(client.commits.every((c) => c.folderId === 'f-struct')).toBe(true);
     expect(await deps.ledger.get(REF)).toMatchObject({ state: 'committed', folderId: 'f-struct' });
   });
 
