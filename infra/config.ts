@@ -373,7 +373,7 @@ export const EnvironmentConfigSchema = z
     credentialsSecret: CredentialsSecretConfigSchema.describe(
       'The Secrets Manager secret with the iBinder API client credentials: {secretName, create?}.',
     ),
-    defaultTarget: TargetSpecSchema.optional().describe(
+    defaultTarget: z.optional(TargetSpecSchema).describe(
       'Target for objects with no ibinder: tags and no matching routing rule: {binderId, folderId | folderPath, metadata?, version?}.',
     ),
     routingRules: z
@@ -383,14 +383,14 @@ export const EnvironmentConfigSchema = z
         'Key prefix -> target, for producers that cannot tag: [{prefix: "inbox/scanner-3/", target: {...}, allow?: [...]}]. ' +
           'Longest prefix wins. Prefixes start with inbox/ and are unique; allow lists what files under the prefix may reach.',
       ),
-    unlistedPrefixes: UnlistedPrefixesSchema.optional().describe(
+    unlistedPrefixes: z.optional(UnlistedPrefixesSchema).describe(
       'What files under a prefix without a routing rule may reach: "none", "any" (the default outside production) or ' +
         '{"allow": [{binderId, folderIds?, folderPaths?}]}. Production environments must set it; the defaultTarget must be inside it.',
     ),
     ingest: IngestConfigSchema.default(IngestConfigSchema.parse({})).describe(
       'Ingest function and its SQS event source: batching, concurrency, timeout, memory, retries.',
     ),
-    disposition: DispositionSchema.default('delete').describe(
+    disposition: z._default(DispositionSchema, 'delete').describe(
       'What happens to an inbox object once it is in iBinder: "delete" it (the version history keeps it until ' +
         'noncurrentVersionExpirationDays) or "tag" it as ingested and leave it.',
     ),

@@ -8,7 +8,7 @@
  * Folder subtrees are given by folder id or by folder path (names from the binder's top); a
  * target is inside one when it is that folder or below it. Paths are compared in NFC.
  */
-import { z } from 'zod';
+import { z } from '../validation/zod.js';
 import { BinderIdSchema, GuidSchema } from './ids.js';
 import { nfc } from './unicode.js';
 
@@ -20,32 +20,37 @@ export function folderPathSegments(path: string): string[] {
     .filter((s) => s.length > 0);
 }
 
-export const AllowedTargetSchema = z
-  .object({
-    binderId: BinderIdSchema.describe('Binder files may reach (9-character binder id).'),
-    folderIds: z
-      .array(GuidSchema, { error: 'expected a list of folder ids' })
-      .min(1, { error: 'expected at least one folder id; leave the field out to allow the whole binder' })
-      .optional()
-      .describe('Folders (by id) files may reach, each with every folder below it. Leave out both folderIds and folderPaths to allow the whole binder.'),
-    folderPaths: z
-      .array(
-        z
-          .string({ error: 'expected a folder path, e.g. "Finance/Invoices"' })
-          .transform(nfc)
-          .refine((p) => folderPathSegments(p).length > 0, { error: 'expected a folder path that names a folder, e.g. "Finance/Invoices"' }),
-        { error: 'expected a list of folder paths' },
-      )
-      .min(1, { error: 'expected at least one folder path; leave the field out to allow the whole binder' })
-      .optional()
-      .describe('Folders (by path: names from the binder\'s top, "/"-separated) files may reach, each with every folder below it.'),
-  })
-  .strict();
+export const AllowedTargetSchema = z.strictObject({
+  binderId: BinderIdSchema.check(z.describe('Binder files may reach (9-character binder id).')),
+  folderIds: z
+    .optional(
+      z
+        .array(GuidSchema, { error: 'expected a list of folder ids' })
+        .check(z.minLength(1, { error: 'expected at least one folder id; leave the field out to allow the whole binder' })),
+    )
+    .check(
+      z.describe(
+        'Folders (by id) files may reach, each with every folder below it. Leave out both folderIds and folderPaths to allow the whole binder.',
+      ),
+    ),
+  folderPaths: z
+    .optional(
+      z
+        .array(
+          z
+            .pipe(z.string({ error: 'expected a folder path, e.g. "Finance/Invoices"' }), z.transform(nfc))
+            .check(z.refine((p) => folderPathSegments(p).length > 0, { error: 'expected a folder path that names a folder, e.g. "Finance/Invoices"' })),
+          { error: 'expected a list of folder paths' },
+        )
+        .check(z.minLength(1, { error: 'expected at least one folder path; leave the field out to allow the whole binder' })),
+    )
+    .check(z.describe('Folders (by path: names from the binder\'s top, "/"-separated) files may reach, each with every folder below it.')),
+});
 export type AllowedTarget = z.infer<typeof AllowedTargetSchema>;
 
 export const AllowListSchema = z
   .array(AllowedTargetSchema, { error: 'expected a list of {binderId, folderIds?, folderPaths?}' })
-  .min(1, { error: 'expected at least one {binderId, folderIds?, folderPaths?}' });
+  .check(z.minLength(1, { error: 'expected at least one {binderId, folderIds?, folderPaths?}' }));
 
 /**
  * What files under a prefix that no routing rule covers may reach: `"none"` (nothing: every
@@ -56,13 +61,15 @@ export const UnlistedPrefixesSchema = z
     [
       z.literal('none'),
       z.literal('any'),
-      z.object({ allow: AllowListSchema.describe('The binders and folder subtrees files under an unlisted prefix may reach.') }).strict(),
+      z.strictObject({ allow: AllowListSchema.check(z.describe('The binders and folder subtrees files under an unlisted prefix may reach.')) }),
     ],
     { error: 'expected "none", "any" or {"allow": [{binderId, folderIds?, folderPaths?}]}' },
   )
-  .describe(
-    'What files under a prefix that no routing rule covers may reach: "none" (nothing; each producer needs a routing rule), ' +
-      '"any" (whatever their tags say), or {"allow": [{binderId, folderIds?, folderPaths?}]}. ' +
-      'The defaultTarget must be inside it.',
+  .check(
+    z.describe(
+      'What files under a prefix that no routing rule covers may reach: "none" (nothing; each producer needs a routing rule), ' +
+        '"any" (whatever their tags say), or {"allow": [{binderId, folderIds?, folderPaths?}]}. ' +
+        'The defaultTarget must be inside it.',
+    ),
   );
 export type UnlistedPrefixes = z.infer<typeof UnlistedPrefixesSchema>;

@@ -4,7 +4,7 @@
  * request, so that a typo ("PRJ-1") is reported as a malformed id, not as a binder iBinder
  * refuses to show (404/403), and a malformed folder id is found before the upload, not at the commit.
  */
-import { z } from 'zod';
+import { z } from '../validation/zod.js';
 
 /** NanoId alphabet (A-Z a-z 0-9 _ -), 9 characters. */
 const BINDER_ID = /^[A-Za-z0-9_-]{9}$/;
@@ -29,8 +29,8 @@ export function sameGuid(a: string, b: string): boolean {
 
 export const BinderIdSchema = z
   .string({ error: `expected a binder id: ${BINDER_ID_FORMAT}` })
-  .regex(BINDER_ID, { error: `expected a binder id: ${BINDER_ID_FORMAT}` });
+  .check(z.regex(BINDER_ID, { error: `expected a binder id: ${BINDER_ID_FORMAT}` }));
 
 export const GuidSchema = z
   .string({ error: `expected a folder id: ${GUID_FORMAT}` })
-  .regex(GUID, { error: `expected a folder id: ${GUID_FORMAT}` });
+  .check(z.regex(GUID, { error: `expected a folder id: ${GUID_FORMAT}` }));

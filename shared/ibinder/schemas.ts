@@ -5,12 +5,19 @@
  * (zod objects strip them) because the vendor adds optional fields without notice, and
  * optional-looking fields accept `null` as well as absence.
  */
-import { z } from 'zod';
+import { z } from '../validation/zod.js';
 
-const optionalString = z.string().nullish().transform((v) => v ?? undefined);
+const optionalString = z.pipe(z.nullish(z.string()), z.transform((v) => v ?? undefined));
+
+/** A list that may come as null or be left out: an empty list then. */
+function listOrEmpty<T extends z.core.$ZodType>(item: T) {
+  return z.pipe(z.nullish(z.array(item)), z.transform((v) => v ?? []));
+}
+
+const nonEmptyString = () => z.string().check(z.minLength(1));
 
 export const BinderSchema = z.object({
-  id: z.string().min(1),
+  id: nonEmptyString(),
   name: z.string(),
   type: optionalString,
   createdAt: optionalString,
@@ -20,34 +27,34 @@ export type Binder = z.infer<typeof BinderSchema>;
 /** Discrepancy A: the reference returns a bare array, the quickstart reads `.items`. */
 export const BinderListSchema = z.union([
   z.array(BinderSchema),
-  z.object({ items: z.array(BinderSchema) }).transform((v) => v.items),
+  z.pipe(z.object({ items: z.array(BinderSchema) }), z.transform((v) => v.items)),
 ]);
 
 export const AllowedValueSchema = z.object({ id: z.string(), label: z.string() });
 export type AllowedValue = z.infer<typeof AllowedValueSchema>;
 
 export const MetadataElementSchema = z.object({
-  id: z.string().min(1),
+  id: nonEmptyString(),
   label: z.string(),
   dataType: optionalString,
-  allowedValues: z.array(AllowedValueSchema).nullish().transform((v) => v ?? []),
-  required: z.boolean().nullish().transform((v) => v ?? false),
+  allowedValues: listOrEmpty(AllowedValueSchema),
+  required: z.pipe(z.nullish(z.boolean()), z.transform((v) => v ?? false)),
 });
 export type MetadataElement = z.infer<typeof MetadataElementSchema>;
 export const MetadataElementListSchema = z.array(MetadataElementSchema);
 
 export const MetadataValueSchema = z.object({
   metadataElementId: z.string(),
-  valueId: z.string().nullish().transform((v) => v ?? ''),
+  valueId: z.pipe(z.nullish(z.string()), z.transform((v) => v ?? '')),
 });
 export type MetadataValue = z.infer<typeof MetadataValueSchema>;
 
 export const DocumentSchema = z.object({
-  id: z.string().min(1),
+  id: nonEmptyString(),
   fileName: z.string(),
   folderId: optionalString,
   binderId: optionalString,
-  metadata: z.array(MetadataValueSchema).nullish().transform((v) => v ?? []),
+  metadata: listOrEmpty(MetadataValueSchema),
   latestVersionId: optionalString,
 });
 export type IBinderDocument = z.infer<typeof DocumentSchema>;
@@ -55,14 +62,14 @@ export const DocumentListSchema = z.array(DocumentSchema);
 
 export const DocumentPageSchema = z.object({
   items: z.array(DocumentSchema),
-  totalCount: z.number().int().nonnegative(),
-  pageNumber: z.number().int().nullish(),
-  pageSize: z.number().int().nullish(),
+  totalCount: z.int().check(z.nonnegative()),
+  pageNumber: z.nullish(z.int()),
+  pageSize: z.nullish(z.int()),
 });
 export type DocumentPage = z.infer<typeof DocumentPageSchema>;
 
 export const FolderSchema = z.object({
-  id: z.string().min(1),
+  id: nonEmptyString(),
   name: z.string(),
   type: optionalString,
   parentId: optionalString,
@@ -71,13 +78,13 @@ export type Folder = z.infer<typeof FolderSchema>;
 export const FolderListSchema = z.array(FolderSchema);
 
 export const DocumentVersionSchema = z.object({
-  id: z.string().min(1),
-  documentId: z.string().min(1),
+  id: nonEmptyString(),
+  documentId: nonEmptyString(),
   version: optionalString,
   status: optionalString,
   modifiedAt: optionalString,
   description: optionalString,
-  metadata: z.array(MetadataValueSchema).nullish().transform((v) => v ?? []),
+  metadata: listOrEmpty(MetadataValueSchema),
   downloadUrl: optionalString,
   thumbnailUrl: optionalString,
 });
@@ -85,20 +92,20 @@ export type DocumentVersion = z.infer<typeof DocumentVersionSchema>;
 export const DocumentVersionListSchema = z.array(DocumentVersionSchema);
 
 export const PresignedUploadSchema = z.object({
-  presignedUrl: z.string().url(),
-  uploadId: z.string().min(1),
+  presignedUrl: z.url(),
+  uploadId: nonEmptyString(),
 });
 export type PresignedUpload = z.infer<typeof PresignedUploadSchema>;
 
 export const DownloadLinkSchema = z.object({
-  url: z.string().url(),
+  url: z.url(),
   expiresAt: optionalString,
 });
 export type DownloadLink = z.infer<typeof DownloadLinkSchema>;
 
 export const TokenResponseSchema = z.object({
-  access_token: z.string().min(1),
-  expires_in: z.coerce.number().positive(),
+  access_token: nonEmptyString(),
+  expires_in: z.coerce.number().check(z.positive()),
   token_type: optionalString,
 });
 export type TokenResponse = z.infer<typeof TokenResponseSchema>;
@@ -107,9 +114,9 @@ export type TokenResponse = z.infer<typeof TokenResponseSchema>;
 export const ProblemDetailsSchema = z.object({
   type: optionalString,
   title: optionalString,
-  status: z.number().int().nullish(),
+  status: z.nullish(z.int()),
   detail: optionalString,
-  errors: z.record(z.string(), z.array(z.string())).nullish(),
+  errors: z.nullish(z.record(z.string(), z.array(z.string()))),
   traceId: optionalString,
 });
 export type ProblemDetails = z.infer<typeof ProblemDetailsSchema>;

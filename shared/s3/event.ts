@@ -13,7 +13,7 @@
  * it), so it is validated with zod; a body that is none of these becomes an `S3EventParseError`
  * naming the message, so that one bad message is reported and the rest of the batch goes on.
  */
-import { z } from 'zod';
+import { z } from '../validation/zod.js';
 
 /** Which delivery path a record came by; logged, so that an operator knows which wiring sent it. */
 export type S3EventSource = 's3' | 'sns' | 'eventbridge';
@@ -69,8 +69,9 @@ export class S3EventParseError extends Error {
   }
 }
 
-const optionalString = z.string().nullish().transform((v) => v ?? undefined);
-const optionalSize = z.number().int().nonnegative().nullish().transform((v) => v ?? undefined);
+const optionalString = z.pipe(z.nullish(z.string()), z.transform((v) => v ?? undefined));
+const optionalSize = z.pipe(z.nullish(z.int().check(z.nonnegative())), z.transform((v) => v ?? undefined));
+const nonEmptyString = () => z.string().check(z.minLength(1));
 
 const TestEventSchema = z.object({
   Event: z.literal('s3:TestEvent'),
@@ -78,12 +79,12 @@ const TestEventSchema = z.object({
 });
 
 const RecordSchema = z.object({
-  eventName: z.string().min(1),
+  eventName: nonEmptyString(),
   eventTime: optionalString,
   s3: z.object({
-    bucket: z.object({ name: z.string().min(1) }),
+    bucket: z.object({ name: nonEmptyString() }),
     object: z.object({
-      key: z.string().min(1),
+      key: nonEmptyString(),
       size: optionalSize,
       versionId: optionalString,
       eTag: optionalString,
@@ -105,12 +106,12 @@ const SnsEnvelopeSchema = z.object({
 /** An S3 event as EventBridge delivers it; other detail types of `aws.s3` are recognised and not created. */
 const EventBridgeEventSchema = z.object({
   source: z.literal('aws.s3'),
-  'detail-type': z.string().min(1),
+  'detail-type': nonEmptyString(),
   time: optionalString,
   detail: z.object({
-    bucket: z.object({ name: z.string().min(1) }),
+    bucket: z.object({ name: nonEmptyString() }),
     object: z.object({
-      key: z.string().min(1),
+      key: nonEmptyString(),
       size: optionalSize,
       etag: optionalString,
       'version-id': optionalString,
