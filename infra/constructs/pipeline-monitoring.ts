@@ -491,32 +491,59 @@ export class PipelineMonitoring extends Construct {
     });
   }
 
+  /**
+   * The facade's alarms, each found by what it watches (namespace, metric name, dimensions;
+   * for the rejection rate, the metrics its expression divides), never by its construct id,
+   * which is the library's to name. Exactly one alarm must match each key.
+   */
   private alarmsByKey(): Record<PipelineAlarmKey, cloudwatch.Alarm> {
-    const created = this.facade.createdAlarms().map((a) => a.alarm);
-    const find = (friendlyName: string, suffix: string): cloudwatch.Alarm => {
-      const matches = created.filter((alarm): alarm is cloudwatch.Alarm => {
-        const id = alarm.node.id;
-        return alarm instanceof cloudwatch.Alarm && id.includes(`-${friendlyName}-`) && id.includes(suffix);
-      });
+    const { props } = this;
+    const stack = Stack.of(this);
+    const created = this.facade
+      .createdAlarms()
+      .map((a) => a.alarm)
+      .filter((alarm): alarm is cloudwatch.Alarm => alarm instanceof cloudwatch.Alarm);
+    const resolved = (value: unknown): string => JSON.stringify(stack.resolve(value));
+    const metricsOf = (alarm: cloudwatch.Alarm): cloudwatch.IMetric[] =>
+      alarm.metric instanceof cloudwatch.MathExpression ? Object.values(alarm.metric.usingMetrics) : [alarm.metric];
+    const watches = (namespace: string, metricName: string, dimensions: cloudwatch.DimensionsMap) => (alarm: cloudwatch.Alarm) =>
+      metricsOf(alarm).some(
+        (metric) =>
+          metric instanceof cloudwatch.Metric &&
+          metric.namespace === namespace &&
+          metric.metricName === metricName &&
+          resolved(metric.dimensions ?? {}) === resolved(dimensions),
+      );
+    const find = (what: string, ...tests: ((alarm: cloudwatch.Alarm) => boolean)[]): cloudwatch.Alarm => {
+      const matches = created.filter((alarm) => tests.every((test) => test(alarm)));
       if (matches.length !== 1) {
-        throw new Error(`expected one alarm for ${friendlyName} ${suffix}, found ${matches.map((m) => m.node.id).join(', ') || 'none'}`);
+        throw new Error(
+          `expected one alarm on ${what}, found ${matches.length} (${matches.map((m) => m.node.path).join(', ') || 'none'}): ` +
+            'an alarm was added or removed without PipelineMonitoring.alarmsByKey',
+        );
       }
       return matches[0] as cloudwatch.Alarm;
     };
+    const queueVisible = (queue: sqs.IQueue) => watches('AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: queue.queueName });
+    const ofFunction = (fn: lambda.IFunction, metricName: 'Errors' | 'Throttles') => watches('AWS/Lambda', metricName, { FunctionName: fn.functionName });
+    const ingestMetric = (name: MetricName) =>
+      watches(METRICS_NAMESPACE, name, { [DIMENSION.service]: SERVICE_NAMES.ingest, [DIMENSION.environment]: props.envName });
+    const runMetric = (name: MetricName) =>
+      watches(METRICS_NAMESPACE, name, { [DIMENSION.service]: EXPORT_RUNS_SERVICE, [DIMENSION.environment]: props.envName, [DIMENSION.trigger]: 'schedule' });
     return {
-      ingestDeadLetterQueue: find('IngestQueue', 'DLQ'),
-      exportDeadLetterQueue: find('ExportQueue', 'DLQ'),
-      plannerDeadLetterQueue: find('PlannerDeadLetterQueue', 'Queue'),
-      ingestMessageAge: find('IngestQueue', 'Age'),
-      rejectionRate: find('RejectionRate', 'Rate'),
-      exportRunIncomplete: find('ExportRunIncomplete', 'Incomplete'),
-      exportRunNotCompleted: find('ExportRunNotCompleted', 'NotCompleted'),
-      ingestErrors: find('IngestFunction', 'Fault'),
-      ingestThrottles: find('IngestFunction', 'Throttles'),
-      plannerErrors: find('ExportPlanner', 'Fault'),
-      plannerThrottles: find('ExportPlanner', 'Throttles'),
-      workerErrors: find('ExportWorker', 'Fault'),
-      workerThrottles: find('ExportWorker', 'Throttles'),
+      ingestDeadLetterQueue: find('the ingest dead-letter queue', queueVisible(props.ingestQueue.deadLetterQueue)),
+      exportDeadLetterQueue: find('the export dead-letter queue', queueVisible(props.exportQueue.deadLetterQueue)),
+      plannerDeadLetterQueue: find('the planner dead-letter queue', queueVisible(props.plannerDeadLetterQueue)),
+      ingestMessageAge: find('the oldest ingest message', watches('AWS/SQS', 'ApproximateAgeOfOldestMessage', { QueueName: props.ingestQueue.queue.queueName })),
+      rejectionRate: find('the rejection rate', ingestMetric(METRIC.filesRejected), ingestMetric(METRIC.filesIngested)),
+      exportRunIncomplete: find('incomplete export runs', runMetric(METRIC.exportRunsIncomplete)),
+      exportRunNotCompleted: find('completed export runs', runMetric(METRIC.exportRunsCompleted)),
+      ingestErrors: find('ingest function errors', ofFunction(props.functions.ingest, 'Errors')),
+      ingestThrottles: find('ingest function throttles', ofFunction(props.functions.ingest, 'Throttles')),
+      plannerErrors: find('export planner errors', ofFunction(props.functions.planner, 'Errors')),
+      plannerThrottles: find('export planner throttles', ofFunction(props.functions.planner, 'Throttles')),
+      workerErrors: find('export worker errors', ofFunction(props.functions.worker, 'Errors')),
+      workerThrottles: find('export worker throttles', ofFunction(props.functions.worker, 'Throttles')),
     };
   }
 }

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { EnvironmentConfigError } from '../../infra/errors.js';
 import type { PipelineAlarmKey } from '../../infra/constructs/pipeline-monitoring.js';
 import { exportMetrics } from '../../shared/export/metrics.js';
-import { METRIC, METRICS_NAMESPACE, SERVICE_NAMES } from '../../shared/observability/metric-names.js';
+import { EXPORT_RUNS_SERVICE, METRIC, METRICS_NAMESPACE, SERVICE_NAMES } from '../../shared/observability/metric-names.js';
 import { createMetrics, createRunOutcomeMetrics, ingestMetrics, setEnvironmentDimension } from '../../shared/observability/metrics.js';
 import { POWERTOOLS_CAPTURE_ENV, captureConsole, emfDatapoints, type EmfDatapoint } from '../helpers/powertools-output.js';
 import {
@@ -66,8 +66,7 @@ function dimensionsOf(list: { Name: string; Value: unknown }[] | undefined): Rec
 }
 
 /** An alarm's properties, the same whether CloudFormation got a single metric or a Metrics array. */
-function alarmView(synth: SynthesizedPipeline, key: PipelineAlarmKey): AlarmView {
-  const p = propertiesOf(synth.template, logicalIdOf(synth.stack.monitoring.alarms[key])) as Record<string, unknown>;
+function viewOfAlarm(p: Record<string, unknown>): AlarmView {
   const queries = (p.Metrics as { Id: string; Expression?: string; MetricStat?: RawMetricStat }[] | undefined) ?? [];
   const metrics: AlarmMetric[] = queries.length
     ? queries.flatMap((q) =>
@@ -107,6 +106,74 @@ function alarmView(synth: SynthesizedPipeline, key: PipelineAlarmKey): AlarmView
     alarmActions: ((p.AlarmActions as unknown[]) ?? []).map(render),
     okActions: ((p.OKActions as unknown[]) ?? []).map(render),
   };
+}
+
+/** A metric an alarm watches (for the rejection rate, one its expression divides by). */
+interface WatchedMetric {
+  namespace: string;
+  metricName: string;
+  /** The dimensions it must have; an alarm's metric may have more (the environment). */
+  dimensions: Record<string, string>;
+}
+
+/** What each alarm is, by what it watches; nothing here depends on construct ids. */
+function watchedBy(synth: SynthesizedPipeline, key: PipelineAlarmKey): WatchedMetric {
+  const { stack } = synth;
+  const sqsVisible = (queue: Parameters<typeof logicalIdOf>[0]): WatchedMetric => ({
+    namespace: 'AWS/SQS',
+    metricName: 'ApproximateNumberOfMessagesVisible',
+    dimensions: { QueueName: queueName(queue) },
+  });
+  const lambdaMetric = (fn: Parameters<typeof logicalIdOf>[0], metricName: 'Errors' | 'Throttles'): WatchedMetric => ({
+    namespace: 'AWS/Lambda',
+    metricName,
+    dimensions: { FunctionName: ref(fn) },
+  });
+  const runs = (metricName: string): WatchedMetric => ({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensions: { service: EXPORT_RUNS_SERVICE, trigger: 'schedule' },
+  });
+  const watched: Record<PipelineAlarmKey, () => WatchedMetric> = {
+    ingestDeadLetterQueue: () => sqsVisible(stack.ingestQueue.deadLetterQueue),
+    exportDeadLetterQueue: () => sqsVisible(stack.exportQueue.deadLetterQueue),
+    plannerDeadLetterQueue: () => sqsVisible(stack.plannerDeadLetterQueue),
+    ingestMessageAge: () => ({ namespace: 'AWS/SQS', metricName: 'ApproximateAgeOfOldestMessage', dimensions: { QueueName: queueName(stack.ingestQueue.queue) } }),
+    rejectionRate: () => ({ namespace: METRICS_NAMESPACE, metricName: METRIC.filesRejected, dimensions: { service: SERVICE_NAMES.ingest } }),
+    exportRunIncomplete: () => runs(METRIC.exportRunsIncomplete),
+    exportRunNotCompleted: () => runs(METRIC.exportRunsCompleted),
+    ingestErrors: () => lambdaMetric(stack.ingestFunction.function, 'Errors'),
+    ingestThrottles: () => lambdaMetric(stack.ingestFunction.function, 'Throttles'),
+    plannerErrors: () => lambdaMetric(stack.plannerFunction.function, 'Errors'),
+    plannerThrottles: () => lambdaMetric(stack.plannerFunction.function, 'Throttles'),
+    workerErrors: () => lambdaMetric(stack.workerFunction.function, 'Errors'),
+    workerThrottles: () => lambdaMetric(stack.workerFunction.function, 'Throttles'),
+  };
+  return watched[key]();
+}
+
+function watches(alarm: AlarmView, wanted: WatchedMetric): boolean {
+  return alarm.metrics.some(
+    (m) =>
+      m.namespace === wanted.namespace &&
+      m.metricName === wanted.metricName &&
+      Object.entries(wanted.dimensions).every(([name, value]) => m.dimensions[name] === value),
+  );
+}
+
+/** The logical id of the one alarm of the template that watches what `key` names. */
+function alarmIdOf(synth: SynthesizedPipeline, key: PipelineAlarmKey): string {
+  const wanted = watchedBy(synth, key);
+  const matches = Object.entries(synth.template.findResources('AWS::CloudWatch::Alarm')).filter(([, resource]) =>
+    watches(viewOfAlarm((resource as { Properties: Record<string, unknown> }).Properties), wanted),
+  );
+  if (matches.length !== 1) throw new Error(`expected one alarm watching ${JSON.stringify(wanted)} for ${key}, found ${matches.length}`);
+  return (matches[0] as [string, unknown])[0];
+}
+
+/** The alarm of the template that watches what `key` names. */
+function alarmView(synth: SynthesizedPipeline, key: PipelineAlarmKey): AlarmView {
+  return viewOfAlarm(propertiesOf(synth.template, alarmIdOf(synth, key)) as Record<string, unknown>);
 }
 
 const ref = (construct: Parameters<typeof logicalIdOf>[0]): string => `<${logicalIdOf(construct)}>`;
@@ -196,7 +263,7 @@ describe('alarms', () => {
   it('are exactly the documented ones, each notifying the topic on ALARM and on OK', () => {
     const topic = ref(dev.stack.monitoring.topic);
     const alarms = dev.template.findResources('AWS::CloudWatch::Alarm');
-    expect(Object.keys(alarms).sort()).toEqual(ALARM_KEYS.map((k) => logicalIdOf(dev.stack.monitoring.alarms[k])).sort());
+    expect(Object.keys(alarms).sort()).toEqual(ALARM_KEYS.map((k) => alarmIdOf(dev, k)).sort());
     for (const key of ALARM_KEYS) {
       const alarm = alarmView(dev, key);
       expect(alarm.alarmActions, key).toEqual([topic]);
@@ -205,6 +272,12 @@ describe('alarms', () => {
       expect(alarm.description.length, key).toBeGreaterThan(40);
     }
     dev.template.resourceCountIs('AWS::CloudWatch::CompositeAlarm', 0);
+  });
+
+  it('the construct names each alarm by what it watches, the same alarm the template search finds', () => {
+    for (const synth of [dev, staging]) {
+      for (const key of ALARM_KEYS) expect(logicalIdOf(synth.stack.monitoring.alarms[key]), key).toBe(alarmIdOf(synth, key));
+    }
   });
 
   it('dead-letter queues: any visible message in the ingest, export or planner dead-letter queue', () => {
