@@ -315,3 +315,33 @@ describe('processBatch: Retry-After and the message visibility', () => {
     expect(changes).toEqual([]);
   });
 });
+
+describe('processBatch: records in flight per connector', () => {
+  it('runs as many records at once as recordConcurrency says, but never more than the connector\'s cap', async () => {
+    for (const [recordConcurrency, expected] of [[7, 7], [50, 10]] as const) {
+      s3.reset();
+      const deps = setup({ recordConcurrency });
+      let inFlight = 0;
+      let maxInFlight = 0;
+      const inner = deps.destination;
+      deps.destination = {
+        name: inner.name,
+        prepareUpload: () => inner.prepareUpload(),
+        commit: (target, request) => inner.commit(target, request),
+        async transfer(upload, body, options) {
+          inFlight += 1;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          for (let i = 0; i < 50; i += 1) await new Promise((resolve) => setImmediate(resolve));
+          try {
+            await inner.transfer(upload, body, options);
+          } finally {
+            inFlight -= 1;
+          }
+        },
+      };
+      const result = await processBatch(sqsEvent(...objects(20)), lambdaClock(), deps);
+      expect(result.batchItemFailures).toEqual([]);
+      expect(maxInFlight).toBe(expected);
+    }
+  });
+});

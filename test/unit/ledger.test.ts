@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
@@ -356,5 +357,65 @@ describe('IngestLedger key order', () => {
     await expect(ledger().releaseKeyCommit(lease)).resolves.toBeUndefined();
     await expect(ledger().restoreCommittedSequencer(lease, '0B', '0A')).resolves.toBeUndefined();
     expect(ddb.commandCalls(UpdateCommand)[1]?.args[0].input.ConditionExpression).toBe('#leaseToken = :token AND #committedSequencer = :sequencer');
+  });
+});
+
+describe('IngestLedger claim without a second read', () => {
+  it('takes the current item from the failed write (ALL_OLD) and reads nothing more', async () => {
+    const committed = { ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' };
+    ddb.on(UpdateCommand).rejects(Object.assign(conditionFailed(), { Item: marshall(committed) }));
+    const result = await ledger().claim(REF, 'msg-1');
+    expect(result).toMatchObject({ outcome: 'committed', entry: { documentId: 'doc-1', documentVersionId: 'ver-1' } });
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input.ReturnValuesOnConditionCheckFailure).toBe('ALL_OLD');
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
+  });
+});
+
+describe('IngestLedger.acquireKeyCommitInOrder', () => {
+  const KEY_PK = 'key#inbox-bucket#inbox/a b.pdf';
+
+  it('takes the lease and records the sequencer in one write for the first upload of a key', async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: { pk: KEY_PK, committedSequencer: '0B', leaseOwner: 'msg-1', leaseToken: 'token-1', leaseExpiresAt: NOW + 900_000 } });
+    const result = await ledger().acquireKeyCommitInOrder(REF.bucket, REF.key, 'msg-1', '0B');
+    expect(result).toEqual({ outcome: 'acquired', lease: { bucket: REF.bucket, key: REF.key, owner: 'msg-1', token: 'token-1' }, previousSequencer: undefined });
+    const calls = ddb.commandCalls(UpdateCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.args[0].input).toMatchObject({
+      Key: { pk: KEY_PK },
+      ConditionExpression: '(attribute_not_exists(#leaseExpiresAt) OR #leaseExpiresAt < :now OR #leaseOwner = :owner) AND attribute_not_exists(#committedSequencer)',
+      ExpressionAttributeValues: expect.objectContaining({ ':sequencer': '0B', ':owner': 'msg-1' }),
+    });
+    expect(calls[0]?.args[0].input.UpdateExpression).toContain('#committedSequencer = :sequencer');
+  });
+
+  it('replaces an older committed sequencer with a second write conditional on it, and returns it for a restore', async () => {
+    ddb
+      .on(UpdateCommand)
+      .rejectsOnce(Object.assign(conditionFailed(), { Item: marshall({ pk: KEY_PK, committedSequencer: '0A' }) }))
+      .resolves({ Attributes: { pk: KEY_PK, committedSequencer: '0B' } });
+    const result = await ledger().acquireKeyCommitInOrder(REF.bucket, REF.key, 'msg-1', '0B');
+    expect(result).toMatchObject({ outcome: 'acquired', previousSequencer: '0A' });
+    const second = ddb.commandCalls(UpdateCommand)[1]?.args[0].input;
+    expect(second?.ConditionExpression).toContain('#committedSequencer = :expected');
+    expect(second?.ExpressionAttributeValues).toMatchObject({ ':expected': '0A', ':sequencer': '0B' });
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
+  });
+
+  it('reports superseded, writing nothing, when a newer upload is recorded (sequencers compared left-padded)', async () => {
+    ddb.on(UpdateCommand).rejects(Object.assign(conditionFailed(), { Item: marshall({ pk: KEY_PK, committedSequencer: '100' }) }));
+    expect(await ledger().acquireKeyCommitInOrder(REF.bucket, REF.key, 'msg-1', 'FF')).toEqual({ outcome: 'superseded', newerSequencer: '100' });
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
+  });
+
+  it('reports busy with the holder and its expiry while another upload holds the lease', async () => {
+    ddb.on(UpdateCommand).rejects(Object.assign(conditionFailed(), { Item: marshall({ pk: KEY_PK, leaseOwner: 'msg-other', leaseToken: 't', leaseExpiresAt: NOW + 5_000 }) }));
+    expect(await ledger().acquireKeyCommitInOrder(REF.bucket, REF.key, 'msg-1', '0B')).toEqual({ outcome: 'busy', owner: 'msg-other', leaseExpiresAt: NOW + 5_000 });
+  });
+
+  it('reads the item once where the server returns none with the failure (a local DynamoDB)', async () => {
+    ddb.on(UpdateCommand).rejectsOnce(conditionFailed()).resolves({});
+    ddb.on(GetCommand).resolves({ Item: { pk: KEY_PK, committedSequencer: '0A' } });
+    expect(await ledger().acquireKeyCommitInOrder(REF.bucket, REF.key, 'msg-1', '0B')).toMatchObject({ outcome: 'acquired', previousSequencer: '0A' });
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(1);
   });
 });
