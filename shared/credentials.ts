@@ -8,7 +8,7 @@
  * missing field or variable, never a value.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import { z } from './validation/zod.js';
 import type { PipelineConfig } from './config/runtime.js';
 import type { IBinderCredentials } from './ibinder/types.js';
 import { logger } from './observability/logger.js';
@@ -24,8 +24,8 @@ export class CredentialsError extends Error {
 }
 
 const SecretShape = z.object({
-  clientId: z.string().trim().min(1),
-  clientSecret: z.string().trim().min(1),
+  clientId: z.string().check(z.trim(), z.minLength(1)),
+  clientSecret: z.string().check(z.trim(), z.minLength(1)),
 });
 
 export interface SecretCredentialsOptions {

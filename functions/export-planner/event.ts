@@ -11,20 +11,18 @@
  * it; versions already archived are still skipped); `runId` resumes a paused run, or rewrites
  * the manifest of a planned one, or names a new run.
  */
-import { z } from 'zod';
+import { z } from '../../shared/validation/zod.js';
 import { RunIdSchema } from '../../shared/export/run-id.js';
 import type { PlanRequest } from './plan.js';
 
 export const PlannerEventSchema = z.discriminatedUnion('source', [
   z.object({ source: z.literal('schedule') }),
-  z
-    .object({
-      source: z.literal('manual'),
-      binderIds: z.array(z.string().min(1)).min(1).optional(),
-      since: z.iso.datetime({ offset: true }).optional(),
-      runId: RunIdSchema.optional(),
-    })
-    .strict(),
+  z.strictObject({
+    source: z.literal('manual'),
+    binderIds: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
+    since: z.optional(z.iso.datetime({ offset: true })),
+    runId: z.optional(RunIdSchema),
+  }),
 ]);
 export type PlannerEvent = z.infer<typeof PlannerEventSchema>;
 

@@ -4,13 +4,13 @@
  * queue anyone with access could write to, and the dead-letter queue a person may redrive),
  * so the worker validates it with this schema before acting on it.
  */
-import { z } from 'zod';
+import { z } from '../validation/zod.js';
 import { RunIdSchema } from './run-id.js';
 
 const isoTimestamp = z.iso.datetime({ offset: true });
 
 export const ExportJobMetadataSchema = z.object({
-  metadataElementId: z.string().min(1),
+  metadataElementId: z.string().check(z.minLength(1)),
   valueId: z.string(),
 });
 
@@ -21,23 +21,23 @@ export const ExportJobSchema = z.object({
    * (`manifests/<YYYY-MM-DD>/`), also for jobs that finish after midnight.
    */
   runStartedAt: isoTimestamp,
-  tenantId: z.string().min(1),
-  binderId: z.string().min(1),
-  documentId: z.string().min(1),
-  versionId: z.string().min(1),
-  fileName: z.string().min(1),
-  versionLabel: z.string().optional(),
-  status: z.string().optional(),
+  tenantId: z.string().check(z.minLength(1)),
+  binderId: z.string().check(z.minLength(1)),
+  documentId: z.string().check(z.minLength(1)),
+  versionId: z.string().check(z.minLength(1)),
+  fileName: z.string().check(z.minLength(1)),
+  versionLabel: z.optional(z.string()),
+  status: z.optional(z.string()),
   /** As the source reported it (ISO 8601); absent when the source does not say. */
-  modifiedAt: z.string().optional(),
-  metadata: z.array(ExportJobMetadataSchema).default([]),
+  modifiedAt: z.optional(z.string()),
+  metadata: z._default(z.array(ExportJobMetadataSchema), []),
   /**
    * Whether the planner put this version in its document's pending marker (an older version of
    * the document), so that the worker takes it out once exported. False for the latest version
    * (the usual job), which saves the worker that call. Absent in jobs of older planners: the
    * worker then takes it out anyway.
    */
-  inPendingMarker: z.boolean().optional(),
+  inPendingMarker: z.optional(z.boolean()),
 });
 export type ExportJob = z.infer<typeof ExportJobSchema>;
 export type ExportJobInput = z.input<typeof ExportJobSchema>;

@@ -41,7 +41,7 @@
  * Part files hold `binder` lines and `version` lines whose status may also be `"retrying"`
  * (one per failed attempt). Readers must ignore fields they do not know.
  */
-import { z } from 'zod';
+import { z } from '../validation/zod.js';
 
 export const MANIFEST_FORMAT_VERSION = 1;
 export const MANIFEST_PREFIX = 'manifests/';
@@ -67,7 +67,7 @@ export function manifestPartKeyFor(runId: string, startedAt: string | Date, writ
   return `${manifestPartsPrefixFor(runId, startedAt)}${stamp}-${writer}-${unique}.jsonl`;
 }
 
-const optionalString = z.string().nullish().transform((v) => v ?? undefined);
+const optionalString = z.pipe(z.nullish(z.string()), z.transform((v) => v ?? undefined));
 
 export const VersionStatusSchema = z.enum(['exported', 'already-exported', 'failed', 'retrying', 'unfinished']);
 export type VersionStatus = z.infer<typeof VersionStatusSchema>;
@@ -83,14 +83,14 @@ export const VersionLineSchema = z.object({
   versionLabel: optionalString,
   modifiedAt: optionalString,
   archiveKey: optionalString,
-  size: z.number().nullish().transform((v) => v ?? undefined),
+  size: z.pipe(z.nullish(z.number()), z.transform((v) => v ?? undefined)),
   sha256: optionalString,
   exportedAt: optionalString,
   exportedByRunId: optionalString,
   reason: optionalString,
-  httpStatus: z.number().nullish().transform((v) => v ?? undefined),
+  httpStatus: z.pipe(z.nullish(z.number()), z.transform((v) => v ?? undefined)),
   traceId: optionalString,
-  attempts: z.number().nullish().transform((v) => v ?? undefined),
+  attempts: z.pipe(z.nullish(z.number()), z.transform((v) => v ?? undefined)),
   at: z.string(),
 });
 export type VersionLine = z.infer<typeof VersionLineSchema>;

@@ -4,14 +4,14 @@
  * S3 key (no `/`), and readable by a person: generated ids start with the UTC start time.
  */
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import { z } from '../validation/zod.js';
 
 /** Letters, digits, `.`, `_`, `-`; starts with a letter or digit; at most 100 characters. */
 export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 export const RunIdSchema = z
   .string()
-  .regex(RUN_ID_PATTERN, 'a run id has 1-100 letters, digits, ".", "_" or "-", and starts with a letter or digit');
+  .check(z.regex(RUN_ID_PATTERN, 'a run id has 1-100 letters, digits, ".", "_" or "-", and starts with a letter or digit'));
 
 /**
  * A new run id such as `2026-11-22T02-00-00Z-3f9a1c`: the start time to the second (colons

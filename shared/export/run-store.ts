@@ -26,7 +26,7 @@
  */
 import { GetCommand, PutCommand, DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
-import { z } from 'zod';
+import { z } from '../validation/zod.js';
 import { conditionalPut, conditionalUpdate, names, values, type ConditionalWriteResult } from '../ledger/conditional-write.js';
 import {
   AllOrNothingWriter,
@@ -49,18 +49,18 @@ export type RunStateName = z.infer<typeof RunStateNameSchema>;
 /** What the planner has read of the binder it is on. */
 export const BinderProgressSchema = z.object({
   binderId: z.string(),
-  pages: z.number().int().nonnegative(),
-  documentsSeen: z.number().int().nonnegative(),
-  skippedUnchanged: z.number().int().nonnegative(),
-  versionsEnqueued: z.number().int().nonnegative(),
+  pages: z.int().check(z.nonnegative()),
+  documentsSeen: z.int().check(z.nonnegative()),
+  skippedUnchanged: z.int().check(z.nonnegative()),
+  versionsEnqueued: z.int().check(z.nonnegative()),
   /** Documents whose versions could not be listed (gone between search and listing, refused). */
-  documentErrors: z.number().int().nonnegative(),
+  documentErrors: z.int().check(z.nonnegative()),
   /** Why the binder could not be read; set on a permanent failure, which ends the binder. */
-  error: z.string().optional(),
+  error: z.optional(z.string()),
 });
 export type BinderProgress = z.infer<typeof BinderProgressSchema>;
 
-const count = z.number().int().nonnegative().default(0);
+const count = z._default(z.int().check(z.nonnegative()), 0);
 
 export const ExportRunStateSchema = z.object({
   runId: z.string(),
@@ -68,21 +68,21 @@ export const ExportRunStateSchema = z.object({
   trigger: RunTriggerSchema,
   state: RunStateNameSchema,
   startedAt: z.string(),
-  since: z.string().optional(),
+  since: z.optional(z.string()),
   /** The binders of the run, in the order they are planned. */
   binderIds: z.array(z.string()),
   /** Cursor: index into binderIds of the binder being paged, and its next page (1-based). */
-  binderIndex: z.number().int().nonnegative(),
-  nextPage: z.number().int().positive(),
-  current: BinderProgressSchema.optional(),
+  binderIndex: z.int().check(z.nonnegative()),
+  nextPage: z.int().check(z.positive()),
+  current: z.optional(BinderProgressSchema),
   /** The page at the cursor failed transiently this many times (see `recordPageFailure`). */
-  failedPage: z
-    .object({
-      binderIndex: z.number().int().nonnegative(),
-      nextPage: z.number().int().positive(),
-      attempts: z.number().int().positive(),
-    })
-    .optional(),
+  failedPage: z.optional(
+    z.object({
+      binderIndex: z.int().check(z.nonnegative()),
+      nextPage: z.int().check(z.positive()),
+      attempts: z.int().check(z.positive()),
+    }),
+  ),
   documentsSeen: count,
   skippedUnchanged: count,
   versionsEnqueued: count,
@@ -95,8 +95,8 @@ export const ExportRunStateSchema = z.object({
   alreadyExported: count,
   failed: count,
   bytes: count,
-  plannedAt: z.string().optional(),
-  finalizedAt: z.string().optional(),
+  plannedAt: z.optional(z.string()),
+  finalizedAt: z.optional(z.string()),
   updatedAt: z.string(),
 });
 export type ExportRunState = z.infer<typeof ExportRunStateSchema>;

@@ -24,7 +24,7 @@
  * of the whole file as it was read (S3 also verified each uploaded part with its own SHA-256).
  * It is written after the file, so a sidecar always describes a complete file.
  */
-import { z } from 'zod';
+import { z } from '../validation/zod.js';
 import type { LabelledMetadataValue } from './metadata-labels.js';
 
 export const SIDECAR_FORMAT_VERSION = 1;
@@ -35,19 +35,19 @@ export const ExportSidecarSchema = z.object({
   documentId: z.string(),
   versionId: z.string(),
   fileName: z.string(),
-  versionLabel: z.string().nullable(),
-  status: z.string().nullable(),
-  modifiedAt: z.string().nullable(),
+  versionLabel: z.nullable(z.string()),
+  status: z.nullable(z.string()),
+  modifiedAt: z.nullable(z.string()),
   metadata: z.array(
     z.object({
       metadataElementId: z.string(),
-      label: z.string().nullable(),
+      label: z.nullable(z.string()),
       valueId: z.string(),
-      valueLabel: z.string().nullable(),
+      valueLabel: z.nullable(z.string()),
     }),
   ),
-  size: z.number().int().nonnegative(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  size: z.int().check(z.nonnegative()),
+  sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
   sha256Base64: z.string(),
   exportedAt: z.string(),
   runId: z.string(),

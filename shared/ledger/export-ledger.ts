@@ -32,7 +32,7 @@ import {
   PutCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import { z } from '../validation/zod.js';
 import { conditionalDelete, conditionalPut, conditionalUpdate, names, values } from './conditional-write.js';
 
 export { isConditionalCheckFailed } from './conditional-write.js';
@@ -52,7 +52,7 @@ export const ExportedVersionRecordSchema = z.object({
   archiveKey: z.string(),
   sha256: z.string(),
   sha256Base64: z.string(),
-  size: z.number().int().nonnegative(),
+  size: z.int().check(z.nonnegative()),
   exportedAt: z.string(),
   runId: z.string(),
 });
@@ -62,10 +62,10 @@ const ClaimItemSchema = z.object({
   state: z.literal('claimed'),
   claimedBy: z.string(),
   leaseExpiresAt: z.number(),
-  runId: z.string().optional(),
+  runId: z.optional(z.string()),
 });
 
-const ExportedItemSchema = ExportedVersionRecordSchema.extend({ state: z.literal('exported') });
+const ExportedItemSchema = z.extend(ExportedVersionRecordSchema, { state: z.literal('exported') });
 
 export type ClaimOutcome =
   /**

@@ -20,7 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import { z } from '../validation/zod.js';
 import { compareSequencers } from '../s3/event.js';
 import { conditionalUpdate } from './conditional-write.js';
 import {
@@ -54,7 +54,7 @@ export interface IngestLedgerOptions {
   newClaimToken?: () => string;
 }
 
-const optionalString = z.string().nullish().transform((v) => v ?? undefined);
+const optionalString = z.pipe(z.nullish(z.string()), z.transform((v) => v ?? undefined));
 
 const ProblemSchema = z.object({
   code: z.enum(['tags', 'untagged', 'target', 'not-allowed', 'metadata', 'file-name', 'empty-file', 'too-large', 'ibinder']),
@@ -65,12 +65,12 @@ const ProblemSchema = z.object({
 
 /** A stored commit plan; null or absent on entries written before plans were stored. */
 const CommitPlanSchema = z.object({
-  binderId: z.string().min(1),
-  folderId: z.string().min(1),
+  binderId: z.string().check(z.minLength(1)),
+  folderId: z.string().check(z.minLength(1)),
   folderPath: optionalString,
-  fileName: z.string().min(1),
+  fileName: z.string().check(z.minLength(1)),
   version: optionalString,
-  metadata: z.array(z.object({ metadataElementId: z.string().min(1), value: z.string() })),
+  metadata: z.array(z.object({ metadataElementId: z.string().check(z.minLength(1)), value: z.string() })),
 });
 
 const BaseSchema = z.object({
@@ -84,18 +84,18 @@ const BaseSchema = z.object({
 
 /** Items are read back through zod: a hand-edited or older item fails with a clear message. */
 const LedgerEntrySchema = z.discriminatedUnion('state', [
-  BaseSchema.extend({
+  z.extend(BaseSchema, {
     state: z.literal('claimed'),
     owner: z.string(),
     claimToken: optionalString,
     leaseExpiresAt: z.number(),
-    attempts: z.number().int(),
+    attempts: z.int(),
     claimedAt: z.string(),
     uploadId: optionalString,
-    transferred: z.boolean().default(false),
-    commitPlan: CommitPlanSchema.nullish().transform((v) => v ?? undefined),
+    transferred: z._default(z.boolean(), false),
+    commitPlan: z.pipe(z.nullish(CommitPlanSchema), z.transform((v) => v ?? undefined)),
   }),
-  BaseSchema.extend({
+  z.extend(BaseSchema, {
     state: z.literal('committed'),
     committedAt: z.string(),
     documentId: z.string(),
@@ -105,13 +105,13 @@ const LedgerEntrySchema = z.discriminatedUnion('state', [
     folderId: optionalString,
     uploadId: optionalString,
   }),
-  BaseSchema.extend({
+  z.extend(BaseSchema, {
     state: z.literal('rejected'),
     rejectedAt: z.string(),
     reasons: z.array(ProblemSchema),
     rejectedKey: optionalString,
   }),
-  BaseSchema.extend({
+  z.extend(BaseSchema, {
     state: z.literal('superseded'),
     supersededAt: z.string(),
     sequencer: z.string(),
@@ -125,7 +125,7 @@ const KeyOrderSchema = z.object({
   committedSequencer: optionalString,
   leaseOwner: optionalString,
   leaseToken: optionalString,
-  leaseExpiresAt: z.number().nullish().transform((v) => v ?? undefined),
+  leaseExpiresAt: z.pipe(z.nullish(z.number()), z.transform((v) => v ?? undefined)),
 });
 
 /** Attribute names used in expressions; several (`state`, `owner`, `key`) are reserved words. */
