@@ -14,7 +14,7 @@ import { LedgerConflictError } from '../../shared/ledger/types.js';
 import { processObjectRecord } from '../../functions/ingest/process-record.js';
 import { parseS3EventMessage, type S3ObjectEvent } from '../../shared/s3/event.js';
 import type { Destination } from '../../shared/destination/types.js';
-import { startLocalS3, type LocalS3 } from '../../local/local-s3.js';
+import type { LocalS3 } from '../../local/local-s3.js';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
 import {
   ledgerEntry,
@@ -231,10 +231,9 @@ describe('an unversioned inbox on a local S3 server', () => {
   let sequence = 0;
 
   beforeAll(async () => {
-    s3 = await startLocalS3({ buckets: [bucket], versionedBuckets: [] });
-  });
-  afterAll(async () => {
-    await s3?.stop();
+    // A second bucket on the local stack's own S3 server: only the inbox bucket it starts with is versioned.
+    s3 = stack.services.s3;
+    await s3.createBucket(bucket);
   });
 
   /** PutObject with tags, and the event S3 would send for it (no versionId; a fresh sequencer). */
