@@ -8,7 +8,10 @@
  * 'ALL_OLD'`), so DynamoDB needs no second call. A server that ignores that parameter (the local
  * DynamoDB, dynalite, answers ConditionalCheckFailed without an `Item`) gets exactly one
  * consistent read of the item instead: the answer is then as fresh as a read can make it, which
- * is what every caller's decision rests on either way.
+ * is what every caller's decision rests on either way. DynamoDB also answers without an `Item`
+ * when there is no item; so the read is made only until a client has once been answered with an
+ * item, after which a failure without one means "no item" (remembered per client, so a process
+ * talking to both kinds of server keeps them apart).
  *
  * Names and values: the helper sends only the `#name` and `:value` placeholders that the
  * expressions use. DynamoDB refuses a request that carries an unused one (ValidationException),
@@ -72,6 +75,9 @@ export interface ConditionalDeleteInput extends ExpressionParts {
 
 /** The ledger tables' key: a string partition key `pk`, no sort key. */
 export const LEDGER_KEY_ATTRIBUTES: readonly string[] = ['pk'];
+
+/** Clients whose server has returned the current item with a failed condition at least once. */
+const returnsCurrentItem = new WeakSet<DynamoDBDocumentClient>();
 
 export class ConditionalWriteError extends Error {
   override readonly name = 'ConditionalWriteError';
@@ -214,10 +220,12 @@ async function run<T>(
     if (!isConditionalCheckFailed(err)) throw err;
     const returned = (err as { Item?: Record<string, AttributeValue> }).Item;
     if (returned !== undefined) {
+      returnsCurrentItem.add(client);
       // The document client leaves the error's item in DynamoDB's wire format.
       return { ok: false, current: unmarshall(returned) as T };
     }
-    // An empty current item comes back without `Item` too; the read tells "gone" from "not returned".
+    if (returnsCurrentItem.has(client)) return { ok: false, current: undefined };
+    // Either there is no item or the server does not return it: the read tells which.
     const current = await client.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
     return { ok: false, current: current.Item as T | undefined };
   }

@@ -151,6 +151,26 @@ describe('conditional writes against DynamoDB (the failed write returns the curr
     expect(ddb.commandCalls(DeleteCommand)[0]?.args[0].input).toMatchObject({ ReturnValuesOnConditionCheckFailure: 'ALL_OLD' });
   });
 
+  it('reads a missing item only until the server has shown that it returns the current item', async () => {
+    const conditionFailed = (item?: Record<string, unknown>): ConditionalCheckFailedException =>
+      new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, ...(item ? { Item: marshall(item) } : {}) });
+    const input = { tableName: 'ledger', key: { pk: 'run' }, update: 'ADD #n :one', condition: 'attribute_exists(#n)', names: names(['n']), values: values({ one: 1 }) };
+    // A client of its own: what the server returns is remembered per client.
+    const fresh = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }));
+    const ddb = mockClient(fresh);
+    ddb.on(GetCommand).resolves({});
+    ddb.on(UpdateCommand).rejectsOnce(conditionFailed()).rejectsOnce(conditionFailed({ pk: 'run', n: 3 })).rejects(conditionFailed());
+
+    // Not known yet: no item could mean "none" or "not returned", so it is read.
+    expect(await conditionalUpdate(fresh, input)).toEqual({ ok: false, current: undefined });
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(1);
+    expect(ddb.commandCalls(GetCommand)[0]?.args[0].input).toEqual({ TableName: 'ledger', Key: { pk: 'run' }, ConsistentRead: true });
+    expect(await conditionalUpdate(fresh, input)).toEqual({ ok: false, current: { pk: 'run', n: 3 } });
+    // Known now: a failure without an item means there is none.
+    expect(await conditionalUpdate(fresh, input)).toEqual({ ok: false, current: undefined });
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(1);
+  });
+
   it('passes on every other error unchanged', async () => {
     const throttled = new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} });
     ddb.on(PutCommand).rejects(throttled);

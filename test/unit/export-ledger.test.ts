@@ -4,6 +4,8 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ExportRunStore, isRunSettled } from '../../shared/export/run-store.js';
 import { ExportLedger, versionKey, type ExportedVersionRecord } from '../../shared/ledger/export-ledger.js';
+import { createDocumentClient } from '../../shared/aws/clients.js';
+import { createLocalDynamoDbClient } from '../../local/local-dynamodb.js';
 import { startLedgerServer, type LedgerServer } from '../helpers/export-factories.js';
 
 let server: LedgerServer;
@@ -65,12 +67,15 @@ describe('export ledger', () => {
   });
 
   it('tells "exported" and "held" from the failed claim itself, without reading the item back, where DynamoDB returns it', async () => {
-    const original = doc.send.bind(doc);
+    // A client of its own: the conditional writes remember per client whether its server returns the item.
+    const dynamo = createDocumentClient(createLocalDynamoDbClient(server.endpoint));
+    const ledger = new ExportLedger(dynamo, tableName);
+    const original = dynamo.send.bind(dynamo);
     const current = [
       { pk: versionKey('v1'), kind: 'version', state: 'exported', ...record('v1') },
       { pk: versionKey('v2'), kind: 'version', state: 'claimed', claimedBy: 'w1', leaseExpiresAt: NOW.getTime() + 60_000, runId: 'r' },
     ];
-    const send = vi.spyOn(doc, 'send').mockImplementation(((command: unknown) => {
+    const send = vi.spyOn(dynamo, 'send').mockImplementation(((command: unknown) => {
       if (command instanceof PutCommand) {
         const item = current.find((c) => c.pk === command.input.Item?.pk);
         if (item && command.input.ReturnValuesOnConditionCheckFailure === 'ALL_OLD') {
@@ -78,7 +83,7 @@ describe('export ledger', () => {
         }
       }
       return original(command as PutCommand);
-    }) as typeof doc.send);
+    }) as typeof dynamo.send);
 
     expect(await ledger.claim({ versionId: 'v1', owner: 'w2', runId: 'r2', now: NOW, leaseSeconds: 60 })).toEqual({ kind: 'exported', record: record('v1') });
     expect(await ledger.claim({ versionId: 'v2', owner: 'w2', runId: 'r2', now: NOW, leaseSeconds: 60 })).toEqual({
@@ -87,6 +92,7 @@ describe('export ledger', () => {
       runId: 'r',
     });
     expect(send.mock.calls.filter(([c]) => c instanceof GetCommand)).toHaveLength(0);
+    dynamo.destroy();
   });
 
   it('records a version exported only under its own claim', async () => {
