@@ -7,14 +7,33 @@
  * Each batch is a fresh measured process running the real `processBatch` with the Lambda's own
  * wiring, on objects put into the versioned inbox just before (new ones every time: a committed
  * object is not ingested twice). The two cases alternate who goes first.
+ *
+ * Beside the times it reports what a file costs: iBinder requests (counted by the emulator),
+ * S3 and DynamoDB requests (the measured process reaches the local servers through counting
+ * pass-throughs, aws-call-counter.ts) and the measured process's CPU time, each per file.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { localPipelineConfig } from '../local/local-pipeline-config.js';
 import { toS3EventNotification } from '../local/s3-event-notification.js';
 import type { BenchContext } from './bench-context.js';
+import { startAwsCallCounter } from './aws-call-counter.js';
 import { INGEST_TAGS } from './bench-tenant.js';
 import { runMeasured } from './measured-child.js';
 import { spread, type Spread } from './statistics.js';
+
+/** What one file of a case cost, counted at the servers (medians over the rounds). */
+export interface PerFileCost {
+  /** Every iBinder request (API, token, storage PUT) of the case, divided by its files. */
+  iBinderCalls: number;
+  /** The upload's own round trips per file: presign, storage PUT, commit. */
+  uploadCalls: number;
+  /** S3 and DynamoDB requests of the case, divided by its files. */
+  awsCalls: number;
+  /** Per operation (`HeadObject`, `UpdateItem`, ...), per file, of the last round. */
+  awsByOperation: Record<string, number>;
+  /** CPU time (user + system) of the measured process, divided by its files (ms). */
+  cpuMs: number;
+}
 
 export interface SmallFileBatchResult {
   batchSize: number;
@@ -23,7 +42,18 @@ export interface SmallFileBatchResult {
   single: Spread;
   /** Wall time of processBatch with `batchSize` files (ms). */
   batch: Spread;
+  /** Calls and CPU per file with one file (the binder's schema and folders read for it alone). */
+  singleCost: PerFileCost;
+  /** Calls and CPU per file in a batch of `batchSize` (those reads shared by the batch). */
+  batchCost: PerFileCost;
 }
+
+/** The iBinder routes that are the upload itself, as the emulator counts them. */
+const UPLOAD_ROUTES = [
+  'GET /documents/uploads/personalstorage/presignedupload',
+  'PUT /storage/upload/{uploadId}',
+  'POST /documents/drives/{domain}/{id}/{folderId}/upload',
+];
 
 export interface SmallFileBenchOptions {
   batchSize: number;
@@ -63,14 +93,22 @@ export async function runSmallFileBench(ctx: BenchContext, options: SmallFileBen
   services.emulator.faults.add({ route: 'api', latencyMs: options.latencyMs, times: Number.POSITIVE_INFINITY });
   const single: number[] = [];
   const batch: number[] = [];
+  const costs = new Map<number, CaseCost[]>();
+  // The measured process reaches S3 and DynamoDB through counters; the files are put beside them.
+  const s3Counter = await startAwsCallCounter(ctx.endpoints.s3);
+  const dynamoDbCounter = await startAwsCallCounter(ctx.endpoints.dynamodb);
+  const endpoints = { ...ctx.endpoints, s3: s3Counter.url, dynamodb: dynamoDbCounter.url };
   try {
     const measure = async (count: number): Promise<number> => {
       const messages = await putSmallFiles(ctx, count);
       ctx.progress(`small files: processBatch of ${count} file(s), ${options.latencyMs} ms API latency`);
+      s3Counter.reset();
+      dynamoDbCounter.reset();
+      const iBinderBefore = services.emulator.calls.byRoute();
       const result = await runMeasured(
         {
           kind: 'ingest',
-          endpoints: ctx.endpoints,
+          endpoints,
           credentials: ctx.credentials,
           pipelineConfig,
           ledgerTable: services.ledgerTable,
@@ -83,6 +121,17 @@ export async function runSmallFileBench(ctx: BenchContext, options: SmallFileBen
       if (result.outcome.kind !== 'ingest' || result.outcome.ingested !== count) {
         throw new Error(`ingest of ${count} small file(s) committed ${JSON.stringify(result.outcome)}${result.output ? `\n${result.output}` : ''}`);
       }
+      const iBinder = difference(services.emulator.calls.byRoute(), iBinderBefore);
+      const awsByOperation = { ...s3Counter.counts(), ...dynamoDbCounter.counts() };
+      const list = costs.get(count) ?? [];
+      list.push({
+        files: count,
+        iBinderCalls: sum(Object.values(iBinder)),
+        uploadCalls: sum(UPLOAD_ROUTES.map((route) => iBinder[route] ?? 0)),
+        awsByOperation,
+        cpuMs: result.cpuMs,
+      });
+      costs.set(count, list);
       return result.durationMs;
     };
     for (let round = 0; round < options.repeat; round++) {
@@ -97,6 +146,50 @@ export async function runSmallFileBench(ctx: BenchContext, options: SmallFileBen
   } finally {
     // The bench adds no other faults: clearing them all ends the latency.
     services.emulator.faults.clear();
+    await Promise.all([s3Counter.close(), dynamoDbCounter.close()]);
   }
-  return { batchSize: options.batchSize, latencyMs: options.latencyMs, single: spread(single), batch: spread(batch) };
+  return {
+    batchSize: options.batchSize,
+    latencyMs: options.latencyMs,
+    single: spread(single),
+    batch: spread(batch),
+    singleCost: perFileCost(costs.get(1) ?? []),
+    batchCost: perFileCost(costs.get(options.batchSize) ?? []),
+  };
+}
+
+/** One measured case's counts, before they are divided by its files. */
+interface CaseCost {
+  files: number;
+  iBinderCalls: number;
+  uploadCalls: number;
+  awsByOperation: Record<string, number>;
+  cpuMs: number;
+}
+
+function perFileCost(cases: CaseCost[]): PerFileCost {
+  const last = cases.at(-1);
+  if (last === undefined) return { iBinderCalls: 0, uploadCalls: 0, awsCalls: 0, awsByOperation: {}, cpuMs: 0 };
+  const perFile = (pick: (c: CaseCost) => number): number => median(cases.map((c) => pick(c) / c.files));
+  return {
+    iBinderCalls: perFile((c) => c.iBinderCalls),
+    uploadCalls: perFile((c) => c.uploadCalls),
+    awsCalls: perFile((c) => sum(Object.values(c.awsByOperation))),
+    awsByOperation: Object.fromEntries(Object.entries(last.awsByOperation).map(([operation, n]) => [operation, n / last.files])),
+    cpuMs: perFile((c) => c.cpuMs),
+  };
+}
+
+function difference(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([route, n]) => [route, n - (before[route] ?? 0)]).filter(([, n]) => Number(n) > 0));
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((total, n) => total + n, 0);
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
