@@ -44,6 +44,15 @@ export interface LocalStackOptions {
   sendTestEvent?: boolean;
 }
 
+/** The export queue. Defaults as the stack's: visibility 6 × the worker's 900 s timeout, maxReceiveCount 5. */
+export interface ExportQueueOptions {
+  queueName?: string;
+  visibilityTimeoutSeconds?: number;
+  maxReceiveCount?: number;
+}
+
+const EXPORT_QUEUE_DEFAULTS = { queueName: 'ibinder-export-test', visibilityTimeoutSeconds: 6 * 900, maxReceiveCount: 5 } as const;
+
 /** IngestMetrics that count in memory, for assertions. */
 export interface CountingIngestMetrics extends IngestMetrics {
   ingested: number;
@@ -78,6 +87,11 @@ export interface LocalStack {
   tagInboxObject(key: string, tags: Readonly<Record<string, string>>, versionId?: string): Promise<void>;
   /** The export's dependencies against the emulator, the archive bucket and the export ledger. */
   createExportDeps(overrides?: Partial<LocalExportOptions>): ExportDeps;
+  /**
+   * A simulated export queue (the planner's jobs, the worker's batches), on a clock of its own
+   * that starts now, so that draining it does not move the ingest's time.
+   */
+  createExportQueue(options?: ExportQueueOptions): SqsSimulator;
   stop(): Promise<void>;
 }
 
@@ -171,6 +185,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         );
       },
       createExportDeps: (overrides = {}) => createLocalExportDependencies(services, { config: ingestDeps.config, ...overrides }),
+      createExportQueue: (queueOptions = {}) => new SqsSimulator({ ...EXPORT_QUEUE_DEFAULTS, ...queueOptions, clock: new SimulatedClock(Date.now()) }),
       stop: async () => {
         notifications.stop();
         await services.stop();

@@ -10,8 +10,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createLambdaContext } from '../../local/lambda-context.js';
 import { LOCAL_S3_CREDENTIALS } from '../../local/local-s3.js';
 import { localPipelineConfig } from '../../local/local-pipeline-config.js';
-import { SimulatedClock } from '../../local/simulated-clock.js';
-import { SqsSimulator } from '../../local/sqs-simulator.js';
+import type { SqsSimulator } from '../../local/sqs-simulator.js';
 import type { PlanResult } from '../../functions/export-planner/plan.js';
 import { logger } from '../../shared/observability/logger.js';
 import {
@@ -59,7 +58,7 @@ beforeAll(async () => {
     ...simpleDocuments('lambda', 2),
     { fileName: 'lambda-revised.pdf', versions: [{ content: 'revision A' }, { content: 'revision B', version: 'B' }] },
   ]);
-  queue = new SqsSimulator({ clock: new SimulatedClock(Date.now()), queueName: 'ibinder-export-lambda-test', visibilityTimeoutSeconds: 6 * 900, maxReceiveCount: 5 });
+  queue = stack.createExportQueue({ queueName: 'ibinder-export-lambda-test' });
   sqsRouting = routeSqsToSimulators([queue]);
   savedLogLevel = logger.getLevelName();
   logger.setLogLevel('SILENT');

@@ -12,8 +12,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runExport } from '../../functions/export-planner/run-export.js';
 import { createLambdaContext } from '../../local/lambda-context.js';
 import { createLocalIBinderClient } from '../../local/local-ingest-dependencies.js';
-import { SimulatedClock } from '../../local/simulated-clock.js';
-import { SqsSimulator } from '../../local/sqs-simulator.js';
+import type { SimulatedClock } from '../../local/simulated-clock.js';
+import type { SqsSimulator } from '../../local/sqs-simulator.js';
 import { createExportDeps, type ExportDeps } from '../../shared/export/deps.js';
 import { SqsExportJobQueue } from '../../shared/export/job-queue.js';
 import { exportSettingsFrom, type ExportSettings } from '../../shared/export/settings.js';
@@ -78,7 +78,7 @@ afterAll(async () => {
 });
 
 function newExportQueue(): SqsSimulator {
-  const queue = new SqsSimulator({ clock: new SimulatedClock(Date.now()), queueName: `ibinder-export-test-${exportQueues.length + 1}`, ...EXPORT_QUEUE });
+  const queue = stack.createExportQueue({ queueName: `ibinder-export-test-${exportQueues.length + 1}`, ...EXPORT_QUEUE });
   exportQueues.push(queue);
   return queue;
 }

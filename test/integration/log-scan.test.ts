@@ -38,8 +38,7 @@ import { ENV } from '../../shared/config/runtime.js';
 import { EXPORT_RUNS_SERVICE, METRIC, SERVICE_NAMES } from '../../shared/observability/metric-names.js';
 import { createMetrics } from '../../shared/observability/metrics.js';
 import { LOCAL_S3_CREDENTIALS } from '../../local/local-s3.js';
-import { SimulatedClock } from '../../local/simulated-clock.js';
-import { SqsSimulator, type SqsLambdaHandler } from '../../local/sqs-simulator.js';
+import type { SqsLambdaHandler } from '../../local/sqs-simulator.js';
 import { HARBOUR, ROUTE, sampleBytes, validTags } from '../helpers/ingest-scenarios.js';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
 import { captureConsole, emfDatapoints, sumOf, type EmfDatapoint } from '../helpers/powertools-output.js';
@@ -103,7 +102,7 @@ async function runScheduledExport(): Promise<void> {
   expect(plan.planningComplete).toBe(true);
   expect(queue.jobs.length).toBeGreaterThan(0);
 
-  const exportQueue = new SqsSimulator({ clock: new SimulatedClock(Date.now()), queueName: 'ibinder-export-log-scan', visibilityTimeoutSeconds: 120, maxReceiveCount: 3 });
+  const exportQueue = stack.createExportQueue({ queueName: 'ibinder-export-log-scan', visibilityTimeoutSeconds: 120, maxReceiveCount: 3 });
   for (const job of queue.jobs) exportQueue.send(serializeExportJob(job));
   await exportQueue.drainWithLambda(workerHandler as SqsLambdaHandler, { batchSize: 5, maxRounds: 20 });
   expect(exportQueue.isEmpty()).toBe(true);
