@@ -8,7 +8,7 @@
  * missing field or variable, never a value.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from './validation/zod.js';
+import * as z from './validation/zod.js';
 import type { PipelineConfig } from './config/runtime.js';
 import type { IBinderCredentials } from './ibinder/types.js';
 import { logger } from './observability/logger.js';

@@ -11,7 +11,7 @@
  * it; versions already archived are still skipped); `runId` resumes a paused run, or rewrites
  * the manifest of a planned one, or names a new run.
  */
-import { z } from '../../shared/validation/zod.js';
+import * as z from '../../shared/validation/zod.js';
 import { RunIdSchema } from '../../shared/export/run-id.js';
 import type { PlanRequest } from './plan.js';
 

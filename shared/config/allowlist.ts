@@ -8,7 +8,7 @@
  * Folder subtrees are given by folder id or by folder path (names from the binder's top); a
  * target is inside one when it is that folder or below it. Paths are compared in NFC.
  */
-import { z } from '../validation/zod.js';
+import * as z from '../validation/zod.js';
 import { BinderIdSchema, GuidSchema } from './ids.js';
 import { nfc } from './unicode.js';
 

@@ -4,7 +4,7 @@
  * request, so that a typo ("PRJ-1") is reported as a malformed id, not as a binder iBinder
  * refuses to show (404/403), and a malformed folder id is found before the upload, not at the commit.
  */
-import { z } from '../validation/zod.js';
+import * as z from '../validation/zod.js';
 
 /** NanoId alphabet (A-Z a-z 0-9 _ -), 9 characters. */
 const BINDER_ID = /^[A-Za-z0-9_-]{9}$/;

@@ -4,7 +4,7 @@
  * their own variables. Validated once per cold start; a bad value fails loudly with the
  * variable's name instead of misrouting documents.
  */
-import { z } from '../validation/zod.js';
+import * as z from '../validation/zod.js';
 import { UnlistedPrefixesSchema } from './allowlist.js';
 import { RoutingRuleSchema, TargetSpecSchema } from './target.js';
 

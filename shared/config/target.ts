@@ -6,7 +6,7 @@
  * prefixes and folder paths are kept in NFC, so a misspelt id fails the synth (and a cold start)
  * with its field named instead of misrouting files.
  */
-import { z } from '../validation/zod.js';
+import * as z from '../validation/zod.js';
 import { AllowListSchema } from './allowlist.js';
 import { BinderIdSchema, GuidSchema } from './ids.js';
 import { nfc } from './unicode.js';

@@ -4,7 +4,7 @@
  * queue anyone with access could write to, and the dead-letter queue a person may redrive),
  * so the worker validates it with this schema before acting on it.
  */
-import { z } from '../validation/zod.js';
+import * as z from '../validation/zod.js';
 import { RunIdSchema } from './run-id.js';
 
 const isoTimestamp = z.iso.datetime({ offset: true });

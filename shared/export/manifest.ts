@@ -41,7 +41,7 @@
  * Part files hold `binder` lines and `version` lines whose status may also be `"retrying"`
  * (one per failed attempt). Readers must ignore fields they do not know.
  */
-import { z } from '../validation/zod.js';
+import * as z from '../validation/zod.js';
 
 export const MANIFEST_FORMAT_VERSION = 1;
 export const MANIFEST_PREFIX = 'manifests/';

@@ -4,7 +4,7 @@
  * S3 key (no `/`), and readable by a person: generated ids start with the UTC start time.
  */
 import { randomBytes } from 'node:crypto';
-import { z } from '../validation/zod.js';
+import * as z from '../validation/zod.js';
 
 /** Letters, digits, `.`, `_`, `-`; starts with a letter or digit; at most 100 characters. */
 export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;

@@ -26,7 +26,7 @@
  */
 import { GetCommand, PutCommand, DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
-import { z } from '../validation/zod.js';
+import * as z from '../validation/zod.js';
 import { conditionalPut, conditionalUpdate, names, values, type ConditionalWriteResult } from '../ledger/conditional-write.js';
 import {
   AllOrNothingWriter,

@@ -24,7 +24,7 @@
  * of the whole file as it was read (S3 also verified each uploaded part with its own SHA-256).
  * It is written after the file, so a sidecar always describes a complete file.
  */
-import { z } from '../validation/zod.js';
+import * as z from '../validation/zod.js';
 import type { LabelledMetadataValue } from './metadata-labels.js';
 
 export const SIDECAR_FORMAT_VERSION = 1;

@@ -14,7 +14,7 @@
  *   binder or folder; refused there too, it is an operator (`auth`) problem.
  * - Presigned storage URLs get neither the bearer token nor the tenant header.
  */
-import type { z } from '../validation/zod.js';
+import type * as z from '../validation/zod.js';
 import { logger, redactUrl } from '../observability/logger.js';
 import { TokenSource, type TokenCache } from './auth.js';
 import { IBinderApiError, IBinderError, IBinderNetworkError, type RequestDescription } from './errors.js';

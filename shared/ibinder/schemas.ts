@@ -5,7 +5,7 @@
  * (zod objects strip them) because the vendor adds optional fields without notice, and
  * optional-looking fields accept `null` as well as absence.
  */
-import { z } from '../validation/zod.js';
+import * as z from '../validation/zod.js';
 
 const optionalString = z.pipe(z.nullish(z.string()), z.transform((v) => v ?? undefined));
 

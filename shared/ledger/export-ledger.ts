@@ -32,7 +32,7 @@ import {
   PutCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from '../validation/zod.js';
+import * as z from '../validation/zod.js';
 import { conditionalDelete, conditionalPut, conditionalUpdate, names, values } from './conditional-write.js';
 
 export { isConditionalCheckFailed } from './conditional-write.js';

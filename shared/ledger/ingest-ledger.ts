@@ -20,7 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from '../validation/zod.js';
+import * as z from '../validation/zod.js';
 import { compareSequencers } from '../s3/event.js';
 import { conditionalUpdate } from './conditional-write.js';
 import {

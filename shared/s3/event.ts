@@ -13,7 +13,7 @@
  * it), so it is validated with zod; a body that is none of these becomes an `S3EventParseError`
  * naming the message, so that one bad message is reported and the rest of the batch goes on.
  */
-import { z } from '../validation/zod.js';
+import * as z from '../validation/zod.js';
 
 /** Which delivery path a record came by; logged, so that an operator knows which wiring sent it. */
 export type S3EventSource = 's3' | 'sns' | 'eventbridge';

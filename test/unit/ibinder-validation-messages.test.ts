@@ -4,7 +4,7 @@
  * iBinder answers that do not match the reference).
  */
 import { describe, expect, it } from 'vitest';
-import { z } from '../../shared/validation/zod.js';
+import * as z from '../../shared/validation/zod.js';
 import { DocumentSchema } from '../../shared/ibinder/schemas.js';
 
 describe('validation messages', () => {
