@@ -4,6 +4,9 @@
  * Responses cross a trust boundary, so they are validated; unknown fields are tolerated
  * (zod objects strip them) because the vendor adds optional fields without notice, and
  * optional-looking fields accept `null` as well as absence.
+ *
+ * Each schema is built on its first use (`z.lazy`): building a zod schema costs time, and a
+ * function uses only some of these, so the others cost nothing at cold start.
  */
 import * as z from '../validation/zod.js';
 
@@ -16,109 +19,133 @@ function listOrEmpty<T extends z.core.$ZodType>(item: T) {
 
 const nonEmptyString = () => z.string().check(z.minLength(1));
 
-export const BinderSchema = z.object({
-  id: nonEmptyString(),
-  name: z.string(),
-  type: optionalString,
-  createdAt: optionalString,
-});
+export const BinderSchema = z.lazy(() =>
+  z.object({
+    id: nonEmptyString(),
+    name: z.string(),
+    type: optionalString,
+    createdAt: optionalString,
+  }),
+);
 export type Binder = z.infer<typeof BinderSchema>;
 
 /** Discrepancy A: the reference returns a bare array, the quickstart reads `.items`. */
-export const BinderListSchema = z.union([
-  z.array(BinderSchema),
-  z.pipe(z.object({ items: z.array(BinderSchema) }), z.transform((v) => v.items)),
-]);
+export const BinderListSchema = z.lazy(() =>
+  z.union([
+    z.array(BinderSchema),
+    z.pipe(z.object({ items: z.array(BinderSchema) }), z.transform((v) => v.items)),
+  ]),
+);
 
-export const AllowedValueSchema = z.object({ id: z.string(), label: z.string() });
+export const AllowedValueSchema = z.lazy(() => z.object({ id: z.string(), label: z.string() }));
 export type AllowedValue = z.infer<typeof AllowedValueSchema>;
 
-export const MetadataElementSchema = z.object({
-  id: nonEmptyString(),
-  label: z.string(),
-  dataType: optionalString,
-  allowedValues: listOrEmpty(AllowedValueSchema),
-  required: z.pipe(z.nullish(z.boolean()), z.transform((v) => v ?? false)),
-});
+export const MetadataElementSchema = z.lazy(() =>
+  z.object({
+    id: nonEmptyString(),
+    label: z.string(),
+    dataType: optionalString,
+    allowedValues: listOrEmpty(AllowedValueSchema),
+    required: z.pipe(z.nullish(z.boolean()), z.transform((v) => v ?? false)),
+  }),
+);
 export type MetadataElement = z.infer<typeof MetadataElementSchema>;
-export const MetadataElementListSchema = z.array(MetadataElementSchema);
+export const MetadataElementListSchema = z.lazy(() => z.array(MetadataElementSchema));
 
-export const MetadataValueSchema = z.object({
-  metadataElementId: z.string(),
-  valueId: z.pipe(z.nullish(z.string()), z.transform((v) => v ?? '')),
-});
+export const MetadataValueSchema = z.lazy(() =>
+  z.object({
+    metadataElementId: z.string(),
+    valueId: z.pipe(z.nullish(z.string()), z.transform((v) => v ?? '')),
+  }),
+);
 export type MetadataValue = z.infer<typeof MetadataValueSchema>;
 
-export const DocumentSchema = z.object({
-  id: nonEmptyString(),
-  fileName: z.string(),
-  folderId: optionalString,
-  binderId: optionalString,
-  metadata: listOrEmpty(MetadataValueSchema),
-  latestVersionId: optionalString,
-});
+export const DocumentSchema = z.lazy(() =>
+  z.object({
+    id: nonEmptyString(),
+    fileName: z.string(),
+    folderId: optionalString,
+    binderId: optionalString,
+    metadata: listOrEmpty(MetadataValueSchema),
+    latestVersionId: optionalString,
+  }),
+);
 export type IBinderDocument = z.infer<typeof DocumentSchema>;
-export const DocumentListSchema = z.array(DocumentSchema);
+export const DocumentListSchema = z.lazy(() => z.array(DocumentSchema));
 
-export const DocumentPageSchema = z.object({
-  items: z.array(DocumentSchema),
-  totalCount: z.int().check(z.nonnegative()),
-  pageNumber: z.nullish(z.int()),
-  pageSize: z.nullish(z.int()),
-});
+export const DocumentPageSchema = z.lazy(() =>
+  z.object({
+    items: z.array(DocumentSchema),
+    totalCount: z.int().check(z.nonnegative()),
+    pageNumber: z.nullish(z.int()),
+    pageSize: z.nullish(z.int()),
+  }),
+);
 export type DocumentPage = z.infer<typeof DocumentPageSchema>;
 
-export const FolderSchema = z.object({
-  id: nonEmptyString(),
-  name: z.string(),
-  type: optionalString,
-  parentId: optionalString,
-});
+export const FolderSchema = z.lazy(() =>
+  z.object({
+    id: nonEmptyString(),
+    name: z.string(),
+    type: optionalString,
+    parentId: optionalString,
+  }),
+);
 export type Folder = z.infer<typeof FolderSchema>;
-export const FolderListSchema = z.array(FolderSchema);
+export const FolderListSchema = z.lazy(() => z.array(FolderSchema));
 
-export const DocumentVersionSchema = z.object({
-  id: nonEmptyString(),
-  documentId: nonEmptyString(),
-  version: optionalString,
-  status: optionalString,
-  modifiedAt: optionalString,
-  description: optionalString,
-  metadata: listOrEmpty(MetadataValueSchema),
-  downloadUrl: optionalString,
-  thumbnailUrl: optionalString,
-});
+export const DocumentVersionSchema = z.lazy(() =>
+  z.object({
+    id: nonEmptyString(),
+    documentId: nonEmptyString(),
+    version: optionalString,
+    status: optionalString,
+    modifiedAt: optionalString,
+    description: optionalString,
+    metadata: listOrEmpty(MetadataValueSchema),
+    downloadUrl: optionalString,
+    thumbnailUrl: optionalString,
+  }),
+);
 export type DocumentVersion = z.infer<typeof DocumentVersionSchema>;
-export const DocumentVersionListSchema = z.array(DocumentVersionSchema);
+export const DocumentVersionListSchema = z.lazy(() => z.array(DocumentVersionSchema));
 
-export const PresignedUploadSchema = z.object({
-  presignedUrl: z.url(),
-  uploadId: nonEmptyString(),
-});
+export const PresignedUploadSchema = z.lazy(() =>
+  z.object({
+    presignedUrl: z.url(),
+    uploadId: nonEmptyString(),
+  }),
+);
 export type PresignedUpload = z.infer<typeof PresignedUploadSchema>;
 
-export const DownloadLinkSchema = z.object({
-  url: z.url(),
-  expiresAt: optionalString,
-});
+export const DownloadLinkSchema = z.lazy(() =>
+  z.object({
+    url: z.url(),
+    expiresAt: optionalString,
+  }),
+);
 export type DownloadLink = z.infer<typeof DownloadLinkSchema>;
 
-export const TokenResponseSchema = z.object({
-  access_token: nonEmptyString(),
-  expires_in: z.coerce.number().check(z.positive()),
-  token_type: optionalString,
-});
+export const TokenResponseSchema = z.lazy(() =>
+  z.object({
+    access_token: nonEmptyString(),
+    expires_in: z.coerce.number().check(z.positive()),
+    token_type: optionalString,
+  }),
+);
 export type TokenResponse = z.infer<typeof TokenResponseSchema>;
 
 /** RFC 9110 problem details; auth failures may carry only type, title and status. */
-export const ProblemDetailsSchema = z.object({
-  type: optionalString,
-  title: optionalString,
-  status: z.nullish(z.int()),
-  detail: optionalString,
-  errors: z.nullish(z.record(z.string(), z.array(z.string()))),
-  traceId: optionalString,
-});
+export const ProblemDetailsSchema = z.lazy(() =>
+  z.object({
+    type: optionalString,
+    title: optionalString,
+    status: z.nullish(z.int()),
+    detail: optionalString,
+    errors: z.nullish(z.record(z.string(), z.array(z.string()))),
+    traceId: optionalString,
+  }),
+);
 export type ProblemDetails = z.infer<typeof ProblemDetailsSchema>;
 
 /** Body of the search call (POST /documents). */
