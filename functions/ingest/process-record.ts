@@ -20,6 +20,7 @@ import {
   type ClaimedEntry,
   type ClaimLease,
   type CommitPlan,
+  type KeyCommitLease,
   type LedgerEntry,
   objectVersionIdOf,
   type ObjectRef,
@@ -269,7 +270,8 @@ async function ingest(
    * commit runs. A commit refused for good takes the record back. Without a sequencer (hand-made
    * events) there is no order to keep: the commit runs as before.
    */
-  let releaseKeyLease: (() => Promise<void>) | undefined;
+  /** The key's commit lease after a successful commit: given up with the commit record. */
+  let committedKeyLease: KeyCommitLease | undefined;
   const commitInOrder = async (plan: CommitPlan, uploadId: string): Promise<CommittedVersion> => {
     const sequencer = event.sequencer;
     if (sequencer === undefined) return commit(deps, plan, uploadId, step);
@@ -289,8 +291,8 @@ async function ingest(
       });
     try {
       const committed = await commit(deps, plan, uploadId, step);
-      // Released beside the ledger's record of the commit, not before it: one round trip fewer.
-      releaseKeyLease = release;
+      // Given up with the ledger's record of the commit, in the same call where DynamoDB can.
+      committedKeyLease = acquired.lease;
       return committed;
     } catch (err) {
       if (err instanceof PermanentRefusal) await ledger.restoreCommittedSequencer(acquired.lease, sequencer, acquired.previousSequencer);
@@ -400,16 +402,19 @@ async function ingest(
   remember(log, { documentId: committed.documentId, documentVersionId: committed.versionId });
 
   step.name = 'record commit';
-  const keyLeaseReleased = releaseKeyLease?.() ?? Promise.resolve();
+  const commitRecord = {
+    documentId: committed.documentId,
+    documentVersionId: committed.versionId,
+    versionLabel: committed.version,
+    binderId: committedPlan.binderId,
+    folderId: committedPlan.folderId,
+  };
   try {
-    await ledger.markCommitted(ref, lease, {
-      documentId: committed.documentId,
-      documentVersionId: committed.versionId,
-      versionLabel: committed.version,
-      binderId: committedPlan.binderId,
-      folderId: committedPlan.folderId,
-    });
+    if (committedKeyLease === undefined) await ledger.markCommitted(ref, lease, commitRecord);
+    else await ledger.markCommittedReleasingKeyCommit(ref, lease, commitRecord, committedKeyLease);
   } catch (err) {
+    // Whatever became of the record, the key's commit step is over: other uploads of the key need not wait for the lease to expire.
+    if (committedKeyLease !== undefined) await ledger.releaseKeyCommit(committedKeyLease).catch(() => undefined);
     const recorded = err instanceof LedgerConflictError ? err.current : undefined;
     if (recorded?.state === 'committed' && recorded.documentVersionId !== committed.versionId) {
       // Should not happen with claim tokens; if it does, a person has to remove one version.
@@ -422,8 +427,6 @@ async function ingest(
       });
     }
     throw err;
-  } finally {
-    await keyLeaseReleased;
   }
   deps.metrics.fileIngested(object.size, durationMs);
   log.info('file ingested as a new document version', { sizeBytes: object.size, durationMs, resumed, fileName: committedPlan.fileName });

@@ -22,6 +22,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from '../validation/zod.js';
 import { compareSequencers } from '../s3/event.js';
+import { AllOrNothingWriter, conditionalUpdateItem } from '../export/all-or-nothing-writes.js';
 import { conditionalUpdate } from './conditional-write.js';
 import {
   keyOrderKey,
@@ -159,6 +160,8 @@ export class IngestLedger implements IngestLedgerStore {
   private readonly retentionSeconds: number;
   private readonly now: () => number;
   private readonly newClaimToken: () => string;
+  /** Transactions where the endpoint has them; remembers a local server that has none. */
+  private readonly transactions: AllOrNothingWriter;
 
   constructor(options: IngestLedgerOptions) {
     this.client = options.client;
@@ -167,6 +170,7 @@ export class IngestLedger implements IngestLedgerStore {
     this.retentionSeconds = (options.retentionDays ?? 90) * 86_400;
     this.now = options.now ?? Date.now;
     this.newClaimToken = options.newClaimToken ?? randomUUID;
+    this.transactions = new AllOrNothingWriter(options.client);
   }
 
   async get(ref: ObjectRef): Promise<LedgerEntry | undefined> {
@@ -284,42 +288,16 @@ export class IngestLedger implements IngestLedgerStore {
    * with another version means two versions were created: a LedgerConflictError naming both.
    */
   async markCommitted(ref: ObjectRef, lease: ClaimLease, commit: CommitRecord): Promise<void> {
-    const now = this.now();
-    const held = claimCondition(lease);
-    const optional: Record<string, string> = {};
-    for (const name of ['versionLabel', 'binderId', 'folderId', 'uploadId'] as const) {
-      const value = commit[name];
-      if (value !== undefined) optional[name] = value;
-    }
-    const setOptional = Object.keys(optional).map((n) => `#${n} = :${n}`);
+    const write = this.committedWrite(ref, lease, commit);
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { pk: ledgerKey(ref) },
-          UpdateExpression:
-            ['SET #state = :committed', '#committedAt = :nowIso', '#documentId = :documentId',
-              '#documentVersionId = :documentVersionId', '#updatedAt = :nowIso', '#expiresAt = :ttl', ...setOptional]
-              .join(', ') + ' REMOVE #lease',
-          ConditionExpression: `#state = :claimed AND ${held.expression}`,
-          ExpressionAttributeNames: {
-            ...pick(NAMES, '#state', '#lease', '#updatedAt', '#expiresAt'),
-            ...held.names,
-            '#committedAt': 'committedAt',
-            '#documentId': 'documentId',
-            '#documentVersionId': 'documentVersionId',
-            ...Object.fromEntries(Object.keys(optional).map((n) => [`#${n}`, n])),
-          },
-          ExpressionAttributeValues: {
-            ':committed': 'committed',
-            ':claimed': 'claimed',
-            ...held.values,
-            ':nowIso': new Date(now).toISOString(),
-            ':ttl': this.ttl(now),
-            ':documentId': commit.documentId,
-            ':documentVersionId': commit.documentVersionId,
-            ...Object.fromEntries(Object.entries(optional).map(([n, v]) => [`:${n}`, v])),
-          },
+          Key: write.key,
+          UpdateExpression: write.update,
+          ConditionExpression: write.condition,
+          ExpressionAttributeNames: write.names,
+          ExpressionAttributeValues: write.values,
         }),
       );
     } catch (err) {
@@ -342,6 +320,84 @@ export class IngestLedger implements IngestLedgerStore {
         current,
       );
     }
+  }
+
+  /**
+   * Records the commit and gives the key's commit lease up in one call (TransactWriteItems)
+   * where the endpoint has transactions; they were two writes at the same moment. The commit
+   * record decides: a lease that is already gone (expired and taken over) leaves the record to
+   * be written alone, and an endpoint without transactions (the local DynamoDB), or a record
+   * whose own condition failed, gets one write each, markCommitted's answer standing.
+   */
+  async markCommittedReleasingKeyCommit(ref: ObjectRef, lease: ClaimLease, commit: CommitRecord, keyLease: KeyCommitLease): Promise<void> {
+    const write = this.committedWrite(ref, lease, commit);
+    const result = await this.transactions.write([
+      conditionalUpdateItem({
+        tableName: this.tableName,
+        key: write.key,
+        update: write.update,
+        condition: write.condition,
+        names: write.names,
+        values: write.values,
+      }),
+      conditionalUpdateItem({
+        tableName: this.tableName,
+        key: { pk: keyOrderKey(keyLease.bucket, keyLease.key) },
+        update: 'REMOVE #leaseOwner, #leaseToken, #leaseExpiresAt',
+        condition: '#leaseToken = :token',
+        names: pick(KEY_ORDER_NAMES, '#leaseOwner', '#leaseToken', '#leaseExpiresAt'),
+        values: { ':token': keyLease.token },
+      }),
+    ]);
+    if (result.kind === 'written') return;
+    if (result.kind === 'conditions-failed' && !result.failedIndexes.includes(0)) {
+      await this.markCommitted(ref, lease, commit);
+      return;
+    }
+    const [committed] = await Promise.allSettled([this.markCommitted(ref, lease, commit), this.releaseKeyCommit(keyLease)]);
+    if (committed.status === 'rejected') throw committed.reason;
+  }
+
+  /** The conditional update that records a commit under the caller's claim. */
+  private committedWrite(
+    ref: ObjectRef,
+    lease: ClaimLease,
+    commit: CommitRecord,
+  ): { key: { pk: string }; update: string; condition: string; names: Record<string, string>; values: Record<string, unknown> } {
+    const now = this.now();
+    const held = claimCondition(lease);
+    const optional: Record<string, string> = {};
+    for (const name of ['versionLabel', 'binderId', 'folderId', 'uploadId'] as const) {
+      const value = commit[name];
+      if (value !== undefined) optional[name] = value;
+    }
+    const setOptional = Object.keys(optional).map((n) => `#${n} = :${n}`);
+    return {
+      key: { pk: ledgerKey(ref) },
+      update:
+        ['SET #state = :committed', '#committedAt = :nowIso', '#documentId = :documentId',
+          '#documentVersionId = :documentVersionId', '#updatedAt = :nowIso', '#expiresAt = :ttl', ...setOptional]
+          .join(', ') + ' REMOVE #lease',
+      condition: `#state = :claimed AND ${held.expression}`,
+      names: {
+        ...pick(NAMES, '#state', '#lease', '#updatedAt', '#expiresAt'),
+        ...held.names,
+        '#committedAt': 'committedAt',
+        '#documentId': 'documentId',
+        '#documentVersionId': 'documentVersionId',
+        ...Object.fromEntries(Object.keys(optional).map((n) => [`#${n}`, n])),
+      },
+      values: {
+        ':committed': 'committed',
+        ':claimed': 'claimed',
+        ...held.values,
+        ':nowIso': new Date(now).toISOString(),
+        ':ttl': this.ttl(now),
+        ':documentId': commit.documentId,
+        ':documentVersionId': commit.documentVersionId,
+        ...Object.fromEntries(Object.entries(optional).map(([n, v]) => [`:${n}`, v])),
+      },
+    };
   }
 
   /**

@@ -201,6 +201,11 @@ export interface IngestLedgerStore extends KeyOrderStore {
    */
   markCommitted(ref: ObjectRef, lease: ClaimLease, commit: CommitRecord): Promise<void>;
   /**
+   * markCommitted, and the key's commit lease given up, in one call where the store can (a
+   * transaction); the commit record's outcome is the answer, a lease already lost is no error.
+   */
+  markCommittedReleasingKeyCommit(ref: ObjectRef, lease: ClaimLease, commit: CommitRecord, keyLease: KeyCommitLease): Promise<void>;
+  /**
    * Only under the caller's claim (or if already rejected): a consumer that lost the object, or
    * never claimed it, never rejects it.
    */

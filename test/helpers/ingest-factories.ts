@@ -253,6 +253,11 @@ export class InMemoryIngestLedger implements IngestLedgerStore {
     this.history.push({ pk, change: 'committed', owner: lease.owner });
   }
 
+  async markCommittedReleasingKeyCommit(ref: ObjectRef, lease: ClaimLease, commit: CommitRecord, keyLease: KeyCommitLease): Promise<void> {
+    const [committed] = await Promise.allSettled([this.markCommitted(ref, lease, commit), this.releaseKeyCommit(keyLease)]);
+    if (committed.status === 'rejected') throw committed.reason;
+  }
+
   async markRejected(ref: ObjectRef, lease: ClaimLease, reasons: Problem[], rejectedKey?: string): Promise<void> {
     const pk = ledgerKey(ref);
     const current = this.entries.get(pk);

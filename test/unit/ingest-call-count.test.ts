@@ -6,7 +6,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { processObjectRecord } from '../../functions/ingest/process-record.js';
@@ -35,6 +35,7 @@ function event(key: string, sequencer: string): S3ObjectEvent {
 function answerAsAnEmptyTable(): void {
   ddb.on(UpdateCommand).callsFake((input: UpdateCommandInput) => answerFor(input));
   ddb.on(GetCommand).resolves({});
+  ddb.on(TransactWriteCommand).resolves({});
 }
 
 let client: FakeIBinderClient;
@@ -63,7 +64,7 @@ beforeEach(() => {
 });
 
 describe('one small file on the happy path', () => {
-  it('costs 3 iBinder round trips (presign, PUT, commit) and 11 AWS calls, with the schema and folders warm', async () => {
+  it('costs 3 iBinder round trips (presign, PUT, commit) and 10 AWS calls, with the schema and folders warm', async () => {
     setup();
     for (const key of ['inbox/first.pdf', 'inbox/second.pdf']) serveInboxObject(s3, { key, versionId: `v-${key}`, tags: TAGS });
     expect(await processObjectRecord(event('inbox/first.pdf', '0A'), 'msg-1', deps)).toMatchObject({ status: 'committed' });
@@ -81,9 +82,11 @@ describe('one small file on the happy path', () => {
     expect(s3Calls).toEqual(['DeleteObjectCommand', 'GetObjectCommand', 'GetObjectTaggingCommand', 'HeadObjectCommand']);
     // No ledger read before the claim: the one read is the key's order, beside the object's head.
     expect(ddb.commandCalls(GetCommand).map((c) => String(c.args[0].input.Key?.pk))).toEqual(['key#inbox-bucket#inbox/second.pdf']);
-    // claim, upload id + plan, transferred, key lease + sequencer (one write), committed, lease released.
-    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(6);
-    expect(s3Calls.length + ddb.calls().length).toBe(11);
+    // claim, upload id + plan, transferred, key lease + sequencer (one write); then the commit
+    // record and the lease's release in one transaction.
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(4);
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
+    expect(s3Calls.length + ddb.calls().length).toBe(10);
   });
 
   it('reads the head, the tags and the key order at once, before either answers', async () => {
@@ -110,21 +113,15 @@ describe('one small file on the happy path', () => {
     expect(startedBeforeHeadAnswered.sort()).toEqual(['key order', 'tags']);
   });
 
-  it('releases the key\'s commit lease beside the commit record, not before it', async () => {
+  it('records the commit and gives the key\'s commit lease up in one transaction', async () => {
     setup();
     serveInboxObject(s3, { key: 'inbox/order.pdf', versionId: 'v-inbox/order.pdf', tags: TAGS });
-    const pending: string[] = [];
-    ddb.on(UpdateCommand).callsFake(async (input: UpdateCommandInput) => {
-      const expression = String(input.UpdateExpression);
-      const what = expression.startsWith('SET #state = :committed') ? 'committed' : expression.startsWith('REMOVE #leaseOwner') ? 'release' : undefined;
-      if (what === undefined) return answerFor(input);
-      pending.push(`${what} sent`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      pending.push(`${what} answered`);
-      return {};
-    });
     expect(await processObjectRecord(event('inbox/order.pdf', '0D'), 'msg-4', deps)).toMatchObject({ status: 'committed' });
-    expect(pending.slice(0, 2).sort()).toEqual(['committed sent', 'release sent']);
+    const items = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+    expect(items.map((i) => [i.Update?.Key?.pk, String(i.Update?.UpdateExpression).split(' ').slice(0, 2).join(' ')])).toEqual([
+      ['inbox-bucket/inbox/order.pdf#v-inbox/order.pdf', 'SET #state'],
+      ['key#inbox-bucket#inbox/order.pdf', 'REMOVE #leaseOwner,'],
+    ]);
     expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(1);
     expect(s3.commandCalls(GetObjectCommand)).toHaveLength(1);
   });

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -419,3 +419,45 @@ describe('IngestLedger.acquireKeyCommitInOrder', () => {
     expect(ddb.commandCalls(GetCommand)).toHaveLength(1);
   });
 });
+
+describe('IngestLedger.markCommittedReleasingKeyCommit', () => {
+  const KEY_LEASE = { bucket: REF.bucket, key: REF.key, owner: 'msg-1', token: 'key-token' };
+  const COMMIT = { documentId: 'doc-1', documentVersionId: 'ver-1' };
+
+  it('records the commit and gives the key lease up in one transaction, each conditional on its own token', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    await ledger().markCommittedReleasingKeyCommit(REF, LEASE, COMMIT, KEY_LEASE);
+    const items = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+    expect(items[0]?.Update).toMatchObject({ Key: { pk: PK }, ConditionExpression: '#state = :claimed AND #owner = :owner AND #claimToken = :claimToken' });
+    expect(items[1]?.Update).toMatchObject({ Key: { pk: 'key#inbox-bucket#inbox/a b.pdf' }, ConditionExpression: '#leaseToken = :token' });
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+  });
+
+  it('writes one item each where the endpoint has no transactions (a local DynamoDB), and remembers it', async () => {
+    ddb.on(TransactWriteCommand).rejects(Object.assign(new Error('unknown operation'), { name: 'UnknownOperationException' }));
+    ddb.on(UpdateCommand).resolves({});
+    const l = ledger();
+    await l.markCommittedReleasingKeyCommit(REF, LEASE, COMMIT, KEY_LEASE);
+    await l.markCommittedReleasingKeyCommit(REF, LEASE, COMMIT, KEY_LEASE);
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
+    expect(ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input.Key?.pk).sort()).toEqual([PK, PK, 'key#inbox-bucket#inbox/a b.pdf', 'key#inbox-bucket#inbox/a b.pdf']);
+  });
+
+  it('records the commit alone when the key lease is already gone', async () => {
+    ddb.on(TransactWriteCommand).rejects(cancelled(['None', 'ConditionalCheckFailed']));
+    ddb.on(UpdateCommand).resolves({});
+    await ledger().markCommittedReleasingKeyCommit(REF, LEASE, COMMIT, KEY_LEASE);
+    expect(ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input.Key?.pk)).toEqual([PK]);
+  });
+
+  it('lets markCommitted decide when the commit record\'s own condition failed (the claim was lost)', async () => {
+    ddb.on(TransactWriteCommand).rejects(cancelled(['ConditionalCheckFailed', 'None']));
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(GetCommand).resolves({ Item: claimed('msg-other', NOW + 60_000) });
+    await expect(ledger().markCommittedReleasingKeyCommit(REF, LEASE, COMMIT, KEY_LEASE)).rejects.toBeInstanceOf(LedgerConflictError);
+  });
+});
+
+function cancelled(codes: string[]): Error {
+  return Object.assign(new Error('Transaction cancelled'), { name: 'TransactionCanceledException', CancellationReasons: codes.map((Code) => ({ Code })) });
+}
