@@ -166,7 +166,9 @@ export function smallFileSection(result: SmallFileBatchResult | undefined, reaso
 /** Columns padded to their widest cell; by default the first left-aligned, the rest (numbers) right-aligned. */
 export function table(rows: string[][], leftAligned: (column: number) => boolean = (column) => column === 0): string {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  for (const row of rows) row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, cell.length);
+    });
   return rows
     .map((row) =>
       row

@@ -178,7 +178,7 @@ export class CrashPoints {
 function delegate<T extends object>(inner: T, guard: (args: readonly unknown[]) => void, overrides: Partial<T>): T {
   return new Proxy(inner, {
     get(target, property, receiver) {
-      if (Object.prototype.hasOwnProperty.call(overrides, property)) return (overrides as Record<PropertyKey, unknown>)[property];
+      if (Object.hasOwn(overrides, property)) return (overrides as Record<PropertyKey, unknown>)[property];
       const value: unknown = Reflect.get(target, property, receiver);
       if (typeof value !== 'function') return value;
       // Every method of the destination and ledger interfaces is async: a refusal is a rejection.

@@ -55,7 +55,7 @@ export const commitUpload: Handler = async (ctx, request) => {
   if (upload?.committed) {
     const previous = upload.committed;
     const sameTarget =
-      previous.binderId === request.params['id'] && previous.folderId === request.params['folderId'] && previous.fileName === commit.fileName;
+      previous.binderId === request.params.id && previous.folderId === request.params.folderId && previous.fileName === commit.fileName;
     const version = ctx.state.getVersion(previous.versionId);
     if (sameTarget && version) {
       sendJson(res, 200, versionDto(ctx, version));
@@ -73,14 +73,14 @@ export const commitUpload: Handler = async (ctx, request) => {
 
   const errors: FieldErrors = {};
   const nameProblems = fileNameProblems(commit.fileName);
-  if (nameProblems.length > 0) errors['fileName'] = nameProblems;
+  if (nameProblems.length > 0) errors.fileName = nameProblems;
   if (commit.version && commit.version.length > MAX_VERSION_LABEL_LENGTH) {
-    errors['version'] = [`The version label is ${commit.version.length} characters long; at most ${MAX_VERSION_LABEL_LENGTH} are allowed.`];
+    errors.version = [`The version label is ${commit.version.length} characters long; at most ${MAX_VERSION_LABEL_LENGTH} are allowed.`];
   }
   if (!upload) {
-    errors['uploadId'] = [`Upload '${commit.uploadId}' is unknown: request a presigned upload URL first and PUT the file to it.`];
+    errors.uploadId = [`Upload '${commit.uploadId}' is unknown: request a presigned upload URL first and PUT the file to it.`];
   } else if (upload.state !== 'stored' || !upload.blob) {
-    errors['uploadId'] = [
+    errors.uploadId = [
       upload.state === 'receiving'
         ? `The file for upload '${commit.uploadId}' is still being received: commit after the PUT has completed.`
         : `No file has been uploaded for upload '${commit.uploadId}': PUT the bytes to the presigned URL before committing.`,

@@ -91,7 +91,7 @@ export function fileNameProblems(fileName: string): string[] {
   if (fileName.trim() === '') return ['The fileName field is required.'];
   if (fileName.length > 255) problems.push(`The file name is ${fileName.length} characters long; at most 255 are allowed.`);
   if (/[/\\]/.test(fileName)) problems.push('The file name must not contain / or \\; choose the folder with the folder id instead.');
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what this check is for
   if (/[\u0000-\u001f\u007f]/.test(fileName)) problems.push('The file name must not contain control characters.');
   if (fileName === '.' || fileName === '..') problems.push(`'${fileName}' is not a file name.`);
   return problems;

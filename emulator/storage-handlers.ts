@@ -59,7 +59,7 @@ export const storageUpload: Handler = async (ctx, request) => {
   if (refuseAuthorizationHeader(request)) return;
   if (!verifySignature(ctx, request, 'PUT')) return;
 
-  const uploadId = request.params['uploadId'] ?? '';
+  const uploadId = request.params.uploadId ?? '';
   const upload = ctx.state.getUpload(uploadId);
   if (!upload) {
     sendStorageError(res, 403, 'AccessDenied', 'Access Denied', {}, CLOSE);
@@ -124,7 +124,7 @@ export const storageDownload: Handler = async (ctx, request) => {
   const { req, res } = request;
   if (refuseAuthorizationHeader(request)) return;
   if (!verifySignature(ctx, request, 'GET')) return;
-  const version = ctx.state.getVersion(request.params['versionId'] ?? '');
+  const version = ctx.state.getVersion(request.params.versionId ?? '');
   if (!version) {
     sendStorageError(res, 404, 'NoSuchKey', 'The specified key does not exist.');
     return;

@@ -484,7 +484,7 @@ export function loadEnvironmentConfig(environments: unknown, envName: unknown): 
   }
   if (parsed.success) {
     const entry = entries[envName] as Record<string, unknown>;
-    if (isProductionEnvironment(envName) && entry['unlistedPrefixes'] === undefined) {
+    if (isProductionEnvironment(envName) && entry.unlistedPrefixes === undefined) {
       problems.push(
         `unlistedPrefixes: is missing; the production environment "${envName}" must say what files under a prefix without a ` +
           'routing rule may reach: "none" (recommended: every producer gets a rule), "any", or {"allow": [...]}',

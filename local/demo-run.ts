@@ -103,7 +103,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const config = localPipelineConfig(services, { routingRules: DEMO_ROUTING_RULES, untaggedGraceSeconds: UNTAGGED_GRACE_SECONDS, disposition: 'delete' });
     const deps = createLocalIngestDependencies(services, { config, now: () => new Date(clock.now()) });
 
-    heading('1. Producers drop files into s3://' + services.inboxBucket + '/inbox/');
+    heading(`1. Producers drop files into s3://${services.inboxBucket}/inbox/`);
     const dropped = await dropSamples(services, demoSamples());
     for (const d of dropped) {
       const how = d.sample.tags ? `${Object.keys(d.sample.tags).length} tags` : d.sample.tagsAfterFirstDelivery ? 'no tags yet' : 'no tags';

@@ -96,7 +96,10 @@ export class VerifyingRequestBody extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (this.failure) return callback();
+    if (this.failure) {
+      callback();
+      return;
+    }
     try {
       if (!this.options.chunked) this.emitData(chunk);
       else this.parseChunked(chunk);

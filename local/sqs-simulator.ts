@@ -95,6 +95,7 @@ interface StoredMessage {
 }
 
 /** The handler shape of an SQS-triggered Lambda function. */
+// biome-ignore lint/suspicious/noConfusingVoidType: the aws-lambda Handler type returns void when a handler reports no failures, and real handlers are typed that way
 export type SqsLambdaHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void | undefined>;
 
 export interface DrainOptions {

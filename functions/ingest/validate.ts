@@ -69,7 +69,7 @@ export function validateFileName(fileName: string, field: string = TAG.fileName)
   if (/[/\\]/.test(fileName)) {
     problems.push({ code: 'file-name', field, message: `the file name ${shown} contains a path separator ("/" or "\\")`, fix });
   }
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what this check is for
   if (/[\u0000-\u001f\u007f-\u009f]/.test(fileName)) {
     problems.push({ code: 'file-name', field, message: `the file name ${shown} contains control characters`, fix });
   }

@@ -5,7 +5,7 @@
  * that log group. Grants for queues, tables, buckets and secrets are added by the stack.
  */
 import { createRequire } from 'node:module';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';

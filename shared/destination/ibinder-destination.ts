@@ -12,7 +12,7 @@
  */
 import type { Readable } from 'node:stream';
 import { isExpiredLinkError, retryPolicyFrom } from '../ibinder/client.js';
-import { IBinderError, IBinderNetworkError } from '../ibinder/errors.js';
+import { type IBinderError, IBinderNetworkError } from '../ibinder/errors.js';
 import { PresignedStorageError } from '../ibinder/http.js';
 import { isRetryable, withRetries, type RetryPolicy } from '../ibinder/retry.js';
 import type { IBinderClient } from '../ibinder/types.js';

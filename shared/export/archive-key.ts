@@ -24,7 +24,7 @@ export interface ArchiveKeyParts {
   fileName: string;
 }
 
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what this check is for
 const UNSAFE_IN_SEGMENT = /[/\\\u0000-\u001f\u007f]/g;
 
 /** A string made safe as one segment of an S3 key; `fallback` when nothing usable is left. */

@@ -47,7 +47,7 @@ import type { IngestMetrics } from '../../shared/observability/metrics.js';
 import { compareSequencers } from '../../shared/s3/event.js';
 import type { S3Tag } from '../../shared/s3/tags.js';
 import type { IngestDependencies } from '../../functions/ingest/types.js';
-import { FakeIBinderClient, type FakeBinderSpec } from './fake-ibinder.js';
+import type { FakeIBinderClient, FakeBinderSpec } from './fake-ibinder.js';
 
 export const BUCKET = 'inbox-bucket';
 export const BINDER_ID = 'BndrAAAA1';

@@ -239,7 +239,7 @@ describe('toPipelineConfig', () => {
 describe('loadEnvironmentConfig: identity and routing', () => {
   it('refuses malformed regions, naming the field, and accepts every partition\'s form', () => {
     for (const region of ['eu-north-99x', 'eu-north', 'xx-north-1', 'eu-norht-1', 'EU-NORTH-1', 'eu-north-0', 'us-gov-1']) {
-      expect(errorFor({ ...minimalEntry(), region }), region).toMatch(/  - region: expected an AWS region/);
+      expect(errorFor({ ...minimalEntry(), region }), region).toMatch(/ {2}- region: expected an AWS region/);
     }
     for (const region of ['eu-north-1', 'us-gov-west-1', 'ap-southeast-2', 'ca-central-1', 'cn-northwest-1', 'il-central-1', 'mx-central-1', 'me-south-1', 'af-south-1', 'sa-east-1']) {
       expect(loadEnvironmentConfig({ dev: { ...minimalEntry(), region } }, 'dev').region).toBe(region);
@@ -247,7 +247,7 @@ describe('loadEnvironmentConfig: identity and routing', () => {
   });
 
   it('refuses a tenant id that is not a GUID', () => {
-    expect(errorFor({ ...minimalEntry(), tenantId: 'org-1' })).toMatch(/  - tenantId: expected the iBinder organisation \(tenant\) id: a GUID/);
+    expect(errorFor({ ...minimalEntry(), tenantId: 'org-1' })).toMatch(/ {2}- tenantId: expected the iBinder organisation \(tenant\) id: a GUID/);
   });
 
   it('refuses malformed binder and folder ids in targets, allowlists and the export, naming each field', () => {
@@ -257,10 +257,10 @@ describe('loadEnvironmentConfig: identity and routing', () => {
       routingRules: [{ prefix: 'inbox/x/', target: { binderId: 'Binder001', folderPath: 'A' }, allow: [{ binderId: 'Binder001', folderIds: ['nope'] }] }],
       export: { binders: ['b1'] },
     });
-    expect(message).toMatch(/  - defaultTarget\.binderId: expected a binder id: 9 characters/);
-    expect(message).toMatch(/  - defaultTarget\.folderId: expected a folder id: a GUID/);
-    expect(message).toMatch(/  - routingRules\.0\.allow\.0\.folderIds\.0: expected a folder id: a GUID/);
-    expect(message).toMatch(/  - export\.binders\.0: expected a binder id/);
+    expect(message).toMatch(/ {2}- defaultTarget\.binderId: expected a binder id: 9 characters/);
+    expect(message).toMatch(/ {2}- defaultTarget\.folderId: expected a folder id: a GUID/);
+    expect(message).toMatch(/ {2}- routingRules\.0\.allow\.0\.folderIds\.0: expected a folder id: a GUID/);
+    expect(message).toMatch(/ {2}- export\.binders\.0: expected a binder id/);
   });
 
   it('refuses a routing prefix outside inbox/ (it could never match) and duplicate prefixes, naming the rule', () => {
@@ -273,8 +273,8 @@ describe('loadEnvironmentConfig: identity and routing', () => {
         { prefix: 'inbox/erp/', target },
       ],
     });
-    expect(message).toMatch(/  - routingRules\.0\.prefix: "scanner\/" is not under inbox\/, so it can never match.*"inbox\/scanner\/"/);
-    expect(message).toMatch(/  - routingRules\.2\.prefix: "inbox\/erp\/" is also the prefix of routingRules\.1/);
+    expect(message).toMatch(/ {2}- routingRules\.0\.prefix: "scanner\/" is not under inbox\/, so it can never match.*"inbox\/scanner\/"/);
+    expect(message).toMatch(/ {2}- routingRules\.2\.prefix: "inbox\/erp\/" is also the prefix of routingRules\.1/);
     expect(message).not.toMatch(/routingRules\.1\.prefix/);
   });
 
@@ -299,9 +299,9 @@ describe('loadEnvironmentConfig: identity and routing', () => {
         { prefix: 'inbox/c/', target: { binderId: 'Binder001', folderId: FOLDER_ID }, allow: [{ binderId: 'Binder001', folderIds: [OTHER_FOLDER_ID] }] },
       ],
     });
-    expect(message).toMatch(/  - routingRules\.0\.allow: the rule's own target \(binder Binder001\) is not in it/);
-    expect(message).toMatch(/  - routingRules\.1\.allow: the rule's own target \(binder Binder001, folder "Finance\/Other"\) is not inside the folderPaths/);
-    expect(message).toMatch(/  - routingRules\.2\.allow: the rule's own target \(binder Binder001, folder id 0b6f4c2e-.*\) is not among the folderIds/);
+    expect(message).toMatch(/ {2}- routingRules\.0\.allow: the rule's own target \(binder Binder001\) is not in it/);
+    expect(message).toMatch(/ {2}- routingRules\.1\.allow: the rule's own target \(binder Binder001, folder "Finance\/Other"\) is not inside the folderPaths/);
+    expect(message).toMatch(/ {2}- routingRules\.2\.allow: the rule's own target \(binder Binder001, folder id 0b6f4c2e-.*\) is not among the folderIds/);
 
     const inside = loadEnvironmentConfig(
       {
@@ -321,9 +321,9 @@ describe('loadEnvironmentConfig: identity and routing', () => {
 
   it('requires the default target to be inside unlistedPrefixes, and refuses one that "none" would make useless', () => {
     const defaultTarget = { binderId: 'Binder001', folderPath: 'Inbox/Unsorted' };
-    expect(errorFor({ ...minimalEntry(), defaultTarget, unlistedPrefixes: 'none' })).toMatch(/  - defaultTarget: unlistedPrefixes is "none"/);
+    expect(errorFor({ ...minimalEntry(), defaultTarget, unlistedPrefixes: 'none' })).toMatch(/ {2}- defaultTarget: unlistedPrefixes is "none"/);
     expect(errorFor({ ...minimalEntry(), defaultTarget, unlistedPrefixes: { allow: [{ binderId: 'Binder001', folderPaths: ['Outbox'] }] } })).toMatch(
-      /  - defaultTarget: the default target \(binder Binder001, folder "Inbox\/Unsorted"\) is not inside the folderPaths/,
+      / {2}- defaultTarget: the default target \(binder Binder001, folder "Inbox\/Unsorted"\) is not inside the folderPaths/,
     );
     const config = loadEnvironmentConfig(
       { dev: { ...minimalEntry(), defaultTarget, unlistedPrefixes: { allow: [{ binderId: 'Binder001', folderPaths: ['Inbox'] }] } } },
@@ -333,14 +333,14 @@ describe('loadEnvironmentConfig: identity and routing', () => {
   });
 
   it('refuses a malformed unlistedPrefixes and an empty allow list', () => {
-    expect(errorFor({ ...minimalEntry(), unlistedPrefixes: 'some' })).toMatch(/  - unlistedPrefixes: expected "none", "any" or \{"allow"/);
+    expect(errorFor({ ...minimalEntry(), unlistedPrefixes: 'some' })).toMatch(/ {2}- unlistedPrefixes: expected "none", "any" or \{"allow"/);
     expect(errorFor({ ...minimalEntry(), routingRules: [{ prefix: 'inbox/a/', target: { binderId: 'Binder001', folderPath: 'A' }, allow: [] }] })).toMatch(
       /routingRules\.0\.allow: expected at least one/,
     );
   });
 
   it('makes a production environment say what unlisted prefixes may reach; elsewhere it defaults to "any"', () => {
-    expect(errorFor(minimalEntry(), 'prod')).toMatch(/  - unlistedPrefixes: is missing; the production environment "prod" must say/);
+    expect(errorFor(minimalEntry(), 'prod')).toMatch(/ {2}- unlistedPrefixes: is missing; the production environment "prod" must say/);
     expect(toPipelineConfig(loadEnvironmentConfig({ prod: { ...minimalEntry(), unlistedPrefixes: 'none' } }, 'prod'), 'prod').unlistedPrefixes).toBe('none');
     expect(toPipelineConfig(loadEnvironmentConfig({ dev: minimalEntry() }, 'dev'), 'dev').unlistedPrefixes).toBe('any');
   });

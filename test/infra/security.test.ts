@@ -73,7 +73,7 @@ describe('producer policies and roles', () => {
       expect(policies).toHaveLength(2);
       const byName = new Map(policies.map(([, r]) => [r.Properties.ManagedPolicyName, r.Properties] as const));
       const statementsOf = (name: string): Array<Record<string, unknown>> =>
-        (byName.get(name)?.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement;
+        (byName.get(name)!.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement;
 
       const erp = statementsOf('IbinderPipeline-dev-producer-erp');
       expect(erp).toHaveLength(1);

@@ -202,7 +202,7 @@ describe('iBinder emulator', () => {
         expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
         const body = (await res.json()) as Record<string, unknown>;
         expect(Object.keys(body).sort()).toEqual(['status', 'title', 'type']);
-        expect(body['status']).toBe(401);
+        expect(body.status).toBe(401);
       }
     });
 
@@ -476,10 +476,10 @@ describe('iBinder emulator', () => {
       for (const id of [uploadId, '11111111-2222-4333-8444-555555555555']) {
         const res = await client.commit(target, { fileName: 'x.pdf', uploadId: id, additionalMetadata: [{ metadataElementId: 'discipline', value: 'ARC' }] });
         expect(res.status).toBe(400);
-        expect(problem(res).errors?.['uploadId']?.[0]).toBeTruthy();
+        expect(problem(res).errors?.uploadId?.[0]).toBeTruthy();
       }
       const missing = await client.commit(target, { fileName: 'x.pdf', additionalMetadata: [] });
-      expect(problem(missing).errors?.['uploadId']).toEqual(['The uploadId field is required.']);
+      expect(problem(missing).errors?.uploadId).toEqual(['The uploadId field is required.']);
     });
 
     it('answers 404 for a folder that is not in the binder', async () => {

@@ -505,7 +505,7 @@ describe('SQS simulator', () => {
     queue.send('a');
     queue.send('b');
     let round = 0;
-    const report = await queue.drainWithLambda(async (event) => {
+    const report = await queue.drainWithLambda(async (_event) => {
       round += 1;
       if (round === 1) throw new Error('boom');
       if (round === 2) return { batchItemFailures: [{ itemIdentifier: '' }] };

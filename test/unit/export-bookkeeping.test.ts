@@ -173,7 +173,7 @@ describe('settle markers of failed and already-exported jobs (worker)', () => {
 
     await store.settleMany('run-1', [{ versionId: 'v1', status: 'failed', bytes: 0 }], NOW);
 
-    const update = (mock.commandCalls(TransactWriteCommand)[0]?.args[0].input as TransactInput).TransactItems[1]?.Update;
+    const update = (mock.commandCalls(TransactWriteCommand)[0]!.args[0].input as TransactInput).TransactItems[1]?.Update;
     expect(update?.UpdateExpression).toBe('ADD #settled :settled, #failed :failed');
     expect(update?.ExpressionAttributeNames).toEqual({ '#pk': 'pk', '#settled': 'settled', '#failed': 'failed' });
     expect(update?.ExpressionAttributeValues).toEqual({ ':settled': 1, ':failed': 1 });
