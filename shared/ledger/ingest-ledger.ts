@@ -18,8 +18,7 @@
  * (LedgerConflictError, transient for the caller), before it sends or commits anything more.
  */
 import { randomUUID } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from '../validation/zod.js';
 import { compareSequencers } from '../s3/event.js';
 import { AllOrNothingWriter, conditionalUpdateItem } from '../export/all-or-nothing-writes.js';
@@ -289,37 +288,32 @@ export class IngestLedger implements IngestLedgerStore {
    */
   async markCommitted(ref: ObjectRef, lease: ClaimLease, commit: CommitRecord): Promise<void> {
     const write = this.committedWrite(ref, lease, commit);
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: write.key,
-          UpdateExpression: write.update,
-          ConditionExpression: write.condition,
-          ExpressionAttributeNames: write.names,
-          ExpressionAttributeValues: write.values,
-        }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-      const current = await this.get(ref);
-      if (current?.state === 'committed' && current.documentVersionId === commit.documentVersionId) return;
-      if (current?.state === 'committed') {
-        throw new LedgerConflictError(
-          `cannot record the commit of ${ledgerKey(ref)} as document ${commit.documentId} version ${commit.documentVersionId}: ` +
-            `the ledger already records document ${current.documentId} version ${current.documentVersionId}, so the destination ` +
-            'now holds two versions of this object; check both in iBinder and remove the surplus one',
-          ref,
-          current,
-        );
-      }
+    const result = await conditionalUpdate<Record<string, unknown>>(this.client, {
+      tableName: this.tableName,
+      key: write.key,
+      update: write.update,
+      condition: write.condition,
+      names: write.names,
+      values: write.values,
+    });
+    if (result.ok) return;
+    const current = this.parseEntry(ref, result.current);
+    if (current?.state === 'committed' && current.documentVersionId === commit.documentVersionId) return;
+    if (current?.state === 'committed') {
       throw new LedgerConflictError(
-        `cannot record the commit of ${ledgerKey(ref)} (document ${commit.documentId}, version ${commit.documentVersionId}): ` +
-          `the ledger entry is ${describe(current)}, not ${describeHolder(lease)}`,
+        `cannot record the commit of ${ledgerKey(ref)} as document ${commit.documentId} version ${commit.documentVersionId}: ` +
+          `the ledger already records document ${current.documentId} version ${current.documentVersionId}, so the destination ` +
+          'now holds two versions of this object; check both in iBinder and remove the surplus one',
         ref,
         current,
       );
     }
+    throw new LedgerConflictError(
+      `cannot record the commit of ${ledgerKey(ref)} (document ${commit.documentId}, version ${commit.documentVersionId}): ` +
+        `the ledger entry is ${describe(current)}, not ${describeHolder(lease)}`,
+      ref,
+      current,
+    );
   }
 
   /**
@@ -408,51 +402,46 @@ export class IngestLedger implements IngestLedgerStore {
   async markRejected(ref: ObjectRef, lease: ClaimLease, reasons: Problem[], rejectedKey?: string): Promise<void> {
     const now = this.now();
     const held = claimCondition(lease);
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: ledgerKey(ref) },
-          UpdateExpression:
-            'SET #state = :rejected, #rejectedAt = :nowIso, #reasons = :reasons, #updatedAt = :nowIso, #expiresAt = :ttl, ' +
-            '#bucket = :bucket, #objectKey = :objectKey, #objectVersionId = :objectVersionId' +
-            (rejectedKey !== undefined ? ', #rejectedKey = :rejectedKey' : '') +
-            ' REMOVE #lease',
-          ConditionExpression: `#state = :rejected OR (#state = :claimed AND ${held.expression})`,
-          ExpressionAttributeNames: {
-            ...pick(NAMES, '#state', '#lease', '#updatedAt', '#expiresAt'),
-            ...held.names,
-            '#rejectedAt': 'rejectedAt',
-            '#reasons': 'reasons',
-            '#bucket': 'bucket',
-            '#objectKey': 'objectKey',
-            '#objectVersionId': 'objectVersionId',
-            ...(rejectedKey !== undefined ? { '#rejectedKey': 'rejectedKey' } : {}),
-          },
-          ExpressionAttributeValues: {
-            ':rejected': 'rejected',
-            ':claimed': 'claimed',
-            ...held.values,
-            ':nowIso': new Date(now).toISOString(),
-            ':ttl': this.ttl(now),
-            ':reasons': reasons.map((r) => ({ code: r.code, field: r.field, message: r.message, fix: r.fix })),
-            ':bucket': ref.bucket,
-            ':objectKey': ref.key,
-            ':objectVersionId': objectVersionIdOf(ref),
-            ...(rejectedKey !== undefined ? { ':rejectedKey': rejectedKey } : {}),
-          },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-      const current = await this.get(ref);
-      if (current?.state === 'rejected') return;
-      throw new LedgerConflictError(
-        `cannot record the rejection of ${ledgerKey(ref)}: the ledger entry is ${describe(current)}`,
-        ref,
-        current,
-      );
-    }
+    const result = await conditionalUpdate<Record<string, unknown>>(this.client, {
+      tableName: this.tableName,
+      key: { pk: ledgerKey(ref) },
+      update:
+        'SET #state = :rejected, #rejectedAt = :nowIso, #reasons = :reasons, #updatedAt = :nowIso, #expiresAt = :ttl, ' +
+        '#bucket = :bucket, #objectKey = :objectKey, #objectVersionId = :objectVersionId' +
+        (rejectedKey !== undefined ? ', #rejectedKey = :rejectedKey' : '') +
+        ' REMOVE #lease',
+      condition: `#state = :rejected OR (#state = :claimed AND ${held.expression})`,
+      names: {
+        ...pick(NAMES, '#state', '#lease', '#updatedAt', '#expiresAt'),
+        ...held.names,
+        '#rejectedAt': 'rejectedAt',
+        '#reasons': 'reasons',
+        '#bucket': 'bucket',
+        '#objectKey': 'objectKey',
+        '#objectVersionId': 'objectVersionId',
+        '#rejectedKey': 'rejectedKey',
+      },
+      values: {
+        ':rejected': 'rejected',
+        ':claimed': 'claimed',
+        ...held.values,
+        ':nowIso': new Date(now).toISOString(),
+        ':ttl': this.ttl(now),
+        ':reasons': reasons.map((r) => ({ code: r.code, field: r.field, message: r.message, fix: r.fix })),
+        ':bucket': ref.bucket,
+        ':objectKey': ref.key,
+        ':objectVersionId': objectVersionIdOf(ref),
+        ...(rejectedKey !== undefined ? { ':rejectedKey': rejectedKey } : {}),
+      },
+    });
+    if (result.ok) return;
+    const current = this.parseEntry(ref, result.current);
+    if (current?.state === 'rejected') return;
+    throw new LedgerConflictError(
+      `cannot record the rejection of ${ledgerKey(ref)}: the ledger entry is ${describe(current)}`,
+      ref,
+      current,
+    );
   }
 
   /**
@@ -462,43 +451,38 @@ export class IngestLedger implements IngestLedgerStore {
   async markSuperseded(ref: ObjectRef, lease: ClaimLease, order: { sequencer: string; newerSequencer: string }): Promise<void> {
     const now = this.now();
     const held = claimCondition(lease);
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: ledgerKey(ref) },
-          UpdateExpression:
-            'SET #state = :superseded, #supersededAt = :nowIso, #sequencer = :sequencer, #newerSequencer = :newerSequencer, ' +
-            '#updatedAt = :nowIso, #expiresAt = :ttl REMOVE #lease',
-          ConditionExpression: `#state = :superseded OR (#state = :claimed AND ${held.expression})`,
-          ExpressionAttributeNames: {
-            ...pick(NAMES, '#state', '#lease', '#updatedAt', '#expiresAt'),
-            ...held.names,
-            '#supersededAt': 'supersededAt',
-            '#sequencer': 'sequencer',
-            '#newerSequencer': 'newerSequencer',
-          },
-          ExpressionAttributeValues: {
-            ':superseded': 'superseded',
-            ':claimed': 'claimed',
-            ...held.values,
-            ':nowIso': new Date(now).toISOString(),
-            ':ttl': this.ttl(now),
-            ':sequencer': order.sequencer,
-            ':newerSequencer': order.newerSequencer,
-          },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-      const current = await this.get(ref);
-      if (current?.state === 'superseded') return;
-      throw new LedgerConflictError(
-        `cannot record ${ledgerKey(ref)} as superseded by sequencer ${order.newerSequencer}: the ledger entry is ${describe(current)}`,
-        ref,
-        current,
-      );
-    }
+    const result = await conditionalUpdate<Record<string, unknown>>(this.client, {
+      tableName: this.tableName,
+      key: { pk: ledgerKey(ref) },
+      update:
+        'SET #state = :superseded, #supersededAt = :nowIso, #sequencer = :sequencer, #newerSequencer = :newerSequencer, ' +
+        '#updatedAt = :nowIso, #expiresAt = :ttl REMOVE #lease',
+      condition: `#state = :superseded OR (#state = :claimed AND ${held.expression})`,
+      names: {
+        ...pick(NAMES, '#state', '#lease', '#updatedAt', '#expiresAt'),
+        ...held.names,
+        '#supersededAt': 'supersededAt',
+        '#sequencer': 'sequencer',
+        '#newerSequencer': 'newerSequencer',
+      },
+      values: {
+        ':superseded': 'superseded',
+        ':claimed': 'claimed',
+        ...held.values,
+        ':nowIso': new Date(now).toISOString(),
+        ':ttl': this.ttl(now),
+        ':sequencer': order.sequencer,
+        ':newerSequencer': order.newerSequencer,
+      },
+    });
+    if (result.ok) return;
+    const current = this.parseEntry(ref, result.current);
+    if (current?.state === 'superseded') return;
+    throw new LedgerConflictError(
+      `cannot record ${ledgerKey(ref)} as superseded by sequencer ${order.newerSequencer}: the ledger entry is ${describe(current)}`,
+      ref,
+      current,
+    );
   }
 
   async committedSequencer(bucket: string, key: string): Promise<string | undefined> {
@@ -512,32 +496,28 @@ export class IngestLedger implements IngestLedgerStore {
   async acquireKeyCommit(bucket: string, key: string, owner: string): Promise<KeyCommitLeaseResult> {
     const now = this.now();
     const token = this.newClaimToken();
-    try {
-      const out = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: keyOrderKey(bucket, key) },
-          UpdateExpression:
-            'SET #leaseOwner = :owner, #leaseToken = :token, #leaseExpiresAt = :expires, #updatedAt = :nowIso, #expiresAt = :ttl',
-          ConditionExpression: 'attribute_not_exists(#leaseExpiresAt) OR #leaseExpiresAt < :now OR #leaseOwner = :owner',
-          ExpressionAttributeNames: pick(KEY_ORDER_NAMES, '#leaseOwner', '#leaseToken', '#leaseExpiresAt', '#updatedAt', '#expiresAt'),
-          ExpressionAttributeValues: {
-            ':owner': owner,
-            ':token': token,
-            ':expires': now + this.leaseMs,
-            ':now': now,
-            ':nowIso': new Date(now).toISOString(),
-            ':ttl': this.ttl(now),
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      const item = KeyOrderSchema.parse(out.Attributes);
-      return { outcome: 'acquired', lease: { bucket, key, owner, token }, committedSequencer: item.committedSequencer };
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
+    const pk = keyOrderKey(bucket, key);
+    // A failed condition returns the item as it is (ALL_OLD): its lease holder, no second read.
+    const result = await conditionalUpdate<Record<string, unknown>>(this.client, {
+      tableName: this.tableName,
+      key: { pk },
+      update: 'SET #leaseOwner = :owner, #leaseToken = :token, #leaseExpiresAt = :expires, #updatedAt = :nowIso, #expiresAt = :ttl',
+      condition: 'attribute_not_exists(#leaseExpiresAt) OR #leaseExpiresAt < :now OR #leaseOwner = :owner',
+      names: pick(KEY_ORDER_NAMES, '#leaseOwner', '#leaseToken', '#leaseExpiresAt', '#updatedAt', '#expiresAt'),
+      values: {
+        ':owner': owner,
+        ':token': token,
+        ':expires': now + this.leaseMs,
+        ':now': now,
+        ':nowIso': new Date(now).toISOString(),
+        ':ttl': this.ttl(now),
+      },
+    });
+    if (result.ok) {
+      const item = this.parseKeyOrder(pk, result.item);
+      return { outcome: 'acquired', lease: { bucket, key, owner, token }, committedSequencer: item?.committedSequencer };
     }
-    const current = await this.readKeyOrder(bucket, key);
+    const current = this.parseKeyOrder(pk, result.current);
     return { outcome: 'busy', owner: current?.leaseOwner, leaseExpiresAt: current?.leaseExpiresAt };
   }
 
@@ -591,19 +571,15 @@ export class IngestLedger implements IngestLedgerStore {
   }
 
   async raiseCommittedSequencer(lease: KeyCommitLease, sequencer: string): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: keyOrderKey(lease.bucket, lease.key) },
-          UpdateExpression: 'SET #committedSequencer = :sequencer, #updatedAt = :nowIso',
-          ConditionExpression: '#leaseToken = :token',
-          ExpressionAttributeNames: pick(KEY_ORDER_NAMES, '#committedSequencer', '#updatedAt', '#leaseToken'),
-          ExpressionAttributeValues: { ':sequencer': sequencer, ':token': lease.token, ':nowIso': new Date(this.now()).toISOString() },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
+    const result = await conditionalUpdate(this.client, {
+      tableName: this.tableName,
+      key: { pk: keyOrderKey(lease.bucket, lease.key) },
+      update: 'SET #committedSequencer = :sequencer, #updatedAt = :nowIso',
+      condition: '#leaseToken = :token',
+      names: pick(KEY_ORDER_NAMES, '#committedSequencer', '#updatedAt', '#leaseToken'),
+      values: { ':sequencer': sequencer, ':token': lease.token, ':nowIso': new Date(this.now()).toISOString() },
+    });
+    if (!result.ok) {
       throw new LedgerConflictError(
         `cannot record sequencer ${sequencer} as the newest commit of s3://${lease.bucket}/${lease.key}: ` +
           `the key's commit lease of message ${lease.owner} was taken over (it expired); the record is retried`,
@@ -613,44 +589,34 @@ export class IngestLedger implements IngestLedgerStore {
   }
 
   async restoreCommittedSequencer(lease: KeyCommitLease, sequencer: string, previous: string | undefined): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: keyOrderKey(lease.bucket, lease.key) },
-          UpdateExpression:
-            previous === undefined ? 'SET #updatedAt = :nowIso REMOVE #committedSequencer' : 'SET #committedSequencer = :previous, #updatedAt = :nowIso',
-          ConditionExpression: '#leaseToken = :token AND #committedSequencer = :sequencer',
-          ExpressionAttributeNames: pick(KEY_ORDER_NAMES, '#committedSequencer', '#updatedAt', '#leaseToken'),
-          ExpressionAttributeValues: {
-            ':sequencer': sequencer,
-            ':token': lease.token,
-            ':nowIso': new Date(this.now()).toISOString(),
-            ...(previous === undefined ? {} : { ':previous': previous }),
-          },
-        }),
-      );
-    } catch (err) {
-      // Lost the lease, or a newer upload was recorded meanwhile: either way, nothing to undo.
-      if (!isConditionFailure(err)) throw err;
-    }
+    // A failed condition (lost the lease, or a newer upload was recorded meanwhile) leaves
+    // nothing to undo, so the result is not looked at.
+    await conditionalUpdate(this.client, {
+      tableName: this.tableName,
+      key: { pk: keyOrderKey(lease.bucket, lease.key) },
+      update:
+        previous === undefined ? 'SET #updatedAt = :nowIso REMOVE #committedSequencer' : 'SET #committedSequencer = :previous, #updatedAt = :nowIso',
+      condition: '#leaseToken = :token AND #committedSequencer = :sequencer',
+      names: pick(KEY_ORDER_NAMES, '#committedSequencer', '#updatedAt', '#leaseToken'),
+      values: {
+        ':sequencer': sequencer,
+        ':token': lease.token,
+        ':nowIso': new Date(this.now()).toISOString(),
+        ...(previous === undefined ? {} : { ':previous': previous }),
+      },
+    });
   }
 
   async releaseKeyCommit(lease: KeyCommitLease): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: keyOrderKey(lease.bucket, lease.key) },
-          UpdateExpression: 'REMOVE #leaseOwner, #leaseToken, #leaseExpiresAt',
-          ConditionExpression: '#leaseToken = :token',
-          ExpressionAttributeNames: pick(KEY_ORDER_NAMES, '#leaseOwner', '#leaseToken', '#leaseExpiresAt'),
-          ExpressionAttributeValues: { ':token': lease.token },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-    }
+    // A failed condition means the lease was already taken over: nothing of this owner's to release.
+    await conditionalUpdate(this.client, {
+      tableName: this.tableName,
+      key: { pk: keyOrderKey(lease.bucket, lease.key) },
+      update: 'REMOVE #leaseOwner, #leaseToken, #leaseExpiresAt',
+      condition: '#leaseToken = :token',
+      names: pick(KEY_ORDER_NAMES, '#leaseOwner', '#leaseToken', '#leaseExpiresAt'),
+      values: { ':token': lease.token },
+    });
   }
 
   private async readKeyOrder(bucket: string, key: string): Promise<z.infer<typeof KeyOrderSchema> | undefined> {
@@ -686,31 +652,26 @@ export class IngestLedger implements IngestLedgerStore {
   ): Promise<void> {
     const now = this.now();
     const held = claimCondition(lease);
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: ledgerKey(ref) },
-          UpdateExpression: `${setExpression}, #updatedAt = :nowIso${opts.removeExpression ? ` ${opts.removeExpression}` : ''}`,
-          ConditionExpression: `#state = :claimed AND ${held.expression}${opts.extraCondition ? ` AND ${opts.extraCondition}` : ''}`,
-          ExpressionAttributeNames: { ...pick(NAMES, '#state', '#updatedAt'), ...held.names, ...opts.names },
-          ExpressionAttributeValues: {
-            ':claimed': 'claimed',
-            ...held.values,
-            ':nowIso': new Date(now).toISOString(),
-            ...opts.values,
-          },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-      const current = await this.get(ref);
-      throw new LedgerConflictError(
-        `cannot ${opts.what} for ${ledgerKey(ref)}: the ledger entry is ${describe(current)}, not ${describeHolder(lease)}`,
-        ref,
-        current,
-      );
-    }
+    const result = await conditionalUpdate<Record<string, unknown>>(this.client, {
+      tableName: this.tableName,
+      key: { pk: ledgerKey(ref) },
+      update: `${setExpression}, #updatedAt = :nowIso${opts.removeExpression ? ` ${opts.removeExpression}` : ''}`,
+      condition: `#state = :claimed AND ${held.expression}${opts.extraCondition ? ` AND ${opts.extraCondition}` : ''}`,
+      names: { ...pick(NAMES, '#state', '#updatedAt'), ...held.names, ...opts.names },
+      values: {
+        ':claimed': 'claimed',
+        ...held.values,
+        ':nowIso': new Date(now).toISOString(),
+        ...opts.values,
+      },
+    });
+    if (result.ok) return;
+    const current = this.parseEntry(ref, result.current);
+    throw new LedgerConflictError(
+      `cannot ${opts.what} for ${ledgerKey(ref)}: the ledger entry is ${describe(current)}, not ${describeHolder(lease)}`,
+      ref,
+      current,
+    );
   }
 
   private ttl(nowMs: number): number {
@@ -742,13 +703,6 @@ function claimCondition(lease: ClaimLease): { expression: string; names: Record<
 /** Which claim a write expected, for messages; never the token (it is not a secret, but noise). */
 function describeHolder(lease: ClaimLease): string {
   return `the claim this invocation of message ${lease.owner} took (another claim took the object over)`;
-}
-
-function isConditionFailure(err: unknown): boolean {
-  return (
-    err instanceof ConditionalCheckFailedException ||
-    (err instanceof Error && err.name === 'ConditionalCheckFailedException')
-  );
 }
 
 function describe(entry: LedgerEntry | undefined): string {

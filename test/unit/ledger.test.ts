@@ -342,7 +342,7 @@ describe('IngestLedger key order', () => {
   });
 
   it('raises the sequencer only under the lease\'s token, and says what happened when the lease was taken over', async () => {
-    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(UpdateCommand).rejects(Object.assign(conditionFailed(), { Item: marshall({ pk: KEY_PK, leaseOwner: 'msg-2', leaseToken: 'token-2' }) }));
     const lease = { bucket: REF.bucket, key: REF.key, owner: 'msg-1', token: 'token-1' };
     await expect(ledger().raiseCommittedSequencer(lease, '0B')).rejects.toThrow(/commit lease of message msg-1 was taken over/);
     expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toMatchObject({
@@ -352,11 +352,99 @@ describe('IngestLedger key order', () => {
   });
 
   it('releases and restores quietly when the lease is already gone', async () => {
-    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(UpdateCommand).rejects(Object.assign(conditionFailed(), { Item: marshall({ pk: KEY_PK, leaseOwner: 'msg-2', leaseToken: 'token-2' }) }));
     const lease = { bucket: REF.bucket, key: REF.key, owner: 'msg-1', token: 'token-1' };
     await expect(ledger().releaseKeyCommit(lease)).resolves.toBeUndefined();
     await expect(ledger().restoreCommittedSequencer(lease, '0B', '0A')).resolves.toBeUndefined();
     expect(ddb.commandCalls(UpdateCommand)[1]?.args[0].input.ConditionExpression).toBe('#leaseToken = :token AND #committedSequencer = :sequencer');
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
+  });
+
+  it('releases and restores quietly against a server that returns no item with the failure (a local DynamoDB)', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(GetCommand).resolves({});
+    const lease = { bucket: REF.bucket, key: REF.key, owner: 'msg-1', token: 'token-1' };
+    await expect(ledger().releaseKeyCommit(lease)).resolves.toBeUndefined();
+    await expect(ledger().restoreCommittedSequencer(lease, '0B', undefined)).resolves.toBeUndefined();
+    await expect(ledger().raiseCommittedSequencer(lease, '0B')).rejects.toBeInstanceOf(LedgerConflictError);
+  });
+});
+
+describe('IngestLedger writes under a claim without a second read', () => {
+  const KEY_PK = 'key#inbox-bucket#inbox/a b.pdf';
+  const OTHER_CLAIM = claimed('msg-other', NOW + 60_000, { claimToken: 'token-9' });
+
+  /** Every write fails its condition with the item as DynamoDB returns it (ALL_OLD); reads are not mocked. */
+  function failWithCurrent(item: Record<string, unknown>): void {
+    ddb.on(UpdateCommand).rejects(Object.assign(conditionFailed(), { Item: marshall(item) }));
+  }
+
+  function expectOneWriteAskingForTheCurrentItem(): void {
+    const updates = ddb.commandCalls(UpdateCommand);
+    expect(updates).toHaveLength(1);
+    expect(updates[0]?.args[0].input.ReturnValuesOnConditionCheckFailure).toBe('ALL_OLD');
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
+  }
+
+  it('records the upload id: a lost claim is a LedgerConflictError carrying the returned item', async () => {
+    failWithCurrent(OTHER_CLAIM);
+    const err = await ledger().recordUpload(REF, LEASE, 'up-1', PLAN).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LedgerConflictError);
+    expect((err as LedgerConflictError).current).toMatchObject({ state: 'claimed', owner: 'msg-other' });
+    expect((err as LedgerConflictError).message).toMatch(/store upload id up-1 and its commit plan .* claimed by message msg-other/);
+    expectOneWriteAskingForTheCurrentItem();
+  });
+
+  it('marks transferred: a lost claim is a LedgerConflictError carrying the returned item', async () => {
+    failWithCurrent(OTHER_CLAIM);
+    const err = await ledger().markTransferred(REF, LEASE, 'up-1').catch((e: unknown) => e);
+    expect((err as LedgerConflictError).current).toMatchObject({ state: 'claimed', owner: 'msg-other' });
+    expectOneWriteAskingForTheCurrentItem();
+  });
+
+  it('takes a commit already recorded with the same version, as returned by the failed write, for success', async () => {
+    failWithCurrent({ ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' });
+    await expect(ledger().markCommitted(REF, LEASE, { documentId: 'doc-1', documentVersionId: 'ver-1' })).resolves.toBeUndefined();
+    expectOneWriteAskingForTheCurrentItem();
+  });
+
+  it('names both versions when the failed write returns a commit of another version', async () => {
+    failWithCurrent({ ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' });
+    const err = await ledger().markCommitted(REF, LEASE, { documentId: 'doc-1', documentVersionId: 'ver-2' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LedgerConflictError);
+    expect((err as LedgerConflictError).message).toMatch(/version ver-2: the ledger already records document doc-1 version ver-1/);
+    expect((err as LedgerConflictError).current).toMatchObject({ state: 'committed', documentVersionId: 'ver-1' });
+    expectOneWriteAskingForTheCurrentItem();
+  });
+
+  it('takes a rejection already recorded, as returned by the failed write, for success; a commit is a conflict', async () => {
+    failWithCurrent({ ...base(), state: 'rejected', rejectedAt: 'x', reasons: [] });
+    await expect(ledger().markRejected(REF, LEASE, [])).resolves.toBeUndefined();
+    expectOneWriteAskingForTheCurrentItem();
+    ddb.reset();
+    failWithCurrent({ ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' });
+    const err = await ledger().markRejected(REF, LEASE, []).catch((e: unknown) => e);
+    expect((err as LedgerConflictError).current).toMatchObject({ state: 'committed' });
+    expect((err as LedgerConflictError).message).toMatch(/cannot record the rejection .* committed as document doc-1 version ver-1/);
+    expectOneWriteAskingForTheCurrentItem();
+  });
+
+  it('takes a superseded entry, as returned by the failed write, for success; a lost claim is a conflict', async () => {
+    const order = { sequencer: '0A', newerSequencer: '0B' };
+    failWithCurrent({ ...base(), state: 'superseded', supersededAt: 'x', sequencer: '0A', newerSequencer: '0B' });
+    await expect(ledger().markSuperseded(REF, LEASE, order)).resolves.toBeUndefined();
+    expectOneWriteAskingForTheCurrentItem();
+    ddb.reset();
+    failWithCurrent(OTHER_CLAIM);
+    const err = await ledger().markSuperseded(REF, LEASE, order).catch((e: unknown) => e);
+    expect((err as LedgerConflictError).current).toMatchObject({ state: 'claimed', owner: 'msg-other' });
+    expectOneWriteAskingForTheCurrentItem();
+  });
+
+  it('reports the key commit lease busy with the holder the failed write returns', async () => {
+    failWithCurrent({ pk: KEY_PK, leaseOwner: 'msg-other', leaseToken: 't', leaseExpiresAt: NOW + 5_000 });
+    expect(await ledger().acquireKeyCommit(REF.bucket, REF.key, 'msg-1')).toEqual({ outcome: 'busy', owner: 'msg-other', leaseExpiresAt: NOW + 5_000 });
+    expectOneWriteAskingForTheCurrentItem();
   });
 });
 
