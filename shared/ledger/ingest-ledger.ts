@@ -54,7 +54,10 @@ export interface IngestLedgerOptions {
   newClaimToken?: () => string;
 }
 
-const optionalString = z.pipe(z.nullish(z.string()), z.transform((v) => v ?? undefined));
+const optionalString = z.pipe(
+  z.nullish(z.string()),
+  z.transform((v) => v ?? undefined),
+);
 
 const ProblemSchema = z.object({
   code: z.enum(['tags', 'untagged', 'target', 'not-allowed', 'metadata', 'file-name', 'empty-file', 'too-large', 'ibinder']),
@@ -93,7 +96,10 @@ const LedgerEntrySchema = z.discriminatedUnion('state', [
     claimedAt: z.string(),
     uploadId: optionalString,
     transferred: z._default(z.boolean(), false),
-    commitPlan: z.pipe(z.nullish(CommitPlanSchema), z.transform((v) => v ?? undefined)),
+    commitPlan: z.pipe(
+      z.nullish(CommitPlanSchema),
+      z.transform((v) => v ?? undefined),
+    ),
   }),
   z.extend(BaseSchema, {
     state: z.literal('committed'),
@@ -125,7 +131,10 @@ const KeyOrderSchema = z.object({
   committedSequencer: optionalString,
   leaseOwner: optionalString,
   leaseToken: optionalString,
-  leaseExpiresAt: z.pipe(z.nullish(z.number()), z.transform((v) => v ?? undefined)),
+  leaseExpiresAt: z.pipe(
+    z.nullish(z.number()),
+    z.transform((v) => v ?? undefined),
+  ),
 });
 
 /** Attribute names used in expressions; several (`state`, `owner`, `key`) are reserved words. */
@@ -173,9 +182,7 @@ export class IngestLedger implements IngestLedgerStore {
   }
 
   async get(ref: ObjectRef): Promise<LedgerEntry | undefined> {
-    const out = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: ledgerKey(ref) }, ConsistentRead: true }),
-    );
+    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: ledgerKey(ref) }, ConsistentRead: true }));
     return this.parseEntry(ref, out.Item);
   }
 
@@ -368,10 +375,15 @@ export class IngestLedger implements IngestLedgerStore {
     const setOptional = Object.keys(optional).map((n) => `#${n} = :${n}`);
     return {
       key: { pk: ledgerKey(ref) },
-      update:
-        ['SET #state = :committed', '#committedAt = :nowIso', '#documentId = :documentId',
-          '#documentVersionId = :documentVersionId', '#updatedAt = :nowIso', '#expiresAt = :ttl', ...setOptional]
-          .join(', ') + ' REMOVE #lease',
+      update: `SET ${[
+        '#state = :committed',
+        '#committedAt = :nowIso',
+        '#documentId = :documentId',
+        '#documentVersionId = :documentVersionId',
+        '#updatedAt = :nowIso',
+        '#expiresAt = :ttl',
+        ...setOptional,
+      ].join(', ')} REMOVE #lease`,
       condition: `#state = :claimed AND ${held.expression}`,
       names: {
         ...pick(NAMES, '#state', '#lease', '#updatedAt', '#expiresAt'),
@@ -562,7 +574,8 @@ export class IngestLedger implements IngestLedgerStore {
         return { outcome: 'busy', owner: current.leaseOwner, leaseExpiresAt: current.leaseExpiresAt };
       }
       const committed = current?.committedSequencer;
-      if (committed !== undefined && compareSequencers(committed, sequencer) > 0) return { outcome: 'superseded', newerSequencer: committed };
+      if (committed !== undefined && compareSequencers(committed, sequencer) > 0)
+        return { outcome: 'superseded', newerSequencer: committed };
       expected = committed;
     }
     // The item kept changing under the writes: another upload of the key is committing right now.
@@ -595,7 +608,9 @@ export class IngestLedger implements IngestLedgerStore {
       tableName: this.tableName,
       key: { pk: keyOrderKey(lease.bucket, lease.key) },
       update:
-        previous === undefined ? 'SET #updatedAt = :nowIso REMOVE #committedSequencer' : 'SET #committedSequencer = :previous, #updatedAt = :nowIso',
+        previous === undefined
+          ? 'SET #updatedAt = :nowIso REMOVE #committedSequencer'
+          : 'SET #committedSequencer = :previous, #updatedAt = :nowIso',
       condition: '#leaseToken = :token AND #committedSequencer = :sequencer',
       names: pick(KEY_ORDER_NAMES, '#committedSequencer', '#updatedAt', '#leaseToken'),
       values: {

@@ -26,11 +26,27 @@ function conditionFailed(): ConditionalCheckFailedException {
 }
 
 function base() {
-  return { pk: PK, bucket: REF.bucket, objectKey: REF.key, objectVersionId: 'v1', updatedAt: '2025-01-15T08:00:00.000Z', expiresAt: 2_000_000_000 };
+  return {
+    pk: PK,
+    bucket: REF.bucket,
+    objectKey: REF.key,
+    objectVersionId: 'v1',
+    updatedAt: '2025-01-15T08:00:00.000Z',
+    expiresAt: 2_000_000_000,
+  };
 }
 
 function claimed(owner: string, leaseExpiresAt: number, extra: Record<string, unknown> = {}) {
-  return { ...base(), state: 'claimed', owner, leaseExpiresAt, attempts: 1, claimedAt: '2025-01-15T08:00:00.000Z', transferred: false, ...extra };
+  return {
+    ...base(),
+    state: 'claimed',
+    owner,
+    leaseExpiresAt,
+    attempts: 1,
+    claimedAt: '2025-01-15T08:00:00.000Z',
+    transferred: false,
+    ...extra,
+  };
 }
 
 function ledger(): IngestLedger {
@@ -63,7 +79,12 @@ describe('IngestLedger.claim', () => {
     const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
     expect(input?.Key).toEqual({ pk: PK });
     expect(input?.ConditionExpression).toBe('attribute_not_exists(#pk) OR (#state = :claimed AND (#lease < :now OR #owner = :owner))');
-    expect(input?.ExpressionAttributeValues).toMatchObject({ ':owner': 'msg-1', ':lease': NOW + 900_000, ':now': NOW, ':objectVersionId': 'v1' });
+    expect(input?.ExpressionAttributeValues).toMatchObject({
+      ':owner': 'msg-1',
+      ':lease': NOW + 900_000,
+      ':now': NOW,
+      ':objectVersionId': 'v1',
+    });
     // Takeover keeps the stored upload: uploadId is never written by claim, transferred only if absent.
     expect(input?.UpdateExpression).toContain('#transferred = if_not_exists(#transferred, :false)');
     expect(input?.UpdateExpression).not.toContain('uploadId');
@@ -127,10 +148,14 @@ describe('IngestLedger claim tokens (one message delivered to two invocations at
     await l.markRejected(REF, LEASE, []);
     const [record, transferred, committed, rejected] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
     expect(record?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken');
-    expect(transferred?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken AND #uploadId = :uploadId');
+    expect(transferred?.ConditionExpression).toBe(
+      '#state = :claimed AND #owner = :owner AND #claimToken = :claimToken AND #uploadId = :uploadId',
+    );
     expect(committed?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken');
     // Only the claim's holder rejects: no rejection without a claim or over an expired one.
-    expect(rejected?.ConditionExpression).toBe('#state = :rejected OR (#state = :claimed AND #owner = :owner AND #claimToken = :claimToken)');
+    expect(rejected?.ConditionExpression).toBe(
+      '#state = :rejected OR (#state = :claimed AND #owner = :owner AND #claimToken = :claimToken)',
+    );
     for (const input of [record, transferred, committed, rejected]) {
       expect(input?.ExpressionAttributeValues).toMatchObject({ ':owner': 'msg-1', ':claimToken': 'token-1' });
       const text = `${input?.UpdateExpression ?? ''} ${input?.ConditionExpression ?? ''}`;
@@ -142,7 +167,9 @@ describe('IngestLedger claim tokens (one message delivered to two invocations at
   it('fails the late write of a superseded claim of the same message with a LedgerConflictError', async () => {
     ddb.on(UpdateCommand).rejects(conditionFailed());
     ddb.on(GetCommand).resolves({ Item: claimed('msg-1', NOW + 900_000, { claimToken: 'token-2' }) });
-    const error = await ledger().recordUpload(REF, LEASE, 'up-late').catch((e: unknown) => e);
+    const error = await ledger()
+      .recordUpload(REF, LEASE, 'up-late')
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LedgerConflictError);
     expect((error as Error).message).toContain('another claim took the object over');
     expect((error as Error).message).not.toContain('token-');
@@ -150,8 +177,12 @@ describe('IngestLedger claim tokens (one message delivered to two invocations at
 
   it('does not take a commit of another document version for success: a conflict naming both versions', async () => {
     ddb.on(UpdateCommand).rejects(conditionFailed());
-    ddb.on(GetCommand).resolves({ Item: { ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' } });
-    const error = await ledger().markCommitted(REF, LEASE, { documentId: 'doc-1', documentVersionId: 'ver-2' }).catch((e: unknown) => e);
+    ddb
+      .on(GetCommand)
+      .resolves({ Item: { ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' } });
+    const error = await ledger()
+      .markCommitted(REF, LEASE, { documentId: 'doc-1', documentVersionId: 'ver-2' })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LedgerConflictError);
     expect((error as Error).message).toMatch(/version ver-2.*version ver-1/);
     expect((error as LedgerConflictError).current).toMatchObject({ state: 'committed', documentVersionId: 'ver-1' });
@@ -159,15 +190,22 @@ describe('IngestLedger claim tokens (one message delivered to two invocations at
 });
 
 describe('IngestLedger state changes', () => {
-  it('stores the upload id and the transferred flag only under the caller\'s claim', async () => {
+  it("stores the upload id and the transferred flag only under the caller's claim", async () => {
     ddb.on(UpdateCommand).resolves({});
     const l = ledger();
     await l.recordUpload(REF, LEASE, 'up-1');
     await l.markTransferred(REF, LEASE, 'up-1');
     const [record, transferred] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
     expect(record?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken');
-    expect(record?.ExpressionAttributeValues).toMatchObject({ ':uploadId': 'up-1', ':false': false, ':owner': 'msg-1', ':claimToken': 'token-1' });
-    expect(transferred?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken AND #uploadId = :uploadId');
+    expect(record?.ExpressionAttributeValues).toMatchObject({
+      ':uploadId': 'up-1',
+      ':false': false,
+      ':owner': 'msg-1',
+      ':claimToken': 'token-1',
+    });
+    expect(transferred?.ConditionExpression).toBe(
+      '#state = :claimed AND #owner = :owner AND #claimToken = :claimToken AND #uploadId = :uploadId',
+    );
     expect(transferred?.ExpressionAttributeValues).toMatchObject({ ':true': true, ':uploadId': 'up-1' });
   });
 
@@ -208,7 +246,9 @@ describe('IngestLedger state changes', () => {
   });
 
   it('keeps the commit plan of a taken-over claim (claim never writes it)', async () => {
-    ddb.on(UpdateCommand).resolves({ Attributes: claimed('msg-2', NOW + 900_000, { uploadId: 'up-1', transferred: true, commitPlan: PLAN }) });
+    ddb
+      .on(UpdateCommand)
+      .resolves({ Attributes: claimed('msg-2', NOW + 900_000, { uploadId: 'up-1', transferred: true, commitPlan: PLAN }) });
     const result = await ledger().claim(REF, 'msg-2');
     expect(result).toMatchObject({ outcome: 'claimed', entry: { commitPlan: PLAN } });
     expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input.UpdateExpression).not.toContain('commitPlan');
@@ -217,14 +257,22 @@ describe('IngestLedger state changes', () => {
   it('throws LedgerConflictError when the claim was lost', async () => {
     ddb.on(UpdateCommand).rejects(conditionFailed());
     ddb.on(GetCommand).resolves({ Item: claimed('msg-other', NOW + 60_000) });
-    const error = await ledger().markTransferred(REF, LEASE, 'up-1').catch((e: unknown) => e);
+    const error = await ledger()
+      .markTransferred(REF, LEASE, 'up-1')
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LedgerConflictError);
     expect((error as Error).message).toContain('claimed by message msg-other');
   });
 
   it('records the commit, removes the lease and keeps the ids', async () => {
     ddb.on(UpdateCommand).resolves({});
-    await ledger().markCommitted(REF, LEASE, { documentId: 'doc-1', documentVersionId: 'ver-1', versionLabel: 'A', binderId: 'B', folderId: 'F' });
+    await ledger().markCommitted(REF, LEASE, {
+      documentId: 'doc-1',
+      documentVersionId: 'ver-1',
+      versionLabel: 'A',
+      binderId: 'B',
+      folderId: 'F',
+    });
     const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
     expect(input?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken');
     expect(input?.UpdateExpression).toContain('REMOVE #lease');
@@ -239,11 +287,13 @@ describe('IngestLedger state changes', () => {
 
   it('treats a commit already recorded by another consumer as success', async () => {
     ddb.on(UpdateCommand).rejects(conditionFailed());
-    ddb.on(GetCommand).resolves({ Item: { ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' } });
+    ddb
+      .on(GetCommand)
+      .resolves({ Item: { ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' } });
     await expect(ledger().markCommitted(REF, LEASE, { documentId: 'doc-1', documentVersionId: 'ver-1' })).resolves.toBeUndefined();
   });
 
-  it('records a rejection under the caller\'s claim, but not over a commit nor without a claim', async () => {
+  it("records a rejection under the caller's claim, but not over a commit nor without a claim", async () => {
     ddb.on(UpdateCommand).resolvesOnce({}).rejects(conditionFailed());
     ddb
       .on(GetCommand)
@@ -254,9 +304,15 @@ describe('IngestLedger state changes', () => {
     await l.markRejected(REF, LEASE, reasons, 'rejected/a b.pdf');
     const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
     expect(input?.ConditionExpression).toBe('#state = :rejected OR (#state = :claimed AND #owner = :owner AND #claimToken = :claimToken)');
-    expect(input?.ExpressionAttributeValues).toMatchObject({ ':reasons': reasons, ':rejectedKey': 'rejected/a b.pdf', ':claimToken': 'token-1' });
+    expect(input?.ExpressionAttributeValues).toMatchObject({
+      ':reasons': reasons,
+      ':rejectedKey': 'rejected/a b.pdf',
+      ':claimToken': 'token-1',
+    });
     await expect(l.markRejected(REF, LEASE, reasons)).rejects.toBeInstanceOf(LedgerConflictError);
-    await expect(l.markRejected(REF, LEASE, reasons)).rejects.toThrow(/rejection of inbox-bucket\/inbox\/a b.pdf#v1: the ledger entry is missing/);
+    await expect(l.markRejected(REF, LEASE, reasons)).rejects.toThrow(
+      /rejection of inbox-bucket\/inbox\/a b.pdf#v1: the ledger entry is missing/,
+    );
   });
 
   it('uses every expression attribute name and value it declares (DynamoDB refuses unused ones)', async () => {
@@ -289,7 +345,9 @@ describe('unversioned uploads', () => {
     const upload = { bucket: 'b', key: 'k', upload: { id: 'seq:0055AED6DCD90281E5', eTag: '"e1"' } };
     expect(ledgerKey(upload)).toBe('b/k#null:seq:0055AED6DCD90281E5');
     expect(ledgerKey({ bucket: 'b', key: 'k', versionId: 'null:seq:0055AED6DCD90281E5' })).toBe(ledgerKey(upload));
-    ddb.on(UpdateCommand).resolves({ Attributes: { ...claimed('msg-1', NOW + 900_000), pk: ledgerKey(upload), objectVersionId: 'null:seq:0055AED6DCD90281E5' } });
+    ddb.on(UpdateCommand).resolves({
+      Attributes: { ...claimed('msg-1', NOW + 900_000), pk: ledgerKey(upload), objectVersionId: 'null:seq:0055AED6DCD90281E5' },
+    });
     await ledger().claim(upload, 'msg-1');
     const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
     expect(input?.Key).toEqual({ pk: 'b/k#null:seq:0055AED6DCD90281E5' });
@@ -298,11 +356,13 @@ describe('unversioned uploads', () => {
 });
 
 describe('IngestLedger superseded entries', () => {
-  it('records superseded only under the caller\'s claim, with both sequencers', async () => {
+  it("records superseded only under the caller's claim, with both sequencers", async () => {
     ddb.on(UpdateCommand).resolves({});
     await ledger().markSuperseded(REF, LEASE, { sequencer: '0A', newerSequencer: '0B' });
     const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
-    expect(input?.ConditionExpression).toBe('#state = :superseded OR (#state = :claimed AND #owner = :owner AND #claimToken = :claimToken)');
+    expect(input?.ConditionExpression).toBe(
+      '#state = :superseded OR (#state = :claimed AND #owner = :owner AND #claimToken = :claimToken)',
+    );
     expect(input?.ExpressionAttributeValues).toMatchObject({ ':sequencer': '0A', ':newerSequencer': '0B', ':claimToken': 'token-1' });
   });
 
@@ -325,9 +385,15 @@ describe('IngestLedger key order', () => {
   const KEY_PK = 'key#inbox-bucket#inbox/a b.pdf';
 
   it('takes the key commit lease with a conditional write on its own item and returns the newest committed sequencer', async () => {
-    ddb.on(UpdateCommand).resolves({ Attributes: { pk: KEY_PK, committedSequencer: '0A', leaseOwner: 'msg-1', leaseToken: 'token-1', leaseExpiresAt: NOW + 900_000 } });
+    ddb.on(UpdateCommand).resolves({
+      Attributes: { pk: KEY_PK, committedSequencer: '0A', leaseOwner: 'msg-1', leaseToken: 'token-1', leaseExpiresAt: NOW + 900_000 },
+    });
     const result = await ledger().acquireKeyCommit(REF.bucket, REF.key, 'msg-1');
-    expect(result).toEqual({ outcome: 'acquired', committedSequencer: '0A', lease: { bucket: REF.bucket, key: REF.key, owner: 'msg-1', token: 'token-1' } });
+    expect(result).toEqual({
+      outcome: 'acquired',
+      committedSequencer: '0A',
+      lease: { bucket: REF.bucket, key: REF.key, owner: 'msg-1', token: 'token-1' },
+    });
     const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
     expect(input?.Key).toEqual({ pk: KEY_PK });
     expect(input?.ConditionExpression).toBe('attribute_not_exists(#leaseExpiresAt) OR #leaseExpiresAt < :now OR #leaseOwner = :owner');
@@ -338,11 +404,17 @@ describe('IngestLedger key order', () => {
   it('reports busy with the holder and its expiry', async () => {
     ddb.on(UpdateCommand).rejects(conditionFailed());
     ddb.on(GetCommand).resolves({ Item: { pk: KEY_PK, leaseOwner: 'msg-other', leaseToken: 't', leaseExpiresAt: NOW + 5_000 } });
-    expect(await ledger().acquireKeyCommit(REF.bucket, REF.key, 'msg-1')).toEqual({ outcome: 'busy', owner: 'msg-other', leaseExpiresAt: NOW + 5_000 });
+    expect(await ledger().acquireKeyCommit(REF.bucket, REF.key, 'msg-1')).toEqual({
+      outcome: 'busy',
+      owner: 'msg-other',
+      leaseExpiresAt: NOW + 5_000,
+    });
   });
 
-  it('raises the sequencer only under the lease\'s token, and says what happened when the lease was taken over', async () => {
-    ddb.on(UpdateCommand).rejects(Object.assign(conditionFailed(), { Item: marshall({ pk: KEY_PK, leaseOwner: 'msg-2', leaseToken: 'token-2' }) }));
+  it("raises the sequencer only under the lease's token, and says what happened when the lease was taken over", async () => {
+    ddb
+      .on(UpdateCommand)
+      .rejects(Object.assign(conditionFailed(), { Item: marshall({ pk: KEY_PK, leaseOwner: 'msg-2', leaseToken: 'token-2' }) }));
     const lease = { bucket: REF.bucket, key: REF.key, owner: 'msg-1', token: 'token-1' };
     await expect(ledger().raiseCommittedSequencer(lease, '0B')).rejects.toThrow(/commit lease of message msg-1 was taken over/);
     expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toMatchObject({
@@ -352,11 +424,15 @@ describe('IngestLedger key order', () => {
   });
 
   it('releases and restores quietly when the lease is already gone', async () => {
-    ddb.on(UpdateCommand).rejects(Object.assign(conditionFailed(), { Item: marshall({ pk: KEY_PK, leaseOwner: 'msg-2', leaseToken: 'token-2' }) }));
+    ddb
+      .on(UpdateCommand)
+      .rejects(Object.assign(conditionFailed(), { Item: marshall({ pk: KEY_PK, leaseOwner: 'msg-2', leaseToken: 'token-2' }) }));
     const lease = { bucket: REF.bucket, key: REF.key, owner: 'msg-1', token: 'token-1' };
     await expect(ledger().releaseKeyCommit(lease)).resolves.toBeUndefined();
     await expect(ledger().restoreCommittedSequencer(lease, '0B', '0A')).resolves.toBeUndefined();
-    expect(ddb.commandCalls(UpdateCommand)[1]?.args[0].input.ConditionExpression).toBe('#leaseToken = :token AND #committedSequencer = :sequencer');
+    expect(ddb.commandCalls(UpdateCommand)[1]?.args[0].input.ConditionExpression).toBe(
+      '#leaseToken = :token AND #committedSequencer = :sequencer',
+    );
     expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
   });
 
@@ -388,7 +464,9 @@ describe('IngestLedger writes under a claim without a second read', () => {
 
   it('records the upload id: a lost claim is a LedgerConflictError carrying the returned item', async () => {
     failWithCurrent(OTHER_CLAIM);
-    const err = await ledger().recordUpload(REF, LEASE, 'up-1', PLAN).catch((e: unknown) => e);
+    const err = await ledger()
+      .recordUpload(REF, LEASE, 'up-1', PLAN)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LedgerConflictError);
     expect((err as LedgerConflictError).current).toMatchObject({ state: 'claimed', owner: 'msg-other' });
     expect((err as LedgerConflictError).message).toMatch(/store upload id up-1 and its commit plan .* claimed by message msg-other/);
@@ -397,7 +475,9 @@ describe('IngestLedger writes under a claim without a second read', () => {
 
   it('marks transferred: a lost claim is a LedgerConflictError carrying the returned item', async () => {
     failWithCurrent(OTHER_CLAIM);
-    const err = await ledger().markTransferred(REF, LEASE, 'up-1').catch((e: unknown) => e);
+    const err = await ledger()
+      .markTransferred(REF, LEASE, 'up-1')
+      .catch((e: unknown) => e);
     expect((err as LedgerConflictError).current).toMatchObject({ state: 'claimed', owner: 'msg-other' });
     expectOneWriteAskingForTheCurrentItem();
   });
@@ -410,7 +490,9 @@ describe('IngestLedger writes under a claim without a second read', () => {
 
   it('names both versions when the failed write returns a commit of another version', async () => {
     failWithCurrent({ ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' });
-    const err = await ledger().markCommitted(REF, LEASE, { documentId: 'doc-1', documentVersionId: 'ver-2' }).catch((e: unknown) => e);
+    const err = await ledger()
+      .markCommitted(REF, LEASE, { documentId: 'doc-1', documentVersionId: 'ver-2' })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LedgerConflictError);
     expect((err as LedgerConflictError).message).toMatch(/version ver-2: the ledger already records document doc-1 version ver-1/);
     expect((err as LedgerConflictError).current).toMatchObject({ state: 'committed', documentVersionId: 'ver-1' });
@@ -423,7 +505,9 @@ describe('IngestLedger writes under a claim without a second read', () => {
     expectOneWriteAskingForTheCurrentItem();
     ddb.reset();
     failWithCurrent({ ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' });
-    const err = await ledger().markRejected(REF, LEASE, []).catch((e: unknown) => e);
+    const err = await ledger()
+      .markRejected(REF, LEASE, [])
+      .catch((e: unknown) => e);
     expect((err as LedgerConflictError).current).toMatchObject({ state: 'committed' });
     expect((err as LedgerConflictError).message).toMatch(/cannot record the rejection .* committed as document doc-1 version ver-1/);
     expectOneWriteAskingForTheCurrentItem();
@@ -436,14 +520,20 @@ describe('IngestLedger writes under a claim without a second read', () => {
     expectOneWriteAskingForTheCurrentItem();
     ddb.reset();
     failWithCurrent(OTHER_CLAIM);
-    const err = await ledger().markSuperseded(REF, LEASE, order).catch((e: unknown) => e);
+    const err = await ledger()
+      .markSuperseded(REF, LEASE, order)
+      .catch((e: unknown) => e);
     expect((err as LedgerConflictError).current).toMatchObject({ state: 'claimed', owner: 'msg-other' });
     expectOneWriteAskingForTheCurrentItem();
   });
 
   it('reports the key commit lease busy with the holder the failed write returns', async () => {
     failWithCurrent({ pk: KEY_PK, leaseOwner: 'msg-other', leaseToken: 't', leaseExpiresAt: NOW + 5_000 });
-    expect(await ledger().acquireKeyCommit(REF.bucket, REF.key, 'msg-1')).toEqual({ outcome: 'busy', owner: 'msg-other', leaseExpiresAt: NOW + 5_000 });
+    expect(await ledger().acquireKeyCommit(REF.bucket, REF.key, 'msg-1')).toEqual({
+      outcome: 'busy',
+      owner: 'msg-other',
+      leaseExpiresAt: NOW + 5_000,
+    });
     expectOneWriteAskingForTheCurrentItem();
   });
 });
@@ -463,14 +553,21 @@ describe('IngestLedger.acquireKeyCommitInOrder', () => {
   const KEY_PK = 'key#inbox-bucket#inbox/a b.pdf';
 
   it('takes the lease and records the sequencer in one write for the first upload of a key', async () => {
-    ddb.on(UpdateCommand).resolves({ Attributes: { pk: KEY_PK, committedSequencer: '0B', leaseOwner: 'msg-1', leaseToken: 'token-1', leaseExpiresAt: NOW + 900_000 } });
+    ddb.on(UpdateCommand).resolves({
+      Attributes: { pk: KEY_PK, committedSequencer: '0B', leaseOwner: 'msg-1', leaseToken: 'token-1', leaseExpiresAt: NOW + 900_000 },
+    });
     const result = await ledger().acquireKeyCommitInOrder(REF.bucket, REF.key, 'msg-1', '0B');
-    expect(result).toEqual({ outcome: 'acquired', lease: { bucket: REF.bucket, key: REF.key, owner: 'msg-1', token: 'token-1' }, previousSequencer: undefined });
+    expect(result).toEqual({
+      outcome: 'acquired',
+      lease: { bucket: REF.bucket, key: REF.key, owner: 'msg-1', token: 'token-1' },
+      previousSequencer: undefined,
+    });
     const calls = ddb.commandCalls(UpdateCommand);
     expect(calls).toHaveLength(1);
     expect(calls[0]?.args[0].input).toMatchObject({
       Key: { pk: KEY_PK },
-      ConditionExpression: '(attribute_not_exists(#leaseExpiresAt) OR #leaseExpiresAt < :now OR #leaseOwner = :owner) AND attribute_not_exists(#committedSequencer)',
+      ConditionExpression:
+        '(attribute_not_exists(#leaseExpiresAt) OR #leaseExpiresAt < :now OR #leaseOwner = :owner) AND attribute_not_exists(#committedSequencer)',
       ExpressionAttributeValues: expect.objectContaining({ ':sequencer': '0B', ':owner': 'msg-1' }),
     });
     expect(calls[0]?.args[0].input.UpdateExpression).toContain('#committedSequencer = :sequencer');
@@ -491,19 +588,33 @@ describe('IngestLedger.acquireKeyCommitInOrder', () => {
 
   it('reports superseded, writing nothing, when a newer upload is recorded (sequencers compared left-padded)', async () => {
     ddb.on(UpdateCommand).rejects(Object.assign(conditionFailed(), { Item: marshall({ pk: KEY_PK, committedSequencer: '100' }) }));
-    expect(await ledger().acquireKeyCommitInOrder(REF.bucket, REF.key, 'msg-1', 'FF')).toEqual({ outcome: 'superseded', newerSequencer: '100' });
+    expect(await ledger().acquireKeyCommitInOrder(REF.bucket, REF.key, 'msg-1', 'FF')).toEqual({
+      outcome: 'superseded',
+      newerSequencer: '100',
+    });
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
   });
 
   it('reports busy with the holder and its expiry while another upload holds the lease', async () => {
-    ddb.on(UpdateCommand).rejects(Object.assign(conditionFailed(), { Item: marshall({ pk: KEY_PK, leaseOwner: 'msg-other', leaseToken: 't', leaseExpiresAt: NOW + 5_000 }) }));
-    expect(await ledger().acquireKeyCommitInOrder(REF.bucket, REF.key, 'msg-1', '0B')).toEqual({ outcome: 'busy', owner: 'msg-other', leaseExpiresAt: NOW + 5_000 });
+    ddb.on(UpdateCommand).rejects(
+      Object.assign(conditionFailed(), {
+        Item: marshall({ pk: KEY_PK, leaseOwner: 'msg-other', leaseToken: 't', leaseExpiresAt: NOW + 5_000 }),
+      }),
+    );
+    expect(await ledger().acquireKeyCommitInOrder(REF.bucket, REF.key, 'msg-1', '0B')).toEqual({
+      outcome: 'busy',
+      owner: 'msg-other',
+      leaseExpiresAt: NOW + 5_000,
+    });
   });
 
   it('reads the item once where the server returns none with the failure (a local DynamoDB)', async () => {
     ddb.on(UpdateCommand).rejectsOnce(conditionFailed()).resolves({});
     ddb.on(GetCommand).resolves({ Item: { pk: KEY_PK, committedSequencer: '0A' } });
-    expect(await ledger().acquireKeyCommitInOrder(REF.bucket, REF.key, 'msg-1', '0B')).toMatchObject({ outcome: 'acquired', previousSequencer: '0A' });
+    expect(await ledger().acquireKeyCommitInOrder(REF.bucket, REF.key, 'msg-1', '0B')).toMatchObject({
+      outcome: 'acquired',
+      previousSequencer: '0A',
+    });
     expect(ddb.commandCalls(GetCommand)).toHaveLength(1);
   });
 });
@@ -516,7 +627,10 @@ describe('IngestLedger.markCommittedReleasingKeyCommit', () => {
     ddb.on(TransactWriteCommand).resolves({});
     await ledger().markCommittedReleasingKeyCommit(REF, LEASE, COMMIT, KEY_LEASE);
     const items = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
-    expect(items[0]?.Update).toMatchObject({ Key: { pk: PK }, ConditionExpression: '#state = :claimed AND #owner = :owner AND #claimToken = :claimToken' });
+    expect(items[0]?.Update).toMatchObject({
+      Key: { pk: PK },
+      ConditionExpression: '#state = :claimed AND #owner = :owner AND #claimToken = :claimToken',
+    });
     expect(items[1]?.Update).toMatchObject({ Key: { pk: 'key#inbox-bucket#inbox/a b.pdf' }, ConditionExpression: '#leaseToken = :token' });
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
   });
@@ -528,7 +642,12 @@ describe('IngestLedger.markCommittedReleasingKeyCommit', () => {
     await l.markCommittedReleasingKeyCommit(REF, LEASE, COMMIT, KEY_LEASE);
     await l.markCommittedReleasingKeyCommit(REF, LEASE, COMMIT, KEY_LEASE);
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
-    expect(ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input.Key?.pk).sort()).toEqual([PK, PK, 'key#inbox-bucket#inbox/a b.pdf', 'key#inbox-bucket#inbox/a b.pdf']);
+    expect(
+      ddb
+        .commandCalls(UpdateCommand)
+        .map((c) => c.args[0].input.Key?.pk)
+        .sort(),
+    ).toEqual([PK, PK, 'key#inbox-bucket#inbox/a b.pdf', 'key#inbox-bucket#inbox/a b.pdf']);
   });
 
   it('records the commit alone when the key lease is already gone', async () => {
@@ -538,7 +657,7 @@ describe('IngestLedger.markCommittedReleasingKeyCommit', () => {
     expect(ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input.Key?.pk)).toEqual([PK]);
   });
 
-  it('lets markCommitted decide when the commit record\'s own condition failed (the claim was lost)', async () => {
+  it("lets markCommitted decide when the commit record's own condition failed (the claim was lost)", async () => {
     ddb.on(TransactWriteCommand).rejects(cancelled(['ConditionalCheckFailed', 'None']));
     ddb.on(UpdateCommand).rejects(conditionFailed());
     ddb.on(GetCommand).resolves({ Item: claimed('msg-other', NOW + 60_000) });
@@ -547,5 +666,8 @@ describe('IngestLedger.markCommittedReleasingKeyCommit', () => {
 });
 
 function cancelled(codes: string[]): Error {
-  return Object.assign(new Error('Transaction cancelled'), { name: 'TransactionCanceledException', CancellationReasons: codes.map((Code) => ({ Code })) });
+  return Object.assign(new Error('Transaction cancelled'), {
+    name: 'TransactionCanceledException',
+    CancellationReasons: codes.map((Code) => ({ Code })),
+  });
 }
