@@ -111,13 +111,24 @@ export function familyOf(pkg: string | undefined): string {
   if (pkg === undefined) return 'project code';
   if (pkg === 'undici') return 'undici';
   if (pkg === 'zod') return 'zod';
-  if (pkg.startsWith('@aws-sdk/') || pkg.startsWith('@smithy/') || pkg.startsWith('@aws-crypto/') || pkg === 'tslib' || pkg === 'fast-xml-parser' || pkg === 'strnum' || pkg === 'bowser') return 'AWS SDK';
+  if (
+    pkg.startsWith('@aws-sdk/') ||
+    pkg.startsWith('@smithy/') ||
+    pkg.startsWith('@aws-crypto/') ||
+    pkg === 'tslib' ||
+    pkg === 'fast-xml-parser' ||
+    pkg === 'strnum' ||
+    pkg === 'bowser'
+  )
+    return 'AWS SDK';
   if (pkg.startsWith('@aws-lambda-powertools/')) return 'Powertools';
   return 'other packages';
 }
 
 function bytesByFamily(metafile: Metafile, outfile: string): Record<string, number> {
-  const output = Object.entries(metafile.outputs).find(([path]) => path.endsWith(relative(PROJECT_ROOT, outfile)) || outfile.endsWith(path));
+  const output = Object.entries(metafile.outputs).find(
+    ([path]) => path.endsWith(relative(PROJECT_ROOT, outfile)) || outfile.endsWith(path),
+  );
   const families: Record<string, number> = {};
   for (const [input, { bytesInOutput }] of Object.entries(output?.[1].inputs ?? {})) {
     const family = familyOf(packageOf(input));
@@ -178,7 +189,14 @@ export async function runColdStartBench(options: ColdStartOptions): Promise<Cold
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   try {
-    const built: { name: FunctionName; path: string; sdkPath: string; sdkClients: string[]; bytes: number; packages: Record<string, number> }[] = [];
+    const built: {
+      name: FunctionName;
+      path: string;
+      sdkPath: string;
+      sdkClients: string[];
+      bytes: number;
+      packages: Record<string, number>;
+    }[] = [];
     for (const [name, entry] of Object.entries(FUNCTION_ENTRIES) as [FunctionName, string][]) {
       options.progress?.(`cold start: bundling ${name} and its SDK-only twin`);
       const path = join(outDir, name, 'index.mjs');

@@ -97,7 +97,11 @@ function exportTask(ctx: BenchContext, binderId: string): Parameters<typeof runM
   };
 }
 
-async function measuredExport(ctx: BenchContext, binderId: string, timeoutMs: number): Promise<{ outcome: ExportOutcome; durationMs: number; memory: MemoryPeak }> {
+async function measuredExport(
+  ctx: BenchContext,
+  binderId: string,
+  timeoutMs: number,
+): Promise<{ outcome: ExportOutcome; durationMs: number; memory: MemoryPeak }> {
   const result = await runMeasured(exportTask(ctx, binderId), { timeoutMs });
   if (!result.ok) throw new Error(`export of binder ${binderId} failed: ${result.error}`);
   if (result.outcome.kind !== 'export') throw new Error(`export of binder ${binderId} answered with a ${result.outcome.kind} outcome`);

@@ -105,11 +105,18 @@ export async function runIngestBench(ctx: BenchContext, options: IngestBenchOpti
         plain = await plainCopy(setup, object);
       }
       checksumsMatch &&= ingested.checksumMatch;
-      await services.s3.client.send(new DeleteObjectCommand({ Bucket: services.inboxBucket, Key: object.key, VersionId: object.versionId }));
+      await services.s3.client.send(
+        new DeleteObjectCommand({ Bucket: services.inboxBucket, Key: object.key, VersionId: object.versionId }),
+      );
       runs.push({
         plainMs: plain.ms,
         ingestMs: ingested.ms,
-        cpu: { plainMs: plain.cpuMs, ingestMs: ingested.cpuMs, serversDuringPlainMs: plain.serverCpuMs, serversDuringIngestMs: ingested.serverCpuMs },
+        cpu: {
+          plainMs: plain.cpuMs,
+          ingestMs: ingested.cpuMs,
+          serversDuringPlainMs: plain.serverCpuMs,
+          serversDuringIngestMs: ingested.serverCpuMs,
+        },
         memory: ingested.memory,
         plainMemory: plain.memory,
       });

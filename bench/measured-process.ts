@@ -122,7 +122,8 @@ async function runPlainCopy(task: PlainCopyTask): Promise<{ durationMs: number; 
   const started = performance.now();
   const object = await s3.send(new GetObjectCommand({ Bucket: task.bucket, Key: task.key, VersionId: task.versionId }));
   const body = object.Body as Readable | undefined;
-  if (!body || object.ContentLength === undefined) throw new Error(`GetObject s3://${task.bucket}/${task.key} returned no body or no length`);
+  if (!body || object.ContentLength === undefined)
+    throw new Error(`GetObject s3://${task.bucket}/${task.key} returned no body or no length`);
   const upload = http.request(task.uploadUrl, { method: 'PUT', headers: { 'content-length': String(object.ContentLength) } });
   const answered = new Promise<http.IncomingMessage>((resolve, reject) => {
     upload.once('response', resolve);
@@ -179,9 +180,12 @@ async function runExportTask(task: ExportTask): Promise<{ durationMs: number; ou
 async function runRawPipe(task: RawPipeTask): Promise<{ durationMs: number; outcome: TaskOutcome }> {
   const started = performance.now();
   const agent = new http.Agent({ keepAlive: false });
-  const download = await new Promise<http.IncomingMessage>((resolve, reject) => http.get(task.sourceUrl, { agent }, resolve).once('error', reject));
+  const download = await new Promise<http.IncomingMessage>((resolve, reject) =>
+    http.get(task.sourceUrl, { agent }, resolve).once('error', reject),
+  );
   const length = download.headers['content-length'];
-  if (download.statusCode !== 200 || length === undefined) throw new Error(`GET ${task.sourceUrl} answered ${download.statusCode} without a Content-Length`);
+  if (download.statusCode !== 200 || length === undefined)
+    throw new Error(`GET ${task.sourceUrl} answered ${download.statusCode} without a Content-Length`);
   const upload = http.request(task.sinkUrl, { method: 'PUT', agent, headers: { 'content-length': length } });
   const answered = new Promise<http.IncomingMessage>((resolve, reject) => upload.once('response', resolve).once('error', reject));
   await pipeline(download, upload);

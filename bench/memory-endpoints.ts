@@ -105,7 +105,11 @@ export async function startMemoryEndpoints(): Promise<MemoryEndpoints> {
       await drain(req);
       const id = randomUUID();
       uploads.set(id, { partSizes: new Map() });
-      xml(res, 200, `<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`);
+      xml(
+        res,
+        200,
+        `<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`,
+      );
       return;
     }
     if (method === 'PUT' && uploadId !== null) {
@@ -127,7 +131,11 @@ export async function startMemoryEndpoints(): Promise<MemoryEndpoints> {
       uploads.delete(uploadId);
       const size = [...upload.partSizes.values()].reduce((a, b) => a + b, 0);
       objects.set(path, { size, parts: upload.partSizes.size });
-      xml(res, 200, `<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUploadResult><Key>${path}</Key><ETag>"mpu-${upload.partSizes.size}"</ETag></CompleteMultipartUploadResult>`);
+      xml(
+        res,
+        200,
+        `<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUploadResult><Key>${path}</Key><ETag>"mpu-${upload.partSizes.size}"</ETag></CompleteMultipartUploadResult>`,
+      );
       return;
     }
     if (method === 'DELETE' && uploadId !== null) {

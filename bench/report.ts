@@ -52,8 +52,16 @@ const range = (s: Spread, digits = 2): string => `${s.median.toFixed(digits)} [$
 
 /** Export transfer against a raw pipe, both between the fast in-memory endpoints. */
 export function transferSection(results: TransferSizeResult[]): { text: string; checks: Check[] } {
-  const rows: string[][] = [['size', 'pairs', 'raw pipe s', 'export s', 'ratio raw/export', 'raw CPU s', 'export CPU s', 'export maxRSS', 'raw maxRSS']];
-  const secondsOf = (values: number[]): string => range({ median: [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN, min: Math.min(...values), max: Math.max(...values), n: values.length });
+  const rows: string[][] = [
+    ['size', 'pairs', 'raw pipe s', 'export s', 'ratio raw/export', 'raw CPU s', 'export CPU s', 'export maxRSS', 'raw maxRSS'],
+  ];
+  const secondsOf = (values: number[]): string =>
+    range({
+      median: [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN,
+      min: Math.min(...values),
+      max: Math.max(...values),
+      n: values.length,
+    });
   for (const r of results) {
     rows.push([
       r.label,
@@ -79,7 +87,8 @@ export function transferSection(results: TransferSizeResult[]): { text: string; 
     });
   }
   if (small && large && small !== large) {
-    const memoryRatio = max(large.pairs.map((p) => p.product.memory.maxRssBytes)) / max(small.pairs.map((p) => p.product.memory.maxRssBytes));
+    const memoryRatio =
+      max(large.pairs.map((p) => p.product.memory.maxRssBytes)) / max(small.pairs.map((p) => p.product.memory.maxRssBytes));
     checks.push({
       name: `export transfer peak memory (maxRSS), ${large.label} / ${small.label}`,
       value: ratio(memoryRatio),
@@ -88,7 +97,12 @@ export function transferSection(results: TransferSizeResult[]): { text: string; 
     });
   }
   const allMatch = results.every((r) => r.checksumsMatch);
-  checks.push({ name: 'export transfer: archived size and SHA-256 = source', value: allMatch ? 'equal' : 'DIFFERENT', target: 'equal', pass: allMatch });
+  checks.push({
+    name: 'export transfer: archived size and SHA-256 = source',
+    value: allMatch ? 'equal' : 'DIFFERENT',
+    target: 'equal',
+    pass: allMatch,
+  });
   const text = [
     'Export transfer: presigned GET -> streamToArchive (parts, CRC32 per part, SHA-256 of the file) -> in-memory S3; baseline: the same GET piped into a PUT; both between the same in-memory endpoints on 127.0.0.1',
     table(rows),
@@ -121,7 +135,9 @@ export function coldStartSection(result: ColdStartResult): { text: string; check
       pass: f.ratio.median <= TARGETS.coldStart,
     });
   }
-  const alone = Object.entries(result.alone).map(([pkg, s]) => `${pkg} alone ${range(s, 0)} ms`).join(', ');
+  const alone = Object.entries(result.alone)
+    .map(([pkg, s]) => `${pkg} alone ${range(s, 0)} ms`)
+    .join(', ');
   const text = [
     `Cold start: \`await import(bundle)\` in a fresh node ${result.nodeVersion} process, bundles built with the stack's options, ${result.rounds} interleaved rounds`,
     table(rows),
@@ -135,16 +151,40 @@ export function smallFileSection(result: SmallFileBatchResult | undefined, reaso
   if (!result) {
     return {
       text: `Small-file batch: not measured (${reason ?? 'skipped'})`,
-      checks: [{ name: 'small-file batch: 10 files / 1 file, 50 ms API latency', value: 'not measured', target: `<= ${TARGETS.smallFileBatch}`, pass: false }],
+      checks: [
+        {
+          name: 'small-file batch: 10 files / 1 file, 50 ms API latency',
+          value: 'not measured',
+          target: `<= ${TARGETS.smallFileBatch}`,
+          pass: false,
+        },
+      ],
     };
   }
-  const cost = (c: SmallFileBatchResult['singleCost']): string[] => [c.iBinderCalls.toFixed(1), c.uploadCalls.toFixed(1), c.awsCalls.toFixed(1), c.cpuMs.toFixed(0)];
+  const cost = (c: SmallFileBatchResult['singleCost']): string[] => [
+    c.iBinderCalls.toFixed(1),
+    c.uploadCalls.toFixed(1),
+    c.awsCalls.toFixed(1),
+    c.cpuMs.toFixed(0),
+  ];
   const rows = [
     ['case', 'runs', 'time s', 'iBinder calls/file', 'upload calls/file', 'AWS calls/file', 'CPU ms/file'],
-    ['1 file', String(result.single.n), range({ ...result.single, median: result.single.median / 1000, min: result.single.min / 1000, max: result.single.max / 1000 }), ...cost(result.singleCost)],
-    [`${result.batchSize} files`, String(result.batch.n), range({ ...result.batch, median: result.batch.median / 1000, min: result.batch.min / 1000, max: result.batch.max / 1000 }), ...cost(result.batchCost)],
+    [
+      '1 file',
+      String(result.single.n),
+      range({ ...result.single, median: result.single.median / 1000, min: result.single.min / 1000, max: result.single.max / 1000 }),
+      ...cost(result.singleCost),
+    ],
+    [
+      `${result.batchSize} files`,
+      String(result.batch.n),
+      range({ ...result.batch, median: result.batch.median / 1000, min: result.batch.min / 1000, max: result.batch.max / 1000 }),
+      ...cost(result.batchCost),
+    ],
   ];
-  const operations = Object.entries(result.batchCost.awsByOperation).map(([operation, n]) => `${operation} ${n.toFixed(1)}`).join(', ');
+  const operations = Object.entries(result.batchCost.awsByOperation)
+    .map(([operation, n]) => `${operation} ${n.toFixed(1)}`)
+    .join(', ');
   const value = result.batch.median / result.single.median;
   return {
     text: [
@@ -166,7 +206,8 @@ export function smallFileSection(result: SmallFileBatchResult | undefined, reaso
 /** Columns padded to their widest cell; by default the first left-aligned, the rest (numbers) right-aligned. */
 export function table(rows: string[][], leftAligned: (column: number) => boolean = (column) => column === 0): string {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => {
+  for (const row of rows)
+    row.forEach((cell, i) => {
       widths[i] = Math.max(widths[i] ?? 0, cell.length);
     });
   return rows
@@ -192,7 +233,9 @@ function bestMs(runs: { plainMs: number; ingestMs: number }[]): { plainMs: numbe
 }
 
 export function ingestSection(results: IngestSizeResult[]): { text: string; checks: Check[] } {
-  const rows: string[][] = [['size', 'run', 'plain copy', 'ingest', 'ingest MiB/s', 'throughput ratio', 'ingest maxRSS', 'ingest heap+ext', 'copy maxRSS']];
+  const rows: string[][] = [
+    ['size', 'run', 'plain copy', 'ingest', 'ingest MiB/s', 'throughput ratio', 'ingest maxRSS', 'ingest heap+ext', 'copy maxRSS'],
+  ];
   for (const size of results) {
     size.runs.forEach((run, i) => {
       rows.push([
@@ -260,9 +303,21 @@ export function ingestSection(results: IngestSizeResult[]): { text: string; chec
     const busy = (cpu: (r: IngestSizeResult['runs'][number]) => number, wall: (r: IngestSizeResult['runs'][number]) => number): string =>
       `${Math.round((100 * large.runs.reduce((sum, r) => sum + cpu(r) / wall(r), 0)) / large.runs.length)}%`;
     lines.push(
-      `CPU during ${large.label}, share of wall time: servers' process ${busy((r) => r.cpu.serversDuringPlainMs, (r) => r.plainMs)} (copy) / ` +
-        `${busy((r) => r.cpu.serversDuringIngestMs, (r) => r.ingestMs)} (ingest); measured process ${busy((r) => r.cpu.plainMs, (r) => r.plainMs)} (copy) / ` +
-        `${busy((r) => r.cpu.ingestMs, (r) => r.ingestMs)} (ingest)`,
+      `CPU during ${large.label}, share of wall time: servers' process ${busy(
+        (r) => r.cpu.serversDuringPlainMs,
+        (r) => r.plainMs,
+      )} (copy) / ` +
+        `${busy(
+          (r) => r.cpu.serversDuringIngestMs,
+          (r) => r.ingestMs,
+        )} (ingest); measured process ${busy(
+          (r) => r.cpu.plainMs,
+          (r) => r.plainMs,
+        )} (copy) / ` +
+        `${busy(
+          (r) => r.cpu.ingestMs,
+          (r) => r.ingestMs,
+        )} (ingest)`,
     );
   }
   const text = lines.join('\n');
@@ -270,7 +325,9 @@ export function ingestSection(results: IngestSizeResult[]): { text: string; chec
 }
 
 export function exportCallsSection(result: ExportCallsResult): { text: string; checks: Check[] } {
-  const rows: string[][] = [['run', 'exported', 'API calls', 'pages', 'versions', 'links', 'other', 'naive', 'ratio', 'token', 'storage', 'time']];
+  const rows: string[][] = [
+    ['run', 'exported', 'API calls', 'pages', 'versions', 'links', 'other', 'naive', 'ratio', 'token', 'storage', 'time'],
+  ];
   const checks: Check[] = [];
   result.runs.forEach((run, i) => {
     const other = run.apiCalls - run.pageCalls - run.versionsCalls - run.linkCalls;
@@ -350,13 +407,26 @@ export function exportMemorySection(results: ExportMemoryResult[]): { text: stri
     });
   }
   const allMatch = results.every((r) => r.checksumMatch);
-  checks.push({ name: 'export: archived file SHA-256 = emulator SHA-256', value: allMatch ? 'equal' : 'DIFFERENT', target: 'equal', pass: allMatch });
-  const text = ['Export memory: runExport of one large version in a fresh process (bytes generated by the emulator)', table(rows)].join('\n');
+  checks.push({
+    name: 'export: archived file SHA-256 = emulator SHA-256',
+    value: allMatch ? 'equal' : 'DIFFERENT',
+    target: 'equal',
+    pass: allMatch,
+  });
+  const text = ['Export memory: runExport of one large version in a fresh process (bytes generated by the emulator)', table(rows)].join(
+    '\n',
+  );
   return { text, checks };
 }
 
 export function checksSection(checks: Check[]): string {
-  return ['Checks', table(checks.map((c) => [c.pass ? 'PASS' : 'FAIL', c.name, c.value, c.target]), (column) => column < 2)].join('\n');
+  return [
+    'Checks',
+    table(
+      checks.map((c) => [c.pass ? 'PASS' : 'FAIL', c.name, c.value, c.target]),
+      (column) => column < 2,
+    ),
+  ].join('\n');
 }
 
 /** How busy the machine was: timings on a shared machine are noisy, and the reader should know. */
@@ -370,7 +440,9 @@ export function machineSection(load: MachineLoad): string {
   const line = `Machine: ${load.cores} cores, load average ${load.loadAverageAtStart.toFixed(1)} at the start, ${load.loadAverageAtEnd.toFixed(1)} at the end`;
   // The bench itself keeps about two processes busy.
   const busy = Math.max(load.loadAverageAtStart, load.loadAverageAtEnd) > load.cores + 1;
-  return busy ? `${line}\nWARNING: other work competed for the CPU; timings and throughput ratios are noisy. Rerun on a quiet machine before trusting a throughput FAIL.` : line;
+  return busy
+    ? `${line}\nWARNING: other work competed for the CPU; timings and throughput ratios are noisy. Rerun on a quiet machine before trusting a throughput FAIL.`
+    : line;
 }
 
 /** One line of JSON with every figure, for machines. */

@@ -117,7 +117,9 @@ function timeoutFor(bytes: number): number {
 }
 
 function sizeLabel(bytes: number): string {
-  return formatBytes(bytes).replace(/\s+/g, '').replace(/\.0+(?=[A-Za-z])/, '');
+  return formatBytes(bytes)
+    .replace(/\s+/g, '')
+    .replace(/\.0+(?=[A-Za-z])/, '');
 }
 
 async function main(): Promise<number> {
@@ -143,7 +145,11 @@ async function main(): Promise<number> {
   // First the parts that want a quiet machine and need none of the local servers.
   if (has('cold-start')) {
     try {
-      figures.coldStart = await runColdStartBench({ rounds: args.rounds, outDir: join(tmpdir(), `ibinder-bench-bundles-${process.pid}`), progress });
+      figures.coldStart = await runColdStartBench({
+        rounds: args.rounds,
+        outDir: join(tmpdir(), `ibinder-bench-bundles-${process.pid}`),
+        progress,
+      });
       collect(coldStartSection(figures.coldStart));
     } catch (err) {
       errors.push(`cold-start bench: ${(err as Error).message}`);

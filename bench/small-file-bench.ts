@@ -79,7 +79,15 @@ async function putSmallFiles(ctx: BenchContext, count: number): Promise<{ messag
       }),
     );
     const notification = toS3EventNotification(
-      { eventName: 'ObjectCreated:Put', bucket: services.inboxBucket, key, size: body.length, eTag: put.ETag?.replace(/"/g, ''), versionId: put.VersionId, time: new Date() },
+      {
+        eventName: 'ObjectCreated:Put',
+        bucket: services.inboxBucket,
+        key,
+        size: body.length,
+        eTag: put.ETag?.replace(/"/g, ''),
+        versionId: put.VersionId,
+        time: new Date(),
+      },
       { region: services.region, sequencer: Date.now().toString(16).toUpperCase().padStart(18, '0') },
     );
     messages.push({ messageId: `small-${objects}`, body: JSON.stringify(notification) });
@@ -119,7 +127,9 @@ export async function runSmallFileBench(ctx: BenchContext, options: SmallFileBen
       );
       if (!result.ok) throw new Error(`ingest of ${count} small file(s) failed: ${result.error}`);
       if (result.outcome.kind !== 'ingest' || result.outcome.ingested !== count) {
-        throw new Error(`ingest of ${count} small file(s) committed ${JSON.stringify(result.outcome)}${result.output ? `\n${result.output}` : ''}`);
+        throw new Error(
+          `ingest of ${count} small file(s) committed ${JSON.stringify(result.outcome)}${result.output ? `\n${result.output}` : ''}`,
+        );
       }
       const iBinder = difference(services.emulator.calls.byRoute(), iBinderBefore);
       const awsByOperation = { ...s3Counter.counts(), ...dynamoDbCounter.counts() };
@@ -181,7 +191,11 @@ function perFileCost(cases: CaseCost[]): PerFileCost {
 }
 
 function difference(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(after).map(([route, n]) => [route, n - (before[route] ?? 0)]).filter(([, n]) => Number(n) > 0));
+  return Object.fromEntries(
+    Object.entries(after)
+      .map(([route, n]) => [route, n - (before[route] ?? 0)])
+      .filter(([, n]) => Number(n) > 0),
+  );
 }
 
 function sum(values: readonly number[]): number {

@@ -83,13 +83,20 @@ export async function runTransferBench(endpoints: MemoryEndpoints, options: Tran
         );
         const stored = endpoints.objects.get(`${ARCHIVE_BUCKET}/${key}`);
         const outcome = result.outcome;
-        if (outcome.kind !== 'archive-transfer' || outcome.sha256Hex !== expectedSha256 || outcome.size !== size.bytes || stored?.size !== size.bytes) {
+        if (
+          outcome.kind !== 'archive-transfer' ||
+          outcome.sha256Hex !== expectedSha256 ||
+          outcome.size !== size.bytes ||
+          stored?.size !== size.bytes
+        ) {
           checksumsMatch = false;
         }
         endpoints.objects.delete(`${ARCHIVE_BUCKET}/${key}`);
         return { ms: result.durationMs, cpuMs: result.cpuMs, memory: result.memory };
       };
-      options.progress(`export transfer ${size.label}: pair ${round + 1} of ${options.repeat} (${round % 2 === 0 ? 'raw pipe first' : 'export first'})`);
+      options.progress(
+        `export transfer ${size.label}: pair ${round + 1} of ${options.repeat} (${round % 2 === 0 ? 'raw pipe first' : 'export first'})`,
+      );
       if (round % 2 === 0) {
         const r = await raw();
         pairs.push({ raw: r, product: await product() });

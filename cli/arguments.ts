@@ -52,7 +52,10 @@ export function parseS3Location(text: string, what = 'object'): S3Location {
     );
   }
   if (key === '' || key.endsWith('/')) {
-    throw new UsageError(`"${text}" names no object key${key.endsWith('/') ? ' (it ends with "/", a folder)' : ''}`, `give the ${what} as ${example}`);
+    throw new UsageError(
+      `"${text}" names no object key${key.endsWith('/') ? ' (it ends with "/", a folder)' : ''}`,
+      `give the ${what} as ${example}`,
+    );
   }
   return { bucket, key };
 }
@@ -66,7 +69,10 @@ export function isS3Url(text: string): boolean {
  * `--tag key=value` (the first "=" separates; a value may contain "="). `key=` with an empty
  * value removes the tag where tags are changed (reingest).
  */
-export function parseTagOption(value: string, previous: Array<{ key: string; value: string }> | undefined): Array<{ key: string; value: string }> {
+export function parseTagOption(
+  value: string,
+  previous: Array<{ key: string; value: string }> | undefined,
+): Array<{ key: string; value: string }> {
   const at = value.indexOf('=');
   if (at <= 0) {
     throw new InvalidArgumentError(`expected key=value, e.g. --tag ibinder:binder=PRJ0001AB (got "${value}")`);

@@ -51,7 +51,16 @@ export function labelAwsErrors<T extends object>(client: T, service: string, des
 }
 
 /** Node's codes for a request that never got an answer: nothing listens, no such host, no route, cut off. */
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+]);
 
 /** True for an error that means the service could not be reached (as opposed to one it answered with). */
 export function isUnreachable(err: unknown): boolean {

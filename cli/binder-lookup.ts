@@ -12,7 +12,11 @@ import { UsageError } from './errors.js';
 const LIST_LIMIT = 20;
 
 /** Runs `operation` on a binder; a 404 or 403 from iBinder becomes an error that lists the known binders. */
-export async function onKnownBinder<T>(client: Pick<IBinderClient, 'listBinders'>, binderId: string, operation: () => Promise<T>): Promise<T> {
+export async function onKnownBinder<T>(
+  client: Pick<IBinderClient, 'listBinders'>,
+  binderId: string,
+  operation: () => Promise<T>,
+): Promise<T> {
   try {
     return await operation();
   } catch (err) {
@@ -42,7 +46,7 @@ export async function unknownBinderError(
   } catch {
     return new UsageError(
       `unknown binder ${quoteList(binderIds)}: iBinder does not show it to this tenant`,
-      'check the id (9 characters, from the binder\'s URL in iBinder); `ibinder-pipeline binders` lists the binders',
+      "check the id (9 characters, from the binder's URL in iBinder); `ibinder-pipeline binders` lists the binders",
       { cause },
     );
   }

@@ -87,7 +87,9 @@ export class CliContext {
     const name = options.env ?? nonEmpty(io.env[ENV_VARS.environment]);
     // Loaded on demand: the stack's config schema pulls in aws-cdk-lib, which `--help` should not wait for.
     const environment =
-      name !== undefined ? await (await import('./environment.js')).loadEnvironment(name, options.config, io.cwd ?? process.cwd()) : undefined;
+      name !== undefined
+        ? await (await import('./environment.js')).loadEnvironment(name, options.config, io.cwd ?? process.cwd())
+        : undefined;
     return new CliContext(options, io, environment, deps);
   }
 
@@ -150,7 +152,10 @@ export class CliContext {
       try {
         credentialsFromEnv(this.io.env);
       } catch (err) {
-        throw new UsageError((err as Error).message, `set both ${CLIENT_ID_ENV} and ${CLIENT_SECRET_ENV}, or unset both to use the environment's secret`);
+        throw new UsageError(
+          (err as Error).message,
+          `set both ${CLIENT_ID_ENV} and ${CLIENT_SECRET_ENV}, or unset both to use the environment's secret`,
+        );
       }
     }
     if (set.length === 2) {
@@ -174,9 +179,13 @@ export class CliContext {
         const readFailure = err.cause instanceof Error ? err.cause : undefined;
         if (readFailure && isUnreachable(readFailure)) {
           const unreachable = toCliError(readFailure);
-          throw new ServiceError(`no iBinder credentials for environment "${env.name}" (secret "${secretName}"): ${unreachable.message}`, unreachable.hint, {
-            cause: err,
-          });
+          throw new ServiceError(
+            `no iBinder credentials for environment "${env.name}" (secret "${secretName}"): ${unreachable.message}`,
+            unreachable.hint,
+            {
+              cause: err,
+            },
+          );
         }
         throw new UsageError(
           readFailure
@@ -200,7 +209,10 @@ export class CliContext {
     const spec = RESOURCES[name];
     const env = this.environment;
     if (!env) {
-      throw new UsageError(`the ${spec.what} is not known`, `pass ${spec.flag} <value>, or --env <name> to read it from the stack's outputs`);
+      throw new UsageError(
+        `the ${spec.what} is not known`,
+        `pass ${spec.flag} <value>, or --env <name> to read it from the stack's outputs`,
+      );
     }
     if (!this.stackOutputs) {
       // The stack module pulls in aws-cdk-lib: loaded only when a name has to come from the stack.
@@ -217,7 +229,9 @@ export class CliContext {
 
   dynamo(): DynamoDBDocumentClient {
     // The document client shares the base client's middleware stack, so the label reaches it.
-    this.clients.dynamo ??= createDocumentClient(this.labelled(new DynamoDBClient(this.awsConfig('DYNAMODB')), 'Amazon DynamoDB', 'DYNAMODB'));
+    this.clients.dynamo ??= createDocumentClient(
+      this.labelled(new DynamoDBClient(this.awsConfig('DYNAMODB')), 'Amazon DynamoDB', 'DYNAMODB'),
+    );
     return this.clients.dynamo;
   }
 
@@ -227,12 +241,20 @@ export class CliContext {
   }
 
   cloudFormation(): CloudFormationClient {
-    this.clients.cloudFormation ??= this.labelled(new CloudFormationClient(this.awsConfig('CLOUDFORMATION')), 'AWS CloudFormation', 'CLOUDFORMATION');
+    this.clients.cloudFormation ??= this.labelled(
+      new CloudFormationClient(this.awsConfig('CLOUDFORMATION')),
+      'AWS CloudFormation',
+      'CLOUDFORMATION',
+    );
     return this.clients.cloudFormation;
   }
 
   secretsManager(): SecretsManagerClient {
-    this.clients.secretsManager ??= this.labelled(new SecretsManagerClient(this.awsConfig('SECRETS_MANAGER')), 'AWS Secrets Manager', 'SECRETS_MANAGER');
+    this.clients.secretsManager ??= this.labelled(
+      new SecretsManagerClient(this.awsConfig('SECRETS_MANAGER')),
+      'AWS Secrets Manager',
+      'SECRETS_MANAGER',
+    );
     return this.clients.secretsManager;
   }
 
@@ -244,7 +266,11 @@ export class CliContext {
   /** Labels the client's errors with the service and where its requests go (see aws-request-label.ts). */
   private labelled<T extends object>(client: T, service: string, envSuffix: string): T {
     const { endpoint, region } = this.awsConfig(envSuffix);
-    return labelAwsErrors(client, service, endpoint !== undefined ? endpoint : region !== undefined ? `region ${region}` : 'the default region');
+    return labelAwsErrors(
+      client,
+      service,
+      endpoint !== undefined ? endpoint : region !== undefined ? `region ${region}` : 'the default region',
+    );
   }
 
   /** Region, endpoint and credentials for one service's client (aws-client-config.ts). */

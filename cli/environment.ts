@@ -41,7 +41,10 @@ export async function readEnvironments(cdkJsonPath: string): Promise<Record<stri
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new UsageError(`${cdkJsonPath} is not valid JSON: ${(err as Error).message}`, 'fix the file, or pass --config <path to cdk.json>');
+    throw new UsageError(
+      `${cdkJsonPath} is not valid JSON: ${(err as Error).message}`,
+      'fix the file, or pass --config <path to cdk.json>',
+    );
   }
   const environments = (json as { context?: { environments?: unknown } } | null)?.context?.environments;
   if (typeof environments !== 'object' || environments === null || Array.isArray(environments)) {

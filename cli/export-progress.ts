@@ -34,7 +34,11 @@ export const ETA_UNKNOWN = 'estimating';
 /** Clears the terminal line the cursor is on and returns to its start. */
 const CLEAR_LINE = '\r\x1b[2K';
 
-export function createExportProgress(io: CliIo, output: Pick<Output, 'attachLiveLine'>, options: { json: boolean; now?: () => number }): ProgressReporter {
+export function createExportProgress(
+  io: CliIo,
+  output: Pick<Output, 'attachLiveLine'>,
+  options: { json: boolean; now?: () => number },
+): ProgressReporter {
   if (options.json || !io.stderr.isTTY) return silentProgress;
   const now = options.now ?? Date.now;
   const startedAt = now();

@@ -127,10 +127,13 @@ export async function localExport(ctx: CliContext, options: ExportOptions): Prom
   const scope = `${binderText(binderIds)}${options.since ? ` (versions since ${options.since})` : ''}`;
 
   if (options.dryRun) {
-    ctx.output.result({ dryRun: true, runId, binderIds: binderIds ?? null, since: options.since ?? null, bucket, ledgerTable: ledgerTableName }, () => [
-      `Dry run: nothing was started. Without --dry-run this would export ${scope} in this process`,
-      `  as run ${runId}, into s3://${bucket}, skipping what the export ledger ${ledgerTableName} lists as exported.`,
-    ]);
+    ctx.output.result(
+      { dryRun: true, runId, binderIds: binderIds ?? null, since: options.since ?? null, bucket, ledgerTable: ledgerTableName },
+      () => [
+        `Dry run: nothing was started. Without --dry-run this would export ${scope} in this process`,
+        `  as run ${runId}, into s3://${bucket}, skipping what the export ledger ${ledgerTableName} lists as exported.`,
+      ],
+    );
     return EXIT.ok;
   }
 
@@ -167,9 +170,13 @@ export async function localExport(ctx: CliContext, options: ExportOptions): Prom
     } else {
       await claims.releaseAll();
       ctx.output.stderrLine(`Interrupted: export run ${runId} stopped after ${latest.done} of ${latest.total} version(s).`);
-      ctx.output.stderrLine('The versions not copied yet are not in the export ledger (the ones in flight were handed back), so the next run exports them.');
+      ctx.output.stderrLine(
+        'The versions not copied yet are not in the export ledger (the ones in flight were handed back), so the next run exports them.',
+      );
       ctx.output.stderrLine(`Go on now with: ${suggestedCommand(ctx.options, exportWords(options, []))}`);
-      ctx.output.stderrLine(`Write run ${runId}'s manifest (what it did export) with: ${suggestedCommand(ctx.options, ['export', '--run-id', runId])}`);
+      ctx.output.stderrLine(
+        `Write run ${runId}'s manifest (what it did export) with: ${suggestedCommand(ctx.options, ['export', '--run-id', runId])}`,
+      );
     }
   });
   let summary: RunExportSummary;
@@ -205,7 +212,9 @@ export async function localExport(ctx: CliContext, options: ExportOptions): Prom
       for (const f of summary.failed) {
         lines.push(`    ${f.binderId}/${f.documentId}/${f.versionId} ${f.fileName}: ${f.kind}: ${f.reason}`);
       }
-      lines.push(`  Failed versions are exported by the next run (nightly, or: ${suggestedCommand(ctx.options, exportWords(options, []))}).`);
+      lines.push(
+        `  Failed versions are exported by the next run (nightly, or: ${suggestedCommand(ctx.options, exportWords(options, []))}).`,
+      );
     }
     return lines;
   });
@@ -229,14 +238,23 @@ export async function remoteExport(ctx: CliContext, options: ExportOptions): Pro
   };
 
   if (options.dryRun) {
-    ctx.output.result({ dryRun: true, runId, exportPlanner: planner, event: existing ? null : event, existingRun: existing?.state ?? null, ledgerTable: ledgerTableName }, () =>
-      existing
-        ? [`Dry run: run ${runId} exists (${existing.state}); without --dry-run this would follow it, starting nothing.`]
-        : [
-            `Dry run: nothing was started. Without --dry-run this would start the deployed export planner ${planner}`,
-            `  with ${JSON.stringify(event)}`,
-            `  and follow run ${runId} in the export ledger ${ledgerTableName}.`,
-          ],
+    ctx.output.result(
+      {
+        dryRun: true,
+        runId,
+        exportPlanner: planner,
+        event: existing ? null : event,
+        existingRun: existing?.state ?? null,
+        ledgerTable: ledgerTableName,
+      },
+      () =>
+        existing
+          ? [`Dry run: run ${runId} exists (${existing.state}); without --dry-run this would follow it, starting nothing.`]
+          : [
+              `Dry run: nothing was started. Without --dry-run this would start the deployed export planner ${planner}`,
+              `  with ${JSON.stringify(event)}`,
+              `  and follow run ${runId} in the export ledger ${ledgerTableName}.`,
+            ],
     );
     return EXIT.ok;
   }
@@ -245,7 +263,9 @@ export async function remoteExport(ctx: CliContext, options: ExportOptions): Pro
     ctx.output.note(`Export run ${runId} exists (${existing.state}): following it.`);
   } else {
     await startRemoteExport(ctx.lambda(), planner, event);
-    ctx.output.note(`Export run ${runId}: started on the deployed export planner (${binderText(binderIds)}${options.since ? `, versions since ${options.since}` : ''}).`);
+    ctx.output.note(
+      `Export run ${runId}: started on the deployed export planner (${binderText(binderIds)}${options.since ? `, versions since ${options.since}` : ''}).`,
+    );
   }
   ctx.output.note('Ctrl-C stops following; the run goes on in AWS.');
 

@@ -42,7 +42,11 @@ export async function walkFolderTree(
   const limit = pLimit(options.concurrency ?? 4);
   const maxDepth = options.maxDepth ?? Number.POSITIVE_INFINITY;
 
-  const visit = async (folders: Folder[], parent: { path: string; reachable: boolean; id?: string } | undefined, depth: number): Promise<FolderNode[]> => {
+  const visit = async (
+    folders: Folder[],
+    parent: { path: string; reachable: boolean; id?: string } | undefined,
+    depth: number,
+  ): Promise<FolderNode[]> => {
     const sorted = [...folders].sort((a, b) => a.name.localeCompare(b.name));
     const nameCounts = new Map<string, number>();
     for (const f of sorted) nameCounts.set(f.name.trim(), (nameCounts.get(f.name.trim()) ?? 0) + 1);
@@ -50,7 +54,8 @@ export async function walkFolderTree(
     const nodes = sorted.map((folder) => {
       const name = folder.name.trim();
       const path = parent ? `${parent.path}/${name}` : name;
-      const reason = !parent || parent.reachable ? unreachableReason(folder.name, nameCounts.get(name) ?? 0) : 'a parent folder cannot be named by path';
+      const reason =
+        !parent || parent.reachable ? unreachableReason(folder.name, nameCounts.get(name) ?? 0) : 'a parent folder cannot be named by path';
       const tagReason = reason ?? tagValueReason(path);
       const node: FolderNode = {
         id: folder.id,
@@ -94,6 +99,7 @@ function tagValueReason(path: string): string | undefined {
     const bad = [...new Set([...path].filter((c) => !S3_TAG_CHARS.test(c)))].map((c) => `"${c}"`).join(' ');
     return `the path contains ${bad}, which S3 does not allow in tag values`;
   }
-  if ([...path].length > MAX_TAG_VALUE_LENGTH) return `the path is longer than the ${MAX_TAG_VALUE_LENGTH} characters S3 allows in a tag value`;
+  if ([...path].length > MAX_TAG_VALUE_LENGTH)
+    return `the path is longer than the ${MAX_TAG_VALUE_LENGTH} characters S3 allows in a tag value`;
   return undefined;
 }

@@ -134,11 +134,7 @@ function checkKey(key: string, config: Pick<PipelineConfig, 'inboxPrefix' | 'rej
   ];
 }
 
-function rejected(
-  problems: Problem[],
-  request: { fileName: string; version?: string | undefined },
-  notes: string[],
-): IngestCheckResult {
+function rejected(problems: Problem[], request: { fileName: string; version?: string | undefined }, notes: string[]): IngestCheckResult {
   return { accepted: false, problems, fileName: request.fileName, version: request.version, metadata: [], notes };
 }
 

@@ -44,7 +44,5 @@ export async function findLedgerEntries(
       return ledger.get(ref);
     }),
   );
-  return entries
-    .filter((e): e is LedgerEntry => e !== undefined)
-    .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+  return entries.filter((e): e is LedgerEntry => e !== undefined).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
 }

@@ -48,7 +48,7 @@ const RESOURCE_OPTION_KEYS: Record<ResourceName, string> = {
 export function addGlobalOptions(program: Command): Command {
   program
     .option('-e, --env <name>', `environment from cdk.json (context.environments); or ${ENV_VARS.environment}`)
-    .option('--config <path>', 'cdk.json to read environments from (default: the project\'s)')
+    .option('--config <path>', "cdk.json to read environments from (default: the project's)")
     .option('--json', 'print one JSON document instead of text (for scripts)')
     .option('--api-url <url>', `iBinder API base URL, overriding the environment's; or ${ENV_VARS.apiUrl}`)
     .option('--token-url <url>', `iBinder token URL, overriding the environment's; or ${ENV_VARS.tokenUrl}`)

@@ -81,8 +81,8 @@ export async function moveMessages(sqs: SQSClient, request: MoveRequest): Promis
         MessageAttributeNames: ['All'],
       }),
     );
-    const messages = (received.Messages ?? []).filter((m): m is Message & { ReceiptHandle: string; Body: string } =>
-      m.ReceiptHandle !== undefined && m.Body !== undefined,
+    const messages = (received.Messages ?? []).filter(
+      (m): m is Message & { ReceiptHandle: string; Body: string } => m.ReceiptHandle !== undefined && m.Body !== undefined,
     );
     if (messages.length === 0) {
       empty += 1;
@@ -102,7 +102,11 @@ export async function moveMessages(sqs: SQSClient, request: MoveRequest): Promis
     );
     for (const f of sent.Failed ?? []) {
       const message = messages[Number(f.Id)];
-      failures.push({ messageId: message?.MessageId ?? `#${f.Id}`, step: 'send', reason: `${f.Code ?? 'error'}${f.Message ? `: ${f.Message}` : ''}` });
+      failures.push({
+        messageId: message?.MessageId ?? `#${f.Id}`,
+        step: 'send',
+        reason: `${f.Code ?? 'error'}${f.Message ? `: ${f.Message}` : ''}`,
+      });
     }
     const accepted = (sent.Successful ?? []).flatMap((s) => {
       const message = messages[Number(s.Id)];
@@ -118,7 +122,11 @@ export async function moveMessages(sqs: SQSClient, request: MoveRequest): Promis
     );
     for (const f of deleted.Failed ?? []) {
       const message = accepted.find((a) => a.id === f.Id)?.message;
-      failures.push({ messageId: message?.MessageId ?? `#${f.Id}`, step: 'delete', reason: `${f.Code ?? 'error'}${f.Message ? `: ${f.Message}` : ''}` });
+      failures.push({
+        messageId: message?.MessageId ?? `#${f.Id}`,
+        step: 'delete',
+        reason: `${f.Code ?? 'error'}${f.Message ? `: ${f.Message}` : ''}`,
+      });
     }
     moved += accepted.length;
     request.onProgress?.(moved);

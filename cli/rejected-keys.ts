@@ -47,7 +47,11 @@ export function rejectedObjectKeys(key: string, config: KeyPrefixes): RejectedOb
  * routing rule and producer prefix still match). The report must name a key that shortens to
  * this very rejected key; otherwise it belongs to another object and is refused.
  */
-export async function resolveRejectedObjectKeys(key: string, config: KeyPrefixes, readReport: RejectionReportReader): Promise<RejectedObjectKeys> {
+export async function resolveRejectedObjectKeys(
+  key: string,
+  config: KeyPrefixes,
+  readReport: RejectionReportReader,
+): Promise<RejectedObjectKeys> {
   const keys = rejectedObjectKeys(key, config);
   if (!isShortenedRejectedKey(keys.rejectedKey)) return keys;
 
@@ -76,7 +80,10 @@ export async function resolveRejectedObjectKeys(key: string, config: KeyPrefixes
 /** Reads a report from the bucket; the S3 code is loaded only when a shortened key needs it. */
 export function s3RejectionReportReader(s3: S3Client, bucket: string): RejectionReportReader {
   return async (reportKey) => {
-    const [{ GetObjectCommand }, { isObjectGone }] = await Promise.all([import('@aws-sdk/client-s3'), import('../functions/ingest/object-store.js')]);
+    const [{ GetObjectCommand }, { isObjectGone }] = await Promise.all([
+      import('@aws-sdk/client-s3'),
+      import('../functions/ingest/object-store.js'),
+    ]);
     try {
       const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: reportKey }));
       return (await out.Body?.transformToString('utf8')) ?? '';

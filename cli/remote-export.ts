@@ -16,7 +16,11 @@ import type { ExportRunState, ExportRunStore } from '../shared/export/run-store.
 import { ServiceError } from './errors.js';
 
 /** Starts a run on the deployed planner; resolves once AWS has accepted the event. */
-export async function startRemoteExport(lambda: LambdaClient, plannerName: string, event: Extract<PlannerEvent, { source: 'manual' }>): Promise<void> {
+export async function startRemoteExport(
+  lambda: LambdaClient,
+  plannerName: string,
+  event: Extract<PlannerEvent, { source: 'manual' }>,
+): Promise<void> {
   const out = await lambda.send(
     new InvokeCommand({
       FunctionName: plannerName,

@@ -13,7 +13,8 @@ export function renderCheck(result: IngestCheckResult, subject: string, extra: {
   if (result.target) {
     const t = result.target;
     lines.push(`  binder    ${t.binderId} (from ${describeTargetSource(t.source)})`);
-    if (t.folderId !== undefined) lines.push(`  folder    ${t.folderPath !== undefined ? `${t.folderPath} (id ${t.folderId})` : t.folderId}`);
+    if (t.folderId !== undefined)
+      lines.push(`  folder    ${t.folderPath !== undefined ? `${t.folderPath} (id ${t.folderId})` : t.folderId}`);
     // A target refused by the allowlist before its folder was looked up is shown as it was asked for.
     else if (t.folderPath !== undefined) lines.push(`  folder    ${t.folderPath}`);
   }

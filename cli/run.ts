@@ -20,24 +20,26 @@ export async function runCli(argv: readonly string[], io: CliIo, deps: CliDepend
   let exitCode: ExitCode = EXIT.ok;
   let json = argv.includes('--json');
 
-  const action: ActionFactory = (handler) => async (...args: unknown[]) => {
-    const command = args[args.length - 1] as Command;
-    const options = globalOptionsOf(command);
-    json = options.json;
-    // Loaded here, not at the top: `--help` and `--version` need neither the AWS SDK nor the logger.
-    const [{ CliContext }, { logger }] = await Promise.all([import('./context.js'), import('../shared/observability/logger.js')]);
-    const ctx = await CliContext.create(options, io, deps);
-    // The pipeline code's log lines: short human lines on stderr, or (--debug) the raw lines.
-    const restoreConsole = routeLogLines(ctx.output, { debug: options.debug });
-    const previousLevel = logger.getLevelName();
-    if (options.debug) logger.setLogLevel('DEBUG');
-    try {
-      exitCode = await handler(ctx, command);
-    } finally {
-      if (options.debug) logger.setLogLevel(previousLevel);
-      restoreConsole();
-    }
-  };
+  const action: ActionFactory =
+    (handler) =>
+    async (...args: unknown[]) => {
+      const command = args[args.length - 1] as Command;
+      const options = globalOptionsOf(command);
+      json = options.json;
+      // Loaded here, not at the top: `--help` and `--version` need neither the AWS SDK nor the logger.
+      const [{ CliContext }, { logger }] = await Promise.all([import('./context.js'), import('../shared/observability/logger.js')]);
+      const ctx = await CliContext.create(options, io, deps);
+      // The pipeline code's log lines: short human lines on stderr, or (--debug) the raw lines.
+      const restoreConsole = routeLogLines(ctx.output, { debug: options.debug });
+      const previousLevel = logger.getLevelName();
+      if (options.debug) logger.setLogLevel('DEBUG');
+      try {
+        exitCode = await handler(ctx, command);
+      } finally {
+        if (options.debug) logger.setLogLevel(previousLevel);
+        restoreConsole();
+      }
+    };
 
   const program = buildProgram(io, action);
   try {

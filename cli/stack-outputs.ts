@@ -50,14 +50,18 @@ export class StackOutputs {
       if (name === 'ValidationError' && /does not exist/i.test(message)) {
         throw new UsageError(
           `stack ${where} does not exist (or these AWS credentials belong to another account)`,
-          `deploy it with npx cdk deploy -c env=${this.envName}, check AWS_PROFILE / the account of your credentials, or pass the resource names as flags (${Object.values(RESOURCES).map((r) => r.flag).join(', ')})`,
+          `deploy it with npx cdk deploy -c env=${this.envName}, check AWS_PROFILE / the account of your credentials, or pass the resource names as flags (${Object.values(
+            RESOURCES,
+          )
+            .map((r) => r.flag)
+            .join(', ')})`,
           { cause: err },
         );
       }
       if (name === 'CredentialsProviderError' || /credential/i.test(message)) {
         throw new UsageError(
           `no AWS credentials to read the outputs of stack ${where}: ${message}`,
-          'set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) for the environment\'s account',
+          "set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) for the environment's account",
           { cause: err },
         );
       }

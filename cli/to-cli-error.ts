@@ -70,7 +70,10 @@ function unreachableError(err: Error): CliError {
 
 /** The AWS_ENDPOINT_URL_<SERVICE> suffix the SDK reads for a service. */
 function envSuffixOf(service: string): string {
-  return service.replace(/^(Amazon|AWS) /, '').replace(/ /g, '_').toUpperCase();
+  return service
+    .replace(/^(Amazon|AWS) /, '')
+    .replace(/ /g, '_')
+    .toUpperCase();
 }
 
 function awsError(err: AwsError): CliError {
@@ -88,7 +91,17 @@ function awsError(err: AwsError): CliError {
   if (/region is missing/i.test(err.message)) {
     return new UsageError('no AWS region', 'pass --env <name> or --region <region>, or set AWS_REGION', { cause: err });
   }
-  if (['AccessDenied', 'AccessDeniedException', 'UnrecognizedClientException', 'InvalidClientTokenId', 'ExpiredToken', 'ExpiredTokenException'].includes(err.name) || status === 403) {
+  if (
+    [
+      'AccessDenied',
+      'AccessDeniedException',
+      'UnrecognizedClientException',
+      'InvalidClientTokenId',
+      'ExpiredToken',
+      'ExpiredTokenException',
+    ].includes(err.name) ||
+    status === 403
+  ) {
     return new UsageError(text, "check that your AWS credentials belong to the environment's account and may do this", { cause: err });
   }
   if (['NoSuchBucket', 'ResourceNotFoundException', 'AWS.SimpleQueueService.NonExistentQueue', 'QueueDoesNotExist'].includes(err.name)) {

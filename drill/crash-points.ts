@@ -195,15 +195,28 @@ function delegate<T extends object>(inner: T, guard: (args: readonly unknown[]) 
 }
 
 function isClaimLease(value: unknown): value is ClaimLease {
-  return typeof value === 'object' && value !== null && typeof (value as ClaimLease).token === 'string' && typeof (value as ClaimLease).owner === 'string';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as ClaimLease).token === 'string' &&
+    typeof (value as ClaimLease).owner === 'string'
+  );
 }
 
 function isObjectRef(value: unknown): value is ObjectRef {
-  return typeof value === 'object' && value !== null && typeof (value as ObjectRef).key === 'string' && typeof (value as ObjectRef).bucket === 'string';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as ObjectRef).key === 'string' &&
+    typeof (value as ObjectRef).bucket === 'string'
+  );
 }
 
 /** The object an upload belongs to, for a destination call whose arguments name an upload id. */
-function uploadOwnerOf(args: readonly unknown[], uploads: ReadonlyMap<string, { pk: string; key: string }>): { pk: string; key: string } | undefined {
+function uploadOwnerOf(
+  args: readonly unknown[],
+  uploads: ReadonlyMap<string, { pk: string; key: string }>,
+): { pk: string; key: string } | undefined {
   for (const arg of args) {
     const uploadId = typeof arg === 'object' && arg !== null ? (arg as { uploadId?: unknown }).uploadId : undefined;
     if (typeof uploadId === 'string') return uploads.get(uploadId);

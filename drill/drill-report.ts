@@ -14,10 +14,20 @@ export interface DrillTarget {
 
 export function drillTargets(result: FaultDrillResult): DrillTarget[] {
   return [
-    { name: 'versions created', target: `= files (${result.files})`, measured: String(result.versionsCreated), pass: result.versionsCreated === result.files },
+    {
+      name: 'versions created',
+      target: `= files (${result.files})`,
+      measured: String(result.versionsCreated),
+      pass: result.versionsCreated === result.files,
+    },
     { name: 'duplicate versions', target: '0', measured: String(result.duplicateVersions), pass: result.duplicateVersions === 0 },
     { name: 'lost files', target: '0', measured: String(result.lostFiles.length), pass: result.lostFiles.length === 0 },
-    { name: 'dead-lettered files', target: '0', measured: String(result.deadLetteredFiles.length), pass: result.deadLetteredFiles.length === 0 },
+    {
+      name: 'dead-lettered files',
+      target: '0',
+      measured: String(result.deadLetteredFiles.length),
+      pass: result.deadLetteredFiles.length === 0,
+    },
   ];
 }
 
@@ -37,7 +47,12 @@ export function renderDrillReport(result: FaultDrillResult): string[] {
     `  ${s.concurrency} invocations at once, batches of ${s.batchSize}, visibility timeout ${s.visibilityTimeoutSeconds} s, maxReceiveCount ${s.maxReceiveCount}.`,
     '',
   );
-  lines.push(...table(['check', 'target', 'measured', ''], drillTargets(result).map((t) => [t.name, t.target, t.measured, t.pass ? 'PASS' : 'FAIL'])));
+  lines.push(
+    ...table(
+      ['check', 'target', 'measured', ''],
+      drillTargets(result).map((t) => [t.name, t.target, t.measured, t.pass ? 'PASS' : 'FAIL']),
+    ),
+  );
   lines.push('');
   const faultKinds = Object.entries(result.faults.byKind)
     .map(([kind, n]) => `${kind} ${n}`)
@@ -56,7 +71,10 @@ export function renderDrillReport(result: FaultDrillResult): string[] {
         ['token calls', String(result.calls.token)],
         ['faults injected', `${result.faults.total} = ${percent(result.faultedShare)} of API and storage calls`],
         ['  by kind', faultKinds === '' ? '-' : faultKinds],
-        ['crashes', `${result.crashes.total} (after PUT ${result.crashes.byPoint['after-put']}, after transfer recorded ${result.crashes.byPoint['after-transfer-recorded']}, after commit ${result.crashes.byPoint['after-commit']})`],
+        [
+          'crashes',
+          `${result.crashes.total} (after PUT ${result.crashes.byPoint['after-put']}, after transfer recorded ${result.crashes.byPoint['after-transfer-recorded']}, after commit ${result.crashes.byPoint['after-commit']})`,
+        ],
         ['  calls refused after a crash', String(result.crashes.refusedAfterCrash)],
         ['events delivered twice', String(result.duplicateEventsSent)],
         ['deliveries (SQS receives) per file', `${perFile(result.eventSource.deliveries)} (${result.eventSource.deliveries})`],
@@ -69,7 +87,13 @@ export function renderDrillReport(result: FaultDrillResult): string[] {
   const lostKeys = new Set(result.lostFiles.map((f) => f.key));
   const misses: [string, string[]][] = [
     ['lost (no version, no rejection)', result.lostFiles.map((f) => `${f.key} (ledger: ${f.ledger})`)],
-    ['dead-lettered', result.deadLetteredFiles.map((key) => `${key} (${lostKeys.has(key) ? 'no version: lost until redriven' : 'its version exists; a redrive finishes the ledger and the inbox'})`)],
+    [
+      'dead-lettered',
+      result.deadLetteredFiles.map(
+        (key) =>
+          `${key} (${lostKeys.has(key) ? 'no version: lost until redriven' : 'its version exists; a redrive finishes the ledger and the inbox'})`,
+      ),
+    ],
     ['more than one version', result.duplicatedFiles.map((f) => `${f.key} (${f.versions} versions)`)],
     ['rejected', result.rejectedFiles.map((f) => f.key)],
     ['bytes differ', result.contentMismatches],
@@ -81,12 +105,24 @@ export function renderDrillReport(result: FaultDrillResult): string[] {
     lines.push('', `Files ${what}: ${keys.length}${keys.length > 10 ? ' (first 10)' : ''}`);
     for (const key of keys.slice(0, 10)) lines.push(`  ${key}`);
   }
-  lines.push('', drillPassed(result) ? 'PASS: every file became exactly one version; none lost, none dead-lettered.' : `FAIL: ${drillTargets(result).filter((t) => !t.pass).map((t) => `${t.name} ${t.measured} (target ${t.target})`).join('; ')}.`);
+  lines.push(
+    '',
+    drillPassed(result)
+      ? 'PASS: every file became exactly one version; none lost, none dead-lettered.'
+      : `FAIL: ${drillTargets(result)
+          .filter((t) => !t.pass)
+          .map((t) => `${t.name} ${t.measured} (target ${t.target})`)
+          .join('; ')}.`,
+  );
   return lines;
 }
 
 function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }

@@ -38,9 +38,20 @@ export interface EventSourceReport {
   invocationErrors: string[];
 }
 
-export async function runEventSource(queue: SqsSimulator, handler: SqsLambdaHandler, options: EventSourceOptions): Promise<EventSourceReport> {
+export async function runEventSource(
+  queue: SqsSimulator,
+  handler: SqsLambdaHandler,
+  options: EventSourceOptions,
+): Promise<EventSourceReport> {
   const createContext = options.createContext ?? (() => createLambdaContext());
-  const report: EventSourceReport = { invocations: 0, deliveries: 0, failedInvocations: 0, failedDeliveries: 0, drained: false, invocationErrors: [] };
+  const report: EventSourceReport = {
+    invocations: 0,
+    deliveries: 0,
+    failedInvocations: 0,
+    failedDeliveries: 0,
+    drained: false,
+    invocationErrors: [],
+  };
   const running = new Set<Promise<void>>();
 
   const invoke = async (batch: ReceivedMessage[]): Promise<void> => {
@@ -56,7 +67,8 @@ export async function runEventSource(queue: SqsSimulator, handler: SqsLambdaHand
     } catch (err) {
       failed = new Set(ids);
       report.failedInvocations += 1;
-      if (report.invocationErrors.length < 5) report.invocationErrors.push(`handler threw: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+      if (report.invocationErrors.length < 5)
+        report.invocationErrors.push(`handler threw: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
     }
     report.failedDeliveries += failed.size;
     for (const message of batch) if (!failed.has(message.messageId)) queue.delete(message.receiptHandle);

@@ -61,7 +61,9 @@ export interface FaultDrillOptions {
 }
 
 export interface FaultDrillResult extends DrillOutcome {
-  settings: Required<Omit<FaultDrillOptions, 'ibinder' | 'onProgress' | 'fileBytes' | 'logger'>> & { fileBytes: { min: number; max: number } };
+  settings: Required<Omit<FaultDrillOptions, 'ibinder' | 'onProgress' | 'fileBytes' | 'logger'>> & {
+    fileBytes: { min: number; max: number };
+  };
   files: number;
   calls: { api: number; storage: number; token: number };
   faults: InjectedFaults;
@@ -120,7 +122,11 @@ export async function runFaultDrill(options: FaultDrillOptions): Promise<FaultDr
 
     services.emulator.calls.reset();
     services.emulator.faults.resetInjected();
-    services.emulator.faults.setMix({ rate: settings.faultRate, seed: `${settings.seed}|faults`, retryAfterSeconds: settings.retryAfterSeconds });
+    services.emulator.faults.setMix({
+      rate: settings.faultRate,
+      seed: `${settings.seed}|faults`,
+      retryAfterSeconds: settings.retryAfterSeconds,
+    });
     progress(`Ingesting with ${Math.round(settings.faultRate * 100)} % of iBinder API and storage requests faulted ...`);
     let invocationsSeen = 0;
     const eventSource = await runEventSource(
@@ -128,7 +134,8 @@ export async function runFaultDrill(options: FaultDrillOptions): Promise<FaultDr
       async (event, context) => {
         const response = await processBatch(event, context, drillDeps);
         invocationsSeen += 1;
-        if (invocationsSeen % 50 === 0) progress(`  ${invocationsSeen} invocations, queue ${JSON.stringify(queue.depth())}, dead letters ${queue.deadLetters.length}`);
+        if (invocationsSeen % 50 === 0)
+          progress(`  ${invocationsSeen} invocations, queue ${JSON.stringify(queue.depth())}, dead letters ${queue.deadLetters.length}`);
         return response;
       },
       {
@@ -182,7 +189,7 @@ async function dropFiles(
   notifications: ReturnType<typeof forwardInboxNotifications>,
   folderId: string,
   settings: FaultDrillResult['settings'],
-): Promise<{ files: DrillFile[]; /** Second deliveries: message id -> the key it names. */ duplicateMessages: Map<string, string> }> {
+): Promise<{ files: DrillFile[] /** Second deliveries: message id -> the key it names. */; duplicateMessages: Map<string, string> }> {
   const random = seededRandom(`${settings.seed}|files`);
   const width = String(settings.files).length;
   const plans = Array.from({ length: settings.files }, (_, i) => ({
@@ -193,17 +200,24 @@ async function dropFiles(
     // Half the duplicates arrive at once (two invocations may hold them together), half later.
     duplicateDelaySeconds: random() < 0.5 ? 0 : 1 + Math.floor(random() * 600),
   }));
-  const tags = new URLSearchParams({ 'ibinder:binder': HARBOUR.binderId, 'ibinder:folder': folderId, 'ibinder:meta:discipline': 'ARC' }).toString();
+  const tags = new URLSearchParams({
+    'ibinder:binder': HARBOUR.binderId,
+    'ibinder:folder': folderId,
+    'ibinder:meta:discipline': 'ARC',
+  }).toString();
   const limit = pLimit(8);
   const duplicateMessages = new Map<string, string>();
   const files = await Promise.all(
     plans.map((plan) =>
       limit(async (): Promise<DrillFile> => {
         const body = fileBytes(plan.size, plan.contentSeed);
-        const out = await services.s3.client.send(new PutObjectCommand({ Bucket: services.inboxBucket, Key: plan.key, Body: body, Tagging: tags }));
+        const out = await services.s3.client.send(
+          new PutObjectCommand({ Bucket: services.inboxBucket, Key: plan.key, Body: body, Tagging: tags }),
+        );
         if (plan.duplicate) {
           const original = notifications.lastFor(plan.key);
-          if (!original) throw new Error(`no S3 event notification was sent for ${plan.key}; the local S3 server did not report the PutObject`);
+          if (!original)
+            throw new Error(`no S3 event notification was sent for ${plan.key}; the local S3 server did not report the PutObject`);
           duplicateMessages.set(queue.send(original.body, { delaySeconds: plan.duplicateDelaySeconds }).messageId, plan.key);
         }
         return { key: plan.key, versionId: out.VersionId, sha256: createHash('sha256').update(body).digest('hex') };
@@ -228,7 +242,8 @@ function silentMetrics(): IngestMetrics {
 
 function validate(settings: FaultDrillResult['settings']): void {
   const problems: string[] = [];
-  if (!Number.isInteger(settings.files) || settings.files < 1) problems.push(`files must be a whole number of at least 1, got ${settings.files}`);
+  if (!Number.isInteger(settings.files) || settings.files < 1)
+    problems.push(`files must be a whole number of at least 1, got ${settings.files}`);
   for (const [name, value] of [
     ['fault rate', settings.faultRate],
     ['crash rate', settings.crashRate],
@@ -236,9 +251,12 @@ function validate(settings: FaultDrillResult['settings']): void {
   ] as const) {
     if (!(value >= 0 && value <= 1)) problems.push(`${name} must be a share from 0 to 1, got ${value}`);
   }
-  if (!Number.isInteger(settings.concurrency) || settings.concurrency < 1) problems.push(`concurrency must be a whole number of at least 1, got ${settings.concurrency}`);
-  if (!Number.isInteger(settings.batchSize) || settings.batchSize < 1 || settings.batchSize > 10) problems.push(`batch size must be from 1 to 10, got ${settings.batchSize}`);
-  if (!Number.isInteger(settings.maxReceiveCount) || settings.maxReceiveCount < 1) problems.push(`max receive count must be a whole number of at least 1, got ${settings.maxReceiveCount}`);
+  if (!Number.isInteger(settings.concurrency) || settings.concurrency < 1)
+    problems.push(`concurrency must be a whole number of at least 1, got ${settings.concurrency}`);
+  if (!Number.isInteger(settings.batchSize) || settings.batchSize < 1 || settings.batchSize > 10)
+    problems.push(`batch size must be from 1 to 10, got ${settings.batchSize}`);
+  if (!Number.isInteger(settings.maxReceiveCount) || settings.maxReceiveCount < 1)
+    problems.push(`max receive count must be a whole number of at least 1, got ${settings.maxReceiveCount}`);
   if (!(settings.fileBytes.min >= 1 && settings.fileBytes.max >= settings.fileBytes.min)) {
     problems.push(`file sizes must satisfy 1 <= min <= max, got ${settings.fileBytes.min}..${settings.fileBytes.max}`);
   }

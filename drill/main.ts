@@ -69,7 +69,7 @@ async function main(): Promise<number> {
     throw err;
   }
   process.stdout.write(`\n${renderDrillReport(result).join('\n')}\n`);
-  if (!drillPassed(result) && !verbose) process.stdout.write('Run with --verbose to see the functions\' logs.\n');
+  if (!drillPassed(result) && !verbose) process.stdout.write("Run with --verbose to see the functions' logs.\n");
   return drillPassed(result) ? 0 : 1;
 }
 

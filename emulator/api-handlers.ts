@@ -88,7 +88,11 @@ export const folderDocuments: Handler = (ctx, request) => {
   const binder = findDrive(ctx, request);
   const folder = binder && findFolder(ctx, request, binder);
   if (!binder || !folder) return;
-  sendJson(request.res, 200, ctx.state.documentsInFolder(folder.id).map((d) => documentDto(ctx, d)));
+  sendJson(
+    request.res,
+    200,
+    ctx.state.documentsInFolder(folder.id).map((d) => documentDto(ctx, d)),
+  );
 };
 
 export const presignedUpload: Handler = (ctx, request) => {
@@ -110,7 +114,11 @@ export const listVersions: Handler = (ctx, request) => {
   if (!guard(ctx, request, 'resource')) return;
   const document = findDocument(ctx, request);
   if (!document) return;
-  sendJson(request.res, 200, ctx.state.listVersions(document.id).map((v) => versionDto(ctx, v)));
+  sendJson(
+    request.res,
+    200,
+    ctx.state.listVersions(document.id).map((v) => versionDto(ctx, v)),
+  );
 };
 
 export const getVersion: Handler = (ctx, request) => {

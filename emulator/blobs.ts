@@ -28,7 +28,10 @@ export class MemoryBlob implements BlobSource {
   private readonly bytes: Buffer;
   private readonly sha256: string;
 
-  constructor(content: string | Uint8Array, readonly contentType?: string) {
+  constructor(
+    content: string | Uint8Array,
+    readonly contentType?: string,
+  ) {
     this.bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
     this.sha256 = createHash('sha256').update(this.bytes).digest('hex');
   }
@@ -97,7 +100,12 @@ export class SyntheticBlob implements BlobSource {
 function syntheticPattern(seed: string): Buffer {
   const pattern = Buffer.allocUnsafe(SYNTHETIC_CHUNK_BYTES);
   for (let i = 0; i < SYNTHETIC_CHUNK_BYTES / 32; i++) {
-    createHash('sha256').update(seed).update(':').update(String(i)).digest().copy(pattern, i * 32);
+    createHash('sha256')
+      .update(seed)
+      .update(':')
+      .update(String(i))
+      .digest()
+      .copy(pattern, i * 32);
   }
   return pattern;
 }

@@ -85,7 +85,10 @@ export async function handleControl(ctx: EmulatorContext, req: IncomingMessage, 
       }
       const parsed = FaultMixSpecSchema.safeParse(body.value);
       if (!parsed.success) {
-        json(res, 400, { error: 'Invalid fault mix', issues: parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`) });
+        json(res, 400, {
+          error: 'Invalid fault mix',
+          issues: parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`),
+        });
         return;
       }
       try {

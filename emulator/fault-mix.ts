@@ -68,12 +68,17 @@ export class FaultMix {
 
   constructor(spec: FaultMixSpec) {
     if (!(spec.rate >= 0 && spec.rate <= 1)) throw new RangeError(`A fault mix rate is a share from 0 to 1, got ${spec.rate}`);
-    const kinds = Object.fromEntries(FAULT_MIX_KINDS.map((k) => [k, spec.kinds ? (spec.kinds[k] ?? 0) : 1])) as Record<FaultMixKind, number>;
+    const kinds = Object.fromEntries(FAULT_MIX_KINDS.map((k) => [k, spec.kinds ? (spec.kinds[k] ?? 0) : 1])) as Record<
+      FaultMixKind,
+      number
+    >;
     const totalWeight = Object.values(kinds).reduce((a, b) => a + b, 0);
     for (const [kind, weight] of Object.entries(kinds)) {
-      if (!(weight >= 0) || !Number.isFinite(weight)) throw new RangeError(`The weight of fault kind ${kind} must be a finite number of at least 0, got ${weight}`);
+      if (!(weight >= 0) || !Number.isFinite(weight))
+        throw new RangeError(`The weight of fault kind ${kind} must be a finite number of at least 0, got ${weight}`);
     }
-    if (spec.rate > 0 && totalWeight <= 0) throw new RangeError('A fault mix with a rate above 0 needs at least one kind with a weight above 0');
+    if (spec.rate > 0 && totalWeight <= 0)
+      throw new RangeError('A fault mix with a rate above 0 needs at least one kind with a weight above 0');
     const seed = spec.seed ?? 1;
     this.random = seededRandom(seed);
     this.description = {

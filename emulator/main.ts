@@ -58,7 +58,11 @@ async function main(): Promise<void> {
   const seed = values.seed ?? 'default';
   const bindersResponse = values['binders-response'] ?? 'array';
   const linkPaths = (values['download-link-paths'] ?? 'raw,downloadlink').split(',').map((s) => s.trim());
-  if ((seed !== 'default' && seed !== 'empty') || (bindersResponse !== 'array' && bindersResponse !== 'items') || linkPaths.some((p) => p !== 'raw' && p !== 'downloadlink')) {
+  if (
+    (seed !== 'default' && seed !== 'empty') ||
+    (bindersResponse !== 'array' && bindersResponse !== 'items') ||
+    linkPaths.some((p) => p !== 'raw' && p !== 'downloadlink')
+  ) {
     console.error(`Invalid option value.\n\n${USAGE}`);
     process.exit(2);
   }
@@ -95,7 +99,9 @@ Paste these into a shell to point the operator CLI (npx ibinder-pipeline) at it:
 ${emulatorShellExports(emulator).join('\n')}
 
 Binders: ${binders.length === 0 ? '(none)' : binders.map((b) => `${b.id} ${b.name}`).join('; ')}${
-    seed === 'default' ? `\nExample folder: ${DEFAULT_SEED_IDS.harbourOffice.binderId} / 01 Architecture/Drawings = ${DEFAULT_SEED_IDS.harbourOffice.folders.architectureDrawings}` : ''
+    seed === 'default'
+      ? `\nExample folder: ${DEFAULT_SEED_IDS.harbourOffice.binderId} / 01 Architecture/Drawings = ${DEFAULT_SEED_IDS.harbourOffice.folders.architectureDrawings}`
+      : ''
   }
 Controls: curl ${emulator.url}/__emulator/   (calls, faults, revoke-tokens, state)
 Stop with Ctrl-C.`);
@@ -118,7 +124,10 @@ Stop with Ctrl-C.`);
 }
 
 main().catch((err: unknown) => {
-  const message = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? `${(err as Error).message}: choose another --port or set IBINDER_EMULATOR_PORT.` : (err as Error).message;
+  const message =
+    (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
+      ? `${(err as Error).message}: choose another --port or set IBINDER_EMULATOR_PORT.`
+      : (err as Error).message;
   console.error(`The emulator could not start: ${message}`);
   process.exit(1);
 });

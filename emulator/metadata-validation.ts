@@ -64,14 +64,22 @@ export function resolveMetadata(
         element.allowedValues.find((v) => v.label.toLowerCase() === value.toLowerCase());
       if (!match) {
         const allowed = element.allowedValues.map((v) => `${v.id} (${v.label})`).join(', ');
-        addError(errors, valueField, `'${value}' is not an allowed value of metadata element '${element.id}' (${element.label}). Allowed values: ${allowed}.`);
+        addError(
+          errors,
+          valueField,
+          `'${value}' is not an allowed value of metadata element '${element.id}' (${element.label}). Allowed values: ${allowed}.`,
+        );
         return;
       }
       values.push({ metadataElementId: element.id, valueId: match.id });
       return;
     }
     if (value.length > MAX_TEXT_VALUE_LENGTH) {
-      addError(errors, valueField, `The value of metadata element '${element.id}' is ${value.length} characters long; at most ${MAX_TEXT_VALUE_LENGTH} are allowed.`);
+      addError(
+        errors,
+        valueField,
+        `The value of metadata element '${element.id}' is ${value.length} characters long; at most ${MAX_TEXT_VALUE_LENGTH} are allowed.`,
+      );
       return;
     }
     values.push({ metadataElementId: element.id, valueId: value });

@@ -101,9 +101,24 @@ export function defaultSeedData(): SeedData {
                       {
                         fileName: 'A-101 Ground floor plan.pdf',
                         versions: [
-                          { createdAt: '2024-02-01T09:00:00Z', version: 'A', content: text(['A-101 Ground floor plan', 'Revision A']), metadata: { discipline: 'ARC', documentNumber: 'A-101', status: 'FOR_REVIEW' } },
-                          { createdAt: '2024-02-20T09:00:00Z', version: 'B', content: text(['A-101 Ground floor plan', 'Revision B', 'Stair core moved 600 mm east']), metadata: { discipline: 'ARC', documentNumber: 'A-101', status: 'FOR_REVIEW' } },
-                          { createdAt: '2024-03-05T09:00:00Z', version: 'C', content: text(['A-101 Ground floor plan', 'Revision C', 'Approved for construction']), metadata: { discipline: 'ARC', documentNumber: 'A-101', status: 'APPROVED' } },
+                          {
+                            createdAt: '2024-02-01T09:00:00Z',
+                            version: 'A',
+                            content: text(['A-101 Ground floor plan', 'Revision A']),
+                            metadata: { discipline: 'ARC', documentNumber: 'A-101', status: 'FOR_REVIEW' },
+                          },
+                          {
+                            createdAt: '2024-02-20T09:00:00Z',
+                            version: 'B',
+                            content: text(['A-101 Ground floor plan', 'Revision B', 'Stair core moved 600 mm east']),
+                            metadata: { discipline: 'ARC', documentNumber: 'A-101', status: 'FOR_REVIEW' },
+                          },
+                          {
+                            createdAt: '2024-03-05T09:00:00Z',
+                            version: 'C',
+                            content: text(['A-101 Ground floor plan', 'Revision C', 'Approved for construction']),
+                            metadata: { discipline: 'ARC', documentNumber: 'A-101', status: 'APPROVED' },
+                          },
                         ],
                       },
                     ],
@@ -112,7 +127,14 @@ export function defaultSeedData(): SeedData {
                 documents: [
                   {
                     fileName: 'A-201 Sections.pdf',
-                    versions: [{ createdAt: '2024-02-02T10:00:00Z', version: 'A', content: text(['A-201 Sections', 'Revision A']), metadata: { discipline: 'ARC', documentNumber: 'A-201' } }],
+                    versions: [
+                      {
+                        createdAt: '2024-02-02T10:00:00Z',
+                        version: 'A',
+                        content: text(['A-201 Sections', 'Revision A']),
+                        metadata: { discipline: 'ARC', documentNumber: 'A-201' },
+                      },
+                    ],
                   },
                 ],
               },
@@ -121,7 +143,13 @@ export function defaultSeedData(): SeedData {
                 documents: [
                   {
                     fileName: 'Facade specification.docx',
-                    versions: [{ createdAt: '2024-02-10T12:00:00Z', content: text(['Facade specification', 'Curtain wall system, U-value 1.0']), metadata: { discipline: 'Architecture' } }],
+                    versions: [
+                      {
+                        createdAt: '2024-02-10T12:00:00Z',
+                        content: text(['Facade specification', 'Curtain wall system, U-value 1.0']),
+                        metadata: { discipline: 'Architecture' },
+                      },
+                    ],
                   },
                 ],
               },
@@ -136,8 +164,18 @@ export function defaultSeedData(): SeedData {
                   {
                     fileName: 'S-CALC-001 Foundations.pdf',
                     versions: [
-                      { createdAt: '2024-02-05T08:00:00Z', version: '1', content: text(['Foundation design calculation', 'Piles 400x400, 18 m']), metadata: { discipline: 'STR', documentNumber: 'S-CALC-001', status: 'FOR_REVIEW' } },
-                      { createdAt: '2024-02-25T08:00:00Z', version: '2', content: text(['Foundation design calculation', 'Piles 400x400, 21 m after soil report']), metadata: { discipline: 'STR', documentNumber: 'S-CALC-001', status: 'APPROVED' } },
+                      {
+                        createdAt: '2024-02-05T08:00:00Z',
+                        version: '1',
+                        content: text(['Foundation design calculation', 'Piles 400x400, 18 m']),
+                        metadata: { discipline: 'STR', documentNumber: 'S-CALC-001', status: 'FOR_REVIEW' },
+                      },
+                      {
+                        createdAt: '2024-02-25T08:00:00Z',
+                        version: '2',
+                        content: text(['Foundation design calculation', 'Piles 400x400, 21 m after soil report']),
+                        metadata: { discipline: 'STR', documentNumber: 'S-CALC-001', status: 'APPROVED' },
+                      },
                     ],
                   },
                 ],
@@ -153,7 +191,14 @@ export function defaultSeedData(): SeedData {
                 documents: [
                   {
                     fileName: 'M-301 Ventilation schematic.dwg',
-                    versions: [{ createdAt: '2024-02-12T14:00:00Z', version: 'A', content: text(['AC1032', 'M-301 Ventilation schematic']), metadata: { discipline: 'HVAC', documentNumber: 'M-301' } }],
+                    versions: [
+                      {
+                        createdAt: '2024-02-12T14:00:00Z',
+                        version: 'A',
+                        content: text(['AC1032', 'M-301 Ventilation schematic']),
+                        metadata: { discipline: 'HVAC', documentNumber: 'M-301' },
+                      },
+                    ],
                   },
                 ],
               },
@@ -168,7 +213,13 @@ export function defaultSeedData(): SeedData {
                 documents: [
                   {
                     fileName: 'Main contract.pdf',
-                    versions: [{ createdAt: '2024-01-20T16:00:00Z', content: text(['Main contract', 'Signed by both parties']), metadata: { discipline: 'ARC', status: 'APPROVED' } }],
+                    versions: [
+                      {
+                        createdAt: '2024-01-20T16:00:00Z',
+                        content: text(['Main contract', 'Signed by both parties']),
+                        metadata: { discipline: 'ARC', status: 'APPROVED' },
+                      },
+                    ],
                   },
                 ],
               },
@@ -193,8 +244,18 @@ export function defaultSeedData(): SeedData {
                   {
                     fileName: 'C-A-100 Site plan.pdf',
                     versions: [
-                      { createdAt: '2024-03-10T09:00:00Z', version: '01', content: text(['C-A-100 Site plan', 'Issue 01']), metadata: { discipline: 'ARC', documentNumber: 'C-A-100' } },
-                      { createdAt: '2024-04-02T09:00:00Z', version: '02', content: text(['C-A-100 Site plan', 'Issue 02', 'Bicycle shelter added']), metadata: { discipline: 'ARC', documentNumber: 'C-A-100', status: 'APPROVED' } },
+                      {
+                        createdAt: '2024-03-10T09:00:00Z',
+                        version: '01',
+                        content: text(['C-A-100 Site plan', 'Issue 01']),
+                        metadata: { discipline: 'ARC', documentNumber: 'C-A-100' },
+                      },
+                      {
+                        createdAt: '2024-04-02T09:00:00Z',
+                        version: '02',
+                        content: text(['C-A-100 Site plan', 'Issue 02', 'Bicycle shelter added']),
+                        metadata: { discipline: 'ARC', documentNumber: 'C-A-100', status: 'APPROVED' },
+                      },
                     ],
                   },
                 ],
@@ -214,7 +275,13 @@ export function defaultSeedData(): SeedData {
                     documents: [
                       {
                         fileName: 'Ground investigation report.pdf',
-                        versions: [{ createdAt: '2024-03-15T11:00:00Z', content: text(['Ground investigation report', 'Boreholes BH1-BH6']), metadata: { discipline: 'GEO', status: 'For review' } }],
+                        versions: [
+                          {
+                            createdAt: '2024-03-15T11:00:00Z',
+                            content: text(['Ground investigation report', 'Boreholes BH1-BH6']),
+                            metadata: { discipline: 'GEO', status: 'For review' },
+                          },
+                        ],
                       },
                     ],
                   },
@@ -306,8 +373,10 @@ export function seedBulkDocuments(state: EmulatorState, options: BulkSeedOptions
   const versionsPerDocument = options.versionsPerDocument ?? 1;
   const bytesPerVersion = options.bytesPerVersion ?? 1024;
   if (!state.getBinder(options.binderId)) throw new StateError(`Binder ${options.binderId} does not exist`);
-  if (!Number.isInteger(options.count) || options.count < 0) throw new StateError(`count must be a non-negative integer, got ${options.count}`);
-  if (!Number.isInteger(versionsPerDocument) || versionsPerDocument < 1) throw new StateError(`versionsPerDocument must be at least 1, got ${versionsPerDocument}`);
+  if (!Number.isInteger(options.count) || options.count < 0)
+    throw new StateError(`count must be a non-negative integer, got ${options.count}`);
+  if (!Number.isInteger(versionsPerDocument) || versionsPerDocument < 1)
+    throw new StateError(`versionsPerDocument must be at least 1, got ${versionsPerDocument}`);
   const folderIds = options.folderIds ?? state.allFolders(options.binderId).map((f) => f.id);
   if (folderIds.length === 0) throw new StateError(`Binder ${options.binderId} has no folders to put bulk documents in`);
   const elements = state.metadataElements(options.binderId);

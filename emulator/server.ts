@@ -46,7 +46,14 @@ function sendFault(res: ServerResponse, kind: RouteKind, fault: FaultAction & { 
   const headers: Record<string, string> = kind === 'storage' ? { connection: 'close' } : {};
   if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
   if (kind === 'storage') {
-    sendStorageError(res, fault.status, STORAGE_FAULT_CODES[fault.status] ?? 'EmulatedFault', 'Fault injected by the emulator.', {}, headers);
+    sendStorageError(
+      res,
+      fault.status,
+      STORAGE_FAULT_CODES[fault.status] ?? 'EmulatedFault',
+      'Fault injected by the emulator.',
+      {},
+      headers,
+    );
   } else if (kind === 'token') {
     sendJson(res, fault.status, { error: 'temporarily_unavailable', error_description: 'Fault injected by the emulator.' }, headers);
   } else {
@@ -59,9 +66,21 @@ function sendUnmatched(res: ServerResponse, kind: RouteKind | undefined, method:
   const headers: Record<string, string> = allowed.length > 0 ? { allow: allowed.join(', ') } : {};
   const status = allowed.length > 0 ? 405 : 404;
   if (kind === 'storage') {
-    sendStorageError(res, status, status === 405 ? 'MethodNotAllowed' : 'NoSuchKey', status === 405 ? `The specified method ${method} is not allowed against this resource.` : 'The specified key does not exist.', {}, { ...headers, connection: 'close' });
+    sendStorageError(
+      res,
+      status,
+      status === 405 ? 'MethodNotAllowed' : 'NoSuchKey',
+      status === 405 ? `The specified method ${method} is not allowed against this resource.` : 'The specified key does not exist.',
+      {},
+      { ...headers, connection: 'close' },
+    );
   } else {
-    sendProblem(res, status, { detail: status === 405 ? `Method ${method} is not allowed here; allowed: ${allowed.join(', ')}.` : 'No such endpoint.' }, headers);
+    sendProblem(
+      res,
+      status,
+      { detail: status === 405 ? `Method ${method} is not allowed here; allowed: ${allowed.join(', ')}.` : 'No such endpoint.' },
+      headers,
+    );
   }
 }
 

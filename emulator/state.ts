@@ -75,7 +75,10 @@ export class EmulatorState {
     if (!/^[A-Za-z0-9_-]{9}$/.test(binder.id)) throw new StateError(`Binder id '${binder.id}' is not a 9-character NanoId`);
     if (this.binderMap.has(binder.id)) throw new StateError(`Binder ${binder.id} already exists`);
     this.binderMap.set(binder.id, { ...binder });
-    this.elementMap.set(binder.id, metadataElements.map((e) => ({ ...e, allowedValues: e.allowedValues.map((v) => ({ ...v })) })));
+    this.elementMap.set(
+      binder.id,
+      metadataElements.map((e) => ({ ...e, allowedValues: e.allowedValues.map((v) => ({ ...v })) })),
+    );
     this.documentsByBinder.set(binder.id, []);
     return binder;
   }
@@ -146,8 +149,10 @@ export class EmulatorState {
   /** Creates a document with its first version. */
   addDocument(input: AddDocumentInput): { document: DocumentRecord; version: VersionRecord } {
     const folder = this.folderMap.get(input.folderId);
-    if (!folder || folder.binderId !== input.binderId) throw new StateError(`Folder ${input.folderId} does not exist in binder ${input.binderId}`);
-    if (input.content === undefined && input.blob === undefined) throw new StateError(`Document '${input.fileName}' needs content or a blob`);
+    if (!folder || folder.binderId !== input.binderId)
+      throw new StateError(`Folder ${input.folderId} does not exist in binder ${input.binderId}`);
+    if (input.content === undefined && input.blob === undefined)
+      throw new StateError(`Document '${input.fileName}' needs content or a blob`);
     if (this.findDocumentByName(input.folderId, input.fileName)) {
       throw new StateError(`Folder ${input.folderId} already holds a document named '${input.fileName}'; add a version instead`);
     }
@@ -168,14 +173,18 @@ export class EmulatorState {
     this.documentsByFolder.get(input.folderId)?.push(document);
     this.documentsByName.set(nameKey(input.folderId, input.fileName), document);
     this.versionsByDocument.set(id, []);
-    const version = this.appendVersion(document, {
-      ...(input.content === undefined ? {} : { content: input.content }),
-      ...(input.blob === undefined ? {} : { blob: input.blob }),
-      ...(input.versionId === undefined ? {} : { id: input.versionId }),
-      ...(input.versionLabel === undefined ? {} : { versionLabel: input.versionLabel }),
-      ...(input.createdAt === undefined ? {} : { createdAt: input.createdAt }),
-      ...(input.description === undefined ? {} : { description: input.description }),
-    }, metadata);
+    const version = this.appendVersion(
+      document,
+      {
+        ...(input.content === undefined ? {} : { content: input.content }),
+        ...(input.blob === undefined ? {} : { blob: input.blob }),
+        ...(input.versionId === undefined ? {} : { id: input.versionId }),
+        ...(input.versionLabel === undefined ? {} : { versionLabel: input.versionLabel }),
+        ...(input.createdAt === undefined ? {} : { createdAt: input.createdAt }),
+        ...(input.description === undefined ? {} : { description: input.description }),
+      },
+      metadata,
+    );
     return { document, version };
   }
 
@@ -187,7 +196,11 @@ export class EmulatorState {
   }
 
   /** Adds a version whose bytes are generated on read: any size, no disk, no memory. */
-  addSyntheticVersion(documentId: string, sizeBytes: number, options: Omit<AddVersionInput, 'content' | 'blob'> & { seed?: string } = {}): VersionRecord {
+  addSyntheticVersion(
+    documentId: string,
+    sizeBytes: number,
+    options: Omit<AddVersionInput, 'content' | 'blob'> & { seed?: string } = {},
+  ): VersionRecord {
     const { seed, ...rest } = options;
     const id = rest.id ?? randomUUID();
     return this.addVersion(documentId, { ...rest, id, blob: new SyntheticBlob(sizeBytes, seed ?? id) });

@@ -47,9 +47,23 @@ function verifySignature(ctx: EmulatorContext, request: RequestContext, method: 
       CLOSE,
     );
   } else if (result.reason === 'bad-signature') {
-    sendStorageError(request.res, 403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.', {}, CLOSE);
+    sendStorageError(
+      request.res,
+      403,
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match the signature you provided.',
+      {},
+      CLOSE,
+    );
   } else {
-    sendStorageError(request.res, 403, 'AccessDenied', 'Query-string authentication requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-Expires and X-Amz-Signature parameters.', {}, CLOSE);
+    sendStorageError(
+      request.res,
+      403,
+      'AccessDenied',
+      'Query-string authentication requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-Expires and X-Amz-Signature parameters.',
+      {},
+      CLOSE,
+    );
   }
   return false;
 }
@@ -66,7 +80,14 @@ export const storageUpload: Handler = async (ctx, request) => {
     return;
   }
   if (upload.state !== 'issued') {
-    sendStorageError(res, 403, 'AccessDenied', 'This presigned upload URL has already been used; request a new presigned upload.', {}, CLOSE);
+    sendStorageError(
+      res,
+      403,
+      'AccessDenied',
+      'This presigned upload URL has already been used; request a new presigned upload.',
+      {},
+      CLOSE,
+    );
     return;
   }
   const lengthHeader = req.headers['content-length'];
@@ -76,7 +97,14 @@ export const storageUpload: Handler = async (ctx, request) => {
   }
   const contentLength = Number(lengthHeader);
   if (contentLength > MAX_PUT_BYTES) {
-    sendStorageError(res, 400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', { ProposedSize: lengthHeader, MaxSizeAllowed: String(MAX_PUT_BYTES) }, CLOSE);
+    sendStorageError(
+      res,
+      400,
+      'EntityTooLarge',
+      'Your proposed upload exceeds the maximum allowed size',
+      { ProposedSize: lengthHeader, MaxSizeAllowed: String(MAX_PUT_BYTES) },
+      CLOSE,
+    );
     return;
   }
 

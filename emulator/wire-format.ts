@@ -29,7 +29,10 @@ export function folderDto(folder: FolderRecord): { id: string; name: string; typ
   return { id: folder.id, name: folder.name, type: folder.type, parentId: folder.parentId };
 }
 
-export function documentDto(ctx: EmulatorContext, document: DocumentRecord): {
+export function documentDto(
+  ctx: EmulatorContext,
+  document: DocumentRecord,
+): {
   id: string;
   fileName: string;
   folderId: string;
@@ -54,7 +57,10 @@ export function downloadLink(ctx: EmulatorContext, versionId: string): { url: st
   return { url: `${ctx.publicUrl()}${path}?${query}`, expiresAt: expiresAt.toISOString() };
 }
 
-export function versionDto(ctx: EmulatorContext, version: VersionRecord): {
+export function versionDto(
+  ctx: EmulatorContext,
+  version: VersionRecord,
+): {
   id: string;
   documentId: string;
   version: string;

@@ -109,9 +109,7 @@ export const IngestConfigSchema = z
       .describe('How long the event source gathers messages before invoking (seconds, 0-300).'),
     maxConcurrency: wholeNumber(2, 1000)
       .default(5)
-      .describe(
-        'Most concurrent ingest invocations the SQS event source starts (2-1000); bounds the load on iBinder.',
-      ),
+      .describe('Most concurrent ingest invocations the SQS event source starts (2-1000); bounds the load on iBinder.'),
     recordConcurrency: wholeNumber(1, 100)
       .default(10)
       .describe(
@@ -123,9 +121,7 @@ export const IngestConfigSchema = z
       .default(300)
       .describe('Ingest function timeout (seconds). The queue visibility timeout is 6 x this + the batching window.'),
     memorySizeMb: wholeNumber(128, 10_240).default(1024).describe('Ingest function memory (MB).'),
-    maxReceiveCount: wholeNumber(1, 1000)
-      .default(5)
-      .describe('Deliveries of one message before it moves to the ingest dead-letter queue.'),
+    maxReceiveCount: wholeNumber(1, 1000).default(5).describe('Deliveries of one message before it moves to the ingest dead-letter queue.'),
     untaggedGraceSeconds: wholeNumber(0, 86_400)
       .default(300)
       .describe(
@@ -161,11 +157,9 @@ export const ArchiveKmsKeySchema = z
       z.literal('create'),
       z
         .object({
-          keyArn: z
-            .string()
-            .regex(/^arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-\d{1,2}:\d{12}:key\/[0-9a-f-]{36}$/, {
-              error: 'expected a KMS key ARN, e.g. "arn:aws:kms:eu-north-1:123456789012:key/<key id>" (not an alias)',
-            }),
+          keyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-\d{1,2}:\d{12}:key\/[0-9a-f-]{36}$/, {
+            error: 'expected a KMS key ARN, e.g. "arn:aws:kms:eu-north-1:123456789012:key/<key id>" (not an alias)',
+          }),
         })
         .strict(),
     ],
@@ -233,7 +227,7 @@ export const ProducerConfigSchema = z
       .optional()
       .describe(
         'sts:ExternalId the principals must pass to assume the role: for a third party that serves other customers ' +
-          'too, so that it cannot be tricked into writing here on someone else\'s behalf.',
+          "too, so that it cannot be tricked into writing here on someone else's behalf.",
       ),
     allowedTagKeys: z
       .array(
@@ -274,9 +268,7 @@ export const ExportConfigSchema = z
       .min(1, { error: 'expected at least one binder id; leave the field out to export every binder' })
       .optional()
       .describe('Binder ids the export covers; leave out to export every binder the API client can see.'),
-    archiveTransitionDays: wholeNumber(0, 3650)
-      .default(30)
-      .describe('Days after which archived objects move to archiveStorageClass.'),
+    archiveTransitionDays: wholeNumber(0, 3650).default(30).describe('Days after which archived objects move to archiveStorageClass.'),
     archiveStorageClass: ArchiveStorageClassSchema.default('GLACIER_IR'),
     plannerTimeoutSeconds: wholeNumber(10, 900).default(900).describe('Export planner function timeout (seconds).'),
     plannerMemorySizeMb: wholeNumber(128, 10_240).default(512).describe('Export planner function memory (MB).'),
@@ -321,7 +313,7 @@ export const AlarmsConfigSchema = z
       .optional()
       .describe(
         'Alarm when the oldest message in the ingest queue is older than this (minutes): files wait and nothing takes ' +
-          'them. Default: the ingest queue\'s visibility timeout (6 x ingest.functionTimeoutSeconds + ' +
+          "them. Default: the ingest queue's visibility timeout (6 x ingest.functionTimeoutSeconds + " +
           'maxBatchingWindowSeconds) plus 30 minutes, so that a message waiting out one retry does not alarm; a ' +
           'value below the visibility timeout alarms on every retried file.',
       ),
@@ -356,7 +348,9 @@ export const EnvironmentConfigSchema = z
       .describe('AWS account the environment deploys to (12 digits, quoted).'),
     region: z
       .string({ error: 'expected an AWS region, e.g. "eu-north-1"' })
-      .regex(AWS_REGION, { error: 'expected an AWS region: <partition area>-<direction>-<number>, e.g. "eu-north-1", "us-gov-west-1", "ap-southeast-2"' })
+      .regex(AWS_REGION, {
+        error: 'expected an AWS region: <partition area>-<direction>-<number>, e.g. "eu-north-1", "us-gov-west-1", "ap-southeast-2"',
+      })
       .describe('AWS region the environment deploys to, e.g. eu-north-1.'),
     tenantId: z
       .string({ error: 'expected the iBinder organisation (tenant) id, a GUID' })
@@ -373,9 +367,11 @@ export const EnvironmentConfigSchema = z
     credentialsSecret: CredentialsSecretConfigSchema.describe(
       'The Secrets Manager secret with the iBinder API client credentials: {secretName, create?}.',
     ),
-    defaultTarget: z.optional(TargetSpecSchema).describe(
-      'Target for objects with no ibinder: tags and no matching routing rule: {binderId, folderId | folderPath, metadata?, version?}.',
-    ),
+    defaultTarget: z
+      .optional(TargetSpecSchema)
+      .describe(
+        'Target for objects with no ibinder: tags and no matching routing rule: {binderId, folderId | folderPath, metadata?, version?}.',
+      ),
     routingRules: z
       .array(RoutingRuleSchema)
       .default([])
@@ -383,17 +379,21 @@ export const EnvironmentConfigSchema = z
         'Key prefix -> target, for producers that cannot tag: [{prefix: "inbox/scanner-3/", target: {...}, allow?: [...]}]. ' +
           'Longest prefix wins. Prefixes start with inbox/ and are unique; allow lists what files under the prefix may reach.',
       ),
-    unlistedPrefixes: z.optional(UnlistedPrefixesSchema).describe(
-      'What files under a prefix without a routing rule may reach: "none", "any" (the default outside production) or ' +
-        '{"allow": [{binderId, folderIds?, folderPaths?}]}. Production environments must set it; the defaultTarget must be inside it.',
-    ),
+    unlistedPrefixes: z
+      .optional(UnlistedPrefixesSchema)
+      .describe(
+        'What files under a prefix without a routing rule may reach: "none", "any" (the default outside production) or ' +
+          '{"allow": [{binderId, folderIds?, folderPaths?}]}. Production environments must set it; the defaultTarget must be inside it.',
+      ),
     ingest: IngestConfigSchema.default(IngestConfigSchema.parse({})).describe(
       'Ingest function and its SQS event source: batching, concurrency, timeout, memory, retries.',
     ),
-    disposition: z._default(DispositionSchema, 'delete').describe(
-      'What happens to an inbox object once it is in iBinder: "delete" it (the version history keeps it until ' +
-        'noncurrentVersionExpirationDays) or "tag" it as ingested and leave it.',
-    ),
+    disposition: z
+      ._default(DispositionSchema, 'delete')
+      .describe(
+        'What happens to an inbox object once it is in iBinder: "delete" it (the version history keeps it until ' +
+          'noncurrentVersionExpirationDays) or "tag" it as ingested and leave it.',
+      ),
     inbox: InboxConfigSchema.default(InboxConfigSchema.parse({})).describe('Inbox bucket lifecycle.'),
     export: ExportConfigSchema.default(ExportConfigSchema.parse({})).describe(
       'Nightly export: schedule, binders, archive storage class, planner and worker settings.',
@@ -412,12 +412,12 @@ export const EnvironmentConfigSchema = z
       .number({ error: `expected one of ${LOG_RETENTION_DAYS.join(', ')}` })
       .refine((d) => LOG_RETENTION_DAYS.includes(d), { error: `expected one of ${LOG_RETENTION_DAYS.join(', ')}` })
       .default(90)
-      .describe('Days the functions\' CloudWatch logs are kept (a value CloudWatch Logs accepts, e.g. 30, 90, 365).'),
+      .describe("Days the functions' CloudWatch logs are kept (a value CloudWatch Logs accepts, e.g. 30, 90, 365)."),
     // Kept so that a cdk.json written before tracing was dropped gets a reason, not "unknown key".
     xrayTracing: z
       .literal(false, {
         error:
-          'active X-Ray tracing is not offered: the functions carry no Tracer, so a trace showed only Lambda\'s own ' +
+          "active X-Ray tracing is not offered: the functions carry no Tracer, so a trace showed only Lambda's own " +
           'segments at the cost of extra cold-start work (README, "Tracing"); remove "xrayTracing" or set it to false',
       })
       .default(false)
@@ -494,8 +494,7 @@ export function loadEnvironmentConfig(environments: unknown, envName: unknown): 
   }
   if (!parsed.success || problems.length > 0) {
     throw new EnvironmentConfigError(
-      `Environment "${envName}" in cdk.json (context.environments.${envName}) is invalid:\n` +
-        problems.map((p) => `  - ${p}`).join('\n'),
+      `Environment "${envName}" in cdk.json (context.environments.${envName}) is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
     );
   }
   return parsed.data;

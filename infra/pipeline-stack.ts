@@ -406,8 +406,8 @@ export class PipelineStack extends Stack {
       keyPattern: `${archiveDataPrefix(config.tenantId)}*`,
       actions: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'],
       why:
-        'Archive keys are derived from binder, document and version ids at run time, below the tenant\'s prefix; the ' +
-        'worker reads a version\'s sidecar and file to recognise a redelivered job as done.',
+        "Archive keys are derived from binder, document and version ids at run time, below the tenant's prefix; the " +
+        "worker reads a version's sidecar and file to recognise a redelivered job as done.",
     });
     // Its manifest part per batch, and the run's manifest when it settles the run's last job
     // (assembled from the parts, hence GetObject).
@@ -439,9 +439,10 @@ export class PipelineStack extends Stack {
       namePrefix: pipelineStackName(envName),
       email: alarms.email,
       thresholds: {
-        ingestMessageAge: alarms.ingestMessageAgeMinutes !== undefined
-          ? Duration.minutes(alarms.ingestMessageAgeMinutes)
-          : defaultIngestMessageAge(ingestTimeout, batchingWindow),
+        ingestMessageAge:
+          alarms.ingestMessageAgeMinutes !== undefined
+            ? Duration.minutes(alarms.ingestMessageAgeMinutes)
+            : defaultIngestMessageAge(ingestTimeout, batchingWindow),
         rejectionRatePercent: alarms.rejectionRatePercent,
         rejectionRatePeriod: Duration.minutes(alarms.rejectionRatePeriodMinutes),
         rejectionRateMinFiles: alarms.rejectionRateMinFiles,
@@ -548,7 +549,11 @@ export class PipelineStack extends Stack {
       ['ArchiveBucketName', this.archiveBucket.bucketName, 'The nightly export writes document versions and manifests here'],
       ['AccessLogBucketName', this.accessLogBucket.bucketName, 'S3 server access logs of the inbox and archive buckets'],
       ['IngestQueueUrl', this.ingestQueue.queue.queueUrl, 'Inbox ObjectCreated events waiting for the ingest function'],
-      ['IngestDeadLetterQueueUrl', this.ingestQueue.deadLetterQueue.queueUrl, 'Ingest events that failed every retry; redrive after fixing the cause'],
+      [
+        'IngestDeadLetterQueueUrl',
+        this.ingestQueue.deadLetterQueue.queueUrl,
+        'Ingest events that failed every retry; redrive after fixing the cause',
+      ],
       ['ExportQueueUrl', this.exportQueue.queue.queueUrl, 'Document versions waiting for the export worker'],
       ['ExportDeadLetterQueueUrl', this.exportQueue.deadLetterQueue.queueUrl, 'Export messages that failed every retry'],
       ['PlannerDeadLetterQueueUrl', this.plannerDeadLetterQueue.queueUrl, 'Nightly export runs that could not start or failed'],
@@ -556,7 +561,11 @@ export class PipelineStack extends Stack {
       ['ExportLedgerTableName', this.exportLedger.table.tableName, 'Export ledger: one item per exported document version'],
       ['CredentialsSecretName', this.credentials.secretName, 'Put {"clientId","clientSecret"} of the iBinder API client here'],
       ['IngestFunctionName', this.ingestFunction.function.functionName, 'Ingest function'],
-      ['ExportPlannerFunctionName', this.plannerFunction.function.functionName, 'Export planner; invoke with {"source":"manual"} to run an export now'],
+      [
+        'ExportPlannerFunctionName',
+        this.plannerFunction.function.functionName,
+        'Export planner; invoke with {"source":"manual"} to run an export now',
+      ],
       ['ExportWorkerFunctionName', this.workerFunction.function.functionName, 'Export worker function'],
     ];
     for (const [id, value, description] of outputs) new CfnOutput(this, id, { value, description });

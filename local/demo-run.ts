@@ -98,9 +98,22 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     say('  Nothing here talks to AWS: every client has a local endpoint and dummy credentials.');
 
     const clock = new SimulatedClock();
-    const queue = new SqsSimulator({ clock, queueName: 'ibinder-ingest-local', visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS, maxReceiveCount: MAX_RECEIVE_COUNT });
-    const notifications = forwardInboxNotifications(services.s3, queue, { bucket: services.inboxBucket, sendTestEvent: true, region: services.region });
-    const config = localPipelineConfig(services, { routingRules: DEMO_ROUTING_RULES, untaggedGraceSeconds: UNTAGGED_GRACE_SECONDS, disposition: 'delete' });
+    const queue = new SqsSimulator({
+      clock,
+      queueName: 'ibinder-ingest-local',
+      visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS,
+      maxReceiveCount: MAX_RECEIVE_COUNT,
+    });
+    const notifications = forwardInboxNotifications(services.s3, queue, {
+      bucket: services.inboxBucket,
+      sendTestEvent: true,
+      region: services.region,
+    });
+    const config = localPipelineConfig(services, {
+      routingRules: DEMO_ROUTING_RULES,
+      untaggedGraceSeconds: UNTAGGED_GRACE_SECONDS,
+      disposition: 'delete',
+    });
     const deps = createLocalIngestDependencies(services, { config, now: () => new Date(clock.now()) });
 
     heading(`1. Producers drop files into s3://${services.inboxBucket}/inbox/`);
@@ -109,7 +122,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       const how = d.sample.tags ? `${Object.keys(d.sample.tags).length} tags` : d.sample.tagsAfterFirstDelivery ? 'no tags yet' : 'no tags';
       say(`  ${d.sample.key}  (${d.sample.content.length} bytes, ${how})`);
     }
-    say(`  S3 sent ${notifications.sent.length} notifications to the ingest queue (one of them the s3:TestEvent S3 sends when a notification is configured).`);
+    say(
+      `  S3 sent ${notifications.sent.length} notifications to the ingest queue (one of them the s3:TestEvent S3 sends when a notification is configured).`,
+    );
 
     heading('2. The ingest function consumes the queue');
     const lateTagged = new Set<string>();
@@ -138,7 +153,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     say(`Dead-letter queue: ${queue.deadLetters.length === 0 ? 'empty' : `${queue.deadLetters.length} message(s)`}`);
     for (const dead of queue.deadLetters) say(`  ${dead.messageId} after ${dead.receiveCount} receives: ${dead.body.slice(0, 160)}`);
     say(`Queue left: ${JSON.stringify(queue.depth())}`);
-    say(`iBinder API calls for the ingest: ${services.emulator.calls.total('api')} API, ${services.emulator.calls.total('token')} token, ${services.emulator.calls.total('storage')} presigned storage`);
+    say(
+      `iBinder API calls for the ingest: ${services.emulator.calls.total('api')} API, ${services.emulator.calls.total('token')} token, ${services.emulator.calls.total('storage')} presigned storage`,
+    );
 
     heading('4. An operator fixes the rejected file with the CLI (npx ibinder-pipeline ...)');
     const reingested = await operatorTour(say, services, reports, queue, handler, clock, notifications, config);
@@ -176,7 +193,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       return result;
     }
     say(`  ✓ ${resultLine(result)}`);
-    say(`  ✓ export: ${summary.versionsExported} versions archived with checksums and sidecars (${archived.ingestedJustNow} ingested just now, ${archived.seed} seed); manifest ${summary.manifestKey}`);
+    say(
+      `  ✓ export: ${summary.versionsExported} versions archived with checksums and sidecars (${archived.ingestedJustNow} ingested just now, ${archived.seed} seed); manifest ${summary.manifestKey}`,
+    );
     say(`Done in ${seconds.toFixed(1)} s.`);
     return result;
   } finally {
@@ -216,10 +235,13 @@ async function operatorTour(
     say();
     say(`  $ ibinder-pipeline ${step.argv.map((a) => (/[\s&]/.test(a) ? `"${a}"` : a)).join(' ')}    (exit ${step.code})`);
     for (const line of `${step.stdout}${step.stderr}`.trimEnd().split('\n')) say(`    ${line}`);
-    if (step.code !== expectCode) throw new DemoFailure(`ibinder-pipeline ${step.argv.join(' ')} exited ${step.code}, expected ${expectCode}`);
+    if (step.code !== expectCode)
+      throw new DemoFailure(`ibinder-pipeline ${step.argv.join(' ')} exited ${step.code}, expected ${expectCode}`);
   };
   const s3Uri = (key: string): string => `s3://${services.inboxBucket}/${key}`;
-  const binderId = (JSON.parse((await runLocalCli(services, ['--json', 'check', s3Uri(rejectedKey)])).stdout) as { target?: { binderId?: string } }).target?.binderId;
+  const binderId = (
+    JSON.parse((await runLocalCli(services, ['--json', 'check', s3Uri(rejectedKey)])).stdout) as { target?: { binderId?: string } }
+  ).target?.binderId;
   show(await runLocalCli(services, ['binders']), 0);
   if (binderId) show(await runLocalCli(services, ['schema', binderId]), 0);
   show(await runLocalCli(services, ['check', s3Uri(rejectedKey)]), 1);
@@ -230,9 +252,15 @@ async function operatorTour(
   say('  The copy back into inbox/ is a new object version, so S3 notifies the queue and the ingest runs again:');
   printDrain(say, drain, clock, notifications);
   show(await runLocalCli(services, ['status', s3Uri(rejected.key)]), 0);
-  const ledger = new IngestLedger({ client: services.dynamodb.documentClient, tableName: services.ledgerTable, leaseSeconds: config.claimLeaseSeconds });
+  const ledger = new IngestLedger({
+    client: services.dynamodb.documentClient,
+    tableName: services.ledgerTable,
+    leaseSeconds: config.claimLeaseSeconds,
+  });
   const latest = notifications.lastFor(rejected.key);
-  const versionId = latest ? (JSON.parse(latest.body) as { Records?: { s3?: { object?: { versionId?: string } } }[] }).Records?.[0]?.s3?.object?.versionId : undefined;
+  const versionId = latest
+    ? (JSON.parse(latest.body) as { Records?: { s3?: { object?: { versionId?: string } } }[] }).Records?.[0]?.s3?.object?.versionId
+    : undefined;
   const entry = await ledger.get({ bucket: services.inboxBucket, key: rejected.key, versionId });
   return entry?.state === 'committed' ? { versionId: entry.documentVersionId } : undefined;
 }
@@ -255,26 +283,47 @@ async function dropSamples(services: LocalServices, samples: DemoSample[]): Prom
 }
 
 /** A producer that tags with a second call: the tags arrive after the first delivery of the event. */
-async function tagLateSamples(services: LocalServices, dropped: DroppedSample[], notifications: InboxNotifications, event: SQSEvent, done: Set<string>): Promise<void> {
+async function tagLateSamples(
+  services: LocalServices,
+  dropped: DroppedSample[],
+  notifications: InboxNotifications,
+  event: SQSEvent,
+  done: Set<string>,
+): Promise<void> {
   const delivered = new Set(event.Records.map((r) => r.messageId));
   for (const d of dropped) {
     const tags = d.sample.tagsAfterFirstDelivery;
     if (!tags || done.has(d.sample.key)) continue;
     const messageIds = notifications.sent.filter((n) => n.key === d.sample.key).map((n) => n.messageId);
     if (!messageIds.some((id) => delivered.has(id))) continue;
-    await services.s3.client.send(new PutObjectTaggingCommand({ Bucket: services.inboxBucket, Key: d.sample.key, VersionId: d.versionId, Tagging: { TagSet: tagSet(tags) } }));
+    await services.s3.client.send(
+      new PutObjectTaggingCommand({
+        Bucket: services.inboxBucket,
+        Key: d.sample.key,
+        VersionId: d.versionId,
+        Tagging: { TagSet: tagSet(tags) },
+      }),
+    );
     done.add(d.sample.key);
   }
 }
 
-function printDrain(say: Say, drain: DrainReport, clock: SimulatedClock, notifications: InboxNotifications, redelivered = new Map<string, string>()): void {
+function printDrain(
+  say: Say,
+  drain: DrainReport,
+  clock: SimulatedClock,
+  notifications: InboxNotifications,
+  redelivered = new Map<string, string>(),
+): void {
   const keyOf = new Map([...notifications.sent.map((n): [string, string] => [n.messageId, n.key || '(s3:TestEvent)']), ...redelivered]);
   const start = drain.invocations[0]?.at ?? clock.now();
   const rows = drain.invocations.map((inv) => [
     `${inv.round}`,
     `+${Math.round((inv.at - start) / 1000)} s`,
     `${inv.messageIds.length}`,
-    inv.failedMessageIds.length === 0 ? 'all acknowledged' : `${inv.failedMessageIds.length} back to the queue: ${inv.failedMessageIds.map((id) => shortKey(keyOf.get(id) ?? id)).join(', ')}`,
+    inv.failedMessageIds.length === 0
+      ? 'all acknowledged'
+      : `${inv.failedMessageIds.length} back to the queue: ${inv.failedMessageIds.map((id) => shortKey(keyOf.get(id) ?? id)).join(', ')}`,
   ]);
   if (rows.length > 0) for (const line of renderTable(['invocation', 'simulated time', 'messages', 'result'], rows)) say(line);
 }
@@ -291,7 +340,11 @@ async function reportFiles(
   redelivered: ReadonlyMap<string, string>,
   drains: DrainReport[],
 ): Promise<FileReport[]> {
-  const ledger = new IngestLedger({ client: services.dynamodb.documentClient, tableName: services.ledgerTable, leaseSeconds: config.claimLeaseSeconds });
+  const ledger = new IngestLedger({
+    client: services.dynamodb.documentClient,
+    tableName: services.ledgerTable,
+    leaseSeconds: config.claimLeaseSeconds,
+  });
   const invocations = drains.flatMap((d) => d.invocations);
   const reports: FileReport[] = [];
   for (const d of dropped) {
@@ -312,11 +365,23 @@ async function reportFiles(
         notes.push(`event delivered twice: the document has ${versions} version${versions === 1 ? '' : 's'}`);
       }
     } else if (entry?.state === 'rejected') {
-      result = await rejectedResult(services.s3.client, services.inboxBucket, entry.rejectedKey ?? rejectedKeyFor(d.sample.key, config.inboxPrefix, config.rejectedPrefix));
+      result = await rejectedResult(
+        services.s3.client,
+        services.inboxBucket,
+        entry.rejectedKey ?? rejectedKeyFor(d.sample.key, config.inboxPrefix, config.rejectedPrefix),
+      );
     } else {
       result = { status: 'pending', detail: entry ? `ledger state ${entry.state}` : 'no ledger entry: the file was never processed' };
     }
-    reports.push({ key: d.sample.key, label: d.sample.label, shows: d.sample.shows, expected: d.sample.expected, deliveries, notes, result });
+    reports.push({
+      key: d.sample.key,
+      label: d.sample.label,
+      shows: d.sample.shows,
+      expected: d.sample.expected,
+      deliveries,
+      notes,
+      result,
+    });
   }
   return reports;
 }
@@ -339,7 +404,11 @@ async function acceptedResult(emulator: Emulator, documentId: string, versionId:
 
 function folderPath(emulator: Emulator, folderId: string): string {
   const names: string[] = [];
-  for (let folder = emulator.state.getFolder(folderId); folder; folder = folder.parentId ? emulator.state.getFolder(folder.parentId) : undefined) {
+  for (
+    let folder = emulator.state.getFolder(folderId);
+    folder;
+    folder = folder.parentId ? emulator.state.getFolder(folder.parentId) : undefined
+  ) {
     names.unshift(folder.name);
   }
   return names.join('/');
@@ -381,7 +450,9 @@ async function printExport(
   ingestedVersions: Set<string>,
   apiCalls: number,
 ): Promise<DemoSummary['archived']> {
-  say(`  run ${summary.runId}: ${summary.documentsSeen} documents seen, ${summary.versionsEnqueued} versions to export, ${summary.versionsExported} exported, ${summary.failed.length} failed; ${summary.bytes} bytes; ${apiCalls} iBinder API calls`);
+  say(
+    `  run ${summary.runId}: ${summary.documentsSeen} documents seen, ${summary.versionsEnqueued} versions to export, ${summary.versionsExported} exported, ${summary.failed.length} failed; ${summary.bytes} bytes; ${apiCalls} iBinder API calls`,
+  );
   say();
   say(`  s3://${services.archiveBucket}/`);
   const keys = await listArchive(services);
@@ -397,7 +468,13 @@ async function printExport(
       const [, binderId = '', documentId = '', versionId = '', fileName = ''] = parts;
       const document = services.emulator.state.getDocument(documentId);
       const version = services.emulator.state.getVersion(versionId);
-      rows.push([binderId, document ? folderPath(services.emulator, document.folderId) : '?', fileName, version?.version ?? '', ingestedVersions.has(versionId) ? INGESTED_JUST_NOW : SEED]);
+      rows.push([
+        binderId,
+        document ? folderPath(services.emulator, document.folderId) : '?',
+        fileName,
+        version?.version ?? '',
+        ingestedVersions.has(versionId) ? INGESTED_JUST_NOW : SEED,
+      ]);
     }
   }
   rows.sort((a, b) => a.slice(0, 4).join('\u0000').localeCompare(b.slice(0, 4).join('\u0000')));
@@ -422,13 +499,18 @@ function checkOutcome(
   const problems: string[] = [];
   for (const r of reports) {
     if (r.result.status !== r.expected) problems.push(`${r.key}: expected ${r.expected}, got ${r.result.status}`);
-    if (r.result.status === 'accepted' && !r.result.sha256Matches) problems.push(`${r.key}: the bytes in iBinder differ from the bytes dropped in the inbox`);
+    if (r.result.status === 'accepted' && !r.result.sha256Matches)
+      problems.push(`${r.key}: the bytes in iBinder differ from the bytes dropped in the inbox`);
     if (r.notes.some((n) => /has [2-9]\d* versions/.test(n))) problems.push(`${r.key}: the duplicate delivery created a second version`);
   }
   if (!reports.some((r) => r.result.status === 'rejected')) problems.push('no file was rejected: the demo must show a rejection report');
   if (queue.deadLetters.length > 0) problems.push(`${queue.deadLetters.length} message(s) ended in the dead-letter queue`);
   if (!queue.isEmpty()) problems.push(`the ingest queue is not empty: ${JSON.stringify(queue.depth())}`);
-  if (summary.failed.length > 0) problems.push(`the export failed for ${summary.failed.length} version(s): ${summary.failed.map((f) => `${f.fileName}: ${f.reason}`).join('; ')}`);
-  for (const versionId of ingestedVersions) if (!archived.has(versionId)) problems.push(`ingested version ${versionId} is not in the archive`);
+  if (summary.failed.length > 0)
+    problems.push(
+      `the export failed for ${summary.failed.length} version(s): ${summary.failed.map((f) => `${f.fileName}: ${f.reason}`).join('; ')}`,
+    );
+  for (const versionId of ingestedVersions)
+    if (!archived.has(versionId)) problems.push(`ingested version ${versionId} is not in the archive`);
   return problems;
 }

@@ -76,7 +76,11 @@ export function demoSamples(): DemoSample[] {
       label: 'spaces and unicode in the key',
       shows: 'a key S3 URL-encodes in the event (spaces as +, UTF-8 percent-encoded)',
       key: 'inbox/site/Befaring uke 12 – Blokk C (rev ø+1).pdf',
-      content: samplePdf('Befaring uke 12 - Blokk C', ['Riverside Housing Block C', 'Site inspection, week 12', 'Settlement at grid C4 within tolerance']),
+      content: samplePdf('Befaring uke 12 - Blokk C', [
+        'Riverside Housing Block C',
+        'Site inspection, week 12',
+        'Settlement at grid C4 within tolerance',
+      ]),
       contentType: 'application/pdf',
       tags: {
         'ibinder:binder': RIVERSIDE.binderId,

@@ -14,7 +14,7 @@ runDemo({ say: (line = '') => process.stdout.write(`${line}\n`) }).then(
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`\nThe demo failed: ${message}\n`);
     if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-    else process.stderr.write('Run `npm run demo -- --verbose` for the stack trace and the functions\' logs.\n');
+    else process.stderr.write("Run `npm run demo -- --verbose` for the stack trace and the functions' logs.\n");
     process.exitCode = 1;
   },
 );

@@ -5,7 +5,9 @@
 import type { Emulator } from '../emulator/types.js';
 import { shellExportLines } from './shell-export.js';
 
-export function emulatorShellExports(emulator: Pick<Emulator, 'apiBaseUrl' | 'tokenUrl' | 'tenantId' | 'clientId' | 'clientSecret'>): string[] {
+export function emulatorShellExports(
+  emulator: Pick<Emulator, 'apiBaseUrl' | 'tokenUrl' | 'tenantId' | 'clientId' | 'clientSecret'>,
+): string[] {
   return shellExportLines([
     { name: 'IBINDER_API_URL', value: emulator.apiBaseUrl },
     { name: 'IBINDER_TOKEN_URL', value: emulator.tokenUrl },

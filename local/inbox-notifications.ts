@@ -39,7 +39,11 @@ export interface ObjectChangeSource {
   onObjectChange(listener: (change: S3ObjectChange) => void): () => void;
 }
 
-export function forwardInboxNotifications(source: ObjectChangeSource, queue: SqsSimulator, options: InboxNotificationOptions): InboxNotifications {
+export function forwardInboxNotifications(
+  source: ObjectChangeSource,
+  queue: SqsSimulator,
+  options: InboxNotificationOptions,
+): InboxNotifications {
   const prefix = options.prefix ?? 'inbox/';
   const sequencer = new EventSequencer();
   const sent: SentNotification[] = [];
@@ -59,7 +63,10 @@ export function forwardInboxNotifications(source: ObjectChangeSource, queue: Sqs
   const unsubscribe = source.onObjectChange((change) => {
     if (change.bucket !== options.bucket || !change.key.startsWith(prefix) || !change.eventName.startsWith('ObjectCreated:')) return;
     const body = JSON.stringify(
-      toS3EventNotification(change, { sequencer: sequencer.next(change.time.getTime()), ...(options.region ? { region: options.region } : {}) }),
+      toS3EventNotification(change, {
+        sequencer: sequencer.next(change.time.getTime()),
+        ...(options.region ? { region: options.region } : {}),
+      }),
     );
     sent.push({ key: change.key, messageId: queue.send(body).messageId, body });
   });

@@ -24,7 +24,9 @@ export function createLambdaContext(options: LambdaContextOptions = {}): Context
   const now = options.now ?? Date.now;
   const deadline = now() + (options.timeoutMs ?? 15 * 60_000);
   const fail = (what: string) => (): never => {
-    throw new Error(`context.${what}() is a legacy callback API and is not supported by the local stack; return a value from the async handler instead`);
+    throw new Error(
+      `context.${what}() is a legacy callback API and is not supported by the local stack; return a value from the async handler instead`,
+    );
   };
   return {
     callbackWaitsForEmptyEventLoop: false,

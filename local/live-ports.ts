@@ -19,14 +19,19 @@ export class LivePortError extends Error {
 }
 
 /** The ports from flags (`--<name>-port`), then variables, then the defaults. */
-export function livePortsFrom(flags: Partial<Record<keyof LivePorts, string | undefined>>, env: Readonly<Record<string, string | undefined>>): LivePorts {
+export function livePortsFrom(
+  flags: Partial<Record<keyof LivePorts, string | undefined>>,
+  env: Readonly<Record<string, string | undefined>>,
+): LivePorts {
   const ports: LivePorts = { ...DEFAULT_LIVE_PORTS };
   for (const name of Object.keys(DEFAULT_LIVE_PORTS) as (keyof LivePorts)[]) {
     const raw = flags[name] ?? env[LIVE_PORT_VARIABLES[name]];
     if (raw === undefined || raw.trim() === '') continue;
     const port = Number(raw);
     if (!/^\d+$/.test(raw.trim()) || port > 65_535) {
-      throw new LivePortError(`the ${name} port must be an integer from 0 to 65535, got "${raw}" (from --${name}-port or ${LIVE_PORT_VARIABLES[name]})`);
+      throw new LivePortError(
+        `the ${name} port must be an integer from 0 to 65535, got "${raw}" (from --${name}-port or ${LIVE_PORT_VARIABLES[name]})`,
+      );
     }
     ports[name] = port;
   }

@@ -30,7 +30,6 @@ import { SqsSimulator } from './sqs-simulator.js';
 import { startSqsHttpEndpoint, type SqsHttpEndpoint } from './sqs-http-endpoint.js';
 import { WallClock } from './wall-clock.js';
 
-
 export const LIVE_QUEUE_NAMES = {
   ingest: 'ibinder-ingest-local',
   ingestDlq: 'ibinder-ingest-dlq-local',
@@ -116,7 +115,9 @@ export async function startLiveStack(options: LiveStackOptions = {}): Promise<Li
     const failed = invocation.failedMessageIds.length;
     log(
       `${invocation.functionName}: ${invocation.messageIds.length} message(s), ` +
-        (failed === 0 ? 'all acknowledged' : `${failed} back to the queue for a retry${invocation.batchError ? ` (${invocation.batchError})` : ''}`),
+        (failed === 0
+          ? 'all acknowledged'
+          : `${failed} back to the queue for a retry${invocation.batchError ? ` (${invocation.batchError})` : ''}`),
     );
   };
   const sources: LiveEventSource[] = [
@@ -126,7 +127,10 @@ export async function startLiveStack(options: LiveStackOptions = {}): Promise<Li
       functionName: 'ingest-local',
       handler: (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => processBatch(event, context, ingestDeps),
       onInvocation: report,
-      onDeadLetter: (id, receives) => log(`ingest: message ${id} moved to ${LIVE_QUEUE_NAMES.ingestDlq} after ${receives} receives (npx ibinder-pipeline redrive moves it back)`),
+      onDeadLetter: (id, receives) =>
+        log(
+          `ingest: message ${id} moved to ${LIVE_QUEUE_NAMES.ingestDlq} after ${receives} receives (npx ibinder-pipeline redrive moves it back)`,
+        ),
     }),
     startLiveEventSource({
       queue: queues.export,
@@ -141,19 +145,30 @@ export async function startLiveStack(options: LiveStackOptions = {}): Promise<Li
         return { batchItemFailures: results.filter((r) => r.status === 'retry').map((r) => ({ itemIdentifier: r.messageId })) };
       },
       onInvocation: report,
-      onDeadLetter: (id, receives) => log(`export: job ${id} moved to ${LIVE_QUEUE_NAMES.exportDlq} after ${receives} receives (npx ibinder-pipeline redrive --export moves it back)`),
+      onDeadLetter: (id, receives) =>
+        log(
+          `export: job ${id} moved to ${LIVE_QUEUE_NAMES.exportDlq} after ${receives} receives (npx ibinder-pipeline redrive --export moves it back)`,
+        ),
     }),
   ];
 
   const cliResourceFlags = (): string[] => [
-    '--inbox-bucket', services.inboxBucket,
-    '--archive-bucket', services.archiveBucket,
-    '--ledger-table', services.ledgerTable,
-    '--export-ledger-table', services.exportLedgerTable,
-    '--queue-url', queueUrls.ingest,
-    '--dlq-url', queueUrls.ingestDlq,
-    '--export-queue-url', queueUrls.export,
-    '--export-dlq-url', queueUrls.exportDlq,
+    '--inbox-bucket',
+    services.inboxBucket,
+    '--archive-bucket',
+    services.archiveBucket,
+    '--ledger-table',
+    services.ledgerTable,
+    '--export-ledger-table',
+    services.exportLedgerTable,
+    '--queue-url',
+    queueUrls.ingest,
+    '--dlq-url',
+    queueUrls.ingestDlq,
+    '--export-queue-url',
+    queueUrls.export,
+    '--export-dlq-url',
+    queueUrls.exportDlq,
   ];
 
   let stopping: Promise<void> | undefined;
@@ -162,7 +177,9 @@ export async function startLiveStack(options: LiveStackOptions = {}): Promise<Li
       notifications.stop();
       await Promise.allSettled(sources.map((s) => s.stop()));
       const results = await Promise.allSettled([sqs.stop(), services.stop()]);
-      const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
+      const failures = results.flatMap((r) =>
+        r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : [],
+      );
       if (failures.length > 0) throw new Error(`the local stack did not stop cleanly: ${failures.join('; ')}`);
     })();
     return stopping;
@@ -182,7 +199,11 @@ export async function startLiveStack(options: LiveStackOptions = {}): Promise<Li
         { name: 'AWS_DEFAULT_REGION', value: services.region },
         { name: 'AWS_ACCESS_KEY_ID', value: LOCAL_S3_CREDENTIALS.accessKeyId },
         // The local S3's fixed key pair: it signs requests to this machine and opens nothing else.
-        { name: 'AWS_SECRET_ACCESS_KEY', value: LOCAL_S3_CREDENTIALS.secretAccessKey, note: 'the local S3 server\'s fixed key pair, local only' },
+        {
+          name: 'AWS_SECRET_ACCESS_KEY',
+          value: LOCAL_S3_CREDENTIALS.secretAccessKey,
+          note: "the local S3 server's fixed key pair, local only",
+        },
         { name: 'AWS_ENDPOINT_URL_S3', value: services.s3.endpoint },
         { name: 'AWS_ENDPOINT_URL_DYNAMODB', value: services.dynamodb.endpoint },
         { name: 'AWS_ENDPOINT_URL_SQS', value: sqs.endpoint },
@@ -190,7 +211,8 @@ export async function startLiveStack(options: LiveStackOptions = {}): Promise<Li
       ...emulatorShellExports(services.emulator),
     ],
     cliResourceFlags,
-    cliAlias: () => `alias ibinder-pipeline-local=${shellQuote(['npx', 'ibinder-pipeline', ...cliResourceFlags().map(shellQuote)].join(' '))}`,
+    cliAlias: () =>
+      `alias ibinder-pipeline-local=${shellQuote(['npx', 'ibinder-pipeline', ...cliResourceFlags().map(shellQuote)].join(' '))}`,
     stop,
   };
 }

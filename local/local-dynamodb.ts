@@ -48,7 +48,9 @@ export function createLocalDynamoDbClient(endpoint: string): DynamoDBClient {
 export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Promise<LocalDynamoDb> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new Error(`the local DynamoDB server (dynalite) could not start on 127.0.0.1: ${err.message}`, { cause: err })));
+    server.once('error', (err) =>
+      reject(new Error(`the local DynamoDB server (dynalite) could not start on 127.0.0.1: ${err.message}`, { cause: err })),
+    );
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -67,32 +69,32 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
   const createLedgerTable = async (name: string, tableOptions: { objectIndex?: boolean } = {}): Promise<void> => {
     const index = LEDGER_OBJECT_INDEX;
     await createTableAndWait(client, {
-        TableName: name,
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          ...(tableOptions.objectIndex
-            ? [
-                { AttributeName: index.partitionKey, AttributeType: 'S' as const },
-                { AttributeName: index.sortKey, AttributeType: 'S' as const },
-              ]
-            : []),
-        ],
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
+      TableName: name,
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
         ...(tableOptions.objectIndex
-          ? {
-              GlobalSecondaryIndexes: [
-                {
-                  IndexName: index.name,
-                  KeySchema: [
-                    { AttributeName: index.partitionKey, KeyType: 'HASH' },
-                    { AttributeName: index.sortKey, KeyType: 'RANGE' },
-                  ],
-                  Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projectedAttributes] },
-                },
-              ],
-            }
-          : {}),
+          ? [
+              { AttributeName: index.partitionKey, AttributeType: 'S' as const },
+              { AttributeName: index.sortKey, AttributeType: 'S' as const },
+            ]
+          : []),
+      ],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      ...(tableOptions.objectIndex
+        ? {
+            GlobalSecondaryIndexes: [
+              {
+                IndexName: index.name,
+                KeySchema: [
+                  { AttributeName: index.partitionKey, KeyType: 'HASH' },
+                  { AttributeName: index.sortKey, KeyType: 'RANGE' },
+                ],
+                Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projectedAttributes] },
+              },
+            ],
+          }
+        : {}),
     });
   };
 

@@ -7,7 +7,10 @@
 import { PipelineConfigSchema, type PipelineConfig, type PipelineConfigInput } from '../shared/config/runtime.js';
 import type { LocalServices } from './services.js';
 
-export function localPipelineConfig(services: Pick<LocalServices, 'emulator'>, overrides: Partial<PipelineConfigInput> = {}): PipelineConfig {
+export function localPipelineConfig(
+  services: Pick<LocalServices, 'emulator'>,
+  overrides: Partial<PipelineConfigInput> = {},
+): PipelineConfig {
   return PipelineConfigSchema.parse({
     environment: 'local',
     tenantId: services.emulator.tenantId,

@@ -28,9 +28,15 @@ function printWelcome(stack: LiveStack): void {
   const harbour = DEFAULT_SEED_IDS.harbourOffice;
   say('The local stack is running (nothing here talks to AWS):');
   say(`  iBinder emulator  ${services.emulator.url}  (tenant ${services.emulator.tenantId})`);
-  say(`  S3                ${services.s3.endpoint}  buckets ${services.inboxBucket} (versioned; inbox/ is ingested), ${services.archiveBucket}`);
+  say(
+    `  S3                ${services.s3.endpoint}  buckets ${services.inboxBucket} (versioned; inbox/ is ingested), ${services.archiveBucket}`,
+  );
   say(`  DynamoDB          ${services.dynamodb.endpoint}  tables ${services.ledgerTable}, ${services.exportLedgerTable}`);
-  say(`  SQS               ${stack.sqs.endpoint}  queues ${Object.values(stack.queueUrls).map((u) => u.split('/').pop()).join(', ')}`);
+  say(
+    `  SQS               ${stack.sqs.endpoint}  queues ${Object.values(stack.queueUrls)
+      .map((u) => u.split('/').pop())
+      .join(', ')}`,
+  );
   say();
   say('Paste these into another shell:');
   say();

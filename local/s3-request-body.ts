@@ -120,15 +120,24 @@ export class VerifyingRequestBody extends Transform {
       return { ok: false, code: 'IncompleteBody', message: 'the aws-chunked body ended before its final zero-length chunk' };
     }
     if (this.options.decodedLength !== undefined && this.decodedBytes !== this.options.decodedLength) {
-      return { ok: false, code: 'IncompleteBody', message: `x-amz-decoded-content-length says ${this.options.decodedLength} bytes, the body had ${this.decodedBytes}` };
+      return {
+        ok: false,
+        code: 'IncompleteBody',
+        message: `x-amz-decoded-content-length says ${this.options.decodedLength} bytes, the body had ${this.decodedBytes}`,
+      };
     }
     if (!this.options.checksum || !this.checksum) return { ok: true };
     const header = `x-amz-checksum-${this.options.checksum.algorithm}`;
     const expected = this.options.checksum.expected ?? this.trailers.get(header);
-    if (expected === undefined) return { ok: false, code: 'InvalidRequest', message: `the request announced a ${header} but sent no value in a header or trailer` };
+    if (expected === undefined)
+      return { ok: false, code: 'InvalidRequest', message: `the request announced a ${header} but sent no value in a header or trailer` };
     const actual = this.checksum.digestBase64();
     if (actual !== expected) {
-      return { ok: false, code: 'BadDigest', message: `The ${this.options.checksum.algorithm.toUpperCase()} you specified did not match the calculated checksum (sent ${expected}, calculated ${actual})` };
+      return {
+        ok: false,
+        code: 'BadDigest',
+        message: `The ${this.options.checksum.algorithm.toUpperCase()} you specified did not match the calculated checksum (sent ${expected}, calculated ${actual})`,
+      };
     }
     return { ok: true, checksum: { header, value: actual } };
   }

@@ -38,7 +38,11 @@ export class ObjectTagStore {
   /** Replaces the object's whole tag set, as PutObjectTagging and every object write do. */
   set(bucket: string, key: string, tagSet: TagSet): void {
     if (tagSet.length === 0) this.tags.delete(storeKey(bucket, key));
-    else this.tags.set(storeKey(bucket, key), tagSet.map((t) => ({ Key: t.Key, Value: t.Value })));
+    else
+      this.tags.set(
+        storeKey(bucket, key),
+        tagSet.map((t) => ({ Key: t.Key, Value: t.Value })),
+      );
   }
 
   delete(bucket: string, key: string): void {
@@ -58,10 +62,20 @@ export function validateTagSet(tagSet: TagSet): TagSet {
   const seen = new Set<string>();
   for (const { Key: key, Value: value } of tagSet) {
     const keyChars = [...key].length;
-    if (keyChars < 1 || keyChars > MAX_TAG_KEY_CHARS) throw new InvalidTagError(`The TagKey "${key}" must be 1 to ${MAX_TAG_KEY_CHARS} characters long`, 'InvalidTag');
-    if ([...value].length > MAX_TAG_VALUE_CHARS) throw new InvalidTagError(`The TagValue of "${key}" is longer than ${MAX_TAG_VALUE_CHARS} characters`, 'InvalidTag');
-    if (!S3_TAG_CHARS.test(key)) throw new InvalidTagError(`The TagKey "${key}" contains a character S3 does not allow (letters, digits, spaces and + - = . _ : / @)`, 'InvalidTag');
-    if (!S3_TAG_CHARS.test(value)) throw new InvalidTagError(`The TagValue of "${key}" contains a character S3 does not allow (letters, digits, spaces and + - = . _ : / @)`, 'InvalidTag');
+    if (keyChars < 1 || keyChars > MAX_TAG_KEY_CHARS)
+      throw new InvalidTagError(`The TagKey "${key}" must be 1 to ${MAX_TAG_KEY_CHARS} characters long`, 'InvalidTag');
+    if ([...value].length > MAX_TAG_VALUE_CHARS)
+      throw new InvalidTagError(`The TagValue of "${key}" is longer than ${MAX_TAG_VALUE_CHARS} characters`, 'InvalidTag');
+    if (!S3_TAG_CHARS.test(key))
+      throw new InvalidTagError(
+        `The TagKey "${key}" contains a character S3 does not allow (letters, digits, spaces and + - = . _ : / @)`,
+        'InvalidTag',
+      );
+    if (!S3_TAG_CHARS.test(value))
+      throw new InvalidTagError(
+        `The TagValue of "${key}" contains a character S3 does not allow (letters, digits, spaces and + - = . _ : / @)`,
+        'InvalidTag',
+      );
     if (key.toLowerCase().startsWith('aws:')) throw new InvalidTagError(`The TagKey "${key}" uses the reserved prefix aws:`, 'InvalidTag');
     if (seen.has(key)) throw new InvalidTagError(`Cannot provide multiple Tags with the same key "${key}"`, 'InvalidTag');
     seen.add(key);
@@ -78,7 +92,10 @@ export function parseTaggingHeader(header: string): TagSet {
 /** Reads a PutObjectTagging body (`<Tagging><TagSet><Tag><Key/><Value/></Tag>...`). */
 export function parseTaggingXml(xml: string): TagSet {
   if (!/<Tagging[\s>]/.test(xml) || !/<\/Tagging>\s*$/.test(xml.trim())) {
-    throw new InvalidTagError('The XML you provided was not well-formed or did not validate against our published schema: expected <Tagging><TagSet>...</TagSet></Tagging>', 'MalformedXML');
+    throw new InvalidTagError(
+      'The XML you provided was not well-formed or did not validate against our published schema: expected <Tagging><TagSet>...</TagSet></Tagging>',
+      'MalformedXML',
+    );
   }
   const tags: Array<{ Key: string; Value: string }> = [];
   for (const block of xml.matchAll(/<Tag>([\s\S]*?)<\/Tag>/g)) {

@@ -120,7 +120,12 @@ export class S3rverCompatibility {
     const keyBytes = Buffer.byteLength(key, 'utf8');
     if (keyBytes > MAX_KEY_BYTES) {
       // S3 refuses such a key on every object request; s3rver would try to store it.
-      return respondError(ctx, 400, 'KeyTooLongError', `Your key is too long: ${keyBytes} bytes, S3 allows ${MAX_KEY_BYTES} (key begins ${JSON.stringify(key.slice(0, 80))})`);
+      return respondError(
+        ctx,
+        400,
+        'KeyTooLongError',
+        `Your key is too long: ${keyBytes} bytes, S3 allows ${MAX_KEY_BYTES} (key begins ${JSON.stringify(key.slice(0, 80))})`,
+      );
     }
     const versionId = typeof query.versionId === 'string' ? query.versionId : undefined;
     if (!this.versions.allows(bucket, key, versionId)) {
@@ -174,7 +179,8 @@ export class S3rverCompatibility {
 
   /** GET / PUT / DELETE `?tagging`, answered here (s3rver's own would corrupt values). */
   private async taggingRequest(ctx: KoaContext, bucket: string, key: string): Promise<void> {
-    if (!['GET', 'PUT', 'DELETE'].includes(ctx.method)) return respondError(ctx, 405, 'MethodNotAllowed', `${ctx.method} is not allowed on ?tagging`);
+    if (!['GET', 'PUT', 'DELETE'].includes(ctx.method))
+      return respondError(ctx, 405, 'MethodNotAllowed', `${ctx.method} is not allowed on ?tagging`);
     if (!(await this.store.existsObject(bucket, key))) {
       return respondError(ctx, 404, 'NoSuchKey', `The specified key does not exist: ${key}`);
     }
@@ -208,15 +214,20 @@ export class S3rverCompatibility {
     let tagSet: TagSet;
     if (copySource !== undefined) {
       const source = parseCopySource(copySource);
-      if (!source) return respondError(ctx, 400, 'InvalidArgument', `x-amz-copy-source must be "<bucket>/<key>", got ${JSON.stringify(copySource)}`);
+      if (!source)
+        return respondError(ctx, 400, 'InvalidArgument', `x-amz-copy-source must be "<bucket>/<key>", got ${JSON.stringify(copySource)}`);
       if (!this.versions.allows(source.bucket, source.key, source.versionId)) {
         return respondError(ctx, 404, 'NoSuchVersion', `The specified version does not exist: ${source.key} version ${source.versionId}`);
       }
       // s3rver decodes the header with decodeURI only; give it the form it understands.
       ctx.headers['x-amz-copy-source'] = encodeURI(`${source.bucket}/${source.key}`);
       const directive = (headerValue(ctx.headers['x-amz-tagging-directive']) ?? 'COPY').toUpperCase();
-      if (directive !== 'COPY' && directive !== 'REPLACE') return respondError(ctx, 400, 'InvalidArgument', `x-amz-tagging-directive must be COPY or REPLACE, got ${directive}`);
-      tagSet = directive === 'REPLACE' ? parseTaggingHeader(headerValue(ctx.headers['x-amz-tagging']) ?? '') : this.tags.get(source.bucket, source.key);
+      if (directive !== 'COPY' && directive !== 'REPLACE')
+        return respondError(ctx, 400, 'InvalidArgument', `x-amz-tagging-directive must be COPY or REPLACE, got ${directive}`);
+      tagSet =
+        directive === 'REPLACE'
+          ? parseTaggingHeader(headerValue(ctx.headers['x-amz-tagging']) ?? '')
+          : this.tags.get(source.bucket, source.key);
     } else {
       tagSet = parseTaggingHeader(headerValue(ctx.headers['x-amz-tagging']) ?? '');
     }
@@ -260,7 +271,10 @@ export class S3rverCompatibility {
    */
   private interceptBody(ctx: KoaContext): { stream: VerifyingRequestBody } | { error: string } | undefined {
     const headers = ctx.headers;
-    const encodings = (headerValue(headers['content-encoding']) ?? '').split(',').map((e) => e.trim()).filter(Boolean);
+    const encodings = (headerValue(headers['content-encoding']) ?? '')
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
     const chunked = encodings.includes('aws-chunked');
     const trailer = headerValue(headers['x-amz-trailer'])?.trim().toLowerCase();
     let checksum: { algorithm: ChecksumAlgorithm; expected?: string } | undefined;
@@ -355,7 +369,7 @@ export function parseCopySource(header: string): { bucket: string; key: string; 
   }
   const slash = decoded.indexOf('/');
   if (slash <= 0 || slash === decoded.length - 1) return undefined;
-  const versionId = queryPart ? new URLSearchParams(queryPart).get('versionId') ?? undefined : undefined;
+  const versionId = queryPart ? (new URLSearchParams(queryPart).get('versionId') ?? undefined) : undefined;
   return { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1), ...(versionId ? { versionId } : {}) };
 }
 
@@ -369,7 +383,12 @@ function isSuccess(status: number): boolean {
 
 function xmlValues(xml: string, element: string): string[] {
   return [...xml.matchAll(new RegExp(`<${element}>([\\s\\S]*?)</${element}>`, 'g'))].map((m) =>
-    (m[1] ?? '').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'),
+    (m[1] ?? '')
+      .replace(/&quot;/g, '"')
+      .replace(/&apos;/g, "'")
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&'),
   );
 }
 

@@ -52,7 +52,11 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
     startEmulator({ host: '127.0.0.1', port: 0, ...options.emulator }),
     // The inbox is versioned in AWS; the ledger keys objects by their version id.
     startLocalS3({ buckets: [inboxBucket, archiveBucket], versionedBuckets: [inboxBucket], port: options.ports?.s3 ?? 0 }),
-    startLocalDynamoDb({ tables: [ledgerTable, exportLedgerTable], tablesWithObjectIndex: [ledgerTable], port: options.ports?.dynamodb ?? 0 }),
+    startLocalDynamoDb({
+      tables: [ledgerTable, exportLedgerTable],
+      tablesWithObjectIndex: [ledgerTable],
+      port: options.ports?.dynamodb ?? 0,
+    }),
   ] as const);
   const [emulatorResult, s3Result, dynamodbResult] = started;
   if (emulatorResult.status === 'rejected' || s3Result.status === 'rejected' || dynamodbResult.status === 'rejected') {
@@ -61,7 +65,9 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
       s3Result.status === 'fulfilled' ? s3Result.value.stop() : undefined,
       dynamodbResult.status === 'fulfilled' ? dynamodbResult.value.stop() : undefined,
     ]);
-    const reasons = started.flatMap((r, i) => (r.status === 'rejected' ? [`${['iBinder emulator', 'local S3', 'local DynamoDB'][i]}: ${errorText(r.reason)}`] : []));
+    const reasons = started.flatMap((r, i) =>
+      r.status === 'rejected' ? [`${['iBinder emulator', 'local S3', 'local DynamoDB'][i]}: ${errorText(r.reason)}`] : [],
+    );
     throw new Error(`the local services could not start (${reasons.join('; ')})`);
   }
   const emulator = emulatorResult.value;

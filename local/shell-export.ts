@@ -18,8 +18,10 @@ export function shellQuote(value: string): string {
 
 /** `export NAME=value`, with an optional note after `#` (a note with a newline is refused). */
 export function shellExportLine(name: string, value: string, note?: string): string {
-  if (!VARIABLE_NAME.test(name)) throw new Error(`"${name}" is not a shell variable name: use letters, digits and _, not starting with a digit`);
-  if (note !== undefined && /[\r\n]/.test(note)) throw new Error(`the note of ${name} spans lines; a shell would run its second line as a command`);
+  if (!VARIABLE_NAME.test(name))
+    throw new Error(`"${name}" is not a shell variable name: use letters, digits and _, not starting with a digit`);
+  if (note !== undefined && /[\r\n]/.test(note))
+    throw new Error(`the note of ${name} spans lines; a shell would run its second line as a command`);
   return `export ${name}=${shellQuote(value)}${note ? `   # ${note}` : ''}`;
 }
 

@@ -18,7 +18,8 @@ export class SimulatedClock {
 
   /** Moves the clock forward; a negative step is a bug in the caller. */
   advance(ms: number): void {
-    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`SimulatedClock.advance: step must be a finite, non-negative number of ms, got ${ms}`);
+    if (!Number.isFinite(ms) || ms < 0)
+      throw new RangeError(`SimulatedClock.advance: step must be a finite, non-negative number of ms, got ${ms}`);
     this.current += ms;
   }
 

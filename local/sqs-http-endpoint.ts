@@ -59,7 +59,10 @@ const GetQueueAttributesInput = z.object({ QueueUrl: queueUrlField, AttributeNam
 const SendMessageInput = z.object({ QueueUrl: queueUrlField, MessageBody: z.string(), DelaySeconds: z.number().int().optional() });
 const SendMessageBatchInput = z.object({
   QueueUrl: queueUrlField,
-  Entries: z.array(z.object({ Id: z.string().min(1), MessageBody: z.string(), DelaySeconds: z.number().int().optional() })).min(1).max(10),
+  Entries: z
+    .array(z.object({ Id: z.string().min(1), MessageBody: z.string(), DelaySeconds: z.number().int().optional() }))
+    .min(1)
+    .max(10),
 });
 const ReceiveMessageInput = z.object({
   QueueUrl: queueUrlField,
@@ -70,9 +73,16 @@ const ReceiveMessageInput = z.object({
 const DeleteMessageInput = z.object({ QueueUrl: queueUrlField, ReceiptHandle: z.string().min(1) });
 const DeleteMessageBatchInput = z.object({
   QueueUrl: queueUrlField,
-  Entries: z.array(z.object({ Id: z.string().min(1), ReceiptHandle: z.string().min(1) })).min(1).max(10),
+  Entries: z
+    .array(z.object({ Id: z.string().min(1), ReceiptHandle: z.string().min(1) }))
+    .min(1)
+    .max(10),
 });
-const ChangeMessageVisibilityInput = z.object({ QueueUrl: queueUrlField, ReceiptHandle: z.string().min(1), VisibilityTimeout: z.number().int() });
+const ChangeMessageVisibilityInput = z.object({
+  QueueUrl: queueUrlField,
+  ReceiptHandle: z.string().min(1),
+  VisibilityTimeout: z.number().int(),
+});
 
 export async function startSqsHttpEndpoint(options: SqsHttpEndpointOptions): Promise<SqsHttpEndpoint> {
   const queues = new Map(options.queues.map((q) => [q.queueName, q]));
@@ -152,7 +162,13 @@ export async function startSqsHttpEndpoint(options: SqsHttpEndpointOptions): Pro
         messages = receive();
       }
       return {
-        Messages: messages.map((m) => ({ MessageId: m.messageId, ReceiptHandle: m.receiptHandle, MD5OfBody: m.md5OfBody, Body: m.body, Attributes: { ...m.attributes } })),
+        Messages: messages.map((m) => ({
+          MessageId: m.messageId,
+          ReceiptHandle: m.receiptHandle,
+          MD5OfBody: m.md5OfBody,
+          Body: m.body,
+          Attributes: { ...m.attributes },
+        })),
       };
     },
     DeleteMessage: (operation, body) => {
@@ -174,7 +190,11 @@ export async function startSqsHttpEndpoint(options: SqsHttpEndpointOptions): Pro
       try {
         changed = queue.changeVisibility(input.ReceiptHandle, input.VisibilityTimeout);
       } catch (err) {
-        throw new SqsError('com.amazonaws.sqs#InvalidParameterValue', 'InvalidParameterValue', `${operation} on ${queue.queueName}: ${(err as Error).message}`);
+        throw new SqsError(
+          'com.amazonaws.sqs#InvalidParameterValue',
+          'InvalidParameterValue',
+          `${operation} on ${queue.queueName}: ${(err as Error).message}`,
+        );
       }
       if (!changed) {
         throw new SqsError(
@@ -215,7 +235,10 @@ export async function startSqsHttpEndpoint(options: SqsHttpEndpointOptions): Pro
         respond(res, err.status, { __type: err.type, message: err.message });
         return;
       }
-      respond(res, 500, { __type: 'com.amazonaws.sqs#InternalError', message: `${operation ?? 'request'} failed in the local SQS endpoint: ${(err as Error).message}` });
+      respond(res, 500, {
+        __type: 'com.amazonaws.sqs#InternalError',
+        message: `${operation ?? 'request'} failed in the local SQS endpoint: ${(err as Error).message}`,
+      });
     }
   };
 
@@ -223,7 +246,9 @@ export async function startSqsHttpEndpoint(options: SqsHttpEndpointOptions): Pro
     void handle(req, res);
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new Error(`the local SQS endpoint could not listen on 127.0.0.1:${options.port ?? 0}: ${err.message}`, { cause: err })));
+    server.once('error', (err) =>
+      reject(new Error(`the local SQS endpoint could not listen on 127.0.0.1:${options.port ?? 0}: ${err.message}`, { cause: err })),
+    );
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -253,7 +278,11 @@ function send(operation: string, queue: SqsSimulator, body: string, delaySeconds
   try {
     return queue.send(body, delaySeconds !== undefined ? { delaySeconds } : {});
   } catch (err) {
-    throw new SqsError('com.amazonaws.sqs#InvalidParameterValue', 'InvalidParameterValue', `${operation} to ${queue.queueName}: ${(err as Error).message}`);
+    throw new SqsError(
+      'com.amazonaws.sqs#InvalidParameterValue',
+      'InvalidParameterValue',
+      `${operation} to ${queue.queueName}: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -263,7 +292,12 @@ async function readJson(operation: string, req: IncomingMessage): Promise<unknow
   for await (const chunk of req) {
     const buffer = chunk as Buffer;
     size += buffer.length;
-    if (size > MAX_REQUEST_BYTES) throw new SqsError('com.amazonaws.sqs#InvalidParameterValue', 'InvalidParameterValue', `${operation}: the request body is over ${MAX_REQUEST_BYTES} bytes`);
+    if (size > MAX_REQUEST_BYTES)
+      throw new SqsError(
+        'com.amazonaws.sqs#InvalidParameterValue',
+        'InvalidParameterValue',
+        `${operation}: the request body is over ${MAX_REQUEST_BYTES} bytes`,
+      );
     chunks.push(buffer);
   }
   const text = Buffer.concat(chunks).toString('utf8');
@@ -271,7 +305,11 @@ async function readJson(operation: string, req: IncomingMessage): Promise<unknow
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new SqsError('com.amazonaws.sqs#InvalidParameterValue', 'InvalidParameterValue', `${operation}: the request body is not JSON; send ${JSON_CONTENT_TYPE}`);
+    throw new SqsError(
+      'com.amazonaws.sqs#InvalidParameterValue',
+      'InvalidParameterValue',
+      `${operation}: the request body is not JSON; send ${JSON_CONTENT_TYPE}`,
+    );
   }
 }
 

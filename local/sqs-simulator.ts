@@ -183,7 +183,9 @@ export class SqsSimulator {
     }
     const delaySeconds = options.delaySeconds ?? 0;
     if (!Number.isInteger(delaySeconds) || delaySeconds < 0 || delaySeconds > MAX_DELAY_SECONDS) {
-      throw new RangeError(`SendMessage to ${this.queueName}: delaySeconds must be an integer from 0 to ${MAX_DELAY_SECONDS}, got ${delaySeconds}`);
+      throw new RangeError(
+        `SendMessage to ${this.queueName}: delaySeconds must be an integer from 0 to ${MAX_DELAY_SECONDS}, got ${delaySeconds}`,
+      );
     }
     const now = this.clock.now();
     const messageId = randomUUID();
@@ -208,7 +210,9 @@ export class SqsSimulator {
   receive(options: { maxMessages?: number; visibilityTimeoutSeconds?: number } = {}): ReceivedMessage[] {
     const maxMessages = options.maxMessages ?? 1;
     if (!Number.isInteger(maxMessages) || maxMessages < 1 || maxMessages > MAX_RECEIVE_BATCH) {
-      throw new RangeError(`ReceiveMessage from ${this.queueName}: maxMessages must be an integer from 1 to ${MAX_RECEIVE_BATCH}, got ${maxMessages}`);
+      throw new RangeError(
+        `ReceiveMessage from ${this.queueName}: maxMessages must be an integer from 1 to ${MAX_RECEIVE_BATCH}, got ${maxMessages}`,
+      );
     }
     const timeoutMs = (options.visibilityTimeoutSeconds ?? this.visibilityTimeoutSeconds) * 1000;
     const now = this.clock.now();
@@ -256,7 +260,11 @@ export class SqsSimulator {
    * receipt handle changes nothing (false).
    */
   changeVisibility(receiptHandle: string, visibilityTimeoutSeconds: number): boolean {
-    if (!Number.isInteger(visibilityTimeoutSeconds) || visibilityTimeoutSeconds < 0 || visibilityTimeoutSeconds > MAX_VISIBILITY_TIMEOUT_SECONDS) {
+    if (
+      !Number.isInteger(visibilityTimeoutSeconds) ||
+      visibilityTimeoutSeconds < 0 ||
+      visibilityTimeoutSeconds > MAX_VISIBILITY_TIMEOUT_SECONDS
+    ) {
       throw new RangeError(
         `ChangeMessageVisibility on ${this.queueName}: the visibility timeout must be an integer from 0 to ${MAX_VISIBILITY_TIMEOUT_SECONDS} seconds, got ${visibilityTimeoutSeconds}`,
       );
@@ -376,12 +384,20 @@ export class SqsSimulator {
   }
 
   private visibleInOrder(now: number): StoredMessage[] {
-    return [...this.messages.values()].filter((m) => m.visibleAt <= now).sort((a, b) => a.visibleAt - b.visibleAt || a.sequence - b.sequence);
+    return [...this.messages.values()]
+      .filter((m) => m.visibleAt <= now)
+      .sort((a, b) => a.visibleAt - b.visibleAt || a.sequence - b.sequence);
   }
 
   private moveToDeadLetters(message: StoredMessage, now: number): void {
     this.messages.delete(message.messageId);
-    this.dead.push({ messageId: message.messageId, body: message.body, receiveCount: message.receiveCount, sentAt: message.sentAt, movedAt: now });
+    this.dead.push({
+      messageId: message.messageId,
+      body: message.body,
+      receiveCount: message.receiveCount,
+      sentAt: message.sentAt,
+      movedAt: now,
+    });
   }
 
   private findByReceiptHandle(receiptHandle: string): StoredMessage | undefined {
@@ -401,11 +417,15 @@ export function simulatedMessageVisibility(): MessageVisibility {
     change(message: ReceivedMessageRef, visibilityTimeoutSeconds: number): Promise<void> {
       const queue = SqsSimulator.byArn(message.eventSourceARN);
       if (!queue) {
-        return Promise.reject(new Error(`ChangeMessageVisibility for message ${message.messageId}: no simulated queue has the ARN ${message.eventSourceARN}`));
+        return Promise.reject(
+          new Error(`ChangeMessageVisibility for message ${message.messageId}: no simulated queue has the ARN ${message.eventSourceARN}`),
+        );
       }
       if (!queue.changeVisibility(message.receiptHandle, visibilityTimeoutSeconds)) {
         return Promise.reject(
-          new Error(`ChangeMessageVisibility for message ${message.messageId} on ${queue.queueName}: the receipt handle is not the message's latest (deleted or received again)`),
+          new Error(
+            `ChangeMessageVisibility for message ${message.messageId} on ${queue.queueName}: the receipt handle is not the message's latest (deleted or received again)`,
+          ),
         );
       }
       return Promise.resolve();
@@ -420,7 +440,8 @@ export function simulatedMessageVisibility(): MessageVisibility {
  */
 export function interpretBatchResponse(response: unknown, messageIds: readonly string[]): { failed: Set<string>; error?: string } {
   if (response === undefined || response === null) return { failed: new Set() };
-  if (typeof response !== 'object') return { failed: new Set(messageIds), error: `handler returned ${typeof response}, not a batch response` };
+  if (typeof response !== 'object')
+    return { failed: new Set(messageIds), error: `handler returned ${typeof response}, not a batch response` };
   const failures = (response as { batchItemFailures?: unknown }).batchItemFailures;
   if (failures === undefined || failures === null) return { failed: new Set() };
   if (!Array.isArray(failures)) return { failed: new Set(messageIds), error: 'batchItemFailures is not an array' };
@@ -429,7 +450,10 @@ export function interpretBatchResponse(response: unknown, messageIds: readonly s
   for (const failure of failures) {
     const id = typeof failure === 'object' && failure !== null ? (failure as { itemIdentifier?: unknown }).itemIdentifier : undefined;
     if (typeof id !== 'string' || id === '' || !known.has(id)) {
-      return { failed: new Set(messageIds), error: `batchItemFailures names ${JSON.stringify(id)}, which is not a message of this batch: Lambda fails the whole batch` };
+      return {
+        failed: new Set(messageIds),
+        error: `batchItemFailures names ${JSON.stringify(id)}, which is not a message of this batch: Lambda fails the whole batch`,
+      };
     }
     failed.add(id);
   }

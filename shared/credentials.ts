@@ -92,9 +92,7 @@ export function parseSecret(secretName: string, secretString: string | undefined
   const parsed = SecretShape.safeParse(json);
   if (!parsed.success) {
     const fields = [...new Set(parsed.error.issues.map((i) => (i.path.length > 0 ? i.path.join('.') : '(root)')))];
-    throw new CredentialsError(
-      `Secrets Manager secret "${secretName}" is missing or has an empty ${fields.join(', ')}: ${expected}`,
-    );
+    throw new CredentialsError(`Secrets Manager secret "${secretName}" is missing or has an empty ${fields.join(', ')}: ${expected}`);
   }
   return parsed.data;
 }
@@ -107,7 +105,9 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): IBinde
     (name): name is string => name !== undefined,
   );
   if (!clientId || !clientSecret) {
-    throw new CredentialsError(`${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set: set both to use local iBinder credentials`);
+    throw new CredentialsError(
+      `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set: set both to use local iBinder credentials`,
+    );
   }
   return { clientId, clientSecret };
 }

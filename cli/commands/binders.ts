@@ -13,7 +13,7 @@ export const registerBindersCommand: CommandRegistration = (program, action) => 
         const sorted = [...binders].sort((a, b) => a.name.localeCompare(b.name));
         ctx.output.result({ binders: sorted }, () =>
           sorted.length === 0
-            ? ['No binders: the API client sees none in this tenant (check the tenant id and the client\'s access).']
+            ? ["No binders: the API client sees none in this tenant (check the tenant id and the client's access)."]
             : table(
                 ['ID', 'NAME', 'TYPE', 'CREATED'],
                 sorted.map((b) => [b.id, b.name, b.type ?? '', b.createdAt ?? '']),

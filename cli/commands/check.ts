@@ -40,7 +40,11 @@ export const registerCheckCommand: CommandRegistration = (program, action) => {
     .command('check')
     .description('say whether the ingest would accept a file, and every reason why not (uploads nothing)')
     .addArgument(new Argument('<object>', 'an S3 object (s3://bucket/key) or a local file'))
-    .option('-t, --tag <key=value>', 'a tag the file would carry (repeatable); on an S3 object it replaces that tag, key= removes it', parseTagOption)
+    .option(
+      '-t, --tag <key=value>',
+      'a tag the file would carry (repeatable); on an S3 object it replaces that tag, key= removes it',
+      parseTagOption,
+    )
     .option('--key <key>', 'the inbox key a local file would be uploaded to (default inbox/<file name>)')
     .option('--version-id <id>', 'the S3 object version to check (default the current one)')
     .addHelpText(
@@ -73,7 +77,12 @@ Exit code: 0 accepted, 1 rejected, 2 usage or configuration error.`,
           result.notes.push('no environment chosen (--env): routing rules and the default target were not applied');
         }
         const knownBinders =
-          result.ibinder?.status === 404 ? await client.listBinders().then((bs) => bs.map((b) => `${b.id} (${b.name})`), () => undefined) : undefined;
+          result.ibinder?.status === 404
+            ? await client.listBinders().then(
+                (bs) => bs.map((b) => `${b.id} (${b.name})`),
+                () => undefined,
+              )
+            : undefined;
 
         ctx.output.result(
           {
@@ -96,7 +105,8 @@ async function readSubject(ctx: CliContext, text: string, options: CheckOptions)
   const config = ctx.pipelineConfig();
   if (isS3Url(text)) {
     const location = parseS3Location(text);
-    if (options.key !== undefined) throw new UsageError('--key is for local files: an S3 object is judged under its own key', 'leave out --key');
+    if (options.key !== undefined)
+      throw new UsageError('--key is for local files: an S3 object is judged under its own key', 'leave out --key');
     const ref = { ...location, versionId: options.versionId };
     // Loaded on use: the S3 client (which these pull in) should not slow down every start of the CLI.
     const [{ getObjectTags, headObjectVersion }, { resolveRejectedObjectKeys, s3RejectionReportReader }] = await Promise.all([

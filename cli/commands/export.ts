@@ -14,7 +14,7 @@ export const registerExportCommand: CommandRegistration = (program, action) => {
   program
     .command('export')
     .description('run an export now (or a backfill with --since) into the archive bucket, with progress and a summary')
-    .option('-b, --binder <id>', 'export this binder (repeatable; default: the environment\'s export binders, or all)', collect)
+    .option('-b, --binder <id>', "export this binder (repeatable; default: the environment's export binders, or all)", collect)
     .option('--since <date>', 'backfill: only versions modified at or after this date (2024-05-01 or an ISO 8601 time)', parseSince)
     .option('--run-id <id>', 'resume (or name) a run; with --remote, follow it if it exists; default a new run id', parseRunId)
     .option('--concurrency <n>', 'versions copied at once (default 4; not with --remote)', parsePositiveInteger)
@@ -35,7 +35,10 @@ archive bucket. Exit code 1 when any version failed (the summary and the manifes
       action(async (ctx, command) => {
         const options = command.opts<ExportOptions>();
         if (options.remote && options.concurrency !== undefined) {
-          throw new UsageError('--concurrency is for a run in this process', 'leave it out with --remote: the deployed workers\' concurrency is set by the stack');
+          throw new UsageError(
+            '--concurrency is for a run in this process',
+            "leave it out with --remote: the deployed workers' concurrency is set by the stack",
+          );
         }
         const { localExport, remoteExport } = await import('../export-run.js');
         return options.remote ? remoteExport(ctx, options) : localExport(ctx, options);
@@ -45,8 +48,9 @@ archive bucket. Exit code 1 when any version failed (the summary and the manifes
 
 function parseRunId(value: string): string {
   if (!RUN_ID_PATTERN.test(value)) {
-    throw new InvalidArgumentError('a run id has 1-100 letters, digits, ".", "_" or "-", as export prints it (e.g. 2026-11-22T02-00-00Z-3f9a1c)');
+    throw new InvalidArgumentError(
+      'a run id has 1-100 letters, digits, ".", "_" or "-", as export prints it (e.g. 2026-11-22T02-00-00Z-3f9a1c)',
+    );
   }
   return value;
 }
-

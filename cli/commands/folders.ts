@@ -9,7 +9,7 @@ import { table } from '../output.js';
 export const registerFoldersCommand: CommandRegistration = (program, action) => {
   program
     .command('folders')
-    .description('show a binder\'s folder tree: each folder\'s id (ibinder:folder) and path (ibinder:folder-path)')
+    .description("show a binder's folder tree: each folder's id (ibinder:folder) and path (ibinder:folder-path)")
     .addArgument(binderIdArgument())
     .option('--depth <n>', 'list only this many levels below the top (0 = top-level folders only)', parseDepth)
     .action(
@@ -20,7 +20,11 @@ export const registerFoldersCommand: CommandRegistration = (program, action) => 
         const folders = await onKnownBinder(client, binderId, () => walkFolderTree(client, binderId, { maxDepth: depth }));
         ctx.output.result({ binderId, folders }, () => {
           if (folders.length === 0) return [`Binder ${binderId} has no folders.`];
-          const rows = folders.map((f) => [`${'  '.repeat(f.depth)}${f.name}`, f.id, f.pathUsableAsTag ? f.path : `(${f.pathNote ?? 'not usable'})`]);
+          const rows = folders.map((f) => [
+            `${'  '.repeat(f.depth)}${f.name}`,
+            f.id,
+            f.pathUsableAsTag ? f.path : `(${f.pathNote ?? 'not usable'})`,
+          ]);
           return [
             `Binder ${binderId}: ${folders.length} folder(s). Tag a file with ibinder:folder=<ID> or ibinder:folder-path=<PATH>.`,
             '',

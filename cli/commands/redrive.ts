@@ -38,7 +38,8 @@ that fails again and returns to the dead-letter queue after the queue's maximum 
         const options = command.opts<RedriveOptions>();
         const from = options.from ?? (await ctx.resource(options.export ? 'exportDlqUrl' : 'ingestDlqUrl'));
         const to = options.to ?? (await ctx.resource(options.export ? 'exportQueueUrl' : 'ingestQueueUrl'));
-        if (from === to) throw new UsageError('--from and --to name the same queue', 'give the dead-letter queue as --from and its queue as --to');
+        if (from === to)
+          throw new UsageError('--from and --to name the same queue', 'give the dead-letter queue as --from and its queue as --to');
         const sqs = ctx.sqs();
         const { countMessages, moveMessages } = await import('../queue-redrive.js');
 
@@ -84,7 +85,9 @@ that fails again and returns to the dead-letter queue after the queue's maximum 
             );
           }
           if (result.moved < limit && result.failures.length === 0) {
-            lines.push(`  ${limit - result.moved} counted message(s) were not received (taken by another consumer, or the count was approximate).`);
+            lines.push(
+              `  ${limit - result.moved} counted message(s) were not received (taken by another consumer, or the count was approximate).`,
+            );
           }
           return lines;
         });

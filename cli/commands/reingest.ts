@@ -58,7 +58,9 @@ the one in an s3:// argument. Example:
         const options = command.opts<ReingestOptions>();
         const changes = options.tag ?? [];
         const config = ctx.pipelineConfig();
-        const location = isS3Url(text) ? parseS3Location(text, 'rejected object') : { bucket: await ctx.resource('inboxBucket'), key: text };
+        const location = isS3Url(text)
+          ? parseS3Location(text, 'rejected object')
+          : { bucket: await ctx.resource('inboxBucket'), key: text };
         const bucket = location.bucket;
         const s3 = ctx.s3();
         const keys = await resolveRejectedObjectKeys(location.key.replace(/^\/+/, ''), config, s3RejectionReportReader(s3, bucket));
@@ -110,7 +112,9 @@ the one in an s3:// argument. Example:
           };
           ctx.output.result({ bucket, ...keys, dryRun: true, reingested: false, tags, wouldDo: plan, ...(check ? { check } : {}) }, () => [
             `Dry run: nothing was changed. Without --dry-run this would:`,
-            ...(changes.length > 0 ? [`  set the tags on s3://${bucket}/${keys.rejectedKey}: ${tags.map((t) => `${t.Key}=${t.Value}`).join(', ')}`] : []),
+            ...(changes.length > 0
+              ? [`  set the tags on s3://${bucket}/${keys.rejectedKey}: ${tags.map((t) => `${t.Key}=${t.Value}`).join(', ')}`]
+              : []),
             `  copy s3://${bucket}/${keys.rejectedKey} to s3://${bucket}/${keys.inboxKey}${check ? ' (the check accepts it)' : ' (check skipped)'}`,
             `  delete the rejected copy and its report (${keys.reportKey})`,
           ]);

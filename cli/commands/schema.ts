@@ -8,7 +8,7 @@ import { TAG } from '../../shared/s3/tags.js';
 export const registerSchemaCommand: CommandRegistration = (program, action) => {
   program
     .command('schema')
-    .description('show a binder\'s metadata elements (ibinder:meta:<id> tags): required ones and allowed values')
+    .description("show a binder's metadata elements (ibinder:meta:<id> tags): required ones and allowed values")
     .addArgument(binderIdArgument())
     .action(
       action(async (ctx, command) => {

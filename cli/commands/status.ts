@@ -34,22 +34,30 @@ export const registerStatusCommand: CommandRegistration = (program, action) => {
           versionId !== undefined
             ? [await ledger.get({ ...object, versionId })].filter((e): e is LedgerEntry => e !== undefined)
             : await findLedgerEntries(ctx.dynamo(), tableName, ledger, object);
-        const inInbox = entries.length === 0 ? await headObjectVersion(ctx.s3(), { ...object, versionId }).catch(() => undefined) : undefined;
+        const inInbox =
+          entries.length === 0 ? await headObjectVersion(ctx.s3(), { ...object, versionId }).catch(() => undefined) : undefined;
         const now = ctx.now().getTime();
         const label = `s3://${object.bucket}/${object.key}${versionId !== undefined ? ` (version ${versionId})` : ''}`;
 
-        ctx.output.result({ object: { ...object, ...(versionId !== undefined ? { versionId } : {}) }, ledgerTable: tableName, entries }, () => {
-          if (entries.length === 0) {
-            return [
-              `${label}: the ingest ledger (${tableName}) has no entry for it.`,
-              inInbox
-                ? `  The object is in the bucket (version ${inInbox.versionId ?? 'null'}, ${inInbox.size} bytes) but not processed yet: check the ingest queue and its dead-letter queue (redrive), or see what the ingest would say: ${suggestedCommand(ctx.options, ['check', `s3://${object.bucket}/${object.key}`])}`
-                : '  Check the bucket and key (case-sensitive); entries are kept 90 days.',
-            ];
-          }
-          const reingestCommand = (rejectedKey: string): string => suggestedCommand(ctx.options, ['reingest', `s3://${object.bucket}/${rejectedKey}`]);
-          return entries.flatMap((entry, i) => [...(i > 0 ? [''] : []), ...describeEntry(entry, object.bucket, now, reingestCommand, reportKeyFor)]);
-        });
+        ctx.output.result(
+          { object: { ...object, ...(versionId !== undefined ? { versionId } : {}) }, ledgerTable: tableName, entries },
+          () => {
+            if (entries.length === 0) {
+              return [
+                `${label}: the ingest ledger (${tableName}) has no entry for it.`,
+                inInbox
+                  ? `  The object is in the bucket (version ${inInbox.versionId ?? 'null'}, ${inInbox.size} bytes) but not processed yet: check the ingest queue and its dead-letter queue (redrive), or see what the ingest would say: ${suggestedCommand(ctx.options, ['check', `s3://${object.bucket}/${object.key}`])}`
+                  : '  Check the bucket and key (case-sensitive); entries are kept 90 days.',
+              ];
+            }
+            const reingestCommand = (rejectedKey: string): string =>
+              suggestedCommand(ctx.options, ['reingest', `s3://${object.bucket}/${rejectedKey}`]);
+            return entries.flatMap((entry, i) => [
+              ...(i > 0 ? [''] : []),
+              ...describeEntry(entry, object.bucket, now, reingestCommand, reportKeyFor),
+            ]);
+          },
+        );
         return entries.length > 0 ? EXIT.ok : EXIT.failed;
       }),
     );
@@ -80,7 +88,8 @@ function describeEntry(
         `  document  ${entry.documentId}`,
         `  version   ${entry.documentVersionId}${entry.versionLabel !== undefined ? ` (label ${entry.versionLabel})` : ''}`,
       );
-      if (entry.binderId !== undefined) lines.push(`  binder    ${entry.binderId}${entry.folderId !== undefined ? `, folder ${entry.folderId}` : ''}`);
+      if (entry.binderId !== undefined)
+        lines.push(`  binder    ${entry.binderId}${entry.folderId !== undefined ? `, folder ${entry.folderId}` : ''}`);
       break;
     case 'rejected':
       lines.push(`  state     rejected at ${entry.rejectedAt}: ${entry.reasons.length} problem(s)`);

@@ -166,8 +166,7 @@ export async function planExport(request: PlanRequest, deps: PlannerDeps, budget
         break;
       }
       const binderId = run.binderIds[progress.binderIndex] as string;
-      const current: BinderProgress =
-        progress.current?.binderId === binderId ? progress.current : newBinderProgress(binderId);
+      const current: BinderProgress = progress.current?.binderId === binderId ? progress.current : newBinderProgress(binderId);
       const failedBefore =
         failedPage && failedPage.binderIndex === progress.binderIndex && failedPage.nextPage === progress.nextPage
           ? failedPage.attempts
@@ -176,7 +175,8 @@ export async function planExport(request: PlanRequest, deps: PlannerDeps, budget
       const lastAttempt = failedBefore + 1 >= MAX_PAGE_ATTEMPTS;
       let page: SourceDocumentPage;
       try {
-        if (prefetch?.binderId !== binderId) prefetch = new DocumentPagePrefetch(deps.source, binderId, deps.settings.pageSize, deps.settings.pagesAhead);
+        if (prefetch?.binderId !== binderId)
+          prefetch = new DocumentPagePrefetch(deps.source, binderId, deps.settings.pageSize, deps.settings.pagesAhead);
         page = await prefetch.page(progress.nextPage);
       } catch (err) {
         const error = classifyExportError(err);
@@ -207,13 +207,16 @@ export async function planExport(request: PlanRequest, deps: PlannerDeps, budget
         }
         // Not a document's fault (the ledger or the queue kept failing): the page's documents
         // are counted as errors and left to the next run, which finds them not exported.
-        deps.logger.error(`a page of documents could not be planned after ${MAX_PAGE_ATTEMPTS} attempts; its documents are left to the next run`, {
-          runId: run.runId,
-          binderId,
-          page: progress.nextPage,
-          documents: page.documents.length,
-          error: classifyExportError(err).reason,
-        });
+        deps.logger.error(
+          `a page of documents could not be planned after ${MAX_PAGE_ATTEMPTS} attempts; its documents are left to the next run`,
+          {
+            runId: run.runId,
+            binderId,
+            page: progress.nextPage,
+            documents: page.documents.length,
+            error: classifyExportError(err).reason,
+          },
+        );
         planned = { skippedUnchanged: 0, versionsEnqueued: 0, documentErrors: page.documents.length };
       }
       current.pages++;
@@ -282,9 +285,7 @@ export async function planExport(request: PlanRequest, deps: PlannerDeps, budget
   return result;
 }
 
-type OpenedRun =
-  | { run: ExportRunState; resumed: boolean; finalizedPreviousRunId?: string }
-  | { result: PlanResult };
+type OpenedRun = { run: ExportRunState; resumed: boolean; finalizedPreviousRunId?: string } | { result: PlanResult };
 
 /**
  * Finds the run to continue, or creates one (see the module's JSDoc for the rules).
@@ -302,9 +303,12 @@ async function openRun(request: PlanRequest, deps: PlannerDeps, budget: PlanBudg
     if (previous?.state === 'planned') {
       const howToWriteIt = `invoke {"source":"manual","runId":"${previous.runId}"} to write its manifest`;
       if (budget.remainingTimeMs() < 2 * deps.settings.planningMarginMs) {
-        deps.logger.warn(`the previous scheduled run never completed, and there is no time left to write its manifest now; ${howToWriteIt}`, {
-          runId: previous.runId,
-        });
+        deps.logger.warn(
+          `the previous scheduled run never completed, and there is no time left to write its manifest now; ${howToWriteIt}`,
+          {
+            runId: previous.runId,
+          },
+        );
       } else {
         try {
           const finalized = await finalizeRun(previous, { ...deps, sourceName: deps.source.name });
@@ -316,10 +320,13 @@ async function openRun(request: PlanRequest, deps: PlannerDeps, budget: PlanBudg
           finalizedPreviousRunId = previous.runId;
         } catch (err) {
           deps.metrics.planningFailed(previous.trigger);
-          deps.logger.error(`could not write the manifest of the previous scheduled run, which never completed; the new run starts anyway; ${howToWriteIt}`, {
-            runId: previous.runId,
-            error: classifyExportError(err).reason,
-          });
+          deps.logger.error(
+            `could not write the manifest of the previous scheduled run, which never completed; the new run starts anyway; ${howToWriteIt}`,
+            {
+              runId: previous.runId,
+              error: classifyExportError(err).reason,
+            },
+          );
         }
       }
     }
@@ -458,7 +465,14 @@ async function planPage(page: SourceDocumentPage, run: ExportRunState, deps: Pla
     }
   }
   // Counted before sending: a send that fails is repeated by the retry, never counted twice.
-  const newlyEnqueued = jobs.length > 0 ? await deps.runs.recordEnqueued(run.runId, jobs.map((j) => j.versionId), deps.clock()) : 0;
+  const newlyEnqueued =
+    jobs.length > 0
+      ? await deps.runs.recordEnqueued(
+          run.runId,
+          jobs.map((j) => j.versionId),
+          deps.clock(),
+        )
+      : 0;
   // Marked before sending: a version is never on the queue without its document's marker.
   const markerLimit = pLimit(8);
   await Promise.all(

@@ -136,7 +136,10 @@ export function checksumFieldsOf(body: Buffer, algorithm: ArchiveChecksumAlgorit
 }
 
 /** The checksum value among `fields` (CRC32 or SHA-256), if any. */
-function checksumValueOf(fields: { ChecksumCRC32?: string | undefined; ChecksumSHA256?: string | undefined }, algorithm: ArchiveChecksumAlgorithm): string | undefined {
+function checksumValueOf(
+  fields: { ChecksumCRC32?: string | undefined; ChecksumSHA256?: string | undefined },
+  algorithm: ArchiveChecksumAlgorithm,
+): string | undefined {
   return algorithm === 'CRC32' ? fields.ChecksumCRC32 : fields.ChecksumSHA256;
 }
 
@@ -239,9 +242,7 @@ class PooledPartWriter {
   async abort(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
     if (this.uploadId === undefined) return;
-    await this.upload.s3
-      .send(new AbortMultipartUploadCommand({ ...this.target, UploadId: this.uploadId }))
-      .catch(() => undefined);
+    await this.upload.s3.send(new AbortMultipartUploadCommand({ ...this.target, UploadId: this.uploadId })).catch(() => undefined);
   }
 
   private async sendPart(): Promise<void> {
@@ -265,7 +266,14 @@ class PooledPartWriter {
     const sent: Promise<void> = this.upload.s3
       .send(
         withUnsignedPayload(
-          new UploadPartCommand({ ...this.target, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length, ...checksum }),
+          new UploadPartCommand({
+            ...this.target,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            Body: body,
+            ContentLength: body.length,
+            ...checksum,
+          }),
         ),
       )
       .then((answer) => {

@@ -73,7 +73,9 @@ export async function exportVersion(job: ExportJob, deps: ExportVersionDeps): Pr
       versionId: job.versionId,
       fileName: job.fileName,
     });
-    const earlier = claim.earlierAttempt ? await findCompletedExport({ s3: deps.s3, bucket: deps.bucket, archiveKey, job }) : ({ kind: 'absent' } as const);
+    const earlier = claim.earlierAttempt
+      ? await findCompletedExport({ s3: deps.s3, bucket: deps.bucket, archiveKey, job })
+      : ({ kind: 'absent' } as const);
     if (earlier.kind === 'complete') {
       if (!(await deps.ledger.recordExportedUnderClaim(earlier.record, owner))) return await recordedByAnother(job, deps);
       return earlier.record.runId === job.runId
@@ -81,13 +83,16 @@ export async function exportVersion(job: ExportJob, deps: ExportVersionDeps): Pr
         : { status: 'already-exported', record: earlier.record, foundInArchive: true };
     }
     if (earlier.kind === 'inconclusive') {
-      deps.logger.warn('an earlier attempt left something in the archive that does not prove a complete export; copying the version again', {
-        runId: job.runId,
-        documentId: job.documentId,
-        versionId: job.versionId,
-        archiveKey,
-        reason: earlier.reason,
-      });
+      deps.logger.warn(
+        'an earlier attempt left something in the archive that does not prove a complete export; copying the version again',
+        {
+          runId: job.runId,
+          documentId: job.documentId,
+          versionId: job.versionId,
+          archiveKey,
+          reason: earlier.reason,
+        },
+      );
     }
 
     const schema = await deps.schemas.get(job.binderId);

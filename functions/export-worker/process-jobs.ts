@@ -133,11 +133,14 @@ export async function processExportJobs(
       } catch (err) {
         // The versions are exported and recorded; only the run's count misses them, so the run
         // is not finalized by its last worker but by the next scheduled plan.
-        deps.logger.error("could not count exported versions in their run's counters; the run's manifest is written by the next scheduled plan", {
-          runId,
-          versionIds: recorded.map((r) => r.job.versionId),
-          error: classifyExportError(err).reason,
-        });
+        deps.logger.error(
+          "could not count exported versions in their run's counters; the run's manifest is written by the next scheduled plan",
+          {
+            runId,
+            versionIds: recorded.map((r) => r.job.versionId),
+            error: classifyExportError(err).reason,
+          },
+        );
       }
     }
     for (const result of final) {
@@ -175,12 +178,7 @@ export async function processExportJobs(
   return results;
 }
 
-async function processOne(
-  message: ExportJobMessage,
-  deps: ExportDeps,
-  remaining: () => number,
-  reserveMs: number,
-): Promise<JobResult> {
+async function processOne(message: ExportJobMessage, deps: ExportDeps, remaining: () => number, reserveMs: number): Promise<JobResult> {
   let job: ExportJob;
   try {
     job = parseExportJob(message.body);
@@ -209,23 +207,34 @@ async function exportOne(message: ExportJobMessage, job: ExportJob, context: Rec
   try {
     const outcome = await exportVersion(job, deps);
     if (outcome.foundInArchive) {
-      deps.logger.info('version found complete in the archive, written by an earlier attempt that died before the ledger write; recorded without copying it again', {
-        ...context,
-        size: outcome.record.size,
-        exportedByRunId: outcome.record.runId,
-      });
+      deps.logger.info(
+        'version found complete in the archive, written by an earlier attempt that died before the ledger write; recorded without copying it again',
+        {
+          ...context,
+          size: outcome.record.size,
+          exportedByRunId: outcome.record.runId,
+        },
+      );
     }
     if (outcome.status === 'exported') {
       // Also when found in the archive: the attempt that copied it died before counting it.
       deps.metrics.versionExported(outcome.record.size);
-      if (!outcome.foundInArchive) deps.logger.info('version exported', { ...context, archiveKey: outcome.record.archiveKey, size: outcome.record.size });
+      if (!outcome.foundInArchive)
+        deps.logger.info('version exported', { ...context, archiveKey: outcome.record.archiveKey, size: outcome.record.size });
     } else {
       deps.metrics.versionAlreadyExported();
-      if (!outcome.foundInArchive) deps.logger.info('version already exported; nothing to do', { ...context, exportedByRunId: outcome.record.runId });
+      if (!outcome.foundInArchive)
+        deps.logger.info('version already exported; nothing to do', { ...context, exportedByRunId: outcome.record.runId });
     }
     // Exported by this very run (a redelivery after the export): it counts as this run's export.
     const status = outcome.status === 'already-exported' && outcome.record.runId === job.runId ? 'exported' : outcome.status;
-    return { messageId: message.messageId, status, job, record: outcome.record, recordedNow: outcome.status === 'exported' && outcome.recordedNow };
+    return {
+      messageId: message.messageId,
+      status,
+      job,
+      record: outcome.record,
+      recordedNow: outcome.status === 'exported' && outcome.recordedNow,
+    };
   } catch (err) {
     const error = err instanceof InvalidExportJobError ? { kind: 'permanent' as const, reason: err.message } : classifyExportError(err);
     if (error.kind === 'permanent') {
@@ -251,12 +260,15 @@ async function clearDocumentPending(job: ExportJob, deps: ExportDeps): Promise<v
   try {
     await deps.ledger.clearDocumentPending(job.documentId, job.versionId);
   } catch (err) {
-    deps.logger.warn("could not take an exported version out of its document's pending marker; the next run lists the document's versions once more", {
-      runId: job.runId,
-      documentId: job.documentId,
-      versionId: job.versionId,
-      error: classifyExportError(err).reason,
-    });
+    deps.logger.warn(
+      "could not take an exported version out of its document's pending marker; the next run lists the document's versions once more",
+      {
+        runId: job.runId,
+        documentId: job.documentId,
+        versionId: job.versionId,
+        error: classifyExportError(err).reason,
+      },
+    );
   }
 }
 

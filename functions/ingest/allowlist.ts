@@ -74,7 +74,7 @@ function startsWithSegments(names: readonly string[], prefix: readonly string[])
 function refusal(policy: Extract<AllowPolicy, { kind: 'list' }>, asked: AskedTarget, field: string): Problem {
   const allowed = describeAllowList(policy.allow);
   if (policy.scope.kind === 'rule') {
-    const implicit = policy.scope.implicit ? ' (the rule has no allow list, so only its own target\'s binder)' : '';
+    const implicit = policy.scope.implicit ? " (the rule has no allow list, so only its own target's binder)" : '';
     return {
       code: 'not-allowed',
       field,
@@ -91,7 +91,9 @@ function refusal(policy: Extract<AllowPolicy, { kind: 'list' }>, asked: AskedTar
     field,
     message:
       `no routing rule covers "${policy.scope.key}", and files under a prefix without a rule may not go to ${describeAskedTarget(asked)}; ` +
-      (policy.scope.setting === 'none' ? 'this environment allows them nothing (unlistedPrefixes is "none")' : `this environment allows them ${allowed}`),
+      (policy.scope.setting === 'none'
+        ? 'this environment allows them nothing (unlistedPrefixes is "none")'
+        : `this environment allows them ${allowed}`),
     fix:
       'put the file under the prefix of a routing rule that allows this target; or, if files without a rule may go there, ' +
       'add the target to unlistedPrefixes.allow in the environment config and deploy',
@@ -100,7 +102,8 @@ function refusal(policy: Extract<AllowPolicy, { kind: 'list' }>, asked: AskedTar
 
 /** `binder X, folder "A/B" (id G)`, as far as the folder is known. */
 export function describeAskedTarget(asked: AskedTarget): string {
-  if (asked.folderPath !== undefined && asked.folderId !== undefined) return `binder ${asked.binderId}, folder "${asked.folderPath}" (id ${asked.folderId})`;
+  if (asked.folderPath !== undefined && asked.folderId !== undefined)
+    return `binder ${asked.binderId}, folder "${asked.folderPath}" (id ${asked.folderId})`;
   if (asked.folderPath !== undefined) return `binder ${asked.binderId}, folder "${asked.folderPath}"`;
   if (asked.folderId !== undefined) return `binder ${asked.binderId}, folder id ${asked.folderId}`;
   return `binder ${asked.binderId}`;
@@ -112,7 +115,9 @@ export function describeAllowList(allow: readonly AllowedTarget[]): string {
   return allow
     .map((entry) => {
       const folders = [...(entry.folderPaths ?? []).map((p) => `"${p}"`), ...(entry.folderIds ?? []).map((id) => `id ${id}`)];
-      return folders.length === 0 ? `binder ${entry.binderId} (any folder)` : `binder ${entry.binderId}, folder ${folders.join(' or ')} and below`;
+      return folders.length === 0
+        ? `binder ${entry.binderId} (any folder)`
+        : `binder ${entry.binderId}, folder ${folders.join(' or ')} and below`;
     })
     .join('; ');
 }

@@ -164,7 +164,8 @@ export async function assessIngest(input: IngestAssessmentInput, deps: IngestAss
       cause: 'unresolved-target',
       problems: [...parsedTags.problems, ...invalid.problems, ...checks.problems],
       request: invalid.request,
-      binder: invalid.binderId !== undefined && invalid.source !== undefined ? { binderId: invalid.binderId, source: invalid.source } : undefined,
+      binder:
+        invalid.binderId !== undefined && invalid.source !== undefined ? { binderId: invalid.binderId, source: invalid.source } : undefined,
       ibinder: invalid.ibinder,
     };
   };
@@ -176,8 +177,7 @@ export async function assessIngest(input: IngestAssessmentInput, deps: IngestAss
   if (choice.droppedBase) {
     const base = choice.droppedBase;
     const owner = base.source.kind === 'rule' ? `the routing rule for "${base.source.prefix}"` : 'the default target';
-    configMetadataNotApplied =
-      `the metadata of ${owner} is for binder ${base.binderId} and does not apply to a file tagged with binder ${choice.binder.id}`;
+    configMetadataNotApplied = `the metadata of ${owner} is for binder ${base.binderId} and does not apply to a file tagged with binder ${choice.binder.id}`;
   }
   const policy = allowPolicyFor(input.key, choice.rule, config.unlistedPrefixes);
   const notAllowed = (

@@ -137,9 +137,12 @@ async function delayRedeliveries(
   const { logger, visibility } = deps;
   const messages = event.Records.filter((r) => delays.has(r.messageId));
   if (!visibility) {
-    logger.warn('iBinder asked for a later retry, but no queue port is configured to delay the messages: SQS retries them after the queue\'s visibility timeout', {
-      messageIds: messages.map((m) => m.messageId),
-    });
+    logger.warn(
+      "iBinder asked for a later retry, but no queue port is configured to delay the messages: SQS retries them after the queue's visibility timeout",
+      {
+        messageIds: messages.map((m) => m.messageId),
+      },
+    );
     return;
   }
   await Promise.all(
@@ -167,7 +170,7 @@ async function delayRedeliveries(
         });
       } catch (err) {
         logger.error(
-          'could not delay the message as iBinder asked (ChangeMessageVisibility failed): it is still reported as failed and comes back after the queue\'s visibility timeout; check the function\'s sqs:ChangeMessageVisibility permission on the queue',
+          "could not delay the message as iBinder asked (ChangeMessageVisibility failed): it is still reported as failed and comes back after the queue's visibility timeout; check the function's sqs:ChangeMessageVisibility permission on the queue",
           { messageId: message.messageId, visibilityTimeoutSeconds: seconds, error: err as Error },
         );
       }

@@ -39,9 +39,7 @@ export async function disposeCommittedObject(
     existing.some((t) => t.Key === DISPOSITION_TAG.versionId && t.Value === committed.documentVersionId);
   if (already) return;
   const { tags, dropped } = withDispositionTags(existing, committed);
-  await s3.send(
-    new PutObjectTaggingCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId, Tagging: { TagSet: tags } }),
-  );
+  await s3.send(new PutObjectTaggingCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId, Tagging: { TagSet: tags } }));
   if (dropped.length > 0) {
     log.warn('the object already has close to 10 tags: some ingest tags did not fit (the ledger has the ids)', { dropped });
   }
@@ -87,7 +85,12 @@ async function deleteIngested(s3: S3Client, log: Logger, ref: ObjectRef, done: s
 }
 
 /** The tags to extend, or undefined when the object is gone or (unversioned) was replaced by a later upload. */
-async function currentTags(s3: S3Client, log: Logger, ref: ObjectRef, knownTags: readonly S3Tag[] | undefined): Promise<readonly S3Tag[] | undefined> {
+async function currentTags(
+  s3: S3Client,
+  log: Logger,
+  ref: ObjectRef,
+  knownTags: readonly S3Tag[] | undefined,
+): Promise<readonly S3Tag[] | undefined> {
   const replaced = await replacedBy(s3, ref);
   if (replaced !== undefined) {
     log.info('inbox object not tagged: it is not the upload that was ingested', { kept: replaced });

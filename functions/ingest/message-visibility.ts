@@ -31,7 +31,8 @@ export interface MessageVisibility {
  */
 export function queueUrlOfArn(arn: string): string {
   const match = /^arn:(aws[a-z-]*):sqs:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_-]{1,80}(?:\.fifo)?)$/.exec(arn);
-  if (!match) throw new Error(`"${arn}" is not an SQS queue ARN (arn:aws:sqs:<region>:<account>:<queue>); cannot address the message's queue`);
+  if (!match)
+    throw new Error(`"${arn}" is not an SQS queue ARN (arn:aws:sqs:<region>:<account>:<queue>); cannot address the message's queue`);
   const [, partition, region, account, name] = match;
   const domain = partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
   return `https://sqs.${region}.${domain}/${account}/${name}`;

@@ -48,7 +48,10 @@ export interface ObjectVersionInfo {
  */
 export class BucketMissingError extends Error {
   override readonly name = 'BucketMissingError';
-  constructor(readonly bucket: string, readonly key: string) {
+  constructor(
+    readonly bucket: string,
+    readonly key: string,
+  ) {
     super(
       `bucket ${bucket} does not exist (S3 answered NoSuchBucket when reading ${key}): ` +
         'check that the inbox bucket was not deleted or renamed and that INBOX_BUCKET_NAME and the bucket notification name it',
@@ -227,7 +230,8 @@ export async function deleteObjectVersion(s3: S3Client, ref: ObjectRef): Promise
   try {
     await s3.send(new DeleteObjectCommand({ Bucket: ref.bucket, Key: ref.key, IfMatch: expectedETagOf(ref) }));
   } catch (err) {
-    if (statusOf(err) === 412) return { deleted: false, kept: 'a later upload replaced the object just before the delete (If-Match failed)' };
+    if (statusOf(err) === 412)
+      return { deleted: false, kept: 'a later upload replaced the object just before the delete (If-Match failed)' };
     throw err;
   }
   return { deleted: true };
@@ -240,7 +244,8 @@ export async function deleteObjectVersion(s3: S3Client, ref: ObjectRef): Promise
 export async function replacedBy(s3: S3Client, ref: ObjectRef): Promise<string | undefined> {
   if (ref.versionId !== undefined) return undefined;
   const expected = ref.upload;
-  if (expected?.eTag === undefined) return 'the bucket is not versioned and the ETag of the ingested upload is unknown, so it cannot be told from a later one';
+  if (expected?.eTag === undefined)
+    return 'the bucket is not versioned and the ETag of the ingested upload is unknown, so it cannot be told from a later one';
   const current = await headObjectVersion(s3, { bucket: ref.bucket, key: ref.key });
   if (!current) return 'the object is gone';
   if (current.eTag === undefined || normaliseETag(current.eTag) !== normaliseETag(expected.eTag)) {

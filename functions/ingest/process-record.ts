@@ -67,11 +67,7 @@ class PermanentRefusal extends Error {
   }
 }
 
-export async function processObjectRecord(
-  event: S3ObjectEvent,
-  messageId: string,
-  deps: IngestDependencies,
-): Promise<RecordOutcome> {
+export async function processObjectRecord(event: S3ObjectEvent, messageId: string, deps: IngestDependencies): Promise<RecordOutcome> {
   const keys = { messageId, bucket: event.bucket, key: event.key, objectVersionId: event.versionId ?? 'null' };
   // The log context carries the keys into lines of shared code (the iBinder client's retries).
   return runWithLogContext(keys, async () => {
@@ -116,7 +112,8 @@ async function ingest(
 ): Promise<RecordOutcome> {
   const { config, s3, ledger } = deps;
   // Nothing outside the inbox is ever read, copied or deleted, whatever a message names.
-  if (event.bucket !== deps.inboxBucket) return foreignEvent(deps, log, event, `bucket ${event.bucket} is not the inbox bucket ${deps.inboxBucket}`);
+  if (event.bucket !== deps.inboxBucket)
+    return foreignEvent(deps, log, event, `bucket ${event.bucket} is not the inbox bucket ${deps.inboxBucket}`);
   if (event.key.startsWith(config.rejectedPrefix)) return skip(log, 'the key is under the rejected prefix');
   if (!event.key.startsWith(config.inboxPrefix)) {
     return foreignEvent(deps, log, event, `key ${JSON.stringify(event.key)} is not under the inbox prefix ${config.inboxPrefix}`);
@@ -432,10 +429,17 @@ async function ingest(
   log.info('file ingested as a new document version', { sizeBytes: object.size, durationMs, resumed, fileName: committedPlan.fileName });
 
   step.name = 'dispose';
-  await disposeCommittedObject(s3, log, ref, config.disposition, {
-    documentId: committed.documentId,
-    documentVersionId: committed.versionId,
-  }, tagSet);
+  await disposeCommittedObject(
+    s3,
+    log,
+    ref,
+    config.disposition,
+    {
+      documentId: committed.documentId,
+      documentVersionId: committed.versionId,
+    },
+    tagSet,
+  );
   return { status: 'committed', documentId: committed.documentId, documentVersionId: committed.versionId, resumed };
 }
 
@@ -473,7 +477,8 @@ function unversionedUpload(event: S3ObjectEvent, ref: ObjectRef, object: ObjectV
   const eTag = event.eTag ?? object?.eTag;
   let id: string | undefined;
   if (event.sequencer !== undefined) id = `seq:${event.sequencer}`;
-  else if (eTag !== undefined && object?.lastModified !== undefined) id = `etag:${normaliseETag(eTag)}@${object.lastModified.toISOString()}`;
+  else if (eTag !== undefined && object?.lastModified !== undefined)
+    id = `etag:${normaliseETag(eTag)}@${object.lastModified.toISOString()}`;
   if (id === undefined) return ref;
   return { ...ref, upload: { id, eTag, lastModified: object?.lastModified } };
 }

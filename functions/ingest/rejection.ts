@@ -74,7 +74,9 @@ export function rejectedKeyFor(key: string, inboxPrefix: string, rejectedPrefix:
   const hash = createHash('sha256').update(fullKey, 'utf8').digest('hex').slice(0, SHORTENED_KEY_HASH_HEX);
   const budget = S3_MAX_KEY_BYTES - Buffer.byteLength(`${rejectedPrefix}~${hash}${REPORT_KEY_SUFFIX}`, 'utf8');
   if (budget < 0) {
-    throw new Error(`the rejected prefix "${rejectedPrefix}" leaves no room for a key under S3's ${S3_MAX_KEY_BYTES}-byte limit: configure a shorter rejectedPrefix`);
+    throw new Error(
+      `the rejected prefix "${rejectedPrefix}" leaves no room for a key under S3's ${S3_MAX_KEY_BYTES}-byte limit: configure a shorter rejectedPrefix`,
+    );
   }
   return `${rejectedPrefix}${truncateUtf8(rest, budget)}~${hash}`;
 }
@@ -125,7 +127,9 @@ export function buildRejectionReport(
 ): RejectionReport {
   const { ref, object, problems, target } = rejection;
   const tagFields = [...new Set(problems.map((p) => p.field).filter((f) => f.startsWith('ibinder:') || f === 'key'))];
-  const configFields = [...new Set(problems.map((p) => p.field).filter((f) => f.startsWith('routingRules') || f.startsWith('defaultTarget')))];
+  const configFields = [
+    ...new Set(problems.map((p) => p.field).filter((f) => f.startsWith('routingRules') || f.startsWith('defaultTarget'))),
+  ];
   const steps: string[] = [];
   if (tagFields.length > 0) {
     steps.push(`fix the object's tags (${tagFields.join(', ')}) on s3://${ref.bucket}/${context.rejectedKey}`);

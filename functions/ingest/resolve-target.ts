@@ -259,7 +259,11 @@ export async function locateTarget(
       };
     }
     const target: ResolvedTarget = { binderId: binder.id, folderId: location.folderId, folderPath: location.names.join('/') };
-    return { kind: 'resolved', plan: { ...request, target, source: binder.source }, ancestry: { ids: location.ids, names: location.names } };
+    return {
+      kind: 'resolved',
+      plan: { ...request, target, source: binder.source },
+      ancestry: { ids: location.ids, names: location.names },
+    };
   }
 
   const path = folder.path ?? '';
@@ -273,7 +277,11 @@ export async function locateTarget(
   }
   if (resolution.ok) {
     const target: ResolvedTarget = { binderId: binder.id, folderId: resolution.folderId, folderPath: resolution.names.join('/') };
-    return { kind: 'resolved', plan: { ...request, target, source: binder.source }, ancestry: { ids: resolution.ids, names: resolution.names } };
+    return {
+      kind: 'resolved',
+      plan: { ...request, target, source: binder.source },
+      ancestry: { ids: resolution.ids, names: resolution.names },
+    };
   }
   const where = resolution.parentPath.length > 0 ? `in "${resolution.parentPath.join('/')}"` : 'at the top';
   const message =
@@ -318,9 +326,7 @@ function configPathOf(source: TargetSource): string {
 }
 
 function tagFolder(tags: IngestTags): FolderChoice {
-  return tags.folderId !== undefined
-    ? { id: tags.folderId, field: TAG.folder }
-    : { path: tags.folderPath, field: TAG.folderPath };
+  return tags.folderId !== undefined ? { id: tags.folderId, field: TAG.folder } : { path: tags.folderPath, field: TAG.folderPath };
 }
 
 /** Rule/default metadata first (as config fields), then tags on top, element by element (as tag keys). */
@@ -350,7 +356,7 @@ export function unknownBinderProblem(binder: { id: string; field: string }, err:
         : `iBinder refused access to binder "${binder.id}" (${err.status}${err.title ? ` ${err.title}` : ''}${trace})`,
     fix:
       err.status === 404
-        ? 'check the binder id (9 characters, from the binder\'s URL in iBinder or the pipeline CLI\'s binders command)'
+        ? "check the binder id (9 characters, from the binder's URL in iBinder or the pipeline CLI's binders command)"
         : 'ask the tenant administrator to give the integration access to this binder, or use another binder',
   };
 }

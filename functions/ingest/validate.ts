@@ -172,9 +172,7 @@ export function validateMetadata(
       message: `"${element.label}" (${element.id}) is required${inBinder} but has no value`,
       fix:
         `tag the object with ${TAG.metaPrefix}${element.id}` +
-        (element.allowedValues.length > 0
-          ? ` set to one of: ${listOf(element.allowedValues.map((v) => `${v.id} (${v.label})`))}`
-          : '') +
+        (element.allowedValues.length > 0 ? ` set to one of: ${listOf(element.allowedValues.map((v) => `${v.id} (${v.label})`))}` : '') +
         (configMetadataNotApplied === undefined
           ? ', or give it in the routing rule or default target of the environment config'
           : ` (${configMetadataNotApplied})`),

@@ -19,11 +19,7 @@ export const LEDGER_PARTITION_KEY = 'pk';
 export const LEDGER_TTL_ATTRIBUTE = 'expiresAt';
 
 /** Item-level actions a ledger user needs: read one entry, claim/commit it with conditional writes. */
-export const LEDGER_RECORD_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-] as const;
+export const LEDGER_RECORD_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
 
 export interface LedgerTableProps {
   /** @default RemovalPolicy.RETAIN */

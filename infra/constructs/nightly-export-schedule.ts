@@ -50,12 +50,8 @@ export class NightlyExportSchedule extends Construct {
         },
       }),
     });
-    this.role.addToPolicy(
-      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [props.planner.functionArn] }),
-    );
-    this.role.addToPolicy(
-      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.deadLetterQueue.queueArn] }),
-    );
+    this.role.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [props.planner.functionArn] }));
+    this.role.addToPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.deadLetterQueue.queueArn] }));
 
     // The target would otherwise grant invoke on `function:*` versions as well; its grants go to
     // a view of the role that ignores them, the statements above are the whole policy.

@@ -82,8 +82,7 @@ function assertLocalEsbuild(): void {
     createRequire(import.meta.url).resolve('esbuild');
   } catch {
     throw new Error(
-      'esbuild is not installed in this project: run `npm ci`. The functions are bundled with the local esbuild; ' +
-        'Docker is not used.',
+      'esbuild is not installed in this project: run `npm ci`. The functions are bundled with the local esbuild; ' + 'Docker is not used.',
     );
   }
 }

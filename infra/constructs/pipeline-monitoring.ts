@@ -525,16 +525,24 @@ export class PipelineMonitoring extends Construct {
       return matches[0] as cloudwatch.Alarm;
     };
     const queueVisible = (queue: sqs.IQueue) => watches('AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: queue.queueName });
-    const ofFunction = (fn: lambda.IFunction, metricName: 'Errors' | 'Throttles') => watches('AWS/Lambda', metricName, { FunctionName: fn.functionName });
+    const ofFunction = (fn: lambda.IFunction, metricName: 'Errors' | 'Throttles') =>
+      watches('AWS/Lambda', metricName, { FunctionName: fn.functionName });
     const ingestMetric = (name: MetricName) =>
       watches(METRICS_NAMESPACE, name, { [DIMENSION.service]: SERVICE_NAMES.ingest, [DIMENSION.environment]: props.envName });
     const runMetric = (name: MetricName) =>
-      watches(METRICS_NAMESPACE, name, { [DIMENSION.service]: EXPORT_RUNS_SERVICE, [DIMENSION.environment]: props.envName, [DIMENSION.trigger]: 'schedule' });
+      watches(METRICS_NAMESPACE, name, {
+        [DIMENSION.service]: EXPORT_RUNS_SERVICE,
+        [DIMENSION.environment]: props.envName,
+        [DIMENSION.trigger]: 'schedule',
+      });
     return {
       ingestDeadLetterQueue: find('the ingest dead-letter queue', queueVisible(props.ingestQueue.deadLetterQueue)),
       exportDeadLetterQueue: find('the export dead-letter queue', queueVisible(props.exportQueue.deadLetterQueue)),
       plannerDeadLetterQueue: find('the planner dead-letter queue', queueVisible(props.plannerDeadLetterQueue)),
-      ingestMessageAge: find('the oldest ingest message', watches('AWS/SQS', 'ApproximateAgeOfOldestMessage', { QueueName: props.ingestQueue.queue.queueName })),
+      ingestMessageAge: find(
+        'the oldest ingest message',
+        watches('AWS/SQS', 'ApproximateAgeOfOldestMessage', { QueueName: props.ingestQueue.queue.queueName }),
+      ),
       rejectionRate: find('the rejection rate', ingestMetric(METRIC.filesRejected), ingestMetric(METRIC.filesIngested)),
       exportRunIncomplete: find('incomplete export runs', runMetric(METRIC.exportRunsIncomplete)),
       exportRunNotCompleted: find('completed export runs', runMetric(METRIC.exportRunsCompleted)),

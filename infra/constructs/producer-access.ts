@@ -56,9 +56,7 @@ const ACCOUNT_ID = /^\d{12}$/;
  * more than itself.
  */
 export function tagKeyCondition(allowedTagKeys: readonly string[]): Record<string, Record<string, string[]>> {
-  const operator = allowedTagKeys.some((k) => k.includes('*') || k.includes('?'))
-    ? 'ForAllValues:StringLike'
-    : 'ForAllValues:StringEquals';
+  const operator = allowedTagKeys.some((k) => k.includes('*') || k.includes('?')) ? 'ForAllValues:StringLike' : 'ForAllValues:StringEquals';
   return { [operator]: { 's3:RequestObjectTagKeys': [...allowedTagKeys] } };
 }
 

@@ -48,5 +48,4 @@ declare module 's3rver' {
     on(event: 'error', listener: (err: Error) => void): this;
     on(event: string, listener: (...args: unknown[]) => void): this;
   }
-
 }

@@ -43,9 +43,7 @@ export function createS3Client(overrides: S3ClientConfig = {}, env: NodeJS.Proce
   const local = endpointOverride('S3', env) !== undefined || overrides.endpoint !== undefined;
   return new S3Client({
     requestHandler: { connectionTimeout: AWS_CONNECTION_TIMEOUT_MS, socketTimeout: S3_SOCKET_IDLE_TIMEOUT_MS },
-    ...(local
-      ? { forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
-      : {}),
+    ...(local ? { forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
     ...overrides,
   });
 }

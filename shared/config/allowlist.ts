@@ -37,9 +37,11 @@ export const AllowedTargetSchema = z.strictObject({
     .optional(
       z
         .array(
-          z
-            .pipe(z.string({ error: 'expected a folder path, e.g. "Finance/Invoices"' }), z.transform(nfc))
-            .check(z.refine((p) => folderPathSegments(p).length > 0, { error: 'expected a folder path that names a folder, e.g. "Finance/Invoices"' })),
+          z.pipe(z.string({ error: 'expected a folder path, e.g. "Finance/Invoices"' }), z.transform(nfc)).check(
+            z.refine((p) => folderPathSegments(p).length > 0, {
+              error: 'expected a folder path that names a folder, e.g. "Finance/Invoices"',
+            }),
+          ),
           { error: 'expected a list of folder paths' },
         )
         .check(z.minLength(1, { error: 'expected at least one folder path; leave the field out to allow the whole binder' })),
@@ -61,7 +63,9 @@ export const UnlistedPrefixesSchema = z
     [
       z.literal('none'),
       z.literal('any'),
-      z.strictObject({ allow: AllowListSchema.check(z.describe('The binders and folder subtrees files under an unlisted prefix may reach.')) }),
+      z.strictObject({
+        allow: AllowListSchema.check(z.describe('The binders and folder subtrees files under an unlisted prefix may reach.')),
+      }),
     ],
     { error: 'expected "none", "any" or {"allow": [{binderId, folderIds?, folderPaths?}]}' },
   )

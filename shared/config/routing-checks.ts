@@ -29,7 +29,9 @@ export function routingConfigProblems(config: RoutingConfig, inboxPrefix: string
     }
     const earlier = firstIndexOf.get(rule.prefix);
     if (earlier !== undefined) {
-      problems.push(`${at}.prefix: "${rule.prefix}" is also the prefix of routingRules.${earlier}; give each prefix once (merge the two rules)`);
+      problems.push(
+        `${at}.prefix: "${rule.prefix}" is also the prefix of routingRules.${earlier}; give each prefix once (merge the two rules)`,
+      );
     } else {
       firstIndexOf.set(rule.prefix, index);
     }
@@ -47,7 +49,8 @@ export function routingConfigProblems(config: RoutingConfig, inboxPrefix: string
       );
     } else if (config.unlistedPrefixes !== 'any') {
       const outside = outsideAllowList(target, config.unlistedPrefixes.allow);
-      if (outside) problems.push(`defaultTarget: the default target ${outside} of unlistedPrefixes.allow; add it (or a folder above it) there`);
+      if (outside)
+        problems.push(`defaultTarget: the default target ${outside} of unlistedPrefixes.allow; add it (or a folder above it) there`);
     }
   }
   return problems;
@@ -70,9 +73,13 @@ function outsideAllowList(target: TargetSpec, allow: readonly AllowedTarget[]): 
         return allowed.length <= segments.length && allowed.every((s, i) => s === segments[i]);
       }),
     );
-    return inside ? undefined : `(binder ${target.binderId}, folder "${target.folderPath}") is not inside the folderPaths listed for that binder`;
+    return inside
+      ? undefined
+      : `(binder ${target.binderId}, folder "${target.folderPath}") is not inside the folderPaths listed for that binder`;
   }
   const folderId = target.folderId ?? '';
   const inside = entries.some((entry) => (entry.folderIds ?? []).some((id) => sameGuid(id, folderId)));
-  return inside ? undefined : `(binder ${target.binderId}, folder id ${folderId}) is not among the folderIds listed for that binder (a folder given by id is checked offline by its own id)`;
+  return inside
+    ? undefined
+    : `(binder ${target.binderId}, folder id ${folderId}) is not among the folderIds listed for that binder (a folder given by id is checked offline by its own id)`;
 }

@@ -42,11 +42,13 @@ export const RoutingRuleSchema = z.strictObject({
   prefix: nfcText().check(z.describe('Object key prefix, e.g. "inbox/scanner-3/"; the longest matching prefix wins.')),
   target: TargetSpecSchema,
   /** Absent: the rule's own target binder, any folder of it. */
-  allow: z.optional(AllowListSchema).check(
-    z.describe(
-      'Binders and folder subtrees files under this prefix may reach, tags included: [{binderId, folderIds?, folderPaths?}]. ' +
-        'Leave out to allow the rule\'s own target binder (any folder). The rule\'s target must be inside it.',
+  allow: z
+    .optional(AllowListSchema)
+    .check(
+      z.describe(
+        'Binders and folder subtrees files under this prefix may reach, tags included: [{binderId, folderIds?, folderPaths?}]. ' +
+          "Leave out to allow the rule's own target binder (any folder). The rule's target must be inside it.",
+      ),
     ),
-  ),
 });
 export type RoutingRule = z.infer<typeof RoutingRuleSchema>;

@@ -85,7 +85,9 @@ export class AllOrNothingWriter {
   async write(items: TransactItem[]): Promise<AllOrNothingResult> {
     if (!this.supported) return { kind: 'unsupported' };
     if (items.length > TRANSACTION_ITEM_LIMIT) {
-      throw new Error(`a transaction takes at most ${TRANSACTION_ITEM_LIMIT} items; ${items.length} were given (a bug: the caller must split them)`);
+      throw new Error(
+        `a transaction takes at most ${TRANSACTION_ITEM_LIMIT} items; ${items.length} were given (a bug: the caller must split them)`,
+      );
     }
     try {
       await this.doc.send(new TransactWriteCommand({ TransactItems: items }));

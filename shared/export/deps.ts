@@ -101,7 +101,11 @@ export function createExportDeps(options: CreateExportDepsOptions): ExportDeps {
     manifests: new ManifestStore(options.s3, options.bucket),
     s3: options.s3,
     bucket: options.bucket,
-    schemas: new MetadataSchemaCache((binderId) => options.source.describeMetadata(binderId), undefined, () => clock().getTime()),
+    schemas: new MetadataSchemaCache(
+      (binderId) => options.source.describeMetadata(binderId),
+      undefined,
+      () => clock().getTime(),
+    ),
     clock,
     logger: options.logger ?? silentExportLogger,
     metrics: options.metrics ?? noExportMetrics,

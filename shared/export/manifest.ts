@@ -62,12 +62,21 @@ export function manifestPartsPrefixFor(runId: string, startedAt: string | Date):
 }
 
 /** A part's name sorts by time, then says who wrote it. */
-export function manifestPartKeyFor(runId: string, startedAt: string | Date, writer: 'planner' | 'worker', at: Date, unique: string): string {
+export function manifestPartKeyFor(
+  runId: string,
+  startedAt: string | Date,
+  writer: 'planner' | 'worker',
+  at: Date,
+  unique: string,
+): string {
   const stamp = at.toISOString().replace(/[:.]/g, '-');
   return `${manifestPartsPrefixFor(runId, startedAt)}${stamp}-${writer}-${unique}.jsonl`;
 }
 
-const optionalString = z.pipe(z.nullish(z.string()), z.transform((v) => v ?? undefined));
+const optionalString = z.pipe(
+  z.nullish(z.string()),
+  z.transform((v) => v ?? undefined),
+);
 
 export const VersionStatusSchema = z.enum(['exported', 'already-exported', 'failed', 'retrying', 'unfinished']);
 export type VersionStatus = z.infer<typeof VersionStatusSchema>;
@@ -83,14 +92,23 @@ export const VersionLineSchema = z.object({
   versionLabel: optionalString,
   modifiedAt: optionalString,
   archiveKey: optionalString,
-  size: z.pipe(z.nullish(z.number()), z.transform((v) => v ?? undefined)),
+  size: z.pipe(
+    z.nullish(z.number()),
+    z.transform((v) => v ?? undefined),
+  ),
   sha256: optionalString,
   exportedAt: optionalString,
   exportedByRunId: optionalString,
   reason: optionalString,
-  httpStatus: z.pipe(z.nullish(z.number()), z.transform((v) => v ?? undefined)),
+  httpStatus: z.pipe(
+    z.nullish(z.number()),
+    z.transform((v) => v ?? undefined),
+  ),
   traceId: optionalString,
-  attempts: z.pipe(z.nullish(z.number()), z.transform((v) => v ?? undefined)),
+  attempts: z.pipe(
+    z.nullish(z.number()),
+    z.transform((v) => v ?? undefined),
+  ),
   at: z.string(),
 });
 export type VersionLine = z.infer<typeof VersionLineSchema>;
@@ -201,9 +219,7 @@ export function reduceVersionLines(lines: readonly VersionLine[]): VersionLine[]
   }
   return [...byVersion.values()]
     .map(({ best, attempts, lastRetry }) =>
-      best.status === 'retrying'
-        ? { ...(lastRetry ?? best), status: 'unfinished' as const, attempts }
-        : best,
+      best.status === 'retrying' ? { ...(lastRetry ?? best), status: 'unfinished' as const, attempts } : best,
     )
     .sort((a, b) => sortKey(a).localeCompare(sortKey(b)));
 }

@@ -25,8 +25,7 @@ export function labelMetadata(values: SourceMetadataValue[], schema: SourceMetad
     const element = elements.get(v.metadataElementId);
     let valueLabel: string | null = null;
     if (element) {
-      valueLabel =
-        element.allowedValues.length === 0 ? v.valueId : (element.allowedValues.find((a) => a.id === v.valueId)?.label ?? null);
+      valueLabel = element.allowedValues.length === 0 ? v.valueId : (element.allowedValues.find((a) => a.id === v.valueId)?.label ?? null);
     }
     return { metadataElementId: v.metadataElementId, label: element?.label ?? null, valueId: v.valueId, valueLabel };
   });

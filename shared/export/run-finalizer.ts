@@ -9,13 +9,7 @@
  */
 import type { ManifestStore } from './manifest-store.js';
 import type { ExportMetrics } from './metrics.js';
-import {
-  MANIFEST_FORMAT_VERSION,
-  reduceVersionLines,
-  type BinderLine,
-  type RunLine,
-  type VersionLine,
-} from './manifest.js';
+import { MANIFEST_FORMAT_VERSION, reduceVersionLines, type BinderLine, type RunLine, type VersionLine } from './manifest.js';
 import type { ExportRunState, ExportRunStore } from './run-store.js';
 
 export interface RunFinalizerDeps {

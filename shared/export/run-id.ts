@@ -19,6 +19,9 @@ export const RunIdSchema = z
  * started in the same second (a manual one beside the scheduled one) do not collide.
  */
 export function newRunId(startedAt: Date, random: () => string = () => randomBytes(3).toString('hex')): string {
-  const stamp = startedAt.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '-');
+  const stamp = startedAt
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/:/g, '-');
   return `${stamp}-${random()}`;
 }

@@ -194,9 +194,7 @@ export class ExportRunStore {
   }
 
   async get(runId: string): Promise<ExportRunState | undefined> {
-    const result = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: runKey(runId) }, ConsistentRead: true }),
-    );
+    const result = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: runKey(runId) }, ConsistentRead: true }));
     return result.Item ? this.parse(result.Item, runId) : undefined;
   }
 
@@ -209,9 +207,17 @@ export class ExportRunStore {
       tableName: this.tableName,
       key: { pk: runKey(runId) },
       update: 'SET #planningOwner = :owner, #planningLeaseUntil = :until, #updatedAt = :nowIso ADD #planningInvocations :one',
-      condition: '#state = :planning AND (attribute_not_exists(#planningLeaseUntil) OR #planningLeaseUntil < :now OR #planningOwner = :owner)',
+      condition:
+        '#state = :planning AND (attribute_not_exists(#planningLeaseUntil) OR #planningLeaseUntil < :now OR #planningOwner = :owner)',
       names: names(['planningOwner', 'planningLeaseUntil', 'updatedAt', 'planningInvocations', 'state']),
-      values: values({ owner, until: now.getTime() + leaseMs, now: now.getTime(), nowIso: now.toISOString(), one: 1, planning: 'planning' }),
+      values: values({
+        owner,
+        until: now.getTime() + leaseMs,
+        now: now.getTime(),
+        nowIso: now.toISOString(),
+        one: 1,
+        planning: 'planning',
+      }),
     });
     return lease.ok;
   }
@@ -304,7 +310,12 @@ export class ExportRunStore {
     for (let i = 0; i < unique.length; i += TRANSACTION_ITEM_LIMIT - 1) {
       const chunk = unique.slice(i, i + TRANSACTION_ITEM_LIMIT - 1);
       const written = await this.writeMarkersAndCount(
-        chunk.map((versionId) => ({ pk: enqueuedKey(runId, versionId), kind: 'enqueued', at: now.toISOString(), expiresAt: this.expiresAt(now) })),
+        chunk.map((versionId) => ({
+          pk: enqueuedKey(runId, versionId),
+          kind: 'enqueued',
+          at: now.toISOString(),
+          expiresAt: this.expiresAt(now),
+        })),
         (markers) => ({ names: { '#enqueued': 'versionsEnqueued' }, values: { ':n': markers.length }, add: '#enqueued :n' }),
         runId,
       );
@@ -336,7 +347,10 @@ export class ExportRunStore {
     );
     const count = created.reduce<number>((sum, n) => sum + n, 0);
     if (count > 0) {
-      const counted = await this.addToCounters(runId, 'ADD #versionsEnqueued :n', { names: names(['versionsEnqueued']), values: values({ n: count }) });
+      const counted = await this.addToCounters(runId, 'ADD #versionsEnqueued :n', {
+        names: names(['versionsEnqueued']),
+        values: values({ n: count }),
+      });
       if (!counted.ok) throw noRun(runId);
     }
     return count;
@@ -350,7 +364,11 @@ export class ExportRunStore {
    */
   private async writeMarkersAndCount(
     markers: (Record<string, unknown> & { pk: string })[],
-    counterUpdate: (written: (Record<string, unknown> & { pk: string })[]) => { names: Record<string, string>; values: Record<string, unknown>; add: string },
+    counterUpdate: (written: (Record<string, unknown> & { pk: string })[]) => {
+      names: Record<string, string>;
+      values: Record<string, unknown>;
+      add: string;
+    },
     runId: string,
   ): Promise<Set<string> | 'no-run' | undefined> {
     let pending = markers;
@@ -455,7 +473,13 @@ export class ExportRunStore {
       const chunk = unique.slice(i, i + TRANSACTION_ITEM_LIMIT - 1);
       const markerOf = new Map(chunk.map((o) => [settledKey(runId, o.versionId), o]));
       const written = await this.writeMarkersAndCount(
-        chunk.map((o) => ({ pk: settledKey(runId, o.versionId), kind: 'settled', status: o.status, at: now.toISOString(), expiresAt: this.expiresAt(now) })),
+        chunk.map((o) => ({
+          pk: settledKey(runId, o.versionId),
+          kind: 'settled',
+          status: o.status,
+          at: now.toISOString(),
+          expiresAt: this.expiresAt(now),
+        })),
         (markers) => {
           const settled = markers.flatMap((m) => {
             const outcome = markerOf.get(m.pk);

@@ -90,7 +90,10 @@ export const DEFAULT_TENANT_CHECK_TTL_MS = 60_000;
  * backoff, budget and deadline as the API calls do.
  */
 export function retryPolicyFrom(
-  options: Pick<HttpIBinderClientOptions, 'maxAttempts' | 'maxRetryTimeMs' | 'baseDelayMs' | 'maxDelayMs' | 'rateLimitFloorMs' | 'now' | 'sleep' | 'random'> = {},
+  options: Pick<
+    HttpIBinderClientOptions,
+    'maxAttempts' | 'maxRetryTimeMs' | 'baseDelayMs' | 'maxDelayMs' | 'rateLimitFloorMs' | 'now' | 'sleep' | 'random'
+  > = {},
 ): RetryPolicy {
   return {
     maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,

@@ -43,7 +43,12 @@ export class IBinderApiError extends IBinderError {
 /** No answer: connection refused/reset, DNS, or the request timed out. Always transient. */
 export class IBinderNetworkError extends IBinderError {
   override readonly name = 'IBinderNetworkError';
-  constructor(message: string, request: RequestDescription, readonly timedOut: boolean, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    request: RequestDescription,
+    readonly timedOut: boolean,
+    options?: { cause?: unknown },
+  ) {
     super(message, 'transient', request, options);
   }
 }
@@ -51,7 +56,11 @@ export class IBinderNetworkError extends IBinderError {
 /** The API answered 2xx with a body that does not match the reference. Permanent. */
 export class IBinderResponseError extends IBinderError {
   override readonly name = 'IBinderResponseError';
-  constructor(message: string, request: RequestDescription, readonly issues: string[]) {
+  constructor(
+    message: string,
+    request: RequestDescription,
+    readonly issues: string[],
+  ) {
     super(message, 'permanent', request);
   }
 }

@@ -204,10 +204,7 @@ function watchedBody(res: http.IncomingMessage, idleMs: number | undefined): Tra
   const timer =
     idleMs === undefined
       ? undefined
-      : setTimeout(
-          () => out.destroy(new TransportError(`no body data for ${idleMs} ms`, TRANSPORT_ERROR_CODES.bodyTimeout)),
-          idleMs,
-        );
+      : setTimeout(() => out.destroy(new TransportError(`no body data for ${idleMs} ms`, TRANSPORT_ERROR_CODES.bodyTimeout)), idleMs);
   timer?.unref();
   const out = new Transform({
     transform(chunk: Buffer, _encoding, callback) {

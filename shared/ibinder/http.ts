@@ -172,7 +172,15 @@ function who(endpoint: Endpoint, d: RequestDescription): string {
 
 const TIMEOUT_CODES = new Set<string>([TRANSPORT_ERROR_CODES.headersTimeout, TRANSPORT_ERROR_CODES.bodyTimeout, 'ETIMEDOUT']);
 /** Node's codes for a request it refused to build: a bug in the request, not the network. */
-const INVALID_REQUEST_CODES = new Set(['ERR_INVALID_URL', 'ERR_INVALID_HTTP_TOKEN', 'ERR_INVALID_CHAR', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_UNESCAPED_CHARACTERS', 'ERR_INVALID_PROTOCOL']);
+const INVALID_REQUEST_CODES = new Set([
+  'ERR_INVALID_URL',
+  'ERR_INVALID_HTTP_TOKEN',
+  'ERR_INVALID_CHAR',
+  'ERR_INVALID_ARG_TYPE',
+  'ERR_INVALID_ARG_VALUE',
+  'ERR_UNESCAPED_CHARACTERS',
+  'ERR_INVALID_PROTOCOL',
+]);
 
 /**
  * Turns anything thrown while talking to a server into a typed error. Only the error's code
@@ -185,7 +193,12 @@ export function networkErrorFrom(req: Pick<ExchangeRequest, 'description' | 'end
   const code = typeof e.code === 'string' ? e.code : undefined;
   const subject = who(req.endpoint, req.description);
   if (code !== undefined && INVALID_REQUEST_CODES.has(code)) {
-    return new IBinderError(`${subject} could not be sent (${e.message}) — this is a bug in the request, not a network problem`, 'permanent', req.description, { cause: err });
+    return new IBinderError(
+      `${subject} could not be sent (${e.message}) — this is a bug in the request, not a network problem`,
+      'permanent',
+      req.description,
+      { cause: err },
+    );
   }
   if (code === TRANSPORT_ERROR_CODES.contentLengthMismatch || code === 'ERR_HTTP_CONTENT_LENGTH_MISMATCH') {
     return new IBinderNetworkError(
@@ -199,7 +212,9 @@ export function networkErrorFrom(req: Pick<ExchangeRequest, 'description' | 'end
   const reason = timedOut
     ? `timed out${req.timeoutMs !== undefined && e.name === 'TimeoutError' ? ` after ${req.timeoutMs} ms` : ''} (${code ?? e.name})`
     : `connection failed (${code ?? e.name})`;
-  return new IBinderNetworkError(`${subject} got no answer: ${reason} — transient, safe to retry`, req.description, timedOut, { cause: err });
+  return new IBinderNetworkError(`${subject} got no answer: ${reason} — transient, safe to retry`, req.description, timedOut, {
+    cause: err,
+  });
 }
 
 const OAuthErrorSchema = z.object({
@@ -277,9 +292,9 @@ function hintFor(endpoint: Endpoint, status: number): string {
     case 401:
       return `refused even with a freshly issued token: ${CREDENTIALS_HINT}`;
     case 403:
-      return 'the API client may not do this: check the tenant id (x-ibinder-tenantid) and the API client\'s access rights to this binder; this will not succeed on retry';
+      return "the API client may not do this: check the tenant id (x-ibinder-tenantid) and the API client's access rights to this binder; this will not succeed on retry";
     case 404:
-      return 'it does not exist or is not visible to this tenant: check the id, the tenant id (x-ibinder-tenantid) and the API client\'s access rights';
+      return "it does not exist or is not visible to this tenant: check the id, the tenant id (x-ibinder-tenantid) and the API client's access rights";
     case 405:
       return 'this endpoint does not accept the method here; this will not succeed on retry';
     case 409:

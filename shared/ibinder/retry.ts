@@ -144,7 +144,7 @@ export async function withRetries<T>(
         throw err;
       }
       if (deadline !== undefined && policy.now() + waitMs >= deadline) {
-        logger.debug('iBinder call gave up: the next wait would end after the invocation\'s deadline', {
+        logger.debug("iBinder call gave up: the next wait would end after the invocation's deadline", {
           method: request.method,
           path: request.path,
           attempt,

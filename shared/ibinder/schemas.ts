@@ -10,11 +10,17 @@
  */
 import * as z from '../validation/zod.js';
 
-const optionalString = z.pipe(z.nullish(z.string()), z.transform((v) => v ?? undefined));
+const optionalString = z.pipe(
+  z.nullish(z.string()),
+  z.transform((v) => v ?? undefined),
+);
 
 /** A list that may come as null or be left out: an empty list then. */
 function listOrEmpty<T extends z.core.$ZodType>(item: T) {
-  return z.pipe(z.nullish(z.array(item)), z.transform((v) => v ?? []));
+  return z.pipe(
+    z.nullish(z.array(item)),
+    z.transform((v) => v ?? []),
+  );
 }
 
 const nonEmptyString = () => z.string().check(z.minLength(1));
@@ -33,7 +39,10 @@ export type Binder = z.infer<typeof BinderSchema>;
 export const BinderListSchema = z.lazy(() =>
   z.union([
     z.array(BinderSchema),
-    z.pipe(z.object({ items: z.array(BinderSchema) }), z.transform((v) => v.items)),
+    z.pipe(
+      z.object({ items: z.array(BinderSchema) }),
+      z.transform((v) => v.items),
+    ),
   ]),
 );
 
@@ -46,7 +55,10 @@ export const MetadataElementSchema = z.lazy(() =>
     label: z.string(),
     dataType: optionalString,
     allowedValues: listOrEmpty(AllowedValueSchema),
-    required: z.pipe(z.nullish(z.boolean()), z.transform((v) => v ?? false)),
+    required: z.pipe(
+      z.nullish(z.boolean()),
+      z.transform((v) => v ?? false),
+    ),
   }),
 );
 export type MetadataElement = z.infer<typeof MetadataElementSchema>;
@@ -55,7 +67,10 @@ export const MetadataElementListSchema = z.lazy(() => z.array(MetadataElementSch
 export const MetadataValueSchema = z.lazy(() =>
   z.object({
     metadataElementId: z.string(),
-    valueId: z.pipe(z.nullish(z.string()), z.transform((v) => v ?? '')),
+    valueId: z.pipe(
+      z.nullish(z.string()),
+      z.transform((v) => v ?? ''),
+    ),
   }),
 );
 export type MetadataValue = z.infer<typeof MetadataValueSchema>;

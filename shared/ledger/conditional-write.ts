@@ -21,13 +21,7 @@
  *
  * IAM: PutItem, UpdateItem, DeleteItem on the table, and GetItem for the fallback read.
  */
-import {
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 
@@ -231,7 +225,10 @@ async function run<T>(
   }
 }
 
-function okResult<T>(parts: { item?: Record<string, unknown> | undefined; previous?: Record<string, unknown> | undefined }): ConditionalWriteResult<T> {
+function okResult<T>(parts: {
+  item?: Record<string, unknown> | undefined;
+  previous?: Record<string, unknown> | undefined;
+}): ConditionalWriteResult<T> {
   return {
     ok: true,
     ...(parts.item !== undefined ? { item: parts.item as T } : {}),

@@ -25,13 +25,7 @@
  * versions; without the marker an older version whose job failed would never be tried again
  * once a later version of the same document was exported.
  */
-import {
-  BatchGetCommand,
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from '../validation/zod.js';
 import { conditionalDelete, conditionalPut, conditionalUpdate, names, values } from './conditional-write.js';
 

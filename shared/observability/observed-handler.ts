@@ -37,7 +37,10 @@ export interface ObservedHandlerOptions {
 const observedHandlers = new WeakSet<object>();
 
 /** Wraps a function's work in the pipeline's middleware chain (see the module's comment). */
-export function observedHandler<TEvent, TResult>(work: LambdaWork<TEvent, TResult>, options: ObservedHandlerOptions): ObservedHandler<TEvent, TResult> {
+export function observedHandler<TEvent, TResult>(
+  work: LambdaWork<TEvent, TResult>,
+  options: ObservedHandlerOptions,
+): ObservedHandler<TEvent, TResult> {
   const chain = middy<TEvent, TResult, Error, Context>(work)
     .use(injectLambdaContext(options.logger ?? sharedLogger, { resetKeys: true }))
     .use(logMetrics(options.metrics, { captureColdStartMetric: true }));

@@ -47,8 +47,7 @@ export interface S3ObjectEvent {
 
 export type S3EventMessage =
   /** S3 sends `s3:TestEvent` once when a notification is configured: acknowledge, nothing to do. */
-  | { kind: 'test'; bucket?: string | undefined }
-  | { kind: 'records'; records: S3ObjectEvent[] };
+  { kind: 'test'; bucket?: string | undefined } | { kind: 'records'; records: S3ObjectEvent[] };
 
 /** How much of a bad body goes into logs and errors. Bodies carry no secrets. */
 export const BODY_PREVIEW_CHARS = 200;
@@ -69,8 +68,14 @@ export class S3EventParseError extends Error {
   }
 }
 
-const optionalString = z.pipe(z.nullish(z.string()), z.transform((v) => v ?? undefined));
-const optionalSize = z.pipe(z.nullish(z.int().check(z.nonnegative())), z.transform((v) => v ?? undefined));
+const optionalString = z.pipe(
+  z.nullish(z.string()),
+  z.transform((v) => v ?? undefined),
+);
+const optionalSize = z.pipe(
+  z.nullish(z.int().check(z.nonnegative())),
+  z.transform((v) => v ?? undefined),
+);
 const nonEmptyString = () => z.string().check(z.minLength(1));
 
 const TestEventSchema = z.object({

@@ -259,7 +259,10 @@ export function checkS3TagSet(tags: readonly S3Tag[]): Problem[] {
         fix: 'shorten the value',
       });
     }
-    for (const [what, text] of [['key', key], ['value', value]] as const) {
+    for (const [what, text] of [
+      ['key', key],
+      ['value', value],
+    ] as const) {
       if (!S3_TAG_CHARS.test(text)) {
         const bad = [...new Set([...text].filter((c) => !S3_TAG_CHARS.test(c)))].map((c) => JSON.stringify(c)).join(' ');
         problems.push({
@@ -327,7 +330,7 @@ function describeValue(key: string): string {
     case TAG.folderPath:
       return 'folder names from the binder\'s top, "/"-separated';
     case TAG.fileName:
-      return 'the document\'s file name';
+      return "the document's file name";
     default:
       return 'the version label';
   }

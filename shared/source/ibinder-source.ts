@@ -80,7 +80,7 @@ export class IBinderSource implements ExportSource {
         if (!isSortRefusal(err)) throw err;
         this.sortRefused = true;
         logger.warn(
-          'iBinder refused the explicit sort of the document search; paging on in the server\'s own order, where documents created during a run may shift pages (the next run picks up what this one missed)',
+          "iBinder refused the explicit sort of the document search; paging on in the server's own order, where documents created during a run may shift pages (the next run picks up what this one missed)",
           { binderId, sortBy: DOCUMENT_SEARCH_SORT, status: err.status, traceId: err.traceId, fieldErrors: err.fieldErrors },
         );
         result = await this.client.searchDocuments(search);

@@ -73,13 +73,7 @@ export interface FakeDocument {
   versions: FakeVersion[];
 }
 
-export type FakeCall =
-  | 'listBinders'
-  | 'getMetadataElements'
-  | 'searchDocuments'
-  | 'listVersions'
-  | 'getDownloadLink'
-  | 'openDownload';
+export type FakeCall = 'listBinders' | 'getMetadataElements' | 'searchDocuments' | 'listVersions' | 'getDownloadLink' | 'openDownload';
 
 export const SIGNATURE = 'X-Amz-Signature=do-not-leak';
 
@@ -118,7 +112,7 @@ export class FakeExportIBinder implements IBinderClient {
   addDocument(
     binderId: string,
     fileName: string,
-    versions: (string | Buffer | Partial<Omit<FakeVersion, 'content'>> & { content: string | Buffer })[],
+    versions: (string | Buffer | (Partial<Omit<FakeVersion, 'content'>> & { content: string | Buffer }))[],
     metadata: { metadataElementId: string; valueId: string }[] = [],
   ): FakeDocument {
     const id = `doc-${String(++this.counter).padStart(4, '0')}`;
@@ -403,7 +397,10 @@ export function crc32Base64(body: Buffer): string {
 /** As S3 refuses a body whose x-amz-checksum-crc32 does not match it (BadDigest). */
 function refuseWrongCrc32(what: string, body: Buffer, sent: string | undefined): void {
   if (sent !== undefined && sent !== crc32Base64(body)) {
-    throw Object.assign(new Error(`fake S3: the CRC32 of ${what} is ${crc32Base64(body)}, not ${sent}`), { name: 'BadDigest', $metadata: { httpStatusCode: 400 } });
+    throw Object.assign(new Error(`fake S3: the CRC32 of ${what} is ${crc32Base64(body)}, not ${sent}`), {
+      name: 'BadDigest',
+      $metadata: { httpStatusCode: 400 },
+    });
   }
 }
 
@@ -428,26 +425,28 @@ export function createFakeArchive(bucket = 'archive-bucket'): FakeArchive {
     keys: () => [...archive.objects.keys()].sort(),
   };
   let uploads = 0;
-  stub.on(PutObjectCommand).callsFake(async (input: { Key: string; Body: unknown; ContentType?: string; ChecksumAlgorithm?: string; ChecksumCRC32?: string }) => {
-    if (archive.failPutsUnder.some((prefix) => input.Key.startsWith(prefix))) {
-      throw Object.assign(new Error('We encountered an internal error. Please try again.'), {
-        name: 'InternalError',
-        $metadata: { httpStatusCode: 500 },
+  stub
+    .on(PutObjectCommand)
+    .callsFake(async (input: { Key: string; Body: unknown; ContentType?: string; ChecksumAlgorithm?: string; ChecksumCRC32?: string }) => {
+      if (archive.failPutsUnder.some((prefix) => input.Key.startsWith(prefix))) {
+        throw Object.assign(new Error('We encountered an internal error. Please try again.'), {
+          name: 'InternalError',
+          $metadata: { httpStatusCode: 500 },
+        });
+      }
+      const body = bodyToBuffer(input.Body);
+      refuseWrongCrc32(input.Key, body, input.ChecksumCRC32);
+      archive.objects.set(input.Key, {
+        body,
+        ...(input.ContentType ? { contentType: input.ContentType } : {}),
+        ...(input.ChecksumAlgorithm ? { checksumAlgorithm: input.ChecksumAlgorithm } : {}),
       });
-    }
-    const body = bodyToBuffer(input.Body);
-    refuseWrongCrc32(input.Key, body, input.ChecksumCRC32);
-    archive.objects.set(input.Key, {
-      body,
-      ...(input.ContentType ? { contentType: input.ContentType } : {}),
-      ...(input.ChecksumAlgorithm ? { checksumAlgorithm: input.ChecksumAlgorithm } : {}),
+      return {
+        ETag: '"etag"',
+        ...(input.ChecksumAlgorithm === 'SHA256' ? { ChecksumSHA256: sha256Base64(body) } : {}),
+        ...(input.ChecksumAlgorithm === 'CRC32' ? { ChecksumCRC32: crc32Base64(body) } : {}),
+      };
     });
-    return {
-      ETag: '"etag"',
-      ...(input.ChecksumAlgorithm === 'SHA256' ? { ChecksumSHA256: sha256Base64(body) } : {}),
-      ...(input.ChecksumAlgorithm === 'CRC32' ? { ChecksumCRC32: crc32Base64(body) } : {}),
-    };
-  });
   stub.on(CreateMultipartUploadCommand).callsFake(async (input: { Key: string; ChecksumAlgorithm?: string }) => {
     const uploadId = `upload-${++uploads}`;
     archive.openUploads.set(uploadId, {
@@ -457,23 +456,34 @@ export function createFakeArchive(bucket = 'archive-bucket'): FakeArchive {
     });
     return { UploadId: uploadId };
   });
-  stub.on(UploadPartCommand).callsFake(async (input: { Key: string; UploadId: string; PartNumber: number; Body: unknown; ChecksumAlgorithm?: string; ChecksumCRC32?: string }) => {
-    const upload = archive.openUploads.get(input.UploadId);
-    if (!upload) throw new Error(`fake S3: no upload ${input.UploadId}`);
-    const body = bodyToBuffer(input.Body);
-    refuseWrongCrc32(`${input.Key} part ${input.PartNumber}`, body, input.ChecksumCRC32);
-    upload.parts.set(input.PartNumber, body);
-    archive.partUploads.push({
-      key: input.Key,
-      partNumber: input.PartNumber,
-      ...(input.ChecksumAlgorithm ? { checksumAlgorithm: input.ChecksumAlgorithm } : {}),
-    });
-    return {
-      ETag: `"part-${input.PartNumber}"`,
-      ...(input.ChecksumAlgorithm === 'SHA256' ? { ChecksumSHA256: sha256Base64(body) } : {}),
-      ...(input.ChecksumAlgorithm === 'CRC32' ? { ChecksumCRC32: crc32Base64(body) } : {}),
-    };
-  });
+  stub
+    .on(UploadPartCommand)
+    .callsFake(
+      async (input: {
+        Key: string;
+        UploadId: string;
+        PartNumber: number;
+        Body: unknown;
+        ChecksumAlgorithm?: string;
+        ChecksumCRC32?: string;
+      }) => {
+        const upload = archive.openUploads.get(input.UploadId);
+        if (!upload) throw new Error(`fake S3: no upload ${input.UploadId}`);
+        const body = bodyToBuffer(input.Body);
+        refuseWrongCrc32(`${input.Key} part ${input.PartNumber}`, body, input.ChecksumCRC32);
+        upload.parts.set(input.PartNumber, body);
+        archive.partUploads.push({
+          key: input.Key,
+          partNumber: input.PartNumber,
+          ...(input.ChecksumAlgorithm ? { checksumAlgorithm: input.ChecksumAlgorithm } : {}),
+        });
+        return {
+          ETag: `"part-${input.PartNumber}"`,
+          ...(input.ChecksumAlgorithm === 'SHA256' ? { ChecksumSHA256: sha256Base64(body) } : {}),
+          ...(input.ChecksumAlgorithm === 'CRC32' ? { ChecksumCRC32: crc32Base64(body) } : {}),
+        };
+      },
+    );
   stub.on(CompleteMultipartUploadCommand).callsFake(async (input: { UploadId: string; ContentType?: string }) => {
     const upload = archive.openUploads.get(input.UploadId);
     if (!upload) throw new Error(`fake S3: no upload ${input.UploadId}`);
@@ -498,7 +508,8 @@ export function createFakeArchive(bucket = 'archive-bucket'): FakeArchive {
   });
   stub.on(GetObjectCommand).callsFake(async (input: { Key: string }) => {
     const object = archive.objects.get(input.Key);
-    if (!object) throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+    if (!object)
+      throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
     const body = { transformToString: () => Promise.resolve(object.body.toString('utf-8')) };
     return { Body: body as unknown as GetObjectCommandOutput['Body'] };
   });

@@ -46,7 +46,13 @@ export const EXPORT_ROUTE = {
 } as const;
 
 /** Short backoff for the iBinder client, so retries in a test take milliseconds. */
-export const FAST_IBINDER_RETRIES = { baseDelayMs: 5, maxDelayMs: 50, rateLimitFloorMs: 5, requestTimeoutMs: 10_000, maxRetryTimeMs: 5_000 } as const;
+export const FAST_IBINDER_RETRIES = {
+  baseDelayMs: 5,
+  maxDelayMs: 50,
+  rateLimitFloorMs: 5,
+  requestTimeoutMs: 10_000,
+  maxRetryTimeMs: 5_000,
+} as const;
 
 export const noRetryDelay = (): Promise<void> => Promise.resolve();
 
@@ -227,7 +233,12 @@ export class ArchiveReader {
 }
 
 /** The archive key layout the README documents: `<tenant>/<binderId>/<documentId>/<versionId>/<fileName>`. */
-export function expectedArchiveKey(tenantId: string, binderId: string, document: Pick<ProjectDocument, 'documentId' | 'fileName'>, versionId: string): string {
+export function expectedArchiveKey(
+  tenantId: string,
+  binderId: string,
+  document: Pick<ProjectDocument, 'documentId' | 'fileName'>,
+  versionId: string,
+): string {
   return `${tenantId}/${binderId}/${document.documentId}/${versionId}/${document.fileName}`;
 }
 
@@ -369,7 +380,9 @@ export function routeSqsToSimulators(queues: readonly SqsSimulator[]): { restore
     if (!queue) throw Object.assign(new Error(`The specified queue does not exist: ${input.QueueUrl}`), { name: 'QueueDoesNotExist' });
     const entries = input.Entries ?? [];
     if (entries.length === 0 || entries.length > 10) {
-      throw Object.assign(new Error(`SendMessageBatch takes 1 to 10 entries, got ${entries.length}`), { name: 'TooManyEntriesInBatchRequest' });
+      throw Object.assign(new Error(`SendMessageBatch takes 1 to 10 entries, got ${entries.length}`), {
+        name: 'TooManyEntriesInBatchRequest',
+      });
     }
     return {
       Successful: entries.map((entry) => {

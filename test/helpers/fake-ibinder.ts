@@ -53,7 +53,10 @@ export interface RecordedCommit {
 type Method = keyof IBinderClient;
 
 /** A problem-details refusal as the HTTP client would throw it. */
-export function apiError(status: number, options: { title?: string; traceId?: string; fieldErrors?: Record<string, string[]>; path?: string } = {}): IBinderApiError {
+export function apiError(
+  status: number,
+  options: { title?: string; traceId?: string; fieldErrors?: Record<string, string[]>; path?: string } = {},
+): IBinderApiError {
   return new IBinderApiError(
     `iBinder answered ${status} to POST ${options.path ?? '/test'}${options.traceId ? ` (traceId ${options.traceId})` : ''}`,
     kindOfStatus(status),
@@ -168,7 +171,10 @@ export class FakeIBinderClient implements IBinderClient {
     if (previous) return previous;
     const upload = this.uploads.get(request.uploadId);
     if (!upload?.transferred) {
-      throw apiError(400, { title: 'One or more validation errors occurred.', fieldErrors: { uploadId: ['no completed upload with this id'] } });
+      throw apiError(400, {
+        title: 'One or more validation errors occurred.',
+        fieldErrors: { uploadId: ['no completed upload with this id'] },
+      });
     }
     this.binder(binderId);
     this.commits.push({ binderId, folderId, request });

@@ -95,11 +95,12 @@ export async function startHttpStubServer(): Promise<HttpStubServer> {
     }
     const index = route.calls++;
     const { responder } = route;
-    const r = typeof responder === 'function'
-      ? await responder(recorded)
-      : Array.isArray(responder)
-        ? responder[Math.min(index, responder.length - 1)] ?? { status: 500 }
-        : responder;
+    const r =
+      typeof responder === 'function'
+        ? await responder(recorded)
+        : Array.isArray(responder)
+          ? (responder[Math.min(index, responder.length - 1)] ?? { status: 500 })
+          : responder;
     reply(res, r);
   };
 

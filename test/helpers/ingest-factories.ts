@@ -65,7 +65,16 @@ export const SCHEMA: MetadataElement[] = [
       { id: 'd-struct', label: 'Structural' },
     ],
   },
-  { id: 'status', label: 'Status', dataType: 'list', required: false, allowedValues: [{ id: 's-draft', label: 'Draft' }, { id: 's-final', label: 'Final' }] },
+  {
+    id: 'status',
+    label: 'Status',
+    dataType: 'list',
+    required: false,
+    allowedValues: [
+      { id: 's-draft', label: 'Draft' },
+      { id: 's-final', label: 'Final' },
+    ],
+  },
   { id: 'note', label: 'Note', dataType: 'text', required: false, allowedValues: [] },
 ];
 
@@ -75,7 +84,14 @@ export const BINDERS: FakeBinderSpec[] = [
     name: 'Project A',
     schema: SCHEMA,
     folders: [
-      { id: 'f-drawings', name: 'Drawings', children: [{ id: 'f-struct', name: 'Structural' }, { id: 'f-arch', name: 'Architecture' }] },
+      {
+        id: 'f-drawings',
+        name: 'Drawings',
+        children: [
+          { id: 'f-struct', name: 'Structural' },
+          { id: 'f-arch', name: 'Architecture' },
+        ],
+      },
       { id: 'f-reports', name: 'Reports' },
     ],
   },
@@ -124,7 +140,14 @@ export function s3NotificationBody(records: S3RecordSpec[]): string {
 }
 
 export function testEventBody(bucket = BUCKET): string {
-  return JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Time: '2025-01-15T08:30:00.000Z', Bucket: bucket, RequestId: 'r', HostId: 'h' });
+  return JSON.stringify({
+    Service: 'Amazon S3',
+    Event: 's3:TestEvent',
+    Time: '2025-01-15T08:30:00.000Z',
+    Bucket: bucket,
+    RequestId: 'r',
+    HostId: 'h',
+  });
 }
 
 export function sqsMessage(body: string, messageId: string): SQSRecord {
@@ -279,7 +302,10 @@ export class InMemoryIngestLedger implements IngestLedgerStore {
   }
 
   /** Per key (keyOrderKey): the newest committed sequencer and the commit lease, as IngestLedger keeps them. */
-  readonly keyOrder = new Map<string, { committedSequencer?: string | undefined; lease?: { owner: string; token: string; expiresAt: number } | undefined }>();
+  readonly keyOrder = new Map<
+    string,
+    { committedSequencer?: string | undefined; lease?: { owner: string; token: string; expiresAt: number } | undefined }
+  >();
 
   async committedSequencer(bucket: string, key: string): Promise<string | undefined> {
     return this.keyOrder.get(keyOrderKey(bucket, key))?.committedSequencer;
@@ -317,7 +343,8 @@ export class InMemoryIngestLedger implements IngestLedgerStore {
   async raiseCommittedSequencer(lease: KeyCommitLease, sequencer: string): Promise<void> {
     const pk = keyOrderKey(lease.bucket, lease.key);
     const item = this.keyOrder.get(pk);
-    if (item?.lease?.token !== lease.token) throw new LedgerConflictError('key commit lease lost', { bucket: lease.bucket, key: lease.key });
+    if (item?.lease?.token !== lease.token)
+      throw new LedgerConflictError('key commit lease lost', { bucket: lease.bucket, key: lease.key });
     item.committedSequencer = sequencer;
     this.history.push({ pk, change: `sequencer ${sequencer}`, owner: lease.owner });
   }
@@ -347,10 +374,7 @@ export class InMemoryIngestLedger implements IngestLedgerStore {
   /** As IngestLedger's conditions: the lease's owner and its token. */
   private ownClaim(ref: ObjectRef, lease: ClaimLease): Extract<LedgerEntry, { state: 'claimed' }> {
     const e = this.entries.get(ledgerKey(ref));
-    const ours =
-      e?.state === 'claimed' &&
-      e.owner === lease.owner &&
-      e.claimToken === lease.token;
+    const ours = e?.state === 'claimed' && e.owner === lease.owner && e.claimToken === lease.token;
     if (!ours) throw new LedgerConflictError('not our claim', ref, e ? structuredClone(e) : undefined);
     return e;
   }
@@ -412,7 +436,12 @@ export function notFound(): S3ServiceException {
 }
 
 export function s3Throttled(): S3ServiceException {
-  return new S3ServiceException({ name: 'SlowDown', $fault: 'server', $metadata: { httpStatusCode: 503 }, message: 'Please reduce your request rate.' });
+  return new S3ServiceException({
+    name: 'SlowDown',
+    $fault: 'server',
+    $metadata: { httpStatusCode: 503 },
+    message: 'Please reduce your request rate.',
+  });
 }
 
 function chunksOf(content: Buffer, size: number): Buffer[] {

@@ -95,7 +95,13 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-const TEST_IBINDER_TUNING = { baseDelayMs: 5, maxDelayMs: 200, rateLimitFloorMs: 5, requestTimeoutMs: 10_000, maxRetryTimeMs: 5_000 } as const;
+const TEST_IBINDER_TUNING = {
+  baseDelayMs: 5,
+  maxDelayMs: 200,
+  rateLimitFloorMs: 5,
+  requestTimeoutMs: 10_000,
+  maxRetryTimeMs: 5_000,
+} as const;
 
 export function createCountingIngestMetrics(): CountingIngestMetrics {
   const metrics: CountingIngestMetrics = {
@@ -162,7 +168,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       metrics,
       createIngestDeps,
       ingestHandler,
-      drainIngest: ({ deps, ...drainOptions } = {}) => queue.drainWithLambda(ingestHandler(deps), { batchSize: 10, maxRounds: 20, ...drainOptions }),
+      drainIngest: ({ deps, ...drainOptions } = {}) =>
+        queue.drainWithLambda(ingestHandler(deps), { batchSize: 10, maxRounds: 20, ...drainOptions }),
       putInboxObject: async (key, body, tags) => {
         const out = await services.s3.client.send(
           new PutObjectCommand({
@@ -185,7 +192,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         );
       },
       createExportDeps: (overrides = {}) => createLocalExportDependencies(services, { config: ingestDeps.config, ...overrides }),
-      createExportQueue: (queueOptions = {}) => new SqsSimulator({ ...EXPORT_QUEUE_DEFAULTS, ...queueOptions, clock: new SimulatedClock(Date.now()) }),
+      createExportQueue: (queueOptions = {}) =>
+        new SqsSimulator({ ...EXPORT_QUEUE_DEFAULTS, ...queueOptions, clock: new SimulatedClock(Date.now()) }),
       stop: async () => {
         notifications.stop();
         await services.stop();

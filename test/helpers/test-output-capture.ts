@@ -10,7 +10,11 @@
 
 /** The part of a stream a capture replaces: Node's `Writable#write` signature. */
 export interface WritableTarget {
-  write(chunk: string | Uint8Array, encodingOrCallback?: BufferEncoding | ((err?: Error | null) => void), callback?: (err?: Error | null) => void): boolean;
+  write(
+    chunk: string | Uint8Array,
+    encodingOrCallback?: BufferEncoding | ((err?: Error | null) => void),
+    callback?: (err?: Error | null) => void,
+  ): boolean;
 }
 
 type StreamName = 'stdout' | 'stderr';

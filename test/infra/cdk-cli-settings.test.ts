@@ -32,8 +32,12 @@ describe('cdk.json CLI settings', () => {
   it('turns telemetry off where the CLI looks (the context key cli-telemetry), as `cdk cli-telemetry --status` reports', async () => {
     expect(cdkJson.context['cli-telemetry']).toBe(false);
     const output = await new Promise<string>((resolve, reject) => {
-      execFile('npx', ['cdk', 'cli-telemetry', '--status'], { cwd: PROJECT_ROOT, env: envWithoutCdkSwitches(), timeout: 60_000 }, (error, stdout, stderr) =>
-        error ? reject(new Error(`cdk cli-telemetry --status failed: ${stderr}`)) : resolve(`${stdout}${stderr}`),
+      execFile(
+        'npx',
+        ['cdk', 'cli-telemetry', '--status'],
+        { cwd: PROJECT_ROOT, env: envWithoutCdkSwitches(), timeout: 60_000 },
+        (error, stdout, stderr) =>
+          error ? reject(new Error(`cdk cli-telemetry --status failed: ${stderr}`)) : resolve(`${stdout}${stderr}`),
       );
     });
     expect(output).toContain('CLI Telemetry is disabled');
@@ -50,6 +54,8 @@ describe('xrayTracing', () => {
 
   it('refuses true with the reason and what to do', () => {
     const environments = { dev: { ...cdkJson.context.environments.dev, xrayTracing: true } };
-    expect(() => loadEnvironmentConfig(environments, 'dev')).toThrow(/xrayTracing[\s\S]*no Tracer[\s\S]*remove "xrayTracing" or set it to false/);
+    expect(() => loadEnvironmentConfig(environments, 'dev')).toThrow(
+      /xrayTracing[\s\S]*no Tracer[\s\S]*remove "xrayTracing" or set it to false/,
+    );
   });
 });

@@ -237,24 +237,39 @@ describe('toPipelineConfig', () => {
 });
 
 describe('loadEnvironmentConfig: identity and routing', () => {
-  it('refuses malformed regions, naming the field, and accepts every partition\'s form', () => {
+  it("refuses malformed regions, naming the field, and accepts every partition's form", () => {
     for (const region of ['eu-north-99x', 'eu-north', 'xx-north-1', 'eu-norht-1', 'EU-NORTH-1', 'eu-north-0', 'us-gov-1']) {
       expect(errorFor({ ...minimalEntry(), region }), region).toMatch(/ {2}- region: expected an AWS region/);
     }
-    for (const region of ['eu-north-1', 'us-gov-west-1', 'ap-southeast-2', 'ca-central-1', 'cn-northwest-1', 'il-central-1', 'mx-central-1', 'me-south-1', 'af-south-1', 'sa-east-1']) {
+    for (const region of [
+      'eu-north-1',
+      'us-gov-west-1',
+      'ap-southeast-2',
+      'ca-central-1',
+      'cn-northwest-1',
+      'il-central-1',
+      'mx-central-1',
+      'me-south-1',
+      'af-south-1',
+      'sa-east-1',
+    ]) {
       expect(loadEnvironmentConfig({ dev: { ...minimalEntry(), region } }, 'dev').region).toBe(region);
     }
   });
 
   it('refuses a tenant id that is not a GUID', () => {
-    expect(errorFor({ ...minimalEntry(), tenantId: 'org-1' })).toMatch(/ {2}- tenantId: expected the iBinder organisation \(tenant\) id: a GUID/);
+    expect(errorFor({ ...minimalEntry(), tenantId: 'org-1' })).toMatch(
+      / {2}- tenantId: expected the iBinder organisation \(tenant\) id: a GUID/,
+    );
   });
 
   it('refuses malformed binder and folder ids in targets, allowlists and the export, naming each field', () => {
     const message = errorFor({
       ...minimalEntry(),
       defaultTarget: { binderId: 'PRJ-1', folderId: 'f-1' },
-      routingRules: [{ prefix: 'inbox/x/', target: { binderId: 'Binder001', folderPath: 'A' }, allow: [{ binderId: 'Binder001', folderIds: ['nope'] }] }],
+      routingRules: [
+        { prefix: 'inbox/x/', target: { binderId: 'Binder001', folderPath: 'A' }, allow: [{ binderId: 'Binder001', folderIds: ['nope'] }] },
+      ],
       export: { binders: ['b1'] },
     });
     expect(message).toMatch(/ {2}- defaultTarget\.binderId: expected a binder id: 9 characters/);
@@ -290,26 +305,46 @@ describe('loadEnvironmentConfig: identity and routing', () => {
     expect(message).toMatch(/routingRules\.1\.prefix: .* is also the prefix of routingRules\.0/);
   });
 
-  it('requires a rule\'s own target to be inside its allowlist, by binder, folder path or folder id', () => {
+  it("requires a rule's own target to be inside its allowlist, by binder, folder path or folder id", () => {
     const message = errorFor({
       ...minimalEntry(),
       routingRules: [
         { prefix: 'inbox/a/', target: { binderId: 'Binder001', folderPath: 'A' }, allow: [{ binderId: 'Binder002' }] },
-        { prefix: 'inbox/b/', target: { binderId: 'Binder001', folderPath: 'Finance/Other' }, allow: [{ binderId: 'Binder001', folderPaths: ['Finance/Invoices'] }] },
-        { prefix: 'inbox/c/', target: { binderId: 'Binder001', folderId: FOLDER_ID }, allow: [{ binderId: 'Binder001', folderIds: [OTHER_FOLDER_ID] }] },
+        {
+          prefix: 'inbox/b/',
+          target: { binderId: 'Binder001', folderPath: 'Finance/Other' },
+          allow: [{ binderId: 'Binder001', folderPaths: ['Finance/Invoices'] }],
+        },
+        {
+          prefix: 'inbox/c/',
+          target: { binderId: 'Binder001', folderId: FOLDER_ID },
+          allow: [{ binderId: 'Binder001', folderIds: [OTHER_FOLDER_ID] }],
+        },
       ],
     });
     expect(message).toMatch(/ {2}- routingRules\.0\.allow: the rule's own target \(binder Binder001\) is not in it/);
-    expect(message).toMatch(/ {2}- routingRules\.1\.allow: the rule's own target \(binder Binder001, folder "Finance\/Other"\) is not inside the folderPaths/);
-    expect(message).toMatch(/ {2}- routingRules\.2\.allow: the rule's own target \(binder Binder001, folder id 0b6f4c2e-.*\) is not among the folderIds/);
+    expect(message).toMatch(
+      / {2}- routingRules\.1\.allow: the rule's own target \(binder Binder001, folder "Finance\/Other"\) is not inside the folderPaths/,
+    );
+    expect(message).toMatch(
+      / {2}- routingRules\.2\.allow: the rule's own target \(binder Binder001, folder id 0b6f4c2e-.*\) is not among the folderIds/,
+    );
 
     const inside = loadEnvironmentConfig(
       {
         dev: {
           ...minimalEntry(),
           routingRules: [
-            { prefix: 'inbox/b/', target: { binderId: 'Binder001', folderPath: 'Finance/Invoices/2026' }, allow: [{ binderId: 'Binder001', folderPaths: ['Finance/Invoices'] }] },
-            { prefix: 'inbox/c/', target: { binderId: 'Binder001', folderId: FOLDER_ID.toUpperCase() }, allow: [{ binderId: 'Binder001', folderIds: [FOLDER_ID] }] },
+            {
+              prefix: 'inbox/b/',
+              target: { binderId: 'Binder001', folderPath: 'Finance/Invoices/2026' },
+              allow: [{ binderId: 'Binder001', folderPaths: ['Finance/Invoices'] }],
+            },
+            {
+              prefix: 'inbox/c/',
+              target: { binderId: 'Binder001', folderId: FOLDER_ID.toUpperCase() },
+              allow: [{ binderId: 'Binder001', folderIds: [FOLDER_ID] }],
+            },
             { prefix: 'inbox/d/', target: { binderId: 'Binder001', folderPath: 'Anything' } },
           ],
         },
@@ -321,10 +356,12 @@ describe('loadEnvironmentConfig: identity and routing', () => {
 
   it('requires the default target to be inside unlistedPrefixes, and refuses one that "none" would make useless', () => {
     const defaultTarget = { binderId: 'Binder001', folderPath: 'Inbox/Unsorted' };
-    expect(errorFor({ ...minimalEntry(), defaultTarget, unlistedPrefixes: 'none' })).toMatch(/ {2}- defaultTarget: unlistedPrefixes is "none"/);
-    expect(errorFor({ ...minimalEntry(), defaultTarget, unlistedPrefixes: { allow: [{ binderId: 'Binder001', folderPaths: ['Outbox'] }] } })).toMatch(
-      / {2}- defaultTarget: the default target \(binder Binder001, folder "Inbox\/Unsorted"\) is not inside the folderPaths/,
+    expect(errorFor({ ...minimalEntry(), defaultTarget, unlistedPrefixes: 'none' })).toMatch(
+      / {2}- defaultTarget: unlistedPrefixes is "none"/,
     );
+    expect(
+      errorFor({ ...minimalEntry(), defaultTarget, unlistedPrefixes: { allow: [{ binderId: 'Binder001', folderPaths: ['Outbox'] }] } }),
+    ).toMatch(/ {2}- defaultTarget: the default target \(binder Binder001, folder "Inbox\/Unsorted"\) is not inside the folderPaths/);
     const config = loadEnvironmentConfig(
       { dev: { ...minimalEntry(), defaultTarget, unlistedPrefixes: { allow: [{ binderId: 'Binder001', folderPaths: ['Inbox'] }] } } },
       'dev',
@@ -333,19 +370,26 @@ describe('loadEnvironmentConfig: identity and routing', () => {
   });
 
   it('refuses a malformed unlistedPrefixes and an empty allow list', () => {
-    expect(errorFor({ ...minimalEntry(), unlistedPrefixes: 'some' })).toMatch(/ {2}- unlistedPrefixes: expected "none", "any" or \{"allow"/);
-    expect(errorFor({ ...minimalEntry(), routingRules: [{ prefix: 'inbox/a/', target: { binderId: 'Binder001', folderPath: 'A' }, allow: [] }] })).toMatch(
-      /routingRules\.0\.allow: expected at least one/,
+    expect(errorFor({ ...minimalEntry(), unlistedPrefixes: 'some' })).toMatch(
+      / {2}- unlistedPrefixes: expected "none", "any" or \{"allow"/,
     );
+    expect(
+      errorFor({
+        ...minimalEntry(),
+        routingRules: [{ prefix: 'inbox/a/', target: { binderId: 'Binder001', folderPath: 'A' }, allow: [] }],
+      }),
+    ).toMatch(/routingRules\.0\.allow: expected at least one/);
   });
 
   it('makes a production environment say what unlisted prefixes may reach; elsewhere it defaults to "any"', () => {
     expect(errorFor(minimalEntry(), 'prod')).toMatch(/ {2}- unlistedPrefixes: is missing; the production environment "prod" must say/);
-    expect(toPipelineConfig(loadEnvironmentConfig({ prod: { ...minimalEntry(), unlistedPrefixes: 'none' } }, 'prod'), 'prod').unlistedPrefixes).toBe('none');
+    expect(
+      toPipelineConfig(loadEnvironmentConfig({ prod: { ...minimalEntry(), unlistedPrefixes: 'none' } }, 'prod'), 'prod').unlistedPrefixes,
+    ).toBe('none');
     expect(toPipelineConfig(loadEnvironmentConfig({ dev: minimalEntry() }, 'dev'), 'dev').unlistedPrefixes).toBe('any');
   });
 
-  it('keeps cdk.json\'s prod closed to unlisted prefixes, with an allowlist on every rule', () => {
+  it("keeps cdk.json's prod closed to unlisted prefixes, with an allowlist on every rule", () => {
     const prod = loadEnvironmentConfig(readCdkJson().context.environments, 'prod');
     expect(prod.unlistedPrefixes).toBe('none');
     expect(prod.routingRules.every((rule) => rule.allow !== undefined)).toBe(true);

@@ -40,7 +40,12 @@ describe('SecureBucket', () => {
     expect(bucket.Properties).toMatchObject({
       VersioningConfiguration: { Status: 'Enabled' },
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
       LoggingConfiguration: { DestinationBucketName: { Ref: logicalIdOf(logs) }, LogFilePrefix: 'data/' },
       LifecycleConfiguration: { Rules: [expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } })] },
     });
@@ -64,7 +69,9 @@ describe('SecureBucket', () => {
     expect(propertiesOf(template, logicalIdOf(logs)).AccessControl).toBeUndefined();
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       Bucket: { Ref: logicalIdOf(secure.bucket) },
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+      },
     });
   });
 
@@ -98,7 +105,11 @@ describe('SecureBucket', () => {
       ],
     });
     const statements = statementsOfRole(template, role);
-    expect(statements).toContainEqual({ effect: 'Allow', actions: ['s3:GetObject'], resources: [`<${logicalIdOf(secure.bucket)}.Arn>/in/*`] });
+    expect(statements).toContainEqual({
+      effect: 'Allow',
+      actions: ['s3:GetObject'],
+      resources: [`<${logicalIdOf(secure.bucket)}.Arn>/in/*`],
+    });
     // Named actions on this key only, and only through S3.
     const viaS3 = { StringEquals: { 'kms:ViaService': 's3.eu-north-1.amazonaws.com' } };
     const keyArn = `<${logicalIdOf(key)}.Arn>`;
@@ -109,7 +120,11 @@ describe('SecureBucket', () => {
       { effect: 'Allow', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [keyArn], condition: viaS3 },
     ]);
     // Tags are not encrypted with the object's key.
-    expect(statementsOfRole(template, tagger).flatMap((s) => s.actions).filter((a) => a.startsWith('kms:'))).toEqual([]);
+    expect(
+      statementsOfRole(template, tagger)
+        .flatMap((s) => s.actions)
+        .filter((a) => a.startsWith('kms:')),
+    ).toEqual([]);
   });
 
   it('grants no KMS action when the bucket has no customer-managed key', () => {
@@ -120,7 +135,11 @@ describe('SecureBucket', () => {
     });
     const role = new iam.Role(stack, 'Writer', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     secure.grantObjectActions(role, 'out/*', ['s3:PutObject', 's3:GetObject']);
-    expect(statementsOfRole(Template.fromStack(stack), role).flatMap((s) => s.actions).filter((a) => a.startsWith('kms:'))).toEqual([]);
+    expect(
+      statementsOfRole(Template.fromStack(stack), role)
+        .flatMap((s) => s.actions)
+        .filter((a) => a.startsWith('kms:')),
+    ).toEqual([]);
   });
 
   it('has no Object Lock by default, and the given default retention when asked', () => {
@@ -163,8 +182,10 @@ describe('SecureBucket', () => {
 
 describe('ProducerAccess', () => {
   const inboxOf = (stack: Stack): s3.Bucket =>
-    new SecureBucket(stack, 'Inbox', { serverAccessLogsBucket: new AccessLogBucket(stack, 'Logs').bucket, serverAccessLogsPrefix: 'inbox/' })
-      .bucket;
+    new SecureBucket(stack, 'Inbox', {
+      serverAccessLogsBucket: new AccessLogBucket(stack, 'Logs').bucket,
+      serverAccessLogsPrefix: 'inbox/',
+    }).bucket;
 
   function policyOf(template: Template, access: ProducerAccess): { Statement: Array<Record<string, unknown>> } {
     return (propertiesOf(template, logicalIdOf(access.policy)) as { PolicyDocument: { Statement: Array<Record<string, unknown>> } })
@@ -174,7 +195,12 @@ describe('ProducerAccess', () => {
   it('a managed policy that puts and tags objects under the prefix only, with no tag condition and no role by default', () => {
     const stack = testStack();
     const inbox = inboxOf(stack);
-    const access = new ProducerAccess(stack, 'Erp', { bucket: inbox, producerName: 'erp', prefix: 'inbox/erp/', managedPolicyName: 'p-erp' });
+    const access = new ProducerAccess(stack, 'Erp', {
+      bucket: inbox,
+      producerName: 'erp',
+      prefix: 'inbox/erp/',
+      managedPolicyName: 'p-erp',
+    });
     const template = Template.fromStack(stack);
     expect(access.role).toBeUndefined();
     template.resourceCountIs('AWS::IAM::Role', 0);
@@ -277,11 +303,18 @@ describe('AccessLogBucket', () => {
     expect(bucket.DeletionPolicy).toBe('Retain');
     expect(bucket.Properties).toMatchObject({
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
       LifecycleConfiguration: { Rules: [expect.objectContaining({ ExpirationInDays: 365 })] },
     });
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+      },
     });
   });
 
@@ -315,7 +348,11 @@ describe('QueueWithDlq', () => {
     });
     template.resourcePropertiesCountIs(
       'AWS::SQS::QueuePolicy',
-      { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) } },
+      {
+        PolicyDocument: {
+          Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+        },
+      },
       2,
     );
   });

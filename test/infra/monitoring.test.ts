@@ -138,8 +138,16 @@ function watchedBy(synth: SynthesizedPipeline, key: PipelineAlarmKey): WatchedMe
     ingestDeadLetterQueue: () => sqsVisible(stack.ingestQueue.deadLetterQueue),
     exportDeadLetterQueue: () => sqsVisible(stack.exportQueue.deadLetterQueue),
     plannerDeadLetterQueue: () => sqsVisible(stack.plannerDeadLetterQueue),
-    ingestMessageAge: () => ({ namespace: 'AWS/SQS', metricName: 'ApproximateAgeOfOldestMessage', dimensions: { QueueName: queueName(stack.ingestQueue.queue) } }),
-    rejectionRate: () => ({ namespace: METRICS_NAMESPACE, metricName: METRIC.filesRejected, dimensions: { service: SERVICE_NAMES.ingest } }),
+    ingestMessageAge: () => ({
+      namespace: 'AWS/SQS',
+      metricName: 'ApproximateAgeOfOldestMessage',
+      dimensions: { QueueName: queueName(stack.ingestQueue.queue) },
+    }),
+    rejectionRate: () => ({
+      namespace: METRICS_NAMESPACE,
+      metricName: METRIC.filesRejected,
+      dimensions: { service: SERVICE_NAMES.ingest },
+    }),
     exportRunIncomplete: () => runs(METRIC.exportRunsIncomplete),
     exportRunNotCompleted: () => runs(METRIC.exportRunsCompleted),
     ingestErrors: () => lambdaMetric(stack.ingestFunction.function, 'Errors'),
@@ -198,7 +206,9 @@ const ALARM_KEYS: PipelineAlarmKey[] = [
 describe('alarm topic', () => {
   it('is encrypted with a key of its own that rotates and that CloudWatch of this account may use', () => {
     const { monitoring } = dev.stack;
-    expect(render(propertiesOf(dev.template, logicalIdOf(monitoring.topic)).KmsMasterKeyId)).toBe(`<${logicalIdOf(monitoring.topicKey)}.Arn>`);
+    expect(render(propertiesOf(dev.template, logicalIdOf(monitoring.topic)).KmsMasterKeyId)).toBe(
+      `<${logicalIdOf(monitoring.topicKey)}.Arn>`,
+    );
     const key = propertiesOf(dev.template, logicalIdOf(monitoring.topicKey));
     expect(key.EnableKeyRotation).toBe(true);
     expect((key.KeyPolicy as { Statement: unknown[] }).Statement).toContainEqual({
@@ -219,7 +229,10 @@ describe('alarm topic', () => {
     expect(policies).toHaveLength(1);
     const policy = policies[0]?.Properties;
     expect(policy?.Topics.map(render)).toEqual([topic]);
-    const statements: Record<string, unknown>[] = (policy?.PolicyDocument.Statement ?? []).map((s) => ({ ...s, Resource: render(s.Resource) }));
+    const statements: Record<string, unknown>[] = (policy?.PolicyDocument.Statement ?? []).map((s) => ({
+      ...s,
+      Resource: render(s.Resource),
+    }));
     expect(statements).toContainEqual({
       Sid: 'AllowPublishThroughSSLOnly',
       Effect: 'Deny',
@@ -244,7 +257,9 @@ describe('alarm topic', () => {
 
   it('has an e-mail subscription only when the environment configures alarms.email', () => {
     expect(dev.template.findResources('AWS::SNS::Subscription')).toEqual({});
-    const subscriptions = Object.values(staging.template.findResources('AWS::SNS::Subscription')) as { Properties: Record<string, unknown> }[];
+    const subscriptions = Object.values(staging.template.findResources('AWS::SNS::Subscription')) as {
+      Properties: Record<string, unknown>;
+    }[];
     expect(subscriptions.map((s) => ({ ...s.Properties, TopicArn: render(s.Properties.TopicArn) }))).toEqual([
       { Protocol: 'email', Endpoint: 'platform-alerts@example.com', TopicArn: ref(staging.stack.monitoring.topic) },
     ]);
@@ -433,7 +448,9 @@ describe('alarms', () => {
       }
       throw new Error('expected the config to be refused');
     };
-    expect(load({ exportCompletionWindowHours: 169 })).toMatch(/alarms\.exportCompletionWindowHours: expected a whole number from 1 to 168/);
+    expect(load({ exportCompletionWindowHours: 169 })).toMatch(
+      /alarms\.exportCompletionWindowHours: expected a whole number from 1 to 168/,
+    );
     expect(load({ rejectionRatePercent: 0 })).toMatch(/alarms\.rejectionRatePercent: expected a whole number from 1 to 100/);
     expect(load({ rejectionRatePeriodMinutes: 2 })).toMatch(/alarms\.rejectionRatePeriodMinutes/);
     expect(load({ ingestMessageAgeMinutes: 1.5 })).toMatch(/alarms\.ingestMessageAgeMinutes/);
@@ -497,7 +514,12 @@ describe('dashboard', () => {
   it('shows the signals the alarms watch and the pipeline metrics', () => {
     const text = body(dev);
     const { stack } = dev;
-    for (const queue of [stack.ingestQueue.queue, stack.ingestQueue.deadLetterQueue, stack.exportQueue.deadLetterQueue, stack.plannerDeadLetterQueue]) {
+    for (const queue of [
+      stack.ingestQueue.queue,
+      stack.ingestQueue.deadLetterQueue,
+      stack.exportQueue.deadLetterQueue,
+      stack.plannerDeadLetterQueue,
+    ]) {
       expect(text).toContain(queueName(queue));
     }
     for (const fn of [stack.ingestFunction.function, stack.plannerFunction.function, stack.workerFunction.function]) {

@@ -21,9 +21,7 @@ import {
 type Resources = Record<string, { Type: string; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
 
 function resourcesOfType(synth: SynthesizedPipeline, type: string): Resources {
-  return Object.fromEntries(
-    Object.entries(synth.template.toJSON().Resources as Resources).filter(([, r]) => r.Type === type),
-  );
+  return Object.fromEntries(Object.entries(synth.template.toJSON().Resources as Resources).filter(([, r]) => r.Type === type));
 }
 
 describe('prod', () => {
@@ -92,7 +90,11 @@ describe('staging (retain, not prod)', () => {
     for (const fn of [staging.stack.ingestFunction, staging.stack.plannerFunction, staging.stack.workerFunction]) {
       const tracing = propertiesOf(staging.template, logicalIdOf(fn.function)).TracingConfig as { Mode: string } | undefined;
       expect(tracing?.Mode ?? 'PassThrough').toBe('PassThrough');
-      expect(statementsOfRole(staging.template, fn.role).flatMap((s) => s.actions).filter((a) => a.startsWith('xray:'))).toEqual([]);
+      expect(
+        statementsOfRole(staging.template, fn.role)
+          .flatMap((s) => s.actions)
+          .filter((a) => a.startsWith('xray:')),
+      ).toEqual([]);
       expect(statementsOfRole(staging.template, fn.role).flatMap((s) => s.resources)).not.toContain('*');
     }
   });
@@ -164,7 +166,7 @@ describe('refused at synth time', () => {
     );
   });
 
-  it('routing rules that would overflow Lambda\'s 4 KB of variables', () => {
+  it("routing rules that would overflow Lambda's 4 KB of variables", () => {
     const entry = environmentEntry('dev');
     entry.routingRules = Array.from({ length: 40 }, (_, n) => ({
       prefix: `inbox/producer-${n}/`,

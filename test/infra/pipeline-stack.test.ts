@@ -191,7 +191,12 @@ describe('buckets enforce TLS', () => {
   it('the access log bucket is encrypted and private, and accepts logs from the logging service', () => {
     expect(propertiesOf(synth.template, ids().logs)).toMatchObject({
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
     });
     synth.template.hasResourceProperties('AWS::S3::BucketPolicy', {
       Bucket: { Ref: ids().logs },
@@ -421,11 +426,7 @@ describe('least-privilege IAM', () => {
 
   it('ingest uses single items of its own ledger, consumes its own queue and reads the one secret', () => {
     const i = ids();
-    expect(actionsOn(ingest(), `<${i.ledger}.Arn>`)).toEqual([
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-    ]);
+    expect(actionsOn(ingest(), `<${i.ledger}.Arn>`)).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     expect(actionsOn(ingest(), `<${i.ingestQueue}.Arn>`)).toEqual([
       'sqs:ChangeMessageVisibility',
       'sqs:DeleteMessage',
@@ -544,7 +545,12 @@ describe('archive bucket and nightly schedule', () => {
     expect(props).toMatchObject({
       VersioningConfiguration: { Status: 'Enabled' },
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
       LoggingConfiguration: { DestinationBucketName: { Ref: ids().logs }, LogFilePrefix: 'archive-bucket/' },
     });
     expect((props.LifecycleConfiguration as { Rules: unknown[] }).Rules).toContainEqual(

@@ -154,27 +154,35 @@ describe('archive encryption', () => {
   it.each([
     ['dev', 'Delete'],
     ['staging', 'Retain'],
-  ])('"create" in %s: a rotated key (%s with the environment), bucket key on, planner and worker may use it through S3 only', (envName, deletion) => {
-    inStack(envName, withExport(environmentEntry(envName), { archiveKmsKey: 'create' }), (synth) => {
-      const keys = resourcesOfType(synth, 'AWS::KMS::Key').filter(([id]) => id === logicalIdOf(synth.stack.archiveKey!.node.defaultChild!));
-      expect(keys).toHaveLength(1);
-      const [keyId, key] = keys[0]!;
-      expect(key.Properties.EnableKeyRotation).toBe(true);
-      expect(key.DeletionPolicy).toBe(deletion);
-      expect(propertiesOf(synth.template, logicalIdOf(synth.stack.archiveBucket)).BucketEncryption).toEqual({
-        ServerSideEncryptionConfiguration: [
-          { BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [keyId, 'Arn'] } } },
-        ],
+  ])(
+    '"create" in %s: a rotated key (%s with the environment), bucket key on, planner and worker may use it through S3 only',
+    (envName, deletion) => {
+      inStack(envName, withExport(environmentEntry(envName), { archiveKmsKey: 'create' }), (synth) => {
+        const keys = resourcesOfType(synth, 'AWS::KMS::Key').filter(
+          ([id]) => id === logicalIdOf(synth.stack.archiveKey!.node.defaultChild!),
+        );
+        expect(keys).toHaveLength(1);
+        const [keyId, key] = keys[0]!;
+        expect(key.Properties.EnableKeyRotation).toBe(true);
+        expect(key.DeletionPolicy).toBe(deletion);
+        expect(propertiesOf(synth.template, logicalIdOf(synth.stack.archiveBucket)).BucketEncryption).toEqual({
+          ServerSideEncryptionConfiguration: [
+            {
+              BucketKeyEnabled: true,
+              ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [keyId, 'Arn'] } },
+            },
+          ],
+        });
+        const viaS3 = { StringEquals: { 'kms:ViaService': 's3.eu-north-1.amazonaws.com' } };
+        for (const fn of [synth.stack.plannerFunction, synth.stack.workerFunction]) {
+          expect(kmsStatements(statementsOfRole(synth.template, fn.role))).toEqual([
+            { effect: 'Allow', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [`<${keyId}.Arn>`], condition: viaS3 },
+          ]);
+        }
+        expect(kmsStatements(statementsOfRole(synth.template, synth.stack.ingestFunction.role))).toEqual([]);
       });
-      const viaS3 = { StringEquals: { 'kms:ViaService': 's3.eu-north-1.amazonaws.com' } };
-      for (const fn of [synth.stack.plannerFunction, synth.stack.workerFunction]) {
-        expect(kmsStatements(statementsOfRole(synth.template, fn.role))).toEqual([
-          { effect: 'Allow', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [`<${keyId}.Arn>`], condition: viaS3 },
-        ]);
-      }
-      expect(kmsStatements(statementsOfRole(synth.template, synth.stack.ingestFunction.role))).toEqual([]);
-    });
-  });
+    },
+  );
 
   it('{keyArn}: the existing key encrypts the bucket and is the only key the functions may use; no key is created', () => {
     const keyArn = 'arn:aws:kms:eu-north-1:111122223333:key/0b6f4c2e-91d3-4a7b-8e5f-3c1d9a2b7e60';
@@ -182,7 +190,9 @@ describe('archive encryption', () => {
       expect(synth.stack.archiveKey?.node.defaultChild).toBeUndefined();
       expect(resourcesOfType(synth, 'AWS::KMS::Key').filter(([id]) => id.startsWith('ArchiveKey'))).toEqual([]);
       expect(propertiesOf(synth.template, logicalIdOf(synth.stack.archiveBucket)).BucketEncryption).toEqual({
-        ServerSideEncryptionConfiguration: [{ BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn } }],
+        ServerSideEncryptionConfiguration: [
+          { BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn } },
+        ],
       });
       const worker = kmsStatements(statementsOfRole(synth.template, synth.stack.workerFunction.role));
       expect(worker.flatMap((s) => s.resources)).toEqual([keyArn]);
@@ -201,7 +211,8 @@ describe('archive encryption', () => {
 });
 
 describe('archive Object Lock and write rights', () => {
-  const lockOf = (synth: SynthesizedPipeline): unknown => propertiesOf(synth.template, logicalIdOf(synth.stack.archiveBucket)).ObjectLockConfiguration;
+  const lockOf = (synth: SynthesizedPipeline): unknown =>
+    propertiesOf(synth.template, logicalIdOf(synth.stack.archiveBucket)).ObjectLockConfiguration;
 
   it('prod without a setting: GOVERNANCE for 365 days', () => {
     const entry = environmentEntry('prod');
@@ -256,7 +267,10 @@ describe('archive Object Lock and write rights', () => {
 
 /** An IAM resource pattern (`*` any characters, `?` one) as a regular expression over keys. */
 function keyPatternRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const escaped = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${escaped}$`);
 }
 
@@ -284,7 +298,11 @@ describe('the worker grant covers the keys the export code writes', () => {
         manifestPartKeyFor('run-1', startedAt, 'worker', new Date(startedAt), 'abcd'),
         manifestKeyFor('run-1', startedAt),
       ];
-      for (const key of keys) expect(writable.some((pattern) => pattern.test(key)), key).toBe(true);
+      for (const key of keys)
+        expect(
+          writable.some((pattern) => pattern.test(key)),
+          key,
+        ).toBe(true);
       expect(manifestKeyFor('run-1', startedAt).startsWith(MANIFESTS_PREFIX)).toBe(true);
       // And not everything: a key outside the tenant's prefix and manifests/ is not writable.
       expect(writable.some((pattern) => pattern.test('other-tenant/x/y/z/file.pdf'))).toBe(false);

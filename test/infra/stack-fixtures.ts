@@ -50,9 +50,7 @@ const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 
 export function buildPipelineApp(envName: string, options: SynthesizeOptions = {}, outdir?: string): PipelineApp {
   const cdkJson = readCdkJson();
-  const environments = options.entry
-    ? { ...cdkJson.context.environments, [envName]: options.entry }
-    : cdkJson.context.environments;
+  const environments = options.entry ? { ...cdkJson.context.environments, [envName]: options.entry } : cdkJson.context.environments;
   return createPipelineApp({
     ...(outdir !== undefined ? { outdir } : {}),
     context: {
@@ -118,8 +116,8 @@ function normalize(raw: Record<string, unknown>): Statement {
 /** Every statement of every AWS::IAM::Policy in the template. */
 export function allPolicyStatements(template: Template): Statement[] {
   return Object.values(template.findResources('AWS::IAM::Policy')).flatMap((policy) =>
-    toList((policy as { Properties: { PolicyDocument: { Statement: unknown } } }).Properties.PolicyDocument.Statement).map(
-      (s) => normalize(s as Record<string, unknown>),
+    toList((policy as { Properties: { PolicyDocument: { Statement: unknown } } }).Properties.PolicyDocument.Statement).map((s) =>
+      normalize(s as Record<string, unknown>),
     ),
   );
 }
@@ -128,12 +126,10 @@ export function allPolicyStatements(template: Template): Statement[] {
 export function statementsOfRole(template: Template, role: iam.Role): Statement[] {
   const roleId = logicalIdOf(role);
   return Object.values(template.findResources('AWS::IAM::Policy'))
-    .filter((policy) =>
-      toList((policy as { Properties: { Roles?: unknown } }).Properties.Roles).some((r) => render(r) === `<${roleId}>`),
-    )
+    .filter((policy) => toList((policy as { Properties: { Roles?: unknown } }).Properties.Roles).some((r) => render(r) === `<${roleId}>`))
     .flatMap((policy) =>
-      toList((policy as { Properties: { PolicyDocument: { Statement: unknown } } }).Properties.PolicyDocument.Statement).map(
-        (s) => normalize(s as Record<string, unknown>),
+      toList((policy as { Properties: { PolicyDocument: { Statement: unknown } } }).Properties.PolicyDocument.Statement).map((s) =>
+        normalize(s as Record<string, unknown>),
       ),
     );
 }

@@ -69,7 +69,12 @@ describe('reingest of a rejected object under a shortened key', () => {
 
     const run = await cli(['reingest', copyKey, '--skip-check']);
     expect(run.code, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ reingested: true, rejectedKey: copyKey, reportKey: reportKeyFor(copyKey), inboxKey: key });
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      reingested: true,
+      rejectedKey: copyKey,
+      reportKey: reportKeyFor(copyKey),
+      inboxKey: key,
+    });
     const back = await stack.services.s3.client.send(new HeadObjectCommand({ Bucket: stack.services.inboxBucket, Key: key }));
     expect(back.ContentLength).toBe(4096);
   });

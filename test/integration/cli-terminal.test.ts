@@ -53,9 +53,14 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
   };
   globalFlags = [
-    '--env', 'local', '--config', cdkJson,
-    '--archive-bucket', stack.services.archiveBucket,
-    '--export-ledger-table', stack.services.exportLedgerTable,
+    '--env',
+    'local',
+    '--config',
+    cdkJson,
+    '--archive-bucket',
+    stack.services.archiveBucket,
+    '--export-ledger-table',
+    stack.services.exportLedgerTable,
   ];
 });
 
@@ -66,7 +71,9 @@ afterAll(async () => {
 
 /** The words a POSIX shell makes of a command line, as a pasted hint would be split. */
 function shellWords(commandLine: string): string[] {
-  return execFileSync('sh', ['-c', `printf '%s\\0' ${commandLine}`], { encoding: 'utf8' }).split('\0').slice(0, -1);
+  return execFileSync('sh', ['-c', `printf '%s\\0' ${commandLine}`], { encoding: 'utf8' })
+    .split('\0')
+    .slice(0, -1);
 }
 
 interface Finished {
@@ -117,7 +124,10 @@ describe('the CLI at a terminal', () => {
     // Slow storage, so that the run is still copying when Ctrl-C arrives.
     stack.services.emulator.faults.add({ route: 'storage', latencyMs: 1_500, times: Infinity });
     try {
-      const { code, screen } = await runInTerminal([...globalFlags, 'export', '--binder', HARBOUR.binderId], { seen: 'exporting [', keys: '\x03' });
+      const { code, screen } = await runInTerminal([...globalFlags, 'export', '--binder', HARBOUR.binderId], {
+        seen: 'exporting [',
+        keys: '\x03',
+      });
       const runId = /^Export run (\S+): exporting binder\(s\)/m.exec(screen)?.[1];
       expect(runId, screen).toBeDefined();
       expect(code).toBe(130);
@@ -168,7 +178,9 @@ describe('the CLI with pipes', () => {
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(records).toContainEqual(expect.objectContaining({ level: 'WARN', message: 'iBinder call failed transiently; retrying', status: 503 }));
+    expect(records).toContainEqual(
+      expect.objectContaining({ level: 'WARN', message: 'iBinder call failed transiently; retrying', status: 503 }),
+    );
     expect(stderr).not.toContain('warning: iBinder call failed');
   });
 });

@@ -60,10 +60,14 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
   };
   resourceFlags = [
-    '--inbox-bucket', stack.services.inboxBucket,
-    '--archive-bucket', stack.services.archiveBucket,
-    '--ledger-table', stack.services.ledgerTable,
-    '--export-ledger-table', stack.services.exportLedgerTable,
+    '--inbox-bucket',
+    stack.services.inboxBucket,
+    '--archive-bucket',
+    stack.services.archiveBucket,
+    '--ledger-table',
+    stack.services.ledgerTable,
+    '--export-ledger-table',
+    stack.services.exportLedgerTable,
   ];
 });
 
@@ -82,7 +86,9 @@ async function cli(argv: string[], options: { env?: NodeJS.ProcessEnv; withEnv?:
 
 /** The words a POSIX shell makes of a command line, as a pasted hint would be split. */
 function shellWords(commandLine: string): string[] {
-  return execFileSync('sh', ['-c', `printf '%s\\0' ${commandLine}`], { encoding: 'utf8' }).split('\0').slice(0, -1);
+  return execFileSync('sh', ['-c', `printf '%s\\0' ${commandLine}`], { encoding: 'utf8' })
+    .split('\0')
+    .slice(0, -1);
 }
 
 function json<T = Record<string, unknown>>(run: CapturedIo): T {
@@ -90,7 +96,7 @@ function json<T = Record<string, unknown>>(run: CapturedIo): T {
 }
 
 describe('discovery: binders, folders, schema', () => {
-  it('binders lists the tenant\'s binders as a table, and as JSON with --json', async () => {
+  it("binders lists the tenant's binders as a table, and as JSON with --json", async () => {
     const human = await cli(['binders']);
     expect(human.code).toBe(0);
     expect(human.stdoutText()).toMatch(/^ID\s+NAME/m);
@@ -101,15 +107,26 @@ describe('discovery: binders, folders, schema', () => {
     const machine = await cli(['binders', '--json']);
     expect(machine.stderrText()).toBe('');
     expect(machine.code).toBe(0);
-    expect(json<{ binders: { id: string }[] }>(machine).binders.map((b) => b.id).sort()).toEqual([HARBOUR.binderId, RIVERSIDE.binderId]);
+    expect(
+      json<{ binders: { id: string }[] }>(machine)
+        .binders.map((b) => b.id)
+        .sort(),
+    ).toEqual([HARBOUR.binderId, RIVERSIDE.binderId]);
   });
 
   it('folders shows every folder with its id and the exact ibinder:folder-path value, and flags paths a tag cannot hold', async () => {
     const run = await cli(['folders', RIVERSIDE.binderId, '--json']);
     expect(run.code).toBe(0);
     const { folders } = json<{ folders: { id: string; path: string; depth: number; pathUsableAsTag: boolean; pathNote?: string }[] }>(run);
-    expect(folders.find((f) => f.path === '02 Site/Inspections/2024')).toMatchObject({ id: RIVERSIDE.folders.siteInspections2024, depth: 2, pathUsableAsTag: true });
-    expect(folders.find((f) => f.id === RIVERSIDE.folders.handoverManuals)).toMatchObject({ path: 'Handover/O&M manuals', pathUsableAsTag: false });
+    expect(folders.find((f) => f.path === '02 Site/Inspections/2024')).toMatchObject({
+      id: RIVERSIDE.folders.siteInspections2024,
+      depth: 2,
+      pathUsableAsTag: true,
+    });
+    expect(folders.find((f) => f.id === RIVERSIDE.folders.handoverManuals)).toMatchObject({
+      path: 'Handover/O&M manuals',
+      pathUsableAsTag: false,
+    });
     expect(folders.find((f) => f.id === RIVERSIDE.folders.handoverManuals)?.pathNote).toContain('"&"');
     expect(folders).toHaveLength(Object.keys(RIVERSIDE.folders).length);
 
@@ -125,7 +142,9 @@ describe('discovery: binders, folders, schema', () => {
     expect(run.stdoutText()).toMatch(/ibinder:meta:discipline\s+Discipline \(List\)\s+REQUIRED/);
     expect(run.stdoutText()).toMatch(/STR\s+Structural/);
 
-    const machine = json<{ required: string[]; elements: { id: string; tagKey: string }[] }>(await cli(['schema', HARBOUR.binderId, '--json']));
+    const machine = json<{ required: string[]; elements: { id: string; tagKey: string }[] }>(
+      await cli(['schema', HARBOUR.binderId, '--json']),
+    );
     expect(machine.required).toEqual(['discipline']);
     expect(machine.elements.map((e) => e.tagKey)).toContain('ibinder:meta:status');
   });
@@ -151,10 +170,14 @@ describe('check', () => {
 
   it('accepts a local file whose tags are right, naming the resolved folder and the metadata ids', async () => {
     const run = await cli([
-      'check', localFile,
-      '--tag', `ibinder:binder=${HARBOUR.binderId}`,
-      '--tag', 'ibinder:folder-path=01 Architecture/Drawings',
-      '--tag', 'ibinder:meta:discipline=Architecture',
+      'check',
+      localFile,
+      '--tag',
+      `ibinder:binder=${HARBOUR.binderId}`,
+      '--tag',
+      'ibinder:folder-path=01 Architecture/Drawings',
+      '--tag',
+      'ibinder:meta:discipline=Architecture',
     ]);
     expect(run.code).toBe(0);
     expect(run.stdoutText()).toContain('ACCEPTED');
@@ -164,11 +187,16 @@ describe('check', () => {
 
   it('rejects with every problem and its fix, in both output modes, with exit code 1', async () => {
     const args = [
-      'check', localFile,
-      '--tag', `ibinder:binder=${HARBOUR.binderId}`,
-      '--tag', 'ibinder:folder-path=01 Architecture/Drawingz',
-      '--tag', 'ibinder:meta:status=Maybe',
-      '--tag', 'IBinder:version=A',
+      'check',
+      localFile,
+      '--tag',
+      `ibinder:binder=${HARBOUR.binderId}`,
+      '--tag',
+      'ibinder:folder-path=01 Architecture/Drawingz',
+      '--tag',
+      'ibinder:meta:status=Maybe',
+      '--tag',
+      'IBinder:version=A',
     ];
     const human = await cli(args);
     expect(human.code).toBe(1);
@@ -190,12 +218,16 @@ describe('check', () => {
     expect(result.problems.every((p) => p.fix.length > 0)).toBe(true);
   });
 
-  it('applies the environment\'s routing rule to the key a local file would get', async () => {
+  it("applies the environment's routing rule to the key a local file would get", async () => {
     const run = await cli(['check', localFile, '--key', 'inbox/scanner/piles.pdf', '--json']);
     expect(run.code).toBe(0);
     expect(json(run)).toMatchObject({
       accepted: true,
-      target: { binderId: HARBOUR.binderId, folderId: HARBOUR.folders.structuralCalculations, source: { kind: 'rule', prefix: 'inbox/scanner/' } },
+      target: {
+        binderId: HARBOUR.binderId,
+        folderId: HARBOUR.folders.structuralCalculations,
+        source: { kind: 'rule', prefix: 'inbox/scanner/' },
+      },
       metadata: [{ metadataElementId: 'discipline', value: 'STR' }],
     });
     const untagged = await cli(['check', localFile, '--key', 'inbox/elsewhere/piles.pdf']);
@@ -220,7 +252,11 @@ describe('check', () => {
     const url = `s3://${stack.services.inboxBucket}/${key}`;
     const accepted = await cli(['check', url, '--json']);
     expect(accepted.code).toBe(0);
-    expect(json(accepted)).toMatchObject({ accepted: true, fileName: 'A-102 First floor.pdf', target: { folderId: HARBOUR.folders.floorPlans } });
+    expect(json(accepted)).toMatchObject({
+      accepted: true,
+      fileName: 'A-102 First floor.pdf',
+      target: { folderId: HARBOUR.folders.floorPlans },
+    });
 
     const changed = await cli(['check', url, '--tag', 'ibinder:meta:discipline=', '--json']);
     expect(changed.code).toBe(1);
@@ -263,7 +299,12 @@ describe('status and reingest, after the real ingest ran', () => {
     expect(run.code).toBe(0);
     const { entries } = json<{ entries: Array<Record<string, unknown>> }>(run);
     expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ state: 'committed', objectVersionId: versionId, binderId: HARBOUR.binderId, folderId: HARBOUR.folders.contractsSigned });
+    expect(entries[0]).toMatchObject({
+      state: 'committed',
+      objectVersionId: versionId,
+      binderId: HARBOUR.binderId,
+      folderId: HARBOUR.folders.contractsSigned,
+    });
     const documentId = entries[0]?.documentId as string;
     expect(stack.services.emulator.state.getDocument(documentId)?.fileName).toBe('Contract signed.pdf');
 
@@ -275,7 +316,11 @@ describe('status and reingest, after the real ingest ran', () => {
 
   it('status shows an upload in progress: the lease holder, until when, and the stored upload', async () => {
     const ref = { bucket: stack.services.inboxBucket, key: 'inbox/in-progress/big.dwg', versionId: 'v-in-progress' };
-    const ledger = new IngestLedger({ client: stack.services.dynamodb.documentClient, tableName: stack.services.ledgerTable, leaseSeconds: 900 });
+    const ledger = new IngestLedger({
+      client: stack.services.dynamodb.documentClient,
+      tableName: stack.services.ledgerTable,
+      leaseSeconds: 900,
+    });
     const claim = await ledger.claim(ref, 'message-1');
     if (claim.outcome !== 'claimed') throw new Error(`expected to claim ${ref.key}, got ${claim.outcome}`);
     await ledger.recordUpload(ref, claim.lease, 'upload-123');
@@ -347,9 +392,13 @@ describe('status and reingest, after the real ingest ran', () => {
     expect(dryRun.stderrText()).not.toContain('error');
     expect(dryRun.code).toBe(0);
     expect(dryRun.stdoutText()).toContain('Dry run: nothing was changed');
-    expect(dryRun.stdoutText()).toContain(`copy s3://${bucket}/rejected/fix me/O'Brien ground floor.pdf to s3://${bucket}/${key} (the check accepts it)`);
+    expect(dryRun.stdoutText()).toContain(
+      `copy s3://${bucket}/rejected/fix me/O'Brien ground floor.pdf to s3://${bucket}/${key} (the check accepts it)`,
+    );
     await expect(stack.services.s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).rejects.toThrow();
-    const stillRejected = await stack.services.s3.client.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: `rejected/fix me/O'Brien ground floor.pdf` }));
+    const stillRejected = await stack.services.s3.client.send(
+      new GetObjectTaggingCommand({ Bucket: bucket, Key: `rejected/fix me/O'Brien ground floor.pdf` }),
+    );
     expect(stillRejected.TagSet?.some((t) => t.Key === 'ibinder:meta:discipline')).toBe(false);
 
     const done = await cli([...words.slice(1), '--tag', 'ibinder:meta:discipline=ARC']);
@@ -393,7 +442,10 @@ describe('export', () => {
     const manifest = await stack.services.s3.client.send(new GetObjectCommand({ Bucket: stack.services.archiveBucket, Key: manifestKey }));
     expect(await manifest.Body?.transformToString()).toContain('"type":"run"');
     const archived = await stack.services.s3.client.send(
-      new ListObjectsV2Command({ Bucket: stack.services.archiveBucket, Prefix: `${stack.services.emulator.tenantId}/${RIVERSIDE.binderId}/` }),
+      new ListObjectsV2Command({
+        Bucket: stack.services.archiveBucket,
+        Prefix: `${stack.services.emulator.tenantId}/${RIVERSIDE.binderId}/`,
+      }),
     );
     expect((archived.Contents ?? []).filter((o) => !o.Key?.endsWith('.metadata.json'))).toHaveLength(exported);
 
@@ -407,7 +459,9 @@ describe('export', () => {
     const flags = ['--env', 'local', '--config', cdkJson, 'export', '--binder', HARBOUR.binderId, ...resourceFlags];
     const terminal = captureIo({ env: baseEnv, cwd: dir, tty: true });
     expect(await runCli(flags, terminal)).toBe(0);
-    expect(terminal.stderrText()).toMatch(/exporting \[[^\]]*\] (\d+)\/\1 versions \| [\d.]+ (B|KiB|MiB) \| [\d.]+ (B|KiB|MiB)\/s \| [\d.]+ s left/);
+    expect(terminal.stderrText()).toMatch(
+      /exporting \[[^\]]*\] (\d+)\/\1 versions \| [\d.]+ (B|KiB|MiB) \| [\d.]+ (B|KiB|MiB)\/s \| [\d.]+ s left/,
+    );
     // Time left is estimated from the start: never cli-progress's "INF".
     expect(terminal.stderrText()).not.toContain('INF');
     expect(terminal.stdoutText()).toMatch(/Export run \S+ finished/);
@@ -422,7 +476,9 @@ describe('export', () => {
   it('--dry-run says which run it would be, and starts nothing', async () => {
     const run = await cli(['export', '--dry-run', '--binder', HARBOUR.binderId, ...resourceFlags]);
     expect(run.code).toBe(0);
-    expect(run.stdoutText()).toContain(`Dry run: nothing was started. Without --dry-run this would export binder(s) ${HARBOUR.binderId} in this process`);
+    expect(run.stdoutText()).toContain(
+      `Dry run: nothing was started. Without --dry-run this would export binder(s) ${HARBOUR.binderId} in this process`,
+    );
     const runId = /as run (\S+), into s3:\/\/(\S+),/.exec(run.stdoutText())?.[1] ?? '';
     expect(runId).not.toBe('');
     const runs = new ExportRunStore(stack.services.dynamodb.documentClient, stack.services.exportLedgerTable);
@@ -444,7 +500,13 @@ describe('export', () => {
   });
 
   it('--endpoint-url sends every AWS call to one endpoint, and an endpoint that does not answer is named', async () => {
-    const run = await cli(['--endpoint-url', 'http://127.0.0.1:9', 'status', `${stack.services.inboxBucket}/inbox/x.pdf`, ...resourceFlags]);
+    const run = await cli([
+      '--endpoint-url',
+      'http://127.0.0.1:9',
+      'status',
+      `${stack.services.inboxBucket}/inbox/x.pdf`,
+      ...resourceFlags,
+    ]);
     expect(run.code).toBe(3);
     expect(run.stderrText()).toContain('error: could not reach Amazon DynamoDB at http://127.0.0.1:9 (Query: ECONNREFUSED');
     expect(run.stderrText()).toContain('is the local server running? check --endpoint-url');
@@ -491,12 +553,17 @@ describe('environment, credentials and resource names', () => {
     expect(noSecret.stderrText()).not.toMatch(/error: Error:/);
   });
 
-  it('a secret that cannot be read is explained in the operator\'s terms, not the deployed function\'s', async () => {
+  it("a secret that cannot be read is explained in the operator's terms, not the deployed function's", async () => {
     const { IBINDER_CLIENT_ID: _id, IBINDER_CLIENT_SECRET: _secret, ...withoutCredentials } = baseEnv;
     const secretsManager = new SecretsManagerClient({ region: 'eu-west-1' });
     mockClient(secretsManager)
       .on(GetSecretValueCommand)
-      .rejects(Object.assign(new Error('not authorized to perform secretsmanager:GetSecretValue'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }));
+      .rejects(
+        Object.assign(new Error('not authorized to perform secretsmanager:GetSecretValue'), {
+          name: 'AccessDeniedException',
+          $metadata: { httpStatusCode: 400 },
+        }),
+      );
     const io = captureIo({ env: withoutCredentials, cwd: dir });
     expect(await runCli(['--env', 'local', '--config', cdkJson, 'binders'], io, { secretsManager })).toBe(2);
     expect(io.stderrText()).toContain('could not read Secrets Manager secret "ibinder-pipeline/local/ibinder-client"');
@@ -507,7 +574,9 @@ describe('environment, credentials and resource names', () => {
 
   it('wrong credentials are a configuration error that never echoes the secret', async () => {
     // Another client id: the process-wide token cache holds a token for the right one.
-    const run = await cli(['binders'], { env: { ...baseEnv, IBINDER_CLIENT_ID: 'not-a-client', IBINDER_CLIENT_SECRET: 'wrong-secret-value' } });
+    const run = await cli(['binders'], {
+      env: { ...baseEnv, IBINDER_CLIENT_ID: 'not-a-client', IBINDER_CLIENT_SECRET: 'wrong-secret-value' },
+    });
     expect(run.code).toBe(2);
     expect(run.stderrText()).toContain('iBinder refused the credentials');
     expect(run.stderrText()).not.toContain('wrong-secret-value');
@@ -520,7 +589,7 @@ describe('environment, credentials and resource names', () => {
     expect(run.stderrText()).toContain('pass --ledger-table <value>');
   });
 
-  it('reads resource names from the environment\'s stack outputs when no flag gives them', async () => {
+  it("reads resource names from the environment's stack outputs when no flag gives them", async () => {
     const cloudFormation = new CloudFormationClient({ region: 'us-east-1' });
     const mock = mockClient(cloudFormation);
     mock.on(DescribeStacksCommand, { StackName: 'IbinderPipeline-local' }).resolves({
@@ -534,14 +603,22 @@ describe('environment, credentials and resource names', () => {
       ],
     });
     const io = captureIo({ env: baseEnv, cwd: dir });
-    const code = await runCli(['--env', 'local', '--config', cdkJson, 'status', `${stack.services.inboxBucket}/inbox/never.pdf`], io, { cloudFormation });
+    const code = await runCli(['--env', 'local', '--config', cdkJson, 'status', `${stack.services.inboxBucket}/inbox/never.pdf`], io, {
+      cloudFormation,
+    });
     expect(io.stderrText()).toBe('');
     expect(code).toBe(1);
     expect(io.stdoutText()).toContain(`the ingest ledger (${stack.services.ledgerTable}) has no entry`);
 
-    mock.on(DescribeStacksCommand).rejects(Object.assign(new Error('Stack with id IbinderPipeline-other does not exist'), { name: 'ValidationError' }));
+    mock
+      .on(DescribeStacksCommand)
+      .rejects(Object.assign(new Error('Stack with id IbinderPipeline-other does not exist'), { name: 'ValidationError' }));
     const missing = captureIo({ env: baseEnv, cwd: dir });
-    expect(await runCli(['--env', 'other', '--config', cdkJson, 'status', `${stack.services.inboxBucket}/inbox/x.pdf`], missing, { cloudFormation })).toBe(2);
+    expect(
+      await runCli(['--env', 'other', '--config', cdkJson, 'status', `${stack.services.inboxBucket}/inbox/x.pdf`], missing, {
+        cloudFormation,
+      }),
+    ).toBe(2);
     expect(missing.stderrText()).toContain('stack IbinderPipeline-other in us-east-1 does not exist');
     expect(missing.stderrText()).toContain('npx cdk deploy -c env=other');
   });

@@ -34,7 +34,9 @@ async function ledgerStates(): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page = await services.dynamodb.documentClient.send(new ScanCommand({ TableName: services.ledgerTable, ExclusiveStartKey: startKey }));
+    const page = await services.dynamodb.documentClient.send(
+      new ScanCommand({ TableName: services.ledgerTable, ExclusiveStartKey: startKey }),
+    );
     for (const item of page.Items ?? []) {
       const state = typeof item.state === 'string' ? item.state : 'unknown';
       counts.set(state, (counts.get(state) ?? 0) + 1);
@@ -69,14 +71,17 @@ describe('npm run demo', () => {
       const page = await services.s3.client.send(new ListObjectsV2Command({ Bucket: services.archiveBucket, ContinuationToken: token }));
       for (const object of page.Contents ?? []) {
         const parts = object.Key?.split('/') ?? [];
-        if (parts.length === 5 && parts[0] === services.emulator.tenantId && !object.Key?.endsWith('.metadata.json')) archivedVersionIds.push(parts[3] ?? '');
+        if (parts.length === 5 && parts[0] === services.emulator.tenantId && !object.Key?.endsWith('.metadata.json'))
+          archivedVersionIds.push(parts[3] ?? '');
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     const notSeed = archivedVersionIds.filter((id) => !seedVersionIds.has(id)).length;
     expect(summary.archived).toEqual({ ingestedJustNow: notSeed, seed: archivedVersionIds.length - notSeed });
     expect(summary.archived.ingestedJustNow).toBe(summary.accepted);
-    const reingestedRow = printed.find((line) => line.includes('P-501 Drainage plan.pdf') && /\s1\s+\S/.test(line) && line.includes('PRJ0001AB'));
+    const reingestedRow = printed.find(
+      (line) => line.includes('P-501 Drainage plan.pdf') && /\s1\s+\S/.test(line) && line.includes('PRJ0001AB'),
+    );
     expect(reingestedRow).toMatch(/ingested just now$/);
   });
 });

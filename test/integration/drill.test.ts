@@ -32,7 +32,10 @@ describe('fault drill, small', () => {
   it('ingests 60 files under 20 % faults, duplicate events and crashes: one version each, none lost, none dead-lettered', async () => {
     const result = await runFaultDrill({ files: 60, faultRate: 0.2, seed: 'npm-test', crashRate: 0.1, duplicateRate: 0.2 });
 
-    expect(drillTargets(result).filter((t) => !t.pass), renderDrillReport(result).join('\n')).toEqual([]);
+    expect(
+      drillTargets(result).filter((t) => !t.pass),
+      renderDrillReport(result).join('\n'),
+    ).toEqual([]);
     expect(result.versionsCreated).toBe(60);
     expect(result.duplicateVersions).toBe(0);
     expect(result.lostFiles).toEqual([]);
@@ -92,7 +95,9 @@ describe('crash points', () => {
     await deps.ledger.recordUpload(ref, claim.lease, 'upload-1', plan);
     await deps.destination.transfer({ uploadId: 'upload-1', uploadUrl: 'http://127.0.0.1:1/upload' }, unreadBody);
     await deps.ledger.markTransferred(ref, claim.lease, 'upload-1');
-    await expect(deps.destination.commit(target, { fileName: 'a.pdf', uploadId: 'upload-1', metadata: [] })).rejects.toThrow(SimulatedCrash);
+    await expect(deps.destination.commit(target, { fileName: 'a.pdf', uploadId: 'upload-1', metadata: [] })).rejects.toThrow(
+      SimulatedCrash,
+    );
     expect(destination.calls).toEqual(['transfer upload-1', 'commit upload-1']);
 
     const afterCrash = deps.ledger.markCommitted(ref, claim.lease, { documentId: 'doc-1', documentVersionId: 'version-of-upload-1' });
@@ -111,11 +116,15 @@ describe('crash points', () => {
   it('crashes after the PUT (the bytes arrived) and after the transfer was recorded (the ledger says so)', async () => {
     const destination = recordingDestination();
     const ledger = new InMemoryIngestLedger();
-    const deps = new CrashPoints({ rate: 1, seed: 1, points: ['after-put', 'after-transfer-recorded'] }).wrap(depsWith(destination, ledger));
+    const deps = new CrashPoints({ rate: 1, seed: 1, points: ['after-put', 'after-transfer-recorded'] }).wrap(
+      depsWith(destination, ledger),
+    );
     const claim = await deps.ledger.claim(ref, 'message-1');
     if (claim.outcome !== 'claimed') throw new Error(`expected a claim, got ${claim.outcome}`);
     await deps.ledger.recordUpload(ref, claim.lease, 'upload-1', plan);
-    await expect(deps.destination.transfer({ uploadId: 'upload-1', uploadUrl: 'http://127.0.0.1:1/upload' }, unreadBody)).rejects.toMatchObject({
+    await expect(
+      deps.destination.transfer({ uploadId: 'upload-1', uploadUrl: 'http://127.0.0.1:1/upload' }, unreadBody),
+    ).rejects.toMatchObject({
       point: 'after-put',
     });
     expect(destination.calls).toEqual(['transfer upload-1']);
@@ -123,8 +132,11 @@ describe('crash points', () => {
 
     const second = await deps.ledger.claim(ref, 'message-1');
     if (second.outcome !== 'claimed') throw new Error(`expected a claim, got ${second.outcome}`);
-    await expect(deps.ledger.markTransferred(ref, second.lease, 'upload-1')).rejects.toMatchObject({ point: 'after-transfer-recorded', afterCrash: false });
-    expect((await ledger.get(ref))).toMatchObject({ state: 'claimed', transferred: true });
+    await expect(deps.ledger.markTransferred(ref, second.lease, 'upload-1')).rejects.toMatchObject({
+      point: 'after-transfer-recorded',
+      afterCrash: false,
+    });
+    expect(await ledger.get(ref)).toMatchObject({ state: 'claimed', transferred: true });
   });
 
   it('crashes the same objects at the same points for the same seed, whatever the order', async () => {
@@ -198,9 +210,13 @@ describe('drill event source', () => {
   it('stops a message that keeps failing at maxReceiveCount: it lands in the dead-letter list', async () => {
     queue = new SqsSimulator({ clock: new SimulatedClock(0), visibilityTimeoutSeconds: 30, maxReceiveCount: 2 });
     queue.send('always fails');
-    const report = await runEventSource(queue, async () => {
-      throw new Error('boom');
-    }, { concurrency: 2, batchSize: 10, maxInvocations: 10 });
+    const report = await runEventSource(
+      queue,
+      async () => {
+        throw new Error('boom');
+      },
+      { concurrency: 2, batchSize: 10, maxInvocations: 10 },
+    );
     expect(report).toMatchObject({ invocations: 2, failedInvocations: 2, drained: true });
     expect(report.invocationErrors[0]).toContain('boom');
     expect(queue.deadLetters.map((d) => d.body)).toEqual(['always fails']);
@@ -218,7 +234,13 @@ describe('drill outcome', () => {
       const bucket = 'inbox-bucket';
       const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
       const file = (name: string): DrillFile => ({ key: `inbox/drill/${name}`, versionId: `v-${name}`, sha256: sha(`bytes of ${name}`) });
-      const [good, twice, lost, rejected, altered] = ['good.pdf', 'twice.pdf', 'lost.pdf', 'rejected.pdf', 'altered.pdf'].map(file) as [DrillFile, DrillFile, DrillFile, DrillFile, DrillFile];
+      const [good, twice, lost, rejected, altered] = ['good.pdf', 'twice.pdf', 'lost.pdf', 'rejected.pdf', 'altered.pdf'].map(file) as [
+        DrillFile,
+        DrillFile,
+        DrillFile,
+        DrillFile,
+        DrillFile,
+      ];
       const refOf = (f: DrillFile) => ({ bucket, key: f.key, versionId: f.versionId });
       const metadata = { discipline: 'ARC' };
       const claimed = async (f: DrillFile) => {
@@ -228,14 +250,25 @@ describe('drill outcome', () => {
       };
 
       const goodVersion = state.addDocument({ binderId, folderId, fileName: 'good.pdf', content: 'bytes of good.pdf', metadata }).version;
-      await ledger.markCommitted(refOf(good), await claimed(good), { documentId: goodVersion.documentId, documentVersionId: goodVersion.id });
+      await ledger.markCommitted(refOf(good), await claimed(good), {
+        documentId: goodVersion.documentId,
+        documentVersionId: goodVersion.id,
+      });
       const twiceFirst = state.addDocument({ binderId, folderId, fileName: 'twice.pdf', content: 'bytes of twice.pdf', metadata }).version;
       state.addVersion(twiceFirst.documentId, { content: 'bytes of twice.pdf' });
-      await ledger.markCommitted(refOf(twice), await claimed(twice), { documentId: twiceFirst.documentId, documentVersionId: twiceFirst.id });
+      await ledger.markCommitted(refOf(twice), await claimed(twice), {
+        documentId: twiceFirst.documentId,
+        documentVersionId: twiceFirst.id,
+      });
       await claimed(lost);
-      await ledger.markRejected(refOf(rejected), await claimed(rejected), [{ code: 'ibinder', field: 'ibinder', message: 'refused', fix: 'none' }]);
+      await ledger.markRejected(refOf(rejected), await claimed(rejected), [
+        { code: 'ibinder', field: 'ibinder', message: 'refused', fix: 'none' },
+      ]);
       state.addDocument({ binderId, folderId, fileName: 'altered.pdf', content: 'other bytes', metadata });
-      await ledger.markCommitted(refOf(altered), await claimed(altered), { documentId: 'another-document', documentVersionId: 'another-version' });
+      await ledger.markCommitted(refOf(altered), await claimed(altered), {
+        documentId: 'another-document',
+        documentVersionId: 'another-version',
+      });
       state.addDocument({ binderId, folderId, fileName: 'stray.pdf', content: 'no file of the drill', metadata });
 
       const outcome = await countDrillOutcome({
@@ -265,7 +298,19 @@ describe('drill outcome', () => {
 describe('drill verdict', () => {
   function result(overrides: Partial<FaultDrillResult>): FaultDrillResult {
     return {
-      settings: { files: 3, faultRate: 0.2, seed: 1, crashRate: 0.05, duplicateRate: 0.1, concurrency: 2, batchSize: 10, maxReceiveCount: 5, visibilityTimeoutSeconds: 120, retryAfterSeconds: 1, fileBytes: { min: 1024, max: 4096 } },
+      settings: {
+        files: 3,
+        faultRate: 0.2,
+        seed: 1,
+        crashRate: 0.05,
+        duplicateRate: 0.1,
+        concurrency: 2,
+        batchSize: 10,
+        maxReceiveCount: 5,
+        visibilityTimeoutSeconds: 120,
+        retryAfterSeconds: 1,
+        fileBytes: { min: 1024, max: 4096 },
+      },
       files: 3,
       versionsCreated: 3,
       duplicateVersions: 0,
@@ -289,13 +334,17 @@ describe('drill verdict', () => {
   it('passes only when versions = files and nothing is duplicated, lost or dead-lettered', () => {
     expect(drillPassed(result({}))).toBe(true);
     expect(drillPassed(result({ versionsCreated: 4, duplicateVersions: 1 }))).toBe(false);
-    expect(drillPassed(result({ versionsCreated: 2, lostFiles: [{ key: 'inbox/drill/file-2.pdf', versions: 0, ledger: 'claimed' }] }))).toBe(false);
+    expect(
+      drillPassed(result({ versionsCreated: 2, lostFiles: [{ key: 'inbox/drill/file-2.pdf', versions: 0, ledger: 'claimed' }] })),
+    ).toBe(false);
     expect(drillPassed(result({ deadLetteredFiles: ['inbox/drill/file-3.pdf'] }))).toBe(false);
     expect(drillPassed(result({ versionsCreated: 2 }))).toBe(false);
   });
 
   it('prints the targets, the calls per file, the faults by kind and the files behind a miss', () => {
-    const text = renderDrillReport(result({ versionsCreated: 2, lostFiles: [{ key: 'inbox/drill/file-2.pdf', versions: 0, ledger: 'claimed' }] })).join('\n');
+    const text = renderDrillReport(
+      result({ versionsCreated: 2, lostFiles: [{ key: 'inbox/drill/file-2.pdf', versions: 0, ledger: 'claimed' }] }),
+    ).join('\n');
     expect(text).toMatch(/lost files\s+0\s+1\s+FAIL/);
     expect(text).toMatch(/API calls per file\s+3\.00 \(9\)/);
     expect(text).toContain('429 1, dropped-response 1');
@@ -303,7 +352,11 @@ describe('drill verdict', () => {
     expect(text).toMatch(/^FAIL: versions created 2 \(target = files \(3\)\); lost files 1/m);
 
     const deadLettered = renderDrillReport(
-      result({ deadLetteredFiles: ['inbox/drill/file-1.pdf', 'inbox/drill/file-2.pdf'], versionsCreated: 2, lostFiles: [{ key: 'inbox/drill/file-2.pdf', versions: 0, ledger: 'claimed' }] }),
+      result({
+        deadLetteredFiles: ['inbox/drill/file-1.pdf', 'inbox/drill/file-2.pdf'],
+        versionsCreated: 2,
+        lostFiles: [{ key: 'inbox/drill/file-2.pdf', versions: 0, ledger: 'claimed' }],
+      }),
     ).join('\n');
     expect(deadLettered).toContain('inbox/drill/file-1.pdf (its version exists; a redrive finishes the ledger and the inbox)');
     expect(deadLettered).toContain('inbox/drill/file-2.pdf (no version: lost until redriven)');

@@ -6,12 +6,7 @@
 import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DEFAULT_SEED_IDS,
-  seedBulkDocuments,
-  startEmulator,
-  type Emulator,
-} from '../../emulator/index.js';
+import { DEFAULT_SEED_IDS, seedBulkDocuments, startEmulator, type Emulator } from '../../emulator/index.js';
 import {
   BinderListSchema,
   DocumentListSchema,
@@ -70,7 +65,11 @@ class TestClient {
     this.token = undefined;
   }
 
-  async call(method: string, path: string, options: { body?: unknown; headers?: Record<string, string>; tenant?: string | null } = {}): Promise<JsonResponse> {
+  async call(
+    method: string,
+    path: string,
+    options: { body?: unknown; headers?: Record<string, string>; tenant?: string | null } = {},
+  ): Promise<JsonResponse> {
     const headers: Record<string, string> = { authorization: `Bearer ${await this.accessToken()}`, ...options.headers };
     if (options.tenant !== null) headers['x-ibinder-tenantid'] = options.tenant ?? this.emulator.tenantId;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
@@ -88,7 +87,12 @@ class TestClient {
   }
 
   /** The three upload steps; returns the commit response. */
-  async upload(target: { binderId: string; folderId: string }, fileName: string, content: Buffer, metadata: { metadataElementId: string; value: string }[]): Promise<JsonResponse> {
+  async upload(
+    target: { binderId: string; folderId: string },
+    fileName: string,
+    content: Buffer,
+    metadata: { metadataElementId: string; value: string }[],
+  ): Promise<JsonResponse> {
     const presigned = PresignedUploadSchema.parse((await this.get('/documents/uploads/personalstorage/presignedupload')).body);
     const put = await fetch(presigned.presignedUrl, { method: 'PUT', body: content });
     expect(put.status).toBe(200);
@@ -101,7 +105,10 @@ class TestClient {
 }
 
 /** A request with full control over headers (no Content-Length, chunked body, Authorization). */
-function rawRequest(url: string, options: { method: string; headers?: Record<string, string>; chunks?: Buffer[] }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function rawRequest(
+  url: string,
+  options: { method: string; headers?: Record<string, string>; chunks?: Buffer[] },
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method: options.method, headers: options.headers ?? {} }, (res) => {
       const chunks: Buffer[] = [];
@@ -285,7 +292,9 @@ describe('iBinder emulator', () => {
       const architecture = tabs[0];
       expect(architecture?.parentId).toBeUndefined();
 
-      const subs = FolderListSchema.parse((await client.get(`/documents/drives/binders/${HARBOUR.binderId}/${HARBOUR.folders.architecture}`)).body);
+      const subs = FolderListSchema.parse(
+        (await client.get(`/documents/drives/binders/${HARBOUR.binderId}/${HARBOUR.folders.architecture}`)).body,
+      );
       expect(subs.map((f) => f.name)).toEqual(['Drawings', 'Specifications']);
       expect(subs.every((f) => f.parentId === HARBOUR.folders.architecture)).toBe(true);
 
@@ -402,7 +411,11 @@ describe('iBinder emulator', () => {
 
     it('refuses a PUT carrying an Authorization header, a chunked PUT, and a tampered signature', async () => {
       const { presignedUrl } = PresignedUploadSchema.parse((await client.get('/documents/uploads/personalstorage/presignedupload')).body);
-      const withAuth = await fetch(presignedUrl, { method: 'PUT', body: 'x', headers: { authorization: `Bearer ${await client.accessToken()}` } });
+      const withAuth = await fetch(presignedUrl, {
+        method: 'PUT',
+        body: 'x',
+        headers: { authorization: `Bearer ${await client.accessToken()}` },
+      });
       expect(withAuth.status).toBe(400);
       expect(await withAuth.text()).toContain('InvalidArgument');
 
@@ -421,9 +434,16 @@ describe('iBinder emulator', () => {
     });
 
     it('is idempotent by uploadId: the same commit returns the same version; another target is a conflict', async () => {
-      const { presignedUrl, uploadId } = PresignedUploadSchema.parse((await client.get('/documents/uploads/personalstorage/presignedupload')).body);
+      const { presignedUrl, uploadId } = PresignedUploadSchema.parse(
+        (await client.get('/documents/uploads/personalstorage/presignedupload')).body,
+      );
       await fetch(presignedUrl, { method: 'PUT', body: 'idempotent' });
-      const body = { fileName: 'Idempotent.pdf', version: 'A', uploadId, additionalMetadata: [{ metadataElementId: 'discipline', value: 'ARC' }] };
+      const body = {
+        fileName: 'Idempotent.pdf',
+        version: 'A',
+        uploadId,
+        additionalMetadata: [{ metadataElementId: 'discipline', value: 'ARC' }],
+      };
       const first = await client.commit(target, body);
       const versionsBefore = emulator.state.versionCount;
       const second = await client.commit(target, body);
@@ -445,16 +465,34 @@ describe('iBinder emulator', () => {
     });
 
     async function storedUploadId(): Promise<string> {
-      const { presignedUrl, uploadId } = PresignedUploadSchema.parse((await client.get('/documents/uploads/personalstorage/presignedupload')).body);
+      const { presignedUrl, uploadId } = PresignedUploadSchema.parse(
+        (await client.get('/documents/uploads/personalstorage/presignedupload')).body,
+      );
       expect((await fetch(presignedUrl, { method: 'PUT', body: 'validation' })).status).toBe(200);
       return uploadId;
     }
 
     it.each([
-      ['an unknown element', 'ok.pdf', [{ metadataElementId: 'discipline', value: 'ARC' }, { metadataElementId: 'colour', value: 'red' }], 'additionalMetadata[1].metadataElementId'],
+      [
+        'an unknown element',
+        'ok.pdf',
+        [
+          { metadataElementId: 'discipline', value: 'ARC' },
+          { metadataElementId: 'colour', value: 'red' },
+        ],
+        'additionalMetadata[1].metadataElementId',
+      ],
       ['a value that is not allowed', 'ok.pdf', [{ metadataElementId: 'discipline', value: 'PLUMBING' }], 'additionalMetadata[0].value'],
       ['a missing required element', 'ok.pdf', [{ metadataElementId: 'status', value: 'APPROVED' }], 'additionalMetadata'],
-      ['a reserved GLOBAL_ element', 'ok.pdf', [{ metadataElementId: 'discipline', value: 'ARC' }, { metadataElementId: 'GLOBAL_TabId', value: 'x' }], 'additionalMetadata[1].metadataElementId'],
+      [
+        'a reserved GLOBAL_ element',
+        'ok.pdf',
+        [
+          { metadataElementId: 'discipline', value: 'ARC' },
+          { metadataElementId: 'GLOBAL_TabId', value: 'x' },
+        ],
+        'additionalMetadata[1].metadataElementId',
+      ],
       ['a file name with a slash', 'plans/a.pdf', [{ metadataElementId: 'discipline', value: 'ARC' }], 'fileName'],
       ['a file name with a control character', 'a\u0007.pdf', [{ metadataElementId: 'discipline', value: 'ARC' }], 'fileName'],
       ['a file name longer than 255 characters', `${'x'.repeat(252)}.pdf`, [{ metadataElementId: 'discipline', value: 'ARC' }], 'fileName'],
@@ -474,7 +512,11 @@ describe('iBinder emulator', () => {
     it('refuses an uploadId that is unknown or was never PUT', async () => {
       const { uploadId } = PresignedUploadSchema.parse((await client.get('/documents/uploads/personalstorage/presignedupload')).body);
       for (const id of [uploadId, '11111111-2222-4333-8444-555555555555']) {
-        const res = await client.commit(target, { fileName: 'x.pdf', uploadId: id, additionalMetadata: [{ metadataElementId: 'discipline', value: 'ARC' }] });
+        const res = await client.commit(target, {
+          fileName: 'x.pdf',
+          uploadId: id,
+          additionalMetadata: [{ metadataElementId: 'discipline', value: 'ARC' }],
+        });
         expect(res.status).toBe(400);
         expect(problem(res).errors?.uploadId?.[0]).toBeTruthy();
       }
@@ -484,7 +526,10 @@ describe('iBinder emulator', () => {
 
     it('answers 404 for a folder that is not in the binder', async () => {
       const uploadId = await storedUploadId();
-      const res = await client.commit({ binderId: HARBOUR.binderId, folderId: RIVERSIDE.folders.sitePhotos }, { fileName: 'x.pdf', uploadId, additionalMetadata: [{ metadataElementId: 'discipline', value: 'ARC' }] });
+      const res = await client.commit(
+        { binderId: HARBOUR.binderId, folderId: RIVERSIDE.folders.sitePhotos },
+        { fileName: 'x.pdf', uploadId, additionalMetadata: [{ metadataElementId: 'discipline', value: 'ARC' }] },
+      );
       expect(res.status).toBe(404);
       expect(problem(res).traceId).toMatch(TRACE_ID);
     });
@@ -584,7 +629,11 @@ describe('iBinder emulator', () => {
       expect((await fetch(`${emulator.url}/__emulator/faults`, { method: 'DELETE' })).status).toBe(204);
       expect((await client.get('/binders')).status).toBe(200);
 
-      const invalid = await fetch(`${emulator.url}/__emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"route":"/binders"}' });
+      const invalid = await fetch(`${emulator.url}/__emulator/faults`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"route":"/binders"}',
+      });
       expect(invalid.status).toBe(400);
     });
   });
@@ -603,7 +652,9 @@ describe('iBinder emulator', () => {
     }
 
     it('commits, then drops the answer: the client sees a network error, and the repeated commit returns the same single version', async () => {
-      const { presignedUrl, uploadId } = PresignedUploadSchema.parse((await client.get('/documents/uploads/personalstorage/presignedupload')).body);
+      const { presignedUrl, uploadId } = PresignedUploadSchema.parse(
+        (await client.get('/documents/uploads/personalstorage/presignedupload')).body,
+      );
       expect((await fetch(presignedUrl, { method: 'PUT', body: 'dropped answer' })).status).toBe(200);
       const fileName = `Dropped answer ${Date.now()}.pdf`;
       const body = { fileName, uploadId, additionalMetadata: metadata };
@@ -624,7 +675,9 @@ describe('iBinder emulator', () => {
     });
 
     it('stores a PUT, then drops the answer: the one-shot URL is used up although the client heard nothing', async () => {
-      const { presignedUrl, uploadId } = PresignedUploadSchema.parse((await client.get('/documents/uploads/personalstorage/presignedupload')).body);
+      const { presignedUrl, uploadId } = PresignedUploadSchema.parse(
+        (await client.get('/documents/uploads/personalstorage/presignedupload')).body,
+      );
       emulator.faults.add({ route: 'storage', dropResponse: true });
       await expect(fetch(presignedUrl, { method: 'PUT', body: 'stored, unanswered' })).rejects.toThrow();
       expect(emulator.state.getUpload(uploadId)?.state).toBe('stored');
@@ -657,7 +710,9 @@ describe('iBinder emulator', () => {
       expect(outcomes.filter((o) => o === 429)).toHaveLength(injected.byKind['429'] ?? -1);
       expect(outcomes.filter((o) => o === 500)).toHaveLength(injected.byKind['500'] ?? -1);
       expect(outcomes.filter((o) => o === 503)).toHaveLength(injected.byKind['503'] ?? -1);
-      expect(outcomes.filter((o) => o === 'network')).toHaveLength((injected.byKind['dropped-connection'] ?? 0) + (injected.byKind['dropped-response'] ?? 0));
+      expect(outcomes.filter((o) => o === 'network')).toHaveLength(
+        (injected.byKind['dropped-connection'] ?? 0) + (injected.byKind['dropped-response'] ?? 0),
+      );
       expect([...retryAfters]).toEqual(['1']);
     });
 
@@ -691,13 +746,24 @@ describe('iBinder emulator', () => {
       expect(set.status).toBe(201);
       await client.accessToken();
       expect((await client.get('/binders')).status).toBe(503);
-      const shown = (await (await fetch(`${control}/faults`)).json()) as { mix: { rate: number; routes: string[] }; injected: { total: number; byKind: Record<string, number> } };
+      const shown = (await (await fetch(`${control}/faults`)).json()) as {
+        mix: { rate: number; routes: string[] };
+        injected: { total: number; byKind: Record<string, number> };
+      };
       expect(shown.mix).toMatchObject({ rate: 1, routes: ['GET /binders'] });
       expect(shown.injected).toEqual({ total: 1, byKind: { '503': 1 } });
 
-      const bad = await fetch(`${control}/fault-mix`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rate: 1.5 }) });
+      const bad = await fetch(`${control}/fault-mix`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ rate: 1.5 }),
+      });
       expect(bad.status).toBe(400);
-      const noKind = await fetch(`${control}/fault-mix`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rate: 0.5, kinds: { '500': 0 } }) });
+      const noKind = await fetch(`${control}/fault-mix`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ rate: 0.5, kinds: { '500': 0 } }),
+      });
       expect(noKind.status).toBe(400);
       expect((await fetch(`${control}/fault-mix`, { method: 'DELETE' })).status).toBe(204);
       expect((await client.get('/binders')).status).toBe(200);
@@ -729,7 +795,10 @@ describe('iBinder emulator', () => {
         ['GET', '/binders', 200],
       ]);
 
-      const overHttp = (await (await fetch(`${emulator.url}/__emulator/calls`)).json()) as { total: number; byRoute: Record<string, number> };
+      const overHttp = (await (await fetch(`${emulator.url}/__emulator/calls`)).json()) as {
+        total: number;
+        byRoute: Record<string, number>;
+      };
       expect(overHttp.total).toBe(4);
       expect(overHttp.byRoute['GET /documents/{documentId}/versions']).toBe(3);
       expect((await fetch(`${emulator.url}/__emulator/reset-calls`, { method: 'POST' })).status).toBe(204);
@@ -759,7 +828,12 @@ describe('iBinder emulator search', () => {
 
   beforeAll(async () => {
     emulator = await startEmulator();
-    seedBulkDocuments(emulator.state, { binderId: RIVERSIDE.binderId, count: 23, fileNamePrefix: 'paging', folderIds: [RIVERSIDE.folders.sitePhotos, RIVERSIDE.folders.siteInspections2024] });
+    seedBulkDocuments(emulator.state, {
+      binderId: RIVERSIDE.binderId,
+      count: 23,
+      fileNamePrefix: 'paging',
+      folderIds: [RIVERSIDE.folders.sitePhotos, RIVERSIDE.folders.siteInspections2024],
+    });
     client = new TestClient(emulator);
   });
 
@@ -804,34 +878,44 @@ describe('iBinder emulator search', () => {
     const byTab = DocumentPageSchema.parse(
       (await search('', { MetadataFilters: [{ metadataElementId: 'GLOBAL_TabId', valueId: HARBOUR.folders.architecture }] })).body,
     );
-    expect(byTab.items.map((d) => d.fileName).sort()).toEqual(['A-101 Ground floor plan.pdf', 'A-201 Sections.pdf', 'Facade specification.docx']);
+    expect(byTab.items.map((d) => d.fileName).sort()).toEqual([
+      'A-101 Ground floor plan.pdf',
+      'A-201 Sections.pdf',
+      'Facade specification.docx',
+    ]);
 
     const strOrHvac = DocumentPageSchema.parse(
-      (await search('', {
-        MetadataFilters: [
-          { metadataElementId: 'GLOBAL_BinderId', valueId: HARBOUR.binderId },
-          { metadataElementId: 'discipline', valueId: 'STR' },
-          { metadataElementId: 'discipline', valueId: 'HVAC' },
-        ],
-      })).body,
+      (
+        await search('', {
+          MetadataFilters: [
+            { metadataElementId: 'GLOBAL_BinderId', valueId: HARBOUR.binderId },
+            { metadataElementId: 'discipline', valueId: 'STR' },
+            { metadataElementId: 'discipline', valueId: 'HVAC' },
+          ],
+        })
+      ).body,
     );
     expect(strOrHvac.items.map((d) => d.fileName).sort()).toEqual(['M-301 Ventilation schematic.dwg', 'S-CALC-001 Foundations.pdf']);
 
     const none = DocumentPageSchema.parse(
-      (await search('', {
-        MetadataFilters: [
-          { metadataElementId: 'GLOBAL_BinderId', valueId: RIVERSIDE.binderId },
-          { metadataElementId: 'documentNumber', valueId: 'A-101' },
-        ],
-      })).body,
+      (
+        await search('', {
+          MetadataFilters: [
+            { metadataElementId: 'GLOBAL_BinderId', valueId: RIVERSIDE.binderId },
+            { metadataElementId: 'documentNumber', valueId: 'A-101' },
+          ],
+        })
+      ).body,
     );
     expect(none.totalCount).toBe(0);
 
     const sorted = DocumentPageSchema.parse(
-      (await search('', {
-        MetadataFilters: [{ metadataElementId: 'GLOBAL_BinderId', valueId: HARBOUR.binderId }],
-        SortBy: [{ metadataElementId: 'documentNumber', direction: 'desc' }],
-      })).body,
+      (
+        await search('', {
+          MetadataFilters: [{ metadataElementId: 'GLOBAL_BinderId', valueId: HARBOUR.binderId }],
+          SortBy: [{ metadataElementId: 'documentNumber', direction: 'desc' }],
+        })
+      ).body,
     );
     const numbers = sorted.items.map((d) => d.metadata.find((m) => m.metadataElementId === 'documentNumber')?.valueId);
     expect(numbers.slice(0, 4)).toEqual(['S-CALC-001', 'M-301', 'A-201', 'A-101']);

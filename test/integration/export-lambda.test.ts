@@ -104,7 +104,10 @@ describe('the deployed export handlers on the local stack', () => {
     expect(plan).toMatchObject({ state: 'planned', planningComplete: true, binders: 1, documentsSeen: 3, versionsEnqueued: 4 });
     expect(queue.depth()).toEqual({ visible: 4, inFlight: 0, delayed: 0 });
 
-    const report = await queue.drainWithLambda(workerHandler, { batchSize: 1, createContext: () => createLambdaContext({ functionName: 'export-worker' }) });
+    const report = await queue.drainWithLambda(workerHandler, {
+      batchSize: 1,
+      createContext: () => createLambdaContext({ functionName: 'export-worker' }),
+    });
     expect(report).toMatchObject({ drained: true, deleted: 4, deadLetters: [] });
     expect(report.invocations.flatMap((i) => i.failedMessageIds)).toEqual([]);
 
@@ -116,8 +119,19 @@ describe('the deployed export handlers on the local stack', () => {
         const bytes = await archive.bytes(key);
         const content = await state.versionContent(versionId);
         expect({ sha256: bytes && sha256Hex(bytes), size: bytes?.length }).toEqual(content);
-        expect(await archive.sidecar(key)).toMatchObject({ versionId, documentId: document.documentId, sha256: content.sha256, size: content.size, runId: plan.runId });
-        expect(await exportLedgerItem(services, versionId)).toMatchObject({ state: 'exported', archiveKey: key, sha256: content.sha256, runId: plan.runId });
+        expect(await archive.sidecar(key)).toMatchObject({
+          versionId,
+          documentId: document.documentId,
+          sha256: content.sha256,
+          size: content.size,
+          runId: plan.runId,
+        });
+        expect(await exportLedgerItem(services, versionId)).toMatchObject({
+          state: 'exported',
+          archiveKey: key,
+          sha256: content.sha256,
+          runId: plan.runId,
+        });
       }
     }
     expect(await archive.keys(`${tenantId}/${BINDER_ID}/`)).toEqual(expectedKeys.sort());
@@ -127,7 +141,15 @@ describe('the deployed export handlers on the local stack', () => {
     expect(manifestKeys).toEqual([`manifests/${plan.runId.slice(0, 10)}/${plan.runId}.jsonl`]);
     expect(plan.runId.slice(0, 10)).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     const manifest = await archive.manifest(manifestKeys[0] ?? '');
-    expect(manifest.run).toMatchObject({ trigger: 'schedule', complete: true, binders: 1, versionsEnqueued: 4, versionsExported: 4, failed: 0, unfinished: 0 });
+    expect(manifest.run).toMatchObject({
+      trigger: 'schedule',
+      complete: true,
+      binders: 1,
+      versionsEnqueued: 4,
+      versionsExported: 4,
+      failed: 0,
+      unfinished: 0,
+    });
     expect(manifest.versions).toHaveLength(4);
 
     const calls = new CallDelta(services.emulator);
@@ -136,6 +158,10 @@ describe('the deployed export handlers on the local stack', () => {
     expect(nextNight.runId).not.toBe(plan.runId);
     expect(queue.isEmpty()).toBe(true);
     expect(calls.byRoute()).toEqual({ [EXPORT_ROUTE.search]: 1 });
-    expect((await archive.manifest(nextNight.manifestKey ?? '')).run).toMatchObject({ complete: true, skippedUnchanged: 3, versionsEnqueued: 0 });
+    expect((await archive.manifest(nextNight.manifestKey ?? '')).run).toMatchObject({
+      complete: true,
+      skippedUnchanged: 3,
+      versionsEnqueued: 0,
+    });
   });
 });

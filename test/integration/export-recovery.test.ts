@@ -60,7 +60,9 @@ beforeAll(async () => {
   // The iBinder client warns on every retry; these tests make it retry on purpose.
   savedLogLevel = logger.getLevelName();
   logger.setLogLevel('SILENT');
-  stack = await startLocalStack({ services: { emulator: { now: () => Date.now() + emulatorAheadMs, downloadLinkTtlSeconds: DOWNLOAD_LINK_TTL_SECONDS } } });
+  stack = await startLocalStack({
+    services: { emulator: { now: () => Date.now() + emulatorAheadMs, downloadLinkTtlSeconds: DOWNLOAD_LINK_TTL_SECONDS } },
+  });
   archive = new ArchiveReader(stack.services.s3.client, stack.services.archiveBucket);
   tenantId = stack.config.tenantId;
   sqsRouting = routeSqsToSimulators(exportQueues);
@@ -99,11 +101,16 @@ function exportDeps(options: { settings?: Partial<ExportSettings>; clock?: Simul
 
 /** The planner function, sending its jobs to `queue` through the SQS client as in AWS. */
 function plannerOn(queue: SqsSimulator, deps: ExportDeps): PlannerLambda {
-  return plannerLambda({ ...deps, queue: new SqsExportJobQueue(new SQSClient({ region: stack.services.region }), queue.url, { sleep: noRetryDelay }) });
+  return plannerLambda({
+    ...deps,
+    queue: new SqsExportJobQueue(new SQSClient({ region: stack.services.region }), queue.url, { sleep: noRetryDelay }),
+  });
 }
 
 function filesOf(binder: ProjectBinder): Array<{ documentId: string; fileName: string; versionId: string; key: string }> {
-  return binder.documents.flatMap((d) => d.versionIds.map((versionId) => ({ ...d, versionId, key: expectedArchiveKey(tenantId, binder.binderId, d, versionId) })));
+  return binder.documents.flatMap((d) =>
+    d.versionIds.map((versionId) => ({ ...d, versionId, key: expectedArchiveKey(tenantId, binder.binderId, d, versionId) })),
+  );
 }
 
 /** Every version's file is in the archive with the emulator's bytes, and the ledger records it for `runId`. */
@@ -113,7 +120,12 @@ async function expectArchived(binder: ProjectBinder, runId: string): Promise<voi
     const content = await stack.services.emulator.state.versionContent(file.versionId);
     expect({ key: file.key, sha256: bytes && sha256Hex(bytes), size: bytes?.length }).toEqual({ key: file.key, ...content });
     expect((await archive.sidecar(file.key)).sha256).toBe(content.sha256);
-    expect(await exportLedgerItem(stack.services, file.versionId)).toMatchObject({ state: 'exported', archiveKey: file.key, sha256: content.sha256, runId });
+    expect(await exportLedgerItem(stack.services, file.versionId)).toMatchObject({
+      state: 'exported',
+      archiveKey: file.key,
+      sha256: content.sha256,
+      runId,
+    });
   }
 }
 
@@ -136,7 +148,8 @@ describe('export recovery on the local stack', () => {
       },
     });
     const planner = plannerOn(queue, { ...deps, source: slowPages });
-    const invokePlanner = (event: unknown) => planner(event, createLambdaContext({ functionName: 'export-planner', timeoutMs: 15 * 60_000, now: () => plannerNow }));
+    const invokePlanner = (event: unknown) =>
+      planner(event, createLambdaContext({ functionName: 'export-planner', timeoutMs: 15 * 60_000, now: () => plannerNow }));
     const worker = workerLambda(deps);
     const writes = new ArchiveWrites(services);
     const calls = new CallDelta(services.emulator);
@@ -148,12 +161,26 @@ describe('export recovery on the local stack', () => {
     expect(firstDrain).toMatchObject({ drained: true, deleted: 2, deadLetters: [] });
 
     const second = await invokePlanner({ source: 'manual', runId: first.runId });
-    expect(second).toMatchObject({ runId: first.runId, state: 'planning', planningComplete: false, resumed: true, documentsSeen: 4, versionsEnqueued: 4 });
+    expect(second).toMatchObject({
+      runId: first.runId,
+      state: 'planning',
+      planningComplete: false,
+      resumed: true,
+      documentsSeen: 4,
+      versionsEnqueued: 4,
+    });
     const secondDrain = await queue.drainWithLambda(worker, { batchSize: 1 });
     expect(secondDrain).toMatchObject({ drained: true, deleted: 2, deadLetters: [] });
 
     const third = await invokePlanner({ source: 'manual', runId: first.runId });
-    expect(third).toMatchObject({ runId: first.runId, state: 'planned', planningComplete: true, resumed: true, documentsSeen: 5, versionsEnqueued: 6 });
+    expect(third).toMatchObject({
+      runId: first.runId,
+      state: 'planned',
+      planningComplete: true,
+      resumed: true,
+      documentsSeen: 5,
+      versionsEnqueued: 6,
+    });
     const thirdDrain = await queue.drainWithLambda(worker, { batchSize: 1 });
     expect(thirdDrain).toMatchObject({ drained: true, deleted: 2, deadLetters: [] });
     writes.stop();
@@ -174,8 +201,14 @@ describe('export recovery on the local stack', () => {
     expect(run).toMatchObject({ state: 'finalized', versionsEnqueued: 6, exported: 6, settled: 6 });
     const manifest = await archive.manifest(`manifests/${run?.startedAt.slice(0, 10)}/${first.runId}.jsonl`);
     expect(manifest.run).toMatchObject({ complete: true, documentsSeen: 5, versionsEnqueued: 6, versionsExported: 6, unfinished: 0 });
-    expect(manifest.binders).toEqual([expect.objectContaining({ binderId: binder.binderId, pages: 3, documentsSeen: 5, versionsEnqueued: 6 })]);
-    expect(manifest.versions.map((l) => l.versionId).sort()).toEqual(filesOf(binder).map((f) => f.versionId).sort());
+    expect(manifest.binders).toEqual([
+      expect.objectContaining({ binderId: binder.binderId, pages: 3, documentsSeen: 5, versionsEnqueued: 6 }),
+    ]);
+    expect(manifest.versions.map((l) => l.versionId).sort()).toEqual(
+      filesOf(binder)
+        .map((f) => f.versionId)
+        .sort(),
+    );
     expect(manifest.versions.every((l) => l.status === 'exported')).toBe(true);
   });
 
@@ -184,7 +217,10 @@ describe('export recovery on the local stack', () => {
     const binder = addProjectBinder(services.emulator.state, 'CRASH0001', simpleDocuments('crash', 2));
     const [crashed, other] = filesOf(binder) as [ReturnType<typeof filesOf>[number], ReturnType<typeof filesOf>[number]];
     const queue = newExportQueue();
-    const planned = await plannerOn(queue, exportDeps({ clock: queue.clock }))({ source: 'manual', binderIds: [binder.binderId] }, createLambdaContext());
+    const planned = await plannerOn(queue, exportDeps({ clock: queue.clock }))(
+      { source: 'manual', binderIds: [binder.binderId] },
+      createLambdaContext(),
+    );
     expect(planned).toMatchObject({ state: 'planned', versionsEnqueued: 2 });
 
     // The worker's DynamoDB and S3 clients die at the first ledger write of an exported version.
@@ -259,7 +295,11 @@ describe('export recovery on the local stack', () => {
     const expiredBefore = emulator.calls.count(EXPORT_ROUTE.storageGet, 403);
     const calls = new CallDelta(emulator);
 
-    const summary = await runExport(exportDeps({ client: waitingClient }), { binderIds: [binder.binderId], concurrency: 1, retryDelay: noRetryDelay });
+    const summary = await runExport(exportDeps({ client: waitingClient }), {
+      binderIds: [binder.binderId],
+      concurrency: 1,
+      retryDelay: noRetryDelay,
+    });
 
     expect(emulatorAheadMs).toBe((DOWNLOAD_LINK_TTL_SECONDS + 1) * 1000);
     expect(summary).toMatchObject({ versionsExported: 2, failed: [] });
@@ -269,7 +309,10 @@ describe('export recovery on the local stack', () => {
     await expectArchived(binder, summary.runId);
     const manifest = await archive.manifest(summary.manifestKey);
     expect(manifest.run).toMatchObject({ complete: true, versionsExported: 2, failed: 0 });
-    expect(manifest.versions.find((l) => l.versionId === late.versionId)).toMatchObject({ status: 'exported', sha256: (await emulator.state.versionContent(late.versionId)).sha256 });
+    expect(manifest.versions.find((l) => l.versionId === late.versionId)).toMatchObject({
+      status: 'exported',
+      sha256: (await emulator.state.versionContent(late.versionId)).sha256,
+    });
   });
 
   it('a transient 500 on a versions call is retried and the run exports everything', async () => {
@@ -285,7 +328,12 @@ describe('export recovery on the local stack', () => {
     expect(calls.count(EXPORT_ROUTE.versions)).toBe(4);
     expect(summary).toMatchObject({ versionsEnqueued: 3, versionsExported: 3, failed: [] });
     await expectArchived(binder, summary.runId);
-    expect((await archive.manifest(summary.manifestKey)).run).toMatchObject({ complete: true, versionsExported: 3, failed: 0, documentErrors: 0 });
+    expect((await archive.manifest(summary.manifestKey)).run).toMatchObject({
+      complete: true,
+      versionsExported: 3,
+      failed: 0,
+      documentErrors: 0,
+    });
   });
 
   it('versions calls failing past the client retries fail the scheduled planner invocation; its retry resumes the run and exports everything', async () => {
@@ -293,7 +341,11 @@ describe('export recovery on the local stack', () => {
     const { emulator } = services;
     const binder = addProjectBinder(emulator.state, 'FLAKY0002', simpleDocuments('flakier', 3));
     const queue = newExportQueue();
-    const deps = exportDeps({ settings: { exportBinders: [binder.binderId], pageSize: 2 }, clock: queue.clock, client: iBinderClient({ maxAttempts: 2 }) });
+    const deps = exportDeps({
+      settings: { exportBinders: [binder.binderId], pageSize: 2 },
+      clock: queue.clock,
+      client: iBinderClient({ maxAttempts: 2 }),
+    });
     const planner = plannerOn(queue, deps);
     // The second page's versions calls fail twice: all the client's attempts.
     emulator.faults.add({ route: EXPORT_ROUTE.versions, status: 503, after: 2, times: 2 });
@@ -330,7 +382,9 @@ describe('export recovery on the local stack', () => {
 
     expect(emulator.faults.list()).toEqual([]);
     expect(summary).toMatchObject({ versionsEnqueued: 2, versionsExported: 1 });
-    expect(summary.failed).toEqual([expect.objectContaining({ versionId: gone.versionId, documentId: gone.documentId, kind: 'permanent' })]);
+    expect(summary.failed).toEqual([
+      expect.objectContaining({ versionId: gone.versionId, documentId: gone.documentId, kind: 'permanent' }),
+    ]);
     expect(await archive.keys(`${tenantId}/${binder.binderId}/${gone.documentId}/`)).toEqual([]);
     expect(await exportLedgerItem(stack.services, gone.versionId)).toBeUndefined();
     expect((await archive.bytes(kept.key))?.toString('utf8')).toBe('current');
@@ -351,7 +405,11 @@ describe('export recovery on the local stack', () => {
     const { emulator } = services;
     const binder = addProjectBinder(emulator.state, 'DLQNIGHT1', simpleDocuments('dead-lettered', 2));
     const queue = newExportQueue();
-    const deps = exportDeps({ settings: { exportBinders: [binder.binderId] }, clock: queue.clock, client: iBinderClient({ maxAttempts: 2 }) });
+    const deps = exportDeps({
+      settings: { exportBinders: [binder.binderId] },
+      clock: queue.clock,
+      client: iBinderClient({ maxAttempts: 2 }),
+    });
     const planner = plannerOn(queue, deps);
     const worker = workerLambda(deps);
 
@@ -364,8 +422,15 @@ describe('export recovery on the local stack', () => {
     expect(drain1.drained).toBe(true);
     expect(drain1.invocations).toHaveLength(2 * EXPORT_QUEUE.maxReceiveCount);
     expect(drain1.deadLetters).toHaveLength(2);
-    expect(drain1.deadLetters.map((d) => JSON.parse(d.body) as { versionId: string }).map((j) => j.versionId).sort()).toEqual(
-      filesOf(binder).map((f) => f.versionId).sort(),
+    expect(
+      drain1.deadLetters
+        .map((d) => JSON.parse(d.body) as { versionId: string })
+        .map((j) => j.versionId)
+        .sort(),
+    ).toEqual(
+      filesOf(binder)
+        .map((f) => f.versionId)
+        .sort(),
     );
     for (const file of filesOf(binder)) expect(await exportLedgerItem(services, file.versionId)).toBeUndefined();
 
@@ -399,7 +464,11 @@ describe('export recovery on the local stack', () => {
     ]);
     const [older, latest] = filesOf(binder) as [ReturnType<typeof filesOf>[number], ReturnType<typeof filesOf>[number]];
     const queue = newExportQueue();
-    const deps = exportDeps({ settings: { exportBinders: [binder.binderId] }, clock: queue.clock, client: iBinderClient({ maxAttempts: 2 }) });
+    const deps = exportDeps({
+      settings: { exportBinders: [binder.binderId] },
+      clock: queue.clock,
+      client: iBinderClient({ maxAttempts: 2 }),
+    });
     const planner = plannerOn(queue, deps);
     const worker = workerLambda(deps);
 
@@ -438,6 +507,9 @@ describe('export recovery on the local stack', () => {
     expect(await queue.drainWithLambda(worker, { batchSize: 1 })).toMatchObject({ deleted: 1, deadLetters: [] });
     const manifest1 = await archive.manifest(manifest1Key);
     expect(manifest1.run).toMatchObject({ versionsExported: 1, alreadyExported: 1, unfinished: 0 });
-    expect(manifest1.versions.find((l) => l.versionId === older.versionId)).toMatchObject({ status: 'already-exported', exportedByRunId: night2.runId });
+    expect(manifest1.versions.find((l) => l.versionId === older.versionId)).toMatchObject({
+      status: 'already-exported',
+      exportedByRunId: night2.runId,
+    });
   });
 });

@@ -177,7 +177,9 @@ describe('nightly export on the local stack', () => {
     const harbour = binders[0] as ProjectBinder;
     const a101 = harbour.documents.find((d) => d.fileName === 'A-101 Ground floor plan.pdf');
     const revisionC = a101?.versionIds.at(-1) ?? '';
-    const a101Sidecar = await archive.sidecar(expectedArchiveKey(tenantId, harbour.binderId, a101 ?? { documentId: '', fileName: '' }, revisionC));
+    const a101Sidecar = await archive.sidecar(
+      expectedArchiveKey(tenantId, harbour.binderId, a101 ?? { documentId: '', fileName: '' }, revisionC),
+    );
     expect(a101Sidecar.versionLabel).toBe('C');
     expect(a101Sidecar.metadata).toEqual(
       expect.arrayContaining([
@@ -259,8 +261,18 @@ describe('nightly export on the local stack', () => {
     expect(writes.keys('manifests/')).toContain(second.manifestKey);
 
     const manifest = await archive.manifest(second.manifestKey);
-    expect(manifest.run).toMatchObject({ runId: second.runId, complete: true, documentsSeen: 5, skippedUnchanged: 5, versionsEnqueued: 0, versionsExported: 0, bytes: 0 });
-    expect(manifest.binders).toEqual([expect.objectContaining({ binderId: binder.binderId, pages: 3, documentsSeen: 5, skippedUnchanged: 5, versionsEnqueued: 0 })]);
+    expect(manifest.run).toMatchObject({
+      runId: second.runId,
+      complete: true,
+      documentsSeen: 5,
+      skippedUnchanged: 5,
+      versionsEnqueued: 0,
+      versionsExported: 0,
+      bytes: 0,
+    });
+    expect(manifest.binders).toEqual([
+      expect.objectContaining({ binderId: binder.binderId, pages: 3, documentsSeen: 5, skippedUnchanged: 5, versionsEnqueued: 0 }),
+    ]);
     expect(manifest.versions).toEqual([]);
   });
 
@@ -279,7 +291,14 @@ describe('nightly export on the local stack', () => {
 
     const summary = await runExport(exportDeps(), { binderIds: [binder.binderId], retryDelay: noRetryDelay });
 
-    expect(summary).toMatchObject({ documentsSeen: 3, skippedUnchanged: 2, versionsEnqueued: 1, versionsExported: 1, bytes: Buffer.byteLength(content), failed: [] });
+    expect(summary).toMatchObject({
+      documentsSeen: 3,
+      skippedUnchanged: 2,
+      versionsEnqueued: 1,
+      versionsExported: 1,
+      bytes: Buffer.byteLength(content),
+      failed: [],
+    });
     expect(calls.byRoute()).toEqual({
       [EXPORT_ROUTE.search]: 1,
       [EXPORT_ROUTE.versions]: 1,
@@ -291,14 +310,25 @@ describe('nightly export on the local stack', () => {
     expect(await archive.keys(prefix)).toEqual([...archivedBefore, key, `${key}.metadata.json`].sort());
     expect((await archive.bytes(key))?.toString('utf8')).toBe(content);
     const sidecar = await archive.sidecar(key);
-    expect(sidecar).toMatchObject({ versionId: added.id, versionLabel: 'B', sha256: sha256Hex(content), size: Buffer.byteLength(content), runId: summary.runId });
+    expect(sidecar).toMatchObject({
+      versionId: added.id,
+      versionLabel: 'B',
+      sha256: sha256Hex(content),
+      size: Buffer.byteLength(content),
+      runId: summary.runId,
+    });
     expect(sidecar.metadata).toEqual(
       expect.arrayContaining([
         { metadataElementId: 'discipline', label: 'Discipline', valueId: 'STR', valueLabel: 'Structural' },
         { metadataElementId: 'status', label: 'Status', valueId: 'APPROVED', valueLabel: 'Approved' },
       ]),
     );
-    expect(await exportLedgerItem(services, added.id)).toMatchObject({ state: 'exported', archiveKey: key, sha256: sha256Hex(content), runId: summary.runId });
+    expect(await exportLedgerItem(services, added.id)).toMatchObject({
+      state: 'exported',
+      archiveKey: key,
+      sha256: sha256Hex(content),
+      runId: summary.runId,
+    });
     const manifest = await archive.manifest(summary.manifestKey);
     expect(manifest.run).toMatchObject({ complete: true, versionsEnqueued: 1, versionsExported: 1, skippedUnchanged: 2 });
     expect(manifest.versions).toEqual([expect.objectContaining({ versionId: added.id, status: 'exported', archiveKey: key })]);
@@ -325,9 +355,16 @@ describe('nightly export on the local stack', () => {
 
     expect(summary).toMatchObject({ documentsSeen: 1, versionsEnqueued: 2, versionsExported: 2, failed: [] });
     expect(await archive.keys(`${tenantId}/${binder.binderId}/`)).toEqual(
-      [atSince, after].flatMap((v) => [expectedArchiveKey(tenantId, binder.binderId, document, v), `${expectedArchiveKey(tenantId, binder.binderId, document, v)}.metadata.json`]).sort(),
+      [atSince, after]
+        .flatMap((v) => [
+          expectedArchiveKey(tenantId, binder.binderId, document, v),
+          `${expectedArchiveKey(tenantId, binder.binderId, document, v)}.metadata.json`,
+        ])
+        .sort(),
     );
-    expect((await archive.bytes(expectedArchiveKey(tenantId, binder.binderId, document, atSince)))?.toString('utf8')).toBe('manual B (exactly at since)');
+    expect((await archive.bytes(expectedArchiveKey(tenantId, binder.binderId, document, atSince)))?.toString('utf8')).toBe(
+      'manual B (exactly at since)',
+    );
     expect(await exportLedgerItem(services, before)).toBeUndefined();
     expect(await exportLedgerItem(services, atSince)).toMatchObject({ state: 'exported' });
     expect(await exportLedgerItem(services, after)).toMatchObject({ state: 'exported' });

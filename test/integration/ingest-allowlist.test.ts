@@ -14,7 +14,17 @@ import { loadEnvironmentConfig, toPipelineConfig } from '../../infra/config.js';
 import type { PipelineConfig } from '../../shared/config/runtime.js';
 import type { Problem } from '../../shared/ledger/types.js';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
-import { documentsNamed, HARBOUR, ledgerEntry, purgeQueue, readRejection, resetEmulator, RIVERSIDE, ROUTE, sampleBytes } from '../helpers/ingest-scenarios.js';
+import {
+  documentsNamed,
+  HARBOUR,
+  ledgerEntry,
+  purgeQueue,
+  readRejection,
+  resetEmulator,
+  RIVERSIDE,
+  ROUTE,
+  sampleBytes,
+} from '../helpers/ingest-scenarios.js';
 
 const RULE_PREFIX = 'inbox/it-allow/structural/';
 /** The emulator's drive-listing routes. */
@@ -62,7 +72,9 @@ beforeEach(async () => {
 });
 
 /** `check --json` on an S3 object of the inbox, with the environment of the test's cdk.json. */
-async function check(key: string): Promise<{ code: number; result: { accepted: boolean; problems: Problem[]; target?: Record<string, unknown> } }> {
+async function check(
+  key: string,
+): Promise<{ code: number; result: { accepted: boolean; problems: Problem[]; target?: Record<string, unknown> } }> {
   const { emulator, s3 } = stack.services;
   const io = bufferedIo({
     env: {
@@ -90,7 +102,7 @@ async function ingestAndReadProblems(key: string): Promise<Problem[]> {
 }
 
 describe('allowlists: check and ingest give the same verdict', () => {
-  it('refuses a folder outside the rule\'s subtree, in check and in the rejection report alike, before any upload', async () => {
+  it("refuses a folder outside the rule's subtree, in check and in the rejection report alike, before any upload", async () => {
     const key = `${RULE_PREFIX}P-301 Piles.pdf`;
     const { versionId } = await stack.putInboxObject(key, sampleBytes('outside the subtree'), {
       'ibinder:binder': HARBOUR.binderId,
@@ -114,7 +126,10 @@ describe('allowlists: check and ingest give the same verdict', () => {
     const reported = await ingestAndReadProblems(key);
     expect(reported).toEqual(checked.result.problems);
     // The ledger keeps the reasons, and reads them back (status, redeliveries).
-    expect(await ledgerEntry(stack, key, versionId)).toMatchObject({ state: 'rejected', reasons: [{ code: 'not-allowed', field: 'ibinder:folder' }] });
+    expect(await ledgerEntry(stack, key, versionId)).toMatchObject({
+      state: 'rejected',
+      reasons: [{ code: 'not-allowed', field: 'ibinder:folder' }],
+    });
     expect(stack.services.emulator.calls.count(ROUTE.presign)).toBe(0);
     // The folder id was looked for in the binder's listings (the subtree check needs its ancestry).
     expect(stack.services.emulator.calls.count(TOP_FOLDERS)).toBeGreaterThan(0);

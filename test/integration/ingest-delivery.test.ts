@@ -184,7 +184,11 @@ describe('ingest delivery on the local stack', () => {
     expect(calls.count(ROUTE.storagePut)).toBe(1);
     expect(calls.count(ROUTE.presign)).toBe(1);
     expect(calls.count(ROUTE.commit, 409)).toBe(0);
-    expect(stack.services.emulator.state.listDocuments().filter((d) => d.folderId === HARBOUR.folders.structuralDrawings && d.fileName === fileName)).toEqual([]);
+    expect(
+      stack.services.emulator.state
+        .listDocuments()
+        .filter((d) => d.folderId === HARBOUR.folders.structuralDrawings && d.fileName === fileName),
+    ).toEqual([]);
   });
 
   it('waits as Retry-After says after a 429 and then succeeds in the same invocation', async () => {
@@ -212,7 +216,10 @@ describe('ingest delivery on the local stack', () => {
     const tags = validTags();
     const { versionId } = await stack.putInboxObject(key, bytes, tags);
     // As deployed, the claim lease (function timeout + 60 s) is shorter than the visibility timeout.
-    const deps = stack.createIngestDeps({ ibinder: { maxAttempts: 2 }, config: { claimLeaseSeconds: stack.queue.visibilityTimeoutSeconds - 30 } });
+    const deps = stack.createIngestDeps({
+      ibinder: { maxAttempts: 2 },
+      config: { claimLeaseSeconds: stack.queue.visibilityTimeoutSeconds - 30 },
+    });
     const { emulator } = stack.services;
     emulator.faults.add({ route: ROUTE.commit, status: 500, times: Infinity });
     const deadBefore = stack.queue.deadLetters.length;
@@ -275,7 +282,8 @@ describe('ingest delivery on the local stack', () => {
     expect(report.invocations.map((i) => i.failedMessageIds)).toEqual([[], []]);
     expect(emulator.calls.count(ROUTE.token) - tokensAtRevocation).toBe(1);
     expect(apiCallsAnswered(401)).toBe(1);
-    for (const file of files) await expectCommittedOnce(file.key, file.versionId, file.bytes, file.key.slice(file.key.lastIndexOf('/') + 1));
+    for (const file of files)
+      await expectCommittedOnce(file.key, file.versionId, file.bytes, file.key.slice(file.key.lastIndexOf('/') + 1));
   });
 
   it('refreshes the token when it is revoked between the PUT and the commit of one record', async () => {
@@ -318,7 +326,8 @@ describe('ingest delivery on the local stack', () => {
 
     const report = await stack.drainIngest({ deps });
     expect(report.invocations.map((i) => i.failedMessageIds)).toEqual([[combined.messageId], []]);
-    for (const file of files) await expectCommittedOnce(file.key, file.versionId, file.bytes, file.key.slice(file.key.lastIndexOf('/') + 1));
+    for (const file of files)
+      await expectCommittedOnce(file.key, file.versionId, file.bytes, file.key.slice(file.key.lastIndexOf('/') + 1));
     expect(emulator.calls.count(ROUTE.storagePut)).toBe(2);
     expect(emulator.calls.count(ROUTE.commit, 200)).toBe(2);
   });
@@ -376,7 +385,9 @@ describe('ingest delivery on the local stack', () => {
         Key: key,
         Body: generatedStream(size, seed),
         ContentLength: size,
-        Tagging: new URLSearchParams(validTags({ 'ibinder:folder-path': '02 Structural/Calculations', 'ibinder:meta:discipline': 'STR' })).toString(),
+        Tagging: new URLSearchParams(
+          validTags({ 'ibinder:folder-path': '02 Structural/Calculations', 'ibinder:meta:discipline': 'STR' }),
+        ).toString(),
       }),
     );
 

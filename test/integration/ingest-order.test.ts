@@ -52,7 +52,10 @@ function onlyRecordOf(body: string): S3ObjectEvent {
 }
 
 /** Two uploads of one key; their notifications are kept and taken off the queue, to be sent in any order. */
-async function twoUploads(key: string): Promise<{ older: { versionId: string | undefined; bytes: Buffer; body: string }; newer: { versionId: string | undefined; bytes: Buffer; body: string } }> {
+async function twoUploads(key: string): Promise<{
+  older: { versionId: string | undefined; bytes: Buffer; body: string };
+  newer: { versionId: string | undefined; bytes: Buffer; body: string };
+}> {
   const olderBytes = sampleBytes(`older upload of ${key}`);
   const newerBytes = sampleBytes(`newer upload of ${key}, revision B`);
   const older = await stack.putInboxObject(key, olderBytes, validTags());
@@ -74,7 +77,7 @@ async function latestVersionSha256(fileName: string): Promise<string | undefined
 }
 
 describe('uploads of one key on the local stack', () => {
-  it('keeps the newer upload as the latest version when the older upload\'s event arrives after it', async () => {
+  it("keeps the newer upload as the latest version when the older upload's event arrives after it", async () => {
     const key = 'inbox/it-order/reverse/Reverse order.pdf';
     const { older, newer } = await twoUploads(key);
 
@@ -93,12 +96,17 @@ describe('uploads of one key on the local stack', () => {
   });
 });
 
-describe('the ledger\'s key order on the local DynamoDB', () => {
+describe("the ledger's key order on the local DynamoDB", () => {
   function ledgerAt(nowMs: () => number): IngestLedger {
-    return new IngestLedger({ client: stack.services.dynamodb.documentClient, tableName: stack.services.ledgerTable, leaseSeconds: 60, now: nowMs });
+    return new IngestLedger({
+      client: stack.services.dynamodb.documentClient,
+      tableName: stack.services.ledgerTable,
+      leaseSeconds: 60,
+      now: nowMs,
+    });
   }
 
-  it('hands the key\'s commit lease to one owner at a time, raises and restores the sequencer under it, and frees it', async () => {
+  it("hands the key's commit lease to one owner at a time, raises and restores the sequencer under it, and frees it", async () => {
     let now = Date.parse('2025-01-15T09:00:00Z');
     const ledger = ledgerAt(() => now);
     const key = `inbox/it-order/ledger/${randomUUID()}.pdf`;
@@ -107,7 +115,11 @@ describe('the ledger\'s key order on the local DynamoDB', () => {
     const first = await ledger.acquireKeyCommit(bucket, key, 'msg-a');
     if (first.outcome !== 'acquired') throw new Error('expected the lease');
     expect(first.committedSequencer).toBeUndefined();
-    expect(await ledger.acquireKeyCommit(bucket, key, 'msg-b')).toMatchObject({ outcome: 'busy', owner: 'msg-a', leaseExpiresAt: now + 60_000 });
+    expect(await ledger.acquireKeyCommit(bucket, key, 'msg-b')).toMatchObject({
+      outcome: 'busy',
+      owner: 'msg-a',
+      leaseExpiresAt: now + 60_000,
+    });
 
     await ledger.raiseCommittedSequencer(first.lease, '0A');
     expect(await ledger.committedSequencer(bucket, key)).toBe('0A');
@@ -138,7 +150,12 @@ describe('the ledger\'s key order on the local DynamoDB', () => {
     expect((await ledger.claim(second, 'msg-2')).outcome).toBe('claimed');
 
     await ledger.markSuperseded(first, claim.lease, { sequencer: '0A', newerSequencer: '0B' });
-    expect(await ledger.get(first)).toMatchObject({ state: 'superseded', objectVersionId: 'null:seq:0A', sequencer: '0A', newerSequencer: '0B' });
+    expect(await ledger.get(first)).toMatchObject({
+      state: 'superseded',
+      objectVersionId: 'null:seq:0A',
+      sequencer: '0A',
+      newerSequencer: '0B',
+    });
     expect(await ledger.claim(first, 'msg-3')).toMatchObject({ outcome: 'superseded' });
     // The entry reads back through its stored objectVersionId, as the CLI's status does.
     expect(await ledger.get({ bucket: first.bucket, key, versionId: 'null:seq:0A' })).toMatchObject({ state: 'superseded' });
@@ -217,11 +234,22 @@ describe('message shapes and trust on the local stack', () => {
   it('names a bucket that does not exist instead of calling the object gone', async () => {
     const deps = { ...stack.createIngestDeps(), inboxBucket: 'ibinder-inbox-that-does-not-exist' };
     const outcome = await processObjectRecord(
-      { eventName: 'ObjectCreated:Put', created: true, bucket: deps.inboxBucket, key: 'inbox/x.pdf', rawKey: 'inbox/x.pdf', versionId: 'v1', source: 's3' },
+      {
+        eventName: 'ObjectCreated:Put',
+        created: true,
+        bucket: deps.inboxBucket,
+        key: 'inbox/x.pdf',
+        rawKey: 'inbox/x.pdf',
+        versionId: 'v1',
+        source: 's3',
+      },
       'msg-missing-bucket',
       deps,
     );
-    expect(outcome).toMatchObject({ status: 'retry', reason: expect.stringContaining('bucket ibinder-inbox-that-does-not-exist does not exist') });
+    expect(outcome).toMatchObject({
+      status: 'retry',
+      reason: expect.stringContaining('bucket ibinder-inbox-that-does-not-exist does not exist'),
+    });
   });
 });
 
@@ -324,7 +352,10 @@ describe('an unversioned inbox on a local S3 server', () => {
     const second = sampleBytes('overwritten, second');
     const secondEvent = await upload(key, second);
     const deps = depsFor();
-    expect(await processObjectRecord(firstEvent, 'msg-o1', deps)).toMatchObject({ status: 'skipped', reason: expect.stringContaining('replaced by a later upload') });
+    expect(await processObjectRecord(firstEvent, 'msg-o1', deps)).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringContaining('replaced by a later upload'),
+    });
     expect((await currentBytes(key))?.equals(second)).toBe(true);
     expect(await processObjectRecord(secondEvent, 'msg-o2', deps)).toMatchObject({ status: 'committed' });
     expect(onlyDocumentNamed(stack, 'Overwritten first.pdf').versions).toHaveLength(1);

@@ -96,7 +96,7 @@ async function dropAndExpectRejection(
 }
 
 describe('ingest rejections on the local stack', () => {
-  it('rejects an unknown binder (folder by path) with iBinder\'s 404 in the report', async () => {
+  it("rejects an unknown binder (folder by path) with iBinder's 404 in the report", async () => {
     const { report, problems } = await dropAndExpectRejection(
       'inbox/it-rejections/unknown-binder/Site plan.pdf',
       sampleBytes('unknown binder'),
@@ -104,7 +104,11 @@ describe('ingest rejections on the local stack', () => {
       'Site plan.pdf',
     );
     expect(problems).toEqual([
-      expect.objectContaining({ code: 'target', field: 'ibinder:binder', message: expect.stringMatching(/binder "NOSUCHBIN" does not exist.*404/) }),
+      expect.objectContaining({
+        code: 'target',
+        field: 'ibinder:binder',
+        message: expect.stringMatching(/binder "NOSUCHBIN" does not exist.*404/),
+      }),
     ]);
     expect(report.ibinder).toMatchObject({ status: 404 });
     expect(report.howToRetry).toContain('ibinder:binder');
@@ -117,7 +121,9 @@ describe('ingest rejections on the local stack', () => {
       { 'ibinder:binder': 'NOSUCHBIN', 'ibinder:folder': HARBOUR.folders.architectureDrawings, 'ibinder:meta:discipline': 'ARC' },
       'Section.pdf',
     );
-    expect(problems).toEqual([expect.objectContaining({ code: 'target', field: 'ibinder:binder', message: expect.stringContaining('NOSUCHBIN') })]);
+    expect(problems).toEqual([
+      expect.objectContaining({ code: 'target', field: 'ibinder:binder', message: expect.stringContaining('NOSUCHBIN') }),
+    ]);
     expect(report.ibinder).toMatchObject({ status: 404 });
     // No target resolved: the folder is looked for in the binder before any byte moves, and the binder is not there.
     expect(report.target).toBeUndefined();
@@ -141,7 +147,7 @@ describe('ingest rejections on the local stack', () => {
     expect(report.target).toMatchObject({ binderId: HARBOUR.binderId, folderPath: '01 Architecture/Drawings' });
   });
 
-  it('rejects a value that is not among the element\'s allowed values, listing the allowed ones', async () => {
+  it("rejects a value that is not among the element's allowed values, listing the allowed ones", async () => {
     const { problems } = await dropAndExpectRejection(
       'inbox/it-rejections/value-not-allowed/Plumbing riser.pdf',
       sampleBytes('value not allowed'),
@@ -197,7 +203,9 @@ describe('ingest rejections on the local stack', () => {
       validTags(),
       fileName,
     );
-    expect(problems).toEqual([expect.objectContaining({ code: 'file-name', field: 'key', message: expect.stringContaining('control characters') })]);
+    expect(problems).toEqual([
+      expect.objectContaining({ code: 'file-name', field: 'key', message: expect.stringContaining('control characters') }),
+    ]);
   });
 
   it('rejects an empty (0-byte) file, keeping the empty copy', async () => {
@@ -224,7 +232,7 @@ describe('ingest rejections on the local stack', () => {
     );
   });
 
-  it('rejects a file whose rejected/ key would pass S3\'s 1,024-byte limit under a shortened key that a person and the CLI still find', async () => {
+  it("rejects a file whose rejected/ key would pass S3's 1,024-byte limit under a shortened key that a person and the CLI still find", async () => {
     // A valid inbox key of 1,020 bytes: rejected/<rest>.error.json would be 1,034.
     const folder = `inbox/it-rejections/long-key/${'Prosjektering '.repeat(30).trim()}`;
     const fileName = `${'ø'.repeat(Math.floor((1020 - folder.length - '/.pdf'.length) / 2))}.pdf`;
@@ -232,16 +240,27 @@ describe('ingest rejections on the local stack', () => {
     expect(Buffer.byteLength(key, 'utf8')).toBeLessThanOrEqual(1024);
     expect(Buffer.byteLength(reportKeyFor(unshortenedRejectedKeyFor(key, 'inbox/', 'rejected/')), 'utf8')).toBeGreaterThan(1024);
 
-    const { report } = await dropAndExpectRejection(key, sampleBytes('long key'), validTags({ 'ibinder:meta:discipline': 'PLUMBING' }), fileName);
+    const { report } = await dropAndExpectRejection(
+      key,
+      sampleBytes('long key'),
+      validTags({ 'ibinder:meta:discipline': 'PLUMBING' }),
+      fileName,
+    );
     expect(report.object.key).toBe(key);
     expect(report.rejectedCopy.key).toMatch(/^rejected\/it-rejections\/long-key\/Prosjektering .*~[0-9a-f]{16}$/);
     expect(report.howToRetry).toContain(`s3://${stack.services.inboxBucket}/${key}`);
 
     // A person listing rejected/ sees the copy and its report side by side.
-    const listed = await stack.services.s3.client.send(new ListObjectsV2Command({ Bucket: stack.services.inboxBucket, Prefix: 'rejected/it-rejections/long-key/' }));
+    const listed = await stack.services.s3.client.send(
+      new ListObjectsV2Command({ Bucket: stack.services.inboxBucket, Prefix: 'rejected/it-rejections/long-key/' }),
+    );
     expect(listed.Contents?.map((o) => o.Key)).toEqual([report.rejectedCopy.key, reportKeyFor(report.rejectedCopy.key)]);
     // The CLI, given the original key, finds both.
-    expect(rejectedObjectKeys(key, stack.config)).toMatchObject({ rejectedKey: report.rejectedCopy.key, reportKey: reportKeyFor(report.rejectedCopy.key), inboxKey: key });
+    expect(rejectedObjectKeys(key, stack.config)).toMatchObject({
+      rejectedKey: report.rejectedCopy.key,
+      reportKey: reportKeyFor(report.rejectedCopy.key),
+      inboxKey: key,
+    });
   });
 
   it('acknowledges a redelivery of a rejected object without a second report or any iBinder call', async () => {

@@ -50,7 +50,9 @@ function messageIdFor(key: string): string {
  * did to the clock.
  */
 async function depsWithClockAtUpload(key: string, versionId: string | undefined, graceSeconds: number): Promise<IngestDependencies> {
-  const head = await stack.services.s3.client.send(new HeadObjectCommand({ Bucket: stack.services.inboxBucket, Key: key, VersionId: versionId }));
+  const head = await stack.services.s3.client.send(
+    new HeadObjectCommand({ Bucket: stack.services.inboxBucket, Key: key, VersionId: versionId }),
+  );
   const uploadedAt = head.LastModified?.getTime();
   if (uploadedAt === undefined) throw new Error(`no LastModified for ${key}`);
   const clockAtUpload = stack.clock.now();
@@ -77,19 +79,30 @@ describe('ingest routing and disposition on the local stack', () => {
     const { document, versions } = onlyDocumentNamed(stack, fileName);
     expect(document.folderId).toBe(HARBOUR.folders.architectureDrawings);
     expect(versions).toHaveLength(1);
-    expect(await stack.services.emulator.state.versionContent(versions[0]?.id ?? '')).toEqual({ sha256: sha256Hex(bytes), size: bytes.length });
+    expect(await stack.services.emulator.state.versionContent(versions[0]?.id ?? '')).toEqual({
+      sha256: sha256Hex(bytes),
+      size: bytes.length,
+    });
     expect(await ledgerEntry(stack, key, versionId)).toMatchObject({ state: 'committed', objectKey: key, documentId: document.id });
     expect(await readObject(stack, key, versionId)).toBeUndefined();
   });
 
-  it('routes an untagged object by its key prefix to the rule\'s binder, folder, metadata and version label', async () => {
+  it("routes an untagged object by its key prefix to the rule's binder, folder, metadata and version label", async () => {
     const deps = stack.createIngestDeps({
       config: {
         routingRules: [
-          { prefix: 'inbox/it-routing/', target: { binderId: HARBOUR.binderId, folderPath: 'Contracts/Drafts', metadata: { discipline: 'ARC' } } },
+          {
+            prefix: 'inbox/it-routing/',
+            target: { binderId: HARBOUR.binderId, folderPath: 'Contracts/Drafts', metadata: { discipline: 'ARC' } },
+          },
           {
             prefix: 'inbox/it-routing/site-scanner/',
-            target: { binderId: RIVERSIDE.binderId, folderPath: '02 Site/Inspections', metadata: { discipline: 'Geotechnical' }, version: 'S1' },
+            target: {
+              binderId: RIVERSIDE.binderId,
+              folderPath: '02 Site/Inspections',
+              metadata: { discipline: 'Geotechnical' },
+              version: 'S1',
+            },
           },
         ],
       },
@@ -106,12 +119,23 @@ describe('ingest routing and disposition on the local stack', () => {
     expect(versions).toHaveLength(1);
     expect(versions[0]?.version).toBe('S1');
     expect(metadataOf(versions[0])).toEqual({ discipline: 'GEO' });
-    expect(await ledgerEntry(stack, key, versionId)).toMatchObject({ state: 'committed', binderId: RIVERSIDE.binderId, folderId: RIVERSIDE.folders.siteInspections });
+    expect(await ledgerEntry(stack, key, versionId)).toMatchObject({
+      state: 'committed',
+      binderId: RIVERSIDE.binderId,
+      folderId: RIVERSIDE.folders.siteInspections,
+    });
   });
 
   it('lets tags on a routed object add metadata, change the folder and override the version label', async () => {
     const deps = stack.createIngestDeps({
-      config: { routingRules: [{ prefix: 'inbox/it-routing/erp/', target: { binderId: HARBOUR.binderId, folderPath: 'Contracts/Drafts', metadata: { discipline: 'ARC' }, version: 'A' } }] },
+      config: {
+        routingRules: [
+          {
+            prefix: 'inbox/it-routing/erp/',
+            target: { binderId: HARBOUR.binderId, folderPath: 'Contracts/Drafts', metadata: { discipline: 'ARC' }, version: 'A' },
+          },
+        ],
+      },
     });
     const key = 'inbox/it-routing/erp/Contract 17.pdf';
     await stack.putInboxObject(key, sampleBytes('rule plus tags'), {
@@ -193,7 +217,11 @@ describe('ingest routing and disposition on the local stack', () => {
     const kept = await readObject(stack, key, versionId);
     expect(kept?.bytes.equals(bytes)).toBe(true);
     expect(kept?.tags).toEqual(expectedTags);
-    expect(await ledgerEntry(stack, key, versionId)).toMatchObject({ state: 'committed', documentVersionId: version?.id, versionLabel: 'P1' });
+    expect(await ledgerEntry(stack, key, versionId)).toMatchObject({
+      state: 'committed',
+      documentVersionId: version?.id,
+      versionLabel: 'P1',
+    });
 
     // The same message again: the object is still there, the ledger says committed.
     stack.queue.send(stack.notifications.lastFor(key)?.body ?? '');

@@ -19,7 +19,10 @@ const HARBOUR = DEFAULT_SEED_IDS.harbourOffice;
 
 /** Pastes the lines into a POSIX shell and returns the variables they set, as the shell sees them. */
 function pasteIntoShell(lines: readonly string[]): Record<string, string> {
-  const out = execFileSync('sh', ['-c', `${lines.join('\n')}\nenv`], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  const out = execFileSync('sh', ['-c', `${lines.join('\n')}\nenv`], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+  });
   const vars: Record<string, string> = {};
   for (const line of out.split('\n')) {
     const eq = line.indexOf('=');
@@ -66,7 +69,8 @@ describe('the live local stack (npm run local)', () => {
       IBINDER_API_URL: stack.services.emulator.apiBaseUrl,
       IBINDER_CLIENT_SECRET: stack.services.emulator.clientSecret,
     });
-    for (const url of [env.AWS_ENDPOINT_URL_S3, env.AWS_ENDPOINT_URL_DYNAMODB, env.AWS_ENDPOINT_URL_SQS]) expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    for (const url of [env.AWS_ENDPOINT_URL_S3, env.AWS_ENDPOINT_URL_DYNAMODB, env.AWS_ENDPOINT_URL_SQS])
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const alias = pasteIntoShell([stack.cliAlias(), 'LOCAL_ALIAS=$(alias ibinder-pipeline-local)', 'export LOCAL_ALIAS']).LOCAL_ALIAS;
     expect(alias).toContain(`--dlq-url ${stack.queueUrls.ingestDlq}`);
   });
@@ -99,8 +103,14 @@ describe('the live local stack (npm run local)', () => {
     expect(status.stdout).toContain(document.id);
 
     // The same event, now in the dead-letter queue (as after an outage), moved back by redrive.
-    const sqs = new SQSClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_SQS, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-    await sqs.send(new SendMessageCommand({ QueueUrl: stack.queueUrls.ingestDlq, MessageBody: stack.notifications.lastFor(key)?.body ?? '' }));
+    const sqs = new SQSClient({
+      region: env.AWS_REGION,
+      endpoint: env.AWS_ENDPOINT_URL_SQS,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: stack.queueUrls.ingestDlq, MessageBody: stack.notifications.lastFor(key)?.body ?? '' }),
+    );
     const redrive = await cli(['redrive', '--yes']);
     expect(redrive.code).toBe(0);
     const depth = async (url: string): Promise<string | undefined> =>
@@ -117,7 +127,11 @@ describe('the live local stack (npm run local)', () => {
 describe('npm run local ports', () => {
   it('default to fixed ports, are changed by a flag or a variable (flag first), and refuse what is not a port', () => {
     expect(livePortsFrom({}, {})).toEqual(DEFAULT_LIVE_PORTS);
-    expect(livePortsFrom({ s3: '5001' }, { LOCAL_S3_PORT: '6001', LOCAL_SQS_PORT: '6002' })).toEqual({ ...DEFAULT_LIVE_PORTS, s3: 5001, sqs: 6002 });
+    expect(livePortsFrom({ s3: '5001' }, { LOCAL_S3_PORT: '6001', LOCAL_SQS_PORT: '6002' })).toEqual({
+      ...DEFAULT_LIVE_PORTS,
+      s3: 5001,
+      sqs: 6002,
+    });
     expect(() => livePortsFrom({ dynamodb: '70000' }, {})).toThrow(LivePortError);
     expect(() => livePortsFrom({}, { IBINDER_EMULATOR_PORT: 'abc' })).toThrow(/emulator port must be an integer.*IBINDER_EMULATOR_PORT/);
   });
@@ -125,11 +139,15 @@ describe('npm run local ports', () => {
 
 describe('npm run local as a process', () => {
   it('prints export lines that paste into a shell, runs until SIGINT and then stops cleanly (exit 0)', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'local/run-local.ts', '--emulator-port', '0', '--s3-port', '0', '--dynamodb-port', '0', '--sqs-port', '0'], {
-      cwd: process.cwd(),
-      env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'local/run-local.ts', '--emulator-port', '0', '--s3-port', '0', '--dynamodb-port', '0', '--sqs-port', '0'],
+      {
+        cwd: process.cwd(),
+        env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));

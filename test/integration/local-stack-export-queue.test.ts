@@ -16,12 +16,12 @@ afterAll(async () => {
 });
 
 describe('createExportQueue', () => {
-  it('has the deployed export queue\'s settings by default: visibility 6 × the worker timeout, five receives', () => {
+  it("has the deployed export queue's settings by default: visibility 6 × the worker timeout, five receives", () => {
     const queue = stack.createExportQueue();
     expect([queue.visibilityTimeoutSeconds, queue.maxReceiveCount]).toEqual([6 * 900, 5]);
   });
 
-  it('takes a test\'s own name and settings', () => {
+  it("takes a test's own name and settings", () => {
     const queue = stack.createExportQueue({ queueName: 'ibinder-export-short', visibilityTimeoutSeconds: 120, maxReceiveCount: 3 });
     expect([queue.queueName, queue.visibilityTimeoutSeconds, queue.maxReceiveCount]).toEqual(['ibinder-export-short', 120, 3]);
   });

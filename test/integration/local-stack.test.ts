@@ -57,7 +57,12 @@ describe('local services', () => {
       const token = await fetch(services.emulator.tokenUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: services.emulator.clientId, client_secret: services.emulator.clientSecret, scope: 'ibinder_public' }),
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: services.emulator.clientId,
+          client_secret: services.emulator.clientSecret,
+          scope: 'ibinder_public',
+        }),
       });
       expect(token.status).toBe(200);
 
@@ -99,7 +104,8 @@ describe('local S3 server', () => {
         Bucket: BUCKET,
         Key: key,
         Body: 'pdf bytes',
-        Tagging: 'ibinder:binder=PRJ0001AB&ibinder:version=007&ibinder:meta:number=1e5&ibinder:folder-path=01%20Architecture/Tegninger%20%C3%B8',
+        Tagging:
+          'ibinder:binder=PRJ0001AB&ibinder:version=007&ibinder:meta:number=1e5&ibinder:folder-path=01%20Architecture/Tegninger%20%C3%B8',
       }),
     );
     const tagged = await s3.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: key }));
@@ -110,8 +116,12 @@ describe('local S3 server', () => {
       { Key: 'ibinder:folder-path', Value: '01 Architecture/Tegninger ø' },
     ]);
 
-    await s3.client.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: key, Tagging: { TagSet: [{ Key: 'ibinder:version', Value: '0012' }] } }));
-    expect((await s3.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: key }))).TagSet).toEqual([{ Key: 'ibinder:version', Value: '0012' }]);
+    await s3.client.send(
+      new PutObjectTaggingCommand({ Bucket: BUCKET, Key: key, Tagging: { TagSet: [{ Key: 'ibinder:version', Value: '0012' }] } }),
+    );
+    expect((await s3.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: key }))).TagSet).toEqual([
+      { Key: 'ibinder:version', Value: '0012' },
+    ]);
 
     await s3.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
     await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'again' }));
@@ -125,10 +135,14 @@ describe('local S3 server', () => {
       s3.client.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: key, Tagging: { TagSet: [{ Key: 'note', Value: 'a&b' }] } })),
     ).rejects.toMatchObject({ name: 'InvalidTag' });
     const eleven = Array.from({ length: 11 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
-    await expect(s3.client.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: key, Tagging: { TagSet: eleven } }))).rejects.toMatchObject({
+    await expect(
+      s3.client.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: key, Tagging: { TagSet: eleven } })),
+    ).rejects.toMatchObject({
       $metadata: { httpStatusCode: 400 },
     });
-    await expect(s3.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: 'inbox/tags/missing.pdf' }))).rejects.toMatchObject({ name: 'NoSuchKey' });
+    await expect(s3.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: 'inbox/tags/missing.pdf' }))).rejects.toMatchObject({
+      name: 'NoSuchKey',
+    });
   });
 
   it('answers KeyTooLongError (400) for a key over 1,024 UTF-8 bytes, as S3 does, and still serves a key of exactly 1,024', async () => {
@@ -142,7 +156,9 @@ describe('local S3 server', () => {
       name: 'KeyTooLongError',
       $metadata: { httpStatusCode: 400 },
     });
-    await expect(s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: overLimit }))).rejects.toMatchObject({ name: 'KeyTooLongError' });
+    await expect(s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: overLimit }))).rejects.toMatchObject({
+      name: 'KeyTooLongError',
+    });
   });
 
   it('stores a key whose segments are longer than a file name may be: put, head, get, tag, copy, list and delete, and stays up', async () => {
@@ -154,8 +170,12 @@ describe('local S3 server', () => {
     await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'long name', Tagging: 'ibinder:binder=PRJ0001AB' }));
     expect((await s3.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).ContentLength).toBe(9);
     expect(await text((await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body)).toBe('long name');
-    await s3.client.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: key, Tagging: { TagSet: [{ Key: 'ibinder:version', Value: 'B' }] } }));
-    expect((await s3.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: key }))).TagSet).toEqual([{ Key: 'ibinder:version', Value: 'B' }]);
+    await s3.client.send(
+      new PutObjectTaggingCommand({ Bucket: BUCKET, Key: key, Tagging: { TagSet: [{ Key: 'ibinder:version', Value: 'B' }] } }),
+    );
+    expect((await s3.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: key }))).TagSet).toEqual([
+      { Key: 'ibinder:version', Value: 'B' },
+    ]);
     const copyKey = `rejected/long-names/${longFolder}/${longName}`;
     await s3.client.send(new CopyObjectCommand({ Bucket: BUCKET, Key: copyKey, CopySource: `${BUCKET}/${encodeURIComponent(key)}` }));
     expect(await text((await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: copyKey }))).Body)).toBe('long name');
@@ -172,7 +192,9 @@ describe('local S3 server', () => {
     expect(folders.Contents?.map((o) => o.Key)).toEqual(['inbox/long-names/a.pdf']);
 
     await s3.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
-    await expect(s3.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+    await expect(s3.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 404 },
+    });
     const after = await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'inbox/long-names/' }));
     expect(after.Contents?.map((o) => o.Key)).toEqual(['inbox/long-names/a.pdf']);
     // The server is still up and serving.
@@ -191,7 +213,8 @@ describe('local S3 server', () => {
     for (const key of [keys[1], ...keys.filter((_, i) => i !== 1)] as string[]) {
       await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: `body of ${key}` }));
     }
-    for (const key of keys) expect(await text((await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body)).toBe(`body of ${key}`);
+    for (const key of keys)
+      expect(await text((await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body)).toBe(`body of ${key}`);
     const listed = await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'inbox/odd/' }));
     expect(listed.Contents?.map((o) => o.Key)).toEqual([...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
     // Nothing was written outside the bucket's directory.
@@ -207,12 +230,22 @@ describe('local S3 server', () => {
     const source = `${BUCKET}/${encodeURIComponent(key)}`;
     await s3.client.send(new CopyObjectCommand({ Bucket: BUCKET, Key: `rejected/${key}`, CopySource: source }));
     expect(await text((await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: `rejected/${key}` }))).Body)).toBe('plan');
-    expect((await s3.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: `rejected/${key}` }))).TagSet).toEqual([{ Key: 'ibinder:binder', Value: 'PRJ0001AB' }]);
+    expect((await s3.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: `rejected/${key}` }))).TagSet).toEqual([
+      { Key: 'ibinder:binder', Value: 'PRJ0001AB' },
+    ]);
 
     await s3.client.send(
-      new CopyObjectCommand({ Bucket: BUCKET, Key: 'rejected/replaced.pdf', CopySource: `${source}?versionId=null`, TaggingDirective: 'REPLACE', Tagging: 'ibinder:rejected=true' }),
+      new CopyObjectCommand({
+        Bucket: BUCKET,
+        Key: 'rejected/replaced.pdf',
+        CopySource: `${source}?versionId=null`,
+        TaggingDirective: 'REPLACE',
+        Tagging: 'ibinder:rejected=true',
+      }),
     );
-    expect((await s3.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: 'rejected/replaced.pdf' }))).TagSet).toEqual([{ Key: 'ibinder:rejected', Value: 'true' }]);
+    expect((await s3.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: 'rejected/replaced.pdf' }))).TagSet).toEqual([
+      { Key: 'ibinder:rejected', Value: 'true' },
+    ]);
   });
 
   it('stores a streamed aws-chunked upload as its bytes and verifies its SHA-256', async () => {
@@ -220,7 +253,13 @@ describe('local S3 server', () => {
     const body = new PassThrough();
     body.end(content);
     const put = await s3.client.send(
-      new PutObjectCommand({ Bucket: BUCKET, Key: 'archive/streamed.txt', Body: body, ContentLength: Buffer.byteLength(content), ChecksumAlgorithm: 'SHA256' }),
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'archive/streamed.txt',
+        Body: body,
+        ContentLength: Buffer.byteLength(content),
+        ChecksumAlgorithm: 'SHA256',
+      }),
     );
     const sha256 = createHash('sha256').update(content).digest('base64');
     expect(put.ChecksumSHA256).toBe(sha256);
@@ -234,7 +273,9 @@ describe('local S3 server', () => {
     await expect(
       s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'archive/corrupt.bin', Body: 'abc', ChecksumSHA256: wrong })),
     ).rejects.toMatchObject({ name: 'BadDigest' });
-    await expect(s3.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'archive/corrupt.bin' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+    await expect(s3.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'archive/corrupt.bin' }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 404 },
+    });
   });
 
   it('completes a multipart upload (lib-storage) with per-part SHA-256 and tags', async () => {
@@ -242,15 +283,25 @@ describe('local S3 server', () => {
     const tail = Buffer.from('tail');
     const upload = new Upload({
       client: s3.client,
-      params: { Bucket: BUCKET, Key: 'archive/multipart.bin', Body: Buffer.concat([part, part, tail]), ChecksumAlgorithm: 'SHA256', Tagging: 'kind=archive' },
+      params: {
+        Bucket: BUCKET,
+        Key: 'archive/multipart.bin',
+        Body: Buffer.concat([part, part, tail]),
+        ChecksumAlgorithm: 'SHA256',
+        Tagging: 'kind=archive',
+      },
       partSize: 5 * 1024 * 1024,
     });
     await upload.done();
     const head = await s3.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'archive/multipart.bin' }));
     expect(head.ContentLength).toBe(2 * part.length + tail.length);
-    const ranged = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'archive/multipart.bin', Range: `bytes=${2 * part.length}-` }));
+    const ranged = await s3.client.send(
+      new GetObjectCommand({ Bucket: BUCKET, Key: 'archive/multipart.bin', Range: `bytes=${2 * part.length}-` }),
+    );
     expect(await text(ranged.Body)).toBe('tail');
-    expect((await s3.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: 'archive/multipart.bin' }))).TagSet).toEqual([{ Key: 'kind', Value: 'archive' }]);
+    expect((await s3.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: 'archive/multipart.bin' }))).TagSet).toEqual([
+      { Key: 'kind', Value: 'archive' },
+    ]);
   });
 
   it('sends ObjectCreated events under inbox/ to the queue as S3 notifications, with the key URL-encoded and the tags already in place', async () => {
@@ -280,7 +331,11 @@ describe('local S3 server', () => {
         awsRegion: 'us-east-1',
         s3: {
           bucket: { name: BUCKET, arn: `arn:aws:s3:::${BUCKET}` },
-          object: { key: 'inbox/events/Tegning+%C3%B8%2B%C3%A6+%28rev+2%29.pdf', size: 7, eTag: createHash('md5').update('drawing').digest('hex') },
+          object: {
+            key: 'inbox/events/Tegning+%C3%B8%2B%C3%A6+%28rev+2%29.pdf',
+            size: 7,
+            eTag: createHash('md5').update('drawing').digest('hex'),
+          },
         },
       });
       expect(record.s3.object.versionId).toBeUndefined();
@@ -321,16 +376,22 @@ describe('local S3 server, versioned bucket', () => {
       expect(head.VersionId).toBe(second.VersionId);
       const tags = await s3.client.send(new GetObjectTaggingCommand({ Bucket: 'versioned-inbox', Key: key, VersionId: second.VersionId }));
       expect(tags.TagSet).toEqual([{ Key: 'n', Value: '2' }]);
-      await expect(s3.client.send(new HeadObjectCommand({ Bucket: 'versioned-inbox', Key: key, VersionId: first.VersionId }))).rejects.toMatchObject({
+      await expect(
+        s3.client.send(new HeadObjectCommand({ Bucket: 'versioned-inbox', Key: key, VersionId: first.VersionId })),
+      ).rejects.toMatchObject({
         $metadata: { httpStatusCode: 404 },
       });
-      await expect(s3.client.send(new GetObjectCommand({ Bucket: 'versioned-inbox', Key: key, VersionId: first.VersionId }))).rejects.toMatchObject({ name: 'NoSuchVersion' });
+      await expect(
+        s3.client.send(new GetObjectCommand({ Bucket: 'versioned-inbox', Key: key, VersionId: first.VersionId })),
+      ).rejects.toMatchObject({ name: 'NoSuchVersion' });
 
       // Deleting the overwritten version must not delete the newer upload.
       await s3.client.send(new DeleteObjectCommand({ Bucket: 'versioned-inbox', Key: key, VersionId: first.VersionId }));
       expect(await text((await s3.client.send(new GetObjectCommand({ Bucket: 'versioned-inbox', Key: key }))).Body)).toBe('two');
       await s3.client.send(new DeleteObjectCommand({ Bucket: 'versioned-inbox', Key: key, VersionId: second.VersionId }));
-      await expect(s3.client.send(new HeadObjectCommand({ Bucket: 'versioned-inbox', Key: key }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+      await expect(s3.client.send(new HeadObjectCommand({ Bucket: 'versioned-inbox', Key: key }))).rejects.toMatchObject({
+        $metadata: { httpStatusCode: 404 },
+      });
     } finally {
       notifications.stop();
     }
@@ -391,10 +452,18 @@ describe('local DynamoDB server', () => {
     try {
       expect(dynamodb.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const put = () =>
-        dynamodb.documentClient.send(new PutCommand({ TableName: 'ledger-test', Item: { pk: 'bucket/key#null', state: 'claimed' }, ConditionExpression: 'attribute_not_exists(pk)' }));
+        dynamodb.documentClient.send(
+          new PutCommand({
+            TableName: 'ledger-test',
+            Item: { pk: 'bucket/key#null', state: 'claimed' },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
       await put();
       await expect(put()).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
-      const got = await dynamodb.documentClient.send(new GetCommand({ TableName: 'ledger-test', Key: { pk: 'bucket/key#null' }, ConsistentRead: true }));
+      const got = await dynamodb.documentClient.send(
+        new GetCommand({ TableName: 'ledger-test', Key: { pk: 'bucket/key#null' }, ConsistentRead: true }),
+      );
       expect(got.Item).toEqual({ pk: 'bucket/key#null', state: 'claimed' });
     } finally {
       await dynamodb.stop();
@@ -408,7 +477,11 @@ describe('SQS simulator', () => {
     const queue = new SqsSimulator({ clock, visibilityTimeoutSeconds: 30 });
     const { messageId } = queue.send('hello');
     const [first] = queue.receive();
-    expect(first).toMatchObject({ messageId, body: 'hello', attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1000000', ApproximateFirstReceiveTimestamp: '1000000' } });
+    expect(first).toMatchObject({
+      messageId,
+      body: 'hello',
+      attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1000000', ApproximateFirstReceiveTimestamp: '1000000' },
+    });
     expect(queue.receive()).toEqual([]);
     expect(queue.depth()).toEqual({ visible: 0, inFlight: 1, delayed: 0 });
 
@@ -462,7 +535,11 @@ describe('SQS simulator', () => {
     const seen: Array<{ at: number; bodies: string[]; counts: string[] }> = [];
     let flakyFailures = 0;
     const handler = async (event: SQSEvent) => {
-      seen.push({ at: clock.now(), bodies: event.Records.map((r) => r.body), counts: event.Records.map((r) => r.attributes.ApproximateReceiveCount) });
+      seen.push({
+        at: clock.now(),
+        bodies: event.Records.map((r) => r.body),
+        counts: event.Records.map((r) => r.attributes.ApproximateReceiveCount),
+      });
       const failures = event.Records.filter((r) => r.body === 'poison' || (r.body === 'flaky' && flakyFailures++ === 0));
       return { batchItemFailures: failures.map((r) => ({ itemIdentifier: r.messageId })) };
     };
@@ -479,7 +556,12 @@ describe('SQS simulator', () => {
   });
 
   it('builds records shaped like Lambda SQS events', async () => {
-    const queue = new SqsSimulator({ clock: new SimulatedClock(5), queueName: 'shape-test', region: 'eu-north-1', accountId: '123456789012' });
+    const queue = new SqsSimulator({
+      clock: new SimulatedClock(5),
+      queueName: 'shape-test',
+      region: 'eu-north-1',
+      accountId: '123456789012',
+    });
     const { messageId } = queue.send('{"a":1}');
     let event: SQSEvent | undefined;
     await queue.drainWithLambda(async (e) => {
@@ -522,9 +604,12 @@ describe('SQS simulator', () => {
   it('stops after maxRounds and leaves what is left in the queue', async () => {
     const queue = new SqsSimulator({ clock: new SimulatedClock(0), maxReceiveCount: 100 });
     queue.send('never succeeds');
-    const report = await queue.drainWithLambda(async () => {
-      throw new Error('down');
-    }, { maxRounds: 4 });
+    const report = await queue.drainWithLambda(
+      async () => {
+        throw new Error('down');
+      },
+      { maxRounds: 4 },
+    );
     expect(report.invocations).toHaveLength(4);
     expect(report.drained).toBe(false);
     expect(report.depth.inFlight).toBe(1);
@@ -575,9 +660,14 @@ describe('the local stack end to end', () => {
       expect(version?.version).toBe('B');
       const stored = await services.emulator.state.versionContent(entry.documentVersionId);
       expect(stored).toEqual({ sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length });
-      expect(services.emulator.state.getDocument(entry.documentId)).toMatchObject({ fileName: 'Plan 1. etasje – rev ø.pdf', folderId: DEFAULT_SEED_IDS.harbourOffice.folders.floorPlans });
+      expect(services.emulator.state.getDocument(entry.documentId)).toMatchObject({
+        fileName: 'Plan 1. etasje – rev ø.pdf',
+        folderId: DEFAULT_SEED_IDS.harbourOffice.folders.floorPlans,
+      });
       // Disposition `delete`: the inbox version is gone once it is in iBinder.
-      await expect(services.s3.client.send(new HeadObjectCommand({ Bucket: services.inboxBucket, Key: key }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+      await expect(services.s3.client.send(new HeadObjectCommand({ Bucket: services.inboxBucket, Key: key }))).rejects.toMatchObject({
+        $metadata: { httpStatusCode: 404 },
+      });
 
       // The same notification again: acknowledged, no second version.
       stack.queue.send(stack.notifications.lastFor(key)?.body ?? '');

@@ -130,7 +130,11 @@ beforeAll(async () => {
 
     // Every token dies: the next call is refused (401) and a new token is fetched.
     emulator.revokeTokens();
-    await stack.putInboxObject(KEYS.afterRevocation, sampleBytes('after revocation'), validTags({ 'ibinder:filename': 'log-scan after revocation.pdf' }));
+    await stack.putInboxObject(
+      KEYS.afterRevocation,
+      sampleBytes('after revocation'),
+      validTags({ 'ibinder:filename': 'log-scan after revocation.pdf' }),
+    );
     await drainIngest();
 
     // iBinder refuses the commit: a permanent rejection that carries iBinder's traceId.
@@ -231,12 +235,21 @@ describe('captured logs of a full run', () => {
   });
 
   it('give the traceId of iBinder refusals, and the object, on the rejection', () => {
-    const rejection = linesAbout(KEYS.refusedByIbinder).find((l) => l.message === 'file rejected: moved to the rejected prefix with an error report');
-    expect(rejection).toMatchObject({ key: KEYS.refusedByIbinder, binderId: HARBOUR.binderId, reason: 'ibinder', traceId: expect.any(String) });
+    const rejection = linesAbout(KEYS.refusedByIbinder).find(
+      (l) => l.message === 'file rejected: moved to the rejected prefix with an error report',
+    );
+    expect(rejection).toMatchObject({
+      key: KEYS.refusedByIbinder,
+      binderId: HARBOUR.binderId,
+      reason: 'ibinder',
+      traceId: expect.any(String),
+    });
   });
 
   it('name run, document, version and archive key on the export lines', () => {
-    const exportLines = lines.filter((l) => l.message === 'version exported' || l.message === 'download link expired; asking for a new one');
+    const exportLines = lines.filter(
+      (l) => l.message === 'version exported' || l.message === 'download link expired; asking for a new one',
+    );
     expect(exportLines.length).toBeGreaterThan(1);
     for (const line of exportLines) {
       expect(line, String(line.message)).toMatchObject({

@@ -23,7 +23,13 @@ async function echoServer(): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-async function send(counter: AwsCallCounter, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Record<string, string>> {
+async function send(
+  counter: AwsCallCounter,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<Record<string, string>> {
   const response = await fetch(`${counter.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
   return (await response.json()) as Record<string, string>;
 }

@@ -89,10 +89,14 @@ describe('rejectedObjectKeys', () => {
 
 describe('table', () => {
   it('pads every column but the last to its widest cell', () => {
-    expect(table(['ID', 'NAME'], [['PRJ0001AB', 'Harbour'], ['X', 'Riverside']])).toEqual([
-      'ID         NAME',
-      'PRJ0001AB  Harbour',
-      'X          Riverside',
-    ]);
+    expect(
+      table(
+        ['ID', 'NAME'],
+        [
+          ['PRJ0001AB', 'Harbour'],
+          ['X', 'Riverside'],
+        ],
+      ),
+    ).toEqual(['ID         NAME', 'PRJ0001AB  Harbour', 'X          Riverside']);
   });
 });

@@ -4,7 +4,7 @@ import { awsClientConfig } from '../../cli/aws-client-config.js';
 const keys = { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'example-secret' };
 
 describe('awsClientConfig', () => {
-  it('takes --region over the environment\'s region, and that over AWS_REGION', () => {
+  it("takes --region over the environment's region, and that over AWS_REGION", () => {
     expect(awsClientConfig({ region: 'eu-north-1' }, 'eu-west-1', { AWS_REGION: 'us-east-1' }, 'S3').region).toBe('eu-north-1');
     expect(awsClientConfig({}, 'eu-west-1', { AWS_REGION: 'us-east-1' }, 'S3').region).toBe('eu-west-1');
     expect(awsClientConfig({}, undefined, { AWS_REGION: 'us-east-1' }, 'S3').region).toBe('us-east-1');

@@ -25,7 +25,11 @@ const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 describe('labelled AWS errors', () => {
   it('names the service, operation and endpoint of a request nothing answered', async () => {
     const endpoint = `http://127.0.0.1:${await closedPort()}`;
-    const s3 = labelAwsErrors(new S3Client({ region: 'eu-west-1', endpoint, forcePathStyle: true, credentials, maxAttempts: 1 }), 'Amazon S3', endpoint);
+    const s3 = labelAwsErrors(
+      new S3Client({ region: 'eu-west-1', endpoint, forcePathStyle: true, credentials, maxAttempts: 1 }),
+      'Amazon S3',
+      endpoint,
+    );
     const err = await s3.send(new HeadObjectCommand({ Bucket: 'inbox', Key: 'a.pdf' })).catch((e: unknown) => e);
     expect(isUnreachable(err)).toBe(true);
     expect(awsRequestLabelOf(err)).toEqual({ service: 'Amazon S3', operation: 'HeadObject', destination: endpoint });
@@ -37,17 +41,26 @@ describe('labelled AWS errors', () => {
     expect(cliError.hint).toContain('AWS_ENDPOINT_URL_S3');
   });
 
-  it('keeps a service\'s own error as it was, with the service and operation in front', async () => {
+  it("keeps a service's own error as it was, with the service and operation in front", async () => {
     const endpoint = `http://127.0.0.1:${await closedPort()}`;
-    const dynamo = labelAwsErrors(new DynamoDBClient({ region: 'eu-west-1', endpoint, credentials, maxAttempts: 1 }), 'Amazon DynamoDB', 'region eu-west-1');
+    const dynamo = labelAwsErrors(
+      new DynamoDBClient({ region: 'eu-west-1', endpoint, credentials, maxAttempts: 1 }),
+      'Amazon DynamoDB',
+      'region eu-west-1',
+    );
     const err = await dynamo.send(new GetItemCommand({ TableName: 't', Key: { pk: { S: 'x' } } })).catch((e: unknown) => e);
     const cliError = toCliError(err);
     expect(cliError.message).toContain('could not reach Amazon DynamoDB at region eu-west-1 (GetItem: ECONNREFUSED');
     // Not an endpoint override: the hint is about the network and region, not a local server.
     expect(cliError.hint).toContain('--region');
 
-    const refused = Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } });
-    Object.defineProperty(refused, Symbol.for('ibinder-pipeline.awsRequestLabel'), { value: { service: 'Amazon SQS', operation: 'ReceiveMessage', destination: 'region eu-west-1' } });
+    const refused = Object.assign(new Error('User is not authorized'), {
+      name: 'AccessDeniedException',
+      $metadata: { httpStatusCode: 400 },
+    });
+    Object.defineProperty(refused, Symbol.for('ibinder-pipeline.awsRequestLabel'), {
+      value: { service: 'Amazon SQS', operation: 'ReceiveMessage', destination: 'region eu-west-1' },
+    });
     expect(isUnreachable(refused)).toBe(false);
     expect(toCliError(refused).message).toBe('Amazon SQS ReceiveMessage: AccessDeniedException (HTTP 400): User is not authorized');
   });

@@ -84,7 +84,15 @@ describe('export --remote', () => {
       if (reads === 2) return { Item: runState(runId, { documentsSeen: 40, versionsEnqueued: 12 }) };
       if (reads === 3) return { Item: runState(runId, { state: 'planned', versionsEnqueued: 12, settled: 6, exported: 6, bytes: 6_000 }) };
       return {
-        Item: runState(runId, { state: 'finalized', documentsSeen: 40, skippedUnchanged: 30, versionsEnqueued: 12, settled: 12, exported: 12, bytes: 12_288 }),
+        Item: runState(runId, {
+          state: 'finalized',
+          documentsSeen: 40,
+          skippedUnchanged: 30,
+          versionsEnqueued: 12,
+          settled: 12,
+          exported: 12,
+          bytes: 12_288,
+        }),
       };
     });
 
@@ -98,7 +106,9 @@ describe('export --remote', () => {
     expect(event).toEqual({ source: 'manual', binderIds: ['PRJ0001AB'], since: '2026-01-01T00:00:00.000Z', runId });
 
     // The run id comes first, before any progress.
-    expect(io.stderrText().split('\n')[0]).toBe(`Export run ${runId}: started on the deployed export planner (binder(s) PRJ0001AB, versions since 2026-01-01T00:00:00.000Z).`);
+    expect(io.stderrText().split('\n')[0]).toBe(
+      `Export run ${runId}: started on the deployed export planner (binder(s) PRJ0001AB, versions since 2026-01-01T00:00:00.000Z).`,
+    );
     expect(io.stdoutText()).toContain(`Export run ${runId} finished (deployed pipeline)`);
     expect(io.stdoutText()).toContain('versions exported  12 of 12 planned');
     expect(io.stdoutText()).toContain(`manifest           s3://archive-bucket/manifests/2026-11-22/${runId}.jsonl`);
@@ -127,7 +137,9 @@ describe('export --remote', () => {
 
   it('follows an existing run given with --run-id instead of starting another', async () => {
     const { io, deps } = harness();
-    dynamoMock.on(GetCommand).resolves({ Item: runState('2026-11-22T02-00-00Z-abc123', { state: 'finalized', versionsEnqueued: 1, settled: 1, exported: 1 }) });
+    dynamoMock
+      .on(GetCommand)
+      .resolves({ Item: runState('2026-11-22T02-00-00Z-abc123', { state: 'finalized', versionsEnqueued: 1, settled: 1, exported: 1 }) });
     expect(await runCli([...FLAGS, 'export', '--remote', '--run-id', '2026-11-22T02-00-00Z-abc123'], io, deps)).toBe(0);
     expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0);
     expect(io.stderrText()).toContain('Export run 2026-11-22T02-00-00Z-abc123 exists (finalized): following it.');
@@ -137,7 +149,9 @@ describe('export --remote', () => {
     const { io, deps } = harness();
     dynamoMock.on(GetCommand).resolves({});
     expect(await runCli([...FLAGS, 'export', '--remote'], io, deps)).toBe(2);
-    expect(io.stderrText()).toMatch(/error: export run \S+ did not appear in the export ledger export-ledger within 2 min 0 s of starting the deployed export planner ibinder-prod-planner/);
+    expect(io.stderrText()).toMatch(
+      /error: export run \S+ did not appear in the export ledger export-ledger within 2 min 0 s of starting the deployed export planner ibinder-prod-planner/,
+    );
     expect(io.stderrText()).toContain('PlannerDeadLetterQueueUrl');
   });
 
@@ -157,7 +171,9 @@ describe('export --remote', () => {
         await terminal.interrupt();
       },
     });
-    dynamoMock.on(GetCommand).callsFake((input: { Key: { pk: string } }) => ({ Item: runState(input.Key.pk.replace(/^run#/, ''), { versionsEnqueued: 5 }) }));
+    dynamoMock
+      .on(GetCommand)
+      .callsFake((input: { Key: { pk: string } }) => ({ Item: runState(input.Key.pk.replace(/^run#/, ''), { versionsEnqueued: 5 }) }));
     const code = await runCli(['--region', 'eu-west-1', ...FLAGS, 'export', '--remote'], io, deps);
     expect(code).toBe(1);
     const runId = /Export run (\S+): started/.exec(io.stderrText())?.[1];

@@ -31,11 +31,19 @@ function setUp(debug: boolean, json = false) {
 describe('routeLogLines', () => {
   it('shows a warning as one short human line on stderr, and nothing on stdout', () => {
     const { io, logger } = setUp(false);
-    logger.warn('iBinder call failed transiently; retrying', { method: 'GET', path: '/binders', attempt: 1, status: 503, traceId: 'abc123' });
+    logger.warn('iBinder call failed transiently; retrying', {
+      method: 'GET',
+      path: '/binders',
+      attempt: 1,
+      status: 503,
+      traceId: 'abc123',
+    });
     logger.info('resuming export run', { runId: 'r1' });
     logger.debug('presign', { path: '/x' });
     expect(io.stdoutText()).toBe('');
-    expect(io.stderrText()).toBe('warning: iBinder call failed transiently; retrying (method=GET, path=/binders, attempt=1, status=503, traceId=abc123)\n');
+    expect(io.stderrText()).toBe(
+      'warning: iBinder call failed transiently; retrying (method=GET, path=/binders, attempt=1, status=503, traceId=abc123)\n',
+    );
   });
 
   it('keeps stderr human with --json too, so stdout stays one JSON document', () => {
@@ -55,7 +63,12 @@ describe('routeLogLines', () => {
     const lines = io.stderrText().split('\n').filter(Boolean);
     expect(lines).toHaveLength(2);
     expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
-      expect.objectContaining({ level: 'WARN', message: 'iBinder call failed transiently; retrying', status: 503, service: 'ibinder-pipeline' }),
+      expect.objectContaining({
+        level: 'WARN',
+        message: 'iBinder call failed transiently; retrying',
+        status: 503,
+        service: 'ibinder-pipeline',
+      }),
       expect.objectContaining({ level: 'INFO', message: 'resuming export run', runId: 'r1' }),
     ]);
   });
@@ -85,13 +98,19 @@ describe('routeLogLines', () => {
 
 describe('parseLogRecord and humanLogLine', () => {
   it('reads a Powertools line and leaves the standard keys out of the human line', () => {
-    const record = parseLogRecord('{"level":"WARN","message":"m","timestamp":"t","service":"s","sampling_rate":0,"binderId":"B1","page":3}');
+    const record = parseLogRecord(
+      '{"level":"WARN","message":"m","timestamp":"t","service":"s","sampling_rate":0,"binderId":"B1","page":3}',
+    );
     expect(record).toBeDefined();
     expect(humanLogLine(record!)).toBe('warning: m (binderId=B1, page=3)');
   });
 
   it('cuts a line with many details at a readable length; --debug has them all', () => {
-    const record = { level: 'WARN', message: 'version export failed transiently; handed back for retry', ...Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`key${i}`, 'v'.repeat(40)])) };
+    const record = {
+      level: 'WARN',
+      message: 'version export failed transiently; handed back for retry',
+      ...Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`key${i}`, 'v'.repeat(40)])),
+    };
     const line = humanLogLine(record);
     expect(line).toHaveLength(MAX_HUMAN_LINE_LENGTH);
     expect(line.startsWith('warning: version export failed transiently; handed back for retry (key0=')).toBe(true);

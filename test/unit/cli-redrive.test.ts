@@ -40,7 +40,11 @@ class FakeQueues {
   add(url: string, count: number, prefix = 'm'): void {
     const list = this.queue(url);
     for (let i = 0; i < count; i++) {
-      list.push({ id: `${prefix}${i}`, body: JSON.stringify({ n: i }), attributes: { origin: { DataType: 'String', StringValue: `source-${i}` } } });
+      list.push({
+        id: `${prefix}${i}`,
+        body: JSON.stringify({ n: i }),
+        attributes: { origin: { DataType: 'String', StringValue: `source-${i}` } },
+      });
     }
   }
 
@@ -76,22 +80,27 @@ class FakeQueues {
       });
       return { Messages: messages };
     });
-    sqs.on(SendMessageBatchCommand).callsFake(
-      (input: { QueueUrl: string; Entries: { Id: string; MessageBody: string; MessageAttributes?: Record<string, MessageAttributeValue> }[] }) => {
-        const successful: { Id: string; MessageId: string; MD5OfMessageBody: string }[] = [];
-        const failed: { Id: string; SenderFault: boolean; Code: string; Message: string }[] = [];
-        for (const entry of input.Entries) {
-          const original = JSON.parse(entry.MessageBody) as { n: number };
-          if (this.refuse.has(`m${original.n}`)) {
-            failed.push({ Id: entry.Id, SenderFault: false, Code: 'InternalError', Message: 'try again' });
-            continue;
+    sqs
+      .on(SendMessageBatchCommand)
+      .callsFake(
+        (input: {
+          QueueUrl: string;
+          Entries: { Id: string; MessageBody: string; MessageAttributes?: Record<string, MessageAttributeValue> }[];
+        }) => {
+          const successful: { Id: string; MessageId: string; MD5OfMessageBody: string }[] = [];
+          const failed: { Id: string; SenderFault: boolean; Code: string; Message: string }[] = [];
+          for (const entry of input.Entries) {
+            const original = JSON.parse(entry.MessageBody) as { n: number };
+            if (this.refuse.has(`m${original.n}`)) {
+              failed.push({ Id: entry.Id, SenderFault: false, Code: 'InternalError', Message: 'try again' });
+              continue;
+            }
+            this.queue(input.QueueUrl).push({ id: `moved-${entry.Id}`, body: entry.MessageBody, attributes: entry.MessageAttributes });
+            successful.push({ Id: entry.Id, MessageId: `moved-${entry.Id}`, MD5OfMessageBody: 'x' });
           }
-          this.queue(input.QueueUrl).push({ id: `moved-${entry.Id}`, body: entry.MessageBody, attributes: entry.MessageAttributes });
-          successful.push({ Id: entry.Id, MessageId: `moved-${entry.Id}`, MD5OfMessageBody: 'x' });
-        }
-        return { Successful: successful, Failed: failed };
-      },
-    );
+          return { Successful: successful, Failed: failed };
+        },
+      );
     sqs.on(DeleteMessageBatchCommand).callsFake((input: { QueueUrl: string; Entries: { Id: string; ReceiptHandle: string }[] }) => {
       for (const entry of input.Entries) this.flight(input.QueueUrl).delete(entry.ReceiptHandle);
       return { Successful: input.Entries.map((e) => ({ Id: e.Id })), Failed: [] };
@@ -192,7 +201,7 @@ describe('redrive', () => {
     expect(JSON.parse(io.stdoutText())).toMatchObject({ moved: 0, counted: 0 });
   });
 
-  it('takes the ingest pair, or with --export the export pair, from the environment\'s stack outputs', async () => {
+  it("takes the ingest pair, or with --export the export pair, from the environment's stack outputs", async () => {
     const cloudFormation = new CloudFormationClient({ region: 'eu-north-1' });
     mockClient(cloudFormation)
       .on(DescribeStacksCommand, { StackName: 'IbinderPipeline-dev' })

@@ -8,7 +8,8 @@ const refused: IngestCheckResult = {
     {
       code: 'not-allowed',
       field: 'ibinder:binder',
-      message: 'files under prefix "inbox/erp/" (routing rule) may not go to binder PrjBBBB02, folder "Inbox"; the rule allows binder PrjAAAA01 (any folder)',
+      message:
+        'files under prefix "inbox/erp/" (routing rule) may not go to binder PrjBBBB02, folder "Inbox"; the rule allows binder PrjAAAA01 (any folder)',
       fix: 'tag a target the rule allows',
     },
   ],
@@ -28,7 +29,15 @@ describe('renderCheck', () => {
   });
 
   it('shows a located folder with its path and id', () => {
-    const located = { ...refused, target: { ...refused.target, binderId: 'PrjBBBB02', folderId: '66666666-6666-4666-8666-666666666666', source: { kind: 'tags' as const } } };
+    const located = {
+      ...refused,
+      target: {
+        ...refused.target,
+        binderId: 'PrjBBBB02',
+        folderId: '66666666-6666-4666-8666-666666666666',
+        source: { kind: 'tags' as const },
+      },
+    };
     expect(renderCheck(located, './a.pdf').join('\n')).toContain('  folder    Inbox (id 66666666-6666-4666-8666-666666666666)');
   });
 });

@@ -1,12 +1,7 @@
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  CredentialsError,
-  createCredentialsProvider,
-  credentialsFromEnv,
-  resolveCredentialsProvider,
-} from '../../shared/credentials.js';
+import { CredentialsError, createCredentialsProvider, credentialsFromEnv, resolveCredentialsProvider } from '../../shared/credentials.js';
 import { logger } from '../../shared/observability/logger.js';
 
 const SECRET_NAME = 'ibinder/dev/api-client';

@@ -74,16 +74,20 @@ function fakeS3() {
   const mock = mockClient(s3);
   const parts: SentPart[] = [];
   mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 'upload-1' });
-  mock.on(UploadPartCommand).callsFake(async (input: { PartNumber: number; Body: Buffer; ChecksumAlgorithm?: string; ChecksumSHA256?: string; ChecksumCRC32?: string }) => {
-    parts.push({
-      partNumber: input.PartNumber,
-      body: Buffer.from(input.Body),
-      checksumAlgorithm: input.ChecksumAlgorithm,
-      checksumSHA256: input.ChecksumSHA256,
-      checksumCRC32: input.ChecksumCRC32,
-    });
-    return { ETag: `"etag-${input.PartNumber}"`, ...(input.ChecksumSHA256 ? { ChecksumSHA256: input.ChecksumSHA256 } : {}) };
-  });
+  mock
+    .on(UploadPartCommand)
+    .callsFake(
+      async (input: { PartNumber: number; Body: Buffer; ChecksumAlgorithm?: string; ChecksumSHA256?: string; ChecksumCRC32?: string }) => {
+        parts.push({
+          partNumber: input.PartNumber,
+          body: Buffer.from(input.Body),
+          checksumAlgorithm: input.ChecksumAlgorithm,
+          checksumSHA256: input.ChecksumSHA256,
+          checksumCRC32: input.ChecksumCRC32,
+        });
+        return { ETag: `"etag-${input.PartNumber}"`, ...(input.ChecksumSHA256 ? { ChecksumSHA256: input.ChecksumSHA256 } : {}) };
+      },
+    );
   mock.on(CompleteMultipartUploadCommand).resolves({ ETag: '"mpu"', ChecksumSHA256: 'Y29tcG9zaXRl-3' });
   mock.on(AbortMultipartUploadCommand).resolves({});
   mock.on(PutObjectCommand).callsFake(async (input: { Body: Buffer; ChecksumAlgorithm?: string }) => ({
@@ -161,7 +165,14 @@ describe('streamToArchive', () => {
     const puts = mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
     expect(puts).toHaveLength(1);
     expect(Buffer.from(puts[0]?.Body as Buffer).equals(data)).toBe(true);
-    expect(puts[0]).toMatchObject({ Bucket: BUCKET, Key: KEY, ContentLength: size, ContentType: 'application/x-step', ChecksumAlgorithm: 'SHA256', ChecksumSHA256: sha256Base64(data) });
+    expect(puts[0]).toMatchObject({
+      Bucket: BUCKET,
+      Key: KEY,
+      ContentLength: size,
+      ContentType: 'application/x-step',
+      ChecksumAlgorithm: 'SHA256',
+      ChecksumSHA256: sha256Base64(data),
+    });
     expect(mock.commandCalls(CreateMultipartUploadCommand)).toHaveLength(0);
     expect(mock.commandCalls(UploadPartCommand)).toHaveLength(0);
   });
@@ -238,7 +249,7 @@ describe('streamToArchive', () => {
     expect(mock.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
   });
 
-  it('prefers the truncated download\'s ExportError, commits nothing and aborts the parts sent', async () => {
+  it("prefers the truncated download's ExportError, commits nothing and aborts the parts sent", async () => {
     const { s3, mock, parts } = fakeS3();
     const data = randomBytes(PART * 2 + 10);
     const body = heldSource(data, () => parts.length >= 2);
@@ -271,7 +282,11 @@ describe('streamToArchive', () => {
     mock.on(UploadPartCommand).callsFake(
       (input: { PartNumber: number; Body: Buffer }) =>
         new Promise<Partial<UploadPartCommandOutput>>((resolve) => {
-          pending.push({ answer: () => resolve({ ETag: `"etag-${input.PartNumber}"` }), body: input.Body, hashWhenSent: sha256Hex(input.Body) });
+          pending.push({
+            answer: () => resolve({ ETag: `"etag-${input.PartNumber}"` }),
+            body: input.Body,
+            hashWhenSent: sha256Hex(input.Body),
+          });
           mostPending = Math.max(mostPending, pending.length);
         }),
     );
@@ -315,7 +330,9 @@ describe('streamToArchive', () => {
     const { s3, mock } = fakeS3();
     const data = randomBytes(10_001);
 
-    const failure = await streamToArchive(uploadOf(s3, source(data, 5000), { partSizeBytes: 1, queueSize: 8 })).catch((err: unknown) => err);
+    const failure = await streamToArchive(uploadOf(s3, source(data, 5000), { partSizeBytes: 1, queueSize: 8 })).catch(
+      (err: unknown) => err,
+    );
 
     expect(failure).toBeInstanceOf(ExportError);
     expect((failure as ExportError).kind).toBe('permanent');
@@ -359,7 +376,10 @@ describe('streamToArchive', () => {
     const small = randomBytes(100);
     const single = fakeS3();
     await streamToArchive(uploadOf(single.s3, source(small), { contentLength: small.length, checksumAlgorithm: 'CRC32' }));
-    expect(single.mock.commandCalls(PutObjectCommand)[0]?.args[0].input).toMatchObject({ ChecksumAlgorithm: 'CRC32', ChecksumCRC32: crc32Base64(small) });
+    expect(single.mock.commandCalls(PutObjectCommand)[0]?.args[0].input).toMatchObject({
+      ChecksumAlgorithm: 'CRC32',
+      ChecksumCRC32: crc32Base64(small),
+    });
   });
 
   it('refuses, as transient, a single put whose CRC32 reported by S3 differs from the one sent', async () => {
@@ -386,7 +406,11 @@ describe('streamToArchive', () => {
         handle: async (request: { method: string; query: Record<string, unknown>; headers: Record<string, string>; body?: unknown }) => {
           seen.push({ method: request.method, query: request.query, contentSha256: request.headers['x-amz-content-sha256'] });
           const isCreate = request.method === 'POST' && 'uploads' in request.query;
-          const body = isCreate ? '<InitiateMultipartUploadResult><UploadId>u-1</UploadId></InitiateMultipartUploadResult>' : request.method === 'POST' ? '<CompleteMultipartUploadResult><ETag>"mpu"</ETag></CompleteMultipartUploadResult>' : '';
+          const body = isCreate
+            ? '<InitiateMultipartUploadResult><UploadId>u-1</UploadId></InitiateMultipartUploadResult>'
+            : request.method === 'POST'
+              ? '<CompleteMultipartUploadResult><ETag>"mpu"</ETag></CompleteMultipartUploadResult>'
+              : '';
           return { response: { statusCode: 200, headers: { etag: '"e"' }, body: Readable.from([Buffer.from(body)]) } };
         },
       },

@@ -5,7 +5,13 @@
  * markers with their counters in one call (a mocked DocumentClient, since the local server has
  * no transactions; its fallback is counted too).
  */
-import { CompleteMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -45,14 +51,28 @@ describe('worker calls per exported version (first run)', () => {
     const runId = 'run-1';
     await deps.runs.create({ runId, tenantId: 'acme', trigger: 'schedule', startedAt: new Date(RUN_STARTED_AT), binderIds: ['Bx7kQ2mZp'] });
     await deps.runs.acquirePlanningLease(runId, 'planner', clock.now(), 60_000);
-    await deps.runs.recordEnqueued(runId, Array.from({ length: versions + 5 }, (_, i) => `v-${i}`), clock.now());
+    await deps.runs.recordEnqueued(
+      runId,
+      Array.from({ length: versions + 5 }, (_, i) => `v-${i}`),
+      clock.now(),
+    );
     await deps.runs.markPlanned(runId, 'planner', clock.now());
     const jobs: ExportJob[] = Array.from({ length: versions }, (_, i) => {
       const document = ibinder.addDocument('Bx7kQ2mZp', `plan-${i}.pdf`, [{ content: `bytes of plan ${i}`, metadata: [] }]);
       const version = document.versions[0];
       if (!version) throw new Error('test: no version');
       // As the planner writes it for a document's latest version: not in a pending marker.
-      return { runId, runStartedAt: RUN_STARTED_AT, tenantId: 'acme', binderId: 'Bx7kQ2mZp', documentId: document.id, versionId: version.id, fileName: document.fileName, metadata: [], inPendingMarker: false };
+      return {
+        runId,
+        runStartedAt: RUN_STARTED_AT,
+        tenantId: 'acme',
+        binderId: 'Bx7kQ2mZp',
+        documentId: document.id,
+        versionId: version.id,
+        fileName: document.fileName,
+        metadata: [],
+        inPendingMarker: false,
+      };
     });
     await deps.schemas.get('Bx7kQ2mZp');
     archive.mock.resetHistory();
@@ -91,23 +111,41 @@ describe('worker calls per exported version (first run)', () => {
 
 /** A DocumentClient whose calls are answered by aws-sdk-client-mock. */
 function mockedStore() {
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-north-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }));
+  const doc = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ region: 'eu-north-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
+  );
   const mock = mockClient(doc);
   return { store: new ExportRunStore(doc, 'export-ledger'), mock };
 }
 
 function cancelled(codes: string[]): Error {
-  return Object.assign(new Error('Transaction cancelled'), { name: 'TransactionCanceledException', CancellationReasons: codes.map((Code) => ({ Code })) });
+  return Object.assign(new Error('Transaction cancelled'), {
+    name: 'TransactionCanceledException',
+    CancellationReasons: codes.map((Code) => ({ Code })),
+  });
 }
 
-type TransactInput = { TransactItems: { Put?: { Item: Record<string, unknown> }; Update?: { UpdateExpression: string; ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues: Record<string, unknown> } }[] };
+type TransactInput = {
+  TransactItems: {
+    Put?: { Item: Record<string, unknown> };
+    Update?: {
+      UpdateExpression: string;
+      ExpressionAttributeNames?: Record<string, string>;
+      ExpressionAttributeValues: Record<string, unknown>;
+    };
+  }[];
+};
 
 describe('enqueued markers (planner)', () => {
   it('writes a page of 150 versions in two transactions (99 markers and the count each), not 150 writes', async () => {
     const { store, mock } = mockedStore();
     mock.on(TransactWriteCommand).resolves({});
 
-    const count = await store.recordEnqueued('run-1', Array.from({ length: 150 }, (_, i) => `v${i}`), NOW);
+    const count = await store.recordEnqueued(
+      'run-1',
+      Array.from({ length: 150 }, (_, i) => `v${i}`),
+      NOW,
+    );
 
     expect(count).toBe(150);
     const calls = mock.commandCalls(TransactWriteCommand).map((c) => c.args[0].input as TransactInput);
@@ -119,13 +157,20 @@ describe('enqueued markers (planner)', () => {
 
   it('drops the markers that exist already (a page planned twice) and counts only the others', async () => {
     const { store, mock } = mockedStore();
-    mock.on(TransactWriteCommand).rejectsOnce(cancelled(['None', 'ConditionalCheckFailed', 'None', 'None'])).resolves({});
+    mock
+      .on(TransactWriteCommand)
+      .rejectsOnce(cancelled(['None', 'ConditionalCheckFailed', 'None', 'None']))
+      .resolves({});
 
     const count = await store.recordEnqueued('run-1', ['v1', 'v2', 'v3'], NOW);
 
     expect(count).toBe(2);
     const retried = mock.commandCalls(TransactWriteCommand)[1]?.args[0].input as TransactInput;
-    expect(retried.TransactItems.map((i) => i.Put?.Item.pk ?? 'counter')).toEqual(['run#run-1#enqueued#v1', 'run#run-1#enqueued#v3', 'counter']);
+    expect(retried.TransactItems.map((i) => i.Put?.Item.pk ?? 'counter')).toEqual([
+      'run#run-1#enqueued#v1',
+      'run#run-1#enqueued#v3',
+      'counter',
+    ]);
     expect(retried.TransactItems.at(-1)?.Update?.ExpressionAttributeValues).toEqual({ ':n': 2 });
   });
 
@@ -164,7 +209,13 @@ describe('settle markers of failed and already-exported jobs (worker)', () => {
     const input = mock.commandCalls(TransactWriteCommand)[0]?.args[0].input as TransactInput;
     expect(mock.commandCalls(TransactWriteCommand)).toHaveLength(1);
     expect(input.TransactItems.slice(0, 3).map((i) => i.Put?.Item.status)).toEqual(['failed', 'already-exported', 'exported']);
-    expect(input.TransactItems[3]?.Update?.ExpressionAttributeValues).toEqual({ ':settled': 3, ':exported': 1, ':alreadyExported': 1, ':failed': 1, ':bytes': 10 });
+    expect(input.TransactItems[3]?.Update?.ExpressionAttributeValues).toEqual({
+      ':settled': 3,
+      ':exported': 1,
+      ':alreadyExported': 1,
+      ':failed': 1,
+      ':bytes': 10,
+    });
   });
 
   it('sends only the counters a batch adds to, with their names and values and no others', async () => {
@@ -181,8 +232,18 @@ describe('settle markers of failed and already-exported jobs (worker)', () => {
 
   it('counts nothing twice: a job settled before is left out; an unknown run counts nothing', async () => {
     const { store, mock } = mockedStore();
-    mock.on(TransactWriteCommand).rejectsOnce(cancelled(['ConditionalCheckFailed', 'None', 'None'])).resolves({});
-    const counted = await store.settleMany('run-1', [{ versionId: 'v1', status: 'failed', bytes: 0 }, { versionId: 'v2', status: 'failed', bytes: 0 }], NOW);
+    mock
+      .on(TransactWriteCommand)
+      .rejectsOnce(cancelled(['ConditionalCheckFailed', 'None', 'None']))
+      .resolves({});
+    const counted = await store.settleMany(
+      'run-1',
+      [
+        { versionId: 'v1', status: 'failed', bytes: 0 },
+        { versionId: 'v2', status: 'failed', bytes: 0 },
+      ],
+      NOW,
+    );
     expect([...counted]).toEqual(['v2']);
 
     const unknown = mockedStore();
@@ -197,11 +258,26 @@ describe('the archive is not read on the normal path', () => {
     const ibinder = new FakeExportIBinder().addBinder('Bx7kQ2mZp', sampleMetadataElements());
     const archive = createFakeArchive();
     const ledger = await server.newTable();
-    const deps = makeExportDeps({ ibinder, archive, ledger, clock: new TestClock(NOW.getTime()), settings: { partSizeBytes: 5 * 1024 * 1024 } });
+    const deps = makeExportDeps({
+      ibinder,
+      archive,
+      ledger,
+      clock: new TestClock(NOW.getTime()),
+      settings: { partSizeBytes: 5 * 1024 * 1024 },
+    });
     const document = ibinder.addDocument('Bx7kQ2mZp', 'model.ifc', [{ content: Buffer.alloc(11 * 1024 * 1024, 1), metadata: [] }]);
     const version = document.versions[0];
     if (!version) throw new Error('test: no version');
-    const job: ExportJob = { runId: 'run-1', runStartedAt: RUN_STARTED_AT, tenantId: 'acme', binderId: 'Bx7kQ2mZp', documentId: document.id, versionId: version.id, fileName: document.fileName, metadata: [] };
+    const job: ExportJob = {
+      runId: 'run-1',
+      runStartedAt: RUN_STARTED_AT,
+      tenantId: 'acme',
+      binderId: 'Bx7kQ2mZp',
+      documentId: document.id,
+      versionId: version.id,
+      fileName: document.fileName,
+      metadata: [],
+    };
 
     const results = await processExportJobs([{ messageId: 'm', body: serializeExportJob(job) }], deps);
 
@@ -210,6 +286,9 @@ describe('the archive is not read on the normal path', () => {
     expect(archive.mock.commandCalls(HeadObjectCommand)).toHaveLength(0);
     expect(archive.mock.commandCalls(UploadPartCommand)).toHaveLength(3);
     expect(archive.mock.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(1);
-    expect(archive.mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key)).toEqual([`acme/Bx7kQ2mZp/${document.id}/${version.id}/model.ifc.metadata.json`, expect.stringMatching(/^manifests\//)]);
+    expect(archive.mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key)).toEqual([
+      `acme/Bx7kQ2mZp/${document.id}/${version.id}/model.ifc.metadata.json`,
+      expect.stringMatching(/^manifests\//),
+    ]);
   });
 });

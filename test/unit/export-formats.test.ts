@@ -147,7 +147,9 @@ describe('error classification', () => {
     expect(classifyExportError(apiError(429, 'GET', '/x'))).toMatchObject({ kind: 'transient', httpStatus: 429 });
     expect(classifyExportError(apiError(502, 'GET', '/x'))).toMatchObject({ kind: 'transient' });
     expect(classifyExportError(apiError(401, 'GET', '/x'))).toMatchObject({ kind: 'transient' });
-    expect(classifyExportError(new IBinderNetworkError('timed out', { method: 'GET', path: '/x' }, true))).toMatchObject({ kind: 'transient' });
+    expect(classifyExportError(new IBinderNetworkError('timed out', { method: 'GET', path: '/x' }, true))).toMatchObject({
+      kind: 'transient',
+    });
     expect(classifyExportError(new ExportError('nope', 'permanent'))).toMatchObject({ kind: 'permanent' });
     expect(classifyExportError(Object.assign(new Error('Slow Down'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } }))).toEqual({
       kind: 'transient',
@@ -157,7 +159,9 @@ describe('error classification', () => {
   });
 
   it('never lets a presigned signature into a reason', () => {
-    const reason = classifyExportError(new Error('failed GET https://bucket.s3.amazonaws.com/k?X-Amz-Signature=abc&X-Amz-Credential=def')).reason;
+    const reason = classifyExportError(
+      new Error('failed GET https://bucket.s3.amazonaws.com/k?X-Amz-Signature=abc&X-Amz-Credential=def'),
+    ).reason;
     expect(reason).not.toContain('abc');
     expect(reason).toContain('https://bucket.s3.amazonaws.com/k?<redacted>');
     expect(redactUrls('no url here')).toBe('no url here');
@@ -204,7 +208,7 @@ describe('job messages', () => {
     expect(calls).toEqual([10, 1, 10, 3]);
   });
 
-  it('gives up with the version ids when SQS refuses an entry as the sender\'s fault', async () => {
+  it("gives up with the version ids when SQS refuses an entry as the sender's fault", async () => {
     const sqs = new SQSClient({ region: 'eu-north-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
     mockClient(sqs)
       .on(SendMessageBatchCommand)
@@ -231,9 +235,11 @@ describe('hashing pass-through', () => {
 
   it('fails a stream shorter than its Content-Length', async () => {
     const hasher = new Sha256PassThrough(20, 'download of v1');
-    await expect(pipeline(Readable.from([Buffer.from('short')]), hasher, async (source) => {
-      for await (const _ of source) void _;
-    })).rejects.toThrow(/download of v1 ended after 5 of 20 bytes/);
+    await expect(
+      pipeline(Readable.from([Buffer.from('short')]), hasher, async (source) => {
+        for await (const _ of source) void _;
+      }),
+    ).rejects.toThrow(/download of v1 ended after 5 of 20 bytes/);
   });
 });
 
@@ -251,11 +257,14 @@ describe('iBinder source', () => {
     expect(ibinder.searches[0]).toEqual({ pageNumber: 1, pageSize: 2, binderId: 'BinderAAA' });
   });
 
-  it('describes a version with its document\'s metadata when it has none of its own', async () => {
+  it("describes a version with its document's metadata when it has none of its own", async () => {
     const ibinder = new FakeExportIBinder().addBinder('BinderAAA');
-    const doc = ibinder.addDocument('BinderAAA', 'a.pdf', ['x', { content: 'y', metadata: [{ metadataElementId: 'm', valueId: 'own' }] }], [
-      { metadataElementId: 'm', valueId: 'doc' },
-    ]);
+    const doc = ibinder.addDocument(
+      'BinderAAA',
+      'a.pdf',
+      ['x', { content: 'y', metadata: [{ metadataElementId: 'm', valueId: 'own' }] }],
+      [{ metadataElementId: 'm', valueId: 'doc' }],
+    );
     const source = new IBinderSource(ibinder);
     const [page] = [(await source.listDocuments('BinderAAA', { pageNumber: 1, pageSize: 10 })).documents[0]!];
     const versions = await source.listVersions(page);

@@ -68,7 +68,11 @@ function record(messageId: string, body: string): SQSRecord {
 describe('export worker handler', () => {
   it('acknowledges a message that is not a job and reports a transient failure as a batch item failure', async () => {
     const dynamo = mockClient(DynamoDBDocumentClient);
-    dynamo.on(PutCommand).rejects(Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ProvisionedThroughputExceededException' }));
+    dynamo
+      .on(PutCommand)
+      .rejects(
+        Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ProvisionedThroughputExceededException' }),
+      );
     dynamo.on(DeleteCommand).resolves({});
     const s3 = mockClient(S3Client);
     s3.on(PutObjectCommand).resolves({});

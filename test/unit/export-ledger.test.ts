@@ -41,10 +41,19 @@ const record = (versionId: string): ExportedVersionRecord => ({
 
 describe('export ledger', () => {
   it('claims a version once: a second worker is held off until the lease runs out', async () => {
-    expect(await ledger.claim({ versionId: 'v1', owner: 'w1', runId: 'r', now: NOW, leaseSeconds: 60 })).toEqual({ kind: 'claimed', earlierAttempt: false });
+    expect(await ledger.claim({ versionId: 'v1', owner: 'w1', runId: 'r', now: NOW, leaseSeconds: 60 })).toEqual({
+      kind: 'claimed',
+      earlierAttempt: false,
+    });
     const held = await ledger.claim({ versionId: 'v1', owner: 'w2', runId: 'r', now: new Date(NOW.getTime() + 59_000), leaseSeconds: 60 });
     expect(held).toMatchObject({ kind: 'held', leaseExpiresAt: new Date(NOW.getTime() + 60_000), runId: 'r' });
-    const takeover = await ledger.claim({ versionId: 'v1', owner: 'w2', runId: 'r', now: new Date(NOW.getTime() + 61_000), leaseSeconds: 60 });
+    const takeover = await ledger.claim({
+      versionId: 'v1',
+      owner: 'w2',
+      runId: 'r',
+      now: new Date(NOW.getTime() + 61_000),
+      leaseSeconds: 60,
+    });
     // The first worker's item was there: the archive may hold what it wrote.
     expect(takeover).toEqual({ kind: 'claimed', earlierAttempt: true });
   });
@@ -52,9 +61,15 @@ describe('export ledger', () => {
   it('keeps a released claim as an earlier attempt when asked (the sidecar write had begun), and drops it otherwise', async () => {
     await ledger.claim({ versionId: 'v1', owner: 'w1', runId: 'r', now: NOW, leaseSeconds: 600 });
     await ledger.releaseClaim('v1', 'w1', { keepAsEarlierAttempt: true });
-    expect(await ledger.claim({ versionId: 'v1', owner: 'w2', runId: 'r', now: NOW, leaseSeconds: 600 })).toEqual({ kind: 'claimed', earlierAttempt: true });
+    expect(await ledger.claim({ versionId: 'v1', owner: 'w2', runId: 'r', now: NOW, leaseSeconds: 600 })).toEqual({
+      kind: 'claimed',
+      earlierAttempt: true,
+    });
     await ledger.releaseClaim('v1', 'w2');
-    expect(await ledger.claim({ versionId: 'v1', owner: 'w3', runId: 'r', now: NOW, leaseSeconds: 600 })).toEqual({ kind: 'claimed', earlierAttempt: false });
+    expect(await ledger.claim({ versionId: 'v1', owner: 'w3', runId: 'r', now: NOW, leaseSeconds: 600 })).toEqual({
+      kind: 'claimed',
+      earlierAttempt: false,
+    });
   });
 
   it('answers "exported" with the record for a version already in the archive', async () => {
@@ -79,13 +94,18 @@ describe('export ledger', () => {
       if (command instanceof PutCommand) {
         const item = current.find((c) => c.pk === command.input.Item?.pk);
         if (item && command.input.ReturnValuesOnConditionCheckFailure === 'ALL_OLD') {
-          return Promise.reject(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, Item: marshall(item) }));
+          return Promise.reject(
+            new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, Item: marshall(item) }),
+          );
         }
       }
       return original(command as PutCommand);
     }) as typeof dynamo.send);
 
-    expect(await ledger.claim({ versionId: 'v1', owner: 'w2', runId: 'r2', now: NOW, leaseSeconds: 60 })).toEqual({ kind: 'exported', record: record('v1') });
+    expect(await ledger.claim({ versionId: 'v1', owner: 'w2', runId: 'r2', now: NOW, leaseSeconds: 60 })).toEqual({
+      kind: 'exported',
+      record: record('v1'),
+    });
     expect(await ledger.claim({ versionId: 'v2', owner: 'w2', runId: 'r2', now: NOW, leaseSeconds: 60 })).toEqual({
       kind: 'held',
       leaseExpiresAt: new Date(NOW.getTime() + 60_000),
@@ -105,7 +125,7 @@ describe('export ledger', () => {
     expect(await ledger.recordExportedUnderClaim(record('v1'), 'w1')).toBe(false);
   });
 
-  it('takes an exported version out of its document\'s pending set, and does nothing without a marker', async () => {
+  it("takes an exported version out of its document's pending set, and does nothing without a marker", async () => {
     await ledger.clearDocumentPending('doc-without-marker', 'v1');
     await ledger.setDocumentPending('doc', 'bin', ['v1', 'v2'], NOW);
     await ledger.clearDocumentPending('doc', 'v1');
@@ -221,7 +241,9 @@ describe('export run store', () => {
     await expect(runs.recordEnqueued('no-such-run', ['v1'], NOW)).rejects.toThrow(
       'export run no-such-run is not in the export ledger (expired or never created); its versions cannot be counted',
     );
-    await expect(runs.markFinalized('no-such-run', NOW)).rejects.toThrow(/export run no-such-run is not in the export ledger .*cannot be marked finalized/);
+    await expect(runs.markFinalized('no-such-run', NOW)).rejects.toThrow(
+      /export run no-such-run is not in the export ledger .*cannot be marked finalized/,
+    );
     expect(await runs.addExported('no-such-run', 1, 10, NOW)).toBeUndefined();
     // Nothing was created by the refused counters.
     expect(await runs.get('no-such-run')).toBeUndefined();

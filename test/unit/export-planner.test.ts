@@ -166,9 +166,11 @@ describe('export planner', () => {
       },
     });
     let done = false;
-    const planning = planExport({ trigger: 'manual', binderIds: ['BinderAAA'] }, { ...setup.deps, source: gatedSource, runs }).finally(() => {
-      done = true;
-    });
+    const planning = planExport({ trigger: 'manual', binderIds: ['BinderAAA'] }, { ...setup.deps, source: gatedSource, runs }).finally(
+      () => {
+        done = true;
+      },
+    );
     while (!done) {
       waiting.shift()?.();
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -202,7 +204,13 @@ describe('export planner', () => {
 
     const first = await planExport({ trigger: 'schedule' }, setup.deps, budget);
 
-    expect(first).toMatchObject({ state: 'planning', planningComplete: false, documentsSeen: 200, versionsEnqueued: 200, bindersPlanned: 0 });
+    expect(first).toMatchObject({
+      state: 'planning',
+      planningComplete: false,
+      documentsSeen: 200,
+      versionsEnqueued: 200,
+      bindersPlanned: 0,
+    });
     expect(first.message).toMatch(/paused at binder 1 of 2, page 3/);
     const state = await setup.deps.runs.get(first.runId);
     expect(state).toMatchObject({ state: 'planning', binderIndex: 0, nextPage: 3, versionsEnqueued: 200 });
@@ -242,7 +250,13 @@ describe('export planner', () => {
 
   it('does not page a run another invocation is planning', async () => {
     setup.ibinder.addDocument('BinderAAA', 'a.pdf', ['x']);
-    await setup.deps.runs.create({ runId: 'busy', tenantId: 'acme', trigger: 'manual', startedAt: setup.clock.now(), binderIds: ['BinderAAA'] });
+    await setup.deps.runs.create({
+      runId: 'busy',
+      tenantId: 'acme',
+      trigger: 'manual',
+      startedAt: setup.clock.now(),
+      binderIds: ['BinderAAA'],
+    });
     await setup.deps.runs.acquirePlanningLease('busy', 'someone-else', setup.clock.now(), 600_000);
 
     const result = await planExport({ trigger: 'manual', runId: 'busy' }, setup.deps);
@@ -285,7 +299,11 @@ describe('export planner', () => {
     expect(result).toMatchObject({ state: 'planned', versionsEnqueued: 1 });
     expect(await setup.deps.runs.get(result.runId)).toMatchObject({ binderErrors: 1 });
     const part = setup.archive.keys().find((k) => k.includes(`/${result.runId}/parts/`) && k.includes('planner'));
-    const lines = setup.archive.text(part as string).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = setup.archive
+      .text(part as string)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[0]).toMatchObject({ type: 'binder', binderId: 'NoSuchBin', documentsSeen: 0 });
     expect(String(lines[0]?.error)).toMatch(/403/);
     expect(lines[1]).toMatchObject({ type: 'binder', binderId: 'BinderBBB', documentsSeen: 1, versionsEnqueued: 1 });
@@ -356,8 +374,19 @@ describe('export planner', () => {
 
     expect(result.state).toBe('finalized');
     expect(result.manifestKey).toBe(`manifests/2026-11-22/${result.runId}.jsonl`);
-    const [runLine, binderLine] = setup.archive.text(result.manifestKey as string).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(runLine).toMatchObject({ type: 'run', complete: true, documentsSeen: 1, skippedUnchanged: 1, versionsEnqueued: 0, trigger: 'manual' });
+    const [runLine, binderLine] = setup.archive
+      .text(result.manifestKey as string)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(runLine).toMatchObject({
+      type: 'run',
+      complete: true,
+      documentsSeen: 1,
+      skippedUnchanged: 1,
+      versionsEnqueued: 0,
+      trigger: 'manual',
+    });
     expect(binderLine).toMatchObject({ type: 'binder', binderId: 'BinderAAA', pages: 1 });
   });
 
@@ -378,11 +407,20 @@ describe('export planner', () => {
 
     expect(second.finalizedPreviousRunId).toBe(first.runId);
     expect(second.runId).not.toBe(first.runId);
-    const lines = setup.archive.text(`manifests/2026-11-22/${first.runId}.jsonl`).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = setup.archive
+      .text(`manifests/2026-11-22/${first.runId}.jsonl`)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[0]).toMatchObject({ type: 'run', complete: false, versionsEnqueued: 2, versionsExported: 1, unfinished: 1 });
     expect(lines.find((l) => l.versionId === stuck?.versionId)).toMatchObject({ status: 'unfinished', attempts: 1, httpStatus: 500 });
     // The stuck version is enqueued again by the new run (it is not in the ledger).
-    expect(setup.queue.jobs().filter((j) => j.runId === second.runId).map((j) => j.versionId)).toEqual([document.versions[1]?.id]);
+    expect(
+      setup.queue
+        .jobs()
+        .filter((j) => j.runId === second.runId)
+        .map((j) => j.versionId),
+    ).toEqual([document.versions[1]?.id]);
   });
 });
 
@@ -401,14 +439,22 @@ describe('export planner: what did not finish is tried again', () => {
     const second = await planExport({ trigger: 'schedule' }, setup.deps);
 
     expect(second).toMatchObject({ skippedUnchanged: 0, versionsEnqueued: 1 });
-    expect(setup.queue.jobs().filter((j) => j.runId === second.runId).map((j) => j.versionId)).toEqual([older]);
+    expect(
+      setup.queue
+        .jobs()
+        .filter((j) => j.runId === second.runId)
+        .map((j) => j.versionId),
+    ).toEqual([older]);
   });
 
   it('skips the document again, with no versions call, once every version is exported', async () => {
     const document = setup.ibinder.addDocument('BinderAAA', 'a.pdf', ['one', 'two']);
     await planExport({ trigger: 'manual', binderIds: ['BinderAAA'] }, setup.deps);
     const jobs = setup.queue.jobs();
-    await processExportJobs(jobs.map((job, i) => ({ messageId: String(i), body: serializeExportJob(job) })), setup.deps);
+    await processExportJobs(
+      jobs.map((job, i) => ({ messageId: String(i), body: serializeExportJob(job) })),
+      setup.deps,
+    );
     const versionsCalls = setup.ibinder.calls.listVersions;
 
     const again = await planExport({ trigger: 'manual', binderIds: ['BinderAAA'] }, setup.deps);
@@ -431,7 +477,12 @@ describe('export planner: what did not finish is tried again', () => {
     const full = await planExport({ trigger: 'manual', binderIds: ['BinderAAA'] }, setup.deps);
 
     expect(full).toMatchObject({ skippedUnchanged: 0, versionsEnqueued: 1 });
-    expect(setup.queue.jobs().filter((j) => j.runId === full.runId).map((j) => j.versionId)).toEqual([old]);
+    expect(
+      setup.queue
+        .jobs()
+        .filter((j) => j.runId === full.runId)
+        .map((j) => j.versionId),
+    ).toEqual([old]);
   });
 
   it('gives up on a document whose versions keep failing transiently after 3 attempts: a document error, and the run goes on', async () => {
@@ -454,7 +505,12 @@ describe('export planner: what did not finish is tried again', () => {
     // The document is not in the ledger: the next night tries it again.
     setup.clock.advance(24 * 3600 * 1000);
     const next = await planExport({ trigger: 'schedule' }, setup.deps);
-    expect(setup.queue.jobs().filter((j) => j.runId === next.runId).map((j) => j.documentId)).toContain(stuck.id);
+    expect(
+      setup.queue
+        .jobs()
+        .filter((j) => j.runId === next.runId)
+        .map((j) => j.documentId),
+    ).toContain(stuck.id);
   });
 
   it('gives up on a binder that keeps failing transiently after 3 attempts: a binder error, and the next binder is planned', async () => {
@@ -462,14 +518,20 @@ describe('export planner: what did not finish is tried again', () => {
     const unavailable = (): Error => apiError(503, 'POST', '/documents');
     setup.ibinder.failNext('searchDocuments', 'BinderAAA', unavailable(), unavailable(), unavailable());
 
-    await expect(planExport({ trigger: 'manual', runId: 'flaky-binder', binderIds: ['BinderAAA', 'BinderBBB'] }, setup.deps)).rejects.toThrow(/503/);
+    await expect(
+      planExport({ trigger: 'manual', runId: 'flaky-binder', binderIds: ['BinderAAA', 'BinderBBB'] }, setup.deps),
+    ).rejects.toThrow(/503/);
     await expect(planExport({ trigger: 'manual', runId: 'flaky-binder' }, setup.deps)).rejects.toThrow(/503/);
     const third = await planExport({ trigger: 'manual', runId: 'flaky-binder' }, setup.deps);
 
     expect(third).toMatchObject({ state: 'planned', versionsEnqueued: 1 });
     expect(await setup.deps.runs.get('flaky-binder')).toMatchObject({ binderErrors: 1 });
     const part = setup.archive.keys().find((k) => k.includes('/flaky-binder/parts/') && k.includes('planner'));
-    const lines = setup.archive.text(part as string).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = setup.archive
+      .text(part as string)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[0]).toMatchObject({ type: 'binder', binderId: 'BinderAAA', error: expect.stringContaining('503') });
   });
 
@@ -490,7 +552,7 @@ describe('export planner: what did not finish is tried again', () => {
     expect((await setup.deps.runs.get(first.runId))?.state).toBe('planned');
   });
 
-  it('does not write the previous run\'s manifest when the invocation has little time left', async () => {
+  it("does not write the previous run's manifest when the invocation has little time left", async () => {
     setup.ibinder.addDocument('BinderAAA', 'a.pdf', ['x']);
     const first = await planExport({ trigger: 'schedule' }, setup.deps);
     const readParts = vi.spyOn(setup.deps.manifests, 'readParts');

@@ -52,7 +52,11 @@ describe('runExport (in-process run)', () => {
     expect(archivedFiles()).toHaveLength(24);
     expect(progress.at(-1)).toEqual({ done: 24, total: 24, bytes: first.bytes });
     expect(progress.map((p) => p.done)).toEqual([...progress.map((p) => p.done)].sort((a, b) => a - b));
-    const manifest = archive.text(first.manifestKey).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const manifest = archive
+      .text(first.manifestKey)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(manifest[0]).toMatchObject({ type: 'run', runId: first.runId, complete: true, versionsExported: 24, bytes: first.bytes });
     expect(manifest.filter((l) => l.type === 'version')).toHaveLength(24);
     expect(manifest.filter((l) => l.type === 'binder').map((l) => l.binderId)).toEqual(['BinderAAA', 'BinderBBB']);
@@ -102,7 +106,13 @@ describe('runExport (in-process run)', () => {
     const broken = ibinder.addDocument('BinderAAA', 'broken.pdf', ['z']).versions[0]!;
     ibinder.failNext('getDownloadLink', gone.id, apiError(404, 'GET', '/raw'));
     ibinder.failNext('getDownloadLink', flaky.id, apiError(429, 'GET', '/raw'));
-    ibinder.failNext('getDownloadLink', broken.id, apiError(500, 'GET', '/raw'), apiError(500, 'GET', '/raw'), apiError(500, 'GET', '/raw'));
+    ibinder.failNext(
+      'getDownloadLink',
+      broken.id,
+      apiError(500, 'GET', '/raw'),
+      apiError(500, 'GET', '/raw'),
+      apiError(500, 'GET', '/raw'),
+    );
 
     const summary = await runExport(deps, { binderIds: ['BinderAAA'], maxAttempts: 3, retryDelay: noWait });
 
@@ -113,7 +123,11 @@ describe('runExport (in-process run)', () => {
         [broken.id, 'transient'],
       ].sort(),
     );
-    const manifest = archive.text(summary.manifestKey).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const manifest = archive
+      .text(summary.manifestKey)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(manifest[0]).toMatchObject({ complete: false, versionsExported: 1, failed: 1, unfinished: 1 });
     expect(manifest.find((l) => l.versionId === broken.id)).toMatchObject({ status: 'unfinished', attempts: 3 });
     expect(manifest.find((l) => l.versionId === flaky.id)).toMatchObject({ status: 'exported' });

@@ -25,7 +25,10 @@ afterAll(async () => {
 });
 
 function s3(): ReturnType<typeof createS3Client> {
-  return createS3Client({ endpoint: endpoints.baseUrl, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } }, {});
+  return createS3Client(
+    { endpoint: endpoints.baseUrl, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } },
+    {},
+  );
 }
 
 describe('in-memory endpoints', () => {

@@ -1,10 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  CreateMultipartUploadCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-} from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { processExportJobs, type ExportJobMessage } from '../../functions/export-worker/process-jobs.js';
 import type { PlannerDeps } from '../../shared/export/deps.js';
@@ -102,7 +97,11 @@ async function createPlannedRun(versionsEnqueued: number, runId = 'run-1'): Prom
   });
   const owner = 'planner-test';
   await setup.deps.runs.acquirePlanningLease(runId, owner, setup.clock.now(), 60_000);
-  await setup.deps.runs.recordEnqueued(runId, Array.from({ length: versionsEnqueued }, (_, i) => `enqueued-${i}`), setup.clock.now());
+  await setup.deps.runs.recordEnqueued(
+    runId,
+    Array.from({ length: versionsEnqueued }, (_, i) => `enqueued-${i}`),
+    setup.clock.now(),
+  );
   await setup.deps.runs.saveProgress(
     runId,
     owner,
@@ -175,9 +174,9 @@ describe('export worker', () => {
   it('writes the sidecar after the file, so a sidecar always describes a complete file', async () => {
     const version = addPlan();
     await processExportJobs(messages(jobFor(version)), setup.deps);
-    const puts = setup.archive.mock.commandCalls(
-      (await import('@aws-sdk/client-s3')).PutObjectCommand,
-    ).map((c) => c.args[0].input.Key ?? '');
+    const puts = setup.archive.mock
+      .commandCalls((await import('@aws-sdk/client-s3')).PutObjectCommand)
+      .map((c) => c.args[0].input.Key ?? '');
     const fileIndex = puts.findIndex((k) => k.endsWith('A-101 Plan.pdf'));
     const sidecarIndex = puts.findIndex((k) => k.endsWith('A-101 Plan.pdf.metadata.json'));
     expect(fileIndex).toBeGreaterThanOrEqual(0);
@@ -217,7 +216,13 @@ describe('export worker', () => {
 
   it('hands a job back when another worker holds a live claim on the version', async () => {
     const version = addPlan();
-    await setup.deps.ledger.claim({ versionId: version.id, owner: 'other-worker', runId: 'run-0', now: setup.clock.now(), leaseSeconds: 900 });
+    await setup.deps.ledger.claim({
+      versionId: version.id,
+      owner: 'other-worker',
+      runId: 'run-0',
+      now: setup.clock.now(),
+      leaseSeconds: 900,
+    });
 
     const results = await processExportJobs(messages(jobFor(version)), setup.deps);
 
@@ -248,7 +253,7 @@ describe('export worker', () => {
     expect(results[0]?.error?.reason).toMatch(/expired 3 times/);
     expect(setup.ibinder.calls.getDownloadLink).toBe(3); // first link + maxLinkRenewals (2)
     expect(JSON.stringify(results)).not.toContain(SIGNATURE);
-    expect((await setup.deps.ledger.getExported(version.id))).toBeUndefined();
+    expect(await setup.deps.ledger.getExported(version.id)).toBeUndefined();
   });
 
   it('computes the SHA-256 over the streamed bytes of a multipart upload, with S3 checking every part', async () => {
@@ -290,13 +295,23 @@ describe('export worker', () => {
     expect(setup.archive.keys().filter((k) => !k.startsWith('manifests/'))).toEqual([]);
     expect(setup.archive.openUploads.size).toBe(0);
     // The claim was released: the retry can claim at once.
-    const claim = await setup.deps.ledger.claim({ versionId: version.id, owner: 'retry', runId: 'run-1', now: setup.clock.now(), leaseSeconds: 60 });
+    const claim = await setup.deps.ledger.claim({
+      versionId: version.id,
+      owner: 'retry',
+      runId: 'run-1',
+      now: setup.clock.now(),
+      leaseSeconds: 60,
+    });
     expect(claim.kind).toBe('claimed');
   });
 
   it('records a gone version (404) as failed with its traceId and acknowledges it', async () => {
     const version = addPlan();
-    setup.ibinder.failNext('getDownloadLink', version.id, apiError(404, 'GET', `/documents/${version.documentId}/versions/${version.id}/raw`, 'trace-404'));
+    setup.ibinder.failNext(
+      'getDownloadLink',
+      version.id,
+      apiError(404, 'GET', `/documents/${version.documentId}/versions/${version.id}/raw`, 'trace-404'),
+    );
     await createPlannedRun(1);
 
     const results = await processExportJobs(messages(jobFor(version)), setup.deps);
@@ -305,7 +320,11 @@ describe('export worker', () => {
     expect(results[0]?.error).toMatchObject({ kind: 'permanent', httpStatus: 404, traceId: 'trace-404' });
     expect(await setup.deps.ledger.getExported(version.id)).toBeUndefined();
     const manifest = setup.archive.text(manifestKeyFor('run-1', RUN_STARTED_AT));
-    const versionLine = manifest.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.type === 'version');
+    const versionLine = manifest
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.type === 'version');
     expect(versionLine).toMatchObject({ status: 'failed', versionId: version.id, httpStatus: 404, traceId: 'trace-404' });
   });
 
@@ -454,12 +473,13 @@ describe('export worker', () => {
     expect(setup.ibinder.calls.openDownload).toBe(1);
     const manifest = setup.archive.text('manifests/2026-11-22/run-1.jsonl');
     expect(manifest).toContain('"status":"exported"');
-    expect((await setup.deps.runs.get('run-1'))).toMatchObject({ state: 'finalized', exported: 1, bytes: 3 });
+    expect(await setup.deps.runs.get('run-1')).toMatchObject({ state: 'finalized', exported: 1, bytes: 3 });
   });
 });
 
 describe('export worker after an attempt that died before the ledger write', () => {
-  const keyOf = (version: FakeVersion, fileName = 'A-101 Plan.pdf'): string => `acme/Bx7kQ2mZp/${version.documentId}/${version.id}/${fileName}`;
+  const keyOf = (version: FakeVersion, fileName = 'A-101 Plan.pdf'): string =>
+    `acme/Bx7kQ2mZp/${version.documentId}/${version.id}/${fileName}`;
 
   /** Keys the worker began to write in the archive (single PutObject or multipart), manifests aside. */
   function archiveWrites(): string[] {
@@ -478,7 +498,10 @@ describe('export worker after an attempt that died before the ledger write', () 
   }
 
   /** What a dead attempt of `runId` left in the archive: the file, then its sidecar (and its claim in the ledger). */
-  async function leaveInArchive(version: FakeVersion, options: { runId?: string; fileBytes?: string; sidecarSize?: number; sidecarVersionId?: string } = {}): Promise<string> {
+  async function leaveInArchive(
+    version: FakeVersion,
+    options: { runId?: string; fileBytes?: string; sidecarSize?: number; sidecarVersionId?: string } = {},
+  ): Promise<string> {
     await leaveDeadClaim(version, options.runId);
     const key = keyOf(version);
     const bytes = Buffer.from(options.fileBytes ?? version.content.toString('utf-8'));
@@ -540,9 +563,18 @@ describe('export worker after an attempt that died before the ledger write', () 
     });
     expect(item.Item?.exportedAt).toBe('2026-11-22T02:05:00.000Z');
     expect(await setup.deps.runs.get('run-1')).toMatchObject({ state: 'finalized', settled: 1, exported: 1, bytes: 18 });
-    const manifest = setup.archive.text(manifestKeyFor('run-1', RUN_STARTED_AT)).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const manifest = setup.archive
+      .text(manifestKeyFor('run-1', RUN_STARTED_AT))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(manifest[0]).toMatchObject({ type: 'run', complete: true, versionsExported: 1, alreadyExported: 0, bytes: 18 });
-    expect(manifest.find((l) => l.type === 'version')).toMatchObject({ status: 'exported', archiveKey: key, size: 18, sha256: sidecar.sha256 });
+    expect(manifest.find((l) => l.type === 'version')).toMatchObject({
+      status: 'exported',
+      archiveKey: key,
+      size: 18,
+      sha256: sidecar.sha256,
+    });
   });
 
   it('acknowledges as already exported, by that run, a version an earlier run archived but never recorded', async () => {
@@ -569,7 +601,11 @@ describe('export worker after an attempt that died before the ledger write', () 
     expect(setup.ibinder.calls.openDownload).toBe(1);
     expect(archiveWrites()).toEqual([key, `${key}.metadata.json`]);
     expect(setup.archive.text(key)).toBe('plan drawing bytes');
-    expect(await setup.deps.ledger.getExported(version.id)).toMatchObject({ runId: 'run-1', size: 18, exportedAt: '2026-11-22T02:05:00.000Z' });
+    expect(await setup.deps.ledger.getExported(version.id)).toMatchObject({
+      runId: 'run-1',
+      size: 18,
+      exportedAt: '2026-11-22T02:05:00.000Z',
+    });
   });
 
   it('copies again when the sidecar is there but the file is not', async () => {
@@ -631,9 +667,9 @@ describe('export worker after an attempt that died before the ledger write', () 
   it('retries, saying which permission is missing, when S3 refuses to read the sidecar; nothing is downloaded and the claim is released', async () => {
     const version = addPlan();
     await leaveDeadClaim(version);
-    setup.archive.mock.on(GetObjectCommand).rejects(
-      Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }),
-    );
+    setup.archive.mock
+      .on(GetObjectCommand)
+      .rejects(Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }));
 
     const results = await processExportJobs(messages(jobFor(version)), setup.deps);
 
@@ -643,7 +679,13 @@ describe('export worker after an attempt that died before the ledger write', () 
     expect(results[0]?.error?.reason).toMatch(/s3:GetObject on archive-bucket\/\*.*s3:ListBucket on archive-bucket/);
     expect(setup.ibinder.calls.getDownloadLink).toBe(0);
     expect(archiveWrites()).toEqual([]);
-    const claim = await setup.deps.ledger.claim({ versionId: version.id, owner: 'retry', runId: 'run-1', now: setup.clock.now(), leaseSeconds: 60 });
+    const claim = await setup.deps.ledger.claim({
+      versionId: version.id,
+      owner: 'retry',
+      runId: 'run-1',
+      now: setup.clock.now(),
+      leaseSeconds: 60,
+    });
     expect(claim.kind).toBe('claimed');
   });
 });

@@ -46,7 +46,9 @@ function client(overrides: Partial<HttpIBinderClientOptions> = {}): HttpIBinderC
 /** Issues access tokens numbered from 1, each valid for `expiresIn` seconds. */
 function issueTokens(expiresIn = 3600): void {
   let issued = 0;
-  stub.route('POST', '/connect/token', () => ({ json: { access_token: `${TOKEN_PREFIX}${++issued}`, expires_in: expiresIn, token_type: 'Bearer' } }));
+  stub.route('POST', '/connect/token', () => ({
+    json: { access_token: `${TOKEN_PREFIX}${++issued}`, expires_in: expiresIn, token_type: 'Bearer' },
+  }));
 }
 
 function bindersOk(): void {
@@ -151,7 +153,9 @@ describe('OAuth client credentials', () => {
   it('gives up with an auth error that says what to check when the fresh token is refused too', async () => {
     issueTokens();
     stub.route('GET', '/api/binders', { status: 401, json: { type: 'about:blank', title: 'Unauthorized', status: 401 } });
-    const err = await client().listBinders().catch((e: unknown) => e);
+    const err = await client()
+      .listBinders()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IBinderApiError);
     const apiErr = err as IBinderApiError;
     expect(apiErr.kind).toBe('auth');
@@ -168,7 +172,9 @@ describe('OAuth client credentials', () => {
   it('turns a refused token request into an auth error without the secret', async () => {
     stub.route('POST', '/connect/token', { status: 400, json: { error: 'invalid_client' } });
     const warn = vi.spyOn(logger, 'warn');
-    const err = await client().listBinders().catch((e: unknown) => e);
+    const err = await client()
+      .listBinders()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IBinderApiError);
     const apiErr = err as IBinderApiError;
     expect(apiErr.kind).toBe('auth');

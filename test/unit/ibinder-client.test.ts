@@ -15,7 +15,13 @@ const DOC = '3f2b8c1e-0000-4000-8000-0000000000d1';
 const VERSION = '3f2b8c1e-0000-4000-8000-0000000000f1';
 
 const document = { id: DOC, fileName: 'plan.pdf', folderId: FOLDER, binderId: BINDER, metadata: [], latestVersionId: VERSION };
-const version = { id: VERSION, documentId: DOC, version: 'A', status: 'Published', metadata: [{ metadataElementId: 'm-1', valueId: 'v-1' }] };
+const version = {
+  id: VERSION,
+  documentId: DOC,
+  version: 'A',
+  status: 'Published',
+  metadata: [{ metadataElementId: 'm-1', valueId: 'v-1' }],
+};
 const folder = { id: FOLDER, name: 'Drawings', type: 'Tab', parentId: null };
 
 let stub: HttpStubServer;
@@ -71,7 +77,9 @@ describe('endpoints', () => {
     stub.route('GET', `/api/documents/${DOC}`, { json: document });
     stub.route('GET', `/api/documents/${DOC}/versions`, { json: [version] });
     stub.route('GET', `/api/documents/${DOC}/versions/${VERSION}`, { json: version });
-    stub.route('GET', `/api/documents/${DOC}/versions/${VERSION}/raw`, { json: { url: 'https://storage.example/d/1?sig=x', expiresAt: '2024-01-15T09:00:00Z' } });
+    stub.route('GET', `/api/documents/${DOC}/versions/${VERSION}/raw`, {
+      json: { url: 'https://storage.example/d/1?sig=x', expiresAt: '2024-01-15T09:00:00Z' },
+    });
 
     const c = createIBinderClient(options());
     expect(await c.listBinders()).toEqual([{ id: BINDER, name: 'Site A', type: 'Project', createdAt: '2024-01-15T08:30:00Z' }]);
@@ -167,7 +175,9 @@ describe('getDownloadLink (discrepancy B)', () => {
   it('throws the /raw 404 when /downloadlink is 404 too: the version does not exist', async () => {
     stub.route('GET', raw, { status: 404, json: { title: 'Version not found', status: 404, traceId: '00-raw' } });
     stub.route('GET', downloadlink, { status: 404, json: { title: 'Not Found', status: 404, traceId: '00-dl' } });
-    const err = await client().getDownloadLink(DOC, VERSION).catch((e: unknown) => e);
+    const err = await client()
+      .getDownloadLink(DOC, VERSION)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IBinderApiError);
     expect((err as IBinderApiError).request.path).toBe(raw.slice('/api'.length));
     expect((err as IBinderApiError).traceId).toBe('00-raw');
@@ -211,7 +221,9 @@ describe('getDownloadLink (discrepancy B)', () => {
     stub.route('GET', raw, { status: 404, json: { title: 'Version not found', status: 404, traceId: '00-raw' } });
     stub.route('GET', downloadlink, { status: 404, json: { title: 'Not Found', status: 404, traceId: '00-dl' } });
     const memory = new Map([[`${stub.url}/api`, 'downloadlink' as const]]);
-    const err = await client({ downloadLinkRoutes: memory }).getDownloadLink(DOC, VERSION).catch((e: unknown) => e);
+    const err = await client({ downloadLinkRoutes: memory })
+      .getDownloadLink(DOC, VERSION)
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 404, traceId: '00-dl', kind: 'permanent' });
     expect(memory.get(`${stub.url}/api`)).toBe('downloadlink');
   });
@@ -236,7 +248,9 @@ describe('a 403: about one binder, or the whole tenant', () => {
   it('becomes an operator (auth) problem naming the tenant id when GET /binders is refused too', async () => {
     stub.route('GET', metadataPath, forbidden);
     stub.route('GET', '/api/binders', forbidden);
-    const err = await client().getMetadataElements(BINDER).catch((e: unknown) => e);
+    const err = await client()
+      .getMetadataElements(BINDER)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IBinderApiError);
     expect(err).toMatchObject({ status: 403, kind: 'auth', traceId: '00-403' });
     const message = (err as Error).message;
@@ -255,7 +269,9 @@ describe('a 403: about one binder, or the whole tenant', () => {
   it('is transient, not a rejection, when the tenant-wide check cannot be made', async () => {
     stub.route('GET', metadataPath, forbidden);
     stub.route('GET', '/api/binders', { status: 503 });
-    const err = await client({ maxAttempts: 1 }).getMetadataElements(BINDER).catch((e: unknown) => e);
+    const err = await client({ maxAttempts: 1 })
+      .getMetadataElements(BINDER)
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 403, kind: 'transient' });
   });
 
@@ -312,7 +328,9 @@ describe('errors', () => {
   it('keeps the query string out of errors and logs', async () => {
     stub.route('POST', '/api/documents', [{ status: 503 }, { status: 403, json: { title: 'Forbidden', status: 403 } }]);
     const logs = captureLogs();
-    const err = await client().searchDocuments({ pageNumber: 1, searchTerm: 'confidential-term' }).catch((e: unknown) => e);
+    const err = await client()
+      .searchDocuments({ pageNumber: 1, searchTerm: 'confidential-term' })
+      .catch((e: unknown) => e);
     const message = (err as Error).message;
     expect(message).toContain('iBinder POST /documents answered 403 "Forbidden"');
     expect(message).toContain('tenant id');
@@ -328,7 +346,9 @@ describe('errors', () => {
 
   it('mentions the tenant and access rights on a 404', async () => {
     stub.route('GET', `/api/documents/${DOC}`, { status: 404, json: { type: 'about:blank', title: 'Not Found', status: 404 } });
-    const err = await client().getDocument(DOC).catch((e: unknown) => e);
+    const err = await client()
+      .getDocument(DOC)
+      .catch((e: unknown) => e);
     expect((err as Error).message).toContain(`iBinder GET /documents/${DOC} answered 404 "Not Found"`);
     expect((err as Error).message).toContain('not visible to this tenant');
     expect((err as Error).message).toContain('access rights');
@@ -336,15 +356,24 @@ describe('errors', () => {
 
   it('tolerates an error body that is not JSON', async () => {
     stub.route('GET', '/api/binders', { status: 502, text: '<html><body>Bad gateway</body></html>' });
-    const err = await client({ maxAttempts: 1 }).listBinders().catch((e: unknown) => e);
+    const err = await client({ maxAttempts: 1 })
+      .listBinders()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IBinderApiError);
     expect(err).toMatchObject({ status: 502, kind: 'transient', title: undefined, traceId: undefined, fieldErrors: {} });
     expect((err as Error).message).toContain('iBinder GET /binders answered 502 "Bad Gateway"');
   });
 
   it('reports a 2xx body that does not match the reference, naming the request and the field', async () => {
-    stub.route('GET', '/api/binders', { json: [{ id: BINDER, name: 'ok' }, { id: 'X1', label: 'no name' }] });
-    const err = await client().listBinders().catch((e: unknown) => e);
+    stub.route('GET', '/api/binders', {
+      json: [
+        { id: BINDER, name: 'ok' },
+        { id: 'X1', label: 'no name' },
+      ],
+    });
+    const err = await client()
+      .listBinders()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IBinderResponseError);
     expect((err as IBinderResponseError).kind).toBe('permanent');
     expect((err as Error).message).toContain('iBinder GET /binders answered 200 with a body that does not match the reference');

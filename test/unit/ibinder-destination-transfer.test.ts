@@ -106,7 +106,10 @@ describe('IBinderDestination.transfer: storage faults retried within the deliver
 
   it('replaces a refused (expired or used) URL with a new presign, announced before any byte goes to it', async () => {
     servePresigns();
-    stub.route('PUT', storagePath('upload-1'), { status: 403, text: '<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>' });
+    stub.route('PUT', storagePath('upload-1'), {
+      status: 403,
+      text: '<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>',
+    });
     const events: string[] = [];
     stub.route('PUT', storagePath('upload-2'), () => {
       events.push('PUT upload-2');

@@ -72,7 +72,9 @@ describe('the HTTP transport', () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IBinderNetworkError);
     expect((err as IBinderNetworkError).timedOut).toBe(true);
-    expect((err as Error).message).toContain(`presigned storage GET /bucket/files/v-1 got no answer: timed out (${TRANSPORT_ERROR_CODES.headersTimeout})`);
+    expect((err as Error).message).toContain(
+      `presigned storage GET /bucket/files/v-1 got no answer: timed out (${TRANSPORT_ERROR_CODES.headersTimeout})`,
+    );
     expect((err as Error).message).not.toContain('must-not-leak');
   });
 
@@ -94,7 +96,9 @@ describe('the HTTP transport', () => {
     const err = await text(stalled.body).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IBinderNetworkError);
     expect((err as IBinderNetworkError).timedOut).toBe(true);
-    expect((err as Error).message).toContain(`presigned storage GET /stalled/f-2 got no answer: timed out (${TRANSPORT_ERROR_CODES.bodyTimeout})`);
+    expect((err as Error).message).toContain(
+      `presigned storage GET /stalled/f-2 got no answer: timed out (${TRANSPORT_ERROR_CODES.bodyTimeout})`,
+    );
   });
 
   it('fails a download whose connection closes before the end, instead of handing over a short body', async () => {
@@ -114,7 +118,10 @@ describe('the HTTP transport', () => {
       req.on('end', () => res.end());
     });
     const err = await client(base)
-      .putPresigned(`${base}/bucket/uploads/u-1?${SIGNATURE}`, { body: Readable.from([Buffer.alloc(10), Buffer.alloc(10)]), contentLength: 15 })
+      .putPresigned(`${base}/bucket/uploads/u-1?${SIGNATURE}`, {
+        body: Readable.from([Buffer.alloc(10), Buffer.alloc(10)]),
+        contentLength: 15,
+      })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IBinderNetworkError);
     expect((err as Error).message).toContain('did not deliver exactly Content-Length bytes');

@@ -39,7 +39,8 @@ function client(overrides: Partial<HttpIBinderClientOptions> = {}): HttpIBinderC
     },
     random: () => 0.5,
     tokenCache: new TokenCache(),
-    onRequest: (e) => exchanges.push({ method: e.method, path: e.path, attempt: e.attempt, ...(e.status !== undefined ? { status: e.status } : {}) }),
+    onRequest: (e) =>
+      exchanges.push({ method: e.method, path: e.path, attempt: e.attempt, ...(e.status !== undefined ? { status: e.status } : {}) }),
     ...overrides,
   });
 }
@@ -69,7 +70,10 @@ describe('backoffDelayMs (full jitter)', () => {
 
 describe('retries', () => {
   it('honours Retry-After seconds on a 429, then succeeds, and warns with attempt and wait', async () => {
-    stub.route('GET', '/api/binders', [{ status: 429, headers: { 'retry-after': '7' }, json: problem(429, 'Too Many Requests') }, { json: BINDERS }]);
+    stub.route('GET', '/api/binders', [
+      { status: 429, headers: { 'retry-after': '7' }, json: problem(429, 'Too Many Requests') },
+      { json: BINDERS },
+    ]);
     const warn = vi.spyOn(logger, 'warn');
     await expect(client().listBinders()).resolves.toEqual(BINDERS);
     expect(sleeps).toEqual([7000]);
@@ -81,7 +85,10 @@ describe('retries', () => {
   });
 
   it('honours Retry-After as an HTTP-date', async () => {
-    stub.route('GET', '/api/binders', [{ status: 429, headers: { 'retry-after': new Date(START + 3000).toUTCString() } }, { json: BINDERS }]);
+    stub.route('GET', '/api/binders', [
+      { status: 429, headers: { 'retry-after': new Date(START + 3000).toUTCString() } },
+      { json: BINDERS },
+    ]);
     await client().listBinders();
     expect(sleeps).toEqual([3000]);
   });
@@ -94,7 +101,9 @@ describe('retries', () => {
 
   it('does not retry earlier than a Retry-After longer than the budget: it throws at once, keeping the wait on the error', async () => {
     stub.route('GET', '/api/binders', [{ status: 503, headers: { 'retry-after': '3600' } }, { json: BINDERS }]);
-    const err = await client({ maxDelayMs: 15_000 }).listBinders().catch((e: unknown) => e);
+    const err = await client({ maxDelayMs: 15_000 })
+      .listBinders()
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 503, retryAfterMs: 3_600_000 });
     expect(sleeps).toEqual([]);
     expect(stub.requestsTo('GET', '/api/binders')).toHaveLength(1);
@@ -108,7 +117,9 @@ describe('retries', () => {
 
   it('retries a 500 until maxAttempts, with growing jittered waits, then throws the last error', async () => {
     stub.route('GET', '/api/binders', { status: 500, json: problem(500, 'Internal Server Error') });
-    const err = await client({ maxAttempts: 4, baseDelayMs: 200 }).listBinders().catch((e: unknown) => e);
+    const err = await client({ maxAttempts: 4, baseDelayMs: 200 })
+      .listBinders()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IBinderApiError);
     expect((err as IBinderApiError).status).toBe(500);
     expect((err as IBinderApiError).kind).toBe('transient');
@@ -144,7 +155,9 @@ describe('retries', () => {
 
   it('does not wait for a Retry-After longer than the budget', async () => {
     stub.route('GET', '/api/binders', { status: 429, headers: { 'retry-after': '30' } });
-    const err = await client({ maxRetryTimeMs: 10_000, maxDelayMs: 60_000 }).listBinders().catch((e: unknown) => e);
+    const err = await client({ maxRetryTimeMs: 10_000, maxDelayMs: 60_000 })
+      .listBinders()
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 429, retryAfterMs: 30_000 });
     expect(sleeps).toEqual([]);
     expect(stub.requestsTo('GET', '/api/binders')).toHaveLength(1);
@@ -163,7 +176,9 @@ describe('retries', () => {
 
   it('reports a request that keeps timing out as a timed-out network error', async () => {
     stub.route('GET', '/api/binders', { hang: true });
-    const err = await client({ requestTimeoutMs: 100, maxAttempts: 2 }).listBinders().catch((e: unknown) => e);
+    const err = await client({ requestTimeoutMs: 100, maxAttempts: 2 })
+      .listBinders()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IBinderNetworkError);
     expect((err as IBinderNetworkError).timedOut).toBe(true);
     expect((err as IBinderNetworkError).kind).toBe('transient');
@@ -185,7 +200,11 @@ describe('retries', () => {
 
   it('retries the search (a read sent as POST) with the same body', async () => {
     stub.route('POST', '/api/documents', [{ status: 503 }, { json: { items: [], totalCount: 0, pageNumber: 2, pageSize: 50 } }]);
-    await client().searchDocuments({ pageNumber: 2, pageSize: 50, metadataFilters: [{ metadataElementId: 'GLOBAL_BinderId', valueId: 'AB12CD34E' }] });
+    await client().searchDocuments({
+      pageNumber: 2,
+      pageSize: 50,
+      metadataFilters: [{ metadataElementId: 'GLOBAL_BinderId', valueId: 'AB12CD34E' }],
+    });
     const calls = stub.requestsTo('POST', '/api/documents');
     expect(calls).toHaveLength(2);
     expect(calls[1]?.body.toString()).toBe(calls[0]?.body.toString());
@@ -231,7 +250,11 @@ describe('retries under the invocation deadline', () => {
   });
 
   it('retries as before without a deadline', async () => {
-    stub.route('GET', '/api/binders', [{ status: 503, headers: { 'retry-after': '5' } }, { status: 503, headers: { 'retry-after': '5' } }, { json: BINDERS }]);
+    stub.route('GET', '/api/binders', [
+      { status: 503, headers: { 'retry-after': '5' } },
+      { status: 503, headers: { 'retry-after': '5' } },
+      { json: BINDERS },
+    ]);
     await expect(client().listBinders()).resolves.toEqual(BINDERS);
     expect(currentDeadline()).toBeUndefined();
     expect(sleeps).toEqual([5000, 5000]);

@@ -62,7 +62,14 @@ describe('IBinderSource.listDocuments: an explicit, stable sort', () => {
     stub.route('POST', '/api/documents', (request) => {
       const body = JSON.parse(request.body.toString('utf8')) as { SortBy: unknown[] };
       return body.SortBy.length > 0
-        ? { status: 400, json: { title: 'One or more validation errors occurred.', status: 400, errors: { 'SortBy[0].metadataElementId': ['Unknown metadata element.'] } } }
+        ? {
+            status: 400,
+            json: {
+              title: 'One or more validation errors occurred.',
+              status: 400,
+              errors: { 'SortBy[0].metadataElementId': ['Unknown metadata element.'] },
+            },
+          }
         : { json: DOCUMENTS };
     });
     const s = source();

@@ -71,7 +71,11 @@ describe('putPresigned', () => {
     stub.route('PUT', '/bucket/uploads/u-1', { status: 200 });
     const debug = vi.spyOn(logger, 'debug');
     const source = generatedBody();
-    await client().putPresigned(presigned('/bucket/uploads/u-1'), { body: source.body, contentLength: source.size, contentType: 'application/pdf' });
+    await client().putPresigned(presigned('/bucket/uploads/u-1'), {
+      body: source.body,
+      contentLength: source.size,
+      contentType: 'application/pdf',
+    });
 
     const [put] = stub.requestsTo('PUT', '/bucket/uploads/u-1');
     expect(put?.headers['content-length']).toBe(String(5 * 1024 * 1024));
@@ -157,8 +161,13 @@ describe('openDownload', () => {
   });
 
   it.each([403, 400, 410])('recognises a %i as an expired link, not retried', async (status) => {
-    stub.route('GET', '/bucket/files/v-1', { status, text: '<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>' });
-    const err = await client().openDownload(presigned('/bucket/files/v-1')).catch((e: unknown) => e);
+    stub.route('GET', '/bucket/files/v-1', {
+      status,
+      text: '<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>',
+    });
+    const err = await client()
+      .openDownload(presigned('/bucket/files/v-1'))
+      .catch((e: unknown) => e);
     expect(isExpiredLinkError(err)).toBe(true);
     expect(err).toMatchObject({ status, kind: 'permanent' });
     expect((err as Error).message).not.toContain('X-Amz');
@@ -168,7 +177,9 @@ describe('openDownload', () => {
   it('does not take an API refusal for an expired link', async () => {
     stub.route('POST', '/connect/token', { json: { access_token: 't', expires_in: 3600 } });
     stub.route('GET', '/api/binders', { status: 403, json: { title: 'Forbidden', status: 403 } });
-    const err = await client().listBinders().catch((e: unknown) => e);
+    const err = await client()
+      .listBinders()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IBinderApiError);
     expect(isExpiredLinkError(err)).toBe(false);
   });

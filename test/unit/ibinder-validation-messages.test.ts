@@ -11,7 +11,11 @@ describe('validation messages', () => {
   it('say what was expected and what came, not just "Invalid input"', () => {
     const result = z.safeParse(DocumentSchema, { id: 7, fileName: 'a.pdf' });
     expect(result.success).toBe(false);
-    expect(result.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['id: Invalid input: expected string, received number']);
-    expect(z.safeParse(z.string().check(z.minLength(1)), '').error?.issues[0]?.message).toBe('Too small: expected string to have >=1 characters');
+    expect(result.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      'id: Invalid input: expected string, received number',
+    ]);
+    expect(z.safeParse(z.string().check(z.minLength(1)), '').error?.issues[0]?.message).toBe(
+      'Too small: expected string to have >=1 characters',
+    );
   });
 });

@@ -65,7 +65,8 @@ function setup(options: { config?: Partial<PipelineConfigInput>; cached?: Metada
 }
 
 function codes(assessment: IngestAssessment): string[] {
-  const problems = assessment.kind === 'accept' ? [] : assessment.kind === 'wait' ? assessment.rejectionAfterGrace.problems : assessment.problems;
+  const problems =
+    assessment.kind === 'accept' ? [] : assessment.kind === 'wait' ? assessment.rejectionAfterGrace.problems : assessment.problems;
   return problems.map((p) => `${p.code}:${p.field}`);
 }
 
@@ -85,26 +86,32 @@ describe('assessIngest: accept', () => {
       },
       additionalMetadata: [{ metadataElementId: 'discipline', value: 'd-struct' }],
     });
-    expect(steps).toEqual([
-      { name: 'resolve target' },
-      { name: 'read metadata schema', binderId: BINDER_ID, folderId: 'f-struct' },
-    ]);
+    expect(steps).toEqual([{ name: 'resolve target' }, { name: 'read metadata schema', binderId: BINDER_ID, folderId: 'f-struct' }]);
     // Valid metadata is believed from the cache: no second read.
     expect(reads).toEqual({ get: 1, refresh: 0 });
   });
 
   it('believes a metadata problem only after an uncached read: a schema changed minutes ago accepts the file', async () => {
     const { assess, reads } = setup({ cached: SCHEMA, current: NEW_SCHEMA });
-    const assessment = await assess({ tags: [...TAGS.filter((t) => t.Key !== 'ibinder:meta:discipline'), { Key: 'ibinder:meta:discipline', Value: 'Landscape' }] });
+    const assessment = await assess({
+      tags: [...TAGS.filter((t) => t.Key !== 'ibinder:meta:discipline'), { Key: 'ibinder:meta:discipline', Value: 'Landscape' }],
+    });
     expect(assessment.kind).toBe('accept');
     if (assessment.kind !== 'accept') return;
     expect(assessment.additionalMetadata).toEqual([{ metadataElementId: 'discipline', value: 'd-land' }]);
     expect(reads).toEqual({ get: 1, refresh: 1 });
   });
 
-  it('takes an untagged object under a routing rule, locating the rule\'s folder id in its binder first', async () => {
+  it("takes an untagged object under a routing rule, locating the rule's folder id in its binder first", async () => {
     const { assess, client } = setup({
-      config: { routingRules: [{ prefix: 'inbox/drawings/', target: { binderId: PROJECT_ID, folderId: FOLDER.architecture, metadata: { discipline: 'd-arch' } } }] },
+      config: {
+        routingRules: [
+          {
+            prefix: 'inbox/drawings/',
+            target: { binderId: PROJECT_ID, folderId: FOLDER.architecture, metadata: { discipline: 'd-arch' } },
+          },
+        ],
+      },
     });
     const assessment = await assess({ tags: [] });
     expect(assessment.kind).toBe('accept');
@@ -114,15 +121,23 @@ describe('assessIngest: accept', () => {
     expect(client.callCount('listTopFolders')).toBe(1);
   });
 
-  it('keeps the rule\'s metadata when the tags name the rule\'s own binder, tags winning element by element', async () => {
+  it("keeps the rule's metadata when the tags name the rule's own binder, tags winning element by element", async () => {
     const { assess } = setup({
       config: {
         routingRules: [
-          { prefix: 'inbox/drawings/', target: { binderId: PROJECT_ID, folderPath: 'Reports', metadata: { discipline: 'd-arch', status: 's-draft' }, version: 'R1' } },
+          {
+            prefix: 'inbox/drawings/',
+            target: { binderId: PROJECT_ID, folderPath: 'Reports', metadata: { discipline: 'd-arch', status: 's-draft' }, version: 'R1' },
+          },
         ],
       },
     });
-    const assessment = await assess({ tags: [{ Key: 'ibinder:binder', Value: PROJECT_ID }, { Key: 'ibinder:meta:status', Value: 'Final' }] });
+    const assessment = await assess({
+      tags: [
+        { Key: 'ibinder:binder', Value: PROJECT_ID },
+        { Key: 'ibinder:meta:status', Value: 'Final' },
+      ],
+    });
     if (assessment.kind !== 'accept') throw new Error(`expected accept, got ${JSON.stringify(assessment)}`);
     expect(assessment.plan.target).toMatchObject({ binderId: PROJECT_ID, folderId: FOLDER.reports });
     expect(assessment.plan.version).toBe('R1');
@@ -138,7 +153,11 @@ describe('assessIngest: reject', () => {
     const { assess, reads } = setup();
     const assessment = await assess({
       sizeBytes: 0,
-      tags: [...TAGS.filter((t) => t.Key !== 'ibinder:meta:discipline'), { Key: 'ibinder:meta:discipline', Value: 'Plumbing' }, { Key: 'ibinder:meta:note', Value: 'hi' }],
+      tags: [
+        ...TAGS.filter((t) => t.Key !== 'ibinder:meta:discipline'),
+        { Key: 'ibinder:meta:discipline', Value: 'Plumbing' },
+        { Key: 'ibinder:meta:note', Value: 'hi' },
+      ],
     });
     expect(assessment.kind === 'reject' && assessment.cause).toBe('invalid-request');
     expect(codes(assessment)).toEqual(['empty-file:size', 'metadata:ibinder:meta:discipline']);
@@ -180,10 +199,20 @@ describe('assessIngest: reject', () => {
     expect(steps).toEqual([{ name: 'resolve target' }, { name: 'read metadata schema', binderId: BINDER_ID }]);
   });
 
-  it('rejects an unknown binder found while listing its folders, with iBinder\'s refusal', async () => {
+  it("rejects an unknown binder found while listing its folders, with iBinder's refusal", async () => {
     const { assess, reads } = setup();
-    const assessment = await assess({ tags: [{ Key: 'ibinder:binder', Value: 'Nope00000' }, { Key: 'ibinder:folder-path', Value: 'Drawings' }] });
-    expect(assessment).toMatchObject({ kind: 'reject', cause: 'unresolved-target', binder: undefined, ibinder: { status: 404, traceId: 'trace-unknown-binder' } });
+    const assessment = await assess({
+      tags: [
+        { Key: 'ibinder:binder', Value: 'Nope00000' },
+        { Key: 'ibinder:folder-path', Value: 'Drawings' },
+      ],
+    });
+    expect(assessment).toMatchObject({
+      kind: 'reject',
+      cause: 'unresolved-target',
+      binder: undefined,
+      ibinder: { status: 404, traceId: 'trace-unknown-binder' },
+    });
     expect(codes(assessment)).toEqual(['target:ibinder:binder']);
     expect(reads).toEqual({ get: 0, refresh: 0 });
   });
@@ -210,11 +239,18 @@ describe('assessIngest: reject', () => {
 
   it('rejects malformed binder and folder ids as malformed, before anything is looked up', async () => {
     const { assess, client, reads } = setup();
-    const assessment = await assess({ tags: [{ Key: 'ibinder:binder', Value: 'PRJ-1' }, { Key: 'ibinder:folder', Value: 'f-1' }] });
+    const assessment = await assess({
+      tags: [
+        { Key: 'ibinder:binder', Value: 'PRJ-1' },
+        { Key: 'ibinder:folder', Value: 'f-1' },
+      ],
+    });
     expect(assessment).toMatchObject({ kind: 'reject', cause: 'unresolved-target' });
     expect(codes(assessment)).toEqual(['tags:ibinder:binder', 'tags:ibinder:folder']);
     if (assessment.kind !== 'reject') return;
-    expect(assessment.problems[0]?.message).toBe('"PRJ-1" is not a binder id: binder ids are 9 characters of letters, digits, "_" and "-" (a NanoId), e.g. "PRJ0001AB"');
+    expect(assessment.problems[0]?.message).toBe(
+      '"PRJ-1" is not a binder id: binder ids are 9 characters of letters, digits, "_" and "-" (a NanoId), e.g. "PRJ0001AB"',
+    );
     expect(assessment.problems[0]?.message).not.toMatch(/access|visible|refused/);
     expect(assessment.problems[1]?.message).toContain('"f-1" is not a folder id: folder ids are a GUID');
     expect(client.callCount('listTopFolders') + client.callCount('listSubFolders')).toBe(0);
@@ -223,7 +259,13 @@ describe('assessIngest: reject', () => {
 
   it('rejects a well-formed folder id that is not in the binder, before any byte moves', async () => {
     const { assess, client } = setup();
-    const assessment = await assess({ tags: [{ Key: 'ibinder:binder', Value: PROJECT_ID }, { Key: 'ibinder:folder', Value: FOLDER.nowhere }, { Key: 'ibinder:meta:discipline', Value: 'd-arch' }] });
+    const assessment = await assess({
+      tags: [
+        { Key: 'ibinder:binder', Value: PROJECT_ID },
+        { Key: 'ibinder:folder', Value: FOLDER.nowhere },
+        { Key: 'ibinder:meta:discipline', Value: 'd-arch' },
+      ],
+    });
     expect(assessment).toMatchObject({ kind: 'reject', cause: 'unresolved-target', binder: { binderId: PROJECT_ID } });
     expect(codes(assessment)).toEqual(['target:ibinder:folder']);
     expect(client.callCount('createPresignedUpload')).toBe(0);
@@ -260,7 +302,7 @@ describe('assessIngest: transient failures', () => {
 });
 
 describe('assessIngest: metadata of a rule for another binder', () => {
-  it('drops the rule\'s metadata for a file tagged with another binder, and says so instead of advising the rule', async () => {
+  it("drops the rule's metadata for a file tagged with another binder, and says so instead of advising the rule", async () => {
     const { assess } = setup({
       config: {
         routingRules: [
@@ -272,7 +314,12 @@ describe('assessIngest: metadata of a rule for another binder', () => {
         ],
       },
     });
-    const assessment = await assess({ tags: [{ Key: 'ibinder:binder', Value: PROJECT_ID }, { Key: 'ibinder:folder-path', Value: 'Reports' }] });
+    const assessment = await assess({
+      tags: [
+        { Key: 'ibinder:binder', Value: PROJECT_ID },
+        { Key: 'ibinder:folder-path', Value: 'Reports' },
+      ],
+    });
     expect(codes(assessment)).toEqual(['metadata:ibinder:meta:discipline']);
     if (assessment.kind !== 'reject') return;
     expect(assessment.problems[0]?.fix).toContain(
@@ -298,11 +345,18 @@ describe('assessIngest: allowlists', () => {
     const { assess } = setup({ config: { routingRules: [drawingsOnly] } });
     const assessment = await assess({ tags: tagged({ Key: 'ibinder:folder-path', Value: `Drawings/Architecture/${ARSTA_NFD}` }) });
     if (assessment.kind !== 'accept') throw new Error(`expected accept, got ${JSON.stringify(assessment)}`);
-    expect(assessment.plan.target).toEqual({ binderId: PROJECT_ID, folderId: FOLDER.arsta, folderPath: `Drawings/Architecture/${ARSTA_NFC}` });
+    expect(assessment.plan.target).toEqual({
+      binderId: PROJECT_ID,
+      folderId: FOLDER.arsta,
+      folderPath: `Drawings/Architecture/${ARSTA_NFC}`,
+    });
   });
 
-  it('matches an allowed folder path configured in NFD against the folder\'s NFC name', async () => {
-    const rule = { ...drawingsOnly, allow: [{ binderId: PROJECT_ID, folderPaths: [`Drawings/Architecture/${ARSTA_NFD}`, 'Drawings/Structural'] }] };
+  it("matches an allowed folder path configured in NFD against the folder's NFC name", async () => {
+    const rule = {
+      ...drawingsOnly,
+      allow: [{ binderId: PROJECT_ID, folderPaths: [`Drawings/Architecture/${ARSTA_NFD}`, 'Drawings/Structural'] }],
+    };
     const { assess } = setup({ config: { routingRules: [rule] } });
     expect((await assess({ tags: tagged({ Key: 'ibinder:folder', Value: FOLDER.arsta }) })).kind).toBe('accept');
   });
@@ -327,7 +381,11 @@ describe('assessIngest: allowlists', () => {
   });
 
   it('checks a folder given by id by its ancestry: below an allowed folder id passes, beside it is refused', async () => {
-    const rule = { ...drawingsOnly, allow: [{ binderId: PROJECT_ID, folderIds: [FOLDER.architecture] }], target: { binderId: PROJECT_ID, folderId: FOLDER.architecture } };
+    const rule = {
+      ...drawingsOnly,
+      allow: [{ binderId: PROJECT_ID, folderIds: [FOLDER.architecture] }],
+      target: { binderId: PROJECT_ID, folderId: FOLDER.architecture },
+    };
     const { assess } = setup({ config: { routingRules: [rule] } });
     expect((await assess({ tags: tagged({ Key: 'ibinder:folder', Value: FOLDER.arsta }) })).kind).toBe('accept');
     const beside = await assess({ tags: tagged({ Key: 'ibinder:folder', Value: FOLDER.structural }) });
@@ -367,7 +425,9 @@ describe('assessIngest: allowlists', () => {
   it('lets a key without a rule reach what unlistedPrefixes allows, and anything with "any"', async () => {
     const listed = setup({ config: { unlistedPrefixes: { allow: [{ binderId: PROJECT_ID, folderPaths: ['Reports'] }] } } });
     expect((await listed.assess({ tags: tagged({ Key: 'ibinder:folder-path', Value: 'Reports' }) })).kind).toBe('accept');
-    expect(codes(await listed.assess({ tags: tagged({ Key: 'ibinder:folder-path', Value: 'Drawings' }) }))).toEqual(['not-allowed:ibinder:folder-path']);
+    expect(codes(await listed.assess({ tags: tagged({ Key: 'ibinder:folder-path', Value: 'Drawings' }) }))).toEqual([
+      'not-allowed:ibinder:folder-path',
+    ]);
     const open = setup({ config: { unlistedPrefixes: 'any' } });
     expect((await open.assess({ tags: tagged({ Key: 'ibinder:folder-path', Value: 'Drawings' }) })).kind).toBe('accept');
   });

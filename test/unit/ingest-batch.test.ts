@@ -198,7 +198,16 @@ class RateLimitedPresignClient extends FakeIBinderClient {
     return withRetries(request, this.policy, (attempt) =>
       attempt === 1 && seconds !== undefined
         ? Promise.reject(
-            new IBinderApiError(`iBinder GET ${request.path} answered 429`, 'transient', request, 429, 'Too Many Requests', {}, undefined, seconds * 1000),
+            new IBinderApiError(
+              `iBinder GET ${request.path} answered 429`,
+              'transient',
+              request,
+              429,
+              'Too Many Requests',
+              {},
+              undefined,
+              seconds * 1000,
+            ),
           )
         : super.createPresignedUpload(),
     );
@@ -238,7 +247,12 @@ describe('processBatch: Retry-After and the message visibility', () => {
     const [message] = objects(1);
     if (!message) throw new Error('no message');
     // 30 s to the record's deadline: 33.4 s remaining minus the 3.4 s margin of minRemainingTimeMs 10 s.
-    const result = await processBatch(sqsEvent(message), lambdaClock(() => 33_334), deps, () => wall);
+    const result = await processBatch(
+      sqsEvent(message),
+      lambdaClock(() => 33_334),
+      deps,
+      () => wall,
+    );
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'msg-0' }]);
     expect(sleeps).toEqual([]);
     expect(client.commits).toHaveLength(0);
@@ -253,7 +267,12 @@ describe('processBatch: Retry-After and the message visibility', () => {
 
   it('waits a Retry-After of 2 s that fits, and the record succeeds within the delivery', async () => {
     const deps = rateLimitedSetup([2]);
-    const result = await processBatch(sqsEvent(...objects(1)), lambdaClock(() => 33_334), deps, () => wall);
+    const result = await processBatch(
+      sqsEvent(...objects(1)),
+      lambdaClock(() => 33_334),
+      deps,
+      () => wall,
+    );
     expect(result.batchItemFailures).toEqual([]);
     expect(sleeps).toEqual([2_000]);
     expect(client.commits).toHaveLength(1);
@@ -271,7 +290,12 @@ describe('processBatch: Retry-After and the message visibility', () => {
       ]),
       'msg-both',
     );
-    const result = await processBatch(sqsEvent(both), lambdaClock(() => 33_334), deps, () => wall);
+    const result = await processBatch(
+      sqsEvent(both),
+      lambdaClock(() => 33_334),
+      deps,
+      () => wall,
+    );
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'msg-both' }]);
     expect(changes.map((c) => [c.message.messageId, c.seconds])).toEqual([['msg-both', 300]]);
   });
@@ -279,7 +303,12 @@ describe('processBatch: Retry-After and the message visibility', () => {
   it("clamps a Retry-After beyond SQS's 12 hours to 43,200 s and says so", async () => {
     const deps = rateLimitedSetup([100_000]);
     const warn = vi.spyOn(deps.logger, 'warn');
-    const result = await processBatch(sqsEvent(...objects(1)), lambdaClock(() => 33_334), deps, () => wall);
+    const result = await processBatch(
+      sqsEvent(...objects(1)),
+      lambdaClock(() => 33_334),
+      deps,
+      () => wall,
+    );
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'msg-0' }]);
     expect(changes.map((c) => c.seconds)).toEqual([43_200]);
     expect(warn).toHaveBeenCalledWith(
@@ -291,9 +320,17 @@ describe('processBatch: Retry-After and the message visibility', () => {
   it('still reports the failure, and logs the message id, when ChangeMessageVisibility fails', async () => {
     const deps = rateLimitedSetup([120], { change: () => Promise.reject(new Error('AccessDenied: sqs:ChangeMessageVisibility')) });
     const error = vi.spyOn(deps.logger, 'error');
-    const result = await processBatch(sqsEvent(...objects(1)), lambdaClock(() => 33_334), deps, () => wall);
+    const result = await processBatch(
+      sqsEvent(...objects(1)),
+      lambdaClock(() => 33_334),
+      deps,
+      () => wall,
+    );
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'msg-0' }]);
-    expect(error).toHaveBeenCalledWith(expect.stringContaining('ChangeMessageVisibility failed'), expect.objectContaining({ messageId: 'msg-0', visibilityTimeoutSeconds: 120 }));
+    expect(error).toHaveBeenCalledWith(
+      expect.stringContaining('ChangeMessageVisibility failed'),
+      expect.objectContaining({ messageId: 'msg-0', visibilityTimeoutSeconds: 120 }),
+    );
   });
 
   it('does not let a hung ChangeMessageVisibility outlast the invocation: it is given up and the failure still reported', async () => {
@@ -304,21 +341,32 @@ describe('processBatch: Retry-After and the message visibility', () => {
     const clock = lambdaClock(() => (++reads <= 1 ? 33_334 : 600));
     const result = await processBatch(sqsEvent(...objects(1)), clock, deps, () => wall);
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'msg-0' }]);
-    expect(error).toHaveBeenCalledWith(expect.stringContaining('ChangeMessageVisibility failed'), expect.objectContaining({ messageId: 'msg-0' }));
+    expect(error).toHaveBeenCalledWith(
+      expect.stringContaining('ChangeMessageVisibility failed'),
+      expect.objectContaining({ messageId: 'msg-0' }),
+    );
   });
 
   it('changes no visibility for a retry without Retry-After', async () => {
     const deps = rateLimitedSetup([]);
     client.failNext('commitUpload', apiError(503, { title: 'unavailable' }));
-    const result = await processBatch(sqsEvent(...objects(1)), lambdaClock(() => 33_334), deps, () => wall);
+    const result = await processBatch(
+      sqsEvent(...objects(1)),
+      lambdaClock(() => 33_334),
+      deps,
+      () => wall,
+    );
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'msg-0' }]);
     expect(changes).toEqual([]);
   });
 });
 
 describe('processBatch: records in flight per connector', () => {
-  it('runs as many records at once as recordConcurrency says, but never more than the connector\'s cap', async () => {
-    for (const [recordConcurrency, expected] of [[7, 7], [50, 10]] as const) {
+  it("runs as many records at once as recordConcurrency says, but never more than the connector's cap", async () => {
+    for (const [recordConcurrency, expected] of [
+      [7, 7],
+      [50, 10],
+    ] as const) {
       s3.reset();
       const deps = setup({ recordConcurrency });
       let inFlight = 0;

@@ -28,7 +28,17 @@ const TAGS = [
 const UPLOAD_METHODS = ['createPresignedUpload', 'putPresigned', 'commitUpload'] as const;
 
 function event(key: string, sequencer: string): S3ObjectEvent {
-  return { eventName: 'ObjectCreated:Put', created: true, bucket: BUCKET, key, rawKey: key, versionId: `v-${key}`, size: 2048, sequencer, source: 's3' };
+  return {
+    eventName: 'ObjectCreated:Put',
+    created: true,
+    bucket: BUCKET,
+    key,
+    rawKey: key,
+    versionId: `v-${key}`,
+    size: 2048,
+    sequencer,
+    source: 's3',
+  };
 }
 
 /** DynamoDB answers as a table would for a new object: the claim returns its item, nothing else is there. */
@@ -45,7 +55,9 @@ function setup(): void {
   client = new FakeIBinderClient(BINDERS);
   const base = makeDeps({ client, config: makeConfig(), now: () => NOW });
   const ledger = new IngestLedger({
-    client: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-north-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })),
+    client: DynamoDBDocumentClient.from(
+      new DynamoDBClient({ region: 'eu-north-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
+    ),
     tableName: 'ledger',
     leaseSeconds: 900,
     now: () => NOW.getTime(),
@@ -75,10 +87,17 @@ describe('one small file on the happy path', () => {
     expect(await processObjectRecord(event('inbox/second.pdf', '0B'), 'msg-2', deps)).toMatchObject({ status: 'committed' });
 
     const after = iBinderCalls();
-    const iBinder = Object.fromEntries(Object.entries(after).map(([method, n]) => [method, n - (before[method] ?? 0)]).filter(([, n]) => Number(n) > 0));
+    const iBinder = Object.fromEntries(
+      Object.entries(after)
+        .map(([method, n]) => [method, n - (before[method] ?? 0)])
+        .filter(([, n]) => Number(n) > 0),
+    );
     expect(iBinder).toEqual(Object.fromEntries(UPLOAD_METHODS.map((m) => [m, 1])));
 
-    const s3Calls = s3.calls().map((c) => c.args[0].constructor.name).sort();
+    const s3Calls = s3
+      .calls()
+      .map((c) => c.args[0].constructor.name)
+      .sort();
     expect(s3Calls).toEqual(['DeleteObjectCommand', 'GetObjectCommand', 'GetObjectTaggingCommand', 'HeadObjectCommand']);
     // No ledger read before the claim: the one read is the key's order, beside the object's head.
     expect(ddb.commandCalls(GetCommand).map((c) => String(c.args[0].input.Key?.pk))).toEqual(['key#inbox-bucket#inbox/second.pdf']);
@@ -97,7 +116,13 @@ describe('one small file on the happy path', () => {
     s3.on(HeadObjectCommand).callsFake(async () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       headAnswered = true;
-      return { ContentLength: Buffer.byteLength('hello, iBinder'), ContentType: 'application/pdf', LastModified: new Date('2025-01-15T08:00:00Z'), VersionId: 'v-inbox/slow.pdf', Metadata: {} };
+      return {
+        ContentLength: Buffer.byteLength('hello, iBinder'),
+        ContentType: 'application/pdf',
+        LastModified: new Date('2025-01-15T08:00:00Z'),
+        VersionId: 'v-inbox/slow.pdf',
+        Metadata: {},
+      };
     });
     s3.on(GetObjectTaggingCommand).callsFake(() => {
       if (!headAnswered) startedBeforeHeadAnswered.push('tags');
@@ -113,7 +138,7 @@ describe('one small file on the happy path', () => {
     expect(startedBeforeHeadAnswered.sort()).toEqual(['key order', 'tags']);
   });
 
-  it('records the commit and gives the key\'s commit lease up in one transaction', async () => {
+  it("records the commit and gives the key's commit lease up in one transaction", async () => {
     setup();
     serveInboxObject(s3, { key: 'inbox/order.pdf', versionId: 'v-inbox/order.pdf', tags: TAGS });
     expect(await processObjectRecord(event('inbox/order.pdf', '0D'), 'msg-4', deps)).toMatchObject({ status: 'committed' });

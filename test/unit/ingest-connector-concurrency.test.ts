@@ -3,7 +3,7 @@ import { CONNECTOR_RECORD_CAPS, recordsInFlight, UNKNOWN_CONNECTOR_RECORD_CAP } 
 import { PipelineConfigSchema } from '../../shared/config/runtime.js';
 
 describe('recordsInFlight', () => {
-  it('takes the setting up to the connector\'s cap, and never less than one', () => {
+  it("takes the setting up to the connector's cap, and never less than one", () => {
     expect(recordsInFlight(4, 'ibinder')).toBe(4);
     expect(recordsInFlight(100, 'ibinder')).toBe(CONNECTOR_RECORD_CAPS.ibinder);
     expect(recordsInFlight(100, 'bynder')).toBe(CONNECTOR_RECORD_CAPS.bynder);
@@ -15,7 +15,7 @@ describe('recordsInFlight', () => {
     expect(recordsInFlight(100, 'another-system')).toBe(UNKNOWN_CONNECTOR_RECORD_CAP);
   });
 
-  it('defaults the setting to the batch size of 10, all of which iBinder\'s cap lets run at once', () => {
+  it("defaults the setting to the batch size of 10, all of which iBinder's cap lets run at once", () => {
     const config = PipelineConfigSchema.parse({
       environment: 'test',
       tenantId: 't',

@@ -18,7 +18,9 @@ const ARN = 'arn:aws:sqs:eu-north-1:123456789012:ibinder-pipeline-prod-ingest';
 describe('queueUrlOfArn', () => {
   it('derives the queue URL of a queue ARN, China regions included', () => {
     expect(queueUrlOfArn(ARN)).toBe('https://sqs.eu-north-1.amazonaws.com/123456789012/ibinder-pipeline-prod-ingest');
-    expect(queueUrlOfArn('arn:aws-cn:sqs:cn-north-1:123456789012:q.fifo')).toBe('https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q.fifo');
+    expect(queueUrlOfArn('arn:aws-cn:sqs:cn-north-1:123456789012:q.fifo')).toBe(
+      'https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q.fifo',
+    );
   });
 
   it('names the ARN it cannot read', () => {
@@ -33,13 +35,19 @@ describe('SqsMessageVisibility', () => {
     sqs.on(ChangeMessageVisibilityCommand).resolves({});
     await new SqsMessageVisibility(new SQSClient({ region: 'eu-north-1' })).change(message, 120);
     expect(sqs.commandCalls(ChangeMessageVisibilityCommand).map((c) => c.args[0].input)).toEqual([
-      { QueueUrl: 'https://sqs.eu-north-1.amazonaws.com/123456789012/ibinder-pipeline-prod-ingest', ReceiptHandle: 'rh-1', VisibilityTimeout: 120 },
+      {
+        QueueUrl: 'https://sqs.eu-north-1.amazonaws.com/123456789012/ibinder-pipeline-prod-ingest',
+        ReceiptHandle: 'rh-1',
+        VisibilityTimeout: 120,
+      },
     ]);
   });
 
   it('uses a configured queue URL when given one', async () => {
     sqs.on(ChangeMessageVisibilityCommand).resolves({});
-    await new SqsMessageVisibility(new SQSClient({ region: 'eu-north-1' }), { queueUrl: 'http://127.0.0.1:9324/000000000000/ingest' }).change(message, 5);
+    await new SqsMessageVisibility(new SQSClient({ region: 'eu-north-1' }), {
+      queueUrl: 'http://127.0.0.1:9324/000000000000/ingest',
+    }).change(message, 5);
     expect(sqs.commandCalls(ChangeMessageVisibilityCommand)[0]?.args[0].input.QueueUrl).toBe('http://127.0.0.1:9324/000000000000/ingest');
   });
 });
@@ -57,7 +65,10 @@ describe('the SQS simulator honours a visibility change', () => {
         const record = event.Records[0];
         if (!record) throw new Error('empty batch');
         if (deliveries.length === 1) {
-          await port.change({ messageId: record.messageId, receiptHandle: record.receiptHandle, eventSourceARN: record.eventSourceARN }, 600);
+          await port.change(
+            { messageId: record.messageId, receiptHandle: record.receiptHandle, eventSourceARN: record.eventSourceARN },
+            600,
+          );
           return { batchItemFailures: [{ itemIdentifier: record.messageId }] };
         }
         return { batchItemFailures: [] };
@@ -79,10 +90,14 @@ describe('the SQS simulator honours a visibility change', () => {
     expect(() => queue.changeVisibility(first.receiptHandle, 1.5)).toThrow(RangeError);
     expect(queue.changeVisibility('not-a-handle#1#x', 10)).toBe(false);
     const port = simulatedMessageVisibility();
-    await expect(port.change({ messageId: 'm', receiptHandle: first.receiptHandle, eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:nowhere' }, 10)).rejects.toThrow(
-      /no simulated queue has the ARN/,
+    await expect(
+      port.change({ messageId: 'm', receiptHandle: first.receiptHandle, eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:nowhere' }, 10),
+    ).rejects.toThrow(/no simulated queue has the ARN/);
+    await expect(port.change({ messageId: 'm', receiptHandle: 'stale#1#x', eventSourceARN: queue.arn }, 10)).rejects.toThrow(
+      /not the message's latest/,
     );
-    await expect(port.change({ messageId: 'm', receiptHandle: 'stale#1#x', eventSourceARN: queue.arn }, 10)).rejects.toThrow(/not the message's latest/);
-    await expect(port.change({ messageId: 'm', receiptHandle: first.receiptHandle, eventSourceARN: queue.arn }, 10)).resolves.toBeUndefined();
+    await expect(
+      port.change({ messageId: 'm', receiptHandle: first.receiptHandle, eventSourceARN: queue.arn }, 10),
+    ).resolves.toBeUndefined();
   });
 });

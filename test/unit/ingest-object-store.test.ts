@@ -27,7 +27,9 @@ describe('copyObjectVersion', () => {
 
   it('copies a larger object part by part, carrying its tags, so a too-large rejection loses nothing', async () => {
     s3mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 'mpu-1' });
-    s3mock.on(UploadPartCopyCommand).callsFake((input: { PartNumber?: number }) => ({ CopyPartResult: { ETag: `"etag-${input.PartNumber}"` } }));
+    s3mock
+      .on(UploadPartCopyCommand)
+      .callsFake((input: { PartNumber?: number }) => ({ CopyPartResult: { ETag: `"etag-${input.PartNumber}"` } }));
     s3mock.on(CompleteMultipartUploadCommand).resolves({});
     const size = MAX_SINGLE_COPY_BYTES + 1;
     await copyObjectVersion(s3, {

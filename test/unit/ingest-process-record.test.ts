@@ -12,7 +12,14 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { processObjectRecord } from '../../functions/ingest/process-record.js';
 import type { RejectionReport } from '../../functions/ingest/rejection.js';
 import type { Destination } from '../../shared/destination/types.js';
-import { LedgerConflictError, type ClaimLease, type ClaimResult, type CommitPlan, type LedgerEntry, type ObjectRef } from '../../shared/ledger/types.js';
+import {
+  LedgerConflictError,
+  type ClaimLease,
+  type ClaimResult,
+  type CommitPlan,
+  type LedgerEntry,
+  type ObjectRef,
+} from '../../shared/ledger/types.js';
 import type { S3ObjectEvent } from '../../shared/s3/event.js';
 import type { S3Tag } from '../../shared/s3/tags.js';
 import { apiError, FakeIBinderClient } from '../helpers/fake-ibinder.js';
@@ -87,7 +94,10 @@ function writtenReport(): RejectionReport {
 /** Names of the S3 writes, in order. */
 function s3Writes(): string[] {
   const writes = ['CopyObjectCommand', 'PutObjectCommand', 'DeleteObjectCommand', 'PutObjectTaggingCommand'];
-  return s3.calls().map((c) => c.args[0].constructor.name).filter((n) => writes.includes(n));
+  return s3
+    .calls()
+    .map((c) => c.args[0].constructor.name)
+    .filter((n) => writes.includes(n));
 }
 
 beforeEach(() => {
@@ -146,10 +156,12 @@ describe('processObjectRecord: happy path', () => {
     ]);
   });
 
-  it('uses a routing rule for an untagged object and the key\'s last segment as the name', async () => {
+  it("uses a routing rule for an untagged object and the key's last segment as the name", async () => {
     setup({
       tags: [],
-      config: { routingRules: [{ prefix: 'inbox/', target: { binderId: BINDER_ID, folderPath: 'Reports', metadata: { discipline: 'd-arch' } } }] },
+      config: {
+        routingRules: [{ prefix: 'inbox/', target: { binderId: BINDER_ID, folderPath: 'Reports', metadata: { discipline: 'd-arch' } } }],
+      },
     });
     expect((await processObjectRecord(event(), 'msg-1', deps)).status).toBe('committed');
     expect(client.commits[0]).toMatchObject({ folderId: 'f-reports', request: { fileName: 'Site plan Årsta.pdf' } });
@@ -158,7 +170,9 @@ describe('processObjectRecord: happy path', () => {
 
   it('acknowledges non-create events and folder markers without reading the object', async () => {
     setup();
-    expect(await processObjectRecord(event({ eventName: 'ObjectRemoved:Delete', created: false }), 'm', deps)).toMatchObject({ status: 'skipped' });
+    expect(await processObjectRecord(event({ eventName: 'ObjectRemoved:Delete', created: false }), 'm', deps)).toMatchObject({
+      status: 'skipped',
+    });
     expect(await processObjectRecord(event({ key: 'inbox/folder/', size: 0 }), 'm', deps)).toMatchObject({ status: 'skipped' });
     expect(s3.calls()).toHaveLength(0);
   });
@@ -187,7 +201,10 @@ describe('processObjectRecord: exactly once', () => {
   it('acknowledges an object that is gone and unknown to the ledger (nothing to ingest)', async () => {
     setup();
     s3.on(HeadObjectCommand).rejects(notFound());
-    expect(await processObjectRecord(event(), 'msg-1', deps)).toMatchObject({ status: 'skipped', reason: expect.stringContaining('nothing to ingest') });
+    expect(await processObjectRecord(event(), 'msg-1', deps)).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringContaining('nothing to ingest'),
+    });
   });
 
   it('resumes after a crash between PUT and commit: commits the stored uploadId without a new PUT', async () => {
@@ -312,7 +329,10 @@ describe('processObjectRecord: resume after the tags changed', () => {
       written.push(String(chunk));
       return true;
     };
-    const spies = [vi.spyOn(process.stdout, 'write').mockImplementation(capture), vi.spyOn(process.stderr, 'write').mockImplementation(capture)];
+    const spies = [
+      vi.spyOn(process.stdout, 'write').mockImplementation(capture),
+      vi.spyOn(process.stderr, 'write').mockImplementation(capture),
+    ];
     let second;
     try {
       const { Logger } = await import('@aws-lambda-powertools/logger');
@@ -334,9 +354,14 @@ describe('processObjectRecord: resume after the tags changed', () => {
     expect(client.commits).toHaveLength(1);
     expect(client.commits[0]).toMatchObject({ folderId: 'f-struct' });
     expect(await ledger.get(REF)).toMatchObject({ state: 'committed', folderId: 'f-struct', binderId: BINDER_ID });
-    const lines = written.join('').split('\n').filter((line) => line.startsWith('{'));
+    const lines = written
+      .join('')
+      .split('\n')
+      .filter((line) => line.startsWith('{'));
     // The current tags do not count: the log says where the file went instead.
-    const resuming = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((l) => String(l.message).includes('resuming with the stored commit plan'));
+    const resuming = lines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((l) => String(l.message).includes('resuming with the stored commit plan'));
     expect(resuming).toMatchObject({ level: 'INFO', storedPlan: { folderId: 'f-struct', folderPath: 'Drawings/Structural' } });
   });
 
@@ -360,7 +385,7 @@ describe('processObjectRecord: resume after the tags changed', () => {
     expect(await ledger.get(REF)).toMatchObject({ state: 'committed', folderId: 'f-arch' });
   });
 
-  it('uploads again with the current plan only when the stored plan\'s commit is refused (the upload expired)', async () => {
+  it("uploads again with the current plan only when the stored plan's commit is refused (the upload expired)", async () => {
     setupResume({ crashAfterFirstCommit: false });
     ledger.seed(REF, {
       state: 'claimed',
@@ -391,7 +416,11 @@ describe('processObjectRecord: permanent failures', () => {
     setup();
     client.failNext(
       'commitUpload',
-      apiError(400, { title: 'One or more validation errors occurred.', traceId: '00-abc-01', fieldErrors: { fileName: ['The file type is not allowed.'] } }),
+      apiError(400, {
+        title: 'One or more validation errors occurred.',
+        traceId: '00-abc-01',
+        fieldErrors: { fileName: ['The file type is not allowed.'] },
+      }),
     );
     const outcome = await processObjectRecord(event(), 'msg-1', deps);
 
@@ -417,7 +446,11 @@ describe('processObjectRecord: permanent failures', () => {
       ibinder: { status: 400, title: 'One or more validation errors occurred.', traceId: '00-abc-01' },
     });
     expect(report.problems).toEqual([
-      expect.objectContaining({ code: 'ibinder', field: 'ibinder:fileName', message: expect.stringContaining('The file type is not allowed.') }),
+      expect.objectContaining({
+        code: 'ibinder',
+        field: 'ibinder:fileName',
+        message: expect.stringContaining('The file type is not allowed.'),
+      }),
     ]);
     expect(report.howToRetry).toContain(`s3://${BUCKET}/inbox/Site plan Årsta.pdf`);
     expect(s3.commandCalls(DeleteObjectCommand)[0]?.args[0].input).toEqual({ Bucket: BUCKET, Key: KEY, VersionId: VERSION });
@@ -443,12 +476,15 @@ describe('processObjectRecord: permanent failures', () => {
     expect(client.callCount('createPresignedUpload')).toBe(0);
     // Claimed first: only the claim's holder writes to rejected/.
     expect(deps.ledger.changes(REF)).toEqual(['claimed', 'rejected']);
-    expect(writtenReport().howToRetry).toContain('Fix the object\'s tags (ibinder:colour, ibinder:filename');
+    expect(writtenReport().howToRetry).toContain("Fix the object's tags (ibinder:colour, ibinder:filename");
   });
 
   it('rejects an empty file and a file over the maximum size', async () => {
     setup({ content: Buffer.alloc(0) });
-    expect(await processObjectRecord(event({ size: 0 }), 'msg-1', deps)).toMatchObject({ status: 'rejected', problems: [{ code: 'empty-file' }] });
+    expect(await processObjectRecord(event({ size: 0 }), 'msg-1', deps)).toMatchObject({
+      status: 'rejected',
+      problems: [{ code: 'empty-file' }],
+    });
 
     s3.reset();
     setup({ config: { maxFileSizeBytes: 10 } });
@@ -473,7 +509,12 @@ describe('processObjectRecord: permanent failures', () => {
   });
 
   it('rejects an unknown binder given with a folder id (found when looking for the folder in it)', async () => {
-    setup({ tags: [{ Key: 'ibinder:binder', Value: 'Nope00000' }, { Key: 'ibinder:folder', Value: '0b6f4c2e-91d3-4a7b-8e5f-3c1d9a2b7e60' }] });
+    setup({
+      tags: [
+        { Key: 'ibinder:binder', Value: 'Nope00000' },
+        { Key: 'ibinder:folder', Value: '0b6f4c2e-91d3-4a7b-8e5f-3c1d9a2b7e60' },
+      ],
+    });
     const outcome = await processObjectRecord(event(), 'msg-1', deps);
     expect(outcome).toMatchObject({ status: 'rejected', problems: [{ field: 'ibinder:binder' }] });
   });
@@ -493,7 +534,7 @@ describe('processObjectRecord: transient failures', () => {
     expect(client.callCount('putPresigned')).toBe(1);
   });
 
-  it('treats a refused presign and a refused PUT as transient (not the file\'s fault)', async () => {
+  it("treats a refused presign and a refused PUT as transient (not the file's fault)", async () => {
     setup();
     client.failNext('createPresignedUpload', apiError(403, { title: 'Forbidden' }));
     expect((await processObjectRecord(event(), 'msg-1', deps)).status).toBe('retry');
@@ -512,12 +553,18 @@ describe('processObjectRecord: transient failures', () => {
   it('retries on S3 throttling', async () => {
     setup();
     s3.on(HeadObjectCommand).rejects(s3Throttled());
-    expect(await processObjectRecord(event(), 'msg-1', deps)).toMatchObject({ status: 'retry', reason: expect.stringContaining('SlowDown') });
+    expect(await processObjectRecord(event(), 'msg-1', deps)).toMatchObject({
+      status: 'retry',
+      reason: expect.stringContaining('SlowDown'),
+    });
   });
 
   it('retries an untagged object within the grace period, then rejects it as untagged', async () => {
     setup({ tags: [{ Key: 'producer', Value: 'erp' }], lastModified: new Date(NOW.getTime() - 60_000) });
-    expect(await processObjectRecord(event(), 'msg-1', deps)).toMatchObject({ status: 'retry', reason: expect.stringContaining('untagged') });
+    expect(await processObjectRecord(event(), 'msg-1', deps)).toMatchObject({
+      status: 'retry',
+      reason: expect.stringContaining('untagged'),
+    });
     expect(s3Writes()).toEqual([]);
 
     s3.reset();
@@ -529,13 +576,16 @@ describe('processObjectRecord: transient failures', () => {
 });
 
 describe('processObjectRecord: logs', () => {
-  it('never logs the presigned URL\'s signature', async () => {
+  it("never logs the presigned URL's signature", async () => {
     const written: string[] = [];
     const capture = (chunk: string | Uint8Array): boolean => {
       written.push(String(chunk));
       return true;
     };
-    const spies = [vi.spyOn(process.stdout, 'write').mockImplementation(capture), vi.spyOn(process.stderr, 'write').mockImplementation(capture)];
+    const spies = [
+      vi.spyOn(process.stdout, 'write').mockImplementation(capture),
+      vi.spyOn(process.stderr, 'write').mockImplementation(capture),
+    ];
     try {
       setup();
       const { Logger } = await import('@aws-lambda-powertools/logger');
@@ -616,10 +666,13 @@ describe('processObjectRecord: one message delivered twice at once (claim tokens
     expect(client.callCount('putPresigned')).toBe(1);
     expect(client.callCount('commitUpload')).toBe(1);
     expect(client.allVersions()).toHaveLength(1);
-    expect(await ledger.get(REF)).toMatchObject({ state: 'committed', documentVersionId: b.status === 'committed' ? b.documentVersionId : 'none' });
+    expect(await ledger.get(REF)).toMatchObject({
+      state: 'committed',
+      documentVersionId: b.status === 'committed' ? b.documentVersionId : 'none',
+    });
   });
 
-  it('refuses every write of a superseded claim of the same message, and accepts the new one\'s', async () => {
+  it("refuses every write of a superseded claim of the same message, and accepts the new one's", async () => {
     const ledger = new InMemoryIngestLedger(900_000, () => NOW.getTime());
     const old = await ledger.claim(REF, 'msg-1');
     const current = await ledger.claim(REF, 'msg-1');
@@ -630,7 +683,9 @@ describe('processObjectRecord: one message delivered twice at once (claim tokens
     await ledger.recordUpload(REF, current.lease, 'up-new', STORED_PLAN);
     await expect(ledger.markTransferred(REF, old.lease, 'up-new')).rejects.toBeInstanceOf(LedgerConflictError);
     await expect(ledger.markRejected(REF, old.lease, [])).rejects.toBeInstanceOf(LedgerConflictError);
-    await expect(ledger.markCommitted(REF, old.lease, { documentId: 'd', documentVersionId: 'v-old' })).rejects.toBeInstanceOf(LedgerConflictError);
+    await expect(ledger.markCommitted(REF, old.lease, { documentId: 'd', documentVersionId: 'v-old' })).rejects.toBeInstanceOf(
+      LedgerConflictError,
+    );
     await ledger.markTransferred(REF, current.lease, 'up-new');
     await ledger.markCommitted(REF, current.lease, { documentId: 'd', documentVersionId: 'v-new' });
     // A late commit of the same version is success; of another version, a conflict naming the recorded one.
@@ -655,7 +710,6 @@ describe('processObjectRecord: an accepted file is never rejected later', () => 
     expect(s3Writes()).toEqual(['CopyObjectCommand', 'PutObjectCommand', 'DeleteObjectCommand']);
     expect(deps.metrics.rejected).toEqual(['metadata']);
   });
-
 
   it('resumes the commit after a crash after the commit, although the new tags would be rejected: no rejected/ copy, one document', async () => {
     client = new FakeIBinderClient(BINDERS);
@@ -699,7 +753,12 @@ describe('processObjectRecord: an accepted file is never rejected later', () => 
 
   it('writes nothing to rejected/ while another consumer holds a live claim on the object', async () => {
     setup({ tags: INVALID });
-    seedClaim({ owner: 'msg-other', claimToken: 'token-other', leaseExpiresAt: NOW.getTime() + 60_000, claimedAt: '2025-01-15T08:59:00.000Z' });
+    seedClaim({
+      owner: 'msg-other',
+      claimToken: 'token-other',
+      leaseExpiresAt: NOW.getTime() + 60_000,
+      claimedAt: '2025-01-15T08:59:00.000Z',
+    });
     const outcome = await processObjectRecord(event(), 'msg-1', deps);
     expect(outcome).toMatchObject({ status: 'retry', reason: expect.stringContaining('busy: claimed by message msg-other') });
     expect(s3Writes()).toEqual([]);
@@ -709,7 +768,7 @@ describe('processObjectRecord: an accepted file is never rejected later', () => 
 });
 
 describe('InMemoryIngestLedger', () => {
-  it('follows the DynamoDB ledger\'s claim rules (expired lease takeover, same-owner takeover, busy)', async () => {
+  it("follows the DynamoDB ledger's claim rules (expired lease takeover, same-owner takeover, busy)", async () => {
     let now = 0;
     const ledger = new InMemoryIngestLedger(1000, () => now);
     expect((await ledger.claim(REF, 'a')).outcome).toBe('claimed');

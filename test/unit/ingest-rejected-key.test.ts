@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { isShortenedRejectedKey, rejectedKeyFor, reportKeyFor, S3_MAX_KEY_BYTES, unshortenedRejectedKeyFor } from '../../functions/ingest/rejection.js';
+import {
+  isShortenedRejectedKey,
+  rejectedKeyFor,
+  reportKeyFor,
+  S3_MAX_KEY_BYTES,
+  unshortenedRejectedKeyFor,
+} from '../../functions/ingest/rejection.js';
 
 const bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
 
@@ -17,7 +23,7 @@ describe('rejectedKeyFor', () => {
     expect(rejectedKeyFor(over, 'inbox/', 'rejected/')).not.toBe(unshortenedRejectedKeyFor(over, 'inbox/', 'rejected/'));
   });
 
-  it('shortens a key whose copy or report would pass S3\'s limit: under rejected/, same start, ~hash, report within 1,024 bytes', () => {
+  it("shortens a key whose copy or report would pass S3's limit: under rejected/, same start, ~hash, report within 1,024 bytes", () => {
     const key = `inbox/erp/${'å'.repeat(300)}/${'Drawing '.repeat(50)}.pdf`; // 1,022 bytes: a valid S3 key
     expect(bytes(key)).toBeLessThanOrEqual(S3_MAX_KEY_BYTES);
     const shortened = rejectedKeyFor(key, 'inbox/', 'rejected/');

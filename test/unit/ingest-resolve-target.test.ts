@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { chooseTarget, fileNameFromKey, matchRoutingRule, resolveTarget, type ResolveTargetInput } from '../../functions/ingest/resolve-target.js';
+import {
+  chooseTarget,
+  fileNameFromKey,
+  matchRoutingRule,
+  resolveTarget,
+  type ResolveTargetInput,
+} from '../../functions/ingest/resolve-target.js';
 import type { PipelineConfigInput } from '../../shared/config/runtime.js';
 import { FolderResolver } from '../../shared/ibinder/folder-resolver.js';
 import { parseIngestTags, type S3Tag } from '../../shared/s3/tags.js';
@@ -25,7 +31,12 @@ const rules: Pick<PipelineConfigInput, 'defaultTarget' | 'routingRules'> = {
     { prefix: 'inbox/', target: { binderId: PROJECT_ID, folderId: FOLDER.reports, metadata: { status: 's-draft' } } },
     {
       prefix: 'inbox/scanner/',
-      target: { binderId: PROJECT_ID, folderPath: 'Drawings/Structural', metadata: { discipline: 'd-struct', status: 's-draft' }, version: 'scan' },
+      target: {
+        binderId: PROJECT_ID,
+        folderPath: 'Drawings/Structural',
+        metadata: { discipline: 'd-struct', status: 's-draft' },
+        version: 'scan',
+      },
     },
   ],
 };
@@ -39,9 +50,13 @@ describe('matchRoutingRule', () => {
   });
 
   it('matches a key typed in NFD against a prefix configured in NFC, and the other way round', () => {
-    const nfcRules = makeConfig({ routingRules: [{ prefix: `inbox/${ARSTA_NFC}/`, target: { binderId: PROJECT_ID, folderPath: 'Reports' } }] }).routingRules;
+    const nfcRules = makeConfig({
+      routingRules: [{ prefix: `inbox/${ARSTA_NFC}/`, target: { binderId: PROJECT_ID, folderPath: 'Reports' } }],
+    }).routingRules;
     expect(matchRoutingRule(`inbox/${ARSTA_NFD}/a.pdf`, nfcRules)?.prefix).toBe(`inbox/${ARSTA_NFC}/`);
-    const nfdConfigured = makeConfig({ routingRules: [{ prefix: `inbox/${ARSTA_NFD}/`, target: { binderId: PROJECT_ID, folderPath: 'Reports' } }] });
+    const nfdConfigured = makeConfig({
+      routingRules: [{ prefix: `inbox/${ARSTA_NFD}/`, target: { binderId: PROJECT_ID, folderPath: 'Reports' } }],
+    });
     // The config schema keeps prefixes in NFC.
     expect(nfdConfigured.routingRules[0]?.prefix).toBe(`inbox/${ARSTA_NFC}/`);
     expect(matchRoutingRule(`inbox/${ARSTA_NFC}/a.pdf`, nfdConfigured.routingRules)).toBeDefined();
@@ -95,7 +110,7 @@ describe('resolveTarget precedence', () => {
     });
   });
 
-  it('keeps the rule\'s folder, metadata and version when the tags name the rule\'s own binder; tags win element by element', async () => {
+  it("keeps the rule's folder, metadata and version when the tags name the rule's own binder; tags win element by element", async () => {
     const { resolve } = setup(rules);
     const r = await resolve('inbox/scanner/x.pdf', [
       { Key: 'ibinder:binder', Value: PROJECT_ID },
@@ -111,7 +126,7 @@ describe('resolveTarget precedence', () => {
     });
   });
 
-  it('keeps the default target\'s metadata too when the tags name its binder and another folder', async () => {
+  it("keeps the default target's metadata too when the tags name its binder and another folder", async () => {
     const { resolve } = setup({ defaultTarget: rules.defaultTarget });
     const r = await resolve('inbox/x.pdf', [
       { Key: 'ibinder:binder', Value: OTHER_PROJECT_ID },
@@ -134,7 +149,7 @@ describe('resolveTarget precedence', () => {
     expect(r.plan.version).toBeUndefined();
   });
 
-  it('requires a folder from the tags when another binder than the rule\'s is tagged, and says why', async () => {
+  it("requires a folder from the tags when another binder than the rule's is tagged, and says why", async () => {
     const { resolve } = setup(rules);
     const r = await resolve('inbox/x.pdf', [{ Key: 'ibinder:binder', Value: OTHER_PROJECT_ID }]);
     if (r.kind !== 'invalid') throw new Error(`expected invalid, got ${r.kind}`);
@@ -180,7 +195,10 @@ describe('resolveTarget folders by id', () => {
       { Key: 'ibinder:folder', Value: FOLDER.otherInbox },
     ];
     // Warm the cache first, so that the miss is confirmed without it.
-    await resolve('inbox/x.pdf', [{ Key: 'ibinder:binder', Value: PROJECT_ID }, { Key: 'ibinder:folder', Value: FOLDER.reports }]);
+    await resolve('inbox/x.pdf', [
+      { Key: 'ibinder:binder', Value: PROJECT_ID },
+      { Key: 'ibinder:folder', Value: FOLDER.reports },
+    ]);
     const topBefore = client.callCount('listTopFolders');
     const r = await resolve('inbox/x.pdf', tags);
     if (r.kind !== 'invalid') throw new Error(`expected invalid, got ${r.kind}`);
@@ -223,7 +241,7 @@ describe('resolveTarget folder paths', () => {
     expect(r.plan.target).toEqual({ binderId: PROJECT_ID, folderId: FOLDER.arsta, folderPath: `Drawings/Architecture/${ARSTA_NFC}` });
   });
 
-  it('reports an unknown binder with iBinder\'s status and traceId', async () => {
+  it("reports an unknown binder with iBinder's status and traceId", async () => {
     const { resolve } = setup();
     const r = await resolve('inbox/x.pdf', [
       { Key: 'ibinder:binder', Value: 'Nope00000' },
@@ -264,7 +282,7 @@ describe('resolveTarget folder paths', () => {
 });
 
 describe('resolveTarget file names', () => {
-  it('names the document after the key\'s last segment in NFC', () => {
+  it("names the document after the key's last segment in NFC", () => {
     expect(fileNameFromKey(`inbox/a/${ARSTA_NFD} plan.pdf`)).toBe(`${ARSTA_NFC} plan.pdf`);
     expect(fileNameFromKey(`inbox/a/${ARSTA_NFD} plan.pdf`)).not.toBe(`${ARSTA_NFD} plan.pdf`);
   });

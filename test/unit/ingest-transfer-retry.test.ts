@@ -38,7 +38,16 @@ let client: FakeIBinderClient;
 function storageError(status: number): PresignedStorageError {
   const request = { method: 'PUT', path: '/upload/upload-1' };
   const kind = status >= 500 ? 'transient' : 'permanent';
-  return new PresignedStorageError(`presigned storage PUT ${request.path} answered ${status}`, kind, request, status, undefined, {}, undefined, undefined);
+  return new PresignedStorageError(
+    `presigned storage PUT ${request.path} answered ${status}`,
+    kind,
+    request,
+    status,
+    undefined,
+    {},
+    undefined,
+    undefined,
+  );
 }
 
 function setup(): TestDeps {

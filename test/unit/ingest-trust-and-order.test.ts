@@ -50,7 +50,12 @@ const TAGS: S3Tag[] = [
 
 /** Two uploads of KEY: the second is newer (higher sequencer, shorter string to exercise padding). */
 const OLDER = { versionId: 'v-older', sequencer: '0055AED6DCD90281E5', content: Buffer.from('%PDF older upload'), eTag: 'e-older' };
-const NEWER = { versionId: 'v-newer', sequencer: '55AED6DCD90281F0', content: Buffer.from('%PDF newer upload, revision B'), eTag: 'e-newer' };
+const NEWER = {
+  versionId: 'v-newer',
+  sequencer: '55AED6DCD90281F0',
+  content: Buffer.from('%PDF newer upload, revision B'),
+  eTag: 'e-newer',
+};
 
 function event(overrides: Partial<S3ObjectEvent> = {}): S3ObjectEvent {
   return {
@@ -136,7 +141,10 @@ describe('only the inbox bucket and prefix', () => {
   it('reads, copies and deletes nothing for an event of another bucket, and leaves it to the dead-letter queue', async () => {
     setup();
     const outcome = await processObjectRecord(event({ bucket: 'someone-elses-bucket', versionId: 'v1' }), 'msg-1', deps);
-    expect(outcome).toMatchObject({ status: 'retry', reason: expect.stringContaining('bucket someone-elses-bucket is not the inbox bucket inbox-bucket') });
+    expect(outcome).toMatchObject({
+      status: 'retry',
+      reason: expect.stringContaining('bucket someone-elses-bucket is not the inbox bucket inbox-bucket'),
+    });
     expect(s3.calls()).toHaveLength(0);
     expect(deps.ledger.history).toEqual([]);
   });
@@ -216,7 +224,13 @@ class UnversionedKey {
   constructor() {
     s3.on(HeadObjectCommand, { Bucket: BUCKET, Key: KEY }).callsFake(() => {
       if (!this.current) throw notFound();
-      return { ContentLength: this.current.content.length, ETag: `"${this.current.eTag}"`, LastModified: this.current.lastModified, ContentType: 'application/pdf', Metadata: {} };
+      return {
+        ContentLength: this.current.content.length,
+        ETag: `"${this.current.eTag}"`,
+        LastModified: this.current.lastModified,
+        ContentType: 'application/pdf',
+        Metadata: {},
+      };
     });
     s3.on(HeadBucketCommand).resolves({});
     s3.on(GetObjectTaggingCommand).resolves({ TagSet: TAGS });
@@ -226,7 +240,8 @@ class UnversionedKey {
       return { Body: Readable.from([this.current.content]) as never, ContentLength: this.current.content.length };
     });
     s3.on(DeleteObjectCommand, { Bucket: BUCKET, Key: KEY }).callsFake((input: { IfMatch?: string }) => {
-      if (this.current && input.IfMatch !== undefined && input.IfMatch !== `"${this.current.eTag}"`) throw s3Error('PreconditionFailed', 412);
+      if (this.current && input.IfMatch !== undefined && input.IfMatch !== `"${this.current.eTag}"`)
+        throw s3Error('PreconditionFailed', 412);
       this.current = undefined;
       return {};
     });
@@ -323,7 +338,8 @@ describe('unversioned inbox (versioning suspended or off)', () => {
 
 describe('uploads of one key end in sequencer order', () => {
   function serveBoth(): void {
-    for (const upload of [OLDER, NEWER]) serveInboxObject(s3, { key: KEY, versionId: upload.versionId, content: upload.content, tags: TAGS });
+    for (const upload of [OLDER, NEWER])
+      serveInboxObject(s3, { key: KEY, versionId: upload.versionId, content: upload.content, tags: TAGS });
   }
 
   it('commits both when the events arrive in order; the newer is the latest version', async () => {
@@ -355,7 +371,10 @@ describe('uploads of one key end in sequencer order', () => {
     expect(s3.commandCalls(DeleteObjectCommand).map((c) => c.args[0].input.VersionId)).toEqual([NEWER.versionId, OLDER.versionId]);
 
     // A redelivery of the superseded upload's event is acknowledged.
-    expect(await processObjectRecord(eventFor(OLDER), 'msg-older', deps)).toMatchObject({ status: 'skipped', reason: expect.stringContaining('superseded') });
+    expect(await processObjectRecord(eventFor(OLDER), 'msg-older', deps)).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringContaining('superseded'),
+    });
   });
 
   it('tags a superseded upload ingested:status=superseded under the tag disposition', async () => {
@@ -382,7 +401,7 @@ describe('uploads of one key end in sequencer order', () => {
     expect(latestCommittedContent()).toBe(NEWER.content.toString());
   });
 
-  it('makes a newer upload wait while an older one holds the key\'s commit step, then commits it after', async () => {
+  it("makes a newer upload wait while an older one holds the key's commit step, then commits it after", async () => {
     setup();
     serveBoth();
     const gate = gateFirstCommit();
@@ -438,7 +457,10 @@ describe('uploads of one key end in sequencer order', () => {
   it('takes a refused newer upload back out of the order, so that an older one still commits', async () => {
     setup();
     serveBoth();
-    client.failNext('commitUpload', apiError(400, { title: 'One or more validation errors occurred.', fieldErrors: { fileName: ['locked'] } }));
+    client.failNext(
+      'commitUpload',
+      apiError(400, { title: 'One or more validation errors occurred.', fieldErrors: { fileName: ['locked'] } }),
+    );
     expect(await processObjectRecord(eventFor(NEWER), 'msg-newer', deps)).toMatchObject({ status: 'rejected' });
     expect(await processObjectRecord(eventFor(OLDER), 'msg-older', deps)).toMatchObject({ status: 'committed' });
     expect(latestCommittedContent()).toBe(OLDER.content.toString());
@@ -447,8 +469,12 @@ describe('uploads of one key end in sequencer order', () => {
   it('keeps no order for events without a sequencer (hand-made events): both commit in arrival order', async () => {
     setup();
     serveBoth();
-    expect(await processObjectRecord({ ...eventFor(NEWER), sequencer: undefined }, 'msg-newer', deps)).toMatchObject({ status: 'committed' });
-    expect(await processObjectRecord({ ...eventFor(OLDER), sequencer: undefined }, 'msg-older', deps)).toMatchObject({ status: 'committed' });
+    expect(await processObjectRecord({ ...eventFor(NEWER), sequencer: undefined }, 'msg-newer', deps)).toMatchObject({
+      status: 'committed',
+    });
+    expect(await processObjectRecord({ ...eventFor(OLDER), sequencer: undefined }, 'msg-older', deps)).toMatchObject({
+      status: 'committed',
+    });
     expect(latestCommittedContent()).toBe(OLDER.content.toString());
     expect(deps.ledger.keyOrder.size).toBe(0);
   });

@@ -35,7 +35,7 @@ describe('validateIngestRequest', () => {
     ]);
   });
 
-  it('reports an unknown element, listing the binder\'s elements', () => {
+  it("reports an unknown element, listing the binder's elements", () => {
     const { problems } = validateIngestRequest({ ...valid, metadata: [...valid.metadata, { elementId: 'colour', value: 'red' }] });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatchObject({ code: 'metadata', field: 'ibinder:meta:colour' });
@@ -64,21 +64,26 @@ describe('validateIngestRequest', () => {
     }
   });
 
-  it('advises the config for a missing required value only when the config\'s metadata applies to the file', () => {
+  it("advises the config for a missing required value only when the config's metadata applies to the file", () => {
     const applies = validateIngestRequest({ ...valid, metadata: [] });
     expect(applies.problems[0]?.fix).toContain('or give it in the routing rule or default target of the environment config');
 
-    const why = 'the metadata of the routing rule for "inbox/x/" is for binder BndrBBBB2 and does not apply to a file tagged with binder BndrAAAA1';
+    const why =
+      'the metadata of the routing rule for "inbox/x/" is for binder BndrBBBB2 and does not apply to a file tagged with binder BndrAAAA1';
     const dropped = validateIngestRequest({ ...valid, metadata: [], configMetadataNotApplied: why });
     expect(dropped.problems[0]?.fix).toContain(`(${why})`);
     expect(dropped.problems[0]?.fix).not.toContain('give it in the routing rule');
   });
 
-  it('matches an allowed value\'s label in NFC whichever normalization either side uses', () => {
+  it("matches an allowed value's label in NFC whichever normalization either side uses", () => {
     const schema = [
       { id: 'area', label: 'Area', dataType: 'list', required: true, allowedValues: [{ id: 'a-south', label: 'Söder'.normalize('NFD') }] },
     ];
-    const { problems, additionalMetadata } = validateIngestRequest({ ...valid, schema, metadata: [{ elementId: 'area', value: 'Söder'.normalize('NFC') }] });
+    const { problems, additionalMetadata } = validateIngestRequest({
+      ...valid,
+      schema,
+      metadata: [{ elementId: 'area', value: 'Söder'.normalize('NFC') }],
+    });
     expect(problems).toEqual([]);
     expect(additionalMetadata).toEqual([{ metadataElementId: 'area', value: 'a-south' }]);
   });
@@ -88,12 +93,15 @@ describe('validateIngestRequest', () => {
       ...valid,
       fileName: 'a/b.pdf',
       sizeBytes: 0,
-      metadata: [{ elementId: 'colour', value: 'red' }, { elementId: 'status', value: 'wip' }],
+      metadata: [
+        { elementId: 'colour', value: 'red' },
+        { elementId: 'status', value: 'wip' },
+      ],
     });
     expect(problems.map((p) => p.code).sort()).toEqual(['empty-file', 'file-name', 'metadata', 'metadata', 'metadata']);
   });
 
-  it('skips the metadata checks when the binder\'s schema is unknown', () => {
+  it("skips the metadata checks when the binder's schema is unknown", () => {
     const { problems } = validateIngestRequest({ ...valid, schema: undefined, metadata: [{ elementId: 'colour', value: 'x' }] });
     expect(problems).toEqual([]);
   });
@@ -125,7 +133,9 @@ describe('validateFileName', () => {
 
 describe('validateSize', () => {
   it('rejects an empty file with a clear reason', () => {
-    expect(validateSize(0)).toEqual([expect.objectContaining({ code: 'empty-file', field: 'size', message: expect.stringContaining('0 bytes') })]);
+    expect(validateSize(0)).toEqual([
+      expect.objectContaining({ code: 'empty-file', field: 'size', message: expect.stringContaining('0 bytes') }),
+    ]);
   });
 
   it('rejects more than the maximum (5 GiB, one presigned PUT) and accepts exactly the maximum', () => {

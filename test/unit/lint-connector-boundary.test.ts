@@ -23,9 +23,9 @@ async function lint(root: string, relativePath: string, source: string): Promise
   const file = path.join(root, relativePath);
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, `${source}export const probe = 1;\n`);
-  const result = await run(biome, ['lint', '--reporter=json', relativePath], { cwd: root }).catch(
-    (err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }),
-  );
+  const result = await run(biome, ['lint', '--reporter=json', relativePath], { cwd: root }).catch((err: { stdout?: string }) => ({
+    stdout: err.stdout ?? '',
+  }));
   const report = JSON.parse(result.stdout) as { diagnostics: { category: string }[] };
   return report.diagnostics.map((d) => d.category);
 }

@@ -32,7 +32,9 @@ describe('live event source (npm run local)', () => {
       pollIntervalMs: 10,
       handler: (event: SQSEvent) => {
         seen.push(...event.Records.map((r) => r.body));
-        return Promise.resolve({ batchItemFailures: event.Records.filter((r) => r.body === 'bad').map((r) => ({ itemIdentifier: r.messageId })) });
+        return Promise.resolve({
+          batchItemFailures: event.Records.filter((r) => r.body === 'bad').map((r) => ({ itemIdentifier: r.messageId })),
+        });
       },
       onInvocation: (invocation) => invocations.push(invocation),
       onDeadLetter: (id, receives) => deadLettered.push([id, receives]),

@@ -26,7 +26,12 @@ describe('shell export lines', () => {
     ];
     const lines = shellExportLines(variables);
     expect(lines.every((l) => l.startsWith('export '))).toBe(true);
-    expect(evaluateInShell(lines, variables.map((v) => v.name))).toEqual(variables.map((v) => v.value));
+    expect(
+      evaluateInShell(
+        lines,
+        variables.map((v) => v.name),
+      ),
+    ).toEqual(variables.map((v) => v.value));
   });
 
   it('refuses a name a shell cannot assign and a note that would become a second command', () => {
@@ -44,12 +49,8 @@ describe('shell export lines', () => {
     };
     const lines = emulatorShellExports(emulator);
     expect(lines).toHaveLength(5);
-    expect(evaluateInShell(lines, ['IBINDER_API_URL', 'IBINDER_TOKEN_URL', 'IBINDER_ORG_ID', 'IBINDER_CLIENT_ID', 'IBINDER_CLIENT_SECRET'])).toEqual([
-      emulator.apiBaseUrl,
-      emulator.tokenUrl,
-      emulator.tenantId,
-      emulator.clientId,
-      emulator.clientSecret,
-    ]);
+    expect(
+      evaluateInShell(lines, ['IBINDER_API_URL', 'IBINDER_TOKEN_URL', 'IBINDER_ORG_ID', 'IBINDER_CLIENT_ID', 'IBINDER_CLIENT_SECRET']),
+    ).toEqual([emulator.apiBaseUrl, emulator.tokenUrl, emulator.tenantId, emulator.clientId, emulator.clientSecret]);
   });
 });

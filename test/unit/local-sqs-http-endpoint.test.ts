@@ -30,7 +30,12 @@ beforeAll(async () => {
   work = new SqsSimulator({ clock, queueName: 'work-queue', visibilityTimeoutSeconds: 30, maxReceiveCount: 5 });
   dead = new SqsSimulator({ clock, queueName: 'work-dlq', visibilityTimeoutSeconds: 30, maxReceiveCount: 1000 });
   endpoint = await startSqsHttpEndpoint({ queues: [work, dead] });
-  sqs = new SQSClient({ region: 'us-east-1', endpoint: endpoint.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  sqs = new SQSClient({
+    region: 'us-east-1',
+    endpoint: endpoint.endpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
 });
 afterAll(async () => {
   sqs.destroy();
@@ -48,11 +53,23 @@ describe('local SQS endpoint (AWS JSON 1.0)', () => {
     const url = endpoint.queueUrl('work-queue');
     const one = await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: '{"n":1} ø' }));
     expect(one.MessageId).toBeDefined();
-    const batch = await sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: [{ Id: 'a', MessageBody: 'two' }, { Id: 'b', MessageBody: 'three' }] }));
+    const batch = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: url,
+        Entries: [
+          { Id: 'a', MessageBody: 'two' },
+          { Id: 'b', MessageBody: 'three' },
+        ],
+      }),
+    );
     expect(batch.Successful?.map((s) => s.Id)).toEqual(['a', 'b']);
     expect(batch.Failed ?? []).toEqual([]);
     const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }));
-    expect(attributes.Attributes).toMatchObject({ ApproximateNumberOfMessages: '3', ApproximateNumberOfMessagesNotVisible: '0', QueueArn: work.arn });
+    expect(attributes.Attributes).toMatchObject({
+      ApproximateNumberOfMessages: '3',
+      ApproximateNumberOfMessagesNotVisible: '0',
+      QueueArn: work.arn,
+    });
 
     const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }));
     expect(received.Messages?.map((m) => m.Body)).toEqual(['{"n":1} ø', 'two', 'three']);
@@ -63,11 +80,16 @@ describe('local SQS endpoint (AWS JSON 1.0)', () => {
     const again = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url }));
     expect(again.Messages?.map((m) => [m.Body, m.Attributes?.ApproximateReceiveCount])).toEqual([['{"n":1} ø', '2']]);
     // The first receive's handle is stale now, as in SQS.
-    await expect(sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: first?.ReceiptHandle, VisibilityTimeout: 0 }))).rejects.toMatchObject({
+    await expect(
+      sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: first?.ReceiptHandle, VisibilityTimeout: 0 })),
+    ).rejects.toMatchObject({
       name: 'MessageNotInflight',
     });
 
-    const handles = [again.Messages?.[0], received.Messages?.[1], received.Messages?.[2]].map((m, i) => ({ Id: String(i), ReceiptHandle: m?.ReceiptHandle }));
+    const handles = [again.Messages?.[0], received.Messages?.[1], received.Messages?.[2]].map((m, i) => ({
+      Id: String(i),
+      ReceiptHandle: m?.ReceiptHandle,
+    }));
     const deleted = await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: handles }));
     expect(deleted.Successful).toHaveLength(3);
     expect(work.isEmpty()).toBe(true);
@@ -87,12 +109,18 @@ describe('local SQS endpoint (AWS JSON 1.0)', () => {
     const missing = sqs.send(new SendMessageCommand({ QueueUrl: endpoint.queueUrl('nope'), MessageBody: 'x' }));
     await expect(missing).rejects.toMatchObject({ name: 'QueueDoesNotExist', $metadata: { httpStatusCode: 400 } });
     await expect(missing).rejects.toThrow(/no queue "nope".*work-queue/);
-    await expect(sqs.send(new ReceiveMessageCommand({ QueueUrl: endpoint.queueUrl('work-queue'), MaxNumberOfMessages: 11 }))).rejects.toMatchObject({
+    await expect(
+      sqs.send(new ReceiveMessageCommand({ QueueUrl: endpoint.queueUrl('work-queue'), MaxNumberOfMessages: 11 })),
+    ).rejects.toMatchObject({
       $metadata: { httpStatusCode: 400 },
       message: expect.stringContaining('MaxNumberOfMessages'),
     });
-    const failed = await sqs.send(new SendMessageBatchCommand({ QueueUrl: endpoint.queueUrl('work-queue'), Entries: [{ Id: 'empty', MessageBody: '' }] }));
-    expect(failed.Failed).toEqual([expect.objectContaining({ Id: 'empty', SenderFault: true, Message: expect.stringContaining('body is empty') })]);
+    const failed = await sqs.send(
+      new SendMessageBatchCommand({ QueueUrl: endpoint.queueUrl('work-queue'), Entries: [{ Id: 'empty', MessageBody: '' }] }),
+    );
+    expect(failed.Failed).toEqual([
+      expect.objectContaining({ Id: 'empty', SenderFault: true, Message: expect.stringContaining('body is empty') }),
+    ]);
   });
 
   it('answers UnsupportedOperation, naming what it serves, for an operation it does not serve (inherited object names included)', async () => {
@@ -104,7 +132,9 @@ describe('local SQS endpoint (AWS JSON 1.0)', () => {
       });
       expect(response.status).toBe(400);
       expect(response.headers.get('x-amzn-query-error')).toBe('AWS.SimpleQueueService.UnsupportedOperation;Sender');
-      expect(((await response.json()) as { message: string }).message).toContain(`${operation} is not served by the local SQS endpoint; it serves GetQueueUrl`);
+      expect(((await response.json()) as { message: string }).message).toContain(
+        `${operation} is not served by the local SQS endpoint; it serves GetQueueUrl`,
+      );
     }
   });
 

@@ -5,11 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { exportMetrics } from '../../shared/export/metrics.js';
-import {
-  exchangeKindOf,
-  ibinderRequestMetrics,
-  type RequestEvent,
-} from '../../shared/observability/ibinder-request-metrics.js';
+import { exchangeKindOf, ibinderRequestMetrics, type RequestEvent } from '../../shared/observability/ibinder-request-metrics.js';
 import { appendLogContext, currentLogContext, runWithLogContext } from '../../shared/observability/log-context.js';
 import { ContextualLogger } from '../../shared/observability/logger.js';
 import { EXPORT_RUNS_SERVICE, METRIC, METRICS_NAMESPACE, SERVICE_NAMES } from '../../shared/observability/metric-names.js';
@@ -197,7 +193,12 @@ describe('log context', () => {
       { key: 'a', uploadId: 'u-a' },
       { key: 'b', uploadId: 'u-b' },
     ]);
-    expect(output.json().map((l) => `${String(l.key)}:${String(l.uploadId)}`).sort()).toEqual(['a:u-a', 'b:u-b']);
+    expect(
+      output
+        .json()
+        .map((l) => `${String(l.key)}:${String(l.uploadId)}`)
+        .sort(),
+    ).toEqual(['a:u-a', 'b:u-b']);
     expect(currentLogContext()).toEqual({});
   });
 });

@@ -35,7 +35,8 @@ beforeEach(() => {
   for (const [name, value] of Object.entries(POWERTOOLS_CAPTURE_ENV)) vi.stubEnv(name, value);
   // What Lambda sets on an on-demand instance; Powertools reports no cold start without it.
   vi.stubEnv('AWS_LAMBDA_INITIALIZATION_TYPE', 'on-demand');
-  for (const name of ['POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'PIPELINE_CONFIG', 'POWERTOOLS_LOG_LEVEL']) vi.stubEnv(name, undefined);
+  for (const name of ['POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'PIPELINE_CONFIG', 'POWERTOOLS_LOG_LEVEL'])
+    vi.stubEnv(name, undefined);
   output = captureConsole();
 });
 afterEach(() => {

@@ -13,7 +13,10 @@ const longInboxKey = `inbox/erp/${'Kvartalsrapport-prosjekt-Bjørvika/'.repeat(2
 const shortenedKey = rejectedKeyFor(longInboxKey, config.inboxPrefix, config.rejectedPrefix);
 
 function reportNaming(key: string): string {
-  return JSON.stringify({ object: { bucket: 'inbox-bucket', key, size: 10 }, rejectedCopy: { bucket: 'inbox-bucket', key: shortenedKey, note: 'shortened' } });
+  return JSON.stringify({
+    object: { bucket: 'inbox-bucket', key, size: 10 },
+    rejectedCopy: { bucket: 'inbox-bucket', key: shortenedKey, note: 'shortened' },
+  });
 }
 
 describe('resolveRejectedObjectKeys', () => {
@@ -24,7 +27,9 @@ describe('resolveRejectedObjectKeys', () => {
   });
 
   it('takes the inbox key of a shortened rejected key from its report', async () => {
-    const readReport = vi.fn(async (reportKey: string) => (reportKey === reportKeyFor(shortenedKey) ? reportNaming(longInboxKey) : undefined));
+    const readReport = vi.fn(async (reportKey: string) =>
+      reportKey === reportKeyFor(shortenedKey) ? reportNaming(longInboxKey) : undefined,
+    );
 
     await expect(resolveRejectedObjectKeys(shortenedKey, config, readReport)).resolves.toEqual({
       rejectedKey: shortenedKey,
@@ -36,7 +41,9 @@ describe('resolveRejectedObjectKeys', () => {
 
   it('reads no report for a key that was not shortened', async () => {
     const readReport = vi.fn(async () => undefined);
-    await expect(resolveRejectedObjectKeys('rejected/scanner-1/a.pdf', config, readReport)).resolves.toEqual(rejectedObjectKeys('rejected/scanner-1/a.pdf', config));
+    await expect(resolveRejectedObjectKeys('rejected/scanner-1/a.pdf', config, readReport)).resolves.toEqual(
+      rejectedObjectKeys('rejected/scanner-1/a.pdf', config),
+    );
     expect(readReport).not.toHaveBeenCalled();
   });
 
@@ -44,11 +51,18 @@ describe('resolveRejectedObjectKeys', () => {
     ['the report is missing', async () => undefined, /that report is missing/],
     ['the report is not JSON', async () => 'not json', /that report is not JSON/],
     ['the report has no object.key', async () => '{"object":{}}', /that report has no object.key/],
-    ['the report names another object', async () => reportNaming(`${longInboxKey.slice(0, -4)}-other.pdf`), /not the key this rejected copy was made from/],
+    [
+      'the report names another object',
+      async () => reportNaming(`${longInboxKey.slice(0, -4)}-other.pdf`),
+      /not the key this rejected copy was made from/,
+    ],
   ])('refuses when %s, naming the key and what to do by hand', async (_case, readReport, message) => {
     const attempt = resolveRejectedObjectKeys(shortenedKey, config, readReport);
     await expect(attempt).rejects.toBeInstanceOf(UsageError);
     await expect(attempt).rejects.toThrow(message);
-    await expect(attempt).rejects.toMatchObject({ message: expect.stringContaining(reportKeyFor(shortenedKey)), hint: expect.stringContaining('by hand') });
+    await expect(attempt).rejects.toMatchObject({
+      message: expect.stringContaining(reportKeyFor(shortenedKey)),
+      hint: expect.stringContaining('by hand'),
+    });
   });
 });

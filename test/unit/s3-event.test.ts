@@ -25,7 +25,14 @@ describe('parseS3EventMessage', () => {
     expect(parsed.kind).toBe('records');
     if (parsed.kind !== 'records') return;
     expect(parsed.records).toHaveLength(2);
-    expect(parsed.records[0]).toMatchObject({ bucket: 'inbox-bucket', key: 'inbox/a.pdf', versionId: 'v1', size: 11, created: true, eventName: 'ObjectCreated:Put' });
+    expect(parsed.records[0]).toMatchObject({
+      bucket: 'inbox-bucket',
+      key: 'inbox/a.pdf',
+      versionId: 'v1',
+      size: 11,
+      created: true,
+      eventName: 'ObjectCreated:Put',
+    });
     expect(parsed.records[1]).toMatchObject({ bucket: 'other', key: 'inbox/b.pdf', versionId: 'v2', size: 22 });
   });
 
@@ -69,7 +76,9 @@ describe('parseS3EventMessage', () => {
   });
 
   it('rejects a key with a broken %-escape', () => {
-    expect(() => parseS3EventMessage('m', s3NotificationBody([{ rawKey: 'inbox/bad%E0%A4%A.pdf' }]))).toThrow(/not a valid URL-encoded key/);
+    expect(() => parseS3EventMessage('m', s3NotificationBody([{ rawKey: 'inbox/bad%E0%A4%A.pdf' }]))).toThrow(
+      /not a valid URL-encoded key/,
+    );
   });
 });
 

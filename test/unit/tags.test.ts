@@ -29,7 +29,9 @@ describe('parseIngestTags', () => {
       metadata: { discipline: 'd-struct', note: 'trimmed' },
       present: true,
     });
-    expect(parseIngestTags([{ Key: 'ibinder:folder', Value: '0b6f4c2e-91d3-4a7b-8e5f-3c1d9a2b7e60' }]).tags.folderId).toBe('0b6f4c2e-91d3-4a7b-8e5f-3c1d9a2b7e60');
+    expect(parseIngestTags([{ Key: 'ibinder:folder', Value: '0b6f4c2e-91d3-4a7b-8e5f-3c1d9a2b7e60' }]).tags.folderId).toBe(
+      '0b6f4c2e-91d3-4a7b-8e5f-3c1d9a2b7e60',
+    );
   });
 
   it('ignores tags outside the ibinder: prefix and says when there are no ingest tags', () => {
@@ -176,7 +178,7 @@ describe('withDispositionTags', () => {
     ]);
   });
 
-  it('never exceeds 10 tags and never drops the producer\'s tags', () => {
+  it("never exceeds 10 tags and never drops the producer's tags", () => {
     const existing = Array.from({ length: 9 }, (_, i) => ({ Key: `t${i}`, Value: 'v' }));
     const { tags, dropped } = withDispositionTags(existing, { documentId: 'doc-1', documentVersionId: 'ver-1' });
     expect(tags).toHaveLength(10);

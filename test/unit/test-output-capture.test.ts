@@ -44,7 +44,7 @@ describe('TestOutputCapture', () => {
     expect([...stdout.written, ...stderr.written]).toEqual([]);
   });
 
-  it('prints a failing test\'s lines to the stream they were written to, under a header with its name', () => {
+  it("prints a failing test's lines to the stream they were written to, under a header with its name", () => {
     const stdout = recordingStream();
     const stderr = recordingStream();
     const capture = new TestOutputCapture({ stdout, stderr });
