@@ -26,6 +26,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { truncateUtf8 } from '../shared/s3/utf8.js';
 
 /** The longest file name most file systems allow (ext4, APFS, tmpfs...). */
 const MAX_FILE_NAME_BYTES = 255;
@@ -97,7 +98,7 @@ export class LongKeySegmentNames {
       (segment === '' && position === 'directory') ||
       segment.includes(SUFFIX_MARK);
     if (!needsOwnName) return segment;
-    const readable = startOfUtf8(segment.split(SUFFIX_MARK).join('_'), READABLE_START_BYTES).replace(/^\.{1,2}$/, '');
+    const readable = truncateUtf8(segment.split(SUFFIX_MARK).join('_'), READABLE_START_BYTES).replace(/^\.{1,2}$/, '');
     const stored = `${readable}~${createHash('sha256').update(segment, 'utf8').digest('hex')}`;
     this.segments.set(stored, segment);
     return stored;
@@ -246,17 +247,4 @@ export class LongKeySegmentNames {
 /** S3 lists keys in the order of their UTF-8 bytes. */
 function compareUtf8(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
-
-/** The longest start of `text` of at most `maxBytes` UTF-8 bytes, never splitting a character. */
-function startOfUtf8(text: string, maxBytes: number): string {
-  let bytes = 0;
-  let end = 0;
-  for (const char of text) {
-    const size = Buffer.byteLength(char, 'utf8');
-    if (bytes + size > maxBytes) break;
-    bytes += size;
-    end += char.length;
-  }
-  return text.slice(0, end);
 }

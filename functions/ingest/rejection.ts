@@ -19,6 +19,7 @@ import { LedgerConflictError, ledgerKey, type ClaimLease, type ObjectRef, type P
 import { TAG, type S3Tag } from '../../shared/s3/tags.js';
 import { copyObjectVersion, deleteObjectVersion, putJsonObject, type ObjectVersionInfo } from './object-store.js';
 import type { IBinderRefusal, IngestDependencies, RecordOutcome, TargetSource } from './types.js';
+import { truncateUtf8 } from '../../shared/s3/utf8.js';
 
 /** The JSON written to `rejected/<key>.error.json`. */
 export interface RejectionReport {
@@ -99,19 +100,6 @@ export function isShortenedRejectedKey(rejectedKey: string): boolean {
 
 export function reportKeyFor(rejectedKey: string): string {
   return `${rejectedKey}${REPORT_KEY_SUFFIX}`;
-}
-
-/** The longest start of `text` that is at most `maxBytes` in UTF-8, never splitting a character. */
-function truncateUtf8(text: string, maxBytes: number): string {
-  let bytes = 0;
-  let end = 0;
-  for (const char of text) {
-    const size = Buffer.byteLength(char, 'utf8');
-    if (bytes + size > maxBytes) break;
-    bytes += size;
-    end += char.length;
-  }
-  return text.slice(0, end);
 }
 
 export function buildRejectionReport(
