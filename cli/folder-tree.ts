@@ -7,9 +7,9 @@
  */
 import pLimit from 'p-limit';
 import { S3_TAG_CHARS } from '../shared/config/target.js';
-import { FolderResolver } from '../shared/ibinder/folder-resolver.js';
-import type { Folder } from '../shared/ibinder/schemas.js';
-import type { IBinderClient } from '../shared/ibinder/types.js';
+import { FolderResolver } from '../shared/ibinder/index.js';
+import type { Folder } from '../shared/ibinder/index.js';
+import type { IBinderClient } from '../shared/ibinder/index.js';
 import { MAX_TAG_VALUE_LENGTH, TAG } from '../shared/s3/tags.js';
 
 export interface FolderNode {

@@ -17,9 +17,9 @@ import { assessIngest, targetOfPlan } from '../functions/ingest/assess.js';
 import type { IBinderRefusal, TargetSource } from '../functions/ingest/types.js';
 import type { PipelineConfig } from '../shared/config/runtime.js';
 import type { DestinationMetadataValue } from '../shared/destination/types.js';
-import { FolderResolver } from '../shared/ibinder/folder-resolver.js';
-import { MetadataSchemaCache } from '../shared/ibinder/schema-cache.js';
-import type { IBinderClient } from '../shared/ibinder/types.js';
+import { FolderResolver } from '../shared/ibinder/index.js';
+import { MetadataSchemaCache } from '../shared/ibinder/index.js';
+import type { IBinderClient } from '../shared/ibinder/index.js';
 import type { Problem } from '../shared/ledger/types.js';
 import { checkS3TagSet, TAG, type S3Tag } from '../shared/s3/tags.js';
 

@@ -22,10 +22,10 @@
  */
 import type { PipelineConfig } from '../../shared/config/runtime.js';
 import type { DestinationMetadataValue, ResolvedTarget } from '../../shared/destination/types.js';
-import { IBinderApiError } from '../../shared/ibinder/errors.js';
-import type { FolderResolver } from '../../shared/ibinder/folder-resolver.js';
-import type { MetadataSchemaCache } from '../../shared/ibinder/schema-cache.js';
-import type { MetadataElement } from '../../shared/ibinder/schemas.js';
+import { IBinderApiError } from '../../shared/ibinder/index.js';
+import type { FolderResolver } from '../../shared/ibinder/index.js';
+import type { MetadataSchemaCache } from '../../shared/ibinder/index.js';
+import type { MetadataElement } from '../../shared/ibinder/index.js';
 import type { Problem } from '../../shared/ledger/types.js';
 import { parseIngestTags, type S3Tag } from '../../shared/s3/tags.js';
 import { allowPolicyFor, checkBinderAllowed, checkFolderAllowed } from './allowlist.js';

@@ -26,7 +26,7 @@
  */
 import pLimit from 'p-limit';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { runWithDeadline } from '../../shared/ibinder/deadline.js';
+import { runWithDeadline } from '../../shared/ibinder/index.js';
 import { parseS3EventMessage, S3EventParseError, type S3ObjectEvent } from '../../shared/s3/event.js';
 import { recordsInFlight } from './connector-concurrency.js';
 import { MAX_VISIBILITY_TIMEOUT_SECONDS } from './message-visibility.js';

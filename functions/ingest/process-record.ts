@@ -13,8 +13,8 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { CommittedVersion, DestinationMetadataValue, PreparedUpload, ResolvedTarget } from '../../shared/destination/types.js';
-import { IBinderApiError, isIBinderError } from '../../shared/ibinder/errors.js';
-import { retryAfterMsOf } from '../../shared/ibinder/retry.js';
+import { IBinderApiError, isIBinderError } from '../../shared/ibinder/index.js';
+import { retryAfterMsOf } from '../../shared/ibinder/index.js';
 import {
   LedgerConflictError,
   type ClaimedEntry,

@@ -7,7 +7,7 @@
 import { FIVE_GIB } from '../../shared/config/runtime.js';
 import { nfc } from '../../shared/config/unicode.js';
 import type { DestinationMetadataValue } from '../../shared/destination/types.js';
-import type { MetadataElement } from '../../shared/ibinder/schemas.js';
+import type { MetadataElement } from '../../shared/ibinder/index.js';
 import type { Problem } from '../../shared/ledger/types.js';
 import { TAG } from '../../shared/s3/tags.js';
 import type { MetadataInput } from './types.js';

@@ -10,11 +10,11 @@ import { createSecretsManagerClient } from '../aws/clients.js';
 import type { PipelineConfig } from '../config/runtime.js';
 import { resolveCredentialsProvider } from '../credentials.js';
 import { ibinderRequestMetrics } from '../observability/ibinder-request-metrics.js';
-import { createIBinderClient } from './index.js';
+import { HttpIBinderClient } from './client.js';
 import type { IBinderClient } from './types.js';
 
 export function createRuntimeIBinderClient(config: PipelineConfig, metrics: Metrics, env: NodeJS.ProcessEnv = process.env): IBinderClient {
-  return createIBinderClient({
+  return new HttpIBinderClient({
     apiBaseUrl: config.apiBaseUrl,
     tokenUrl: config.tokenUrl,
     tenantId: config.tenantId,

@@ -17,6 +17,10 @@ const biome = path.join(repoRoot, 'node_modules', '.bin', 'biome');
 
 const INTERNAL = "import { connectorClient } from '../../shared/connectors/ibinder/client.js';\n";
 const PUBLIC = "import { connector } from '../../shared/connectors/ibinder/index.js';\n";
+/** Today's iBinder connector lives in shared/ibinder/ (with its destination and export source beside it). */
+const IBINDER_INTERNAL = "import { FolderResolver } from '../../shared/ibinder/folder-resolver.js';\n";
+const IBINDER_DESTINATION = "import { IBinderDestination } from '../../shared/destination/ibinder-destination.js';\n";
+const IBINDER_PUBLIC = "import { FolderResolver } from '../../shared/ibinder/index.js';\n";
 
 /** Lints one probe file in the scratch tree; the diagnostics as biome's JSON reporter gives them. */
 async function lint(root: string, relativePath: string, source: string): Promise<string[]> {
@@ -48,10 +52,13 @@ describe('lint: the connector boundary', () => {
   it('refuses a connector internal imported by a handler or a CLI command', async () => {
     expect(await lint(root, 'functions/ingest/probe.ts', INTERNAL)).toContain('lint/style/noRestrictedImports');
     expect(await lint(root, 'cli/commands/probe.ts', INTERNAL)).toContain('lint/style/noRestrictedImports');
+    expect(await lint(root, 'functions/ingest/ibinder-probe.ts', IBINDER_INTERNAL)).toContain('lint/style/noRestrictedImports');
+    expect(await lint(root, 'cli/commands/destination-probe.ts', IBINDER_DESTINATION)).toContain('lint/style/noRestrictedImports');
   });
 
   it("allows the connector's index.js, and shared code's own imports", async () => {
     expect(await lint(root, 'functions/ingest/public-probe.ts', PUBLIC)).not.toContain('lint/style/noRestrictedImports');
+    expect(await lint(root, 'functions/ingest/ibinder-public-probe.ts', IBINDER_PUBLIC)).not.toContain('lint/style/noRestrictedImports');
     expect(await lint(root, 'shared/ingest/probe.ts', INTERNAL)).not.toContain('lint/style/noRestrictedImports');
   });
 });
