@@ -11,7 +11,7 @@ import { createDocumentClient, createS3Client, createSqsClient } from '../../sha
 import { ENV, loadPipelineConfig, requireEnv } from '../../shared/config/runtime.js';
 import { IBinderDestination } from '../../shared/ibinder/index.js';
 import { FolderResolver } from '../../shared/ibinder/index.js';
-import { createRuntimeIBinderClient } from '../../shared/ibinder/index.js';
+import { createRuntimeIBinderClient } from '../../shared/ibinder/runtime-client.js';
 import { MetadataSchemaCache } from '../../shared/ibinder/index.js';
 import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
 import { logger } from '../../shared/observability/logger.js';

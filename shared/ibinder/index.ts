@@ -23,11 +23,12 @@ export * from './schemas.js';
 export type * from './types.js';
 
 // What functions/ and cli/ use of the iBinder connector, all from this one entry point (the lint
-// rule in biome.jsonc refuses imports of the files behind it).
+// rule in biome.jsonc refuses imports of the files behind it). The deployed functions' client
+// factory is the other entry point, runtime-client.js: it loads the AWS SDK clients, which the CLI's
+// start must not.
 export { runWithDeadline } from './deadline.js';
 export { FolderResolver } from './folder-resolver.js';
 export { retryAfterMsOf } from './retry.js';
-export { createRuntimeIBinderClient } from './runtime-client.js';
 export { MetadataSchemaCache } from './schema-cache.js';
 export { IBinderDestination } from '../destination/ibinder-destination.js';
 export { IBinderSource } from '../source/ibinder-source.js';
