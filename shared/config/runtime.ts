@@ -5,6 +5,7 @@
  * variable's name instead of misrouting documents.
  */
 import * as z from '../validation/zod.js';
+import { BynderConfigSchema } from '../connectors/bynder/config.js';
 import { UnlistedPrefixesSchema } from './allowlist.js';
 import { RoutingRuleSchema, TargetSpecSchema } from './target.js';
 
@@ -48,6 +49,8 @@ export const PipelineConfigSchema = z.strictObject({
   claimLeaseSeconds: z._default(z.int().check(z.positive()), 900),
   /** Binders the nightly export covers; absent means every binder the tenant can see. */
   exportBinders: z.optional(z.array(nonEmptyString())),
+  /** The Bynder connector; absent: the environment serves iBinder only. */
+  bynder: z.optional(BynderConfigSchema),
 });
 export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;
 export type PipelineConfigInput = z.input<typeof PipelineConfigSchema>;

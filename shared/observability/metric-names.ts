@@ -54,6 +54,11 @@ export const METRIC = {
   rateLimited: 'IBinderRateLimited',
   tokenRequests: 'IBinderTokenRequests',
   tokenFailures: 'IBinderTokenFailures',
+  // Bynder exchanges, in every function that talks to Bynder
+  bynderApiCalls: 'BynderApiCalls',
+  /** A 429 from Bynder: the portal blocks the integration until 5 quiet minutes pass. Alarmed. */
+  bynderThrottled: 'BynderThrottled',
+  bynderTokenRequests: 'BynderTokenRequests',
   storageTransfers: 'StorageTransfers',
   storageTransferFailures: 'StorageTransferFailures',
   // export planner
