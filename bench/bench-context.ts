@@ -11,7 +11,7 @@ import { FileBlob, type BlobSource } from '../emulator/blobs.js';
 import { createLocalIBinderClient } from '../local/local-ingest-dependencies.js';
 import { LOCAL_S3_CREDENTIALS } from '../local/local-s3.js';
 import type { LocalServices } from '../local/services.js';
-import type { IBinderClient } from '../shared/ibinder/types.js';
+import type { IBinderClient } from '../shared/connectors/ibinder/client/types.js';
 import type { LocalEndpoints } from './protocol.js';
 
 export const MIB = 1024 * 1024;

@@ -24,7 +24,7 @@ import { CLIENT_ID_ENV, CLIENT_SECRET_ENV } from '../shared/credentials.js';
 import { ENV } from '../shared/config/runtime.js';
 import { exportDepsFromEnvironment } from '../shared/export/runtime-deps.js';
 import { DEFAULT_EXPORT_SETTINGS } from '../shared/export/settings.js';
-import { HttpIBinderClient } from '../shared/ibinder/client.js';
+import { HttpIBinderClient } from '../shared/connectors/ibinder/client/client.js';
 import { createMetrics } from '../shared/observability/metrics.js';
 import type { IngestMetrics } from '../shared/observability/metrics.js';
 import { startMemoryProbe } from './memory-probe.js';

@@ -3,9 +3,9 @@
  * binder of another tenant). iBinder answers it with a bare 404; the CLI answers it with the
  * list of binders the tenant can see, so the right id is one copy away.
  */
-import { IBinderApiError } from '../shared/ibinder/index.js';
-import type { Binder } from '../shared/ibinder/index.js';
-import type { IBinderClient } from '../shared/ibinder/index.js';
+import { IBinderApiError } from '../shared/connectors/ibinder/index.js';
+import type { Binder } from '../shared/connectors/ibinder/index.js';
+import type { IBinderClient } from '../shared/connectors/ibinder/index.js';
 import { UsageError } from './errors.js';
 
 /** How many binders an error lists before "and N more". */

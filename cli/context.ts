@@ -25,7 +25,7 @@ import {
   resolveCredentialsProvider,
   type CredentialsProvider,
 } from '../shared/credentials.js';
-import { createIBinderClient, type HttpIBinderClientOptions, type IBinderClient } from '../shared/ibinder/index.js';
+import { createIBinderClient, type HttpIBinderClientOptions, type IBinderClient } from '../shared/connectors/ibinder/index.js';
 import { awsClientConfig, type AwsClientConfig } from './aws-client-config.js';
 import { isUnreachable, labelAwsErrors } from './aws-request-label.js';
 import type { SelectedEnvironment } from './environment.js';

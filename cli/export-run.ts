@@ -22,7 +22,7 @@ import { newRunId } from '../shared/export/run-id.js';
 import { ExportRunStore, type ExportRunState } from '../shared/export/run-store.js';
 import { exportSettingsFrom } from '../shared/export/settings.js';
 import { logger } from '../shared/observability/logger.js';
-import { IBinderSource } from '../shared/ibinder/index.js';
+import { IBinderSource } from '../shared/connectors/ibinder/index.js';
 import { requireKnownBinders } from './binder-lookup.js';
 import type { CliContext } from './context.js';
 import { EXIT, UsageError, type ExitCode } from './errors.js';

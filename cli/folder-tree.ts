@@ -7,10 +7,11 @@
  */
 import pLimit from 'p-limit';
 import { S3_TAG_CHARS } from '../shared/config/target.js';
-import { FolderResolver } from '../shared/ibinder/index.js';
-import type { Folder } from '../shared/ibinder/index.js';
-import type { IBinderClient } from '../shared/ibinder/index.js';
-import { MAX_TAG_VALUE_LENGTH, TAG } from '../shared/s3/tags.js';
+import { FolderResolver } from '../shared/connectors/ibinder/index.js';
+import type { Folder } from '../shared/connectors/ibinder/index.js';
+import type { IBinderClient } from '../shared/connectors/ibinder/index.js';
+import { TAG } from '../shared/connectors/ibinder/index.js';
+import { MAX_TAG_VALUE_LENGTH } from '../shared/s3/tags.js';
 
 export interface FolderNode {
   id: string;

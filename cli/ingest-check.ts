@@ -1,6 +1,6 @@
 /**
  * Would the ingest accept this file? Answered by the ingest's own decision
- * (`assessIngest` in functions/ingest/assess.ts, which the Lambda calls too): parse the tags,
+ * (`assessIngest` in shared/connectors/ibinder/ingest/assess.ts, which the Lambda calls too): parse the tags,
  * resolve the target (tags > routing rule > default), validate file name, size and metadata
  * against the binder's schema. Nothing is claimed, uploaded, moved or written; the answer lists
  * every problem at once, each with its fix, exactly as the rejection report would.
@@ -13,15 +13,16 @@
  * from the Lambda it says so: an untagged object is rejected only after the grace period
  * (reported here at once, with a note).
  */
-import { assessIngest, targetOfPlan } from '../functions/ingest/assess.js';
-import type { IBinderRefusal, TargetSource } from '../functions/ingest/types.js';
+import { assessIngest, targetOfPlan } from '../shared/connectors/ibinder/index.js';
+import type { IBinderRefusal, TargetSource } from '../shared/connectors/ibinder/index.js';
 import type { PipelineConfig } from '../shared/config/runtime.js';
-import type { DestinationMetadataValue } from '../shared/destination/types.js';
-import { FolderResolver } from '../shared/ibinder/index.js';
-import { MetadataSchemaCache } from '../shared/ibinder/index.js';
-import type { IBinderClient } from '../shared/ibinder/index.js';
+import type { DestinationMetadataValue } from '../shared/connectors/ibinder/index.js';
+import { FolderResolver } from '../shared/connectors/ibinder/index.js';
+import { MetadataSchemaCache } from '../shared/connectors/ibinder/index.js';
+import type { IBinderClient } from '../shared/connectors/ibinder/index.js';
 import type { Problem } from '../shared/ledger/types.js';
-import { checkS3TagSet, TAG, type S3Tag } from '../shared/s3/tags.js';
+import { TAG } from '../shared/connectors/ibinder/index.js';
+import { checkS3TagSet, type S3Tag } from '../shared/s3/tags.js';
 
 export interface IngestCheckInput {
   /** The key the object has (or would have) in the inbox bucket. */

@@ -4,7 +4,7 @@
  * signature); this adds the exit code and, where the cause is known, what to do.
  */
 import { CredentialsError } from '../shared/credentials.js';
-import { IBinderApiError, IBinderError, IBinderNetworkError } from '../shared/ibinder/index.js';
+import { IBinderApiError, IBinderError, IBinderNetworkError } from '../shared/connectors/ibinder/index.js';
 import { CLIENT_ID_ENV, CLIENT_SECRET_ENV } from '../shared/credentials.js';
 import { awsRequestLabelOf, isUnreachable } from './aws-request-label.js';
 import { CliError, ServiceError, UsageError } from './errors.js';

@@ -21,7 +21,7 @@
  */
 import type { IngestDependencies } from '../functions/ingest/types.js';
 import { seededRandom } from '../emulator/seeded-random.js';
-import type { Destination } from '../shared/destination/types.js';
+import type { Destination } from '../shared/connectors/ibinder/destination-types.js';
 import { ledgerKey, type ClaimLease, type IngestLedgerStore, type ObjectRef } from '../shared/ledger/types.js';
 
 export const CRASH_POINTS = ['after-put', 'after-transfer-recorded', 'after-commit'] as const;

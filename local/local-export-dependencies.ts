@@ -6,8 +6,8 @@
 import { createExportDeps, silentExportLogger, type ExportDeps, type ExportLogger } from '../shared/export/deps.js';
 import { exportSettingsFrom, type ExportSettings } from '../shared/export/settings.js';
 import type { PipelineConfig } from '../shared/config/runtime.js';
-import { IBinderSource } from '../shared/source/ibinder-source.js';
-import type { IBinderClient } from '../shared/ibinder/types.js';
+import { IBinderSource } from '../shared/connectors/ibinder/export-source.js';
+import type { IBinderClient } from '../shared/connectors/ibinder/client/types.js';
 import { createLocalIBinderClient } from './local-ingest-dependencies.js';
 import type { LocalServices } from './services.js';
 

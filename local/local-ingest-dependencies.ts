@@ -8,11 +8,11 @@
 import { createMetrics, ingestMetrics } from '../shared/observability/metrics.js';
 import { logger as sharedLogger } from '../shared/observability/logger.js';
 import type { PipelineConfig } from '../shared/config/runtime.js';
-import { IBinderDestination } from '../shared/destination/ibinder-destination.js';
-import { FolderResolver } from '../shared/ibinder/folder-resolver.js';
-import { createIBinderClient, type HttpIBinderClientOptions } from '../shared/ibinder/index.js';
-import type { IBinderClient } from '../shared/ibinder/types.js';
-import { MetadataSchemaCache } from '../shared/ibinder/schema-cache.js';
+import { IBinderDestination } from '../shared/connectors/ibinder/destination.js';
+import { FolderResolver } from '../shared/connectors/ibinder/folder-resolver.js';
+import { createIBinderClient, type HttpIBinderClientOptions } from '../shared/connectors/ibinder/index.js';
+import type { IBinderClient } from '../shared/connectors/ibinder/client/types.js';
+import { MetadataSchemaCache } from '../shared/connectors/ibinder/schema-cache.js';
 import { IngestLedger } from '../shared/ledger/ingest-ledger.js';
 import type { IngestDependencies } from '../functions/ingest/types.js';
 import { emulatorCredentials } from './local-credentials.js';

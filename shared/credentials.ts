@@ -10,7 +10,7 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from './validation/zod.js';
 import type { PipelineConfig } from './config/runtime.js';
-import type { IBinderCredentials } from './ibinder/types.js';
+import type { IBinderCredentials } from './connectors/ibinder/client/types.js';
 import { logger } from './observability/logger.js';
 
 export const DEFAULT_CREDENTIALS_TTL_MS = 5 * 60 * 1000;

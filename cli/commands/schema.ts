@@ -3,7 +3,7 @@ import { binderIdArgument } from '../arguments.js';
 import { onKnownBinder } from '../binder-lookup.js';
 import { argumentOf, type CommandRegistration } from '../command.js';
 import { EXIT } from '../errors.js';
-import { TAG } from '../../shared/s3/tags.js';
+import { TAG } from '../../shared/connectors/ibinder/index.js';
 
 export const registerSchemaCommand: CommandRegistration = (program, action) => {
   program

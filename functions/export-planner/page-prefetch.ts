@@ -11,7 +11,7 @@
  * comes to it, exactly as if it had been fetched then; pages fetched but never planned (the
  * planner stopped for time) are dropped.
  */
-import type { ExportSource, SourceDocumentPage } from '../../shared/source/types.js';
+import type { ExportSource, SourceDocumentPage } from '../../shared/export-source/types.js';
 
 export class DocumentPagePrefetch {
   private readonly requested = new Map<number, Promise<SourceDocumentPage>>();

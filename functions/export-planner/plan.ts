@@ -73,7 +73,7 @@ import {
   type RunStateName,
   type RunTrigger,
 } from '../../shared/export/run-store.js';
-import type { SourceDocument, SourceDocumentPage, SourceVersion } from '../../shared/source/types.js';
+import type { SourceDocument, SourceDocumentPage, SourceVersion } from '../../shared/export-source/types.js';
 import { DocumentPagePrefetch } from './page-prefetch.js';
 
 type FailedPage = NonNullable<ExportRunState['failedPage']>;

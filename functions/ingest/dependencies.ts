@@ -9,10 +9,10 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { createDocumentClient, createS3Client, createSqsClient } from '../../shared/aws/clients.js';
 import { ENV, loadPipelineConfig, requireEnv } from '../../shared/config/runtime.js';
-import { IBinderDestination } from '../../shared/ibinder/index.js';
-import { FolderResolver } from '../../shared/ibinder/index.js';
-import { createRuntimeIBinderClient } from '../../shared/ibinder/runtime-client.js';
-import { MetadataSchemaCache } from '../../shared/ibinder/index.js';
+import { IBinderDestination } from '../../shared/connectors/ibinder/index.js';
+import { FolderResolver } from '../../shared/connectors/ibinder/index.js';
+import { createRuntimeIBinderClient } from '../../shared/connectors/ibinder/runtime-client.js';
+import { MetadataSchemaCache } from '../../shared/connectors/ibinder/index.js';
 import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
 import { logger } from '../../shared/observability/logger.js';
 import { SERVICE_NAMES } from '../../shared/observability/metric-names.js';

@@ -1,13 +1,13 @@
 /**
  * What happens to an inbox object once its version is committed, as the environment says:
  * `delete` removes the version permanently (iBinder now holds the bytes; the bucket's
- * lifecycle would otherwise keep paying for them), `tag` keeps it and records the document and
- * version ids on it under the `ingested:` prefix. Both are idempotent, so a redelivered message
+ * lifecycle would otherwise keep paying for them), `tag` keeps it and records the connector and the committed
+ * version's ids on it under the `ingested:` prefix (`ingested:document-id` for iBinder). Both are idempotent, so a redelivered message
  * for a committed object simply repeats them.
  *
  * A superseded upload (a newer upload of the key was committed first) is disposed of the same
- * way, tagged `ingested:status=superseded` instead of with document ids: the newer upload holds
- * the key's latest bytes in iBinder.
+ * way, tagged `ingested:status=superseded` instead of with ids: the newer upload holds the key's
+ * latest bytes in the document system.
  *
  * Without a version id, the object at the key may be a later upload that was not ingested: it
  * is then left alone (see object-store.ts), and the log says why.
@@ -15,8 +15,9 @@
 import { PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Disposition } from '../../shared/config/runtime.js';
+import type { CommittedVersion } from '../../shared/connectors/types.js';
 import type { ObjectRef } from '../../shared/ledger/types.js';
-import { DISPOSITION_TAG, MAX_TAGS_PER_OBJECT, withDispositionTags, type S3Tag } from '../../shared/s3/tags.js';
+import { DISPOSITION_TAG, dispositionIdTagKey, MAX_TAGS_PER_OBJECT, withDispositionTags, type S3Tag } from '../../shared/s3/tags.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { deleteObjectVersion, getObjectTags, isObjectGone, replacedBy } from './object-store.js';
 
@@ -25,7 +26,7 @@ export async function disposeCommittedObject(
   log: Logger,
   ref: ObjectRef,
   disposition: Disposition,
-  committed: { documentId: string; documentVersionId: string },
+  committed: CommittedVersion,
   knownTags?: readonly S3Tag[],
 ): Promise<void> {
   if (disposition === 'delete') {
@@ -34,9 +35,9 @@ export async function disposeCommittedObject(
   }
   const existing = await currentTags(s3, log, ref, knownTags);
   if (existing === undefined) return;
-  const already =
-    existing.some((t) => t.Key === DISPOSITION_TAG.documentId && t.Value === committed.documentId) &&
-    existing.some((t) => t.Key === DISPOSITION_TAG.versionId && t.Value === committed.documentVersionId);
+  const already = Object.entries(committed.ids).every(([name, value]) =>
+    existing.some((t) => t.Key === dispositionIdTagKey(name) && t.Value === value),
+  );
   if (already) return;
   const { tags, dropped } = withDispositionTags(existing, committed);
   await s3.send(new PutObjectTaggingCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId, Tagging: { TagSet: tags } }));

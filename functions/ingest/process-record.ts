@@ -12,9 +12,9 @@
  * Never throws: the outcome says what to do with the SQS message.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { CommittedVersion, DestinationMetadataValue, PreparedUpload, ResolvedTarget } from '../../shared/destination/types.js';
-import { IBinderApiError, isIBinderError } from '../../shared/ibinder/index.js';
-import { retryAfterMsOf } from '../../shared/ibinder/index.js';
+import type { CommittedVersion, DestinationMetadataValue, PreparedUpload, ResolvedTarget } from '../../shared/connectors/ibinder/index.js';
+import { IBinderApiError, isIBinderError } from '../../shared/connectors/ibinder/index.js';
+import { retryAfterMsOf } from '../../shared/connectors/ibinder/index.js';
 import {
   LedgerConflictError,
   type ClaimedEntry,
@@ -29,7 +29,7 @@ import {
 import { appendLogContext, runWithLogContext } from '../../shared/observability/log-context.js';
 import { compareSequencers, type S3ObjectEvent } from '../../shared/s3/event.js';
 import type { S3Tag } from '../../shared/s3/tags.js';
-import { assessIngest, targetOfPlan, type IngestAssessment } from './assess.js';
+import { assessIngest, targetOfPlan, type IngestAssessment } from '../../shared/connectors/ibinder/index.js';
 import { disposeCommittedObject, disposeSupersededObject } from './disposition.js';
 import {
   BucketMissingError,
@@ -41,7 +41,8 @@ import {
   type ObjectVersionInfo,
 } from './object-store.js';
 import { rejectObject, type Rejection } from './rejection.js';
-import type { IBinderRefusal, IngestDependencies, IngestPlan, RecordOutcome } from './types.js';
+import type { IBinderRefusal, IngestPlan } from '../../shared/connectors/ibinder/index.js';
+import type { IngestDependencies, RecordOutcome } from './types.js';
 
 /** A newer upload of the key was committed first: this one is recorded as superseded, not committed. */
 class SupersededByNewerUpload extends Error {
@@ -217,7 +218,14 @@ async function ingest(
   if (claim.outcome === 'committed') {
     remember(log, { documentId: claim.entry.documentId, documentVersionId: claim.entry.documentVersionId });
     step.name = 'dispose';
-    await disposeCommittedObject(s3, log, ref, config.disposition, claim.entry, tagSet);
+    await disposeCommittedObject(
+      s3,
+      log,
+      ref,
+      config.disposition,
+      { connector: 'ibinder', ids: { documentId: claim.entry.documentId, versionId: claim.entry.documentVersionId } },
+      tagSet,
+    );
     return skip(log, 'duplicate delivery: already committed, no second version created', 'info');
   }
   if (claim.outcome === 'rejected') {
@@ -434,10 +442,7 @@ async function ingest(
     log,
     ref,
     config.disposition,
-    {
-      documentId: committed.documentId,
-      documentVersionId: committed.versionId,
-    },
+    { connector: 'ibinder', ids: { documentId: committed.documentId, versionId: committed.versionId } },
     tagSet,
   );
   return { status: 'committed', documentId: committed.documentId, documentVersionId: committed.versionId, resumed };

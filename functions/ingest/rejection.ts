@@ -14,11 +14,13 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { ResolvedTarget } from '../../shared/destination/types.js';
+import type { ResolvedTarget } from '../../shared/connectors/ibinder/index.js';
 import { LedgerConflictError, ledgerKey, type ClaimLease, type ObjectRef, type Problem } from '../../shared/ledger/types.js';
-import { TAG, type S3Tag } from '../../shared/s3/tags.js';
+import { TAG } from '../../shared/connectors/ibinder/index.js';
+import type { S3Tag } from '../../shared/s3/tags.js';
 import { copyObjectVersion, deleteObjectVersion, putJsonObject, type ObjectVersionInfo } from './object-store.js';
-import type { IBinderRefusal, IngestDependencies, RecordOutcome, TargetSource } from './types.js';
+import type { IBinderRefusal, TargetSource } from '../../shared/connectors/ibinder/index.js';
+import type { IngestDependencies, RecordOutcome } from './types.js';
 import { truncateUtf8 } from '../../shared/s3/utf8.js';
 
 /** The JSON written to `rejected/<key>.error.json`. */

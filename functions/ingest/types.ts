@@ -5,45 +5,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { PipelineConfig } from '../../shared/config/runtime.js';
-import type { Destination, ResolvedTarget } from '../../shared/destination/types.js';
-import type { FolderResolver } from '../../shared/ibinder/index.js';
-import type { MetadataSchemaCache } from '../../shared/ibinder/index.js';
+import type { Destination } from '../../shared/connectors/ibinder/index.js';
+import type { FolderResolver } from '../../shared/connectors/ibinder/index.js';
+import type { MetadataSchemaCache } from '../../shared/connectors/ibinder/index.js';
 import type { IngestLedgerStore, Problem } from '../../shared/ledger/types.js';
 import type { IngestMetrics } from '../../shared/observability/metrics.js';
 import type { MessageVisibility } from './message-visibility.js';
-
-/** Where a target came from; decides where a person must fix a mistake. */
-export type TargetSource = { kind: 'tags' } | { kind: 'rule'; prefix: string } | { kind: 'default' };
-
-/** One metadata value as given (a value id or label), with where it was given. */
-export interface MetadataInput {
-  elementId: string;
-  value: string;
-  /** The tag key or config path it came from, shown in problems. Default `ibinder:meta:<elementId>`. */
-  field?: string | undefined;
-}
-
-/** The file-level part of a request: known even when the target cannot be resolved. */
-export interface FileRequest {
-  fileName: string;
-  /** `ibinder:filename` when tagged, else `key` (the name comes from the object key). */
-  fileNameField: string;
-  version?: string | undefined;
-  metadata: MetadataInput[];
-}
-
-/** Everything needed to upload: where to, under which name, with which metadata. */
-export interface IngestPlan extends FileRequest {
-  target: ResolvedTarget;
-  source: TargetSource;
-}
-
-/** iBinder's side of a refusal, kept for the report: support asks for the traceId. */
-export interface IBinderRefusal {
-  status: number;
-  title?: string | undefined;
-  traceId?: string | undefined;
-}
 
 /** What became of one S3 record. Only `retry` makes its SQS message a batch item failure. */
 export type RecordOutcome =

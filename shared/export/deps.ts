@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ExportLedger } from '../ledger/export-ledger.js';
-import type { ExportSource } from '../source/types.js';
+import type { ExportSource } from '../export-source/types.js';
 import type { ExportJobQueue } from './job-queue.js';
 import { ManifestStore } from './manifest-store.js';
 import { MetadataSchemaCache } from './metadata-labels.js';

@@ -12,7 +12,7 @@
  * - A missing or wrong iBinder credential (`auth`) is an operator problem: retried (and alarmed
  *   through the dead-letter queue), never recorded as a permanent failure.
  */
-import { IBinderError, IBinderApiError } from '../ibinder/errors.js';
+import { IBinderError, IBinderApiError } from '../connectors/ibinder/client/errors.js';
 import { InvalidExportJobError } from './job.js';
 
 export type ExportErrorKind = 'permanent' | 'transient';

@@ -4,7 +4,7 @@
  * Schemas change rarely and every version of a binder needs the same one, so it is fetched
  * once per binder and kept for a while (for the life of a warm Lambda, bounded by a TTL).
  */
-import type { SourceMetadataElement, SourceMetadataValue } from '../source/types.js';
+import type { SourceMetadataElement, SourceMetadataValue } from '../export-source/types.js';
 
 export interface LabelledMetadataValue {
   metadataElementId: string;

@@ -10,10 +10,10 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { createDocumentClient, createS3Client, createSqsClient } from '../aws/clients.js';
 import { ENV, loadPipelineConfig, requireEnv } from '../config/runtime.js';
-import { createRuntimeIBinderClient } from '../ibinder/runtime-client.js';
+import { createRuntimeIBinderClient } from '../connectors/ibinder/runtime-client.js';
 import { logger } from '../observability/logger.js';
 import { createRunOutcomeMetrics, setEnvironmentDimension } from '../observability/metrics.js';
-import { IBinderSource } from '../source/ibinder-source.js';
+import { IBinderSource } from '../connectors/ibinder/export-source.js';
 import { createExportDeps, exportLoggerFrom, type ExportDeps, type PlannerDeps } from './deps.js';
 import { SqsExportJobQueue } from './job-queue.js';
 import { exportMetrics } from './metrics.js';

@@ -6,7 +6,7 @@
  * and the same shape is shown to a person in the rejection report and by the CLI.
  */
 
-import type { DestinationMetadataValue } from '../destination/types.js';
+import type { DestinationMetadataValue } from '../connectors/ibinder/destination-types.js';
 
 /** Which kind of mistake a problem is; low-cardinality, used as a metric dimension. */
 export type ProblemCode =

@@ -19,7 +19,7 @@
  * bodies) is storage.
  */
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import type { IBinderClientOptions } from '../ibinder/types.js';
+import type { IBinderClientOptions } from '../connectors/ibinder/client/types.js';
 import { METRIC, type MetricName } from './metric-names.js';
 
 export type RequestObserver = NonNullable<IBinderClientOptions['onRequest']>;

@@ -35,8 +35,8 @@ import { createExportDeps, silentExportLogger, type ExportDeps, type PlannerDeps
 import { SqsExportJobQueue, type ExportJobQueue } from '../../shared/export/job-queue.js';
 import { parseExportJob, type ExportJob } from '../../shared/export/job.js';
 import { exportSettingsFrom, type ExportSettings } from '../../shared/export/settings.js';
-import { PresignedStorageError } from '../../shared/ibinder/http.js';
-import { IBinderApiError } from '../../shared/ibinder/errors.js';
+import { PresignedStorageError } from '../../shared/connectors/ibinder/client/http.js';
+import { IBinderApiError } from '../../shared/connectors/ibinder/client/errors.js';
 import type {
   Binder,
   CommitUploadRequest,
@@ -48,9 +48,9 @@ import type {
   IBinderDocument,
   MetadataElement,
   PresignedUpload,
-} from '../../shared/ibinder/schemas.js';
-import type { DownloadStream, IBinderClient, UploadBody } from '../../shared/ibinder/types.js';
-import { IBinderSource } from '../../shared/source/ibinder-source.js';
+} from '../../shared/connectors/ibinder/client/schemas.js';
+import type { DownloadStream, IBinderClient, UploadBody } from '../../shared/connectors/ibinder/client/types.js';
+import { IBinderSource } from '../../shared/connectors/ibinder/export-source.js';
 
 // ---------------------------------------------------------------------------------------------
 // iBinder

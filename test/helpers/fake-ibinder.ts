@@ -5,7 +5,7 @@
  * (and was not) sent.
  */
 import { Readable } from 'node:stream';
-import { IBinderApiError, kindOfStatus } from '../../shared/ibinder/errors.js';
+import { IBinderApiError, kindOfStatus } from '../../shared/connectors/ibinder/client/errors.js';
 import type {
   Binder,
   CommitUploadRequest,
@@ -17,8 +17,8 @@ import type {
   IBinderDocument,
   MetadataElement,
   PresignedUpload,
-} from '../../shared/ibinder/schemas.js';
-import type { DownloadStream, IBinderClient, UploadBody } from '../../shared/ibinder/types.js';
+} from '../../shared/connectors/ibinder/client/schemas.js';
+import type { DownloadStream, IBinderClient, UploadBody } from '../../shared/connectors/ibinder/client/types.js';
 
 export interface FakeFolderSpec {
   id: string;

@@ -21,10 +21,10 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-s3';
 import { PipelineConfigSchema, type PipelineConfig, type PipelineConfigInput } from '../../shared/config/runtime.js';
-import { IBinderDestination } from '../../shared/destination/ibinder-destination.js';
-import { FolderResolver } from '../../shared/ibinder/folder-resolver.js';
-import { MetadataSchemaCache } from '../../shared/ibinder/schema-cache.js';
-import type { MetadataElement } from '../../shared/ibinder/schemas.js';
+import { IBinderDestination } from '../../shared/connectors/ibinder/destination.js';
+import { FolderResolver } from '../../shared/connectors/ibinder/folder-resolver.js';
+import { MetadataSchemaCache } from '../../shared/connectors/ibinder/schema-cache.js';
+import type { MetadataElement } from '../../shared/connectors/ibinder/client/schemas.js';
 import {
   keyOrderKey,
   LedgerConflictError,

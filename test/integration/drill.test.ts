@@ -14,7 +14,7 @@ import { drillPassed, drillTargets, renderDrillReport } from '../../drill/drill-
 import { DEFAULT_SEED_IDS, startEmulator } from '../../emulator/index.js';
 import { runEventSource } from '../../drill/event-source.js';
 import { runFaultDrill, type FaultDrillResult } from '../../drill/fault-drill.js';
-import type { CommittedVersion, Destination } from '../../shared/destination/types.js';
+import type { CommittedVersion, Destination } from '../../shared/connectors/ibinder/destination-types.js';
 import type { ObjectRef } from '../../shared/ledger/types.js';
 import { SimulatedClock } from '../../local/simulated-clock.js';
 import { SqsSimulator } from '../../local/sqs-simulator.js';

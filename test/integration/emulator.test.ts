@@ -20,7 +20,7 @@ import {
   PresignedUploadSchema,
   ProblemDetailsSchema,
   TokenResponseSchema,
-} from '../../shared/ibinder/schemas.js';
+} from '../../shared/connectors/ibinder/client/schemas.js';
 
 const TRACE_ID = /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/;
 const HARBOUR = DEFAULT_SEED_IDS.harbourOffice;

@@ -17,9 +17,9 @@ import type { SqsSimulator } from '../../local/sqs-simulator.js';
 import { createExportDeps, type ExportDeps } from '../../shared/export/deps.js';
 import { SqsExportJobQueue } from '../../shared/export/job-queue.js';
 import { exportSettingsFrom, type ExportSettings } from '../../shared/export/settings.js';
-import type { IBinderClient } from '../../shared/ibinder/types.js';
+import type { IBinderClient } from '../../shared/connectors/ibinder/client/types.js';
 import { logger } from '../../shared/observability/logger.js';
-import { IBinderSource } from '../../shared/source/ibinder-source.js';
+import { IBinderSource } from '../../shared/connectors/ibinder/export-source.js';
 import {
   ArchiveReader,
   ArchiveWrites,

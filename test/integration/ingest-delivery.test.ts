@@ -7,7 +7,7 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { IngestDependencies } from '../../functions/ingest/types.js';
-import type { Destination } from '../../shared/destination/types.js';
+import type { Destination } from '../../shared/connectors/ibinder/destination-types.js';
 import type { LedgerEntry } from '../../shared/ledger/types.js';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
 import {

@@ -13,7 +13,7 @@ import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
 import { LedgerConflictError } from '../../shared/ledger/types.js';
 import { processObjectRecord } from '../../functions/ingest/process-record.js';
 import { parseS3EventMessage, type S3ObjectEvent } from '../../shared/s3/event.js';
-import type { Destination } from '../../shared/destination/types.js';
+import type { Destination } from '../../shared/connectors/ibinder/destination-types.js';
 import type { LocalS3 } from '../../local/local-s3.js';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
 import {

@@ -213,6 +213,7 @@ describe('ingest routing and disposition on the local stack', () => {
       'ingested:document-id': document.id,
       'ingested:version-id': version?.id,
       'ingested:status': 'committed',
+      'ingested:connector': 'ibinder',
     };
     const kept = await readObject(stack, key, versionId);
     expect(kept?.bytes.equals(bytes)).toBe(true);

@@ -15,8 +15,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { streamToArchive, type ArchiveUpload } from '../../functions/export-worker/archive-upload.js';
 import { DEFAULT_EXPORT_SETTINGS } from '../../shared/export/settings.js';
 import { ExportError } from '../../shared/export/errors.js';
-import { isExpiredLinkError } from '../../shared/ibinder/client.js';
-import { PresignedStorageError } from '../../shared/ibinder/http.js';
+import { isExpiredLinkError } from '../../shared/connectors/ibinder/client/client.js';
+import { PresignedStorageError } from '../../shared/connectors/ibinder/client/http.js';
 
 const BUCKET = 'archive-bucket';
 const KEY = 'acme/Bx7kQ2mZp/doc-1/v-1/Model.ifc';

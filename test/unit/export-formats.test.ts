@@ -11,8 +11,8 @@ import { parseExportJob, type ExportJob } from '../../shared/export/job.js';
 import { manifestKeyFor, manifestPartKeyFor, reduceVersionLines, type VersionLine } from '../../shared/export/manifest.js';
 import { labelMetadata, MetadataSchemaCache } from '../../shared/export/metadata-labels.js';
 import { newRunId, RUN_ID_PATTERN } from '../../shared/export/run-id.js';
-import { IBinderNetworkError } from '../../shared/ibinder/errors.js';
-import { IBinderSource } from '../../shared/source/ibinder-source.js';
+import { IBinderNetworkError } from '../../shared/connectors/ibinder/client/errors.js';
+import { IBinderSource } from '../../shared/connectors/ibinder/export-source.js';
 import { FakeExportIBinder, apiError, sha256Hex } from '../helpers/export-factories.js';
 
 describe('archive keys', () => {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { HttpIBinderClient, type HttpIBinderClientOptions } from '../../shared/ibinder/client.js';
-import { TokenCache } from '../../shared/ibinder/auth.js';
-import { IBinderApiError, IBinderError } from '../../shared/ibinder/errors.js';
+import { HttpIBinderClient, type HttpIBinderClientOptions } from '../../shared/connectors/ibinder/client/client.js';
+import { TokenCache } from '../../shared/connectors/ibinder/client/auth.js';
+import { IBinderApiError, IBinderError } from '../../shared/connectors/ibinder/client/errors.js';
 import { logger } from '../../shared/observability/logger.js';
 import { startHttpStubServer, type HttpStubServer, type RecordedRequest } from '../helpers/http-stub-server.js';
 

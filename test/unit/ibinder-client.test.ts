@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { HttpIBinderClient, type HttpIBinderClientOptions } from '../../shared/ibinder/client.js';
-import { createIBinderClient } from '../../shared/ibinder/index.js';
-import { TokenCache } from '../../shared/ibinder/auth.js';
-import { IBinderApiError, IBinderResponseError } from '../../shared/ibinder/errors.js';
+import { HttpIBinderClient, type HttpIBinderClientOptions } from '../../shared/connectors/ibinder/client/client.js';
+import { createIBinderClient } from '../../shared/connectors/ibinder/index.js';
+import { TokenCache } from '../../shared/connectors/ibinder/client/auth.js';
+import { IBinderApiError, IBinderResponseError } from '../../shared/connectors/ibinder/client/errors.js';
 import { logger } from '../../shared/observability/logger.js';
 import { startHttpStubServer, type HttpStubServer } from '../helpers/http-stub-server.js';
 

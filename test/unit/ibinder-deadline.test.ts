@@ -3,9 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TokenCache } from '../../shared/ibinder/auth.js';
-import { HttpIBinderClient } from '../../shared/ibinder/client.js';
-import { currentDeadline, DeadlineExceededError, deadlineSignal, runWithDeadline } from '../../shared/ibinder/deadline.js';
+import { TokenCache } from '../../shared/connectors/ibinder/client/auth.js';
+import { HttpIBinderClient } from '../../shared/connectors/ibinder/client/client.js';
+import {
+  currentDeadline,
+  DeadlineExceededError,
+  deadlineSignal,
+  runWithDeadline,
+} from '../../shared/connectors/ibinder/client/deadline.js';
 import { startHttpStubServer, type HttpStubServer } from '../helpers/http-stub-server.js';
 
 const SIGNATURE = 'X-Amz-Signature=0123456789abcdef-must-not-leak';

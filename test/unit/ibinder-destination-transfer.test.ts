@@ -7,12 +7,12 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { IBinderDestination } from '../../shared/destination/ibinder-destination.js';
-import type { PreparedUpload, TransferBody } from '../../shared/destination/types.js';
-import { TokenCache } from '../../shared/ibinder/auth.js';
-import { HttpIBinderClient } from '../../shared/ibinder/client.js';
-import { DeadlineExceededError, runWithDeadline } from '../../shared/ibinder/deadline.js';
-import { PresignedStorageError } from '../../shared/ibinder/http.js';
+import { IBinderDestination } from '../../shared/connectors/ibinder/destination.js';
+import type { PreparedUpload, TransferBody } from '../../shared/connectors/ibinder/destination-types.js';
+import { TokenCache } from '../../shared/connectors/ibinder/client/auth.js';
+import { HttpIBinderClient } from '../../shared/connectors/ibinder/client/client.js';
+import { DeadlineExceededError, runWithDeadline } from '../../shared/connectors/ibinder/client/deadline.js';
+import { PresignedStorageError } from '../../shared/connectors/ibinder/client/http.js';
 import { startHttpStubServer, type HttpStubServer, type StubReply } from '../helpers/http-stub-server.js';
 
 const SIGNATURE = 'X-Amz-Signature=feedface-must-not-leak';

@@ -1,5 +1,5 @@
 /**
- * The iBinder client's wire (shared/ibinder/http-transport.ts, Node's own http client) against
+ * The iBinder client's wire (shared/connectors/ibinder/client/http-transport.ts, Node's own http client) against
  * a raw server on 127.0.0.1: what the scripted stub server cannot do (stall mid-body, answer
  * before the upload is read, count connections).
  */
@@ -8,10 +8,10 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TokenCache } from '../../shared/ibinder/auth.js';
-import { HttpIBinderClient, isExpiredLinkError, type HttpIBinderClientOptions } from '../../shared/ibinder/client.js';
-import { IBinderNetworkError } from '../../shared/ibinder/errors.js';
-import { TRANSPORT_ERROR_CODES, TransportError, sendRequest } from '../../shared/ibinder/http-transport.js';
+import { TokenCache } from '../../shared/connectors/ibinder/client/auth.js';
+import { HttpIBinderClient, isExpiredLinkError, type HttpIBinderClientOptions } from '../../shared/connectors/ibinder/client/client.js';
+import { IBinderNetworkError } from '../../shared/connectors/ibinder/client/errors.js';
+import { TRANSPORT_ERROR_CODES, TransportError, sendRequest } from '../../shared/connectors/ibinder/client/http-transport.js';
 
 const SIGNATURE = 'X-Amz-Signature=feedface-must-not-leak';
 

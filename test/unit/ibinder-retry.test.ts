@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { HttpIBinderClient, type HttpIBinderClientOptions } from '../../shared/ibinder/client.js';
-import { TokenCache } from '../../shared/ibinder/auth.js';
-import { currentDeadline, DeadlineExceededError, runWithDeadline } from '../../shared/ibinder/deadline.js';
-import { IBinderApiError, IBinderNetworkError } from '../../shared/ibinder/errors.js';
-import { backoffDelayMs, parseRetryAfter, retryAfterMsOf } from '../../shared/ibinder/retry.js';
+import { HttpIBinderClient, type HttpIBinderClientOptions } from '../../shared/connectors/ibinder/client/client.js';
+import { TokenCache } from '../../shared/connectors/ibinder/client/auth.js';
+import { currentDeadline, DeadlineExceededError, runWithDeadline } from '../../shared/connectors/ibinder/client/deadline.js';
+import { IBinderApiError, IBinderNetworkError } from '../../shared/connectors/ibinder/client/errors.js';
+import { backoffDelayMs, parseRetryAfter, retryAfterMsOf } from '../../shared/connectors/ibinder/client/retry.js';
 import { logger } from '../../shared/observability/logger.js';
 import { startHttpStubServer, type HttpStubServer } from '../helpers/http-stub-server.js';
 

@@ -4,9 +4,9 @@
  * calls, and paging skips or repeats documents. Checked on the wire, through the real client.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TokenCache } from '../../shared/ibinder/auth.js';
-import { HttpIBinderClient } from '../../shared/ibinder/client.js';
-import { BINDER_FILTER_ELEMENT, DOCUMENT_SEARCH_SORT, IBinderSource } from '../../shared/source/ibinder-source.js';
+import { TokenCache } from '../../shared/connectors/ibinder/client/auth.js';
+import { HttpIBinderClient } from '../../shared/connectors/ibinder/client/client.js';
+import { BINDER_FILTER_ELEMENT, DOCUMENT_SEARCH_SORT, IBinderSource } from '../../shared/connectors/ibinder/export-source.js';
 import { startHttpStubServer, type HttpStubServer } from '../helpers/http-stub-server.js';
 
 const BINDER = 'AB12CD34E';

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { HttpIBinderClient, isExpiredLinkError, type HttpIBinderClientOptions } from '../../shared/ibinder/client.js';
-import { TokenCache } from '../../shared/ibinder/auth.js';
-import { IBinderApiError, IBinderNetworkError } from '../../shared/ibinder/errors.js';
+import { HttpIBinderClient, isExpiredLinkError, type HttpIBinderClientOptions } from '../../shared/connectors/ibinder/client/client.js';
+import { TokenCache } from '../../shared/connectors/ibinder/client/auth.js';
+import { IBinderApiError, IBinderNetworkError } from '../../shared/connectors/ibinder/client/errors.js';
 import { logger } from '../../shared/observability/logger.js';
 import { startHttpStubServer, type HttpStubServer } from '../helpers/http-stub-server.js';
 

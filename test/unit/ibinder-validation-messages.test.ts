@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as z from '../../shared/validation/zod.js';
-import { DocumentSchema } from '../../shared/ibinder/schemas.js';
+import { DocumentSchema } from '../../shared/connectors/ibinder/client/schemas.js';
 
 describe('validation messages', () => {
   it('say what was expected and what came, not just "Invalid input"', () => {

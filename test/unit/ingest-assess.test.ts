@@ -4,10 +4,10 @@ import {
   type IngestAssessment,
   type IngestAssessmentInput,
   type IngestAssessmentStep,
-} from '../../functions/ingest/assess.js';
+} from '../../shared/connectors/ibinder/ingest/assess.js';
 import type { PipelineConfigInput } from '../../shared/config/runtime.js';
-import { FolderResolver } from '../../shared/ibinder/folder-resolver.js';
-import type { MetadataElement } from '../../shared/ibinder/schemas.js';
+import { FolderResolver } from '../../shared/connectors/ibinder/folder-resolver.js';
+import type { MetadataElement } from '../../shared/connectors/ibinder/client/schemas.js';
 import type { S3Tag } from '../../shared/s3/tags.js';
 import { ARSTA_NFC, ARSTA_NFD, FOLDER, GUID_BINDERS, OTHER_PROJECT_ID, PROJECT_ID } from '../helpers/allowlist-fixtures.js';
 import { apiError, FakeIBinderClient } from '../helpers/fake-ibinder.js';

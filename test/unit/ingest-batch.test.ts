@@ -2,13 +2,13 @@ import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { deadlineMarginMs, processBatch } from '../../functions/ingest/batch.js';
-import { currentDeadline } from '../../shared/ibinder/deadline.js';
-import type { Destination } from '../../shared/destination/types.js';
+import { currentDeadline } from '../../shared/connectors/ibinder/client/deadline.js';
+import type { Destination } from '../../shared/connectors/ibinder/destination-types.js';
 import type { MessageVisibility, ReceivedMessageRef } from '../../functions/ingest/message-visibility.js';
-import { retryPolicyFrom } from '../../shared/ibinder/client.js';
-import { IBinderApiError } from '../../shared/ibinder/errors.js';
-import { withRetries, type RetryPolicy } from '../../shared/ibinder/retry.js';
-import type { PresignedUpload } from '../../shared/ibinder/schemas.js';
+import { retryPolicyFrom } from '../../shared/connectors/ibinder/client/client.js';
+import { IBinderApiError } from '../../shared/connectors/ibinder/client/errors.js';
+import { withRetries, type RetryPolicy } from '../../shared/connectors/ibinder/client/retry.js';
+import type { PresignedUpload } from '../../shared/connectors/ibinder/client/schemas.js';
 import { apiError, FakeIBinderClient } from '../helpers/fake-ibinder.js';
 import {
   BINDER_ID,

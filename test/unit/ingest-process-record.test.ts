@@ -11,7 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { processObjectRecord } from '../../functions/ingest/process-record.js';
 import type { RejectionReport } from '../../functions/ingest/rejection.js';
-import type { Destination } from '../../shared/destination/types.js';
+import type { Destination } from '../../shared/connectors/ibinder/destination-types.js';
 import {
   LedgerConflictError,
   type ClaimLease,
@@ -153,6 +153,7 @@ describe('processObjectRecord: happy path', () => {
       { Key: 'ingested:document-id', Value: outcome.documentId },
       { Key: 'ingested:version-id', Value: outcome.documentVersionId },
       { Key: 'ingested:status', Value: 'committed' },
+      { Key: 'ingested:connector', Value: 'ibinder' },
     ]);
   });
 

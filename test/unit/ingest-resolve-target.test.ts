@@ -5,10 +5,11 @@ import {
   matchRoutingRule,
   resolveTarget,
   type ResolveTargetInput,
-} from '../../functions/ingest/resolve-target.js';
+} from '../../shared/connectors/ibinder/ingest/resolve-target.js';
 import type { PipelineConfigInput } from '../../shared/config/runtime.js';
-import { FolderResolver } from '../../shared/ibinder/folder-resolver.js';
-import { parseIngestTags, type S3Tag } from '../../shared/s3/tags.js';
+import { FolderResolver } from '../../shared/connectors/ibinder/folder-resolver.js';
+import { parseIngestTags } from '../../shared/connectors/ibinder/tags.js';
+import type { S3Tag } from '../../shared/s3/tags.js';
 import { ARSTA_NFC, ARSTA_NFD, FOLDER, GUID_BINDERS, OTHER_PROJECT_ID, PROJECT_ID } from '../helpers/allowlist-fixtures.js';
 import { FakeIBinderClient } from '../helpers/fake-ibinder.js';
 import { makeConfig } from '../helpers/ingest-factories.js';

@@ -7,8 +7,8 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { processBatch } from '../../functions/ingest/batch.js';
-import { IBinderDestination } from '../../shared/destination/ibinder-destination.js';
-import { PresignedStorageError } from '../../shared/ibinder/http.js';
+import { IBinderDestination } from '../../shared/connectors/ibinder/destination.js';
+import { PresignedStorageError } from '../../shared/connectors/ibinder/client/http.js';
 import { FakeIBinderClient } from '../helpers/fake-ibinder.js';
 import {
   BINDER_ID,

@@ -21,7 +21,7 @@ import { Readable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { processBatch } from '../../functions/ingest/batch.js';
 import { processObjectRecord } from '../../functions/ingest/process-record.js';
-import type { Destination } from '../../shared/destination/types.js';
+import type { Destination } from '../../shared/connectors/ibinder/destination-types.js';
 import type { S3ObjectEvent } from '../../shared/s3/event.js';
 import type { S3Tag } from '../../shared/s3/tags.js';
 import { apiError, FakeIBinderClient } from '../helpers/fake-ibinder.js';

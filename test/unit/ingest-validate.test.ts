@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { validateIngestRequest, validateFileName, validateSize } from '../../functions/ingest/validate.js';
+import { validateIngestRequest, validateFileName, validateSize } from '../../shared/connectors/ibinder/ingest/validate.js';
 import { FIVE_GIB } from '../../shared/config/runtime.js';
 import { BINDER_ID, SCHEMA } from '../helpers/ingest-factories.js';
 

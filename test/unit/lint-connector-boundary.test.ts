@@ -15,12 +15,13 @@ const run = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const biome = path.join(repoRoot, 'node_modules', '.bin', 'biome');
 
-const INTERNAL = "import { connectorClient } from '../../shared/connectors/ibinder/client.js';\n";
-const PUBLIC = "import { connector } from '../../shared/connectors/ibinder/index.js';\n";
-/** Today's iBinder connector lives in shared/ibinder/ (with its destination and export source beside it). */
-const IBINDER_INTERNAL = "import { FolderResolver } from '../../shared/ibinder/folder-resolver.js';\n";
-const IBINDER_DESTINATION = "import { IBinderDestination } from '../../shared/destination/ibinder-destination.js';\n";
-const IBINDER_PUBLIC = "import { FolderResolver } from '../../shared/ibinder/index.js';\n";
+const INTERNAL = "import { FolderResolver } from '../../shared/connectors/ibinder/folder-resolver.js';\n";
+const CLIENT_INTERNAL = "import { HttpIBinderClient } from '../../shared/connectors/ibinder/client/client.js';\n";
+const BYNDER_INTERNAL = "import { connectorClient } from '../../shared/connectors/bynder/client/client.js';\n";
+const PUBLIC = "import { createIBinderConnector } from '../../shared/connectors/ibinder/index.js';\n";
+const RUNTIME_CLIENT = "import { createRuntimeIBinderClient } from '../../shared/connectors/ibinder/runtime-client.js';\n";
+const NEUTRAL = "import type { IngestConnector } from '../../shared/connectors/types.js';\n";
+const REGISTRY = "import { chooseConnector } from '../../shared/connectors/registry.js';\n";
 
 /** Lints one probe file in the scratch tree; the diagnostics as biome's JSON reporter gives them. */
 async function lint(root: string, relativePath: string, source: string): Promise<string[]> {
@@ -52,13 +53,15 @@ describe('lint: the connector boundary', () => {
   it('refuses a connector internal imported by a handler or a CLI command', async () => {
     expect(await lint(root, 'functions/ingest/probe.ts', INTERNAL)).toContain('lint/style/noRestrictedImports');
     expect(await lint(root, 'cli/commands/probe.ts', INTERNAL)).toContain('lint/style/noRestrictedImports');
-    expect(await lint(root, 'functions/ingest/ibinder-probe.ts', IBINDER_INTERNAL)).toContain('lint/style/noRestrictedImports');
-    expect(await lint(root, 'cli/commands/destination-probe.ts', IBINDER_DESTINATION)).toContain('lint/style/noRestrictedImports');
+    expect(await lint(root, 'functions/ingest/client-probe.ts', CLIENT_INTERNAL)).toContain('lint/style/noRestrictedImports');
+    expect(await lint(root, 'cli/commands/bynder-probe.ts', BYNDER_INTERNAL)).toContain('lint/style/noRestrictedImports');
   });
 
-  it("allows the connector's index.js, and shared code's own imports", async () => {
-    expect(await lint(root, 'functions/ingest/public-probe.ts', PUBLIC)).not.toContain('lint/style/noRestrictedImports');
-    expect(await lint(root, 'functions/ingest/ibinder-public-probe.ts', IBINDER_PUBLIC)).not.toContain('lint/style/noRestrictedImports');
+  it("allows the neutral interfaces, the registry, a connector's index.js and runtime client, and shared code's own imports", async () => {
+    for (const source of [PUBLIC, RUNTIME_CLIENT, NEUTRAL, REGISTRY]) {
+      expect(await lint(root, 'functions/ingest/public-probe.ts', source)).not.toContain('lint/style/noRestrictedImports');
+      expect(await lint(root, 'cli/commands/public-probe.ts', source)).not.toContain('lint/style/noRestrictedImports');
+    }
     expect(await lint(root, 'shared/ingest/probe.ts', INTERNAL)).not.toContain('lint/style/noRestrictedImports');
   });
 });

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  buildIngestTags,
-  checkS3TagSet,
-  DISPOSITION_TAG,
-  parseIngestTags,
-  TagConventionError,
-  toTaggingHeader,
-  withDispositionTags,
-} from '../../shared/s3/tags.js';
+import { buildIngestTags, parseIngestTags, TagConventionError } from '../../shared/connectors/ibinder/tags.js';
+import { checkS3TagSet, toTaggingHeader, withDispositionTags } from '../../shared/s3/tags.js';
 
 describe('parseIngestTags', () => {
   it('reads every key of the convention', () => {
@@ -165,9 +158,9 @@ describe('withDispositionTags', () => {
     const { tags, dropped } = withDispositionTags(
       [
         { Key: 'ibinder:binder', Value: 'B' },
-        { Key: DISPOSITION_TAG.documentId, Value: 'old' },
+        { Key: 'ingested:document-id', Value: 'old' },
       ],
-      { documentId: 'doc-1', documentVersionId: 'ver-1' },
+      { connector: 'ibinder', ids: { documentId: 'doc-1', versionId: 'ver-1' } },
     );
     expect(dropped).toEqual([]);
     expect(tags).toEqual([
@@ -175,15 +168,16 @@ describe('withDispositionTags', () => {
       { Key: 'ingested:document-id', Value: 'doc-1' },
       { Key: 'ingested:version-id', Value: 'ver-1' },
       { Key: 'ingested:status', Value: 'committed' },
+      { Key: 'ingested:connector', Value: 'ibinder' },
     ]);
   });
 
   it("never exceeds 10 tags and never drops the producer's tags", () => {
     const existing = Array.from({ length: 9 }, (_, i) => ({ Key: `t${i}`, Value: 'v' }));
-    const { tags, dropped } = withDispositionTags(existing, { documentId: 'doc-1', documentVersionId: 'ver-1' });
+    const { tags, dropped } = withDispositionTags(existing, { connector: 'ibinder', ids: { documentId: 'doc-1', versionId: 'ver-1' } });
     expect(tags).toHaveLength(10);
     expect(tags.slice(0, 9)).toEqual(existing);
     expect(tags[9]).toEqual({ Key: 'ingested:document-id', Value: 'doc-1' });
-    expect(dropped).toEqual(['ingested:version-id', 'ingested:status']);
+    expect(dropped).toEqual(['ingested:version-id', 'ingested:status', 'ingested:connector']);
   });
 });

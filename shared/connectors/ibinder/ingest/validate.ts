@@ -4,12 +4,12 @@
  * producer will meet, and every problem is collected at once, so that a person fixes them all
  * in one go instead of one rejection at a time.
  */
-import { FIVE_GIB } from '../../shared/config/runtime.js';
-import { nfc } from '../../shared/config/unicode.js';
-import type { DestinationMetadataValue } from '../../shared/destination/types.js';
-import type { MetadataElement } from '../../shared/ibinder/index.js';
-import type { Problem } from '../../shared/ledger/types.js';
-import { TAG } from '../../shared/s3/tags.js';
+import { FIVE_GIB } from '../../../config/runtime.js';
+import { nfc } from '../../../config/unicode.js';
+import type { DestinationMetadataValue } from '../destination-types.js';
+import type { MetadataElement } from '../index.js';
+import type { Problem } from '../../../ledger/types.js';
+import { TAG } from '../tags.js';
 import type { MetadataInput } from './types.js';
 
 export const MAX_FILE_NAME_LENGTH = 255;

@@ -1,5 +1,5 @@
 /**
- * Entry point of the iBinder client. Business logic imports the `IBinderClient` interface and
+ * Entry point of the iBinder client (the connector's HTTP side). Business logic imports the `IBinderClient` interface and
  * asks `createIBinderClient` for the HTTP implementation; tests hand in a fake instead.
  */
 import { HttpIBinderClient, type HttpIBinderClientOptions } from './client.js';
@@ -21,14 +21,5 @@ export { parseRetryAfter } from './retry.js';
 export * from './errors.js';
 export * from './schemas.js';
 export type * from './types.js';
-
-// What functions/ and cli/ use of the iBinder connector, all from this one entry point (the lint
-// rule in biome.jsonc refuses imports of the files behind it). The deployed functions' client
-// factory is the other entry point, runtime-client.js: it loads the AWS SDK clients, which the CLI's
-// start must not.
 export { runWithDeadline } from './deadline.js';
-export { FolderResolver } from './folder-resolver.js';
 export { retryAfterMsOf } from './retry.js';
-export { MetadataSchemaCache } from './schema-cache.js';
-export { IBinderDestination } from '../destination/ibinder-destination.js';
-export { IBinderSource } from '../source/ibinder-source.js';

@@ -6,12 +6,12 @@
  * export talk to iBinder the same way.
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { createSecretsManagerClient } from '../aws/clients.js';
-import type { PipelineConfig } from '../config/runtime.js';
-import { resolveCredentialsProvider } from '../credentials.js';
-import { ibinderRequestMetrics } from '../observability/ibinder-request-metrics.js';
-import { HttpIBinderClient } from './client.js';
-import type { IBinderClient } from './types.js';
+import { createSecretsManagerClient } from '../../aws/clients.js';
+import type { PipelineConfig } from '../../config/runtime.js';
+import { resolveCredentialsProvider } from '../../credentials.js';
+import { ibinderRequestMetrics } from '../../observability/ibinder-request-metrics.js';
+import { HttpIBinderClient } from './client/client.js';
+import type { IBinderClient } from './client/types.js';
 
 export function createRuntimeIBinderClient(config: PipelineConfig, metrics: Metrics, env: NodeJS.ProcessEnv = process.env): IBinderClient {
   return new HttpIBinderClient({

@@ -20,14 +20,15 @@
  * No side effects beyond the reads through `deps`: claiming, uploading, moving, logging and
  * metrics stay with the callers. A transient failure of a read (throttling, an outage) is thrown.
  */
-import type { PipelineConfig } from '../../shared/config/runtime.js';
-import type { DestinationMetadataValue, ResolvedTarget } from '../../shared/destination/types.js';
-import { IBinderApiError } from '../../shared/ibinder/index.js';
-import type { FolderResolver } from '../../shared/ibinder/index.js';
-import type { MetadataSchemaCache } from '../../shared/ibinder/index.js';
-import type { MetadataElement } from '../../shared/ibinder/index.js';
-import type { Problem } from '../../shared/ledger/types.js';
-import { parseIngestTags, type S3Tag } from '../../shared/s3/tags.js';
+import type { PipelineConfig } from '../../../config/runtime.js';
+import type { DestinationMetadataValue, ResolvedTarget } from '../destination-types.js';
+import { IBinderApiError } from '../index.js';
+import type { FolderResolver } from '../index.js';
+import type { MetadataSchemaCache } from '../index.js';
+import type { MetadataElement } from '../index.js';
+import type { Problem } from '../../../ledger/types.js';
+import type { S3Tag } from '../../../s3/tags.js';
+import { parseIngestTags } from '../tags.js';
 import { allowPolicyFor, checkBinderAllowed, checkFolderAllowed } from './allowlist.js';
 import { binderFieldOf, chooseTarget, locateTarget, unknownBinderProblem, type InvalidTarget } from './resolve-target.js';
 import type { FileRequest, IBinderRefusal, IngestPlan, TargetSource } from './types.js';

@@ -4,11 +4,11 @@
  * bytes from a short-lived presigned link (`/raw`, or `/downloadlink`: the client decides)
  * that is fetched without an `Authorization` header (the client guarantees that too).
  */
-import { isExpiredLinkError as isIBinderExpiredLinkError } from '../ibinder/client.js';
-import { IBinderApiError } from '../ibinder/errors.js';
-import { logger } from '../observability/logger.js';
-import type { IBinderDocument } from '../ibinder/schemas.js';
-import type { IBinderClient } from '../ibinder/types.js';
+import { isExpiredLinkError as isIBinderExpiredLinkError } from './client/client.js';
+import { IBinderApiError } from './client/errors.js';
+import { logger } from '../../observability/logger.js';
+import type { IBinderDocument } from './client/schemas.js';
+import type { IBinderClient } from './client/types.js';
 import type {
   ExportSource,
   OpenedVersion,
@@ -17,7 +17,7 @@ import type {
   SourceMetadataElement,
   SourceVersion,
   VersionRef,
-} from './types.js';
+} from '../../export-source/types.js';
 
 /** The reserved metadata element that scopes a search to one binder (vendor API reference). */
 export const BINDER_FILTER_ELEMENT = 'GLOBAL_BinderId';

@@ -8,7 +8,7 @@
  * Each schema is built on its first use (`z.lazy`): building a zod schema costs time, and a
  * function uses only some of these, so the others cost nothing at cold start.
  */
-import * as z from '../validation/zod.js';
+import * as z from '../../../validation/zod.js';
 
 const optionalString = z.pipe(
   z.nullish(z.string()),

@@ -7,11 +7,11 @@
  * folders are listed, the folder subtree once the folder and its ancestry are known. A refusal
  * names the prefix (or "no routing rule"), the target asked for and the targets allowed.
  */
-import { folderPathSegments, type AllowedTarget, type UnlistedPrefixes } from '../../shared/config/allowlist.js';
-import { sameGuid } from '../../shared/config/ids.js';
-import type { RoutingRule } from '../../shared/config/target.js';
-import { nfc } from '../../shared/config/unicode.js';
-import type { Problem } from '../../shared/ledger/types.js';
+import { folderPathSegments, type AllowedTarget, type UnlistedPrefixes } from '../../../config/allowlist.js';
+import { sameGuid } from '../../../config/ids.js';
+import type { RoutingRule } from '../../../config/target.js';
+import { nfc } from '../../../config/unicode.js';
+import type { Problem } from '../../../ledger/types.js';
 import type { FolderAncestry } from './resolve-target.js';
 
 /** What files under one key may reach. */

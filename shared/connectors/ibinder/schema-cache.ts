@@ -3,8 +3,8 @@
  * its binder's metadata schema; asking iBinder once per binder and TTL keeps the pipeline
  * within iBinder's rate limits while still picking up schema changes within minutes.
  */
-import type { MetadataElement } from './schemas.js';
-import type { IBinderClient } from './types.js';
+import type { MetadataElement } from './client/schemas.js';
+import type { IBinderClient } from './client/types.js';
 
 export const DEFAULT_BINDER_CACHE_TTL_MS = 5 * 60 * 1000;
 

@@ -21,14 +21,14 @@
  * `locateTarget` (the folder found in the binder's listing, by path or by id, with its ancestry).
  * Keys are matched and file names taken in NFC.
  */
-import type { PipelineConfig } from '../../shared/config/runtime.js';
-import type { RoutingRule, TargetSpec } from '../../shared/config/target.js';
-import { nfc } from '../../shared/config/unicode.js';
-import type { ResolvedTarget } from '../../shared/destination/types.js';
-import type { FolderResolver } from '../../shared/ibinder/index.js';
-import { IBinderApiError } from '../../shared/ibinder/index.js';
-import type { Problem } from '../../shared/ledger/types.js';
-import { INGEST_TAG_PREFIX, TAG, type IngestTags } from '../../shared/s3/tags.js';
+import type { PipelineConfig } from '../../../config/runtime.js';
+import type { RoutingRule, TargetSpec } from '../../../config/target.js';
+import { nfc } from '../../../config/unicode.js';
+import type { ResolvedTarget } from '../destination-types.js';
+import type { FolderResolver } from '../index.js';
+import { IBinderApiError } from '../index.js';
+import type { Problem } from '../../../ledger/types.js';
+import { INGEST_TAG_PREFIX, TAG, type IngestTags } from '../tags.js';
 import type { FileRequest, IBinderRefusal, IngestPlan, MetadataInput, TargetSource } from './types.js';
 
 export interface ChooseTargetInput {

@@ -17,7 +17,7 @@
  * all, and the thrown error keeps it (`retryAfterMs`, see `retryAfterMsOf`) so that the
  * message is handed back to SQS with its visibility set to that wait.
  */
-import { logger } from '../observability/logger.js';
+import { logger } from '../../../observability/logger.js';
 import { currentDeadline, DeadlineExceededError } from './deadline.js';
 import { IBinderApiError, IBinderError, type RequestDescription } from './errors.js';
 

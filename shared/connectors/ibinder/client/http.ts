@@ -9,7 +9,7 @@
  */
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import { PassThrough, Transform, pipeline, type Readable } from 'node:stream';
-import * as z from '../validation/zod.js';
+import * as z from '../../../validation/zod.js';
 import {
   IBinderApiError,
   IBinderError,

@@ -3,7 +3,7 @@
  * commit the upload into a folder as a new document version (step 3), through IBinderClient.
  *
  * Step 2 is retried here, within the delivery, under the same backoff, budget and invocation
- * deadline as the API calls (shared/ibinder/retry.ts): a 429 or 5xx from storage, a timeout or
+ * deadline as the API calls (client/retry.ts): a 429 or 5xx from storage, a timeout or
  * a dropped connection is sent again with a fresh stream of the file; a refused URL (403, or
  * 400/410: expired or already used) is replaced by a new presign, whose upload id the caller
  * records before any byte goes to it. Without this, one storage hiccup would send the record
@@ -11,12 +11,12 @@
  * dead-letter queue.
  */
 import type { Readable } from 'node:stream';
-import { isExpiredLinkError, retryPolicyFrom } from '../ibinder/client.js';
-import { type IBinderError, IBinderNetworkError } from '../ibinder/errors.js';
-import { PresignedStorageError } from '../ibinder/http.js';
-import { isRetryable, withRetries, type RetryPolicy } from '../ibinder/retry.js';
-import type { IBinderClient } from '../ibinder/types.js';
-import { logger } from '../observability/logger.js';
+import { isExpiredLinkError, retryPolicyFrom } from './client/client.js';
+import { type IBinderError, IBinderNetworkError } from './client/errors.js';
+import { PresignedStorageError } from './client/http.js';
+import { isRetryable, withRetries, type RetryPolicy } from './client/retry.js';
+import type { IBinderClient } from './client/types.js';
+import { logger } from '../../observability/logger.js';
 import type {
   CommitRequest,
   CommittedVersion,
@@ -25,7 +25,7 @@ import type {
   ResolvedTarget,
   TransferBody,
   TransferOptions,
-} from './types.js';
+} from './destination-types.js';
 
 export interface IBinderDestinationOptions {
   /** Drive domain of the commit path; iBinder's binders live under `binders`. */

@@ -11,10 +11,10 @@
  * id is found. That proves the folder exists in that binder (before any byte moves, instead of a
  * 404 at the commit) and yields its ancestry, which the allowlist's folder subtrees need.
  */
-import { nfc } from '../config/unicode.js';
+import { nfc } from '../../config/unicode.js';
 import { DEFAULT_BINDER_CACHE_TTL_MS, TtlCache } from './schema-cache.js';
-import type { Folder } from './schemas.js';
-import type { IBinderClient } from './types.js';
+import type { Folder } from './client/schemas.js';
+import type { IBinderClient } from './client/types.js';
 
 export type FolderPathResolution =
   | {

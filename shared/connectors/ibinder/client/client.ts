@@ -8,14 +8,14 @@
  *   error that tells the operator what to check.
  * - All API calls here are reads or the upload commit, which is idempotent by `uploadId`, so
  *   all of them are retried on 429/5xx/408/timeouts/network errors. `putPresigned` sends once:
- *   its body stream is consumed, so the destination (shared/destination/ibinder-destination.ts)
+ *   its body stream is consumed, so the destination (shared/connectors/ibinder/destination.ts)
  *   retries the transfer with a fresh stream, and a fresh presign when the URL was refused.
  * - A 403 is confirmed with the tenant-wide `GET /binders` before it counts as a refusal of one
  *   binder or folder; refused there too, it is an operator (`auth`) problem.
  * - Presigned storage URLs get neither the bearer token nor the tenant header.
  */
-import type * as z from '../validation/zod.js';
-import { logger, redactUrl } from '../observability/logger.js';
+import type * as z from '../../../validation/zod.js';
+import { logger, redactUrl } from '../../../observability/logger.js';
 import { TokenSource, type TokenCache } from './auth.js';
 import { IBinderApiError, IBinderError, IBinderNetworkError, type RequestDescription } from './errors.js';
 import {
