@@ -113,7 +113,34 @@ export interface BynderUpload {
   /** File-service: the file id. Legacy: `<targetid>` of init; both serve as the save's import id after finalise (legacy: the importId). */
   uploadId: string;
   flow: 'file-service' | 'legacy';
+  /** File-service: the path reading `prepare` succeeded on (chunks and finalise use the same). */
+  fileServicePaths?: 'sdk' | 'outline' | undefined;
+  /**
+   * Legacy: where and how the parts go (from `endpoint` and `init`). Holds the S3 POST policy
+   * and its signature: never log it.
+   */
+  legacy?: LegacyUploadTarget | undefined;
 }
+
+/** What the legacy flow's `GET /api/upload/endpoint` and `POST /api/upload/init` handed out. */
+export interface LegacyUploadTarget {
+  /** The bucket URL the parts are POSTed to (no bearer token goes there). */
+  endpoint: string;
+  /** `s3file.uploadid`: the id register and finalise name. */
+  uploadId: string;
+  /** `s3file.targetid`. */
+  targetId: string;
+  /** `s3_filename`: part n is stored under `<s3Filename>/p<n>`. */
+  s3Filename: string;
+  /** `multipart_params`: the POST policy fields sent with every part. */
+  multipartParams: Record<string, string>;
+}
+
+/** Client credentials (exchanged for a token) or a permanent token (sent as is). */
+export type BynderCredentials = { clientId: string; clientSecret: string } | { permanentToken: string };
+
+/** Where the credentials come from (the Lambda reads Secrets Manager; see credentials.ts). */
+export type BynderCredentialsProvider = () => Promise<BynderCredentials>;
 
 export interface UploadSource {
   /** Opens the bytes from `start` (inclusive) to `end` (exclusive); a failed chunk re-reads only its range. */
