@@ -1,0 +1,176 @@
+/**
+ * Bynder's errors as neutral refusals: permanent (the file is rejected, with Bynder's message,
+ * its correlation id and the fix), transient (SQS delivers the record again), operator (retried
+ * and alarmed: credentials, scopes, the portal URL or path reading), throttled (Bynder blocked
+ * the integration: no call for at least five minutes).
+ *
+ * The client's errors are read by shape (`name`, `status`, `kind`, `bynderMessage`,
+ * `correlationId`, `retryAfterMs`, `operator`, `request.path`), not by class, so that an error
+ * crossing a bundle or a worker boundary is classified the same.
+ *
+ * Per step, because a status means something else at each:
+ * - commit (the save): 400/409/413/422 and other 4xx are Bynder refusing this file: permanent.
+ *   A 404 "Import ID not found" means our upload expired before the save: transient (the
+ *   retry's `findCommitted` finds nothing, and the bytes are sent again). A 404 on a version
+ *   save that does not name the import means the asset is gone: permanent. A 2xx Bynder's client
+ *   could not read may have saved the file: transient, so that `findCommitted` decides.
+ * - prepare and transfer: 413 is the file (too large); any other 4xx is the upload flow or its
+ *   paths (configuration): operator.
+ * - resolve and find-committed: a 4xx on a listing is the integration's (operator).
+ * - every step: 401/403 operator, 404 "no Route matched" operator (wrong portal or path),
+ *   429 throttled, 408/5xx and no answer transient.
+ */
+import type { Problem } from '../../ledger/types.js';
+import type { ClassifiedError, UploadStep } from '../types.js';
+
+/** Bynder lifts its block only after five minutes without a request. */
+export const MIN_THROTTLE_PAUSE_MS = 5 * 60 * 1000;
+
+/** What the classification reads of an error; every field optional, so any thrown value fits. */
+interface ErrorShape {
+  name?: unknown;
+  message?: unknown;
+  status?: unknown;
+  kind?: unknown;
+  bynderMessage?: unknown;
+  correlationId?: unknown;
+  retryAfterMs?: unknown;
+  operator?: unknown;
+  request?: { method?: unknown; path?: unknown } | undefined;
+}
+
+export interface ClassifyOptions {
+  /** The connector's configured pause after a 429 (ms); never less than five minutes. */
+  throttlePauseMs?: number | undefined;
+}
+
+export function classifyBynderError(err: unknown, step: UploadStep, options: ClassifyOptions = {}): ClassifiedError {
+  const e: ErrorShape = typeof err === 'object' && err !== null ? (err as ErrorShape) : {};
+  const name = typeof e.name === 'string' ? e.name : '';
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  const status = typeof e.status === 'number' ? e.status : undefined;
+  const kind = typeof e.kind === 'string' ? e.kind : undefined;
+  const retryAfterMs = typeof e.retryAfterMs === 'number' && Number.isFinite(e.retryAfterMs) ? e.retryAfterMs : undefined;
+  const bynderMessage = typeof e.bynderMessage === 'string' ? e.bynderMessage : undefined;
+  const correlationId = typeof e.correlationId === 'string' ? e.correlationId : undefined;
+  const path = typeof e.request?.path === 'string' ? e.request.path : '';
+
+  // The connector's own errors.
+  if (name === 'BynderCommitNotSettledError') return { kind: 'transient', reason: message, retryAfterMs };
+  if (name === 'BynderUploadIdError') return { kind: 'transient', reason: message };
+  if (name === 'BynderCommitUnknownError') return { kind: 'operator', reason: message };
+
+  if (name === 'BynderThrottledError' || status === 429 || kind === 'throttled') {
+    const pause = Math.max(retryAfterMs ?? 0, options.throttlePauseMs ?? 0, MIN_THROTTLE_PAUSE_MS);
+    return { kind: 'throttled', reason: `Bynder blocked the integration (429): ${message}`, retryAfterMs: pause };
+  }
+  if (name === 'BynderNetworkError') return { kind: 'transient', reason: message };
+  if (name === 'BynderResponseError') {
+    // At the save, a reply the client could not read may follow a save that went through.
+    return step === 'commit' || step === 'transfer'
+      ? { kind: 'transient', reason: `${message} (whether it took effect is looked up before anything is sent again)` }
+      : { kind: 'operator', reason: message };
+  }
+  if (status === undefined) {
+    if (kind === 'auth' || e.operator === true) return { kind: 'operator', reason: message };
+    // Not a Bynder answer: an S3 read, a timeout, a bug. Retrying is safe (the ledger guards commits).
+    return { kind: 'transient', reason: message };
+  }
+
+  if (status === 401 || status === 403 || kind === 'auth') {
+    return {
+      kind: 'operator',
+      reason: `Bynder refused the integration's credentials or scopes (HTTP ${status}): ${message}; check the Bynder secret and the API client's scopes`,
+    };
+  }
+  if (status === 404 && /no route matched/i.test(bynderMessage ?? message)) {
+    return {
+      kind: 'operator',
+      reason: `Bynder's gateway knows no such path (HTTP 404 "no Route matched"): ${message}; check portalUrl and the upload path settings`,
+    };
+  }
+  if (status === 408 || status >= 500) return { kind: 'transient', reason: message };
+
+  switch (step) {
+    case 'commit': {
+      const versionSave = /\/media\/[^/]+\/save\//.test(path);
+      const mentionsImport = /import/i.test(bynderMessage ?? '');
+      if (status === 404 && (mentionsImport || !versionSave)) {
+        return {
+          kind: 'transient',
+          reason: `Bynder no longer knows the upload (HTTP 404${bynderMessage ? ` "${bynderMessage}"` : ''}): it expired before the save; the file is uploaded again`,
+        };
+      }
+      return {
+        kind: 'permanent',
+        problems: [refusalProblem(status, bynderMessage, correlationId, versionSave)],
+        refusal: refusalOf(status, bynderMessage, correlationId),
+      };
+    }
+    case 'prepare':
+    case 'transfer':
+      if (status === 413) {
+        return {
+          kind: 'permanent',
+          problems: [
+            {
+              code: 'too-large',
+              field: 'size',
+              message: `Bynder refused the file's bytes as too large (HTTP 413${bynderMessage ? ` "${bynderMessage}"` : ''}${correlationSuffix(correlationId)})`,
+              fix: 'split or compress the file, or upload it to Bynder by hand',
+            },
+          ],
+          refusal: refusalOf(status, bynderMessage, correlationId),
+        };
+      }
+      return {
+        kind: 'operator',
+        reason: `Bynder refused the upload (HTTP ${status}): ${message}; check the connector's uploadFlow and fileServicePaths settings against the portal`,
+      };
+    default:
+      return { kind: 'operator', reason: `Bynder refused a read (HTTP ${status}): ${message}` };
+  }
+}
+
+function refusalProblem(
+  status: number,
+  bynderMessage: string | undefined,
+  correlationId: string | undefined,
+  versionSave: boolean,
+): Problem {
+  const what = versionSave ? 'as a new version of the asset' : 'as a new asset';
+  const said = bynderMessage ? `: "${bynderMessage}"` : '';
+  return {
+    code: status === 413 ? 'too-large' : 'refused',
+    field: 'bynder',
+    message: `Bynder refused to save the file ${what} (HTTP ${status})${said}${correlationSuffix(correlationId)}`,
+    fix: fixFor(status, versionSave, correlationId),
+  };
+}
+
+function fixFor(status: number, versionSave: boolean, correlationId: string | undefined): string {
+  const support = correlationId ? `; if it stays unclear, give Bynder support the correlation id ${correlationId}` : '';
+  switch (status) {
+    case 404:
+      return `the asset of bynder:asset (or of the same-name rule) no longer exists: remove bynder:asset, or name an existing asset${support}`;
+    case 409:
+      return `the asset is being changed in Bynder (a conflict): reingest the file once nobody edits it${support}`;
+    case 413:
+      return `the file is too large for Bynder: split or compress it, or upload it by hand${support}`;
+    default:
+      return (
+        (versionSave
+          ? 'check that bynder:asset names an asset the integration may add versions to'
+          : "fix what Bynder's message names (brand, name, tags or a bynder:meta: value; the CLI's check command validates the tags)") +
+        support
+      );
+  }
+}
+
+function refusalOf(status: number, title: string | undefined, requestId: string | undefined) {
+  return { connector: 'bynder' as const, status, title, requestId };
+}
+
+function correlationSuffix(correlationId: string | undefined): string {
+  return correlationId ? `, correlation id ${correlationId}` : '';
+}

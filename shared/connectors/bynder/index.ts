@@ -1,0 +1,21 @@
+/**
+ * The Bynder connector's public entry point: what `functions/`, `cli/`, `local/` and the tests may
+ * use of it. The HTTP client (`client/index.js`) stays a separate entry point: it loads the AWS
+ * SDK's Secrets Manager client, which the CLI's start must not.
+ */
+export { createBynderConnector, describeBynderPlan } from './connector.js';
+export type { BynderConnector, BynderConnectorOptions } from './connector.js';
+export { assessBynder, fileNameFromKey, findSameNameAssets, matchBynderRule, PLAN_OPTION } from './assess.js';
+export type { BynderAssessmentDependencies } from './assess.js';
+export { BrandDirectory, matchBrand } from './brands.js';
+export { MetapropertyCache } from './metaproperty-cache.js';
+export { classifyBynderError, MIN_THROTTLE_PAUSE_MS } from './classify.js';
+export { BynderDestination, DEFAULT_COMMIT_SETTLE_MS } from './destination.js';
+export { BynderCommitNotSettledError, BynderCommitUnknownError, BynderUploadIdError } from './errors.js';
+export { hasMarkerTag, MARKER_TAG_PREFIX, markerTag } from './marker.js';
+export { BYNDER_TAG, BYNDER_TAG_PREFIX, BynderTagConventionError, buildBynderTags, parseBynderTags } from './tags.js';
+export type { BynderTagSpec, BynderTags, MetaTag, ParsedBynderTags } from './tags.js';
+export { formatUploadId, parseUploadId } from './upload-id.js';
+export { BynderConfigSchema, BynderRoutingRuleSchema, DEFAULT_BYNDER_TOKEN_PATH } from './config.js';
+export type { BynderConfig, BynderConfigInput, BynderRoutingRule } from './config.js';
+export type * from './client/types.js';
