@@ -221,6 +221,17 @@ describe('listMetaproperties and listBrands', () => {
     expect(stub.requestsTo('GET', '/api/v4/metaproperties/mp-3/options/')).toHaveLength(0);
   });
 
+  it('pages in the options of a property listed with 50 or more (the listing may be cut), keeping every id once', async () => {
+    const inline = Array.from({ length: 50 }, (_, i) => ({ id: `p-${i}`, name: `p${i}` }));
+    stub.route('GET', '/api/v4/metaproperties/', {
+      json: { Project: { id: 'mp-9', name: 'project', isMultiselect: 0, isRequired: 0, type: 'select', options: inline } },
+    });
+    const all = Array.from({ length: 120 }, (_, i) => ({ id: `p-${i}`, name: `p${i}` }));
+    stub.route('GET', '/api/v4/metaproperties/mp-9/options/', { json: all });
+    const [property] = await client().listMetaproperties();
+    expect(property!.options.map((o) => o.id)).toEqual(all.map((o) => o.id));
+  });
+
   it('lists brands with their sub-brands', async () => {
     stub.route('GET', '/api/v4/brands/', {
       json: [{ id: 'b-1', name: 'Main', description: 'x', subBrands: [{ id: 's-1', name: 'Sub' }] }],

@@ -179,6 +179,22 @@ describe('file-service upload', () => {
     expect(stub.requestsTo('POST', '/v7/file_cmds/upload/f-1/finalise_api')).toHaveLength(0);
   });
 
+  it('finalise is sent again only when Bynder answers 500 with "retry": 1', async () => {
+    fileServiceRoutes('/v7/file_cmds/upload', 'finalise_api');
+    const FIN = '/v7/file_cmds/upload/f-1/finalise_api';
+    stub.route('POST', FIN, [
+      { status: 500, json: { message: 'Could not complete upload', retry: 1 } },
+      { status: 201, text: '' },
+    ]);
+    const c = client({ chunkSizeBytes: 1000 });
+    await expect(c.sendUpload(await c.startUpload('a.bin'), memorySource(bytesOf(10), 'a.bin'))).resolves.toEqual({ importId: 'f-1' });
+    expect(stub.requestsTo('POST', FIN)).toHaveLength(2);
+
+    stub.route('POST', FIN, { status: 500, json: { message: 'Internal error' } });
+    await expect(c.sendUpload(await c.startUpload('a.bin'), memorySource(bytesOf(10), 'a.bin'))).rejects.toMatchObject({ status: 500 });
+    expect(stub.requestsTo('POST', FIN)).toHaveLength(3);
+  });
+
   it('re-opens a failed source at the start of the chunk in progress only', async () => {
     fileServiceRoutes('/v7/file_cmds/upload', 'finalise_api');
     const data = bytesOf(3000);
@@ -337,6 +353,20 @@ describe('legacy upload', () => {
       kind: 'transient',
     });
     expect(stub.requestsTo('GET', '/api/v4/upload/poll/').length - before).toBe(5);
+  });
+
+  it('finalise is repeated after Bynder\'s 500 "retry": 1', async () => {
+    legacyRoutes([{ itemsDone: ['imp-1'] }]);
+    let finalises = 0;
+    stub.route('POST', '/api/v4/upload/up-1/', (r) => {
+      if (form(r).s3_filename === undefined) return { json: {} };
+      return ++finalises === 1
+        ? { status: 500, json: { message: 'Could not complete upload', retry: 1 } }
+        : { json: { importId: 'imp-1' } };
+    });
+    const c = client({ chunkSizeBytes: 1000 }, { uploadFlow: 'legacy' });
+    await expect(c.sendUpload(await c.startUpload('a.pdf'), memorySource(bytesOf(10), 'a.pdf'))).resolves.toEqual({ importId: 'imp-1' });
+    expect(finalises).toBe(2);
   });
 
   it('retries a part that storage refused with a 5xx, on its own', async () => {

@@ -70,6 +70,16 @@ export class BynderApiCaller {
     this.origin = new URL(options.portalUrl).origin + new URL(options.portalUrl).pathname.replace(/\/+$/, '');
   }
 
+  /** Attempts of a retryable call, the first included. */
+  get maxAttempts(): number {
+    return this.options.retry.maxAttempts;
+  }
+
+  /** The injected sleep, for the callers' own bounded loops (finalise, storage parts). */
+  sleep(ms: number): Promise<void> {
+    return this.options.sleep(ms);
+  }
+
   /** Full jitter: uniform in [0, min(cap, base·2^(n-1))). */
   backoffMs(retryNumber: number): number {
     const { baseDelayMs, maxDelayMs } = this.options.retry;

@@ -92,6 +92,11 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 /** Select-type metaproperties carry options; free text, date and number ones do not. */
 const SELECT_TYPE = /select|autocomplete/i;
 const OPTIONS_PAGE_SIZE = 1000;
+/**
+ * A listing may carry only the first options of a property (50 is the API's default page), and
+ * nothing says it was cut: a property listed with this many or more has its options paged in.
+ */
+const INLINE_OPTIONS_MAYBE_TRUNCATED_AT = 50;
 /** A safety bound: 100 pages of 1,000 options. */
 const MAX_OPTION_PAGES = 100;
 
@@ -189,8 +194,12 @@ export class HttpBynderClient implements BynderClient {
     const listed = await this.getJson('/api/v4/metaproperties/', undefined, MetapropertyListSchema);
     const out: BynderMetaproperty[] = [];
     for (const property of listed) {
-      if (property.options.length === 0 && property.type !== undefined && SELECT_TYPE.test(property.type)) {
-        out.push({ ...property, options: await this.listOptions(property.id) });
+      const selectType = property.type !== undefined && SELECT_TYPE.test(property.type);
+      const maybeTruncated = property.options.length >= INLINE_OPTIONS_MAYBE_TRUNCATED_AT;
+      if ((property.options.length === 0 && selectType) || maybeTruncated) {
+        const paged = await this.listOptions(property.id);
+        const pagedIds = new Set(paged.map((o) => o.id));
+        out.push({ ...property, options: [...paged, ...property.options.filter((o) => !pagedIds.has(o.id))] });
       } else {
         out.push(property);
       }

@@ -218,6 +218,21 @@ export function correlationIdOf(headers: IncomingHttpHeaders): string | undefine
   return id ? id.slice(0, 200) : undefined;
 }
 
+/**
+ * `{"message":"Could not complete upload","retry":1}`: Bynder's 500 of a finalise that asks to
+ * be sent again. Only then is a finalise repeated.
+ */
+export function bynderAsksForRetry(text: string): boolean {
+  try {
+    const body: unknown = JSON.parse(text);
+    if (typeof body !== 'object' || body === null) return false;
+    const retry = (body as Record<string, unknown>).retry;
+    return retry === 1 || retry === true || retry === '1';
+  } catch {
+    return false;
+  }
+}
+
 /** A 404 from the gateway for a path it does not know: a wrong portal URL or path reading. */
 export function isNoRouteMatched(status: number, bynderMessage: string | undefined): boolean {
   return status === 404 && bynderMessage !== undefined && /no route matched/i.test(bynderMessage);

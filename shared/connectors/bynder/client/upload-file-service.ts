@@ -12,13 +12,14 @@
  *
  * Retries: `prepare` only reserves an id (an orphan costs nothing) and a chunk number may be
  * sent again, so both are retried on 5xx/network; each chunk on its own, from its own bytes.
- * `finalise` is sent once: re-finalising is unconfirmed (bynder-notes.md §4).
+ * `finalise` is sent once: re-finalising is unconfirmed (bynder-notes.md §4); only Bynder's own
+ * 500 `{"message":"Could not complete upload","retry":1}` has it sent again.
  */
 import { logger } from '../../../observability/logger.js';
 import type { BynderApiCaller } from './api-call.js';
 import { ChunkReader, MAX_CHUNK_BYTES } from './chunk-reader.js';
 import { BynderResponseError } from './errors.js';
-import { correlationIdOf, errorFromResponse, parseResponse } from './http.js';
+import { bynderAsksForRetry, correlationIdOf, errorFromResponse, parseResponse, type TextResponse } from './http.js';
 import { PrepareResponseSchema } from './schemas.js';
 import type { BynderUpload, UploadSource } from './types.js';
 
@@ -105,13 +106,25 @@ export class FileServiceUpload {
       chunksCount: String(reader.chunkCount),
       sha256: reader.fileSha256(),
     });
-    const response = await this.options.caller.call({ method: 'POST', path: `${base}/${fileId}/${finalise}`, form, retry: 'never' });
+    const response = await this.finalise(`${base}/${fileId}/${finalise}`, form);
     logger.debug('Bynder file-service upload finalised', {
       fileId: upload.uploadId,
       chunks: reader.chunkCount,
       correlationId: correlationIdOf(response.headers),
     });
     return { importId: upload.uploadId };
+  }
+
+  /** Sent once; repeated only when Bynder answers 500 with `"retry": 1`, a bounded number of times. */
+  private async finalise(path: string, form: URLSearchParams): Promise<TextResponse> {
+    const { caller } = this.options;
+    for (let attempt = 1; ; attempt++) {
+      const response = await caller.call({ method: 'POST', path, form, retry: 'never', accept: [500] });
+      if (response.status !== 500) return response;
+      const error = errorFromResponse({ method: 'POST', path }, 'api', response, this.options.throttlePauseMs);
+      if (!bynderAsksForRetry(response.text) || attempt >= caller.maxAttempts) throw error;
+      await caller.sleep(caller.backoffMs(attempt));
+    }
   }
 
   private async tryPrepare(reading: FileServicePaths): Promise<{ fileId?: string; notFound?: Error }> {

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import type { BynderApiCaller } from './api-call.js';
 import { ChunkReader, MAX_CHUNK_BYTES } from './chunk-reader.js';
 import { BynderError, BynderResponseError } from './errors.js';
-import { errorFromResponse, parseResponse } from './http.js';
+import { bynderAsksForRetry, errorFromResponse, parseResponse } from './http.js';
 import { pollImport, type PollSettings } from './import-poll.js';
 import { LegacyFinaliseSchema, UploadEndpointSchema, UploadInitSchema } from './schemas.js';
 import { postToStorage, type StorageRequestOptions } from './storage-request.js';
@@ -143,7 +143,7 @@ export class LegacyUpload {
       const response = await this.options.caller.call({ method: 'POST', path, form, retry: 'never', accept: [500] });
       if (response.status === 500) {
         const error = errorFromResponse(description, 'api', response, this.options.throttlePauseMs);
-        if (!bynderSaysRetry(response.text) || attempt >= this.options.maxAttempts) throw error;
+        if (!bynderAsksForRetry(response.text) || attempt >= this.options.maxAttempts) throw error;
         await this.options.poll.sleep(this.options.caller.backoffMs(attempt));
         continue;
       }
@@ -168,18 +168,6 @@ export class LegacyUpload {
         await this.options.poll.sleep(this.options.caller.backoffMs(attempt));
       }
     }
-  }
-}
-
-/** `{"message":"Could not complete upload","retry":1}`: Bynder asks for the finalise again. */
-function bynderSaysRetry(text: string): boolean {
-  try {
-    const body: unknown = JSON.parse(text);
-    if (typeof body !== 'object' || body === null) return false;
-    const retry = (body as Record<string, unknown>).retry;
-    return retry === 1 || retry === true || retry === '1';
-  } catch {
-    return false;
   }
 }
 
