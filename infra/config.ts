@@ -9,11 +9,13 @@
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
+import { BynderConfigSchema } from '../shared/connectors/bynder/config.js';
 import { UnlistedPrefixesSchema } from '../shared/config/allowlist.js';
 import { BinderIdSchema } from '../shared/config/ids.js';
 import { routingConfigProblems } from '../shared/config/routing-checks.js';
 import { RoutingRuleSchema, TargetSpecSchema } from '../shared/config/target.js';
 import { DispositionSchema, PipelineConfigSchema, type PipelineConfig } from '../shared/config/runtime.js';
+import * as zm from '../shared/validation/zod.js';
 import { EnvironmentConfigError } from './errors.js';
 
 /** The vendor's production endpoints (from its API reference). */
@@ -340,6 +342,64 @@ export const AlarmsConfigSchema = z
   })
   .strict();
 
+/**
+ * Bynder allows 4,500 requests in any five minutes from one IP address and then blocks the
+ * integration for five quiet minutes (reference/bynder-notes.md). Lambda instances may share
+ * egress addresses, so the budget is counted over every instance that can talk to the portal.
+ */
+export const BYNDER_REQUESTS_PER_WINDOW = 4_500;
+export const BYNDER_WINDOW_SECONDS = 300;
+
+/**
+ * The Bynder connector in an environment: the connector's own settings (BynderConfigSchema, what
+ * the functions read), plus whether the stack creates its credentials secret.
+ */
+export const BynderEnvironmentConfigSchema = zm.extend(BynderConfigSchema, {
+  /**
+   * true: the stack creates `credentialsSecretName` with the placeholder {"clientId":"","clientSecret":""};
+   * false (default): the secret exists and is imported by name. Not part of the functions' config.
+   */
+  createCredentialsSecret: zm._default(zm.boolean(), false),
+});
+export type BynderEnvironmentConfig = z.infer<typeof BynderEnvironmentConfigSchema>;
+
+/**
+ * Most Bynder requests per second all instances together may send: every ingest invocation
+ * (the event source's maxConcurrency), every export worker and the planner, each with the
+ * connector's per-instance budget (requestsPerSecond).
+ */
+export function bynderPeakRequestsPerSecond(
+  envConfig: Pick<EnvironmentConfig, 'ingest' | 'export'> & { bynder: Pick<BynderEnvironmentConfig, 'requestsPerSecond'> },
+): number {
+  const instances = envConfig.ingest.maxConcurrency + envConfig.export.workerMaxConcurrency + 1;
+  return instances * envConfig.bynder.requestsPerSecond;
+}
+
+/** Problems of the Bynder block beyond its own schema: its rate budget across instances, its secret. */
+function bynderProblems(envConfig: EnvironmentConfig): string[] {
+  const bynder = envConfig.bynder;
+  if (!bynder) return [];
+  const problems: string[] = [];
+  const peak = bynderPeakRequestsPerSecond({ ...envConfig, bynder });
+  const allowed = BYNDER_REQUESTS_PER_WINDOW / BYNDER_WINDOW_SECONDS;
+  if (peak > allowed) {
+    const instances = envConfig.ingest.maxConcurrency + envConfig.export.workerMaxConcurrency + 1;
+    problems.push(
+      `bynder.requestsPerSecond: ${bynder.requestsPerSecond} per instance x ${instances} instances (ingest.maxConcurrency ` +
+        `${envConfig.ingest.maxConcurrency} + export.workerMaxConcurrency ${envConfig.export.workerMaxConcurrency} + the planner) ` +
+        `is ${peak} requests/s, more than the ${allowed} requests/s Bynder allows (${BYNDER_REQUESTS_PER_WINDOW} per ` +
+        `${BYNDER_WINDOW_SECONDS / 60} minutes, then a block); lower requestsPerSecond to at most ` +
+        `${Math.floor((allowed / instances) * 100) / 100} or the concurrencies`,
+    );
+  }
+  if (bynder.credentialsSecretName === envConfig.credentialsSecret.secretName) {
+    problems.push(
+      `bynder.credentialsSecretName: "${bynder.credentialsSecretName}" is the iBinder secret too; give Bynder a secret of its own`,
+    );
+  }
+  return problems;
+}
+
 export const EnvironmentConfigSchema = z
   .object({
     account: z
@@ -384,6 +444,12 @@ export const EnvironmentConfigSchema = z
       .describe(
         'What files under a prefix without a routing rule may reach: "none", "any" (the default outside production) or ' +
           '{"allow": [{binderId, folderIds?, folderPaths?}]}. Production environments must set it; the defaultTarget must be inside it.',
+      ),
+    bynder: z
+      .optional(BynderEnvironmentConfigSchema)
+      .describe(
+        'The Bynder connector: {portalUrl, credentialsSecretName, createCredentialsSecret?, requestsPerSecond?, ' +
+          'routingRules?, ...} (shared/connectors/bynder/config.ts); leave out for an iBinder-only environment.',
       ),
     ingest: IngestConfigSchema.default(IngestConfigSchema.parse({})).describe(
       'Ingest function and its SQS event source: batching, concurrency, timeout, memory, retries.',
@@ -491,6 +557,7 @@ export function loadEnvironmentConfig(environments: unknown, envName: unknown): 
       );
     }
     problems.push(...routingConfigProblems({ ...parsed.data, unlistedPrefixes: unlistedPrefixesOf(parsed.data) }, INBOX_PREFIX));
+    problems.push(...bynderProblems(parsed.data));
   }
   if (!parsed.success || problems.length > 0) {
     throw new EnvironmentConfigError(
@@ -543,5 +610,12 @@ export function toPipelineConfig(envConfig: EnvironmentConfig, envName: string):
     minRemainingTimeMs: Math.min(30_000, Math.floor(timeoutMs / 3)),
     claimLeaseSeconds: Math.max(envConfig.ingest.functionTimeoutSeconds, envConfig.export.workerTimeoutSeconds) + 60,
     ...(envConfig.export.binders ? { exportBinders: envConfig.export.binders } : {}),
+    ...(envConfig.bynder ? { bynder: bynderRuntimeConfig(envConfig.bynder) } : {}),
   });
+}
+
+/** The Bynder block as the functions read it: the stack's own setting left out. */
+function bynderRuntimeConfig(bynder: BynderEnvironmentConfig): Omit<BynderEnvironmentConfig, 'createCredentialsSecret'> {
+  const { createCredentialsSecret: _stackOnly, ...runtime } = bynder;
+  return runtime;
 }

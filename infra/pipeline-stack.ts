@@ -1,21 +1,21 @@
 /**
- * One environment of the pipeline: the inbox bucket and ingest queue, the ingest function and
- * its ledger, and the nightly export (schedule, planner, queue, worker, archive bucket, export
- * ledger), sharing the iBinder credentials secret and an access-log bucket; watched by alarms
- * that notify the environment's alarm topic, and one CloudWatch dashboard (PipelineMonitoring).
+ * One environment of the pipeline, composed of constructs (infra/constructs/): the ingest
+ * (IngestPipeline: inbox bucket, ingest queue, ingest function, ledger, producers), the nightly
+ * export (NightlyExport: archive bucket, schedule, planner, export queue, worker, export
+ * ledger), one credentials secret per configured connector (ConnectorCredentials), an
+ * access-log bucket, and the alarms and dashboard (PipelineMonitoring). The stack turns the
+ * environment's config into their props; each construct holds its own secure defaults.
  *
  * Every function gets only what its job needs: object actions on its own key prefixes, its own
- * queue, single-item access to its own ledger, and read access to the one secret. Each
+ * queue, single-item access to its own ledger, and read access to the connectors' secrets. Each
  * configured producer gets a policy (and optionally a role) to write under its own inbox
  * prefix. The archive may have a customer-managed key and, in production, Object Lock.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
-import type { Construct } from 'constructs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct, IConstruct } from 'constructs';
 import { ENV } from '../shared/config/runtime.js';
 import { safeKeySegment } from '../shared/export/archive-key.js';
 import { METRICS_NAMESPACE, SERVICE_NAMES } from '../shared/observability/metric-names.js';
@@ -34,14 +34,17 @@ import {
   type ProducerConfig,
 } from './config.js';
 import { AccessLogBucket } from './constructs/access-log-bucket.js';
-import { CredentialsSecret } from './constructs/credentials-secret.js';
-import { LedgerTable } from './constructs/ledger-table.js';
-import { NightlyExportSchedule } from './constructs/nightly-export-schedule.js';
-import { PipelineFunction } from './constructs/pipeline-function.js';
+import { ConnectorCredentials, type ConnectorSecret } from './constructs/connector-credentials.js';
+import type { CredentialsSecret } from './constructs/credentials-secret.js';
+import { IngestPipeline } from './constructs/ingest-pipeline.js';
+import type { LedgerTable } from './constructs/ledger-table.js';
+import { logicalIdWithout } from './constructs/logical-ids.js';
+import { NightlyExport } from './constructs/nightly-export.js';
+import type { NightlyExportSchedule } from './constructs/nightly-export-schedule.js';
+import type { PipelineFunction } from './constructs/pipeline-function.js';
 import { PipelineMonitoring } from './constructs/pipeline-monitoring.js';
-import { ProducerAccess } from './constructs/producer-access.js';
-import { QueueWithDlq, visibilityTimeoutFor } from './constructs/queue-with-dlq.js';
-import { SecureBucket } from './constructs/secure-bucket.js';
+import type { ProducerAccess } from './constructs/producer-access.js';
+import { type QueueWithDlq, visibilityTimeoutFor } from './constructs/queue-with-dlq.js';
 import { EnvironmentConfigError } from './errors.js';
 import { functionEntry } from './paths.js';
 
@@ -57,12 +60,6 @@ export { METRICS_NAMESPACE, SERVICE_NAMES } from '../shared/observability/metric
  * Routing rules are what makes it grow.
  */
 const MAX_PIPELINE_CONFIG_BYTES = 3_500;
-
-/**
- * The export ledger also holds the export runs' state: the planner checks many versions at
- * once (BatchGetItem), and claims and run markers are released with DeleteItem.
- */
-const EXPORT_LEDGER_ACCESS = { batchRead: true, deleteItem: true } as const;
 
 /** Environment names end up in bucket and stack names, so they are kept short and lowercase. */
 const ENV_NAME = /^[a-z][a-z0-9-]{0,11}$/;
@@ -128,23 +125,45 @@ function pascalCase(name: string): string {
     .join('');
 }
 
-/** An object grant on a bucket's keys, kept to acknowledge its cdk-nag wildcard finding in the same words. */
-interface ObjectGrant {
-  readonly fn: PipelineFunction;
-  readonly bucket: SecureBucket;
-  readonly keyPattern: string;
-  readonly actions: readonly string[];
-  /** Why the keys cannot be named one by one. */
-  readonly why: string;
-}
+/** Name of the iBinder connector: its secret and metrics. */
+export const IBINDER_CONNECTOR = 'ibinder';
+/** Name of the Bynder connector. */
+export const BYNDER_CONNECTOR = 'bynder';
+
+/** The acknowledgement text of an object grant (see constructs/object-grant.ts). */
+export { objectGrantReason } from './constructs/object-grant.js';
 
 /**
- * The acknowledgement text of an object grant: why the keys are a pattern, then exactly the
- * actions granted there. Built from the grant itself, so the text cannot claim less (or more)
- * than the role may do; test/infra/security.test.ts compares the two.
+ * One credentials secret per configured connector: iBinder always, Bynder when configured.
+ * iBinder's keeps the construct id (`Credentials`) it had when it was the only one, so that its
+ * logical id, and a deployed secret, stay the same.
  */
-export function objectGrantReason(grant: Pick<ObjectGrant, 'keyPattern' | 'actions' | 'why'>): string {
-  return `${grant.why} Allowed on ${grant.keyPattern}: ${[...grant.actions].sort().join(', ')}; nothing else.`;
+export function connectorSecretsOf(config: EnvironmentConfig): ConnectorSecret[] {
+  const secrets: ConnectorSecret[] = [
+    {
+      connector: IBINDER_CONNECTOR,
+      issuer: 'iBinder',
+      secretName: config.credentialsSecret.secretName,
+      create: config.credentialsSecret.create,
+      id: 'Credentials',
+    },
+  ];
+  if (config.bynder) {
+    secrets.push({
+      connector: BYNDER_CONNECTOR,
+      issuer: 'Bynder',
+      secretName: config.bynder.credentialsSecretName,
+      create: config.bynder.createCredentialsSecret,
+      description:
+        'Bynder API client credentials {"clientId","clientSecret"} or {"permanentToken"}; created empty, filled in by an operator.',
+    });
+  }
+  return secrets;
+}
+
+/** The constructs the stack is composed of, whose ids are left out of logical ids (allocateLogicalId). */
+function isComposition(scope: IConstruct): boolean {
+  return scope instanceof IngestPipeline || scope instanceof NightlyExport || scope instanceof ConnectorCredentials;
 }
 
 export class PipelineStack extends Stack {
@@ -157,19 +176,24 @@ export class PipelineStack extends Stack {
   readonly plannerDeadLetterQueue: sqs.Queue;
   readonly ledger: LedgerTable;
   readonly exportLedger: LedgerTable;
+  /** The iBinder credentials secret (`connectorCredentials.secretOf('ibinder')`). */
   readonly credentials: CredentialsSecret;
+  /** One secret per configured connector. */
+  readonly connectorCredentials: ConnectorCredentials;
   readonly ingestFunction: PipelineFunction;
   readonly plannerFunction: PipelineFunction;
   readonly workerFunction: PipelineFunction;
   readonly exportSchedule: NightlyExportSchedule;
+  /** Inbox bucket, ingest queue, ingest function, ledger, producers. */
+  readonly ingest: IngestPipeline;
+  /** Archive bucket, schedule, planner, export queue, worker, export ledger. */
+  readonly nightlyExport: NightlyExport;
   /** The alarm topic, the alarms and the dashboard. */
   readonly monitoring: PipelineMonitoring;
   /** The archive bucket's customer-managed key, when the config asks for one. */
   readonly archiveKey?: kms.IKey;
   /** One per configured producer, by name. */
   readonly producers: ReadonlyMap<string, ProducerAccess>;
-  /** Object grants with wildcard keys, acknowledged for cdk-nag with their own actions. */
-  private readonly objectGrants: ObjectGrant[] = [];
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     const { envName, config, ...stackProps } = props;
@@ -201,236 +225,103 @@ export class PipelineStack extends Stack {
 
     // ----- shared -----
     this.accessLogBucket = new AccessLogBucket(this, 'AccessLogs', { removalPolicy }).bucket;
-    this.credentials = new CredentialsSecret(this, 'Credentials', {
-      secretName: config.credentialsSecret.secretName,
-      create: config.credentialsSecret.create,
+    this.connectorCredentials = new ConnectorCredentials(this, 'ConnectorCredentials', {
+      connectors: connectorSecretsOf(config),
       removalPolicy,
     });
+    this.credentials = this.connectorCredentials.secretOf(IBINDER_CONNECTOR);
 
     // ----- ingest -----
     const ingestTimeout = Duration.seconds(config.ingest.functionTimeoutSeconds);
     const batchingWindow = Duration.seconds(config.ingest.maxBatchingWindowSeconds);
-    this.ingestQueue = new QueueWithDlq(this, 'IngestQueue', {
-      consumerTimeout: ingestTimeout,
-      maxBatchingWindow: batchingWindow,
-      maxReceiveCount: config.ingest.maxReceiveCount,
-    });
-
-    const inboxName = inboxBucketName(envName, config.account, config.region);
-    const inbox = new SecureBucket(this, 'Inbox', {
-      bucketName: inboxName,
-      serverAccessLogsBucket: this.accessLogBucket,
-      serverAccessLogsPrefix: 'inbox-bucket/',
-      removalPolicy,
-      lifecycleRules: [
-        {
-          id: 'expire-noncurrent-versions',
-          noncurrentVersionExpiration: Duration.days(config.inbox.noncurrentVersionExpirationDays),
-          expiredObjectDeleteMarker: true,
-        },
-        {
-          id: 'expire-rejected',
-          prefix: REJECTED_PREFIX,
-          expiration: Duration.days(config.inbox.rejectedExpirationDays),
-        },
-      ],
-    });
-    this.inboxBucket = inbox.bucket;
-    this.notifyQueueOfNewInboxObjects(this.inboxBucket, inboxName, this.ingestQueue.queue);
-
-    this.ledger = new LedgerTable(this, 'Ledger', { removalPolicy, objectIndex: true });
-
-    this.ingestFunction = new PipelineFunction(this, 'Ingest', {
+    this.ingest = new IngestPipeline(this, 'IngestPipeline', {
+      inboxBucketName: inboxBucketName(envName, config.account, config.region),
+      accessLogBucket: this.accessLogBucket,
       entry: functionEntry('ingest'),
       description: `Ingests new objects under ${INBOX_PREFIX} of the inbox bucket into iBinder (${envName})`,
       serviceName: SERVICE_NAMES.ingest,
       metricsNamespace: METRICS_NAMESPACE,
-      timeout: ingestTimeout,
+      environment: { [ENV.config]: pipelineConfigJson },
+      environmentNames: { ledgerTable: ENV.ledgerTable, inboxBucket: ENV.inboxBucket },
+      credentials: this.connectorCredentials,
+      inboxPrefix: INBOX_PREFIX,
+      rejectedPrefix: REJECTED_PREFIX,
+      removalPolicy,
+      functionTimeout: ingestTimeout,
       memorySize: config.ingest.memorySizeMb,
       logRetention: config.logRetentionDays,
-      removalPolicy,
-      environment: {
-        [ENV.config]: pipelineConfigJson,
-        [ENV.ledgerTable]: this.ledger.table.tableName,
-        [ENV.inboxBucket]: inboxName,
-      },
+      batchSize: config.ingest.batchSize,
+      maxBatchingWindow: batchingWindow,
+      maxConcurrency: config.ingest.maxConcurrency,
+      maxReceiveCount: config.ingest.maxReceiveCount,
+      noncurrentVersionExpiration: Duration.days(config.inbox.noncurrentVersionExpirationDays),
+      rejectedExpiration: Duration.days(config.inbox.rejectedExpirationDays),
+      producers: config.producers,
+      producerPolicyPrefix: pipelineStackName(envName),
     });
-    const ingestFn = this.ingestFunction.function;
-    ingestFn.addEventSource(
-      new SqsEventSource(this.ingestQueue.queue, {
-        batchSize: config.ingest.batchSize,
-        maxBatchingWindow: batchingWindow,
-        maxConcurrency: config.ingest.maxConcurrency,
-        reportBatchItemFailures: true,
-      }),
-    );
-    this.grantObjects({
-      fn: this.ingestFunction,
-      bucket: inbox,
-      keyPattern: `${INBOX_PREFIX}*`,
-      actions: [
-        's3:GetObject',
-        's3:GetObjectVersion',
-        's3:GetObjectTagging',
-        's3:GetObjectVersionTagging',
-        // disposition: delete the ingested object, or tag it as ingested
-        's3:DeleteObject',
-        's3:DeleteObjectVersion',
-        's3:PutObjectTagging',
-        's3:PutObjectVersionTagging',
-      ],
-      why: `Producers choose the keys under ${INBOX_PREFIX}: the function reads any object there, then deletes or tags it once ingested.`,
-    });
-    // A rejected object is copied with its tags; one over 5 GiB part by part (hence Abort).
-    this.grantObjects({
-      fn: this.ingestFunction,
-      bucket: inbox,
-      keyPattern: `${REJECTED_PREFIX}*`,
-      actions: ['s3:PutObject', 's3:PutObjectTagging', 's3:AbortMultipartUpload'],
-      why: `Rejected objects keep their inbox key below ${REJECTED_PREFIX}, beside their .error.json reports.`,
-    });
-    // Without ListBucket, S3 answers a read of a missing key with 403 instead of 404; an object
-    // that is gone (already disposed of when a message is redelivered) must not look like a
-    // permissions problem.
-    inbox.grantList(ingestFn);
-    this.ledger.grantRecordReadWrite(ingestFn);
-    this.credentials.secret.grantRead(ingestFn);
+    this.inboxBucket = this.ingest.inboxBucket;
+    this.ingestQueue = this.ingest.queue;
+    this.ledger = this.ingest.ledger;
+    this.ingestFunction = this.ingest.ingestFunction;
+    this.producers = this.ingest.producers;
 
     // ----- export -----
     const exportConfig = config.export;
     if (exportConfig.archiveKmsKey) this.archiveKey = this.archiveKeyFor(exportConfig.archiveKmsKey, envName, removalPolicy);
     const objectLock = archiveObjectLockFor(config, envName);
-    const archive = new SecureBucket(this, 'Archive', {
-      serverAccessLogsBucket: this.accessLogBucket,
-      serverAccessLogsPrefix: 'archive-bucket/',
+    this.nightlyExport = new NightlyExport(this, 'NightlyExportPipeline', {
+      planner: {
+        entry: functionEntry('export-planner'),
+        description: `Plans the nightly iBinder -> S3 export: enqueues the document versions not yet archived (${envName})`,
+        serviceName: SERVICE_NAMES.exportPlanner,
+      },
+      worker: {
+        entry: functionEntry('export-worker'),
+        description: `Copies one iBinder document version into the archive bucket (${envName})`,
+        serviceName: SERVICE_NAMES.exportWorker,
+      },
+      metricsNamespace: METRICS_NAMESPACE,
+      accessLogBucket: this.accessLogBucket,
+      environment: { [ENV.config]: pipelineConfigJson },
+      environmentNames: {
+        exportLedgerTable: ENV.exportLedgerTable,
+        exportQueueUrl: ENV.exportQueueUrl,
+        archiveBucket: ENV.archiveBucket,
+      },
+      credentials: this.connectorCredentials,
+      dataPrefix: archiveDataPrefix(config.tenantId),
+      manifestsPrefix: MANIFESTS_PREFIX,
+      scheduleCron: exportConfig.scheduleCron,
+      scheduleTimeZone: exportConfig.scheduleTimeZone,
+      scheduleDescription: `Starts the nightly iBinder -> S3 export (${envName})`,
       removalPolicy,
-      ...(this.archiveKey ? { encryptionKey: this.archiveKey } : {}),
+      logRetention: config.logRetentionDays,
+      archiveTransitionAfter: Duration.days(exportConfig.archiveTransitionDays),
+      archiveStorageClass: STORAGE_CLASSES[exportConfig.archiveStorageClass],
+      ...(this.archiveKey ? { archiveKey: this.archiveKey } : {}),
       ...(objectLock
         ? {
-            objectLockDefaultRetention:
+            archiveObjectLock:
               objectLock.mode === 'COMPLIANCE'
                 ? s3.ObjectLockRetention.compliance(Duration.days(objectLock.days))
                 : s3.ObjectLockRetention.governance(Duration.days(objectLock.days)),
           }
         : {}),
-      lifecycleRules: [
-        {
-          id: 'archive-transition',
-          transitions: [
-            {
-              storageClass: STORAGE_CLASSES[exportConfig.archiveStorageClass],
-              transitionAfter: Duration.days(exportConfig.archiveTransitionDays),
-            },
-          ],
-          noncurrentVersionTransitions: [
-            {
-              storageClass: STORAGE_CLASSES[exportConfig.archiveStorageClass],
-              transitionAfter: Duration.days(exportConfig.archiveTransitionDays),
-            },
-          ],
-        },
-      ],
-    });
-    this.archiveBucket = archive.bucket;
-
-    const workerTimeout = Duration.seconds(exportConfig.workerTimeoutSeconds);
-    this.exportQueue = new QueueWithDlq(this, 'ExportQueue', {
-      consumerTimeout: workerTimeout,
+      plannerTimeout: Duration.seconds(exportConfig.plannerTimeoutSeconds),
+      plannerMemorySize: exportConfig.plannerMemorySizeMb,
+      workerTimeout: Duration.seconds(exportConfig.workerTimeoutSeconds),
+      workerMemorySize: exportConfig.workerMemorySizeMb,
+      workerBatchSize: exportConfig.workerBatchSize,
+      workerMaxConcurrency: exportConfig.workerMaxConcurrency,
       maxReceiveCount: exportConfig.maxReceiveCount,
     });
-    this.plannerDeadLetterQueue = new sqs.Queue(this, 'PlannerDeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.exportLedger = new LedgerTable(this, 'ExportLedger', { removalPolicy });
-
-    const exportEnvironment = {
-      [ENV.config]: pipelineConfigJson,
-      [ENV.exportLedgerTable]: this.exportLedger.table.tableName,
-      [ENV.exportQueueUrl]: this.exportQueue.queue.queueUrl,
-      [ENV.archiveBucket]: this.archiveBucket.bucketName,
-    };
-
-    this.plannerFunction = new PipelineFunction(this, 'ExportPlanner', {
-      entry: functionEntry('export-planner'),
-      description: `Plans the nightly iBinder -> S3 export: enqueues the document versions not yet archived (${envName})`,
-      serviceName: SERVICE_NAMES.exportPlanner,
-      metricsNamespace: METRICS_NAMESPACE,
-      timeout: Duration.seconds(exportConfig.plannerTimeoutSeconds),
-      memorySize: exportConfig.plannerMemorySizeMb,
-      logRetention: config.logRetentionDays,
-      removalPolicy,
-      deadLetterQueue: this.plannerDeadLetterQueue,
-      environment: exportEnvironment,
-    });
-    const plannerFn = this.plannerFunction.function;
-    this.exportQueue.queue.grantSendMessages(plannerFn);
-    this.exportLedger.grantRecordReadWrite(plannerFn, EXPORT_LEDGER_ACCESS);
-    this.credentials.secret.grantRead(plannerFn);
-    // The planner writes its manifest parts and assembles a run's manifest from them.
-    this.grantObjects({
-      fn: this.plannerFunction,
-      bucket: archive,
-      keyPattern: `${MANIFESTS_PREFIX}*`,
-      actions: ['s3:PutObject', 's3:GetObject'],
-      why: `Run manifests and their parts are named per run at run time, all below ${MANIFESTS_PREFIX}.`,
-    });
-    archive.grantList(plannerFn, MANIFESTS_PREFIX);
-
-    this.workerFunction = new PipelineFunction(this, 'ExportWorker', {
-      entry: functionEntry('export-worker'),
-      description: `Copies one iBinder document version into the archive bucket (${envName})`,
-      serviceName: SERVICE_NAMES.exportWorker,
-      metricsNamespace: METRICS_NAMESPACE,
-      timeout: workerTimeout,
-      memorySize: exportConfig.workerMemorySizeMb,
-      logRetention: config.logRetentionDays,
-      removalPolicy,
-      environment: exportEnvironment,
-    });
-    const workerFn = this.workerFunction.function;
-    workerFn.addEventSource(
-      new SqsEventSource(this.exportQueue.queue, {
-        batchSize: exportConfig.workerBatchSize,
-        maxConcurrency: exportConfig.workerMaxConcurrency,
-        reportBatchItemFailures: true,
-      }),
-    );
-    // Files and sidecars under the tenant's prefix only. GetObject there: before copying, a
-    // worker reads the version's sidecar and HEADs its file, so a job redelivered after a crash
-    // before the ledger write is recognised as done instead of written twice.
-    this.grantObjects({
-      fn: this.workerFunction,
-      bucket: archive,
-      keyPattern: `${archiveDataPrefix(config.tenantId)}*`,
-      actions: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'],
-      why:
-        "Archive keys are derived from binder, document and version ids at run time, below the tenant's prefix; the " +
-        "worker reads a version's sidecar and file to recognise a redelivered job as done.",
-    });
-    // Its manifest part per batch, and the run's manifest when it settles the run's last job
-    // (assembled from the parts, hence GetObject).
-    this.grantObjects({
-      fn: this.workerFunction,
-      bucket: archive,
-      keyPattern: `${MANIFESTS_PREFIX}*`,
-      actions: ['s3:PutObject', 's3:GetObject'],
-      why: `Run manifests and their parts are named per run at run time, all below ${MANIFESTS_PREFIX}.`,
-    });
-    // ListBucket without a prefix condition: a GetObject/HEAD carries no s3:prefix, and without
-    // ListBucket S3 answers a missing sidecar with 403 instead of 404.
-    archive.grantList(workerFn);
-    this.exportLedger.grantRecordReadWrite(workerFn, EXPORT_LEDGER_ACCESS);
-    this.credentials.secret.grantRead(workerFn);
-
-    this.exportSchedule = new NightlyExportSchedule(this, 'NightlyExport', {
-      planner: plannerFn,
-      cronExpression: exportConfig.scheduleCron,
-      timeZone: exportConfig.scheduleTimeZone,
-      deadLetterQueue: this.plannerDeadLetterQueue,
-      description: `Starts the nightly iBinder -> S3 export (${envName})`,
-    });
+    this.archiveBucket = this.nightlyExport.archiveBucket;
+    this.exportQueue = this.nightlyExport.exportQueue;
+    this.plannerDeadLetterQueue = this.nightlyExport.plannerDeadLetterQueue;
+    this.exportLedger = this.nightlyExport.exportLedger;
+    this.plannerFunction = this.nightlyExport.plannerFunction;
+    this.workerFunction = this.nightlyExport.workerFunction;
+    this.exportSchedule = this.nightlyExport.schedule;
 
     // ----- alarms and dashboard -----
     const alarms = config.alarms;
@@ -451,15 +342,22 @@ export class PipelineStack extends Stack {
       ingestQueue: this.ingestQueue,
       exportQueue: this.exportQueue,
       plannerDeadLetterQueue: this.plannerDeadLetterQueue,
-      functions: { ingest: ingestFn, planner: plannerFn, worker: workerFn },
+      functions: { ingest: this.ingestFunction.function, planner: this.plannerFunction.function, worker: this.workerFunction.function },
+      bynder: config.bynder !== undefined,
       removalPolicy,
     });
 
-    // ----- producers -----
-    this.producers = this.addProducers(config.producers, envName, inbox.bucket);
-
+    this.addProducerOutputs(config.producers);
     this.addOutputs();
-    this.acknowledgeNagFindings();
+  }
+
+  /**
+   * Logical ids as before the stack was split into constructs: the composition constructs'
+   * ids are left out of their resources' paths (constructs/logical-ids.ts), so that deployed
+   * buckets, tables, secrets, keys and queues are updated in place, not replaced.
+   */
+  protected override allocateLogicalId(element: CfnElement): string {
+    return logicalIdWithout(this, element, isComposition) ?? super.allocateLogicalId(element);
   }
 
   /**
@@ -477,25 +375,11 @@ export class PipelineStack extends Stack {
     return kms.Key.fromKeyArn(this, 'ArchiveKey', setting.keyArn);
   }
 
-  /** Grants object actions on a key pattern and remembers the grant for its nag acknowledgement. */
-  private grantObjects(grant: ObjectGrant): void {
-    grant.bucket.grantObjectActions(grant.fn.function, grant.keyPattern, [...grant.actions]);
-    this.objectGrants.push(grant);
-  }
-
-  private addProducers(producers: readonly ProducerConfig[], envName: string, inboxBucket: s3.Bucket): Map<string, ProducerAccess> {
-    const accesses = new Map<string, ProducerAccess>();
+  /** The policy (and role) of each producer, for the team that runs it. */
+  private addProducerOutputs(producers: readonly ProducerConfig[]): void {
     for (const producer of producers) {
-      const access = new ProducerAccess(this, `Producer-${producer.name}`, {
-        bucket: inboxBucket,
-        producerName: producer.name,
-        prefix: producer.prefix,
-        managedPolicyName: `${pipelineStackName(envName)}-producer-${producer.name}`,
-        ...(producer.principals ? { principals: producer.principals } : {}),
-        ...(producer.externalId !== undefined ? { externalId: producer.externalId } : {}),
-        ...(producer.allowedTagKeys ? { allowedTagKeys: producer.allowedTagKeys } : {}),
-      });
-      accesses.set(producer.name, access);
+      const access = this.producers.get(producer.name);
+      if (!access) continue;
       const id = pascalCase(producer.name);
       new CfnOutput(this, `Producer${id}PolicyArn`, {
         value: access.policy.managedPolicyArn,
@@ -508,39 +392,19 @@ export class PipelineStack extends Stack {
         });
       }
     }
-    return accesses;
   }
 
-  /**
-   * ObjectCreated events under `inbox/` go to the ingest queue. Written on the CloudFormation
-   * bucket directly (see `inboxBucketName`): the queue policy names the bucket by its fixed ARN,
-   * and the bucket waits for that policy, because S3 checks it when the notification is set.
-   */
-  private notifyQueueOfNewInboxObjects(bucket: s3.Bucket, bucketName: string, queue: sqs.Queue): void {
-    const bucketArn = Stack.of(this).formatArn({ service: 's3', region: '', account: '', resource: bucketName });
-    const { policyDependable } = queue.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowInboxBucketNotifications',
-        principals: [new iam.ServicePrincipal('s3.amazonaws.com')],
-        actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
-        resources: [queue.queueArn],
-        conditions: {
-          ArnEquals: { 'aws:SourceArn': bucketArn },
-          StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
-        },
-      }),
-    );
-    const cfnBucket = bucket.node.defaultChild as s3.CfnBucket;
-    cfnBucket.notificationConfiguration = {
-      queueConfigurations: [
-        {
-          event: 's3:ObjectCreated:*',
-          queue: queue.queueArn,
-          filter: { s3Key: { rules: [{ name: 'prefix', value: INBOX_PREFIX }] } },
-        },
+  /** The Bynder secret's name, when the environment configures Bynder. */
+  private bynderOutputs(): Array<[string, string, string]> {
+    const bynder = this.connectorCredentials.secrets.get(BYNDER_CONNECTOR);
+    if (!bynder) return [];
+    return [
+      [
+        'BynderCredentialsSecretName',
+        bynder.secretName,
+        'Put {"clientId","clientSecret"} (or {"permanentToken"}) of the Bynder API client here',
       ],
-    };
-    if (policyDependable) cfnBucket.node.addDependency(policyDependable);
+    ];
   }
 
   private addOutputs(): void {
@@ -560,6 +424,7 @@ export class PipelineStack extends Stack {
       ['LedgerTableName', this.ledger.table.tableName, 'Ingest ledger: one item per inbox object version'],
       ['ExportLedgerTableName', this.exportLedger.table.tableName, 'Export ledger: one item per exported document version'],
       ['CredentialsSecretName', this.credentials.secretName, 'Put {"clientId","clientSecret"} of the iBinder API client here'],
+      ...this.bynderOutputs(),
       ['IngestFunctionName', this.ingestFunction.function.functionName, 'Ingest function'],
       [
         'ExportPlannerFunctionName',
@@ -570,21 +435,5 @@ export class PipelineStack extends Stack {
     ];
     for (const [id, value, description] of outputs) new CfnOutput(this, id, { value, description });
     this.monitoring.addOutputs(this);
-  }
-
-  /**
-   * cdk-nag AwsSolutions findings that are the design, each acknowledged on the one role it
-   * concerns with the reason. IAM5 findings are acknowledged one resource at a time, so any new
-   * wildcard shows up as a finding of its own; the reason of an object grant names the actions
-   * granted there (objectGrantReason).
-   */
-  private acknowledgeNagFindings(): void {
-    for (const grant of this.objectGrants) {
-      const bucketId = this.getLogicalId(grant.bucket.bucket.node.defaultChild as s3.CfnBucket);
-      Validations.of(grant.fn.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${grant.keyPattern}]`,
-        reason: objectGrantReason(grant),
-      });
-    }
   }
 }

@@ -8,7 +8,9 @@
  * - the oldest ingest message is older than the configured age;
  * - the share of rejected files in a period is above the configured rate;
  * - a scheduled export run ended incomplete, or none completed within the configured window;
- * - any function reported an error or was throttled.
+ * - any function reported an error or was throttled;
+ * - a connector's API throttled the pipeline: iBinder answered 429, or (when Bynder is configured)
+ *   Bynder did, which blocks the integration until five quiet minutes pass.
  *
  * The topic is encrypted with a key of its own (CloudWatch cannot publish to a topic under the
  * AWS-managed SNS key, whose policy cannot be extended), refuses requests without TLS, and lets
@@ -32,6 +34,7 @@ import {
   type CustomMetricGroup,
 } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
+import type { ConnectorName } from '../../shared/connectors/types.js';
 import {
   DIMENSION,
   EXPORT_RUNS_SERVICE,
@@ -51,6 +54,14 @@ export interface PipelineMonitoringThresholds {
   readonly rejectionRateMinFiles: number;
   /** No scheduled export run completed within this long: alarm. */
   readonly exportCompletionWindow: Duration;
+  /**
+   * iBinder 429s (all functions together) in 5 minutes above which the iBinder throttling alarm
+   * fires. The concurrency settings are meant to keep iBinder's rate limits, so any 429 says they
+   * do not. @default 0
+   */
+  readonly ibinderRateLimited?: number;
+  /** Bynder 429s in 5 minutes above which the Bynder throttling alarm fires; each one is a block. @default 0 */
+  readonly bynderThrottled?: number;
 }
 
 export interface MonitoredQueue {
@@ -76,6 +87,8 @@ export interface PipelineMonitoringProps {
   };
   /** Applies to the topic's key. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /** The environment configures the Bynder connector: its exchanges and throttling alarm are added. @default false */
+  readonly bynder?: boolean;
 }
 
 /** Stable keys of the alarms this construct creates, for tests and the runbook. */
@@ -92,7 +105,11 @@ export type PipelineAlarmKey =
   | 'plannerErrors'
   | 'plannerThrottles'
   | 'workerErrors'
-  | 'workerThrottles';
+  | 'workerThrottles'
+  | 'ibinderRateLimited';
+
+/** Keys of the alarms that exist only with their connector: `bynderThrottled` when Bynder is configured. */
+export type ConnectorAlarmKey = 'bynderThrottled';
 
 /** Default period of the metrics on the dashboard and of the alarms that do not set one. */
 const DEFAULT_PERIOD = Duration.minutes(5);
@@ -102,7 +119,7 @@ export class PipelineMonitoring extends Construct {
   readonly topicKey: kms.Key;
   readonly dashboard: cloudwatch.Dashboard;
   /** Every alarm, by the key that names its purpose. */
-  readonly alarms: Record<PipelineAlarmKey, cloudwatch.Alarm>;
+  readonly alarms: Record<PipelineAlarmKey, cloudwatch.Alarm> & Partial<Record<ConnectorAlarmKey, cloudwatch.Alarm>>;
   private readonly facade: MonitoringFacade;
   private readonly props: PipelineMonitoringProps;
 
@@ -166,6 +183,7 @@ export class PipelineMonitoring extends Construct {
     this.facade.addLargeHeader(`iBinder pipeline (${props.envName})`);
     this.addIngest();
     this.addIbinderExchanges();
+    if (props.bynder) this.addBynderExchanges();
     this.addExport();
 
     const dashboard = this.facade.createdDashboard();
@@ -283,6 +301,16 @@ export class PipelineMonitoring extends Construct {
           metrics: [this.rejectionsByReason()],
         },
         {
+          // Records a connector handed back as throttled (retried later), one line per connector.
+          title: 'Records throttled, by connector',
+          metrics: this.connectors().map((connector) =>
+            this.metric(SERVICE_NAMES.ingest, METRIC.recordsThrottled, {
+              label: connector,
+              dimensions: { [DIMENSION.connector]: connector },
+            }),
+          ),
+        },
+        {
           title: 'Bytes ingested',
           metrics: [this.metric(SERVICE_NAMES.ingest, METRIC.bytesIngested, { label: 'Bytes' })],
         },
@@ -300,12 +328,7 @@ export class PipelineMonitoring extends Construct {
 
   private addIbinderExchanges(): void {
     this.facade.addMediumHeader('iBinder API: calls, errors, 429s, token requests, transfers');
-    const services = [SERVICE_NAMES.ingest, SERVICE_NAMES.exportPlanner, SERVICE_NAMES.exportWorker];
-    const perService = (name: MetricName, title: string): CustomMetricGroup => ({
-      title,
-      graphWidgetType: GraphWidgetType.STACKED_AREA,
-      metrics: services.map((service) => this.metric(service, name, { label: service })),
-    });
+    const perService = (name: MetricName, title: string): CustomMetricGroup => this.perService(name, title);
     this.facade.monitorCustom({
       alarmFriendlyName: 'IBinder',
       humanReadableName: 'iBinder exchanges by function',
@@ -319,8 +342,93 @@ export class PipelineMonitoring extends Construct {
         perService(METRIC.tokenFailures, 'Token requests refused or failed'),
         perService(METRIC.storageTransfers, 'Presigned transfers'),
         perService(METRIC.storageTransferFailures, 'Presigned transfers refused or failed'),
+        this.throttlingAlarmGroup({
+          name: METRIC.rateLimited,
+          title: '429 Too Many Requests, all functions',
+          alarmFriendlyName: 'Requests',
+          threshold: this.props.thresholds.ibinderRateLimited ?? 0,
+          description: (threshold) =>
+            `iBinder answered 429 Too Many Requests more than ${threshold} times in 5 minutes: the pipeline sends more ` +
+            'than its rate limit allows. Calls are retried after Retry-After; lower ingest.maxConcurrency, ' +
+            'ingest.recordConcurrency or export.workerMaxConcurrency.',
+        }),
       ],
     });
+  }
+
+  private addBynderExchanges(): void {
+    this.facade.addMediumHeader('Bynder API: calls, 429s (blocks), token requests');
+    this.facade.monitorCustom({
+      alarmFriendlyName: 'Bynder',
+      humanReadableName: 'Bynder exchanges by function',
+      metricGroups: [
+        this.perService(METRIC.bynderApiCalls, 'API calls'),
+        this.perService(METRIC.bynderThrottled, '429 Too Many Requests (a 5-minute block each)'),
+        this.perService(METRIC.bynderTokenRequests, 'Token requests'),
+        this.throttlingAlarmGroup({
+          name: METRIC.bynderThrottled,
+          title: '429 Too Many Requests, all functions',
+          alarmFriendlyName: 'Requests',
+          threshold: this.props.thresholds.bynderThrottled ?? 0,
+          description: (threshold) =>
+            `Bynder answered 429 Too Many Requests more than ${threshold} times in 5 minutes: the portal blocks the ` +
+            'integration until five minutes pass without a request, and the functions pause their Bynder calls. ' +
+            'The requests of all instances together exceeded 4,500 in 5 minutes: lower bynder.requestsPerSecond or ' +
+            'the concurrencies (README, Configuration).',
+        }),
+      ],
+    });
+  }
+
+  /** One connector metric per function that talks to the connector, stacked. */
+  private perService(name: MetricName, title: string): CustomMetricGroup {
+    const services = [SERVICE_NAMES.ingest, SERVICE_NAMES.exportPlanner, SERVICE_NAMES.exportWorker];
+    return {
+      title,
+      graphWidgetType: GraphWidgetType.STACKED_AREA,
+      metrics: services.map((service) => this.metric(service, name, { label: service })),
+    };
+  }
+
+  /**
+   * A connector's throttling metric summed over the functions that talk to it, with its alarm:
+   * the connector's limit is shared by all of them.
+   */
+  private throttlingAlarmGroup(options: {
+    name: MetricName;
+    title: string;
+    alarmFriendlyName: string;
+    threshold: number;
+    description: (threshold: number) => string;
+  }): CustomMetricGroup {
+    const total = new cloudwatch.MathExpression({
+      expression: 'FILL(ingest, 0) + FILL(planner, 0) + FILL(worker, 0)',
+      usingMetrics: {
+        ingest: this.metric(SERVICE_NAMES.ingest, options.name),
+        planner: this.metric(SERVICE_NAMES.exportPlanner, options.name),
+        worker: this.metric(SERVICE_NAMES.exportWorker, options.name),
+      },
+      label: '429s',
+      period: DEFAULT_PERIOD,
+    });
+    return {
+      title: options.title,
+      metrics: [
+        {
+          metric: total,
+          alarmFriendlyName: options.alarmFriendlyName,
+          addAlarm: {
+            Throttled: {
+              threshold: options.threshold,
+              comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+              treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING,
+              period: DEFAULT_PERIOD,
+              alarmDescriptionOverride: options.description(options.threshold),
+            },
+          },
+        },
+      ],
+    };
   }
 
   private addExport(): void {
@@ -451,16 +559,21 @@ export class PipelineMonitoring extends Construct {
   private metric(
     service: string,
     name: MetricName,
-    options: { period?: Duration; statistic?: string; label?: string } = {},
+    options: { period?: Duration; statistic?: string; label?: string; dimensions?: Record<string, string> } = {},
   ): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName: name,
-      dimensionsMap: { [DIMENSION.service]: service, [DIMENSION.environment]: this.props.envName },
+      dimensionsMap: { [DIMENSION.service]: service, [DIMENSION.environment]: this.props.envName, ...options.dimensions },
       statistic: options.statistic ?? 'Sum',
       period: options.period ?? DEFAULT_PERIOD,
       ...(options.label !== undefined ? { label: options.label } : {}),
     });
+  }
+
+  /** The connectors of the environment: iBinder always, Bynder when configured. */
+  private connectors(): ConnectorName[] {
+    return this.props.bynder ? ['ibinder', 'bynder'] : ['ibinder'];
   }
 
   /** FilesRejected per reason: one line per reason that occurred (a search, so new reasons appear). */
@@ -496,7 +609,7 @@ export class PipelineMonitoring extends Construct {
    * for the rejection rate, the metrics its expression divides), never by its construct id,
    * which is the library's to name. Exactly one alarm must match each key.
    */
-  private alarmsByKey(): Record<PipelineAlarmKey, cloudwatch.Alarm> {
+  private alarmsByKey(): Record<PipelineAlarmKey, cloudwatch.Alarm> & Partial<Record<ConnectorAlarmKey, cloudwatch.Alarm>> {
     const { props } = this;
     const stack = Stack.of(this);
     const created = this.facade
@@ -552,6 +665,8 @@ export class PipelineMonitoring extends Construct {
       plannerThrottles: find('export planner throttles', ofFunction(props.functions.planner, 'Throttles')),
       workerErrors: find('export worker errors', ofFunction(props.functions.worker, 'Errors')),
       workerThrottles: find('export worker throttles', ofFunction(props.functions.worker, 'Throttles')),
+      ibinderRateLimited: find('iBinder 429s', ingestMetric(METRIC.rateLimited)),
+      ...(props.bynder ? { bynderThrottled: find('Bynder 429s', ingestMetric(METRIC.bynderThrottled)) } : {}),
     };
   }
 }

@@ -8,6 +8,7 @@ import { EnvironmentConfigError } from '../../infra/errors.js';
 import type { PipelineAlarmKey } from '../../infra/constructs/pipeline-monitoring.js';
 import { exportMetrics } from '../../shared/export/metrics.js';
 import { EXPORT_RUNS_SERVICE, METRIC, METRICS_NAMESPACE, SERVICE_NAMES } from '../../shared/observability/metric-names.js';
+import { ibinderRequestMetrics } from '../../shared/observability/ibinder-request-metrics.js';
 import { createMetrics, createRunOutcomeMetrics, ingestMetrics, setEnvironmentDimension } from '../../shared/observability/metrics.js';
 import { POWERTOOLS_CAPTURE_ENV, captureConsole, emfDatapoints, type EmfDatapoint } from '../helpers/powertools-output.js';
 import {
@@ -156,6 +157,11 @@ function watchedBy(synth: SynthesizedPipeline, key: PipelineAlarmKey): WatchedMe
     plannerThrottles: () => lambdaMetric(stack.plannerFunction.function, 'Throttles'),
     workerErrors: () => lambdaMetric(stack.workerFunction.function, 'Errors'),
     workerThrottles: () => lambdaMetric(stack.workerFunction.function, 'Throttles'),
+    ibinderRateLimited: () => ({
+      namespace: METRICS_NAMESPACE,
+      metricName: METRIC.rateLimited,
+      dimensions: { service: SERVICE_NAMES.ingest },
+    }),
   };
   return watched[key]();
 }
@@ -201,6 +207,7 @@ const ALARM_KEYS: PipelineAlarmKey[] = [
   'plannerThrottles',
   'workerErrors',
   'workerThrottles',
+  'ibinderRateLimited',
 ];
 
 describe('alarm topic', () => {
@@ -472,13 +479,28 @@ describe('alarms on custom metrics', () => {
       setEnvironmentDimension(ingest, 'dev');
       ingestMetrics(ingest).fileIngested(1, 1);
       ingestMetrics(ingest).fileRejected('metadata');
+      ibinderRequestMetrics(ingest, { tokenUrl: 'https://signin.ibinder.com/connect/token' })({
+        method: 'POST',
+        path: '/documents',
+        status: 429,
+        attempt: 1,
+        durationMs: 5,
+      });
       ingest.publishStoredMetrics();
       for (const service of [SERVICE_NAMES.exportPlanner, SERVICE_NAMES.exportWorker]) {
         const metrics = createMetrics(service);
         setEnvironmentDimension(metrics, 'dev');
+        ibinderRequestMetrics(metrics, { tokenUrl: 'https://signin.ibinder.com/connect/token' })({
+          method: 'GET',
+          path: '/binders',
+          status: 429,
+          attempt: 1,
+          durationMs: 5,
+        });
         const runs = exportMetrics(metrics, createRunOutcomeMetrics('dev'));
         runs.runFinalized({ trigger: 'schedule', complete: true });
         runs.runFinalized({ trigger: 'schedule', complete: false });
+        metrics.publishStoredMetrics();
       }
       return emfDatapoints(output.json());
     } finally {
@@ -491,9 +513,81 @@ describe('alarms on custom metrics', () => {
     const keyOf = (m: { namespace: string; metricName: string; dimensions: Record<string, string> }): string =>
       JSON.stringify([m.namespace, m.metricName, Object.entries(m.dimensions).sort()]);
     const writtenKeys = new Set(written.map(keyOf));
-    const watched = (['rejectionRate', 'exportRunIncomplete', 'exportRunNotCompleted'] as const).flatMap((k) => alarmView(dev, k).metrics);
-    expect(watched).toHaveLength(4);
+    const watched = (['rejectionRate', 'exportRunIncomplete', 'exportRunNotCompleted', 'ibinderRateLimited'] as const).flatMap(
+      (k) => alarmView(dev, k).metrics,
+    );
+    expect(watched).toHaveLength(7);
     for (const metric of watched) expect(writtenKeys, keyOf(metric)).toContain(keyOf(metric));
+  });
+});
+
+/** A Bynder block whose budget fits the dev concurrencies (2 + 2 + 1 instances x 3 requests/s = 15/s). */
+const BYNDER = {
+  portalUrl: 'https://example.bynder.com',
+  credentialsSecretName: 'ibinder-pipeline/dev/bynder-client',
+  requestsPerSecond: 3,
+};
+const BYNDER_METRICS: string[] = [METRIC.bynderApiCalls, METRIC.bynderThrottled, METRIC.bynderTokenRequests];
+
+/** The pipeline's metric names a dashboard body shows, sorted. */
+function metricsShown(text: string): string[] {
+  return [...new Set([...text.matchAll(new RegExp(`"${METRICS_NAMESPACE}","(\\w+)"`, 'g'))].map((m) => String(m[1])))].sort();
+}
+
+describe('connector throttling alarms', () => {
+  const sumOverFunctions = (metricName: string) =>
+    [SERVICE_NAMES.ingest, SERVICE_NAMES.exportPlanner, SERVICE_NAMES.exportWorker].map((service) => ({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensions: { service, environment: 'dev' },
+      stat: 'Sum',
+      period: 300,
+    }));
+
+  it('iBinder: any 429 in 5 minutes, summed over the three functions, alarms', () => {
+    expect(alarmView(dev, 'ibinderRateLimited')).toMatchObject({
+      metrics: sumOverFunctions(METRIC.rateLimited),
+      expression: 'FILL(ingest, 0) + FILL(planner, 0) + FILL(worker, 0)',
+      threshold: 0,
+      comparison: 'GreaterThanThreshold',
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      treatMissingData: 'notBreaching',
+    });
+    expect(alarmView(dev, 'ibinderRateLimited').name).toBe('IbinderPipeline-dev-IBinder-Requests-Throttled');
+  });
+
+  it('Bynder: no alarm without a bynder block; with one, any 429 alarms, on the topic', () => {
+    const bynderAlarms = (synth: SynthesizedPipeline) =>
+      Object.values(synth.template.findResources('AWS::CloudWatch::Alarm'))
+        .map((r) => viewOfAlarm((r as { Properties: Record<string, unknown> }).Properties))
+        .filter((a) => a.metrics.some((m) => m.metricName === METRIC.bynderThrottled));
+    expect(bynderAlarms(dev)).toEqual([]);
+    expect(dev.stack.monitoring.alarms.bynderThrottled).toBeUndefined();
+
+    const withBynder = synthesizePipeline('dev', { entry: { ...environmentEntry('dev'), bynder: BYNDER } });
+    try {
+      const alarms = bynderAlarms(withBynder);
+      expect(alarms).toHaveLength(1);
+      expect(alarms[0]).toMatchObject({
+        name: 'IbinderPipeline-dev-Bynder-Requests-Throttled',
+        metrics: sumOverFunctions(METRIC.bynderThrottled),
+        threshold: 0,
+        comparison: 'GreaterThanThreshold',
+        treatMissingData: 'notBreaching',
+        alarmActions: [ref(withBynder.stack.monitoring.topic)],
+        okActions: [ref(withBynder.stack.monitoring.topic)],
+      });
+      expect(alarms[0]?.description).toMatch(/blocks the integration until five minutes pass/);
+      const alarm = withBynder.stack.monitoring.alarms.bynderThrottled;
+      expect(alarm && logicalIdOf(alarm)).toBe(
+        Object.entries(withBynder.template.findResources('AWS::CloudWatch::Alarm')).find(([, r]) =>
+          JSON.stringify(r).includes(METRIC.bynderThrottled),
+        )?.[0],
+      );
+    } finally {
+      withBynder.dispose();
+    }
   });
 });
 
@@ -528,12 +622,28 @@ describe('dashboard', () => {
     for (const name of ['ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', '"Errors"', '"Throttles"']) {
       expect(text).toContain(name);
     }
-    const shown = new Set([...text.matchAll(new RegExp(`"${METRICS_NAMESPACE}","(\\w+)"`, 'g'))].map((m) => m[1]));
-    expect(Object.values(METRIC).filter((name) => !shown.has(name))).toEqual([]);
+    // Bynder's metrics only where Bynder is configured (below).
+    expect(metricsShown(text)).toEqual(
+      Object.values(METRIC)
+        .filter((name) => !BYNDER_METRICS.includes(name))
+        .sort(),
+    );
     expect(text).toContain('IF((ingested + rejected) >= 5, 100 * rejected / (ingested + rejected), 0)');
     expect(text).toContain(`SEARCH('{${METRICS_NAMESPACE},environment,reason,service} MetricName=\\"FilesRejected\\"`);
     for (const title of ['Rejection rate', 'Rejections by reason', 'Scheduled runs', 'API calls', '429 Too Many Requests']) {
       expect(text).toContain(`"title":"${title}"`);
+    }
+  });
+
+  it('shows the Bynder exchanges and their throttling alarm only when Bynder is configured', () => {
+    expect(body(dev)).not.toContain('Bynder');
+    const withBynder = synthesizePipeline('dev', { entry: { ...environmentEntry('dev'), bynder: BYNDER } });
+    try {
+      const text = body(withBynder);
+      expect(metricsShown(text)).toEqual(Object.values(METRIC).sort());
+      expect(text).toContain('Bynder API: calls, 429s (blocks), token requests');
+    } finally {
+      withBynder.dispose();
     }
   });
 
