@@ -127,3 +127,11 @@ export {
   type BulkSeedResult,
 } from './seed.js';
 export type * from './types.js';
+export {
+  DEFAULT_BYNDER_SEED_IDS,
+  seedBulkAssets,
+  startBynderEmulator,
+  type BynderEmulator,
+  type BynderEmulatorOptions,
+  type BynderFaults,
+} from './bynder/index.js';

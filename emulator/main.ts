@@ -2,9 +2,11 @@
  * `npm run emulator`: the emulator as a standalone process for the demo and for poking at by
  * hand. Port from `--port` or IBINDER_EMULATOR_PORT (default 4010). Prints the URLs and the
  * demo credentials in the variable names the vendor's quickstart uses, and stops cleanly on
- * SIGINT/SIGTERM.
+ * SIGINT/SIGTERM. `--bynder` starts the Bynder emulator beside it (`--bynder-port` or
+ * BYNDER_EMULATOR_PORT, default 4020); `--bynder-only` starts the Bynder emulator alone.
  */
 import { parseArgs } from 'node:util';
+import { seedBulkAssets, startBynderEmulator, type BynderEmulator } from './bynder/index.js';
 import { DEFAULT_SEED_IDS, seedBulkDocuments, startEmulator } from './index.js';
 import { emulatorShellExports } from '../local/emulator-exports.js';
 
@@ -21,6 +23,11 @@ const USAGE = `Usage: npm run emulator -- [options]
   --bulk <n>                    add n synthetic documents to the first seeded binder
   --blob-dir <dir>              where uploaded bytes are kept (default: temporary, removed on exit)
   --quiet                       do not log requests
+  --bynder                      also start the Bynder emulator
+  --bynder-only                 start only the Bynder emulator
+  --bynder-port <n>             its port (default BYNDER_EMULATOR_PORT or 4020; 0 = any free port)
+  --bynder-bulk <n>             add n synthetic assets to its first brand
+  --bynder-rate-limit <n>       requests per 300 s before its 429 block (default 4500)
   --help`;
 
 function positiveInt(name: string, raw: string | undefined, fallback: number): number {
@@ -48,6 +55,11 @@ async function main(): Promise<void> {
       bulk: { type: 'string' },
       'blob-dir': { type: 'string' },
       quiet: { type: 'boolean' },
+      bynder: { type: 'boolean' },
+      'bynder-only': { type: 'boolean' },
+      'bynder-port': { type: 'string' },
+      'bynder-bulk': { type: 'string' },
+      'bynder-rate-limit': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -67,6 +79,13 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
+  const log = values.quiet ? undefined : (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+  const bynder = values.bynder || values['bynder-only'] ? await startBynderFromArgs(values, log) : undefined;
+  if (values['bynder-only']) {
+    keepRunning([bynder as BynderEmulator]);
+    return;
+  }
+
   const emulator = await startEmulator({
     port: positiveInt('--port', values.port ?? process.env.IBINDER_EMULATOR_PORT, 4010),
     host: values.host ?? '127.0.0.1',
@@ -78,7 +97,7 @@ async function main(): Promise<void> {
     presignTtlSeconds: positiveInt('--presign-ttl', values['presign-ttl'], 900),
     downloadLinkTtlSeconds: positiveInt('--download-ttl', values['download-ttl'], 300),
     ...(values['blob-dir'] ? { blobDir: values['blob-dir'] } : {}),
-    ...(values.quiet ? {} : { log: (line: string) => console.log(`${new Date().toISOString()} ${line}`) }),
+    ...(log ? { log } : {}),
   });
 
   const bulk = positiveInt('--bulk', values.bulk, 0);
@@ -105,13 +124,48 @@ Binders: ${binders.length === 0 ? '(none)' : binders.map((b) => `${b.id} ${b.nam
   }
 Controls: curl ${emulator.url}/__emulator/   (calls, faults, revoke-tokens, state)
 Stop with Ctrl-C.`);
+  keepRunning(bynder ? [emulator, bynder] : [emulator]);
+}
 
+/** The Bynder emulator from the `--bynder-*` options; prints its URLs and demo credentials. */
+async function startBynderFromArgs(
+  values: {
+    'bynder-port'?: string | undefined;
+    'bynder-bulk'?: string | undefined;
+    'bynder-rate-limit'?: string | undefined;
+    host?: string | undefined;
+  },
+  log: ((line: string) => void) | undefined,
+): Promise<BynderEmulator> {
+  const rateLimit = positiveInt('--bynder-rate-limit', values['bynder-rate-limit'], 4500);
+  const bynder = await startBynderEmulator({
+    port: positiveInt('--bynder-port', values['bynder-port'] ?? process.env.BYNDER_EMULATOR_PORT, 4020),
+    host: values.host ?? '127.0.0.1',
+    rateLimit: { limit: Math.max(1, rateLimit) },
+    ...(log ? { log: (line: string) => log(`[bynder] ${line}`) } : {}),
+  });
+  const bulk = positiveInt('--bynder-bulk', values['bynder-bulk'], 0);
+  if (bulk > 0) console.log(`Added ${seedBulkAssets(bynder.state, { count: bulk }).length} synthetic assets to the Bynder emulator.`);
+  console.log(`Bynder API emulator listening on ${bynder.url}
+Paste these into a shell to point a Bynder client at it:
+
+export BYNDER_PORTAL_URL=${bynder.url}
+export BYNDER_TOKEN_URL=${bynder.tokenUrl}
+export BYNDER_CLIENT_ID=${bynder.clientId}
+export BYNDER_CLIENT_SECRET=${bynder.clientSecret}  # demo credentials, not a secret
+
+Controls: curl ${bynder.url}/__emulator/   (calls, faults, expire-tokens, expire-download-links, rate-limit, state)`);
+  return bynder;
+}
+
+/** Keeps the process up until SIGINT/SIGTERM, then closes every emulator. */
+function keepRunning(emulators: { close(): Promise<void> }[]): void {
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping the emulator.`);
-    emulator.close().then(
+    Promise.all(emulators.map((e) => e.close())).then(
       () => process.exit(0),
       (err: unknown) => {
         console.error(`Could not stop cleanly: ${(err as Error).message}`);
