@@ -1,7 +1,8 @@
 /**
  * Faults that must hit one kind of call whichever path reading the client uses (both chunk
  * paths, both finalise paths, all four save paths), and, for the legacy finalise, only after
- * the body showed it is a finalise and not a part registration on the same path. The generic
+ * the body showed it is a finalise and not a part registration on the same path; a lost save
+ * response only once the save succeeded (a refused save answers as usual). The generic
  * fault controller matches one route template per fault, so these are counted here and taken
  * by the handlers themselves.
  */

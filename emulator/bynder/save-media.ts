@@ -45,7 +45,12 @@ function metadataOf(ctx: BynderContext, fields: Map<string, string>): Metadata {
   return { ok: true, values };
 }
 
+/** The 201 reply, or, when a lost response is pending, a destroyed socket after the work was done. */
 function saveReply(ctx: BynderContext, request: BynderRequest, asset: AssetRecord, item: MediaItemRecord): void {
+  if (ctx.pendingFaults.take('lostSaveResponse')) {
+    request.req.socket.destroy();
+    return;
+  }
   sendJson(request.res, 201, {
     accessRequestId: newUuid(),
     mediaid: asset.id,

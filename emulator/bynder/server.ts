@@ -129,14 +129,12 @@ async function handle(ctx: BynderContext, req: IncomingMessage, res: ServerRespo
       return;
     }
   }
-  const name = resolution.route.name;
-  if ((name === 'saveNew' || name === 'saveVersion') && ctx.pendingFaults.take('lostSaveResponse')) withholdResponse(req, res);
-  await HANDLERS[name](ctx, { req, res, url, params: resolution.params });
+  await HANDLERS[resolution.route.name](ctx, { req, res, url, params: resolution.params });
 }
 
 /**
- * A lost response: the handler reads the request and does its work (the save creates its
- * asset), but the moment it starts to answer the socket is destroyed instead, so the client
+ * A dropped response (generic `dropResponse` fault): the handler reads the request and does its
+ * work, but the moment it starts to answer the socket is destroyed instead, so the client
  * sees a network error for work that was done.
  */
 function withholdResponse(req: IncomingMessage, res: ServerResponse): void {

@@ -445,6 +445,28 @@ describe('Bynder emulator', () => {
     });
   });
 
+  describe('file-service upload at the default chunk size', () => {
+    it('takes 5 MiB chunks, refuses a larger one with 413, and serves a 12 MiB file back intact', async () => {
+      const other = await startHarness();
+      try {
+        const bytes = Buffer.alloc(12 * 1024 * 1024 + 17);
+        for (let i = 0; i < bytes.length; i += 4096) bytes.writeUInt32BE(i, i);
+        const prepared = await json<{ file_id: string }>(await other.api('/v7/file_cmds/upload/prepare', { method: 'POST' }));
+        const tooBig = Buffer.alloc(5 * 1024 * 1024 + 1);
+        const refused = await other.api(`/v7/file_cmds/upload/${prepared.file_id}/chunk/0`, { method: 'POST', body: tooBig });
+        expect(refused.status).toBe(413);
+        const fileId = await fsUpload(other, bytes, 5 * 1024 * 1024, 'sdk', 'large.tif');
+        const saved = await other.api(`/api/v4/media/save/${fileId}`, { method: 'POST', body: form({ brandId: IDS.brands.harbour }) });
+        const { mediaid } = await json<{ mediaid: string }>(saved);
+        const back = await download(other, mediaid);
+        expect(back.length).toBe(bytes.length);
+        expect(sha256(back)).toBe(sha256(bytes));
+      } finally {
+        await other.emulator.close();
+      }
+    });
+  });
+
   describe('legacy upload', () => {
     it('runs endpoint -> init -> bucket POST parts -> register -> finalise -> poll -> save', async () => {
       const other = await startHarness({ importConversion: { polls: 2 } });
@@ -610,6 +632,8 @@ describe('Bynder emulator', () => {
       const fileId = await upload('lost.pdf');
       const before = h.emulator.state.assetCount;
       h.emulator.faults.loseSaveResponse();
+      // A refused save answers as usual; the lost response waits for a save that did its work.
+      expect((await h.api(`/api/v4/media/save/${fileId}`, { method: 'POST', body: form({ name: 'no brand' }) })).status).toBe(400);
       const save = () =>
         h.api(`/api/v4/media/save/${fileId}`, { method: 'POST', body: form({ brandId: IDS.brands.riverside, name: 'Lost response' }) });
       await expect(save()).rejects.toThrow();
