@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BynderTokenCache } from '../../shared/connectors/bynder/client/auth.js';
 import { HttpBynderClient, type HttpBynderClientOptions } from '../../shared/connectors/bynder/client/client.js';
-import { BynderApiError, BynderNetworkError } from '../../shared/connectors/bynder/client/errors.js';
+import { BynderError, BynderNetworkError } from '../../shared/connectors/bynder/client/errors.js';
 import { RateBudget } from '../../shared/connectors/bynder/client/rate-budget.js';
+import { runWithDeadline } from '../../shared/connectors/ibinder/client/deadline.js';
 import { startHttpStubServer, type HttpStubServer, type RecordedRequest } from '../helpers/http-stub-server.js';
 
 const TOKEN_PATH = '/v6/authentication/oauth2/token';
@@ -288,10 +289,21 @@ describe('save', () => {
     const err = await client({ maxSaveAttempts: 3, maxPolls: 2 })
       .saveAsNewAsset(request)
       .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(BynderApiError);
-    expect(err).toMatchObject({ kind: 'transient', status: 303 });
+    expect(err).toBeInstanceOf(BynderError);
+    expect(err).not.toHaveProperty('status');
+    expect(err).toMatchObject({ kind: 'transient' });
+    expect((err as Error).message).toMatch(/still answered 303.*nothing was created/);
+    // The polls are one budget over the whole save: spent on the first 303, then one more save.
+    expect(stub.requestsTo('POST', SAVE)).toHaveLength(2);
+    expect(stub.requestsTo('GET', '/api/v4/upload/poll/')).toHaveLength(2);
+  });
+
+  it('303 after every "done" poll stops at maxSaveAttempts saves', async () => {
+    stub.route('POST', SAVE, { status: 303, json: { message: 'Import not converted yet, please poll' } });
+    stub.route('GET', '/api/v4/upload/poll/', { json: { itemsDone: ['imp-1'] } });
+    await expect(client({ maxSaveAttempts: 3 }).saveAsNewAsset(request)).rejects.toMatchObject({ kind: 'transient' });
     expect(stub.requestsTo('POST', SAVE)).toHaveLength(3);
-    expect(stub.requestsTo('GET', '/api/v4/upload/poll/')).toHaveLength(4);
+    expect(stub.requestsTo('GET', '/api/v4/upload/poll/')).toHaveLength(2);
   });
 
   it('is never retried automatically: a 5xx or a lost answer is thrown after one request', async () => {
@@ -362,5 +374,39 @@ describe('download', () => {
     const got = await client({ rateBudget: budget }).download(`${stub.url}/s3/file.pdf`);
     got.body.resume();
     await expect(client({ rateBudget: budget }).listBrands()).rejects.toMatchObject({ kind: 'throttled', failedFast: true });
+  });
+});
+
+describe('the invocation deadline', () => {
+  it('a poll wait that would end after the deadline is not started: transient, and no second save', async () => {
+    stub.route('POST', '/api/v4/media/save/imp-1', { status: 303, json: { message: 'Import not converted yet, please poll' } });
+    stub.route('GET', '/api/v4/upload/poll/', { json: { itemsDone: ['imp-1'] } });
+    const c = client();
+    const err = await runWithDeadline(clock + 500, () =>
+      c.saveAsNewAsset({ importId: 'imp-1', brandId: 'b-1', name: 'n', metaproperties: {} }).catch((e: unknown) => e),
+    );
+    expect(err).toMatchObject({ kind: 'transient' });
+    expect((err as Error).message).toMatch(/time would run out/);
+    expect(stub.requestsTo('POST', '/api/v4/media/save/imp-1')).toHaveLength(1);
+    expect(stub.requestsTo('GET', '/api/v4/upload/poll/')).toHaveLength(0);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('a GET is not retried when the backoff would outlast the deadline; the last error is thrown', async () => {
+    stub.route('GET', '/api/v4/brands/', { status: 503, json: { message: 'busy' } });
+    const c = client({ baseDelayMs: 10_000 });
+    const err = await runWithDeadline(clock + 1000, () => c.listBrands().catch((e: unknown) => e));
+    expect(err).toMatchObject({ kind: 'transient', status: 503 });
+    expect(stub.requestsTo('GET', '/api/v4/brands/')).toHaveLength(1);
+  });
+
+  it('no exchange is started once the deadline has passed', async () => {
+    stub.route('GET', '/api/v4/brands/', { json: [] });
+    const c = client();
+    await c.listBrands();
+    const before = stub.requests.length;
+    const err = await runWithDeadline(clock - 1, () => c.listBrands().catch((e: unknown) => e));
+    expect(err).toMatchObject({ kind: 'transient' });
+    expect(stub.requests.length).toBe(before);
   });
 });

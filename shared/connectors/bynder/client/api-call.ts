@@ -13,6 +13,7 @@
  * Storage (download locations, the legacy S3 endpoint) never comes through here: see
  * storage-request.ts. Nothing here can send the bearer token anywhere but the portal.
  */
+import { deadlineError, waitFitsDeadline } from './deadline.js';
 import { BynderError, BynderThrottledError, type BynderRequestDescription } from './errors.js';
 import type { BynderTokenSource } from './auth.js';
 import { errorFromResponse, exchangeText, type BynderRequestEvent, type TextResponse } from './http.js';
@@ -75,9 +76,14 @@ export class BynderApiCaller {
     return this.options.retry.maxAttempts;
   }
 
-  /** The injected sleep, for the callers' own bounded loops (finalise, storage parts). */
-  sleep(ms: number): Promise<void> {
-    return this.options.sleep(ms);
+  /**
+   * The injected sleep, for the callers' own bounded loops (finalise, storage parts, polls).
+   * A wait that would end after the current deadline is not started: `lastError` (or a
+   * deadline error naming `description`) is thrown instead.
+   */
+  async sleep(ms: number, description: BynderRequestDescription, lastError?: unknown): Promise<void> {
+    if (!waitFitsDeadline(ms, this.options.now)) throw lastError ?? deadlineError(description, `a wait of ${ms} ms`);
+    await this.options.sleep(ms);
   }
 
   /** Full jitter: uniform in [0, min(cap, base·2^(n-1))). */
@@ -98,7 +104,9 @@ export class BynderApiCaller {
         if (err instanceof BynderThrottledError) this.notifyThrottled(err, description);
         const retryable = err instanceof BynderError && err.kind === 'transient' && (tokenStep || req.retry === 'transient');
         if (!retryable || attempt >= maxAttempts) throw err;
-        await this.options.sleep(this.backoffMs(attempt));
+        const waitMs = this.backoffMs(attempt);
+        if (!waitFitsDeadline(waitMs, this.options.now)) throw err;
+        await this.options.sleep(waitMs);
       }
     }
   }

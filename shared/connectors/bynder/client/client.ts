@@ -13,7 +13,7 @@ import type { BynderConfig } from '../config.js';
 import { DEFAULT_BYNDER_TOKEN_PATH } from '../config.js';
 import { BynderApiCaller } from './api-call.js';
 import { BynderTokenSource, type BynderTokenCache } from './auth.js';
-import { BynderApiError, BynderError, BynderResponseError } from './errors.js';
+import { BynderError, BynderResponseError } from './errors.js';
 import { errorFromResponse, isNoRouteMatched, bynderMessageOf, parseResponse, type BynderRequestEvent } from './http.js';
 import { pollImport, type PollSettings } from './import-poll.js';
 import { processRateBudget, type RateBudget, type ThrottleEvent } from './rate-budget.js';
@@ -62,9 +62,12 @@ export interface HttpBynderClientOptions {
   baseDelayMs?: number | undefined;
   /** Cap of one backoff wait (ms). Default 5 s. */
   maxDelayMs?: number | undefined;
-  /** Polls of an import (legacy after finalise; a save's 303) per call. Default 30. */
+  /**
+   * Polls of an import in one call (legacy: after finalise; a save: over all its 303s). Default
+   * 20, about 90 s with the default waits; a wait that would outlast the deadline is not started.
+   */
   maxPolls?: number | undefined;
-  /** First wait before a poll (ms), doubling up to `maxPollDelayMs`. Defaults 1 s and 10 s. */
+  /** First wait before a poll (ms), doubling up to `maxPollDelayMs`. Defaults 1 s and 5 s. */
   firstPollDelayMs?: number | undefined;
   maxPollDelayMs?: number | undefined;
   /** Saves of one import at most, each after a 303 and its polls. Default 4. */
@@ -162,10 +165,9 @@ export class HttpBynderClient implements BynderClient {
       onThrottled: options.onThrottled,
     });
     this.poll = {
-      maxPolls: options.maxPolls ?? 30,
+      maxPolls: options.maxPolls ?? 20,
       firstDelayMs: options.firstPollDelayMs ?? 1_000,
-      maxDelayMs: options.maxPollDelayMs ?? 10_000,
-      sleep,
+      maxDelayMs: options.maxPollDelayMs ?? 5_000,
     };
     this.maxSaveAttempts = options.maxSaveAttempts ?? 4;
     this.fileService = new FileServiceUpload({
@@ -309,11 +311,15 @@ export class HttpBynderClient implements BynderClient {
   private async save(path: string, form: URLSearchParams, importId: string, mediaId: string | undefined): Promise<SavedAsset> {
     const description = { method: 'POST', path };
     let polls = 0;
+    let saves = 0;
     for (let attempt = 1; attempt <= this.maxSaveAttempts; attempt++) {
+      saves = attempt;
       const response = await this.caller.call({ method: 'POST', path, form, retry: 'never', accept: [303] });
       if (response.status !== 303) return this.savedAssetOf(description, response, mediaId);
       if (attempt === this.maxSaveAttempts) break;
-      const polled = await pollImport(this.caller, importId, this.poll);
+      const pollsLeft = this.poll.maxPolls - polls;
+      if (pollsLeft <= 0) break;
+      const polled = await pollImport(this.caller, importId, { ...this.poll, maxPolls: pollsLeft });
       polls += polled.polls;
       if (polled.state === 'failed') {
         throw new BynderError(
@@ -324,14 +330,12 @@ export class HttpBynderClient implements BynderClient {
       }
       logger.debug('Bynder save answered 303 (not converted yet); polled, saving again', { importId, state: polled.state, polls });
     }
-    throw new BynderApiError(
-      `Bynder POST ${path} still answered 303 "Import not converted yet" after ${this.maxSaveAttempts} saves and ${polls} polls — ` +
+    // Not a BynderApiError with status 303: a 3xx is no refusal, and nothing was created.
+    throw new BynderError(
+      `Bynder POST ${path} still answered 303 "Import not converted yet" after ${saves} saves and ${polls} polls — ` +
         'transient: nothing was created; save again later',
       'transient',
       description,
-      303,
-      undefined,
-      undefined,
     );
   }
 

@@ -14,6 +14,7 @@ import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { sendRequest, TRANSPORT_ERROR_CODES } from '../../ibinder/client/http-transport.js';
 import * as z from '../../../validation/zod.js';
+import { deadlineError, msToDeadline } from './deadline.js';
 import {
   BynderApiError,
   BynderError,
@@ -118,6 +119,9 @@ export async function exchangeStream(
 }
 
 function send(req: ExchangeRequest) {
+  const left = msToDeadline(req.now);
+  if (left !== undefined && left <= 0) return Promise.reject(deadlineError(req.description, 'the exchange'));
+  const timeoutMs = left === undefined ? req.timeoutMs : Math.min(req.timeoutMs, left);
   const headers = { ...req.headers };
   let body: string | Readable | undefined;
   if (Buffer.isBuffer(req.body)) {
@@ -131,7 +135,7 @@ function send(req: ExchangeRequest) {
     url: req.url,
     headers,
     ...(body !== undefined ? { body } : {}),
-    signal: AbortSignal.timeout(req.timeoutMs),
+    signal: AbortSignal.timeout(timeoutMs),
   });
 }
 

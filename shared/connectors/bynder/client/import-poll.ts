@@ -19,7 +19,6 @@ export interface PollSettings {
   /** Wait before the first poll (ms); doubles up to `maxDelayMs`. */
   firstDelayMs: number;
   maxDelayMs: number;
-  sleep: (ms: number) => Promise<void>;
 }
 
 export const POLL_PATH = '/api/v4/upload/poll/';
@@ -31,7 +30,7 @@ export async function pollImport(
 ): Promise<{ state: ImportState; polls: number }> {
   let delay = settings.firstDelayMs;
   for (let poll = 1; poll <= settings.maxPolls; poll++) {
-    await settings.sleep(delay);
+    await caller.sleep(delay, { method: 'GET', path: POLL_PATH });
     delay = Math.min(settings.maxDelayMs, delay * 2);
     const response = await caller.call({
       method: 'GET',

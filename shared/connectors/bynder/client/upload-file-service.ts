@@ -123,7 +123,7 @@ export class FileServiceUpload {
       if (response.status !== 500) return response;
       const error = errorFromResponse({ method: 'POST', path }, 'api', response, this.options.throttlePauseMs);
       if (!bynderAsksForRetry(response.text) || attempt >= caller.maxAttempts) throw error;
-      await caller.sleep(caller.backoffMs(attempt));
+      await caller.sleep(caller.backoffMs(attempt), { method: 'POST', path }, error);
     }
   }
 

@@ -144,7 +144,7 @@ export class LegacyUpload {
       if (response.status === 500) {
         const error = errorFromResponse(description, 'api', response, this.options.throttlePauseMs);
         if (!bynderAsksForRetry(response.text) || attempt >= this.options.maxAttempts) throw error;
-        await this.options.poll.sleep(this.options.caller.backoffMs(attempt));
+        await this.options.caller.sleep(this.options.caller.backoffMs(attempt), description, error);
         continue;
       }
       const importId = parseResponse(description, 'api', response, LegacyFinaliseSchema);
@@ -165,7 +165,7 @@ export class LegacyUpload {
         return await send(attempt);
       } catch (err) {
         if (!(err instanceof BynderError) || err.kind !== 'transient' || attempt >= this.options.maxAttempts) throw err;
-        await this.options.poll.sleep(this.options.caller.backoffMs(attempt));
+        await this.options.caller.sleep(this.options.caller.backoffMs(attempt), err.request, err);
       }
     }
   }
