@@ -60,6 +60,16 @@ export const getMedia: BynderHandler = (ctx, request) => {
   sendJson(request.res, 200, body);
 };
 
+/** `DELETE /api/v4/media/{id}/` -> 204; afterwards GET answers 404 (listings may still show it, by the switch). */
+export const deleteMedia: BynderHandler = (ctx, request) => {
+  if (!authenticate(ctx, request)) return;
+  const asset = findLive(ctx, request);
+  if (!asset) return;
+  ctx.state.deleteAsset(asset.id);
+  request.res.writeHead(204);
+  request.res.end();
+};
+
 /** A signed storage URL for one media item; the generation in the path lets `expireDownloadLinks` void it. */
 export function downloadUrl(ctx: BynderContext, item: MediaItemRecord): string {
   const path = `/storage/${ctx.linkGeneration.value}/${encodeURIComponent(item.id)}/${encodeURIComponent(item.fileName)}`;

@@ -17,6 +17,7 @@ export type BynderRouteName =
   | 'metapropertyOptions'
   | 'listMedia'
   | 'getMedia'
+  | 'deleteMedia'
   | 'download'
   | 'downloadVersion'
   | 'downloadItem'
@@ -59,6 +60,7 @@ export const BYNDER_ROUTES: readonly BynderRoute[] = [
   route('saveNew', 'api', 'POST', '/api/v4/media/save'),
   route('saveNew', 'api', 'POST', '/api/v4/media/save/{importId}'),
   route('getMedia', 'api', 'GET', '/api/v4/media/{id}'),
+  route('deleteMedia', 'api', 'DELETE', '/api/v4/media/{id}'),
   route('download', 'api', 'GET', '/api/v4/media/{id}/download'),
   route('downloadItem', 'api', 'GET', '/api/v4/media/{id}/download/{itemId}'),
   route('downloadVersion', 'api', 'GET', '/api/v4/media/{id}/{version}/download'),

@@ -13,7 +13,7 @@ import type { BynderContext, BynderHandler } from './context.js';
 import { BYNDER_CONTROL_PREFIX, handleBynderControl } from './control-api.js';
 import { finaliseUpload, prepareUpload, uploadChunk } from './file-service-upload.js';
 import { uploadEndpoint, uploadInit, uploadPoll, uploadRegisterOrFinalise } from './legacy-upload.js';
-import { downloadActive, downloadItem, downloadVersion, getMedia, listMedia } from './media-handlers.js';
+import { deleteMedia, downloadActive, downloadItem, downloadVersion, getMedia, listMedia } from './media-handlers.js';
 import { clientAddress } from './rate-limiter.js';
 import { sendJson, sendMessage, sendNoRoute, sendStorageError } from './replies.js';
 import { type BynderRouteName, resolveBynderRoute } from './routes.js';
@@ -29,6 +29,7 @@ const HANDLERS: Record<BynderRouteName, BynderHandler> = {
   metapropertyOptions: listMetapropertyOptions,
   listMedia,
   getMedia,
+  deleteMedia,
   download: downloadActive,
   downloadVersion,
   downloadItem,

@@ -339,6 +339,15 @@ describe('Bynder emulator', () => {
       }
     });
 
+    it('deletes an asset over HTTP: 204, then 404 on GET', async () => {
+      const fileId = await fsUpload(h, Buffer.from('to delete'), 1024, 'sdk', 'delete-me.pdf');
+      const saved = await h.api(`/api/v4/media/save/${fileId}`, { method: 'POST', body: form({ brandId: IDS.brands.riverside }) });
+      const { mediaid } = await json<{ mediaid: string }>(saved);
+      expect((await h.api(`/api/v4/media/${mediaid}/`, { method: 'DELETE' })).status).toBe(204);
+      expect((await h.api(`/api/v4/media/${mediaid}/`)).status).toBe(404);
+      expect((await h.api(`/api/v4/media/${mediaid}/`, { method: 'DELETE' })).status).toBe(404);
+    });
+
     it('includes ties with dateModified inclusive', async () => {
       const other = await startHarness({ dateModifiedBoundary: 'inclusive' });
       try {
