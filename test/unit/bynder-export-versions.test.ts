@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BynderAsset } from '../../shared/connectors/bynder/client/types.js';
 import { bynderVersionKey, neutralJobFieldsOf } from '../../shared/connectors/bynder/export/job.js';
+import { DeletedAssetLineSchema, deletedAssetLine } from '../../shared/connectors/bynder/export/manifest-lines.js';
 import { newVersionsOf, UnversionedAssetError, versionJobsOf } from '../../shared/connectors/bynder/export/versions.js';
 import { FakeBynderPortal } from '../helpers/fake-bynder-portal.js';
 
@@ -93,6 +94,19 @@ describe('newVersionsOf', () => {
     );
     expect(found).toEqual({ deleted: true, assetId: 'A1', brandId: 'b7', name: 'Old plan', dateModified: '2026-11-01T10:00:00Z' });
     expect(ledgerAsked).toBe(false);
+    if (!found.deleted) throw new Error('expected a deletion');
+    const line = deletedAssetLine(found, { runId: 'run-1', portal: 'acme', at: new Date('2026-11-02T02:00:05Z') });
+    expect(DeletedAssetLineSchema.parse(JSON.parse(JSON.stringify(line)))).toEqual({
+      type: 'deleted-asset',
+      runId: 'run-1',
+      source: 'bynder',
+      portal: 'acme',
+      brandId: 'b7',
+      assetId: 'A1',
+      name: 'Old plan',
+      lastModified: '2026-11-01T10:00:00Z',
+      at: '2026-11-02T02:00:05.000Z',
+    });
   });
 });
 

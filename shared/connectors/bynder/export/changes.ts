@@ -36,22 +36,30 @@
 import * as z from '../../../validation/zod.js';
 import type { BynderAsset, BynderClient, ListMediaQuery } from '../client/types.js';
 import { formatWholeSecond, shiftSeconds, toWholeSecond, wholeSecondMs } from './dates.js';
+import { SeenIdsSchema, seenIdsFrom, seenIdsFromMap, seenIdsToMap } from './seen-ids.js';
 
 /** Bynder's largest `limit` on `GET /api/v4/media/`. */
 export const MAX_PAGE_SIZE = 1000;
 /** Seconds re-read before the bookmark: ties at one-second precision, a strict filter, and the portal's clock. */
 export const DEFAULT_OVERLAP_SECONDS = 60;
 /**
- * Ids a cursor or a bookmark remembers at most (the planner stores both in a DynamoDB item of
- * at most 400 KB). Past it the oldest are forgotten: an asset listed again is then planned
- * again, which the export ledger turns into a no-op.
+ * Ids the bookmark (and a cursor's `tail` and `settled`) remember at most; the cursor's `recent`
+ * keeps up to two pages' worth (`recentLimitOf`), so that stepping back one page repeats
+ * nothing. The planner stores the cursor in a DynamoDB item (400 KB at most); grouped by date
+ * (seen-ids.ts) an id costs about 40 bytes, so with pages of 1,000 the three lists stay under
+ * 160 KB. Past a limit the oldest are forgotten: an asset listed again is then yielded again
+ * (one getMedia call), and the export ledger makes its versions no-ops.
  */
-export const MAX_REMEMBERED_IDS = 2000;
+export const MAX_REMEMBERED_IDS = 1000;
+
+/** How many ids `recent` keeps: two full pages and one. */
+export function recentLimitOf(pageSize: number): number {
+  return Math.max(MAX_REMEMBERED_IDS, 2 * pageSize + 1);
+}
 export const CHANGE_ORDER = 'dateModified asc';
 
 const wholeSecondText = z.string().check(z.regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/));
-/** Asset id -> the whole-second date it was seen with ('' when it had none). */
-const seenIds = z.record(z.string(), z.string());
+const seenIds = SeenIdsSchema;
 
 /** Where the next run's feed starts: the largest date seen, and the ids seen in its last seconds. */
 export const ChangeBookmarkSchema = z.object({
@@ -148,7 +156,7 @@ export function startChangeCursor(request: ChangeFeedRequest): ChangeCursor {
     page: 1,
     byPageNumber: false,
     recent: {},
-    settled: bookmark?.seen ?? {},
+    settled: seenIdsFromMap(seenIdsToMap(bookmark?.seen ?? {}), MAX_REMEMBERED_IDS),
     bookmark: bookmark?.at ?? null,
     tail: {},
     assetsYielded: 0,
@@ -196,7 +204,10 @@ export async function readChangePage(client: Pick<BynderClient, 'listMedia'>, cu
   if (cursor.done) return { assets: [], cursor };
   const result = await client.listMedia(changeQueryOf(cursor));
   const media = result.media;
-  const next: ChangeCursor = { ...cursor, listCalls: cursor.listCalls + 1, recent: { ...cursor.recent }, tail: { ...cursor.tail } };
+  const next: ChangeCursor = { ...cursor, listCalls: cursor.listCalls + 1 };
+  const recent = seenIdsToMap(cursor.recent);
+  let tail = seenIdsToMap(cursor.tail);
+  const settled = seenIdsToMap(cursor.settled);
   const windowToMs = Date.parse(cursor.windowTo);
 
   const assets: BynderAsset[] = [];
@@ -211,19 +222,21 @@ export async function readChangePage(client: Pick<BynderClient, 'listMedia'>, cu
       maxOnPage = maxOnPage === undefined ? ms : Math.max(maxOnPage, ms);
     }
     const date = ms === undefined ? '' : formatWholeSecond(ms);
-    if (next.recent[asset.id] === date || next.settled[asset.id] === date) continue;
-    next.recent[asset.id] = date;
+    if (recent.get(asset.id) === date || settled.get(asset.id) === date) continue;
+    recent.delete(asset.id);
+    recent.set(asset.id, date);
     assets.push(asset);
     if (ms !== undefined) {
       const seen = formatWholeSecond(Math.min(ms, windowToMs));
       if (next.maxSeen === undefined || seen > next.maxSeen) next.maxSeen = seen;
-      next.tail[asset.id] = date;
+      tail.delete(asset.id);
+      tail.set(asset.id, date);
     }
   }
   next.assetsYielded += assets.length;
-  if (next.maxSeen !== undefined) next.tail = keepFrom(next.tail, shiftSeconds(next.maxSeen, -cursor.overlapSeconds));
-  next.recent = capped(next.recent);
-  next.tail = capped(next.tail);
+  if (next.maxSeen !== undefined) tail = seenIdsFrom(tail, shiftSeconds(next.maxSeen, -cursor.overlapSeconds));
+  next.recent = seenIdsFromMap(recent, recentLimitOf(cursor.pageSize));
+  next.tail = seenIdsFromMap(tail, MAX_REMEMBERED_IDS);
 
   const total = result.total;
   // A server may serve fewer than asked for per page; pages are then numbered in its steps.
@@ -247,7 +260,15 @@ export async function readChangePage(client: Pick<BynderClient, 'listMedia'>, cu
   const keysetFrom = maxOnPage !== undefined ? formatWholeSecond(maxOnPage - 1000) : undefined;
   if (!next.byPageNumber && keysetFrom !== undefined && (cursor.from === null || keysetFrom > cursor.from)) {
     const { lastTotal: _dropTotal, ...rest } = next;
-    return { assets, cursor: { ...rest, from: keysetFrom, page: 1, recent: keepFrom(next.recent, keysetFrom) } };
+    return {
+      assets,
+      cursor: {
+        ...rest,
+        from: keysetFrom,
+        page: 1,
+        recent: seenIdsFromMap(seenIdsFrom(recent, keysetFrom), recentLimitOf(cursor.pageSize)),
+      },
+    };
   }
   return { assets, cursor: { ...next, page: cursor.page + 1, ...(total !== undefined ? { lastTotal: total } : {}) } };
 }
@@ -259,16 +280,20 @@ export async function readChangePage(client: Pick<BynderClient, 'listMedia'>, cu
  */
 export function holdBack(cursor: ChangeCursor, assets: readonly Pick<BynderAsset, 'id' | 'dateModified'>[]): ChangeCursor {
   if (assets.length === 0) return cursor;
-  const next: ChangeCursor = { ...cursor, recent: { ...cursor.recent }, tail: { ...cursor.tail }, settled: { ...cursor.settled } };
+  const next: ChangeCursor = { ...cursor };
+  const tail = seenIdsToMap(cursor.tail);
+  const settled = seenIdsToMap(cursor.settled);
   for (const asset of assets) {
-    delete next.tail[asset.id];
-    delete next.settled[asset.id];
+    tail.delete(asset.id);
+    settled.delete(asset.id);
     // An asset without a date matches no date filter: holding the bookmark back would not list it again.
     const ms = wholeSecondMs(asset.dateModified);
     if (ms === undefined) continue;
     const at = formatWholeSecond(Math.min(ms, Date.parse(cursor.windowTo)));
     if (next.holdAt === undefined || at < next.holdAt) next.holdAt = at;
   }
+  next.tail = seenIdsFromMap(tail, MAX_REMEMBERED_IDS);
+  next.settled = seenIdsFromMap(settled, MAX_REMEMBERED_IDS);
   return next;
 }
 
@@ -288,7 +313,12 @@ export function nextBookmark(cursor: ChangeCursor): ChangeBookmark | undefined {
   if (at === undefined) return undefined;
   const keepAfter = shiftSeconds(at, -cursor.overlapSeconds);
   // What the previous bookmark settled and this run did not see again still counts, if recent enough.
-  const seen = capped(keepFrom({ ...cursor.settled, ...cursor.tail }, keepAfter));
+  const merged = seenIdsToMap(cursor.settled);
+  for (const [id, date] of seenIdsToMap(cursor.tail)) {
+    merged.delete(id);
+    merged.set(id, date);
+  }
+  const seen = seenIdsFromMap(seenIdsFrom(merged, keepAfter), MAX_REMEMBERED_IDS);
   return { at, seen };
 }
 
@@ -341,17 +371,4 @@ function wrapDateError<T>(read: () => T): T {
   } catch (err) {
     throw new InvalidChangeFeedRequestError((err as Error).message);
   }
-}
-
-/** Entries dated at or after `from` (whole-second UTC compares as text). */
-function keepFrom(ids: Record<string, string>, from: string): Record<string, string> {
-  const kept: Record<string, string> = {};
-  for (const [id, date] of Object.entries(ids)) if (date !== '' && date >= from) kept[id] = date;
-  return kept;
-}
-
-/** The newest MAX_REMEMBERED_IDS entries (insertion order is the order seen). */
-function capped(ids: Record<string, string>): Record<string, string> {
-  const entries = Object.entries(ids);
-  return entries.length <= MAX_REMEMBERED_IDS ? ids : Object.fromEntries(entries.slice(entries.length - MAX_REMEMBERED_IDS));
 }
