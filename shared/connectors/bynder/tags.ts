@@ -8,9 +8,15 @@
  * `bynder:` belong to the producer and are left alone.
  *
  * Values are read in NFC (a name typed on a Mac and the same name typed on Windows are one name)
- * and trimmed. Comma lists (`bynder:tags`, `bynder:meta:*`) are split here, each item trimmed,
- * empty items dropped and repeated items kept once. Names are resolved to ids later, against the
- * portal (`validate.ts`); this file needs no I/O.
+ * and trimmed. Names are resolved to ids later, against the portal (`validate.ts`); this file
+ * needs no I/O.
+ *
+ * Lists: S3 allows only letters, digits, spaces and `+ - = . _ : / @` in tag values, so a comma
+ * cannot be written into a tag. Items are therefore separated by `+` in tags (`Red + Blue`); a
+ * comma is read as a separator too (routing rules in the environment config, S3-compatible stores
+ * that allow it). `bynder:tags` is split at both here. A `bynder:meta:` value is split at commas
+ * here and at `+` during validation, where an option whose own name holds a `+` ("A+") is matched
+ * whole before its value is split.
  */
 import { nfc } from '../../config/unicode.js';
 import type { Problem } from '../../ledger/types.js';
@@ -24,11 +30,11 @@ export const BYNDER_TAG = {
   /** The asset's name; default the key's last segment. */
   name: 'bynder:name',
   description: 'bynder:description',
-  /** Bynder tags, comma-separated. */
+  /** Bynder tags, separated by `+` (or commas where the store allows them). */
   tags: 'bynder:tags',
   /** An existing asset's id: the file becomes a new version of it. */
   asset: 'bynder:asset',
-  /** Followed by a metaproperty name (or id); the value is option names or ids, comma-separated. */
+  /** Followed by a metaproperty name (or id); the value is option names or ids, separated by `+`. */
   metaPrefix: 'bynder:meta:',
 } as const;
 
@@ -40,9 +46,9 @@ export interface MetaTag {
   field: string;
   /** The metaproperty name, label or id as given (NFC). */
   metaproperty: string;
-  /** The value as given (NFC, trimmed), for problems. */
+  /** The value as given (NFC, trimmed), for problems and free-text metaproperties. */
   value: string;
-  /** Option names, labels or ids, or one free text value; never empty. */
+  /** The value split at commas (`+` is split during validation); never empty. */
   values: string[];
 }
 
@@ -100,7 +106,7 @@ export function parseBynderTags(tagSet: readonly S3TagEntry[]): ParsedBynderTags
       }
       const values = splitList(value);
       if (values.length === 0) {
-        problems.push(emptyValue(key, 'option names or ids of that metaproperty, comma-separated'));
+        problems.push(emptyValue(key, 'option names or ids of that metaproperty, separated by "+"'));
         continue;
       }
       const folded = metaproperty.toLowerCase();
@@ -110,7 +116,7 @@ export function parseBynderTags(tagSet: readonly S3TagEntry[]): ParsedBynderTags
           code: 'tags',
           field: key,
           message: `tags "${earlier}" and "${key}" name the same metaproperty (names are compared without case)`,
-          fix: `keep one of them, with every option comma-separated in its value`,
+          fix: `keep one of them, with every option in its value, separated by "+"`,
         });
         continue;
       }
@@ -143,7 +149,7 @@ export function parseBynderTags(tagSet: readonly S3TagEntry[]): ParsedBynderTags
         tags.description = value;
         break;
       case BYNDER_TAG.tags: {
-        const list = splitList(value);
+        const list = splitList(value, TAG_LIST_SEPARATORS);
         if (list.length === 0) problems.push(emptyValue(key, describeValue(key)));
         else tags.tags = list;
         break;
@@ -197,10 +203,10 @@ export function buildBynderTags(spec: BynderTagSpec): S3Tag[] {
   add(BYNDER_TAG.brand, spec.brand);
   add(BYNDER_TAG.name, spec.name);
   add(BYNDER_TAG.description, spec.description);
-  add(BYNDER_TAG.tags, spec.tags?.join(','));
+  add(BYNDER_TAG.tags, spec.tags?.join(TAG_LIST_SEPARATOR));
   add(BYNDER_TAG.asset, spec.assetId);
   for (const [metaproperty, value] of Object.entries(spec.metadata ?? {})) {
-    add(`${BYNDER_TAG.metaPrefix}${metaproperty}`, typeof value === 'string' ? value : value.join(','));
+    add(`${BYNDER_TAG.metaPrefix}${metaproperty}`, typeof value === 'string' ? value : value.join(TAG_LIST_SEPARATOR));
   }
   for (const [key, value] of Object.entries(spec.extra ?? {})) add(key, value);
 
@@ -209,10 +215,15 @@ export function buildBynderTags(spec: BynderTagSpec): S3Tag[] {
   return tags;
 }
 
+/** The separator a producer writes between list items in a tag value (S3 refuses commas). */
+export const TAG_LIST_SEPARATOR = '+';
+/** What separates list items where no option name can be mistaken for a list (`bynder:tags`). */
+export const TAG_LIST_SEPARATORS = /[,+]/;
+
 /** `a, b,,a` -> `['a', 'b']`: items trimmed, empty ones dropped, each kept once (first spelling). */
-export function splitList(value: string): string[] {
+export function splitList(value: string, separators: RegExp | string = ','): string[] {
   const items: string[] = [];
-  for (const raw of value.split(',')) {
+  for (const raw of value.split(separators)) {
     const item = nfc(raw.trim());
     if (item !== '' && !items.includes(item)) items.push(item);
   }
@@ -232,7 +243,7 @@ function describeValue(key: string): string {
     case BYNDER_TAG.description:
       return "the asset's description";
     case BYNDER_TAG.tags:
-      return 'Bynder tags, comma-separated';
+      return 'Bynder tags, separated by "+"';
     default:
       return 'the id of the asset the file is a new version of';
   }

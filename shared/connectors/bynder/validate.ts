@@ -14,7 +14,7 @@ import { FIVE_GIB } from '../../config/runtime.js';
 import { nfc } from '../../config/unicode.js';
 import type { Problem } from '../../ledger/types.js';
 import type { BynderMetaproperty, BynderMetapropertyOption } from './client/types.js';
-import { BYNDER_TAG } from './tags.js';
+import { BYNDER_TAG, splitList, TAG_LIST_SEPARATOR } from './tags.js';
 
 export const MAX_FILE_NAME_LENGTH = 255;
 /** Bynder keeps longer names, but people and the pipeline's reports need to read them. */
@@ -30,7 +30,7 @@ export interface MetadataEntry {
   metaproperty: string;
   /** The value as given, for messages and for free-text metaproperties. */
   value: string;
-  /** Option ids, names or labels (split at commas). */
+  /** Option ids, names or labels (split at commas; `+` is split here, see `expandPlus`). */
   values: readonly string[];
 }
 
@@ -137,13 +137,14 @@ function resolveValue(
   const shown = describeMetaproperty(metaproperty);
   if (!isSelect(metaproperty)) return { kind: 'value', value: entry.value };
 
-  if (!metaproperty.isMultiselect && entry.values.length > 1) {
+  const items = expandPlus(entry.values, metaproperty.options);
+  if (!metaproperty.isMultiselect && items.length > 1) {
     return {
       kind: 'problem',
       problem: {
         code: 'metadata',
         field: entry.field,
-        message: `${JSON.stringify(entry.value)} gives ${entry.values.length} options, but ${shown} takes only one (it is single-select)`,
+        message: `${JSON.stringify(entry.value)} gives ${items.length} options, but ${shown} takes only one (it is single-select)`,
         fix: `keep one of them; the allowed options are: ${listOptions(metaproperty.options)}`,
       },
     };
@@ -151,7 +152,7 @@ function resolveValue(
   const ids: string[] = [];
   const unknown: string[] = [];
   const ambiguous: string[] = [];
-  for (const item of entry.values) {
+  for (const item of items) {
     const match = matchOption(item, metaproperty.options);
     if (match.kind === 'found') {
       if (!ids.includes(match.item.id)) ids.push(match.item.id);
@@ -177,11 +178,24 @@ function resolveValue(
         code: 'metadata',
         field: entry.field,
         message: `in ${JSON.stringify(entry.value)}: ${parts.join('; ')}`,
-        fix: `use ${metaproperty.isMultiselect ? 'option names or ids, comma-separated,' : 'one option name or id'} from: ${listOptions(metaproperty.options)}${ambiguous.length > 0 ? ' (give the id where names differ only in case)' : ''}`,
+        fix: `use ${metaproperty.isMultiselect ? `option names or ids, separated by "${TAG_LIST_SEPARATOR}",` : 'one option name or id'} from: ${listOptions(metaproperty.options)}${ambiguous.length > 0 ? ' (give the id where names differ only in case)' : ''}`,
       },
     };
   }
   return { kind: 'value', value: ids.join(',') };
+}
+
+/**
+ * The items of a select value: a comma-separated item that names an option as a whole stays one
+ * ("A+" is an option); otherwise it is split at `+`, the separator S3 tag values allow.
+ */
+function expandPlus(values: readonly string[], options: readonly BynderMetapropertyOption[]): string[] {
+  const items: string[] = [];
+  for (const value of values) {
+    const parts = matchOption(value, options).kind === 'found' || !value.includes('+') ? [value] : splitList(value, '+');
+    for (const part of parts) if (!items.includes(part)) items.push(part);
+  }
+  return items;
 }
 
 /** An option by id, else by name, else by label (see `uniqueByText`). */
