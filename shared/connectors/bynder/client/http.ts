@@ -245,7 +245,7 @@ export function isNoRouteMatched(status: number, bynderMessage: string | undefin
 const CREDENTIALS_HINT =
   "check the client id and secret (or permanent token) in the environment's Bynder credentials secret, the token URL, and that the API client is active";
 
-function hintFor(endpoint: BynderEndpoint, status: number, noRoute: boolean): string {
+function hintFor(endpoint: BynderEndpoint, status: number, noRoute: boolean, bynderMessage: string | undefined): string {
   if (status === 408) return 'the server timed out waiting for the request: transient, retry later';
   if (status >= 500) return 'Bynder failed: transient, retry later; quote the correlation id to Bynder support if it persists';
   if (endpoint === 'token') return `the token request was refused: ${CREDENTIALS_HINT}; also check the scopes asked for`;
@@ -264,6 +264,9 @@ function hintFor(endpoint: BynderEndpoint, status: number, noRoute: boolean): st
     case 403:
       return "the API client's scopes or its user's permissions do not allow this: add the scope (asset:read, asset:write, meta.assetbank:read) or the permission in Bynder";
     case 404:
+      if (bynderMessage !== undefined && /import/i.test(bynderMessage)) {
+        return 'Bynder does not know the upload (expired, or never finalised): upload the file again';
+      }
       return 'it does not exist (deleted, or an id of the other id family); this will not succeed on retry';
     default:
       return 'this will not succeed on retry';
@@ -301,7 +304,7 @@ export function errorFromResponse(
   let kind = kindOfBynderStatus(status);
   if (endpoint === 'token' && kind === 'permanent') kind = 'auth';
   if (endpoint === 'storage' && (kind === 'auth' || kind === 'throttled')) kind = status === 429 ? 'transient' : 'permanent';
-  const message = `${subject} answered ${status} "${quoted}"${correlation} — ${hintFor(endpoint, status, noRoute)}`;
+  const message = `${subject} answered ${status} "${quoted}"${correlation} — ${hintFor(endpoint, status, noRoute, bynderMessage)}`;
   return new BynderApiError(message, kind, description, status, bynderMessage, correlationId, noRoute ? { operator: true } : undefined);
 }
 
