@@ -157,8 +157,7 @@ export async function handleBynderControl(ctx: BynderContext, req: IncomingMessa
         json(res, 400, { error: 'Invalid rate limit', issues: issues(parsed.error) });
         return;
       }
-      const settings = Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined));
-      json(res, 200, ctx.rateLimiter.configure(settings));
+      json(res, 200, ctx.rateLimiter.configure(parsed.data));
       return;
     }
     case 'POST /rate-limit/block':

@@ -38,12 +38,12 @@ export class RateLimiter {
     private readonly now: () => number,
     settings: Partial<RateLimitSettings> = {},
   ) {
-    this.settings = { ...DEFAULT_RATE_LIMIT, ...settings };
+    this.settings = { ...DEFAULT_RATE_LIMIT, ...definedOnly(settings) };
   }
 
   /** Changes the limit at run time (the control API uses it); existing windows are kept. */
   configure(settings: Partial<RateLimitSettings>): RateLimitSettings {
-    this.settings = { ...this.settings, ...settings };
+    this.settings = { ...this.settings, ...definedOnly(settings) };
     return { ...this.settings };
   }
 
@@ -111,6 +111,11 @@ export class RateLimiter {
     }
     return entry;
   }
+}
+
+/** `{ limit: undefined }` keeps the current limit instead of erasing it. */
+function definedOnly(settings: Partial<RateLimitSettings>): Partial<RateLimitSettings> {
+  return Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
 }
 
 /** The client key: the peer address, IPv4-mapped IPv6 folded to IPv4 so loopback is one client. */

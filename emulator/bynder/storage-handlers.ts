@@ -16,6 +16,10 @@ export const MAX_PART_BYTES = 64 * 1024 * 1024;
 
 const CLOSE = { connection: 'close' };
 
+function escapeXml(text: string): string {
+  return text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c);
+}
+
 function refuseAuthorization(ctx: BynderContext, { req, res }: BynderRequest): boolean {
   if (req.headers.authorization === undefined) return false;
   ctx.storageAuthorizationAttempts.value++;
@@ -135,8 +139,8 @@ export const bucketPost: BynderHandler = async (ctx, request) => {
     res.end();
     return;
   }
-  const location = `${ctx.origin()}/bucket/${key}`;
-  const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<PostResponse><Location>${location}</Location><Bucket>bucket</Bucket><Key>${key}</Key><ETag>"${stored.sha256.slice(0, 32)}"</ETag></PostResponse>`;
+  const location = escapeXml(`${ctx.origin()}/bucket/${key}`);
+  const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<PostResponse><Location>${location}</Location><Bucket>bucket</Bucket><Key>${escapeXml(key)}</Key><ETag>"${stored.sha256.slice(0, 32)}"</ETag></PostResponse>`;
   res.writeHead(201, {
     'content-type': 'application/xml',
     'content-length': String(Buffer.byteLength(xml)),

@@ -707,6 +707,54 @@ describe('Bynder emulator', () => {
   });
 });
 
+describe('Bynder emulator control API', () => {
+  it('expires tokens and links, tunes and starts the rate-limit block, seeds in bulk and reports state over HTTP', async () => {
+    const h = await startHarness();
+    try {
+      const post = (path: string, body?: unknown) =>
+        fetch(`${h.emulator.url}/__emulator${path}`, {
+          method: 'POST',
+          ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+        });
+      expect((await h.api('/api/v4/brands/')).status).toBe(200);
+      expect((await post('/expire-tokens')).status).toBe(204);
+      expect((await h.api('/api/v4/brands/')).status).toBe(401);
+
+      const fresh = await startHarness();
+      try {
+        const link = (await json<{ s3_file: string }>(await fresh.api(`/api/v4/media/${IDS.assets.sitePlan}/download/`))).s3_file;
+        expect((await fetch(`${fresh.emulator.url}/__emulator/expire-download-links`, { method: 'POST' })).status).toBe(204);
+        expect((await fetch(link)).status).toBe(403);
+      } finally {
+        await fresh.emulator.close();
+      }
+
+      expect(await json(await post('/seed-bulk', { count: 25 }))).toMatchObject({ added: 25 });
+      expect((await post('/rate-limit', { limit: 0 })).status).toBe(400);
+      expect(await json(await post('/rate-limit', { quietSeconds: 60 }))).toEqual({ limit: 4500, windowSeconds: 300, quietSeconds: 60 });
+      expect((await post('/rate-limit/block')).status).toBe(204);
+      const token = await fetch(h.emulator.tokenUrl, {
+        method: 'POST',
+        body: form({ grant_type: 'client_credentials', client_id: h.emulator.clientId, client_secret: h.emulator.clientSecret }),
+      });
+      expect(token.status).toBe(429);
+      const state = await json<{ assets: number; rateLimit: { blocked: boolean; rejected: number }; storageAuthorizationAttempts: number }>(
+        await fetch(`${h.emulator.url}/__emulator/state`),
+      );
+      expect(state).toMatchObject({ assets: 30, rateLimit: { blocked: true, rejected: 1 }, storageAuthorizationAttempts: 0 });
+      expect((await fetch(`${h.emulator.url}/__emulator/rate-limit`, { method: 'DELETE' })).status).toBe(204);
+      h.emulator.faults.clear();
+      const again = await fetch(h.emulator.tokenUrl, {
+        method: 'POST',
+        body: form({ grant_type: 'client_credentials', client_id: h.emulator.clientId, client_secret: h.emulator.clientSecret }),
+      });
+      expect(again.status).toBe(200);
+    } finally {
+      await h.emulator.close();
+    }
+  });
+});
+
 describe('Bynder emulator rate limit', () => {
   it('blocks over the window with 429 and no Retry-After; requests during the block extend it', async () => {
     const h = await startHarness({ rateLimit: { limit: 5, windowSeconds: 60, quietSeconds: 300 } });
