@@ -70,6 +70,8 @@ export interface FakeBynderPortalOptions {
   answersTotal?: boolean;
   /** Ignore `orderBy` and serve in id order. */
   ignoresOrder?: boolean;
+  /** Ignore `page`: every call serves the first page. */
+  ignoresPage?: boolean;
   brands?: BynderBrand[];
   metaproperties?: BynderMetaproperty[];
   /** The portal's clock at the start (ms). */
@@ -203,7 +205,7 @@ export class FakeBynderPortal implements BynderClient {
     const byDate = !this.options.ignoresOrder && query.orderBy === 'dateModified asc';
     matching.sort((a, b) => (byDate ? a.modifiedMs - b.modifiedMs : 0) || a.asset.id.localeCompare(b.asset.id));
     const limit = Math.min(query.limit ?? 50, this.options.maxLimit ?? 1000);
-    const page = query.page ?? 1;
+    const page = this.options.ignoresPage ? 1 : (query.page ?? 1);
     const media = matching.slice((page - 1) * limit, page * limit).map((s) => this.view(s, false));
     const answer = {
       media,

@@ -8,6 +8,7 @@ import type { BynderAsset, ListMediaQuery } from '../../shared/connectors/bynder
 import {
   type ChangeBookmark,
   type ChangeCursor,
+  ChangeFeedStuckError,
   type ChangeFeedRequest,
   changeQueryOf,
   holdBack,
@@ -170,6 +171,19 @@ describe('paging over a set that changes', () => {
     expect(new Set(feed.ids).size).toBe(250);
     expect(queries(portal).map((q) => q.page)).toEqual([1, 2, 3]);
     expect(nextBookmark(feed.cursor!)?.at).toBe(wholeSecond(1000));
+  });
+
+  it('a server that answers every page number with the first page stops the feed with a clear error instead of looping', async () => {
+    // All in one second and no total: paged by number, and page 2 repeats page 1 forever.
+    const portal = portalWith(30, { ignoresPage: true, answersTotal: false }, () => 7);
+    await expect(drain(portal, { runStartedAt: '2026-11-02T02:00:00Z', pageSize: 10 })).rejects.toThrow(ChangeFeedStuckError);
+    expect(queries(portal).length).toBeLessThan(10);
+    await expect(
+      drain(
+        portalWith(30, { ignoresPage: true, answersTotal: false }, () => 7),
+        { runStartedAt: '2026-11-02T02:00:00Z', pageSize: 10 },
+      ),
+    ).rejects.toThrow(/does not seem to honour the page parameter/);
   });
 
   it('a server that serves fewer than asked per page is followed to its total', async () => {

@@ -103,6 +103,8 @@ export const ChangeCursorSchema = z.object({
   tail: seenIds,
   /** Earliest date of an asset the planner could not plan: the bookmark stays at or before it. */
   holdAt: z.optional(wholeSecondText),
+  /** Pages in a row, paged by number, that held no asset not yielded before. */
+  idlePages: z._default(z.int().check(z.nonnegative()), 0),
   assetsYielded: z.int().check(z.nonnegative()),
   listCalls: z.int().check(z.nonnegative()),
   done: z.boolean(),
@@ -123,6 +125,25 @@ export interface ChangeFeedRequest {
 
 export class InvalidChangeFeedRequestError extends RangeError {
   override readonly name = 'InvalidChangeFeedRequestError';
+}
+
+/**
+ * Pages in a row, paged by number, that may hold nothing new before the feed concludes that the
+ * portal answers every page number with the same assets (a step back after assets left the
+ * window repeats at most two).
+ */
+export const MAX_IDLE_PAGES = 5;
+
+/** The portal keeps answering new page numbers with assets already read: it does not seem to honour `page`. */
+export class ChangeFeedStuckError extends Error {
+  override readonly name = 'ChangeFeedStuckError';
+  constructor(query: ListMediaQuery, pages: number) {
+    super(
+      `Bynder answered ${pages} page numbers in a row of GET /api/v4/media/ (dateModified ${query.dateModified ?? 'none'}, ` +
+        `dateModifiedTo ${query.dateModifiedTo}, page ${query.page}) with assets this run had already read, and no total to stop at; ` +
+        'the portal does not seem to honour the page parameter. The run stops here rather than loop; its bookmark does not move',
+    );
+  }
 }
 
 /** The cursor of a run's first page. */
@@ -159,6 +180,7 @@ export function startChangeCursor(request: ChangeFeedRequest): ChangeCursor {
     settled: seenIdsFromMap(seenIdsToMap(bookmark?.seen ?? {}), MAX_REMEMBERED_IDS),
     bookmark: bookmark?.at ?? null,
     tail: {},
+    idlePages: 0,
     assetsYielded: 0,
     listCalls: 0,
     done: false,
@@ -234,6 +256,8 @@ export async function readChangePage(client: Pick<BynderClient, 'listMedia'>, cu
     }
   }
   next.assetsYielded += assets.length;
+  next.idlePages = cursor.page > 1 && assets.length === 0 ? cursor.idlePages + 1 : 0;
+  if (next.idlePages >= MAX_IDLE_PAGES) throw new ChangeFeedStuckError(changeQueryOf(cursor), next.idlePages);
   if (next.maxSeen !== undefined) tail = seenIdsFrom(tail, shiftSeconds(next.maxSeen, -cursor.overlapSeconds));
   next.recent = seenIdsFromMap(recent, recentLimitOf(cursor.pageSize));
   next.tail = seenIdsFromMap(tail, MAX_REMEMBERED_IDS);

@@ -15,6 +15,7 @@ export {
   type ChangeCursor,
   ChangeCursorSchema,
   type ChangeFeedRequest,
+  ChangeFeedStuckError,
   type ChangePage,
   DEFAULT_OVERLAP_SECONDS,
   holdBack,
