@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BynderNetworkError, BynderResponseError, BynderThrottledError } from '../../shared/connectors/bynder/client/errors.js';
-import { classifyBynderError, MIN_THROTTLE_PAUSE_MS } from '../../shared/connectors/bynder/classify.js';
+import { classifyBynderError, describeBynderError, MIN_THROTTLE_PAUSE_MS } from '../../shared/connectors/bynder/classify.js';
 import { BynderCommitNotSettledError } from '../../shared/connectors/bynder/errors.js';
 import { FakeBynder } from '../helpers/fake-bynder.js';
 
@@ -76,6 +76,20 @@ describe('classifyBynderError', () => {
     expect(classifyBynderError(new BynderCommitNotSettledError('not yet', 42_000), 'find-committed')).toMatchObject({
       kind: 'transient',
       retryAfterMs: 42_000,
+    });
+  });
+});
+
+describe('describeBynderError', () => {
+  it('gives status, request and correlation id, never a query string', () => {
+    const error = FakeBynder.apiError(400, 'bad', '/api/v4/media/save/imp-1?token=secret', 'corr-9');
+    expect(describeBynderError(error)).toEqual({
+      errorName: 'BynderApiError',
+      status: 400,
+      errorKind: 'permanent',
+      correlationId: 'corr-9',
+      method: 'POST',
+      path: '/api/v4/media/save/imp-1',
     });
   });
 });

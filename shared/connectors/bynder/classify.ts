@@ -174,3 +174,21 @@ function refusalOf(status: number, title: string | undefined, requestId: string 
 function correlationSuffix(correlationId: string | undefined): string {
   return correlationId ? `, correlation id ${correlationId}` : '';
 }
+
+/**
+ * Log fields of an error: its name, status, kind, Bynder's correlation id, and the request's
+ * method and path (the client never puts a query string there). No message text: the client's
+ * messages are safe, but a log field list is the place to be sure.
+ */
+export function describeBynderError(err: unknown): Record<string, unknown> {
+  const e: ErrorShape = typeof err === 'object' && err !== null ? (err as ErrorShape) : {};
+  const fields: Record<string, unknown> = {};
+  if (typeof e.name === 'string') fields.errorName = e.name;
+  if (typeof e.status === 'number') fields.status = e.status;
+  if (typeof e.kind === 'string') fields.errorKind = e.kind;
+  if (typeof e.correlationId === 'string') fields.correlationId = e.correlationId;
+  if (typeof e.retryAfterMs === 'number') fields.retryAfterMs = e.retryAfterMs;
+  if (typeof e.request?.method === 'string') fields.method = e.request.method;
+  if (typeof e.request?.path === 'string') fields.path = e.request.path.split('?')[0];
+  return fields;
+}

@@ -10,7 +10,7 @@ import { FIVE_GIB } from '../../config/runtime.js';
 import type { Assessment, AssessmentHooks, AssessmentInput, ClassifiedError, CommitPlan, IngestConnector, UploadStep } from '../types.js';
 import { assessBynder, PLAN_OPTION } from './assess.js';
 import { BrandDirectory } from './brands.js';
-import { classifyBynderError } from './classify.js';
+import { classifyBynderError, describeBynderError } from './classify.js';
 import type { BynderBrand, BynderClient, BynderMetaproperty } from './client/types.js';
 import type { BynderConfig } from './config.js';
 import { BynderDestination } from './destination.js';
@@ -39,6 +39,8 @@ export interface BynderConnectorOptions {
 export interface BynderConnector extends IngestConnector {
   readonly name: 'bynder';
   readonly destination: BynderDestination;
+  /** Log fields of one of the connector's errors (status, request, correlation id); nothing secret. */
+  describeError(err: unknown): Record<string, unknown>;
   /** The portal's brands (cached; `fresh` reads them from Bynder). */
   brands(options?: { fresh?: boolean }): Promise<BynderBrand[]>;
   /** The portal's metaproperties with their options (cached; `fresh` reads them from Bynder). */
@@ -79,6 +81,7 @@ export function createBynderConnector(options: BynderConnectorOptions): BynderCo
       return classifyBynderError(err, step, { throttlePauseMs });
     },
     describePlan: describeBynderPlan,
+    describeError: describeBynderError,
     brands: (listing) => (listing?.fresh ? brands.refresh() : brands.list()),
     metaproperties: (listing) => (listing?.fresh ? metaproperties.refresh() : metaproperties.get()),
   };

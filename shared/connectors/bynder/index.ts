@@ -9,7 +9,7 @@ export { assessBynder, fileNameFromKey, findSameNameAssets, matchBynderRule, PLA
 export type { BynderAssessmentDependencies } from './assess.js';
 export { BrandDirectory, matchBrand } from './brands.js';
 export { MetapropertyCache } from './metaproperty-cache.js';
-export { classifyBynderError, MIN_THROTTLE_PAUSE_MS } from './classify.js';
+export { classifyBynderError, describeBynderError, MIN_THROTTLE_PAUSE_MS } from './classify.js';
 export { BynderDestination, DEFAULT_COMMIT_SETTLE_MS } from './destination.js';
 export { BynderCommitNotSettledError, BynderCommitUnknownError, BynderUploadIdError } from './errors.js';
 export { hasMarkerTag, MARKER_TAG_PREFIX, markerTag } from './marker.js';
