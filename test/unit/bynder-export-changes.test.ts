@@ -250,6 +250,18 @@ describe('brands, resuming and the bookmark', () => {
     expect(next.ids).toEqual([assetId(7)]);
   });
 
+  it('a held-back page cursor assigned inside the loop is the one the feed goes on from and ends with', async () => {
+    const portal = portalWith(30);
+    let last: ChangeCursor | undefined;
+    for await (const page of listChangedAssets(portal, { runStartedAt: '2026-11-02T02:00:00Z', pageSize: 10 })) {
+      const failed = page.assets.find((a) => a.id === assetId(4));
+      if (failed) page.cursor = holdBack(page.cursor, [failed]);
+      last = page.cursor;
+    }
+    expect(last?.done).toBe(true);
+    expect(nextBookmark(last!)?.at).toBe(wholeSecond(4));
+  });
+
   it('never moves the bookmark past the frozen upper bound', async () => {
     const portal = new FakeBynderPortal({ dateModifiedToFilter: 'strict' });
     portal.addAsset({ id: 'late', dateModified: at(500) });
