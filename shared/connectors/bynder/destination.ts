@@ -43,7 +43,7 @@ import type {
   TransferOptions,
 } from '../types.js';
 import { PLAN_OPTION } from './assess.js';
-import type { BynderAsset, BynderClient, BynderMediaItem, SaveAssetRequest } from './client/types.js';
+import type { BynderAsset, BynderClient, BynderMediaItem, BynderUpload, SaveAssetRequest } from './client/types.js';
 import { BynderCommitNotSettledError, BynderCommitUnknownError, BynderUploadIdError } from './errors.js';
 import { hasMarkerTag, markerTag } from './marker.js';
 import { formatUploadId, parseUploadId } from './upload-id.js';
@@ -79,6 +79,12 @@ export class BynderDestination implements ConnectorDestination {
   readonly commitIsIdempotent = false;
   private readonly now: () => Date;
   private readonly settleMs: number;
+  /**
+   * Uploads started by this process, by upload id, until their transfer ends: the client's upload
+   * carries what the bytes need beyond its id (the legacy flow's endpoint and POST policy), which
+   * is never stored in the ledger. An upload that did not finish starts over in another process.
+   */
+  private readonly started = new Map<string, BynderUpload>();
 
   constructor(
     private readonly client: Pick<
@@ -93,15 +99,24 @@ export class BynderDestination implements ConnectorDestination {
 
   async prepareUpload(plan: CommitPlan): Promise<PreparedUpload> {
     const upload = await this.client.startUpload(plan.fileName);
-    return { uploadId: formatUploadId({ flow: upload.flow, uploadId: upload.uploadId }) };
+    const uploadId = formatUploadId({ flow: upload.flow, uploadId: upload.uploadId });
+    this.started.set(uploadId, upload);
+    return { uploadId };
   }
 
   async transfer(upload: PreparedUpload, body: TransferBody, plan: CommitPlan, options: TransferOptions = {}): Promise<void> {
     const parsed = parseUploadId(upload.uploadId);
-    const { importId } = await this.client.sendUpload(
-      { uploadId: parsed.uploadId, flow: parsed.flow },
-      { open: (range) => body.openBody(range), size: body.contentLength, fileName: plan.fileName },
-    );
+    const started = this.started.get(upload.uploadId) ?? { uploadId: parsed.uploadId, flow: parsed.flow };
+    let importId: string;
+    try {
+      ({ importId } = await this.client.sendUpload(started, {
+        open: (range) => body.openBody(range),
+        size: body.contentLength,
+        fileName: plan.fileName,
+      }));
+    } finally {
+      this.started.delete(upload.uploadId);
+    }
     if (importId === parsed.uploadId || importId === parsed.importId) return;
     if (!options.onNewUpload) {
       throw new BynderUploadIdError(
