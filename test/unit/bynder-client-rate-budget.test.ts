@@ -4,6 +4,8 @@ import { HttpBynderClient, type HttpBynderClientOptions } from '../../shared/con
 import { BynderApiError, BynderNetworkError, BynderThrottledError } from '../../shared/connectors/bynder/client/errors.js';
 import type { BynderRequestEvent } from '../../shared/connectors/bynder/client/http.js';
 import { RateBudget, type ThrottleEvent } from '../../shared/connectors/bynder/client/rate-budget.js';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { bynderRequestMetrics, type CountSink } from '../../shared/connectors/bynder/client/request-metrics.js';
 import { startHttpStubServer, type HttpStubServer } from '../helpers/http-stub-server.js';
 
 const TOKEN_PATH = '/v6/authentication/oauth2/token';
@@ -197,5 +199,24 @@ describe('transient retries and status mapping', () => {
       ['token', 'POST', TOKEN_PATH, 200],
       ['api', 'GET', '/api/v4/media/', 200],
     ]);
+  });
+});
+
+describe('bynderRequestMetrics', () => {
+  it('counts API calls, token requests and 429s (not the calls refused during the block)', async () => {
+    const added: string[] = [];
+    const observers = bynderRequestMetrics({ addMetric: (name: string) => void added.push(name) });
+    let calls = 0;
+    stub.route('GET', BRANDS, () => (++calls === 2 ? { status: 429, json: { message: 'Too Many Requests' } } : { json: [] }));
+    const c = client(observers);
+    await c.listBrands();
+    await expect(c.listBrands()).rejects.toBeInstanceOf(BynderThrottledError);
+    await expect(c.listBrands()).rejects.toMatchObject({ failedFast: true });
+    expect(added).toEqual(['BynderTokenRequests', 'BynderApiCalls', 'BynderApiCalls', 'BynderThrottled']);
+  });
+
+  it("takes Powertools' Metrics as it is", () => {
+    const fits = (metrics: Metrics): CountSink => metrics;
+    expect(typeof fits).toBe('function');
   });
 });

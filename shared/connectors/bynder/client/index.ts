@@ -21,3 +21,4 @@ export type { BynderEndpoint, BynderRequestEvent } from './http.js';
 export { processRateBudget, RateBudget, type RateBudgetOptions, type ThrottleEvent } from './rate-budget.js';
 export type * from './types.js';
 export { FILE_SERVICE_PATHS, type FileServicePaths, type FileServicePathsSwitch } from './upload-file-service.js';
+export { bynderRequestMetrics, metricsForBynderExchange } from './request-metrics.js';
