@@ -140,6 +140,13 @@ describe('Bynder assessment: target', () => {
     expect(fake.callsOf('listBrands')).toHaveLength(2);
   });
 
+  it('still checks the metadata (portal-wide) when the brand is unknown, so that one round of fixes is enough', async () => {
+    const { assess } = setup();
+    const result = rejected(await assess('inbox/a.pdf', t({ 'bynder:brand': 'Finance', 'bynder:meta:Colours': 'pink' })));
+    expect(result.cause).toBe('unknown-target');
+    expect(result.problems.map((p) => p.field)).toEqual(['bynder:brand', 'bynder:meta:Colours', 'bynder:meta:Region']);
+  });
+
   it('finds a brand created after the listing was cached', async () => {
     const { assess, fake } = setup();
     expect((await assess('inbox/a.pdf', t({ 'bynder:brand': 'Marketing', 'bynder:meta:Region': 'europe' }))).kind).toBe('accept');

@@ -112,6 +112,18 @@ export async function assessBynder(
     problems: [...parsed.problems, ...problems, ...fileProblems],
     target,
   });
+  const metadataRequest = (checkRequired: boolean) => ({
+    tags: tags.metadata,
+    rule: rule ? ruleMetadata(rule) : [],
+    checkRequired,
+    ruleField: rule ? `${ruleField(rule)}.metadata` : undefined,
+  });
+  /** The target did not resolve: the metadata is still checked (metaproperties are portal-wide), so one round of fixes is enough. */
+  const unresolved = async (problems: Problem[], target?: ReportTarget): Promise<AssessmentRejected> => {
+    onStep({ name: 'read metaproperties' });
+    const validation = await validateWithFreshRead(metadataRequest(tags.assetId === undefined), deps.metaproperties);
+    return reject('unknown-target', [...problems, ...validation.problems], target);
+  };
 
   // Which brand is asked for, and where a person would fix it.
   const asked: { given: string; field: string; source: TargetSource } | undefined =
@@ -138,7 +150,7 @@ export async function assessBynder(
     return input.now.getTime() < graceEndsAt.getTime() ? { kind: 'wait', graceEndsAt, rejectionAfterGrace: rejection } : rejection;
   }
   if (asked === undefined && tags.assetId === undefined) {
-    return reject('unknown-target', [
+    return unresolved([
       {
         code: 'target',
         field: BYNDER_TAG.brand,
@@ -153,7 +165,7 @@ export async function assessBynder(
   if (asked !== undefined) {
     onStep({ name: 'read brands' });
     const resolution = await deps.brands.resolve(asked.given);
-    if (resolution.kind !== 'found') return reject('unknown-target', [brandProblem(asked, resolution)], undefined);
+    if (resolution.kind !== 'found') return unresolved([brandProblem(asked, resolution)]);
     brand = resolution.brand;
     const refusal = checkBrandAllowed(policy, brand, asked.field);
     if (refusal) return reject('not-allowed', [refusal], reportTarget({ brandId: brand.id }, brand, asked.source));
@@ -164,13 +176,12 @@ export async function assessBynder(
   const targetProblems: Problem[] = [];
   const assetIdUsable = tags.assetId !== undefined && !parsed.problems.some((p) => p.field === BYNDER_TAG.asset);
   if (tags.assetId !== undefined && !assetIdUsable)
-    return reject('unknown-target', [], brand ? reportTarget({ brandId: brand.id }, brand, asked?.source) : undefined);
+    return unresolved([], brand ? reportTarget({ brandId: brand.id }, brand, asked?.source) : undefined);
   if (tags.assetId !== undefined) {
     onStep({ name: 'read asset', ids: { mediaId: tags.assetId } });
     const asset = await deps.client.getMedia(tags.assetId);
     if (!asset) {
-      return reject(
-        'unknown-target',
+      return unresolved(
         [
           {
             code: 'target',
@@ -187,8 +198,7 @@ export async function assessBynder(
     const target = reportTarget({ brandId: assetBrand.id, mediaId: asset.id }, assetBrand, { kind: 'tags' });
     if (refusal) return reject('not-allowed', [refusal], target);
     if (brand !== undefined && tags.brand !== undefined && brand.id !== assetBrand.id) {
-      return reject(
-        'unknown-target',
+      return unresolved(
         [
           {
             code: 'target',
@@ -226,13 +236,7 @@ export async function assessBynder(
   }
 
   onStep({ name: 'read metaproperties' });
-  const metadataRequest = {
-    tags: tags.metadata,
-    rule: rule ? ruleMetadata(rule) : [],
-    checkRequired: versionOf === undefined,
-    ruleField: rule ? `${ruleField(rule)}.metadata` : undefined,
-  };
-  const validation = await validateWithFreshRead(metadataRequest, deps.metaproperties);
+  const validation = await validateWithFreshRead(metadataRequest(versionOf === undefined), deps.metaproperties);
 
   const ids: Record<string, string> = versionOf ? { brandId: brand.id, mediaId: versionOf.id } : { brandId: brand.id };
   const target = reportTarget(ids, brand, source, versionOf);
