@@ -110,6 +110,22 @@ describe('newVersionsOf', () => {
   });
 });
 
+describe('re-planning by id', () => {
+  it('an asset named by a previous manifest line (not listed again) has its unexported versions found the same way', async () => {
+    const portal = new FakeBynderPortal();
+    portal.addAsset({ id: 'A1', versions: [{ version: 1, content: 'x' }] });
+    portal.addVersion('A1', 'y');
+    const found = await newVersionsOf(
+      portal,
+      { id: 'A1', brandId: 'brand-1', name: 'A1.pdf' },
+      async () => new Set(['bynder:acme:A1:1']),
+      context,
+    );
+    expect(found.deleted === false && found.newVersions.map((v) => v.versionKey)).toEqual(['bynder:acme:A1:2']);
+    expect(portal.callsOf('listMedia')).toHaveLength(0);
+  });
+});
+
 describe('versionJobsOf', () => {
   it('a second file under the same version number gets its own folder and key', () => {
     const jobs = versionJobsOf(

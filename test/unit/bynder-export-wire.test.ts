@@ -116,12 +116,7 @@ describe('the Bynder export on the wire', () => {
 
   it('a 404 "Media not found" on a listed asset is its deletion', async () => {
     stub.route('GET', `/api/v4/media/${ASSET}/`, { status: 404, json: { message: 'Media not found', statuscode: '404' } });
-    const found = await newVersionsOf(
-      client(),
-      { id: ASSET, name: 'Plan', brandId: 'b-1', extension: [], tags: [], propertyOptions: [], properties: {}, archive: false },
-      async () => new Set(),
-      { portal: 'acme' },
-    );
+    const found = await newVersionsOf(client(), { id: ASSET, name: 'Plan', brandId: 'b-1' }, async () => new Set(), { portal: 'acme' });
     expect(found).toMatchObject({ deleted: true, assetId: ASSET, brandId: 'b-1' });
   });
 });

@@ -39,4 +39,12 @@ export {
 } from './archive.js';
 export { type DeletedAssetLine, DeletedAssetLineSchema, deletedAssetLine } from './manifest-lines.js';
 export { isExpiredDownloadLinkError, type OpenedBynderVersion, openBynderVersion } from './open-version.js';
-export { type AssetVersions, type ExportedAmong, type NewVersions, newVersionsOf, UnversionedAssetError, versionsOf } from './versions.js';
+export {
+  type AssetVersions,
+  type ExportedAmong,
+  type ListedAsset,
+  type NewVersions,
+  newVersionsOf,
+  UnversionedAssetError,
+  versionsOf,
+} from './versions.js';

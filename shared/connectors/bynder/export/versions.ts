@@ -12,6 +12,14 @@
 import type { BynderAsset, BynderClient, BynderMediaItem } from '../client/types.js';
 import { type BynderVersionJob, bynderVersionKey } from './job.js';
 
+/**
+ * What the planner knows of an asset before reading its versions: a listing's row, or, for an
+ * asset re-planned by id (a version the previous run left failed or unfinished: the bookmark has
+ * moved past its asset, so no listing returns it again unless it changes), the previous run's
+ * manifest line (asset id, brand id, file name).
+ */
+export type ListedAsset = Pick<BynderAsset, 'id' | 'brandId' | 'name'> & { dateModified?: string | undefined };
+
 /** Which of these ledger keys are exported already: one batched ledger read (ExportLedger.exportedAmong). */
 export type ExportedAmong = (versionKeys: readonly string[]) => Promise<ReadonlySet<string>>;
 
@@ -51,7 +59,7 @@ export class UnversionedAssetError extends Error {
 /** Every version of `listed` (one getMedia call), or its deletion. */
 export async function versionsOf(
   client: Pick<BynderClient, 'getMedia'>,
-  listed: BynderAsset,
+  listed: ListedAsset,
   context: { portal: string },
 ): Promise<AssetVersions> {
   const asset = await client.getMedia(listed.id, { versions: true });
@@ -70,7 +78,7 @@ export async function versionsOf(
 /** The versions of a changed asset that are not exported yet (one getMedia call, one ledger read). */
 export async function newVersionsOf(
   client: Pick<BynderClient, 'getMedia'>,
-  listed: BynderAsset,
+  listed: ListedAsset,
   exportedAmong: ExportedAmong,
   context: { portal: string },
 ): Promise<NewVersions> {
