@@ -17,6 +17,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct, IConstruct } from 'constructs';
 import { ENV } from '../shared/config/runtime.js';
+import type { ConnectorName } from '../shared/connectors/types.js';
 import { safeKeySegment } from '../shared/export/archive-key.js';
 import { METRICS_NAMESPACE, SERVICE_NAMES } from '../shared/observability/metric-names.js';
 import {
@@ -126,9 +127,9 @@ function pascalCase(name: string): string {
 }
 
 /** Name of the iBinder connector: its secret and metrics. */
-export const IBINDER_CONNECTOR = 'ibinder';
+export const IBINDER_CONNECTOR: ConnectorName = 'ibinder';
 /** Name of the Bynder connector. */
-export const BYNDER_CONNECTOR = 'bynder';
+export const BYNDER_CONNECTOR: ConnectorName = 'bynder';
 
 /** The acknowledgement text of an object grant (see constructs/object-grant.ts). */
 export { objectGrantReason } from './constructs/object-grant.js';
