@@ -11,7 +11,7 @@
  * configured producer gets a policy (and optionally a role) to write under its own inbox
  * prefix. The archive may have a customer-managed key and, in production, Object Lock.
  */
-import { type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, Tags, type StackProps } from 'aws-cdk-lib';
+import { type CfnElement, CfnOutput, CfnResource, Duration, Names, RemovalPolicy, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -39,7 +39,7 @@ import { ConnectorCredentials, type ConnectorSecret } from './constructs/connect
 import type { CredentialsSecret } from './constructs/credentials-secret.js';
 import { IngestPipeline } from './constructs/ingest-pipeline.js';
 import type { LedgerTable } from './constructs/ledger-table.js';
-import { logicalIdWithout } from './constructs/logical-ids.js';
+import { logicalIdForPath, logicalIdWithout, pathWithout } from './constructs/logical-ids.js';
 import { NightlyExport } from './constructs/nightly-export.js';
 import type { NightlyExportSchedule } from './constructs/nightly-export-schedule.js';
 import type { PipelineFunction } from './constructs/pipeline-function.js';
@@ -348,8 +348,28 @@ export class PipelineStack extends Stack {
       removalPolicy,
     });
 
+    this.keepEventSourceMappingId(this.ingestFunction, this.ingestQueue.queue);
+    this.keepEventSourceMappingId(this.workerFunction, this.exportQueue.queue);
+
     this.addProducerOutputs(config.producers);
     this.addOutputs();
+  }
+
+  /**
+   * An SQS event source mapping keeps the logical id it had before the split. SqsEventSource
+   * names its mapping after the queue's full construct path (`SqsEventSource:<unique id>`),
+   * which the composition constructs lengthened; a new logical id would make CloudFormation
+   * create the new mapping before deleting the old one, and Lambda refuses a second mapping of
+   * the same queue to the same function, so the update would fail and roll back.
+   */
+  private keepEventSourceMappingId(fn: PipelineFunction, queue: sqs.IQueue): void {
+    const mapping = fn.function.node.tryFindChild(`SqsEventSource:${Names.nodeUniqueId(queue.node)}`);
+    const cfn = mapping?.node.defaultChild;
+    if (!mapping || !cfn || !CfnResource.isCfnResource(cfn)) {
+      throw new Error(`${fn.node.path}: no SQS event source mapping for ${queue.node.path} (SqsEventSource changed its naming?)`);
+    }
+    const queueId = logicalIdForPath([this.node.id, ...pathWithout(this, queue, isComposition)]);
+    cfn.overrideLogicalId(logicalIdForPath([...pathWithout(this, fn.function, isComposition), `SqsEventSource:${queueId}`, cfn.node.id]));
   }
 
   /**

@@ -7,7 +7,9 @@
  * CloudFormation replaces a resource whose id changes: buckets, tables, the credentials secret,
  * the archive key and the queues (with their messages) would be created anew and the old ones
  * deleted or orphaned. Leaving the composition construct's id out of the path keeps every id as
- * it was: a deployed environment updates in place.
+ * it was: a deployed environment updates in place. (An SQS event source mapping's construct id
+ * embeds the queue's full path; the stack keeps those ids with `pathWithout`, see
+ * PipelineStack.keepEventSourceMappingId.)
  *
  * CDK's own algorithm (`makeUniqueId` in aws-cdk-lib, not exported) is repeated here for the
  * shortened path: `Default` segments are dropped, a single segment is the id itself, otherwise
@@ -47,13 +49,21 @@ export function logicalIdForPath(components: readonly string[]): string {
   );
 }
 
+/** The ids of the construct's path below its stack, the `transparent` scopes left out. */
+export function pathWithout(stack: Stack, construct: IConstruct, transparent: (scope: IConstruct) => boolean): string[] {
+  const scopes = construct.node.scopes;
+  return scopes
+    .slice(scopes.indexOf(stack) + 1)
+    .filter((scope) => !transparent(scope))
+    .map((scope) => scope.node.id);
+}
+
 /**
  * The logical id of `element` with the ids of the `transparent` scopes left out of its path, or
  * undefined when none of its scopes is transparent (the stack's own allocation then applies).
  */
 export function logicalIdWithout(stack: Stack, element: CfnElement, transparent: (scope: IConstruct) => boolean): string | undefined {
   const scopes = element.node.scopes;
-  const below = scopes.slice(scopes.indexOf(stack) + 1);
-  if (!below.some(transparent)) return undefined;
-  return logicalIdForPath(below.filter((scope) => !transparent(scope)).map((scope) => scope.node.id));
+  if (!scopes.slice(scopes.indexOf(stack) + 1).some(transparent)) return undefined;
+  return logicalIdForPath(pathWithout(stack, element, transparent));
 }
