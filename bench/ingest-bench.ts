@@ -212,8 +212,8 @@ async function ingest(setup: IngestBenchSetup, object: InboxObject): Promise<Tim
   }
   const entry = await setup.ledger.get({ bucket: services.inboxBucket, key: object.key, versionId: object.versionId });
   if (entry?.state !== 'committed') throw new Error(`ingest of ${label}: the ledger says ${entry?.state ?? 'nothing'}, not committed`);
-  const committed = await services.emulator.state.versionContent(entry.documentVersionId);
+  const committed = await services.emulator.state.versionContent(entry.versionIds.versionId ?? '');
   const checksumMatch = committed.size === object.size.bytes && committed.sha256 === object.sha256;
-  await discardReceivedBytes(services.emulator.state.getVersion(entry.documentVersionId)?.blob);
+  await discardReceivedBytes(services.emulator.state.getVersion(entry.versionIds.versionId ?? '')?.blob);
   return { ms: result.durationMs, cpuMs: result.cpuMs, serverCpuMs: result.serverCpuMs ?? 0, memory: result.memory, checksumMatch };
 }

@@ -21,7 +21,7 @@
  */
 import type { IngestDependencies } from '../functions/ingest/types.js';
 import { seededRandom } from '../emulator/seeded-random.js';
-import type { Destination } from '../shared/connectors/ibinder/destination-types.js';
+import type { ConnectorDestination, IngestConnector } from '../shared/connectors/types.js';
 import { ledgerKey, type ClaimLease, type IngestLedgerStore, type ObjectRef } from '../shared/ledger/types.js';
 
 export const CRASH_POINTS = ['after-put', 'after-transfer-recorded', 'after-commit'] as const;
@@ -86,22 +86,23 @@ export class CrashPoints {
     return { byPoint, total: Object.values(byPoint).reduce((a, b) => a + b, 0), refusedAfterCrash: this.refused };
   }
 
-  /** The same dependencies, with the destination and the ledger able to crash. */
+  /** The same dependencies, with every connector's destination and the ledger able to crash. */
   wrap(deps: IngestDependencies): IngestDependencies {
-    return { ...deps, destination: this.wrapDestination(deps.destination), ledger: this.wrapLedger(deps.ledger) };
+    const connectors = deps.connectors.map((c): IngestConnector => ({ ...c, destination: this.wrapDestination(c.destination) }));
+    return { ...deps, connectors, ledger: this.wrapLedger(deps.ledger) };
   }
 
-  private wrapDestination(inner: Destination): Destination {
-    return delegate<Destination>(inner, (args) => this.refuseIfDead(uploadOwnerOf(args, this.uploads)), {
-      transfer: async (...args: Parameters<Destination['transfer']>) => {
+  private wrapDestination(inner: ConnectorDestination): ConnectorDestination {
+    return delegate<ConnectorDestination>(inner, (args) => this.refuseIfDead(uploadOwnerOf(args, this.uploads)), {
+      transfer: async (...args: Parameters<ConnectorDestination['transfer']>) => {
         const [upload] = args;
         this.refuseIfDead(this.uploads.get(upload.uploadId));
         await inner.transfer(...args);
         this.maybeCrash('after-put', this.uploads.get(upload.uploadId));
       },
-      commit: async (...args: Parameters<Destination['commit']>) => {
-        const [, request] = args;
-        const owner = this.uploads.get(request.uploadId);
+      commit: async (...args: Parameters<ConnectorDestination['commit']>) => {
+        const [, uploadId] = args;
+        const owner = this.uploads.get(uploadId);
         this.refuseIfDead(owner);
         const committed = await inner.commit(...args);
         this.maybeCrash('after-commit', owner);
@@ -218,6 +219,7 @@ function uploadOwnerOf(
   uploads: ReadonlyMap<string, { pk: string; key: string }>,
 ): { pk: string; key: string } | undefined {
   for (const arg of args) {
+    if (typeof arg === 'string' && uploads.has(arg)) return uploads.get(arg);
     const uploadId = typeof arg === 'object' && arg !== null ? (arg as { uploadId?: unknown }).uploadId : undefined;
     if (typeof uploadId === 'string') return uploads.get(uploadId);
   }

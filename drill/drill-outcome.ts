@@ -87,7 +87,7 @@ export async function countDrillOutcome(input: DrillOutcomeInput): Promise<Drill
         if (versions.length > 1) duplicatedFiles.push(finding);
         const first = versions[0];
         if (first && (await state.versionContent(first.id)).sha256 !== file.sha256) contentMismatches.push(file.key);
-        const recorded = entry?.state === 'committed' ? entry.documentVersionId : undefined;
+        const recorded = entry?.state === 'committed' ? entry.versionIds.versionId : undefined;
         if ((recorded !== undefined) !== versions.length > 0 || (recorded !== undefined && !versions.some((v) => v.id === recorded))) {
           ledgerDisagreements.push(finding);
         }

@@ -262,7 +262,7 @@ async function operatorTour(
     ? (JSON.parse(latest.body) as { Records?: { s3?: { object?: { versionId?: string } } }[] }).Records?.[0]?.s3?.object?.versionId
     : undefined;
   const entry = await ledger.get({ bucket: services.inboxBucket, key: rejected.key, versionId });
-  return entry?.state === 'committed' ? { versionId: entry.documentVersionId } : undefined;
+  return entry?.state === 'committed' ? { versionId: entry.versionIds.versionId ?? '' } : undefined;
 }
 
 async function dropSamples(services: LocalServices, samples: DemoSample[]): Promise<DroppedSample[]> {
@@ -359,9 +359,9 @@ async function reportFiles(
     const entry = await ledger.get({ bucket: services.inboxBucket, key: d.sample.key, versionId: d.versionId });
     let result: FileResult;
     if (entry?.state === 'committed') {
-      result = await acceptedResult(services.emulator, entry.documentId, entry.documentVersionId, d.sha256);
+      result = await acceptedResult(services.emulator, entry.versionIds.documentId ?? '', entry.versionIds.versionId ?? '', d.sha256);
       if (d.sample.duplicateDelivery) {
-        const versions = services.emulator.state.listVersions(entry.documentId).length;
+        const versions = services.emulator.state.listVersions(entry.versionIds.documentId ?? '').length;
         notes.push(`event delivered twice: the document has ${versions} version${versions === 1 ? '' : 's'}`);
       }
     } else if (entry?.state === 'rejected') {

@@ -8,11 +8,8 @@
 import { createMetrics, ingestMetrics } from '../shared/observability/metrics.js';
 import { logger as sharedLogger } from '../shared/observability/logger.js';
 import type { PipelineConfig } from '../shared/config/runtime.js';
-import { IBinderDestination } from '../shared/connectors/ibinder/destination.js';
-import { FolderResolver } from '../shared/connectors/ibinder/folder-resolver.js';
-import { createIBinderClient, type HttpIBinderClientOptions } from '../shared/connectors/ibinder/index.js';
-import type { IBinderClient } from '../shared/connectors/ibinder/client/types.js';
-import { MetadataSchemaCache } from '../shared/connectors/ibinder/schema-cache.js';
+import { createIBinderClient, type HttpIBinderClientOptions, type IBinderClient } from '../shared/connectors/ibinder/index.js';
+import { configuredConnectors } from '../shared/connectors/registry.js';
 import { IngestLedger } from '../shared/ledger/ingest-ledger.js';
 import type { IngestDependencies } from '../functions/ingest/types.js';
 import { emulatorCredentials } from './local-credentials.js';
@@ -60,9 +57,7 @@ export function createLocalIngestDependencies(services: LocalServices, options: 
       leaseSeconds: options.config.claimLeaseSeconds,
       now: () => now().getTime(),
     }),
-    destination: new IBinderDestination(client),
-    folders: new FolderResolver(client),
-    schemas: new MetadataSchemaCache(client),
+    connectors: configuredConnectors({ config: options.config, ibinder: { client } }),
     metrics: options.metrics ?? ingestMetrics(createMetrics('ingest')),
     logger: options.logger ?? sharedLogger,
     now,

@@ -85,11 +85,10 @@ function describeEntry(
     case 'committed':
       lines.push(
         `  state     committed at ${entry.committedAt}`,
-        `  document  ${entry.documentId}`,
-        `  version   ${entry.documentVersionId}${entry.versionLabel !== undefined ? ` (label ${entry.versionLabel})` : ''}`,
+        `  connector ${entry.connector}`,
+        `  version   ${describeIds(entry.versionIds)}${entry.versionLabel !== undefined ? ` (label ${entry.versionLabel})` : ''}`,
       );
-      if (entry.binderId !== undefined)
-        lines.push(`  binder    ${entry.binderId}${entry.folderId !== undefined ? `, folder ${entry.folderId}` : ''}`);
+      if (entry.target !== undefined) lines.push(`  target    ${describeIds(entry.target)}`);
       break;
     case 'rejected':
       lines.push(`  state     rejected at ${entry.rejectedAt}: ${entry.reasons.length} problem(s)`);
@@ -110,4 +109,11 @@ function describeEntry(
   }
   lines.push(`  updated   ${entry.updatedAt}`);
   return lines;
+}
+
+/** Ids in the system's terms, as one line: `documentId abc, versionId def`. */
+function describeIds(ids: Record<string, string>): string {
+  return Object.entries(ids)
+    .map(([name, value]) => `${name} ${value}`)
+    .join(', ');
 }

@@ -1,7 +1,7 @@
 /**
  * One SQS batch of S3 event notifications -> a partial batch response.
  *
- * Records run concurrently up to `recordConcurrency`, within the destination's cap
+ * Records run concurrently up to `recordConcurrency`, within each connector's cap
  * (connector-concurrency.ts). A record is only started while more than
  * `minRemainingTimeMs` of the invocation remain; later ones are handed back to SQS unstarted
  * rather than cut off mid-upload by the function timeout. One message may name several
@@ -28,7 +28,7 @@ import pLimit from 'p-limit';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { runWithDeadline } from '../../shared/connectors/ibinder/index.js';
 import { parseS3EventMessage, S3EventParseError, type S3ObjectEvent } from '../../shared/s3/event.js';
-import { recordsInFlight } from './connector-concurrency.js';
+import { connectorSlots, recordsInFlight } from './connector-concurrency.js';
 import { MAX_VISIBILITY_TIMEOUT_SECONDS } from './message-visibility.js';
 import { processObjectRecord } from './process-record.js';
 import type { IngestDependencies, RecordOutcome } from './types.js';
@@ -55,8 +55,9 @@ export async function processBatch(
   nowMs: () => number = Date.now,
 ): Promise<SQSBatchResponse> {
   const { logger, config } = deps;
-  // Bounded per connector: see connector-concurrency.ts for the rate limits behind the cap.
-  const limit = pLimit(recordsInFlight(config.recordConcurrency, deps.destination.name));
+  // Bounded per connector: see connector-concurrency.ts for the rate limits behind the caps.
+  const limit = pLimit(recordsInFlight(config.recordConcurrency, deps.connectors));
+  const batchDeps: IngestDependencies = { ...deps, withConnectorSlot: connectorSlots(config.recordConcurrency, deps.connectors) };
   const failed = new Set<string>();
   /** Per failed message, the longest `Retry-After` (s) among its records. */
   const retryAfterSeconds = new Map<string, number>();
@@ -92,7 +93,7 @@ export async function processBatch(
           }
           // now + remaining is the invocation's end, the same for every record of the batch.
           const deadlineMs = nowMs() + remainingMs - deadlineMarginMs(config.minRemainingTimeMs);
-          const outcome = await runWithDeadline(deadlineMs, () => runRecord(record, message.messageId, deps));
+          const outcome = await runWithDeadline(deadlineMs, () => runRecord(record, message.messageId, batchDeps));
           if (outcome.status === 'retry') {
             failed.add(message.messageId);
             if (outcome.retryAfterSeconds !== undefined) {

@@ -1,7 +1,7 @@
 /**
  * The ingest function's dependencies, created once per cold start and reused by every
- * invocation of a warm Lambda: the AWS clients (with their sockets), the iBinder client (its
- * token is cached across invocations), the credentials provider (secret cached with a TTL) and
+ * invocation of a warm Lambda: the AWS clients (with their sockets), the connectors the
+ * environment configures (shared/connectors/registry.ts; the iBinder client's token is cached across invocations), the credentials provider (secret cached with a TTL) and
  * the per-binder caches. Configuration is validated here, so a wrong deployment fails on its
  * first event with the name of the wrong setting. Metrics get the environment's dimension here,
  * and the iBinder client reports each HTTP exchange to them (API calls, 429s, token requests).
@@ -9,10 +9,8 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { createDocumentClient, createS3Client, createSqsClient } from '../../shared/aws/clients.js';
 import { ENV, loadPipelineConfig, requireEnv } from '../../shared/config/runtime.js';
-import { IBinderDestination } from '../../shared/connectors/ibinder/index.js';
-import { FolderResolver } from '../../shared/connectors/ibinder/index.js';
 import { createRuntimeIBinderClient } from '../../shared/connectors/ibinder/runtime-client.js';
-import { MetadataSchemaCache } from '../../shared/connectors/ibinder/index.js';
+import { type BynderConnectorFactory, configuredConnectors } from '../../shared/connectors/registry.js';
 import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
 import { logger } from '../../shared/observability/logger.js';
 import { SERVICE_NAMES } from '../../shared/observability/metric-names.js';
@@ -23,7 +21,14 @@ import type { IngestDependencies } from './types.js';
 /** The function's Metrics instance; module-level because the middleware flushes it. */
 export const metrics: Metrics = createMetrics(SERVICE_NAMES.ingest);
 
-export function createIngestDependencies(env: NodeJS.ProcessEnv = process.env): IngestDependencies {
+/**
+ * @param bynderConnectorFactory builds the Bynder connector when the environment configures
+ *   `bynder` (createBynderConnector from shared/connectors/bynder/index.js, once it is wired).
+ */
+export function createIngestDependencies(
+  env: NodeJS.ProcessEnv = process.env,
+  bynderConnectorFactory?: BynderConnectorFactory,
+): IngestDependencies {
   const config = loadPipelineConfig(env);
   const tableName = requireEnv(ENV.ledgerTable, env);
   const inboxBucket = requireEnv(ENV.inboxBucket, env);
@@ -34,9 +39,7 @@ export function createIngestDependencies(env: NodeJS.ProcessEnv = process.env): 
     inboxBucket,
     s3: createS3Client({}, env),
     ledger: new IngestLedger({ client: createDocumentClient(), tableName, leaseSeconds: config.claimLeaseSeconds }),
-    destination: new IBinderDestination(client),
-    folders: new FolderResolver(client),
-    schemas: new MetadataSchemaCache(client),
+    connectors: configuredConnectors({ config, ibinder: { client }, bynderConnectorFactory }),
     metrics: ingestMetrics(metrics),
     logger,
     now: () => new Date(),

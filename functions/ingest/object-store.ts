@@ -111,9 +111,20 @@ export async function getObjectTags(s3: S3Client, ref: ObjectRef): Promise<S3Tag
 }
 
 /** Opens the version's bytes as a stream: nothing is buffered beyond the socket's window. */
-export async function openObjectVersion(s3: S3Client, ref: ObjectRef): Promise<{ body: Readable; contentLength?: number | undefined }> {
+export async function openObjectVersion(
+  s3: S3Client,
+  ref: ObjectRef,
+  /** Inclusive byte range, for a destination that sends the file in chunks. */
+  range?: { start: number; end: number } | undefined,
+): Promise<{ body: Readable; contentLength?: number | undefined }> {
   const out = await s3.send(
-    new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId, IfMatch: expectedETagOf(ref) }),
+    new GetObjectCommand({
+      Bucket: ref.bucket,
+      Key: ref.key,
+      VersionId: ref.versionId,
+      IfMatch: expectedETagOf(ref),
+      ...(range !== undefined ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+    }),
   );
   const body: unknown = out.Body;
   if (body instanceof Readable) return { body, contentLength: out.ContentLength };

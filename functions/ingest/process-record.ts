@@ -1,35 +1,45 @@
 /**
- * One S3 object through the ingest: read, resolve, validate, claim, upload, commit, dispose.
- * Resolving and validating is `assessIngest` (assess.ts), the decision the CLI's `check` shares.
+ * One S3 object through the ingest, as an explicit flow:
  *
- * Every failure is classified where it happens, because the same error means different things
- * at different steps: a 404 while listing a binder's folders is the producer's mistake (reject),
- * a 403 from the presigned PUT is an expired one-shot URL (retry with a fresh one), a 400 from
- * the commit is iBinder refusing this file (reject). Anything not known to be permanent is
- * transient: the record is handed back to SQS, which retries it and finally moves it to the
- * dead-letter queue, where an alarm tells an operator.
+ *   read object (head, tags) -> choose connector and assess -> claim -> one of
+ *     fresh upload (prepare, transfer, commit) | resume (the bytes were sent: commit the stored
+ *     plan) | reject | superseded (a newer upload of the key was committed) | duplicate (finished
+ *     before: finish its disposal)
+ *
+ * Everything about a document system is behind its connector (shared/connectors/types.ts): the
+ * assessment (tags, target, schema, validation; the CLI's `check` shares it), the destination
+ * and the classification of its errors at each step. A failure the connector classifies as
+ * permanent rejects the file; anything else hands the record back to SQS, which retries it and
+ * finally moves it to the dead-letter queue, where an alarm tells an operator.
  *
  * Never throws: the outcome says what to do with the SQS message.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { CommittedVersion, DestinationMetadataValue, PreparedUpload, ResolvedTarget } from '../../shared/connectors/ibinder/index.js';
-import { IBinderApiError, isIBinderError } from '../../shared/connectors/ibinder/index.js';
-import { retryAfterMsOf } from '../../shared/connectors/ibinder/index.js';
+import { assessObject, chooseConnector, connectorNamed } from '../../shared/connectors/registry.js';
+import type {
+  Assessment,
+  AssessmentRejected,
+  CommitPlan,
+  CommittedVersion,
+  IngestConnector,
+  ReportTarget,
+} from '../../shared/connectors/types.js';
 import {
-  LedgerConflictError,
   type ClaimedEntry,
   type ClaimLease,
-  type CommitPlan,
+  committedVersionOf,
+  describeCommittedVersion,
   type KeyCommitLease,
+  LedgerConflictError,
   type LedgerEntry,
   objectVersionIdOf,
   type ObjectRef,
-  type Problem,
+  sameCommittedVersion,
 } from '../../shared/ledger/types.js';
 import { appendLogContext, runWithLogContext } from '../../shared/observability/log-context.js';
 import { compareSequencers, type S3ObjectEvent } from '../../shared/s3/event.js';
 import type { S3Tag } from '../../shared/s3/tags.js';
-import { assessIngest, targetOfPlan, type IngestAssessment } from '../../shared/connectors/ibinder/index.js';
+import { commitMarkerOf, ConnectorStepError, isPermanentRefusal, viaConnector } from './connector-step.js';
 import { disposeCommittedObject, disposeSupersededObject } from './disposition.js';
 import {
   BucketMissingError,
@@ -40,9 +50,40 @@ import {
   openObjectVersion,
   type ObjectVersionInfo,
 } from './object-store.js';
-import { rejectObject, type Rejection } from './rejection.js';
-import type { IBinderRefusal, IngestPlan } from '../../shared/connectors/ibinder/index.js';
+import { rejectObject } from './rejection.js';
 import type { IngestDependencies, RecordOutcome } from './types.js';
+
+/** The steps of the flow; a retry's reason and its log line name the step it failed at. */
+export type IngestStep =
+  | 'start'
+  | 'read object'
+  | 'read tags'
+  | 'read ledger'
+  | 'choose connector'
+  /** A connector's assessment step it does not name as one of the two below. */
+  | 'assess'
+  | 'resolve target'
+  | 'read metadata schema'
+  | 'claim'
+  | 'read key order'
+  | 'record superseded'
+  | 'presign'
+  | 'record upload'
+  | 'transfer'
+  | 'record transfer'
+  | 'take key commit lease'
+  | 'before commit'
+  | 'record commit start'
+  | 'commit'
+  | 'find committed'
+  | 'record commit'
+  | 'reject'
+  | 'dispose';
+
+/** The step a record is at, updated as it goes, read when it fails. */
+interface StepTracker {
+  name: IngestStep;
+}
 
 /** A newer upload of the key was committed first: this one is recorded as superseded, not committed. */
 class SupersededByNewerUpload extends Error {
@@ -57,47 +98,80 @@ class KeyCommitBusyError extends Error {
   override readonly name = 'KeyCommitBusyError';
 }
 
-/** A permanent refusal by the destination at a given step, turned into a rejection. */
-class PermanentRefusal extends Error {
-  override readonly name = 'PermanentRefusal';
-  constructor(
-    readonly problems: Problem[],
-    readonly ibinder: IBinderRefusal | undefined,
-  ) {
-    super(problems.map((p) => p.message).join('; '));
-  }
+/** What the flow knows once the object is read. */
+interface RecordContext {
+  event: S3ObjectEvent;
+  messageId: string;
+  deps: IngestDependencies;
+  log: Logger;
+  step: StepTracker;
+  ref: ObjectRef;
+  object: ObjectVersionInfo;
+  tags: S3Tag[];
+  /** The key's newest committed sequencer, read early beside the head (see readObject). */
+  newestCommitRead?: Promise<string | undefined> | undefined;
+}
+
+/** ... and once the object is claimed. */
+interface ClaimedContext extends RecordContext {
+  lease: ClaimLease;
+  entry: ClaimedEntry;
+}
+
+/** A connector's decision about the object, or a rejection before any connector was chosen. */
+interface Assessed {
+  connector?: IngestConnector | undefined;
+  assessment: Assessment;
 }
 
 export async function processObjectRecord(event: S3ObjectEvent, messageId: string, deps: IngestDependencies): Promise<RecordOutcome> {
   const keys = { messageId, bucket: event.bucket, key: event.key, objectVersionId: event.versionId ?? 'null' };
-  // The log context carries the keys into lines of shared code (the iBinder client's retries).
+  // The log context carries the keys into lines of shared code (a connector client's retries).
   return runWithLogContext(keys, async () => {
     const log = deps.logger.createChild();
     log.appendPersistentKeys(keys);
-    const step = { name: 'start' };
+    const step: StepTracker = { name: 'start' };
     try {
       return await ingest(event, messageId, deps, log, step);
     } catch (err) {
-      deps.metrics.recordRetried();
-      const reason = describeTransient(err);
-      // A Retry-After too long to wait in this invocation becomes the message's visibility (batch.ts).
-      const retryAfterMs = retryAfterMsOf(err);
-      log.warn('transient failure: the record goes back to the queue and is retried', {
-        step: step.name,
-        reason,
-        ...errorFields(err),
-        ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-      });
-      return {
-        status: 'retry',
-        reason: `${step.name}: ${reason}`,
-        ...(retryAfterMs !== undefined ? { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) } : {}),
-      };
+      return retryLater(deps, log, step, err);
     }
   });
 }
 
-/** Keys learnt on the way (target, uploadId, document ids): on every later line of the record. */
+/** Any failure that is not a rejection: the record goes back to the queue, after the pause its system asked for. */
+function retryLater(deps: IngestDependencies, log: Logger, step: StepTracker, err: unknown): RecordOutcome {
+  deps.metrics.recordRetried();
+  const failure = err instanceof ConnectorStepError ? err : undefined;
+  const classified = failure?.classified;
+  const reason = classified !== undefined && classified.kind !== 'permanent' ? classified.reason : describeError(err);
+  // A Retry-After too long to wait in this invocation becomes the message's visibility (batch.ts).
+  const retryAfterMs = classified !== undefined && classified.kind !== 'permanent' ? classified.retryAfterMs : undefined;
+  const fields = {
+    step: step.name,
+    reason,
+    ...errorFields(deps, err),
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  };
+  if (classified?.kind === 'throttled' && failure !== undefined) {
+    deps.metrics.recordThrottled?.(failure.connector);
+    log.warn(`${failure.connector} throttles the integration: the record is retried after its pause`, fields);
+  } else if (classified?.kind === 'operator' && failure !== undefined) {
+    log.error(`${failure.connector} refused the integration itself: the record is retried, but a person must act`, {
+      ...fields,
+      fix: `check the ${failure.connector} credentials secret and the integration's permissions; the dead-letter queue's alarm fires if retries do not help`,
+    });
+  } else {
+    log.warn('transient failure: the record goes back to the queue and is retried', fields);
+  }
+  return {
+    status: 'retry',
+    reason: `${step.name}: ${reason}`,
+    ...(retryAfterMs !== undefined ? { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) } : {}),
+  };
+}
+
+/** Keys learnt on the way (target, uploadId, version ids): on every later line of the record. */
 function remember(log: Logger, keys: Record<string, string | undefined>): void {
   const known = Object.fromEntries(Object.entries(keys).filter((entry): entry is [string, string] => entry[1] !== undefined));
   log.appendPersistentKeys(known);
@@ -109,10 +183,23 @@ async function ingest(
   messageId: string,
   deps: IngestDependencies,
   log: Logger,
-  step: { name: string },
+  step: StepTracker,
 ): Promise<RecordOutcome> {
-  const { config, s3, ledger } = deps;
-  // Nothing outside the inbox is ever read, copied or deleted, whatever a message names.
+  const screened = screenEvent(event, deps, log);
+  if (screened !== undefined) return screened;
+  const read = await readObject(event, messageId, deps, log, step);
+  if ('outcome' in read) return read.outcome;
+  step.name = 'choose connector';
+  const choice = chooseConnector(read.ref.key, read.tags, deps.connectors);
+  if (choice.kind === 'chosen') remember(log, { connector: choice.connector.name });
+  // Within its connector's share of the batch: the rate limit is the system's (connector-concurrency.ts).
+  const slot = choice.kind === 'chosen' ? deps.withConnectorSlot : undefined;
+  return slot !== undefined && choice.kind === 'chosen' ? slot(choice.connector.name, () => assessAndClaim(read)) : assessAndClaim(read);
+}
+
+/** Nothing outside the inbox is ever read, copied or deleted, whatever a message names. */
+function screenEvent(event: S3ObjectEvent, deps: IngestDependencies, log: Logger): RecordOutcome | undefined {
+  const { config } = deps;
   if (event.bucket !== deps.inboxBucket)
     return foreignEvent(deps, log, event, `bucket ${event.bucket} is not the inbox bucket ${deps.inboxBucket}`);
   if (event.key.startsWith(config.rejectedPrefix)) return skip(log, 'the key is under the rejected prefix');
@@ -121,9 +208,19 @@ async function ingest(
   }
   if (!event.created) return skip(log, `${event.eventName} is not an ObjectCreated event`);
   if (event.key.endsWith('/') && !event.size) return skip(log, 'a zero-byte folder marker, not a file');
+  return undefined;
+}
 
+/** The object's head and tags (or why there is nothing to ingest). */
+async function readObject(
+  event: S3ObjectEvent,
+  messageId: string,
+  deps: IngestDependencies,
+  log: Logger,
+  step: StepTracker,
+): Promise<RecordContext | { outcome: RecordOutcome }> {
+  const { s3, ledger } = deps;
   let ref: ObjectRef = unversionedUpload(event, { bucket: event.bucket, key: event.key, versionId: event.versionId }, undefined);
-
   // The object's head and its tags at once: two reads of one version, neither waits for the other.
   step.name = 'read object';
   let object: ObjectVersionInfo | undefined;
@@ -145,16 +242,18 @@ async function ingest(
       }
     }
   } catch (err) {
-    if (err instanceof BucketMissingError) return bucketMissing(deps, log, err);
+    if (err instanceof BucketMissingError) return { outcome: bucketMissing(deps, log, err) };
     throw err;
   }
   if (object && ref.versionId === undefined) {
     // Unversioned: the object at the key may already be a later upload than the one this event names.
     if (event.eTag && object.eTag && normaliseETag(event.eTag) !== normaliseETag(object.eTag)) {
-      return skip(
-        log,
-        `the upload this event names (ETag ${event.eTag}) was replaced by a later upload of the key (ETag ${object.eTag}); the later upload's own event ingests it`,
-      );
+      return {
+        outcome: skip(
+          log,
+          `the upload this event names (ETag ${event.eTag}) was replaced by a later upload of the key (ETag ${object.eTag}); the later upload's own event ingests it`,
+        ),
+      };
     }
     ref = unversionedUpload(event, ref, object);
     remember(log, { objectVersionId: objectVersionIdOf(ref) });
@@ -162,290 +261,426 @@ async function ingest(
   if (!object) {
     step.name = 'read ledger';
     const entry = await ledger.get(ref);
-    if (entry?.state === 'committed') return skip(log, 'already committed; the inbox object is gone', 'info');
-    if (entry?.state === 'rejected') return skip(log, 'already rejected; the inbox object is gone', 'info');
-    if (entry?.state === 'superseded') return skip(log, 'already superseded by a newer upload; the inbox object is gone', 'info');
-    return skip(log, 'the object version no longer exists and the ledger has no record of it: nothing to ingest', 'warn');
+    if (entry?.state === 'committed') return { outcome: skip(log, 'already committed; the inbox object is gone', 'info') };
+    if (entry?.state === 'rejected') return { outcome: skip(log, 'already rejected; the inbox object is gone', 'info') };
+    if (entry?.state === 'superseded')
+      return { outcome: skip(log, 'already superseded by a newer upload; the inbox object is gone', 'info') };
+    return { outcome: skip(log, 'the object version no longer exists and the ledger has no record of it: nothing to ingest', 'warn') };
   }
-
   step.name = 'read tags';
-  const tagSet = await tagsRead;
+  const tags = await tagsRead;
+  return { event, messageId, deps, log, step, ref, object, tags, newestCommitRead };
+}
 
-  const assess = (): Promise<IngestAssessment> =>
-    assessIngest(
-      { key: ref.key, tags: tagSet, sizeBytes: object.size, lastModified: object.lastModified, now: deps.now() },
-      {
-        config,
-        folders: deps.folders,
-        schemas: deps.schemas,
-        onStep: (next) => {
-          if (next.name === 'read metadata schema') remember(log, { binderId: next.binderId, folderId: next.folderId });
-          step.name = next.name;
-        },
-      },
-    );
-
-  // The decision `check` shares (tags, target, schema, validation), made before the claim and
-  // without reading the ledger first: the claim itself returns what the ledger holds. Only when
-  // the decision would end the record without a claim (waiting for tags, or a failed read) is the
-  // ledger read, because an upload whose bytes were sent must be resumed with its stored plan
-  // (the destination may already hold the file): re-assessing the current tags must not stop it.
-  let assessment: IngestAssessment | undefined;
-  let assessmentFailure: { error: unknown; step: string } | undefined;
+/** The connector's assessment of the object, the claim, and the branch the claim leads to. */
+async function assessAndClaim(c: RecordContext): Promise<RecordOutcome> {
+  const { deps, log, step, ref } = c;
+  // The decision `check` shares (connector, tags, target, schema, validation), made before the
+  // claim and without reading the ledger first: the claim itself returns what the ledger holds.
+  // Only when the decision would end the record without a claim (waiting for tags, or a failed
+  // read) is the ledger read, because an upload whose bytes were sent must be resumed with its
+  // stored plan (the destination may already hold the file): the current tags must not stop it.
+  let first: Assessed | undefined;
+  let failure: { error: unknown; step: IngestStep } | undefined;
   try {
-    assessment = await assess();
+    first = await assess(c);
   } catch (err) {
-    assessmentFailure = { error: err, step: step.name };
+    failure = { error: err, step: step.name };
   }
-  if (assessmentFailure !== undefined || assessment?.kind === 'wait') {
+  if (failure !== undefined || first?.assessment.kind === 'wait') {
     step.name = 'read ledger';
-    const known = await ledger.get(ref);
+    const known = await deps.ledger.get(ref);
     const finished = known !== undefined && known.state !== 'claimed';
     if (resumablePlan(known) === undefined && !finished) {
-      if (assessment?.kind === 'wait') return waitForTags(deps, log, assessment.graceEndsAt);
-      step.name = assessmentFailure?.step ?? step.name;
-      throw assessmentFailure?.error;
+      if (first?.assessment.kind === 'wait') return waitForTags(deps, log, first.assessment.graceEndsAt);
+      step.name = failure?.step ?? step.name;
+      throw failure?.error;
     }
     // The claim below finds the finished entry or the stored plan; the current tags do not count.
-    assessment = undefined;
+    first = undefined;
   }
 
   // Claimed before anything is written, a rejection too: a consumer that loses the object to
   // another one (which may be committing it) must not leave a rejected copy behind.
   step.name = 'claim';
-  const claim = await ledger.claim(ref, messageId);
-  // A redelivered or duplicated event for a finished object: finish its disposal and stop.
-  if (claim.outcome === 'committed') {
-    remember(log, { documentId: claim.entry.documentId, documentVersionId: claim.entry.documentVersionId });
-    step.name = 'dispose';
-    await disposeCommittedObject(
-      s3,
-      log,
-      ref,
-      config.disposition,
-      { connector: 'ibinder', ids: { documentId: claim.entry.documentId, versionId: claim.entry.documentVersionId } },
-      tagSet,
-    );
-    return skip(log, 'duplicate delivery: already committed, no second version created', 'info');
+  const claim = await deps.ledger.claim(ref, c.messageId);
+  switch (claim.outcome) {
+    case 'committed':
+      return duplicateOfCommitted(c, claim.entry.state === 'committed' ? committedVersionOf(claim.entry) : undefined);
+    case 'rejected':
+      step.name = 'dispose';
+      // The ledger is written after the rejected copy and before the delete: finish a rejection that crashed in between.
+      await deleteObjectVersion(deps.s3, ref);
+      return skip(log, 'duplicate delivery: already rejected', 'info');
+    case 'superseded':
+      step.name = 'dispose';
+      await disposeSupersededObject(deps.s3, log, ref, deps.config.disposition, c.tags);
+      return skip(log, 'duplicate delivery: already superseded by a newer upload of the key', 'info');
+    case 'busy': {
+      deps.metrics.recordRetried();
+      const until = claim.entry ? new Date(claim.entry.leaseExpiresAt).toISOString() : 'unknown';
+      log.info('another consumer is uploading this object; retrying later', { leaseOwner: claim.entry?.owner, leaseExpiresAt: until });
+      return { status: 'retry', reason: `busy: claimed by message ${claim.entry?.owner ?? 'unknown'} until ${until}` };
+    }
+    case 'claimed':
+      break;
   }
-  if (claim.outcome === 'rejected') {
-    step.name = 'dispose';
-    // The ledger is written after the rejected copy and before the delete: finish a rejection that crashed in between.
-    await deleteObjectVersion(s3, ref);
-    return skip(log, 'duplicate delivery: already rejected', 'info');
-  }
-  if (claim.outcome === 'superseded') {
-    step.name = 'dispose';
-    await disposeSupersededObject(s3, log, ref, config.disposition, tagSet);
-    return skip(log, 'duplicate delivery: already superseded by a newer upload of the key', 'info');
-  }
-  if (claim.outcome === 'busy') {
-    deps.metrics.recordRetried();
-    const until = claim.entry ? new Date(claim.entry.leaseExpiresAt).toISOString() : 'unknown';
-    log.info('another consumer is uploading this object; retrying later', { leaseOwner: claim.entry?.owner, leaseExpiresAt: until });
-    return { status: 'retry', reason: `busy: claimed by message ${claim.entry?.owner ?? 'unknown'} until ${until}` };
-  }
-  const { lease, entry } = claim;
+  const claimed: ClaimedContext = { ...c, lease: claim.lease, entry: claim.entry };
 
-  /** Records this upload as superseded by a newer committed one and disposes of it; no commit. */
-  const supersede = async (sequencer: string, newerSequencer: string): Promise<RecordOutcome> => {
-    step.name = 'record superseded';
-    await ledger.markSuperseded(ref, lease, { sequencer, newerSequencer });
-    deps.metrics.fileSuperseded?.();
-    log.warn('an older upload of the key arrived after a newer one was committed: recorded as superseded, not committed', {
-      sequencer,
-      newerSequencer,
-      disposition: config.disposition,
-    });
-    step.name = 'dispose';
-    await disposeSupersededObject(s3, log, ref, config.disposition, tagSet);
-    return { status: 'superseded', sequencer, newerSequencer };
-  };
-
-  if (event.sequencer !== undefined && newestCommitRead !== undefined) {
+  if (c.event.sequencer !== undefined && c.newestCommitRead !== undefined) {
     step.name = 'read key order';
-    const newer = await newestCommitRead;
-    if (newer !== undefined && compareSequencers(newer, event.sequencer) > 0) return supersede(event.sequencer, newer);
+    const newer = await c.newestCommitRead;
+    if (newer !== undefined && compareSequencers(newer, c.event.sequencer) > 0) return supersede(claimed, c.event.sequencer, newer);
   }
-
-  /**
-   * Commits under the key's commit lease, in sequencer order: a newer upload already recorded
-   * means this one is superseded; otherwise this upload's sequencer is recorded first (so that an
-   * older upload arriving while the commit runs is superseded, not committed after it), then the
-   * commit runs. A commit refused for good takes the record back. Without a sequencer (hand-made
-   * events) there is no order to keep: the commit runs as before.
-   */
-  /** The key's commit lease after a successful commit: given up with the commit record. */
-  let committedKeyLease: KeyCommitLease | undefined;
-  const commitInOrder = async (plan: CommitPlan, uploadId: string): Promise<CommittedVersion> => {
-    const sequencer = event.sequencer;
-    if (sequencer === undefined) return commit(deps, plan, uploadId, step);
-    step.name = 'take key commit lease';
-    // The lease and this upload's sequencer in one write; a newer upload recorded means superseded.
-    const acquired = await ledger.acquireKeyCommitInOrder(ref.bucket, ref.key, messageId, sequencer);
-    if (acquired.outcome === 'busy') {
-      const until = acquired.leaseExpiresAt !== undefined ? new Date(acquired.leaseExpiresAt).toISOString() : 'unknown';
-      throw new KeyCommitBusyError(
-        `another upload of s3://${ref.bucket}/${ref.key} is being committed (message ${acquired.owner ?? 'unknown'}, lease until ${until}); this one is committed after it`,
-      );
-    }
-    if (acquired.outcome === 'superseded') throw new SupersededByNewerUpload(acquired.newerSequencer);
-    const release = (): Promise<void> =>
-      ledger.releaseKeyCommit(acquired.lease).catch((err: unknown) => {
-        log.warn('could not release the key commit lease; it expires by itself', { reason: describeTransient(err) });
-      });
-    try {
-      const committed = await commit(deps, plan, uploadId, step);
-      // Given up with the ledger's record of the commit, in the same call where DynamoDB can.
-      committedKeyLease = acquired.lease;
-      return committed;
-    } catch (err) {
-      if (err instanceof PermanentRefusal) await ledger.restoreCommittedSequencer(acquired.lease, sequencer, acquired.previousSequencer);
-      await release();
-      throw err;
-    }
-  };
-
-  const reject = (problems: Problem[], extra: Partial<Rejection> = {}): Promise<RecordOutcome> => {
-    step.name = 'reject';
-    return rejectObject(deps, log, { ref, lease, object, tags: tagSet, problems, ...extra });
-  };
-
-  /** The current tags' plan, or the outcome (wait, reject under our claim) that ends the record. */
-  const assessedPlan = async (): Promise<{ plan: CommitPlan; target: Rejection['target'] } | { outcome: RecordOutcome }> => {
-    assessment ??= await assess();
-    if (assessment.kind === 'wait') return { outcome: waitForTags(deps, log, assessment.graceEndsAt) };
-    if (assessment.kind === 'accept') {
-      return { plan: commitPlanOf(assessment.plan, assessment.additionalMetadata), target: targetOfPlan(assessment.plan) };
-    }
-    // The report names a target once one resolved; a half-known one (a binder without a folder) is left out.
-    switch (assessment.cause) {
-      case 'untagged':
-        return { outcome: await reject(assessment.problems) };
-      case 'unresolved-target':
-        return { outcome: await reject(assessment.problems, { ibinder: assessment.ibinder }) };
-      case 'unknown-binder':
-        return { outcome: await reject(assessment.problems, { target: targetOfPlan(assessment.plan), ibinder: assessment.ibinder }) };
-      case 'invalid-request':
-        return { outcome: await reject(assessment.problems, { target: targetOfPlan(assessment.plan) }) };
-      case 'not-allowed':
-        return { outcome: await reject(assessment.problems, { target: assessment.target }) };
-    }
-  };
 
   // The claim may hold a stored plan the first read did not see (taken over from a consumer that
   // died), or none although the first read saw one (another consumer replaced the upload since).
-  const storedPlan = resumablePlan(entry);
-  if (storedPlan !== undefined) {
-    log.info('the bytes were sent before: resuming with the stored commit plan; the current tags do not count', {
-      storedPlan: describePlan(storedPlan),
-    });
-  }
-  let freshPlan: CommitPlan | undefined;
-  let target: Rejection['target'];
-  if (storedPlan === undefined) {
-    const assessed = await assessedPlan();
-    if ('outcome' in assessed) return assessed.outcome;
-    freshPlan = assessed.plan;
-    target = assessed.target;
-  } else {
-    target = targetOfCommitPlan(storedPlan);
-  }
+  const storedPlan = resumablePlan(claim.entry);
+  if (storedPlan !== undefined) return resume(claimed, storedPlan, first);
+  return decide(claimed, first ?? (await assess(c)));
+}
 
+/** The connector chosen for the object and its assessment; its steps are the record's steps. */
+function assess(c: RecordContext): Promise<Assessed> {
+  const { step, log } = c;
+  step.name = 'assess';
+  const input = { key: c.ref.key, tags: c.tags, sizeBytes: c.object.size, lastModified: c.object.lastModified, now: c.deps.now() };
+  const chosen = chooseConnector(c.ref.key, c.tags, c.deps.connectors);
+  const hooks = {
+    onStep: (next: { name: string; ids?: Record<string, string> | undefined }) => {
+      if (next.ids !== undefined) remember(log, next.ids);
+      step.name = next.name === 'resolve target' || next.name === 'read metadata schema' ? next.name : 'assess';
+    },
+  };
+  if (chosen.kind !== 'chosen') return assessObject(input, c.deps.connectors, hooks);
+  return viaConnector(chosen.connector, 'resolve', async () => ({
+    connector: chosen.connector,
+    assessment: await chosen.connector.assess(input, hooks),
+  }));
+}
+
+/** The branch of a claim without a stored plan: wait, reject, or a fresh upload. */
+function decide(c: ClaimedContext, assessed: Assessed, resumed = false): Promise<RecordOutcome> | RecordOutcome {
+  const { assessment, connector } = assessed;
+  if (assessment.kind === 'wait') return waitForTags(c.deps, c.log, assessment.graceEndsAt);
+  if (assessment.kind === 'reject') return reject(c, assessment, connector);
+  if (connector === undefined) throw new Error(`an accepted assessment of ${c.ref.key} names no connector`);
+  return freshUpload(c, connector, assessment.plan, assessment.target, resumed);
+}
+
+/** Moves the object to rejected/ with its report, under the claim. */
+function reject(
+  c: ClaimedContext,
+  rejection: Pick<AssessmentRejected, 'problems' | 'target' | 'refusal'>,
+  connector: IngestConnector | undefined,
+): Promise<RecordOutcome> {
+  c.step.name = 'reject';
+  return rejectObject(c.deps, c.log, {
+    ref: c.ref,
+    lease: c.lease,
+    object: c.object,
+    tags: c.tags,
+    problems: rejection.problems,
+    connector: connector?.name ?? rejection.target?.connector,
+    target: rejection.target,
+    refusal: rejection.refusal,
+  });
+}
+
+/** Prepare, transfer and commit a file the system has not seen; a refusal rejects it. */
+async function freshUpload(
+  c: ClaimedContext,
+  connector: IngestConnector,
+  plan: CommitPlan,
+  target: ReportTarget,
+  /** True when a resume's stored upload was refused and this upload replaces it. */
+  resumed: boolean,
+): Promise<RecordOutcome> {
   const started = Date.now();
-  let committed: CommittedVersion;
-  // The plan the version was actually committed with: the stored one on a resume.
-  let committedPlan: CommitPlan;
-  let resumed = false;
   try {
-    const resumePlan = entry.uploadId !== undefined && entry.transferred ? (storedPlan ?? freshPlan) : undefined;
-    if (entry.uploadId !== undefined && resumePlan !== undefined) {
-      resumed = true;
-      remember(log, { uploadId: entry.uploadId });
-      log.info('resuming: the bytes were transferred before; committing the stored upload', { attempts: entry.attempts });
-      // iBinder binds an upload to its first commit's folder and name (another one is a 409), and
-      // that commit may have gone through before the crash: repeat the plan stored with the upload.
-      if (storedPlan === undefined) {
-        log.info('the stored upload has no commit plan (recorded before plans were stored): committing with the current tags');
-      } else if (freshPlan !== undefined && !sameCommitPlan(storedPlan, freshPlan)) {
-        // Only for an entry whose plan appeared between the first read and the claim.
-        log.warn(
-          'the tags changed after the bytes were sent: the file is committed where it was first resolved; a person can move or rename it in iBinder',
-          { storedPlan: describePlan(storedPlan), currentPlan: describePlan(freshPlan) },
-        );
-      }
-      try {
-        committed = await commitInOrder(resumePlan, entry.uploadId);
-        committedPlan = resumePlan;
-      } catch (err) {
-        if (!(err instanceof PermanentRefusal)) throw err;
-        // Refused with its own plan, the stored upload was never committed (it expired at the
-        // destination): the file is new to iBinder, so the current tags decide, and the bytes are sent once more.
-        log.warn('the stored upload could not be committed; uploading again', { problems: err.problems });
-        if (freshPlan === undefined) {
-          const assessed = await assessedPlan();
-          if ('outcome' in assessed) return assessed.outcome;
-          freshPlan = assessed.plan;
-          target = assessed.target;
-        }
-        committedPlan = freshPlan;
-        committed = await uploadAndCommit(deps, log, ref, lease, object, freshPlan, entry, step, commitInOrder);
-      }
-    } else if (freshPlan !== undefined) {
-      committedPlan = freshPlan;
-      committed = await uploadAndCommit(deps, log, ref, lease, object, freshPlan, entry, step, commitInOrder);
-    } else {
-      // Unreachable: without a stored plan the assessment ran and gave a fresh one.
-      throw new Error(`no commit plan for ${ref.key}: neither a stored one nor an assessed one`);
-    }
+    const commit = await uploadAndCommit(c, connector, plan);
+    return await finishCommit(c, connector, plan, commit, { resumed, started });
   } catch (err) {
-    if (err instanceof PermanentRefusal) return reject(err.problems, { target, ibinder: err.ibinder });
-    if (err instanceof SupersededByNewerUpload && event.sequencer !== undefined) return supersede(event.sequencer, err.newerSequencer);
+    return settleCommitFailure(c, err, connector, target);
+  }
+}
+
+/**
+ * The bytes were sent before (a consumer crashed after the transfer): commit the stored plan,
+ * never re-assess, because the destination may already hold the file. For a destination whose
+ * commit is not idempotent, a "commit under way" mark means that commit may have gone through:
+ * the connector is asked what it created before anything is committed again.
+ */
+async function resume(c: ClaimedContext, plan: CommitPlan, first: Assessed | undefined): Promise<RecordOutcome> {
+  const { log, step, entry } = c;
+  const uploadId = entry.uploadId as string;
+  const connector = connectorNamed(c.deps.connectors, plan.connector);
+  remember(log, { connector: connector.name, uploadId });
+  log.info('the bytes were sent before: resuming with the stored commit plan; the current tags do not count', {
+    storedPlan: connector.describePlan(plan),
+    attempts: entry.attempts,
+  });
+  if (first?.assessment.kind === 'accept' && !sameCommitPlan(plan, first.assessment.plan)) {
+    // Only for an entry whose plan appeared between the first read and the claim.
+    log.warn(
+      `the tags changed after the bytes were sent: the file is committed where it was first resolved; a person can move or rename it in ${connector.name}`,
+      { storedPlan: connector.describePlan(plan), currentPlan: connector.describePlan(first.assessment.plan) },
+    );
+  }
+  const started = Date.now();
+  const destination = connector.destination;
+  const mark = entry.commitStarted;
+  if (!destination.commitIsIdempotent && mark !== undefined && mark.uploadId === uploadId) {
+    const findCommitted = destination.findCommitted;
+    if (findCommitted === undefined) {
+      throw new Error(
+        `the ${connector.name} destination's commit is not idempotent but it cannot find an interrupted commit (findCommitted)`,
+      );
+    }
+    step.name = 'find committed';
+    const found = await viaConnector(connector, 'find-committed', () =>
+      findCommitted.call(destination, plan, uploadId, commitMarkerOf(c.ref), mark.context),
+    );
+    if (found !== undefined) {
+      log.info('an interrupted commit went through before: recording what it created, not committing again', {
+        version: found.ids,
+        commitStartedAt: mark.at,
+      });
+      return finishCommit(c, connector, plan, { committed: found, keyLease: undefined }, { resumed: true, started });
+    }
+  }
+  try {
+    const commit = await commitInOrder(c, connector, plan, uploadId);
+    return await finishCommit(c, connector, plan, commit, { resumed: true, started });
+  } catch (err) {
+    if (!isPermanentRefusal(err)) return settleCommitFailure(c, err, connector, undefined);
+    // Refused with its own plan, the stored upload was never committed (it expired at the
+    // destination): the file is new to the system, so the current tags decide, and the bytes are sent once more.
+    log.warn('the stored upload could not be committed; uploading again', {
+      problems: err.classified.kind === 'permanent' ? err.classified.problems : [],
+    });
+    return decide(c, first ?? (await assess(c)), true);
+  }
+}
+
+/** A commit that did not happen: a refusal rejects the file, a newer upload supersedes it, anything else is retried. */
+function settleCommitFailure(
+  c: ClaimedContext,
+  err: unknown,
+  connector: IngestConnector,
+  target: ReportTarget | undefined,
+): Promise<RecordOutcome> {
+  if (isPermanentRefusal(err) && err.classified.kind === 'permanent') {
+    return reject(c, { problems: err.classified.problems, refusal: err.classified.refusal, target }, connector);
+  }
+  if (err instanceof SupersededByNewerUpload && c.event.sequencer !== undefined) return supersede(c, c.event.sequencer, err.newerSequencer);
+  throw err;
+}
+
+/** Records this upload as superseded by a newer committed one and disposes of it; no commit. */
+async function supersede(c: ClaimedContext, sequencer: string, newerSequencer: string): Promise<RecordOutcome> {
+  const { deps, log, step } = c;
+  step.name = 'record superseded';
+  await deps.ledger.markSuperseded(c.ref, c.lease, { sequencer, newerSequencer });
+  deps.metrics.fileSuperseded?.();
+  log.warn('an older upload of the key arrived after a newer one was committed: recorded as superseded, not committed', {
+    sequencer,
+    newerSequencer,
+    disposition: deps.config.disposition,
+  });
+  step.name = 'dispose';
+  await disposeSupersededObject(deps.s3, log, c.ref, deps.config.disposition, c.tags);
+  return { status: 'superseded', sequencer, newerSequencer };
+}
+
+/** A redelivered or duplicated event for a committed object: finish its disposal and stop. */
+async function duplicateOfCommitted(c: RecordContext, version: CommittedVersion | undefined): Promise<RecordOutcome> {
+  const { deps, log, step } = c;
+  if (version !== undefined) remember(log, { connector: version.connector, ...version.ids });
+  step.name = 'dispose';
+  if (version !== undefined) await disposeCommittedObject(deps.s3, log, c.ref, deps.config.disposition, version, c.tags);
+  return skip(log, 'duplicate delivery: already committed, no second version created', 'info');
+}
+
+/** What a commit produced, and the key's commit lease to give up with its record. */
+interface CommitDone {
+  committed: CommittedVersion;
+  keyLease: KeyCommitLease | undefined;
+}
+
+async function uploadAndCommit(c: ClaimedContext, connector: IngestConnector, plan: CommitPlan): Promise<CommitDone> {
+  const { deps, log, step, ref, lease, object } = c;
+  const destination = connector.destination;
+  // An upload URL is one-shot and is never stored, so any upload that did not finish starts over.
+  step.name = 'presign';
+  let upload = await viaConnector(connector, 'prepare', () => destination.prepareUpload(plan));
+  remember(log, { uploadId: upload.uploadId });
+  if (c.entry.uploadId !== undefined) log.info('replacing an unfinished upload', { previousUploadId: c.entry.uploadId });
+
+  step.name = 'record upload';
+  await deps.ledger.recordUpload(ref, lease, upload.uploadId, plan);
+
+  step.name = 'transfer';
+  // A factory, not a stream: each attempt of the transfer re-opens the version from its start (or a range).
+  const openBody = async (range?: { start: number; end: number }) => (await openObjectVersion(deps.s3, ref, range)).body;
+  await viaConnector(connector, 'transfer', () =>
+    destination.transfer(upload, { openBody, contentLength: object.size, contentType: object.contentType }, plan, {
+      // The destination replaced a refused (expired or used) upload: record its id like the first.
+      onNewUpload: async (next) => {
+        upload = next;
+        remember(log, { uploadId: next.uploadId });
+        await deps.ledger.recordUpload(ref, lease, next.uploadId, plan);
+      },
+    }),
+  );
+
+  step.name = 'record transfer';
+  await deps.ledger.markTransferred(ref, lease, upload.uploadId);
+  return commitInOrder(c, connector, plan, upload.uploadId);
+}
+
+/**
+ * Commits under the key's commit lease, in sequencer order: a newer upload already recorded
+ * means this one is superseded; otherwise this upload's sequencer is recorded first (so that an
+ * older upload arriving while the commit runs is superseded, not committed after it), then the
+ * commit runs. A commit refused for good takes the record back. Without a sequencer (hand-made
+ * events) there is no order to keep.
+ */
+async function commitInOrder(c: ClaimedContext, connector: IngestConnector, plan: CommitPlan, uploadId: string): Promise<CommitDone> {
+  const { deps, log, step, ref, event } = c;
+  const sequencer = event.sequencer;
+  if (sequencer === undefined) return { committed: await commit(c, connector, plan, uploadId), keyLease: undefined };
+  step.name = 'take key commit lease';
+  // The lease and this upload's sequencer in one write; a newer upload recorded means superseded.
+  const acquired = await deps.ledger.acquireKeyCommitInOrder(ref.bucket, ref.key, c.messageId, sequencer);
+  if (acquired.outcome === 'busy') {
+    const until = acquired.leaseExpiresAt !== undefined ? new Date(acquired.leaseExpiresAt).toISOString() : 'unknown';
+    throw new KeyCommitBusyError(
+      `another upload of s3://${ref.bucket}/${ref.key} is being committed (message ${acquired.owner ?? 'unknown'}, lease until ${until}); this one is committed after it`,
+    );
+  }
+  if (acquired.outcome === 'superseded') throw new SupersededByNewerUpload(acquired.newerSequencer);
+  try {
+    // The lease is given up with the ledger's record of the commit, in the same call where DynamoDB can.
+    return { committed: await commit(c, connector, plan, uploadId), keyLease: acquired.lease };
+  } catch (err) {
+    if (isPermanentRefusal(err)) await deps.ledger.restoreCommittedSequencer(acquired.lease, sequencer, acquired.previousSequencer);
+    await deps.ledger.releaseKeyCommit(acquired.lease).catch((releaseErr: unknown) => {
+      log.warn('could not release the key commit lease; it expires by itself', { reason: describeError(releaseErr) });
+    });
     throw err;
   }
-  const durationMs = Date.now() - started;
-  remember(log, { documentId: committed.documentId, documentVersionId: committed.versionId });
+}
+
+/** The commit itself; before one that is not idempotent, the ledger records that it is under way. */
+async function commit(c: ClaimedContext, connector: IngestConnector, plan: CommitPlan, uploadId: string): Promise<CommittedVersion> {
+  const { deps, step, ref, lease } = c;
+  const destination = connector.destination;
+  const marker = commitMarkerOf(ref);
+  if (!destination.commitIsIdempotent) {
+    step.name = 'before commit';
+    const beforeCommit = destination.beforeCommit;
+    const context =
+      beforeCommit === undefined
+        ? undefined
+        : await viaConnector(connector, 'commit', () => beforeCommit.call(destination, plan, uploadId, marker));
+    step.name = 'record commit start';
+    await deps.ledger.markCommitStarted(ref, lease, uploadId, context);
+  }
+  step.name = 'commit';
+  return viaConnector(connector, 'commit', () => destination.commit(plan, uploadId, marker));
+}
+
+/** Records the commit (giving up the key's lease with it), counts it, and disposes of the inbox object. */
+async function finishCommit(
+  c: ClaimedContext,
+  connector: IngestConnector,
+  plan: CommitPlan,
+  done: CommitDone,
+  how: { resumed: boolean; started: number },
+): Promise<RecordOutcome> {
+  const { deps, log, step, ref, lease, object } = c;
+  const { committed, keyLease } = done;
+  const durationMs = Date.now() - how.started;
+  remember(log, { connector: committed.connector, ...committed.ids });
 
   step.name = 'record commit';
-  const commitRecord = {
-    documentId: committed.documentId,
-    documentVersionId: committed.versionId,
-    versionLabel: committed.version,
-    binderId: committedPlan.binderId,
-    folderId: committedPlan.folderId,
-  };
+  const record = { version: committed, target: plan.target, uploadId: c.entry.uploadId };
   try {
-    if (committedKeyLease === undefined) await ledger.markCommitted(ref, lease, commitRecord);
-    else await ledger.markCommittedReleasingKeyCommit(ref, lease, commitRecord, committedKeyLease);
+    if (keyLease === undefined) await deps.ledger.markCommitted(ref, lease, record);
+    else await deps.ledger.markCommittedReleasingKeyCommit(ref, lease, record, keyLease);
   } catch (err) {
     // Whatever became of the record, the key's commit step is over: other uploads of the key need not wait for the lease to expire.
-    if (committedKeyLease !== undefined) await ledger.releaseKeyCommit(committedKeyLease).catch(() => undefined);
+    if (keyLease !== undefined) await deps.ledger.releaseKeyCommit(keyLease).catch(() => undefined);
     const recorded = err instanceof LedgerConflictError ? err.current : undefined;
-    if (recorded?.state === 'committed' && recorded.documentVersionId !== committed.versionId) {
+    if (recorded?.state === 'committed' && !sameCommittedVersion(committedVersionOf(recorded), committed)) {
       // Should not happen with claim tokens; if it does, a person has to remove one version.
-      log.error('a second document version was created for one object version: the ledger records another one', {
-        recordedDocumentId: recorded.documentId,
-        recordedDocumentVersionId: recorded.documentVersionId,
-        surplusDocumentId: committed.documentId,
-        surplusDocumentVersionId: committed.versionId,
-        fix: 'check both versions in iBinder and remove the surplus one',
+      log.error('a second version was created for one object version: the ledger records another one', {
+        recorded: describeCommittedVersion(committedVersionOf(recorded)),
+        surplus: describeCommittedVersion(committed),
+        fix: `check both versions in ${committed.connector} and remove the surplus one`,
       });
     }
     throw err;
   }
   deps.metrics.fileIngested(object.size, durationMs);
-  log.info('file ingested as a new document version', { sizeBytes: object.size, durationMs, resumed, fileName: committedPlan.fileName });
+  log.info('file ingested as a new version', {
+    connector: connector.name,
+    sizeBytes: object.size,
+    durationMs,
+    resumed: how.resumed,
+    fileName: plan.fileName,
+  });
 
   step.name = 'dispose';
-  await disposeCommittedObject(
-    s3,
-    log,
-    ref,
-    config.disposition,
-    { connector: 'ibinder', ids: { documentId: committed.documentId, versionId: committed.versionId } },
-    tagSet,
-  );
-  return { status: 'committed', documentId: committed.documentId, documentVersionId: committed.versionId, resumed };
+  await disposeCommittedObject(deps.s3, log, ref, deps.config.disposition, committed, c.tags);
+  return { status: 'committed', version: committed, resumed: how.resumed };
+}
+
+/**
+ * The stored plan of an entry whose bytes were sent: the destination may already have
+ * committed them, so the entry must be resumed with this plan, never re-assessed or rejected.
+ */
+function resumablePlan(entry: LedgerEntry | undefined): CommitPlan | undefined {
+  if (entry?.state !== 'claimed' || !entry.transferred || entry.uploadId === undefined) return undefined;
+  return entry.commitPlan;
+}
+
+/** Same connector, place, name, version label, options and metadata values (in any order); labels are only for people. */
+function sameCommitPlan(a: CommitPlan, b: CommitPlan): boolean {
+  const key = (p: CommitPlan) =>
+    JSON.stringify([
+      p.connector,
+      Object.entries(p.target).sort(),
+      p.fileName,
+      p.version ?? null,
+      Object.entries(p.options ?? {}).sort(),
+      p.metadata.map((m) => JSON.stringify([m.id, m.value])).sort(),
+    ]);
+  return key(a) === key(b);
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof LedgerConflictError || err instanceof KeyCommitBusyError) return err.message;
+  if (err instanceof ConnectorStepError) return err.message;
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
+}
+
+/** Log fields of an error: its name, the connector's own fields (status, request id), an AWS status. */
+function errorFields(deps: IngestDependencies, err: unknown): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  const failure = err instanceof ConnectorStepError ? err : undefined;
+  const cause = failure !== undefined ? failure.cause : err;
+  if (cause instanceof Error) fields.errorName = cause.name;
+  if (failure !== undefined) {
+    fields.connector = failure.connector;
+    const connector = deps.connectors.find((c) => c.name === failure.connector);
+    Object.assign(fields, connector?.describeError?.(cause) ?? {});
+  }
+  const status = (cause as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  if (status !== undefined) fields.status = status;
+  return fields;
 }
 
 /**
@@ -460,15 +695,6 @@ function readTags(s3: IngestDependencies['s3'], ref: ObjectRef): Promise<S3Tag[]
 function settledLater<T>(read: Promise<T>): Promise<T> {
   read.catch(() => undefined);
   return read;
-}
-
-/**
- * The stored plan of an entry whose bytes were sent: the destination may already have
- * committed them, so the entry must be resumed with this plan, never re-assessed or rejected.
- */
-function resumablePlan(entry: LedgerEntry | undefined): CommitPlan | undefined {
-  if (entry?.state !== 'claimed' || !entry.transferred || entry.uploadId === undefined) return undefined;
-  return entry.commitPlan;
 }
 
 /**
@@ -526,184 +752,7 @@ function waitForTags(deps: IngestDependencies, log: Logger, graceEndsAt: Date): 
   return { status: 'retry', reason: `untagged; waiting for tags until ${graceEndsAt.toISOString()}` };
 }
 
-async function uploadAndCommit(
-  deps: IngestDependencies,
-  log: Logger,
-  ref: ObjectRef,
-  lease: ClaimLease,
-  object: ObjectVersionInfo,
-  plan: CommitPlan,
-  claim: ClaimedEntry,
-  step: { name: string },
-  commitUpload: (plan: CommitPlan, uploadId: string) => Promise<CommittedVersion>,
-): Promise<CommittedVersion> {
-  // A presigned URL is one-shot and is never stored, so any upload that did not finish starts over.
-  step.name = 'presign';
-  let upload: PreparedUpload;
-  try {
-    upload = await deps.destination.prepareUpload();
-  } catch (err) {
-    // Not the file's fault, whatever the status: permissions or an outage are operator problems.
-    throw transientFrom(err);
-  }
-  remember(log, { uploadId: upload.uploadId });
-  if (claim.uploadId !== undefined) log.info('replacing an unfinished upload', { previousUploadId: claim.uploadId });
-
-  step.name = 'record upload';
-  await deps.ledger.recordUpload(ref, lease, upload.uploadId, plan);
-
-  step.name = 'transfer';
-  // A factory, not a stream: each attempt of the transfer re-opens the version from its start.
-  const openBody = async () => (await openObjectVersion(deps.s3, ref)).body;
-  try {
-    await deps.destination.transfer(
-      upload,
-      { openBody, contentLength: object.size, contentType: object.contentType },
-      {
-        // The destination replaced a refused (expired or used) URL: record its upload id like the first.
-        onNewUpload: async (next) => {
-          upload = next;
-          remember(log, { uploadId: next.uploadId });
-          await deps.ledger.recordUpload(ref, lease, next.uploadId, plan);
-        },
-      },
-    );
-  } catch (err) {
-    // A PUT still refused after the destination's own retries is not a bad file: retry the record.
-    throw transientFrom(err);
-  }
-
-  step.name = 'record transfer';
-  await deps.ledger.markTransferred(ref, lease, upload.uploadId);
-  return commitUpload(plan, upload.uploadId);
-}
-
-/** What a commit needs from a resolved and validated request; stored with the upload id. */
-function commitPlanOf(plan: IngestPlan, additionalMetadata: DestinationMetadataValue[]): CommitPlan {
-  return {
-    binderId: plan.target.binderId,
-    folderId: plan.target.folderId,
-    folderPath: plan.target.folderPath,
-    fileName: plan.fileName,
-    version: plan.version,
-    metadata: additionalMetadata.map((m) => ({ metadataElementId: m.metadataElementId, value: m.value })),
-  };
-}
-
-/** Same destination, name, version label and metadata values (in any order); the path is only a label. */
-function sameCommitPlan(a: CommitPlan, b: CommitPlan): boolean {
-  const key = (p: CommitPlan) =>
-    JSON.stringify([
-      p.binderId,
-      p.folderId,
-      p.fileName,
-      p.version ?? null,
-      p.metadata.map((m) => JSON.stringify([m.metadataElementId, m.value])).sort(),
-    ]);
-  return key(a) === key(b);
-}
-
-/** A plan for a log line: where, under which name and version label, with which metadata value ids. */
-function describePlan(p: CommitPlan): Record<string, unknown> {
-  return {
-    binderId: p.binderId,
-    folderId: p.folderId,
-    folderPath: p.folderPath,
-    fileName: p.fileName,
-    version: p.version,
-    metadata: Object.fromEntries(p.metadata.map((m) => [m.metadataElementId, m.value])),
-  };
-}
-
-function targetOfCommitPlan(plan: CommitPlan): ResolvedTarget {
-  return { binderId: plan.binderId, folderId: plan.folderId, folderPath: plan.folderPath };
-}
-
-async function commit(deps: IngestDependencies, plan: CommitPlan, uploadId: string, step: { name: string }): Promise<CommittedVersion> {
-  step.name = 'commit';
-  try {
-    return await deps.destination.commit(targetOfCommitPlan(plan), {
-      fileName: plan.fileName,
-      version: plan.version,
-      uploadId,
-      metadata: plan.metadata,
-    });
-  } catch (err) {
-    if (err instanceof IBinderApiError && err.kind === 'permanent') {
-      throw new PermanentRefusal(commitProblems(err, plan), refusalOf(err));
-    }
-    throw err;
-  }
-}
-
-/** iBinder's refusal of a commit as problems a person can act on, one per field error. */
-function commitProblems(err: IBinderApiError, plan: CommitPlan): Problem[] {
-  const trace = err.traceId ? ` (traceId ${err.traceId})` : '';
-  const where = `binder ${plan.binderId}, folder ${plan.folderPath ?? plan.folderId}`;
-  const fix =
-    err.status === 404
-      ? 'check the binder and folder (the folder id may be wrong, or the folder was deleted)'
-      : err.status === 403
-        ? 'ask the tenant administrator to let the integration upload into this folder'
-        : err.status === 409
-          ? 'check the document in iBinder (it may be locked or checked out), then re-ingest'
-          : 'correct the values iBinder names, then re-ingest';
-  const entries = Object.entries(err.fieldErrors);
-  if (entries.length === 0) {
-    return [
-      {
-        code: 'ibinder',
-        field: 'ibinder',
-        message: `iBinder refused the upload into ${where}: ${err.status}${err.title ? ` ${err.title}` : ''}${trace}`,
-        fix,
-      },
-    ];
-  }
-  return entries.map(([field, messages]) => ({
-    code: 'ibinder',
-    field: `ibinder:${field}`,
-    message: `iBinder refused the upload into ${where}: ${field}: ${messages.join(' ')}${trace}`,
-    fix,
-  }));
-}
-
-function refusalOf(err: IBinderApiError): IBinderRefusal {
-  return { status: err.status, title: err.title, traceId: err.traceId };
-}
-
-/** Marks an error as transient for this step, keeping it as the cause. */
-function transientFrom(err: unknown): Error {
-  if (err instanceof Error && !(err instanceof IBinderApiError && err.kind === 'permanent')) return err;
-  const wrapped = new Error(`${describeTransient(err)} (treated as transient at this step)`, { cause: err });
-  wrapped.name = 'TransientStepError';
-  return wrapped;
-}
-
 function skip(log: Logger, reason: string, level: 'info' | 'warn' = 'info'): RecordOutcome {
   log[level](`record acknowledged without upload: ${reason}`);
   return { status: 'skipped', reason };
-}
-
-function describeTransient(err: unknown): string {
-  if (err instanceof LedgerConflictError || err instanceof KeyCommitBusyError) return err.message;
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return String(err);
-}
-
-/** Log fields of an error: name, status, traceId; never a URL's query string (errors carry none). */
-function errorFields(err: unknown): Record<string, unknown> {
-  const fields: Record<string, unknown> = {};
-  const cause = err instanceof Error && err.name === 'TransientStepError' ? err.cause : err;
-  if (cause instanceof Error) fields.errorName = cause.name;
-  if (isIBinderError(cause)) {
-    fields.errorKind = cause.kind;
-    fields.request = `${cause.request.method} ${cause.request.path}`;
-  }
-  if (cause instanceof IBinderApiError) {
-    fields.status = cause.status;
-    if (cause.traceId) fields.traceId = cause.traceId;
-  }
-  const status = (cause as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
-  if (status !== undefined) fields.status = status;
-  return fields;
 }

@@ -14,12 +14,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { ResolvedTarget } from '../../shared/connectors/ibinder/index.js';
 import { LedgerConflictError, ledgerKey, type ClaimLease, type ObjectRef, type Problem } from '../../shared/ledger/types.js';
-import { TAG } from '../../shared/connectors/ibinder/index.js';
 import type { S3Tag } from '../../shared/s3/tags.js';
 import { copyObjectVersion, deleteObjectVersion, putJsonObject, type ObjectVersionInfo } from './object-store.js';
-import type { IBinderRefusal, TargetSource } from '../../shared/connectors/ibinder/index.js';
+import type { ConnectorName, ReportTarget, SystemRefusal, TargetSource } from '../../shared/connectors/types.js';
 import type { IngestDependencies, RecordOutcome } from './types.js';
 import { truncateUtf8 } from '../../shared/s3/utf8.js';
 
@@ -33,10 +31,16 @@ export interface RejectionReport {
    * to fit S3's key limit (see `rejectedKeyFor`); `object.key` is then the only full key.
    */
   rejectedCopy: { bucket: string; key: string; note?: string | undefined };
-  target?: { binderId: string; folderId?: string | undefined; folderPath?: string | undefined; from: string } | undefined;
+  /** The connector the file was meant for, when one was chosen. */
+  connector?: ConnectorName | undefined;
+  /**
+   * The target as far as it resolved, in the connector's terms (`binderId`, `folderId`,
+   * `folderPath` for iBinder), and where it came from.
+   */
+  target?: (Record<string, string> & { from: string }) | undefined;
   problems: Problem[];
-  /** iBinder's answer when it refused the request; give the traceId to iBinder support. */
-  ibinder?: IBinderRefusal | undefined;
+  /** The system's answer when it refused the request; give its requestId (iBinder's traceId) to the vendor's support. */
+  refusal?: SystemRefusal | undefined;
   howToRetry: string;
 }
 
@@ -47,8 +51,9 @@ export interface Rejection {
   object: ObjectVersionInfo;
   tags: readonly S3Tag[];
   problems: Problem[];
-  target?: (Partial<ResolvedTarget> & { binderId: string; source?: TargetSource | undefined }) | undefined;
-  ibinder?: IBinderRefusal | undefined;
+  connector?: ConnectorName | undefined;
+  target?: ReportTarget | undefined;
+  refusal?: SystemRefusal | undefined;
 }
 
 /** S3's longest object key, in UTF-8 bytes. */
@@ -116,7 +121,10 @@ export function buildRejectionReport(
   },
 ): RejectionReport {
   const { ref, object, problems, target } = rejection;
-  const tagFields = [...new Set(problems.map((p) => p.field).filter((f) => f.startsWith('ibinder:') || f === 'key'))];
+  const connector = rejection.connector ?? target?.connector;
+  const isTagField = (field: string) =>
+    field === 'key' || /^(ibinder|bynder):/.test(field) || (connector !== undefined && field.startsWith(`${connector}:`));
+  const tagFields = [...new Set(problems.map((p) => p.field).filter(isTagField))];
   const configFields = [
     ...new Set(problems.map((p) => p.field).filter((f) => f.startsWith('routingRules') || f.startsWith('defaultTarget'))),
   ];
@@ -147,16 +155,10 @@ export function buildRejectionReport(
         ? { note: shortenedKeyNote(context.unshortenedKey, context.inboxKey) }
         : {}),
     },
-    target: target
-      ? {
-          binderId: target.binderId,
-          folderId: target.folderId,
-          folderPath: target.folderPath,
-          from: describeSource(target.source),
-        }
-      : undefined,
+    connector,
+    target: target ? { ...target.ids, ...target.labels, from: describeSource(target) } : undefined,
     problems,
-    ibinder: rejection.ibinder,
+    refusal: rejection.refusal,
     howToRetry,
   };
 }
@@ -197,14 +199,15 @@ export async function rejectObject(deps: IngestDependencies, log: Logger, reject
   await deps.ledger.markRejected(ref, rejection.lease, rejection.problems, rejectedKey);
   await deleteObjectVersion(s3, ref);
 
-  const reason = rejection.problems[0]?.code ?? 'ibinder';
+  const reason = rejection.problems[0]?.code ?? 'refused';
   deps.metrics.fileRejected(reason);
   log.warn('file rejected: moved to the rejected prefix with an error report', {
     rejectedKey,
     reportKey: reportKeyFor(rejectedKey),
     reason,
     problems: rejection.problems,
-    ...(rejection.ibinder?.traceId ? { traceId: rejection.ibinder.traceId } : {}),
+    ...(rejection.connector !== undefined ? { connector: rejection.connector } : {}),
+    ...(rejection.refusal?.requestId ? { requestId: rejection.refusal.requestId } : {}),
   });
   return { status: 'rejected', problems: rejection.problems, rejectedKey };
 }
@@ -218,9 +221,10 @@ function shortenedKeyNote(unshortenedKey: string, inboxKey: string): string {
   );
 }
 
-function describeSource(source: TargetSource | undefined): string {
+function describeSource(target: ReportTarget): string {
+  const source: TargetSource | undefined = target.source;
   if (!source) return 'unknown';
-  if (source.kind === 'tags') return `the object's ${TAG.binder} tags`;
+  if (source.kind === 'tags') return `the object's ${target.connector}: tags`;
   if (source.kind === 'rule') return `the routing rule for prefix "${source.prefix}"`;
   return "the environment's default target";
 }

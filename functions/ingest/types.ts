@@ -1,20 +1,20 @@
 /**
- * Shapes of one record's journey through the ingest: what the object asks for (the plan) and
- * what became of it (the outcome).
+ * Shapes of one record's journey through the ingest: what became of it (the outcome) and what
+ * the flow needs (its dependencies). Everything about a document system is behind the
+ * connectors (shared/connectors/types.ts).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { PipelineConfig } from '../../shared/config/runtime.js';
-import type { Destination } from '../../shared/connectors/ibinder/index.js';
-import type { FolderResolver } from '../../shared/connectors/ibinder/index.js';
-import type { MetadataSchemaCache } from '../../shared/connectors/ibinder/index.js';
+import type { CommittedVersion, ConnectorName, IngestConnector } from '../../shared/connectors/types.js';
 import type { IngestLedgerStore, Problem } from '../../shared/ledger/types.js';
 import type { IngestMetrics } from '../../shared/observability/metrics.js';
 import type { MessageVisibility } from './message-visibility.js';
 
 /** What became of one S3 record. Only `retry` makes its SQS message a batch item failure. */
 export type RecordOutcome =
-  | { status: 'committed'; documentId: string; documentVersionId: string; resumed: boolean }
+  /** `version` names the connector and the version's ids in that system's terms. */
+  | { status: 'committed'; version: CommittedVersion; resumed: boolean }
   | { status: 'rejected'; problems: Problem[]; rejectedKey: string }
   | { status: 'skipped'; reason: string }
   /** An older upload of the key, arrived after a newer one was committed: recorded, not committed. */
@@ -43,9 +43,13 @@ export interface IngestDependencies {
   inboxBucket: string;
   s3: S3Client;
   ledger: IngestLedgerStore;
-  destination: Destination;
-  folders: Pick<FolderResolver, 'resolvePath' | 'locateFolder'>;
-  schemas: Pick<MetadataSchemaCache, 'get' | 'refresh'>;
+  /** The connectors the environment configures (shared/connectors/registry.ts), iBinder first. */
+  connectors: readonly IngestConnector[];
+  /**
+   * Runs a record's work with its connector within that connector's share of the batch
+   * (connector-concurrency.ts); set by the batch for each invocation. Absent: no bound.
+   */
+  withConnectorSlot?: (<T>(connector: ConnectorName, work: () => Promise<T>) => Promise<T>) | undefined;
   metrics: IngestMetrics;
   logger: Logger;
   /** The clock (grace periods, report times). */

@@ -202,4 +202,9 @@ export interface IngestConnector {
   classify(err: unknown, step: UploadStep): ClassifiedError;
   /** A plan stored by this connector, as a log line shows it (no secrets, no URLs). */
   describePlan(plan: CommitPlan): Record<string, unknown>;
+  /**
+   * Log fields of one of this connector's errors (status, the request's method and path, the
+   * system's request id); never a secret, a token or a URL's query string. Optional.
+   */
+  describeError?(err: unknown): Record<string, unknown>;
 }

@@ -35,7 +35,10 @@ import {
   type ClaimResult,
   type CommitPlan,
   type CommitRecord,
+  committedVersionOf,
+  describeCommittedVersion,
   type IngestLedgerStore,
+  sameCommittedVersion,
   type LedgerEntry,
   type ObjectRef,
   type Problem,
@@ -60,20 +63,29 @@ const optionalString = z.pipe(
 );
 
 const ProblemSchema = z.object({
-  code: z.enum(['tags', 'untagged', 'target', 'not-allowed', 'metadata', 'file-name', 'empty-file', 'too-large', 'ibinder']),
+  code: z.enum(['tags', 'untagged', 'target', 'not-allowed', 'metadata', 'file-name', 'empty-file', 'too-large', 'refused', 'ibinder']),
   field: z.string(),
   message: z.string(),
   fix: z.string(),
 });
 
-/** A stored commit plan; null or absent on entries written before plans were stored. */
+const idMap = () => z.record(z.string(), z.string());
+
+/** A stored commit plan (shared/connectors/types.ts, CommitPlan), in its connector's terms. */
 const CommitPlanSchema = z.object({
-  binderId: z.string().check(z.minLength(1)),
-  folderId: z.string().check(z.minLength(1)),
-  folderPath: optionalString,
+  connector: z.enum(['ibinder', 'bynder']),
   fileName: z.string().check(z.minLength(1)),
+  target: idMap(),
+  labels: z.optional(idMap()),
   version: optionalString,
-  metadata: z.array(z.object({ metadataElementId: z.string().check(z.minLength(1)), value: z.string() })),
+  metadata: z.array(z.object({ id: z.string().check(z.minLength(1)), value: z.string() })),
+  options: z.optional(idMap()),
+});
+
+const CommitStartedSchema = z.object({
+  uploadId: z.string(),
+  at: z.string(),
+  context: z.optional(idMap()),
 });
 
 const BaseSchema = z.object({
@@ -100,15 +112,22 @@ const LedgerEntrySchema = z.discriminatedUnion('state', [
       z.nullish(CommitPlanSchema),
       z.transform((v) => v ?? undefined),
     ),
+    connector: z.pipe(
+      z.nullish(z.enum(['ibinder', 'bynder'])),
+      z.transform((v) => v ?? undefined),
+    ),
+    commitStarted: z.pipe(
+      z.nullish(CommitStartedSchema),
+      z.transform((v) => v ?? undefined),
+    ),
   }),
   z.extend(BaseSchema, {
     state: z.literal('committed'),
     committedAt: z.string(),
-    documentId: z.string(),
-    documentVersionId: z.string(),
+    connector: z.enum(['ibinder', 'bynder']),
+    versionIds: idMap(),
     versionLabel: optionalString,
-    binderId: optionalString,
-    folderId: optionalString,
+    target: z.optional(idMap()),
     uploadId: optionalString,
   }),
   z.extend(BaseSchema, {
@@ -257,24 +276,37 @@ export class IngestLedger implements IngestLedgerStore {
   }
 
   /**
-   * The plan is written with the upload id in one update, so a stored upload id always has the
-   * plan it was meant for (or none, for entries from before plans were stored).
+   * The plan (and its connector) is written with the upload id in one update, so a stored upload
+   * id always has the plan it was meant for; a "commit under way" mark of an earlier upload goes.
    */
-  async recordUpload(ref: ObjectRef, lease: ClaimLease, uploadId: string, plan?: CommitPlan): Promise<void> {
-    const names = { '#uploadId': 'uploadId', '#transferred': 'transferred', '#commitPlan': 'commitPlan' };
-    if (plan === undefined) {
-      await this.updateOwnClaim(ref, lease, 'SET #uploadId = :uploadId, #transferred = :false', {
-        names,
-        values: { ':uploadId': uploadId, ':false': false },
-        removeExpression: 'REMOVE #commitPlan',
-        what: `store upload id ${uploadId}`,
-      });
-      return;
-    }
-    await this.updateOwnClaim(ref, lease, 'SET #uploadId = :uploadId, #transferred = :false, #commitPlan = :commitPlan', {
-      names,
-      values: { ':uploadId': uploadId, ':false': false, ':commitPlan': storedPlan(plan) },
-      what: `store upload id ${uploadId} and its commit plan`,
+  async recordUpload(ref: ObjectRef, lease: ClaimLease, uploadId: string, plan: CommitPlan): Promise<void> {
+    await this.updateOwnClaim(
+      ref,
+      lease,
+      'SET #uploadId = :uploadId, #transferred = :false, #commitPlan = :commitPlan, #connector = :connector',
+      {
+        names: {
+          '#uploadId': 'uploadId',
+          '#transferred': 'transferred',
+          '#commitPlan': 'commitPlan',
+          '#connector': 'connector',
+          '#commitStarted': 'commitStarted',
+        },
+        values: { ':uploadId': uploadId, ':false': false, ':commitPlan': storedPlan(plan), ':connector': plan.connector },
+        removeExpression: 'REMOVE #commitStarted',
+        what: `store upload id ${uploadId} and its commit plan`,
+      },
+    );
+  }
+
+  /** Only for the transferred upload it names: a mark for another upload would send a finder to the wrong place. */
+  async markCommitStarted(ref: ObjectRef, lease: ClaimLease, uploadId: string, context?: Record<string, string>): Promise<void> {
+    const mark = { uploadId, at: new Date(this.now()).toISOString(), ...(context !== undefined ? { context } : {}) };
+    await this.updateOwnClaim(ref, lease, 'SET #commitStarted = :mark', {
+      names: { '#uploadId': 'uploadId', '#transferred': 'transferred', '#commitStarted': 'commitStarted' },
+      values: { ':uploadId': uploadId, ':true': true, ':mark': mark },
+      extraCondition: '#uploadId = :uploadId AND #transferred = :true',
+      what: `mark the commit of upload ${uploadId} as under way`,
     });
   }
 
@@ -288,10 +320,10 @@ export class IngestLedger implements IngestLedgerStore {
   }
 
   /**
-   * Records the new document version. If the condition fails because the object is already
-   * committed with the same document version (another consumer that took the lease over
-   * committed the same uploadId, which iBinder treats idempotently), that is success. Committed
-   * with another version means two versions were created: a LedgerConflictError naming both.
+   * Records the new version. If the condition fails because the object is already committed with
+   * the same version (another consumer that took the lease over committed the same uploadId, or
+   * found what an interrupted commit created), that is success. Committed with another version
+   * means two versions were created: a LedgerConflictError naming both.
    */
   async markCommitted(ref: ObjectRef, lease: ClaimLease, commit: CommitRecord): Promise<void> {
     const write = this.committedWrite(ref, lease, commit);
@@ -305,18 +337,18 @@ export class IngestLedger implements IngestLedgerStore {
     });
     if (result.ok) return;
     const current = this.parseEntry(ref, result.current);
-    if (current?.state === 'committed' && current.documentVersionId === commit.documentVersionId) return;
+    if (current?.state === 'committed' && sameCommittedVersion(committedVersionOf(current), commit.version)) return;
     if (current?.state === 'committed') {
       throw new LedgerConflictError(
-        `cannot record the commit of ${ledgerKey(ref)} as document ${commit.documentId} version ${commit.documentVersionId}: ` +
-          `the ledger already records document ${current.documentId} version ${current.documentVersionId}, so the destination ` +
-          'now holds two versions of this object; check both in iBinder and remove the surplus one',
+        `cannot record the commit of ${ledgerKey(ref)} as ${describeCommittedVersion(commit.version)}: ` +
+          `the ledger already records ${describeCommittedVersion(committedVersionOf(current))}, so the destination ` +
+          `now holds two versions of this object; check both in ${current.connector} and remove the surplus one`,
         ref,
         current,
       );
     }
     throw new LedgerConflictError(
-      `cannot record the commit of ${ledgerKey(ref)} (document ${commit.documentId}, version ${commit.documentVersionId}): ` +
+      `cannot record the commit of ${ledgerKey(ref)} (${describeCommittedVersion(commit.version)}): ` +
         `the ledger entry is ${describe(current)}, not ${describeHolder(lease)}`,
       ref,
       current,
@@ -367,19 +399,18 @@ export class IngestLedger implements IngestLedgerStore {
   ): { key: { pk: string }; update: string; condition: string; names: Record<string, string>; values: Record<string, unknown> } {
     const now = this.now();
     const held = claimCondition(lease);
-    const optional: Record<string, string> = {};
-    for (const name of ['versionLabel', 'binderId', 'folderId', 'uploadId'] as const) {
-      const value = commit[name];
-      if (value !== undefined) optional[name] = value;
-    }
+    const optional: Record<string, unknown> = {};
+    if (commit.version.versionLabel !== undefined) optional.versionLabel = commit.version.versionLabel;
+    if (commit.target !== undefined) optional.target = commit.target;
+    if (commit.uploadId !== undefined) optional.uploadId = commit.uploadId;
     const setOptional = Object.keys(optional).map((n) => `#${n} = :${n}`);
     return {
       key: { pk: ledgerKey(ref) },
       update: `SET ${[
         '#state = :committed',
         '#committedAt = :nowIso',
-        '#documentId = :documentId',
-        '#documentVersionId = :documentVersionId',
+        '#connector = :connector',
+        '#versionIds = :versionIds',
         '#updatedAt = :nowIso',
         '#expiresAt = :ttl',
         ...setOptional,
@@ -389,8 +420,8 @@ export class IngestLedger implements IngestLedgerStore {
         ...pick(NAMES, '#state', '#lease', '#updatedAt', '#expiresAt'),
         ...held.names,
         '#committedAt': 'committedAt',
-        '#documentId': 'documentId',
-        '#documentVersionId': 'documentVersionId',
+        '#connector': 'connector',
+        '#versionIds': 'versionIds',
         ...Object.fromEntries(Object.keys(optional).map((n) => [`#${n}`, n])),
       },
       values: {
@@ -399,8 +430,8 @@ export class IngestLedger implements IngestLedgerStore {
         ...held.values,
         ':nowIso': new Date(now).toISOString(),
         ':ttl': this.ttl(now),
-        ':documentId': commit.documentId,
-        ':documentVersionId': commit.documentVersionId,
+        ':connector': commit.version.connector,
+        ':versionIds': commit.version.ids,
         ...Object.fromEntries(Object.entries(optional).map(([n, v]) => [`:${n}`, v])),
       },
     };
@@ -697,12 +728,13 @@ export class IngestLedger implements IngestLedgerStore {
 /** The plan as a DynamoDB map: only defined attributes, metadata as plain pairs. */
 function storedPlan(plan: CommitPlan): Record<string, unknown> {
   return {
-    binderId: plan.binderId,
-    folderId: plan.folderId,
-    ...(plan.folderPath !== undefined ? { folderPath: plan.folderPath } : {}),
+    connector: plan.connector,
     fileName: plan.fileName,
+    target: { ...plan.target },
+    ...(plan.labels !== undefined ? { labels: { ...plan.labels } } : {}),
     ...(plan.version !== undefined ? { version: plan.version } : {}),
-    metadata: plan.metadata.map((m) => ({ metadataElementId: m.metadataElementId, value: m.value })),
+    metadata: plan.metadata.map((m) => ({ id: m.id, value: m.value })),
+    ...(plan.options !== undefined ? { options: { ...plan.options } } : {}),
   };
 }
 
@@ -725,7 +757,7 @@ function describe(entry: LedgerEntry | undefined): string {
   if (entry.state === 'claimed') {
     return `claimed by message ${entry.owner} until ${new Date(entry.leaseExpiresAt).toISOString()}`;
   }
-  if (entry.state === 'committed') return `committed as document ${entry.documentId} version ${entry.documentVersionId}`;
+  if (entry.state === 'committed') return `committed as ${describeCommittedVersion(committedVersionOf(entry))}`;
   if (entry.state === 'superseded') return `superseded at ${entry.supersededAt} by the newer upload with sequencer ${entry.newerSequencer}`;
   return `rejected at ${entry.rejectedAt}`;
 }

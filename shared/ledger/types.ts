@@ -1,12 +1,16 @@
 /**
  * Shapes of the ingest ledger: one item per S3 object version, so that a redelivered or
- * duplicated event for the same version never creates a second iBinder document version.
+ * duplicated event for the same version never creates a second version in the document system.
+ * Connector-neutral: an entry names its connector, and stores the plan and the committed ids in
+ * that system's terms (shared/connectors/types.ts).
  *
  * `Problem` lives here because it is what the ledger keeps as the reasons of a rejection,
  * and the same shape is shown to a person in the rejection report and by the CLI.
  */
 
-import type { DestinationMetadataValue } from '../connectors/ibinder/destination-types.js';
+import type { CommitPlan, CommittedVersion, ConnectorName } from '../connectors/types.js';
+
+export type { CommitPlan } from '../connectors/types.js';
 
 /** Which kind of mistake a problem is; low-cardinality, used as a metric dimension. */
 export type ProblemCode =
@@ -18,6 +22,9 @@ export type ProblemCode =
   | 'file-name'
   | 'empty-file'
   | 'too-large'
+  /** The document system refused the file (the report's `refusal` names the connector and its request id). */
+  | 'refused'
+  /** The older name of `refused`, before connectors: still read from stored rejections. */
   | 'ibinder';
 
 /** One reason a file cannot be accepted, written for the person who has to fix it. */
@@ -57,24 +64,6 @@ export interface UnversionedUpload {
   lastModified?: Date | undefined;
 }
 
-/**
- * Where and as what an upload is to be committed, fixed when its upload id is stored (before
- * any byte is sent). iBinder binds an upload id to its first commit's folder and file name, so a
- * resumed commit must repeat this plan even if the object's tags changed in the meantime:
- * re-resolving them would be refused for the stored upload and lead to a second document.
- */
-export interface CommitPlan {
-  binderId: string;
-  folderId: string;
-  /** The folder path the id was resolved from, for reports and logs. */
-  folderPath?: string | undefined;
-  fileName: string;
-  /** Version label; absent lets the destination number the version. */
-  version?: string | undefined;
-  /** Validated metadata: value ids, not labels. */
-  metadata: DestinationMetadataValue[];
-}
-
 interface LedgerEntryBase {
   pk: string;
   bucket: string;
@@ -107,18 +96,38 @@ export interface ClaimedEntry extends LedgerEntryBase {
   uploadId?: string | undefined;
   /** True once the bytes of `uploadId` were accepted: a resume commits without a new PUT. */
   transferred: boolean;
-  /** The commit plan of `uploadId`; absent on entries written before plans were stored. */
+  /**
+   * The commit plan of `uploadId`, in its connector's terms. iBinder binds an upload id to its
+   * first commit's folder and file name, so a resumed commit repeats this plan even if the
+   * object's tags changed in the meantime.
+   */
   commitPlan?: CommitPlan | undefined;
+  /** The connector of `commitPlan`: a resume is handed back to the connector that started it. */
+  connector?: ConnectorName | undefined;
+  /**
+   * Set before a commit that is not idempotent (ConnectorDestination.commitIsIdempotent false) is
+   * sent: a later claim that finds it asks the connector what that commit created (findCommitted)
+   * before it commits again. `context` is what the destination's `beforeCommit` returned.
+   */
+  commitStarted?: CommitStartedMark | undefined;
+}
+
+export interface CommitStartedMark {
+  uploadId: string;
+  /** ISO time the commit was about to be sent. */
+  at: string;
+  context?: Record<string, string> | undefined;
 }
 
 export interface CommittedEntry extends LedgerEntryBase {
   state: 'committed';
   committedAt: string;
-  documentId: string;
-  documentVersionId: string;
+  connector: ConnectorName;
+  /** The version the commit created, in the system's terms (`{documentId, versionId}` for iBinder). */
+  versionIds: Record<string, string>;
   versionLabel?: string | undefined;
-  binderId?: string | undefined;
-  folderId?: string | undefined;
+  /** Where it was committed, in the system's terms (`{binderId, folderId}`). */
+  target?: Record<string, string> | undefined;
   uploadId?: string | undefined;
 }
 
@@ -132,7 +141,7 @@ export interface RejectedEntry extends LedgerEntryBase {
 
 /**
  * An upload that arrived after a newer upload of the same key (by the S3 event sequencer) was
- * committed: not committed, so that iBinder's latest version stays the newest upload. Terminal,
+ * committed: not committed, so that the system's latest version stays the newest upload. Terminal,
  * like a rejection, but nothing is wrong with the file: no `rejected/` copy, no report.
  */
 export interface SupersededEntry extends LedgerEntryBase {
@@ -172,12 +181,28 @@ export interface ClaimLease {
 }
 
 export interface CommitRecord {
-  documentId: string;
-  documentVersionId: string;
-  versionLabel?: string | undefined;
-  binderId?: string | undefined;
-  folderId?: string | undefined;
+  version: CommittedVersion;
+  /** Where it was committed, in the system's terms (the plan's target). */
+  target?: Record<string, string> | undefined;
   uploadId?: string | undefined;
+}
+
+/** The committed version an entry records, as the connector returned it. */
+export function committedVersionOf(entry: CommittedEntry): CommittedVersion {
+  return { connector: entry.connector, ids: entry.versionIds, versionLabel: entry.versionLabel };
+}
+
+/** Two records of the same version: same connector and same ids. */
+export function sameCommittedVersion(a: CommittedVersion, b: CommittedVersion): boolean {
+  const key = (v: CommittedVersion) => JSON.stringify([v.connector, Object.entries(v.ids).sort()]);
+  return key(a) === key(b);
+}
+
+/** A committed version for messages: `ibinder documentId=… versionId=…`. */
+export function describeCommittedVersion(version: CommittedVersion): string {
+  return `${version.connector} ${Object.entries(version.ids)
+    .map(([name, value]) => `${name}=${value}`)
+    .join(' ')}`;
 }
 
 /**
@@ -189,15 +214,20 @@ export interface IngestLedgerStore extends KeyOrderStore {
   /** Every successful claim gets a fresh token (see ClaimLease), also a takeover by the same owner. */
   claim(ref: ObjectRef, owner: string): Promise<ClaimResult>;
   /**
-   * Stores a fresh upload id (not yet transferred) and the plan it is to be committed with under
-   * the caller's claim; without a plan, a previously stored one is removed.
+   * Stores a fresh upload id (not yet transferred) and the plan it is to be committed with, and
+   * its connector, under the caller's claim; an earlier "commit under way" mark goes.
    */
-  recordUpload(ref: ObjectRef, lease: ClaimLease, uploadId: string, plan?: CommitPlan): Promise<void>;
+  recordUpload(ref: ObjectRef, lease: ClaimLease, uploadId: string, plan: CommitPlan): Promise<void>;
   /** Marks the bytes of `uploadId` as accepted by the destination. */
   markTransferred(ref: ObjectRef, lease: ClaimLease, uploadId: string): Promise<void>;
   /**
-   * Records the commit under the caller's claim. Already committed with the same document
-   * version is success; with another one, a LedgerConflictError whose `current` names it.
+   * Records that a commit of the transferred `uploadId` that is not idempotent is about to be
+   * sent, with what the destination's `beforeCommit` returned (see ClaimedEntry.commitStarted).
+   */
+  markCommitStarted(ref: ObjectRef, lease: ClaimLease, uploadId: string, context?: Record<string, string>): Promise<void>;
+  /**
+   * Records the commit under the caller's claim. Already committed with the same version (same
+   * connector and ids) is success; with another one, a LedgerConflictError whose `current` names it.
    */
   markCommitted(ref: ObjectRef, lease: ClaimLease, commit: CommitRecord): Promise<void>;
   /**

@@ -35,6 +35,8 @@ export const DIMENSION = {
   reason: 'reason',
   /** What started an export run: `schedule` or `manual`. */
   trigger: 'trigger',
+  /** The connector (document system) a record went to: `ibinder`, `bynder`. */
+  connector: 'connector',
 } as const;
 
 export const METRIC = {
@@ -59,6 +61,8 @@ export const METRIC = {
   /** A 429 from Bynder: the portal blocks the integration until 5 quiet minutes pass. Alarmed. */
   bynderThrottled: 'BynderThrottled',
   bynderTokenRequests: 'BynderTokenRequests',
+  /** A record handed back because its connector classified the failure as throttling (dimension `connector`). */
+  recordsThrottled: 'RecordsThrottled',
   storageTransfers: 'StorageTransfers',
   storageTransferFailures: 'StorageTransferFailures',
   // export planner

@@ -8,6 +8,8 @@
  * - FilesRejected (Count): one per rejection; once more with the dimension `reason` (the first
  *   problem's code) for the breakdown.
  * - RecordsRetried (Count): one per record handed back to SQS (transient failure).
+ * - RecordsThrottled (Count, dimension `connector`): one per record handed back because its
+ *   document system blocked the integration (a `throttled` classification).
  *
  * Every finished file writes both FilesIngested and FilesRejected (1 and 0): the rejection-rate
  * alarm divides one by their sum, and CloudWatch metric math gives no value for a period in
@@ -15,6 +17,7 @@
  * otherwise look like an hour without data.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { ConnectorName } from '../connectors/types.js';
 import type { ProblemCode } from '../ledger/types.js';
 import { DIMENSION, EXPORT_RUNS_SERVICE, METRIC, METRICS_NAMESPACE } from './metric-names.js';
 
@@ -26,6 +29,8 @@ export interface IngestMetrics {
   recordRetried(): void;
   /** Optional so that test doubles written before it need no change. */
   fileSuperseded?(): void;
+  /** A record retried because `connector` throttled the integration. Optional like fileSuperseded. */
+  recordThrottled?(connector: ConnectorName): void;
 }
 
 /**
@@ -84,6 +89,11 @@ export function ingestMetrics(metrics: Metrics): IngestMetrics {
     },
     fileSuperseded() {
       metrics.addMetric(METRIC.filesSuperseded, MetricUnit.Count, 1);
+    },
+    recordThrottled(connector) {
+      const byConnector = metrics.singleMetric();
+      byConnector.addDimension(DIMENSION.connector, connector);
+      byConnector.addMetric(METRIC.recordsThrottled, MetricUnit.Count, 1);
     },
   };
 }

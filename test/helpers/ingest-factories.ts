@@ -21,12 +21,18 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-s3';
 import { PipelineConfigSchema, type PipelineConfig, type PipelineConfigInput } from '../../shared/config/runtime.js';
-import { IBinderDestination } from '../../shared/connectors/ibinder/destination.js';
-import { FolderResolver } from '../../shared/connectors/ibinder/folder-resolver.js';
-import { MetadataSchemaCache } from '../../shared/connectors/ibinder/schema-cache.js';
+import {
+  createIBinderConnector,
+  type Destination,
+  IBinderDestination,
+  type IBinderConnector,
+} from '../../shared/connectors/ibinder/index.js';
+import type { ConnectorDestination, IngestConnector } from '../../shared/connectors/types.js';
 import type { MetadataElement } from '../../shared/connectors/ibinder/client/schemas.js';
 import {
+  committedVersionOf,
   keyOrderKey,
+  sameCommittedVersion,
   LedgerConflictError,
   ledgerKey,
   objectVersionIdOf,
@@ -195,6 +201,10 @@ export class RecordingMetrics implements IngestMetrics {
   recordRetried(): void {
     this.retried += 1;
   }
+  readonly throttled: string[] = [];
+  recordThrottled(connector: string): void {
+    this.throttled.push(connector);
+  }
 }
 
 export function silentLogger(): Logger {
@@ -242,17 +252,21 @@ export class InMemoryIngestLedger implements IngestLedgerStore {
       uploadId: current?.state === 'claimed' ? current.uploadId : undefined,
       transferred: current?.state === 'claimed' ? current.transferred : false,
       commitPlan: current?.state === 'claimed' ? current.commitPlan : undefined,
+      connector: current?.state === 'claimed' ? current.connector : undefined,
+      commitStarted: current?.state === 'claimed' ? current.commitStarted : undefined,
     };
     this.entries.set(pk, entry);
     this.history.push({ pk, change: 'claimed', owner });
     return { outcome: 'claimed', entry: structuredClone(entry), lease: { owner, token } };
   }
 
-  async recordUpload(ref: ObjectRef, lease: ClaimLease, uploadId: string, plan?: CommitPlan): Promise<void> {
+  async recordUpload(ref: ObjectRef, lease: ClaimLease, uploadId: string, plan: CommitPlan): Promise<void> {
     const e = this.ownClaim(ref, lease);
     e.uploadId = uploadId;
     e.transferred = false;
-    e.commitPlan = plan;
+    e.commitPlan = structuredClone(plan);
+    e.connector = plan.connector;
+    e.commitStarted = undefined;
     this.history.push({ pk: ledgerKey(ref), change: 'upload', owner: lease.owner });
   }
 
@@ -263,16 +277,32 @@ export class InMemoryIngestLedger implements IngestLedgerStore {
     this.history.push({ pk: ledgerKey(ref), change: 'transferred', owner: lease.owner });
   }
 
+  async markCommitStarted(ref: ObjectRef, lease: ClaimLease, uploadId: string, context?: Record<string, string>): Promise<void> {
+    const e = this.ownClaim(ref, lease);
+    if (e.uploadId !== uploadId || !e.transferred) throw new LedgerConflictError('upload id differs or not transferred', ref, e);
+    e.commitStarted = { uploadId, at: new Date(this.now()).toISOString(), context };
+    this.history.push({ pk: ledgerKey(ref), change: 'commit started', owner: lease.owner });
+  }
+
   async markCommitted(ref: ObjectRef, lease: ClaimLease, commit: CommitRecord): Promise<void> {
     const pk = ledgerKey(ref);
     const current = this.entries.get(pk);
     if (current?.state === 'committed') {
-      if (current.documentVersionId === commit.documentVersionId) return;
-      throw new LedgerConflictError('already committed as another document version', ref, structuredClone(current));
+      if (sameCommittedVersion(committedVersionOf(current), commit.version)) return;
+      throw new LedgerConflictError('already committed as another version', ref, structuredClone(current));
     }
     this.ownClaim(ref, lease);
     const now = this.now();
-    this.entries.set(pk, { ...this.base(ref, now), state: 'committed', committedAt: new Date(now).toISOString(), ...commit });
+    this.entries.set(pk, {
+      ...this.base(ref, now),
+      state: 'committed',
+      committedAt: new Date(now).toISOString(),
+      connector: commit.version.connector,
+      versionIds: { ...commit.version.ids },
+      versionLabel: commit.version.versionLabel,
+      target: commit.target,
+      uploadId: commit.uploadId,
+    });
     this.history.push({ pk, change: 'committed', owner: lease.owner });
   }
 
@@ -453,6 +483,13 @@ function chunksOf(content: Buffer, size: number): Buffer[] {
 export interface TestDeps extends IngestDependencies {
   ledger: InMemoryIngestLedger;
   metrics: RecordingMetrics;
+  /** The iBinder-shaped destination behind the iBinder connector (see withDestination). */
+  ibinderDestination: Destination;
+  /**
+   * The same destination; setting it rebuilds the iBinder connector over the new one (caches
+   * kept), so that a test wraps the real destination to crash or refuse. Not copied by a spread.
+   */
+  destination: Destination;
 }
 
 /** Dependencies over a mocked S3 client, a fake iBinder and an in-memory ledger; `clock` moves time. */
@@ -463,16 +500,71 @@ export function makeDeps(options: {
   ledger?: InMemoryIngestLedger;
 }): TestDeps {
   const now = options.now ?? (() => new Date('2025-01-15T09:00:00Z'));
-  return {
-    config: options.config ?? makeConfig(),
+  const config = options.config ?? makeConfig();
+  const deps = {
+    config,
     inboxBucket: BUCKET,
     s3: new S3Client({ region: 'eu-north-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
     ledger: options.ledger ?? new InMemoryIngestLedger(900_000, () => now().getTime()),
-    destination: new IBinderDestination(options.client),
-    folders: new FolderResolver(options.client, { now: () => now().getTime() }),
-    schemas: new MetadataSchemaCache(options.client, { now: () => now().getTime() }),
+    connectors: [createIBinderConnector({ config, client: options.client, now: () => now().getTime() })],
     metrics: new RecordingMetrics(),
     logger: silentLogger(),
     now,
-  };
+  } as unknown as TestDeps;
+  const initial = new IBinderDestination(options.client);
+  Object.defineProperty(deps, 'ibinderDestination', {
+    get: () => initial,
+    set: (destination: Destination) => {
+      deps.destination = destination;
+    },
+    enumerable: false,
+    configurable: true,
+  });
+  let current: Destination = initial;
+  Object.defineProperty(deps, 'destination', {
+    get: () => current,
+    set: (destination: Destination) => {
+      current = destination;
+      deps.connectors = withDestination(deps, destination).connectors;
+    },
+    enumerable: false,
+    configurable: true,
+  });
+  deps.destination = initial;
+  return deps;
+}
+
+/** The iBinder connector of test dependencies (the first one). */
+export function ibinderConnectorOf(deps: IngestDependencies): IBinderConnector {
+  const connector = deps.connectors.find((c) => c.name === 'ibinder');
+  if (connector === undefined) throw new Error('the test dependencies have no iBinder connector');
+  return connector as IBinderConnector;
+}
+
+/**
+ * The same dependencies with the iBinder connector's destination replaced by `wrap(real)`: for
+ * crashes and refusals the fake cannot make, at the neutral interface the flow calls.
+ */
+export function withIBinderDestination<D extends IngestDependencies>(
+  deps: D,
+  wrap: (real: ConnectorDestination) => ConnectorDestination,
+): D {
+  const connectors = deps.connectors.map((c): IngestConnector => (c.name === 'ibinder' ? { ...c, destination: wrap(c.destination) } : c));
+  return { ...deps, connectors };
+}
+
+/**
+ * The same dependencies with the iBinder connector built over another iBinder-shaped destination
+ * (a wrapper of `deps.ibinderDestination` that crashes or refuses), keeping its caches.
+ */
+export function withDestination<D extends IngestDependencies>(deps: D, destination: Destination): D {
+  const current = ibinderConnectorOf(deps);
+  const connector = createIBinderConnector({
+    config: deps.config,
+    client: current.client,
+    folders: current.folders,
+    schemas: current.schemas,
+    destination,
+  });
+  return { ...deps, connectors: deps.connectors.map((c) => (c.name === 'ibinder' ? connector : c)) };
 }

@@ -302,15 +302,15 @@ describe('status and reingest, after the real ingest ran', () => {
     expect(entries[0]).toMatchObject({
       state: 'committed',
       objectVersionId: versionId,
-      binderId: HARBOUR.binderId,
-      folderId: HARBOUR.folders.contractsSigned,
+      connector: 'ibinder',
+      target: { binderId: HARBOUR.binderId, folderId: HARBOUR.folders.contractsSigned },
     });
-    const documentId = entries[0]?.documentId as string;
+    const documentId = (entries[0]?.versionIds as Record<string, string> | undefined)?.documentId ?? '';
     expect(stack.services.emulator.state.getDocument(documentId)?.fileName).toBe('Contract signed.pdf');
 
     const human = await cli(['status', `s3://${stack.services.inboxBucket}/${key}`, '--version-id', versionId ?? 'null', ...resourceFlags]);
     expect(human.code).toBe(0);
-    expect(human.stdoutText()).toContain(`document  ${documentId}`);
+    expect(human.stdoutText()).toContain(`documentId ${documentId}`);
     expect(human.stdoutText()).toContain('state     committed');
   });
 
@@ -323,7 +323,12 @@ describe('status and reingest, after the real ingest ran', () => {
     });
     const claim = await ledger.claim(ref, 'message-1');
     if (claim.outcome !== 'claimed') throw new Error(`expected to claim ${ref.key}, got ${claim.outcome}`);
-    await ledger.recordUpload(ref, claim.lease, 'upload-123');
+    await ledger.recordUpload(ref, claim.lease, 'upload-123', {
+      connector: 'ibinder',
+      fileName: 'big.dwg',
+      target: { binderId: HARBOUR.binderId, folderId: HARBOUR.folders.contractsSigned },
+      metadata: [],
+    });
 
     const run = await cli(['status', `${ref.bucket}/${ref.key}`, ...resourceFlags]);
     expect(run.code).toBe(0);

@@ -14,12 +14,12 @@ import { drillPassed, drillTargets, renderDrillReport } from '../../drill/drill-
 import { DEFAULT_SEED_IDS, startEmulator } from '../../emulator/index.js';
 import { runEventSource } from '../../drill/event-source.js';
 import { runFaultDrill, type FaultDrillResult } from '../../drill/fault-drill.js';
-import type { CommittedVersion, Destination } from '../../shared/connectors/ibinder/destination-types.js';
+import type { CommitPlan, CommittedVersion, ConnectorDestination } from '../../shared/connectors/types.js';
 import type { ObjectRef } from '../../shared/ledger/types.js';
 import { SimulatedClock } from '../../local/simulated-clock.js';
 import { SqsSimulator } from '../../local/sqs-simulator.js';
 import { FakeIBinderClient } from '../helpers/fake-ibinder.js';
-import { InMemoryIngestLedger, makeDeps } from '../helpers/ingest-factories.js';
+import { ibinderConnectorOf, InMemoryIngestLedger, makeDeps, withIBinderDestination } from '../helpers/ingest-factories.js';
 import type { IngestDependencies } from '../../functions/ingest/types.js';
 import { logger as sharedLogger } from '../../shared/observability/logger.js';
 
@@ -57,32 +57,40 @@ describe('fault drill, small', () => {
 
 describe('crash points', () => {
   const ref: ObjectRef = { bucket: 'inbox-bucket', key: 'inbox/a.pdf', versionId: 'v1' };
-  const target = { binderId: 'BndrAAAA1', folderId: 'folder-1' };
-  const plan = { ...target, fileName: 'a.pdf', metadata: [] };
+  const plan: CommitPlan = {
+    connector: 'ibinder',
+    target: { binderId: 'BndrAAAA1', folderId: 'folder-1' },
+    fileName: 'a.pdf',
+    metadata: [],
+  };
+  const marker = { object: 's3://inbox-bucket/inbox/a.pdf (version v1)', token: 'token' };
 
   /** A destination that records what reached it. */
-  function recordingDestination(): Destination & { calls: string[] } {
+  function recordingDestination(): ConnectorDestination & { calls: string[] } {
     const calls: string[] = [];
     return {
-      name: 'recording',
+      commitIsIdempotent: true,
       calls,
       prepareUpload: async () => ({ uploadId: `upload-${calls.length}`, uploadUrl: 'http://127.0.0.1:1/upload' }),
       transfer: async (upload) => {
         calls.push(`transfer ${upload.uploadId}`);
       },
-      commit: async (_target, request): Promise<CommittedVersion> => {
-        calls.push(`commit ${request.uploadId}`);
-        return { documentId: 'doc-1', versionId: `version-of-${request.uploadId}` };
+      commit: async (_plan, uploadId): Promise<CommittedVersion> => {
+        calls.push(`commit ${uploadId}`);
+        return { connector: 'ibinder', ids: { documentId: 'doc-1', versionId: `version-of-${uploadId}` } };
       },
     };
   }
 
-  function depsWith(destination: Destination, ledger: InMemoryIngestLedger): IngestDependencies {
-    return { ...makeDeps({ client: new FakeIBinderClient() }), destination, ledger };
+  function depsWith(destination: ConnectorDestination, ledger: InMemoryIngestLedger): IngestDependencies {
+    return { ...withIBinderDestination(makeDeps({ client: new FakeIBinderClient() }), () => destination), ledger };
   }
 
+  /** The destination the flow calls: the wrapped one of the iBinder connector. */
+  const destinationOf = (deps: IngestDependencies): ConnectorDestination => ibinderConnectorOf(deps).destination;
+
   /** The recording destination never reads the body. */
-  const unreadBody = { contentLength: 1 } as unknown as Parameters<Destination['transfer']>[1];
+  const unreadBody = { contentLength: 1 } as unknown as Parameters<ConnectorDestination['transfer']>[1];
 
   it('crashes after the commit, before the ledger: the version exists, and the dead claim can write nothing more', async () => {
     const destination = recordingDestination();
@@ -93,14 +101,14 @@ describe('crash points', () => {
     const claim = await deps.ledger.claim(ref, 'message-1');
     if (claim.outcome !== 'claimed') throw new Error(`expected a claim, got ${claim.outcome}`);
     await deps.ledger.recordUpload(ref, claim.lease, 'upload-1', plan);
-    await deps.destination.transfer({ uploadId: 'upload-1', uploadUrl: 'http://127.0.0.1:1/upload' }, unreadBody);
+    await destinationOf(deps).transfer({ uploadId: 'upload-1', uploadUrl: 'http://127.0.0.1:1/upload' }, unreadBody, plan);
     await deps.ledger.markTransferred(ref, claim.lease, 'upload-1');
-    await expect(deps.destination.commit(target, { fileName: 'a.pdf', uploadId: 'upload-1', metadata: [] })).rejects.toThrow(
-      SimulatedCrash,
-    );
+    await expect(destinationOf(deps).commit(plan, 'upload-1', marker)).rejects.toThrow(SimulatedCrash);
     expect(destination.calls).toEqual(['transfer upload-1', 'commit upload-1']);
 
-    const afterCrash = deps.ledger.markCommitted(ref, claim.lease, { documentId: 'doc-1', documentVersionId: 'version-of-upload-1' });
+    const afterCrash = deps.ledger.markCommitted(ref, claim.lease, {
+      version: { connector: 'ibinder', ids: { documentId: 'doc-1', versionId: 'version-of-upload-1' } },
+    });
     await expect(afterCrash).rejects.toMatchObject({ name: 'SimulatedCrash', afterCrash: true });
     expect((await ledger.get(ref))?.state).toBe('claimed');
     expect(crashes.counts()).toMatchObject({ total: 1, byPoint: { 'after-commit': 1 }, refusedAfterCrash: 1 });
@@ -108,8 +116,8 @@ describe('crash points', () => {
     // The redelivery claims again and its ledger writes go through: the dead claim's refusal is not the object's.
     const redelivery = await deps.ledger.claim(ref, 'message-1');
     if (redelivery.outcome !== 'claimed') throw new Error(`expected a claim, got ${redelivery.outcome}`);
-    const committed = await destination.commit(target, { fileName: 'a.pdf', uploadId: 'upload-1', metadata: [] });
-    await deps.ledger.markCommitted(ref, redelivery.lease, { documentId: committed.documentId, documentVersionId: committed.versionId });
+    const committed = await destination.commit(plan, 'upload-1', marker);
+    await deps.ledger.markCommitted(ref, redelivery.lease, { version: committed });
     expect((await ledger.get(ref))?.state).toBe('committed');
   });
 
@@ -123,7 +131,7 @@ describe('crash points', () => {
     if (claim.outcome !== 'claimed') throw new Error(`expected a claim, got ${claim.outcome}`);
     await deps.ledger.recordUpload(ref, claim.lease, 'upload-1', plan);
     await expect(
-      deps.destination.transfer({ uploadId: 'upload-1', uploadUrl: 'http://127.0.0.1:1/upload' }, unreadBody),
+      destinationOf(deps).transfer({ uploadId: 'upload-1', uploadUrl: 'http://127.0.0.1:1/upload' }, unreadBody, plan),
     ).rejects.toMatchObject({
       point: 'after-put',
     });
@@ -168,9 +176,9 @@ describe('crash points', () => {
     const claim = await deps.ledger.claim(ref, 'message-1');
     if (claim.outcome !== 'claimed') throw new Error(`expected a claim, got ${claim.outcome}`);
     await deps.ledger.recordUpload(ref, claim.lease, 'upload-1', plan);
-    await deps.destination.transfer({ uploadId: 'upload-1', uploadUrl: 'http://127.0.0.1:1/upload' }, unreadBody);
+    await destinationOf(deps).transfer({ uploadId: 'upload-1', uploadUrl: 'http://127.0.0.1:1/upload' }, unreadBody, plan);
     await deps.ledger.markTransferred(ref, claim.lease, 'upload-1');
-    await deps.destination.commit(target, { fileName: 'a.pdf', uploadId: 'upload-1', metadata: [] });
+    await destinationOf(deps).commit(plan, 'upload-1', marker);
     expect(crashes.counts().total).toBe(0);
   });
 });
@@ -251,23 +259,20 @@ describe('drill outcome', () => {
 
       const goodVersion = state.addDocument({ binderId, folderId, fileName: 'good.pdf', content: 'bytes of good.pdf', metadata }).version;
       await ledger.markCommitted(refOf(good), await claimed(good), {
-        documentId: goodVersion.documentId,
-        documentVersionId: goodVersion.id,
+        version: { connector: 'ibinder', ids: { documentId: goodVersion.documentId, versionId: goodVersion.id } },
       });
       const twiceFirst = state.addDocument({ binderId, folderId, fileName: 'twice.pdf', content: 'bytes of twice.pdf', metadata }).version;
       state.addVersion(twiceFirst.documentId, { content: 'bytes of twice.pdf' });
       await ledger.markCommitted(refOf(twice), await claimed(twice), {
-        documentId: twiceFirst.documentId,
-        documentVersionId: twiceFirst.id,
+        version: { connector: 'ibinder', ids: { documentId: twiceFirst.documentId, versionId: twiceFirst.id } },
       });
       await claimed(lost);
       await ledger.markRejected(refOf(rejected), await claimed(rejected), [
-        { code: 'ibinder', field: 'ibinder', message: 'refused', fix: 'none' },
+        { code: 'refused', field: 'ibinder', message: 'refused', fix: 'none' },
       ]);
       state.addDocument({ binderId, folderId, fileName: 'altered.pdf', content: 'other bytes', metadata });
       await ledger.markCommitted(refOf(altered), await claimed(altered), {
-        documentId: 'another-document',
-        documentVersionId: 'another-version',
+        version: { connector: 'ibinder', ids: { documentId: 'another-document', versionId: 'another-version' } },
       });
       state.addDocument({ binderId, folderId, fileName: 'stray.pdf', content: 'no file of the drill', metadata });
 

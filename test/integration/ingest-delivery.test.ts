@@ -7,7 +7,8 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { IngestDependencies } from '../../functions/ingest/types.js';
-import type { Destination } from '../../shared/connectors/ibinder/destination-types.js';
+import { type Destination, IBinderDestination } from '../../shared/connectors/ibinder/index.js';
+import { ibinderConnectorOf, withDestination as overDestination } from '../helpers/ingest-factories.js';
 import type { LedgerEntry } from '../../shared/ledger/types.js';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
 import {
@@ -43,7 +44,7 @@ beforeEach(async () => {
 /** Dependencies whose destination is wrapped, for crashes the emulator cannot fake. */
 function withDestination(wrap: (real: Destination) => Partial<Destination>): IngestDependencies {
   const deps = stack.createIngestDeps();
-  const real = deps.destination;
+  const real: Destination = new IBinderDestination(ibinderConnectorOf(deps).client);
   const wrapped: Destination = {
     name: real.name,
     prepareUpload: () => real.prepareUpload(),
@@ -51,7 +52,7 @@ function withDestination(wrap: (real: Destination) => Partial<Destination>): Ing
     commit: (target, request) => real.commit(target, request),
     ...wrap(real),
   };
-  return { ...deps, destination: wrapped };
+  return overDestination(deps, wrapped);
 }
 
 function messageIdFor(key: string): string {
@@ -68,7 +69,11 @@ async function expectCommittedOnce(key: string, versionId: string | undefined, b
   if (!version) throw new Error('unreachable');
   expect(await stack.services.emulator.state.versionContent(version.id)).toEqual({ sha256: sha256Hex(bytes), size: bytes.length });
   const entry = await ledgerEntry(stack, key, versionId);
-  expect(entry).toMatchObject({ state: 'committed', documentVersionId: version.id, documentId: version.documentId });
+  expect(entry).toMatchObject({
+    state: 'committed',
+    connector: 'ibinder',
+    versionIds: { versionId: version.id, documentId: version.documentId },
+  });
   // Disposition `delete`: the inbox version is gone, and nothing was rejected.
   expect(await readObject(stack, key, versionId)).toBeUndefined();
   expect((await readRejection(stack, key)).copy).toBeUndefined();
@@ -123,7 +128,7 @@ describe('ingest delivery on the local stack', () => {
     expect(emulator.calls.count(ROUTE.presign)).toBe(1);
     expect(emulator.calls.count(ROUTE.commit, 200)).toBe(1);
     const uploadId = between?.state === 'claimed' ? between.uploadId : undefined;
-    expect(emulator.state.getVersion(entry.state === 'committed' ? entry.documentVersionId : '')?.uploadId).toBe(uploadId);
+    expect(emulator.state.getVersion(entry.state === 'committed' ? (entry.versionIds.versionId ?? '') : '')?.uploadId).toBe(uploadId);
   });
 
   it('makes no second version when the consumer crashed after the commit but before the ledger recorded it', async () => {
@@ -146,7 +151,7 @@ describe('ingest delivery on the local stack', () => {
     // The commit is idempotent by uploadId: the resumed commit answered with the same version.
     expect(committedVersionIds).toHaveLength(2);
     expect(new Set(committedVersionIds).size).toBe(1);
-    expect(entry).toMatchObject({ documentVersionId: committedVersionIds[0] });
+    expect(entry).toMatchObject({ versionIds: { versionId: committedVersionIds[0] } });
     expect(stack.services.emulator.calls.count(ROUTE.storagePut)).toBe(1);
     expect(stack.services.emulator.calls.count(ROUTE.commit, 200)).toBe(2);
   });
@@ -178,7 +183,7 @@ describe('ingest delivery on the local stack', () => {
     expect(report.invocations.map((i) => i.failedMessageIds)).toEqual([[messageIdFor(key)], []]);
     const entry = await expectCommittedOnce(key, versionId, bytes, fileName);
     expect(onlyDocumentNamed(stack, fileName).document.folderId).toBe(HARBOUR.folders.architectureDrawings);
-    expect(entry).toMatchObject({ folderId: HARBOUR.folders.architectureDrawings, binderId: HARBOUR.binderId });
+    expect(entry).toMatchObject({ target: { folderId: HARBOUR.folders.architectureDrawings, binderId: HARBOUR.binderId } });
     expect(committedTo).toEqual([HARBOUR.folders.architectureDrawings, HARBOUR.folders.architectureDrawings]);
     const { calls } = stack.services.emulator;
     expect(calls.count(ROUTE.storagePut)).toBe(1);
@@ -397,7 +402,7 @@ describe('ingest delivery on the local stack', () => {
     expect(document.folderId).toBe(HARBOUR.folders.structuralCalculations);
     expect(versions).toHaveLength(1);
     expect(await stack.services.emulator.state.versionContent(versions[0]?.id ?? '')).toEqual(expected);
-    expect(await ledgerEntry(stack, key, put.VersionId)).toMatchObject({ state: 'committed', documentVersionId: versions[0]?.id });
+    expect(await ledgerEntry(stack, key, put.VersionId)).toMatchObject({ state: 'committed', versionIds: { versionId: versions[0]?.id } });
   });
 });
 

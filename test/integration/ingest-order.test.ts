@@ -13,7 +13,8 @@ import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
 import { LedgerConflictError } from '../../shared/ledger/types.js';
 import { processObjectRecord } from '../../functions/ingest/process-record.js';
 import { parseS3EventMessage, type S3ObjectEvent } from '../../shared/s3/event.js';
-import type { Destination } from '../../shared/connectors/ibinder/destination-types.js';
+import { type Destination, IBinderDestination } from '../../shared/connectors/ibinder/index.js';
+import { ibinderConnectorOf, withDestination as overDestination } from '../helpers/ingest-factories.js';
 import type { LocalS3 } from '../../local/local-s3.js';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
 import {
@@ -296,7 +297,7 @@ describe('an unversioned inbox on a local S3 server', () => {
   function depsFor(wrapCommit?: (commit: () => Promise<void>) => Promise<void>) {
     const deps = { ...stack.createIngestDeps(), s3: s3.client, inboxBucket: bucket };
     if (!wrapCommit) return deps;
-    const real = deps.destination;
+    const real: Destination = new IBinderDestination(ibinderConnectorOf(deps).client);
     const destination: Destination = {
       name: real.name,
       prepareUpload: () => real.prepareUpload(),
@@ -310,7 +311,7 @@ describe('an unversioned inbox on a local S3 server', () => {
         return version;
       },
     };
-    return { ...deps, destination };
+    return overDestination(deps, destination);
   }
 
   it('ingests a second upload of a key as a new version, not as a duplicate', async () => {

@@ -110,7 +110,7 @@ describe('ingest rejections on the local stack', () => {
         message: expect.stringMatching(/binder "NOSUCHBIN" does not exist.*404/),
       }),
     ]);
-    expect(report.ibinder).toMatchObject({ status: 404 });
+    expect(report.refusal).toMatchObject({ connector: 'ibinder', status: 404 });
     expect(report.howToRetry).toContain('ibinder:binder');
   });
 
@@ -124,7 +124,7 @@ describe('ingest rejections on the local stack', () => {
     expect(problems).toEqual([
       expect.objectContaining({ code: 'target', field: 'ibinder:binder', message: expect.stringContaining('NOSUCHBIN') }),
     ]);
-    expect(report.ibinder).toMatchObject({ status: 404 });
+    expect(report.refusal).toMatchObject({ connector: 'ibinder', status: 404 });
     // No target resolved: the folder is looked for in the binder before any byte moves, and the binder is not there.
     expect(report.target).toBeUndefined();
   });

@@ -83,7 +83,11 @@ describe('ingest routing and disposition on the local stack', () => {
       sha256: sha256Hex(bytes),
       size: bytes.length,
     });
-    expect(await ledgerEntry(stack, key, versionId)).toMatchObject({ state: 'committed', objectKey: key, documentId: document.id });
+    expect(await ledgerEntry(stack, key, versionId)).toMatchObject({
+      state: 'committed',
+      objectKey: key,
+      versionIds: { documentId: document.id },
+    });
     expect(await readObject(stack, key, versionId)).toBeUndefined();
   });
 
@@ -121,8 +125,7 @@ describe('ingest routing and disposition on the local stack', () => {
     expect(metadataOf(versions[0])).toEqual({ discipline: 'GEO' });
     expect(await ledgerEntry(stack, key, versionId)).toMatchObject({
       state: 'committed',
-      binderId: RIVERSIDE.binderId,
-      folderId: RIVERSIDE.folders.siteInspections,
+      target: { binderId: RIVERSIDE.binderId, folderId: RIVERSIDE.folders.siteInspections },
     });
   });
 
@@ -220,7 +223,7 @@ describe('ingest routing and disposition on the local stack', () => {
     expect(kept?.tags).toEqual(expectedTags);
     expect(await ledgerEntry(stack, key, versionId)).toMatchObject({
       state: 'committed',
-      documentVersionId: version?.id,
+      versionIds: { versionId: version?.id },
       versionLabel: 'P1',
     });
 

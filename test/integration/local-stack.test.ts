@@ -656,11 +656,11 @@ describe('the local stack end to end', () => {
       const entry = await ledger.get({ bucket: services.inboxBucket, key, versionId });
       expect(entry?.state).toBe('committed');
       if (entry?.state !== 'committed') return;
-      const version = services.emulator.state.getVersion(entry.documentVersionId);
+      const version = services.emulator.state.getVersion(entry.versionIds.versionId ?? '');
       expect(version?.version).toBe('B');
-      const stored = await services.emulator.state.versionContent(entry.documentVersionId);
+      const stored = await services.emulator.state.versionContent(entry.versionIds.versionId ?? '');
       expect(stored).toEqual({ sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length });
-      expect(services.emulator.state.getDocument(entry.documentId)).toMatchObject({
+      expect(services.emulator.state.getDocument(entry.versionIds.documentId ?? '')).toMatchObject({
         fileName: 'Plan 1. etasje – rev ø.pdf',
         folderId: DEFAULT_SEED_IDS.harbourOffice.folders.floorPlans,
       });
@@ -673,7 +673,7 @@ describe('the local stack end to end', () => {
       stack.queue.send(stack.notifications.lastFor(key)?.body ?? '');
       const again = await stack.drainIngest();
       expect(again.invocations.map((i) => i.failedMessageIds)).toEqual([[]]);
-      expect(services.emulator.state.listVersions(entry.documentId)).toHaveLength(1);
+      expect(services.emulator.state.listVersions(entry.versionIds.documentId ?? '')).toHaveLength(1);
       expect(stack.metrics.ingested).toBe(1);
     } finally {
       await stack.stop();

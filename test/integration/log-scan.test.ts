@@ -172,7 +172,7 @@ describe('captured logs of a full run', () => {
     expect(issuedTokens.length).toBeGreaterThanOrEqual(3);
     expect(lines.some((l) => l.message === 'download link expired; asking for a new one')).toBe(true);
     expect(lines.filter((l) => l.message === 'file rejected: moved to the rejected prefix with an error report')).toHaveLength(2);
-    expect(lines.filter((l) => l.message === 'file ingested as a new document version')).toHaveLength(2);
+    expect(lines.filter((l) => l.message === 'file ingested as a new version')).toHaveLength(2);
     expect(lines.filter((l) => l.message === 'version exported').length).toBeGreaterThan(0);
   });
 
@@ -214,13 +214,14 @@ describe('captured logs of a full run', () => {
         messageId: expect.any(String),
       });
     }
-    const ingested = story.find((l) => l.message === 'file ingested as a new document version');
+    const ingested = story.find((l) => l.message === 'file ingested as a new version');
     expect(ingested).toMatchObject({
       binderId: HARBOUR.binderId,
       folderId: HARBOUR.folders.architectureDrawings,
       uploadId: expect.any(String),
+      connector: 'ibinder',
       documentId: expect.any(String),
-      documentVersionId: expect.any(String),
+      versionId: expect.any(String),
     });
   });
 
@@ -241,8 +242,9 @@ describe('captured logs of a full run', () => {
     expect(rejection).toMatchObject({
       key: KEYS.refusedByIbinder,
       binderId: HARBOUR.binderId,
-      reason: 'ibinder',
-      traceId: expect.any(String),
+      reason: 'refused',
+      connector: 'ibinder',
+      requestId: expect.any(String),
     });
   });
 
@@ -271,7 +273,7 @@ describe('metrics of the same run', () => {
     expect(sumOf(points, METRIC.filesIngested, ingest)).toBe(2);
     expect(sumOf(points, METRIC.filesRejected, ingest)).toBe(2);
     expect(sumOf(points, METRIC.filesRejected, { ...ingest, reason: 'metadata' })).toBe(1);
-    expect(sumOf(points, METRIC.filesRejected, { ...ingest, reason: 'ibinder' })).toBe(1);
+    expect(sumOf(points, METRIC.filesRejected, { ...ingest, reason: 'refused' })).toBe(1);
     expect(sumOf(points, METRIC.rateLimited, ingest)).toBe(1);
     expect(sumOf(points, METRIC.apiCalls, ingest)).toBeGreaterThan(5);
     expect(sumOf(points, METRIC.apiClientErrors, ingest)).toBeGreaterThanOrEqual(3);

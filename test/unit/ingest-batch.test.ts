@@ -141,7 +141,7 @@ describe('processBatch', () => {
     client.failNext('commitUpload', apiError(400, { title: 'bad' }), apiError(429, { title: 'slow down' }));
     const result = await processBatch(sqsEvent(first, second), lambdaClock(), deps);
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'msg-1' }]);
-    expect(deps.metrics.rejected).toEqual(['ibinder']);
+    expect(deps.metrics.rejected).toEqual(['refused']);
   });
 
   it('runs every record under the invocation deadline, shared by concurrent records', async () => {

@@ -134,7 +134,12 @@ describe('processObjectRecord: happy path', () => {
     ]);
 
     expect(deps.ledger.changes(REF)).toEqual(['claimed', 'upload', 'transferred', 'committed']);
-    expect(await deps.ledger.get(REF)).toMatchObject({ state: 'committed', binderId: BINDER_ID, folderId: 'f-struct', versionLabel: 'B' });
+    expect(await deps.ledger.get(REF)).toMatchObject({
+      state: 'committed',
+      connector: 'ibinder',
+      target: { binderId: BINDER_ID, folderId: 'f-struct' },
+      versionLabel: 'B',
+    });
     expect(s3Writes()).toEqual(['DeleteObjectCommand']);
     expect(s3.commandCalls(DeleteObjectCommand)[0]?.args[0].input).toEqual({ Bucket: BUCKET, Key: KEY, VersionId: VERSION });
     expect(deps.metrics.ingested).toEqual([{ bytes: CONTENT.length, uploadDurationMs: expect.any(Number) }]);
@@ -150,8 +155,8 @@ describe('processObjectRecord: happy path', () => {
     expect(input).toMatchObject({ Bucket: BUCKET, Key: KEY, VersionId: VERSION });
     expect(input?.Tagging?.TagSet).toEqual([
       ...TAGS,
-      { Key: 'ingested:document-id', Value: outcome.documentId },
-      { Key: 'ingested:version-id', Value: outcome.documentVersionId },
+      { Key: 'ingested:document-id', Value: outcome.version.ids.documentId },
+      { Key: 'ingested:version-id', Value: outcome.version.ids.versionId },
       { Key: 'ingested:status', Value: 'committed' },
       { Key: 'ingested:connector', Value: 'ibinder' },
     ]);
@@ -211,7 +216,13 @@ describe('processObjectRecord: exactly once', () => {
   it('resumes after a crash between PUT and commit: commits the stored uploadId without a new PUT', async () => {
     setup();
     client.seedTransferredUpload('upload-stored');
-    seedClaim({ owner: 'msg-crashed', leaseExpiresAt: NOW.getTime() - 1, uploadId: 'upload-stored', transferred: true });
+    seedClaim({
+      owner: 'msg-crashed',
+      leaseExpiresAt: NOW.getTime() - 1,
+      uploadId: 'upload-stored',
+      transferred: true,
+      commitPlan: STORED_PLAN,
+    });
     const outcome = await processObjectRecord(event(), 'msg-2', deps);
     expect(outcome).toMatchObject({ status: 'committed', resumed: true });
     expect(client.callCount('createPresignedUpload')).toBe(0);
@@ -233,7 +244,13 @@ describe('processObjectRecord: exactly once', () => {
 
   it('uploads again when a stored upload can no longer be committed', async () => {
     setup();
-    seedClaim({ owner: 'msg-0', leaseExpiresAt: NOW.getTime() - 1, uploadId: 'upload-expired', transferred: true });
+    seedClaim({
+      owner: 'msg-0',
+      leaseExpiresAt: NOW.getTime() - 1,
+      uploadId: 'upload-expired',
+      transferred: true,
+      commitPlan: STORED_PLAN,
+    });
     const outcome = await processObjectRecord(event(), 'msg-2', deps);
     expect(outcome).toMatchObject({ status: 'committed', resumed: true });
     expect(client.callCount('putPresigned')).toBe(1);
@@ -254,7 +271,7 @@ describe('processObjectRecord: exactly once', () => {
 class PlanKeepingLedger extends InMemoryIngestLedger {
   readonly recordedPlans: (CommitPlan | undefined)[] = [];
 
-  override async recordUpload(ref: ObjectRef, lease: ClaimLease, uploadId: string, plan?: CommitPlan): Promise<void> {
+  override async recordUpload(ref: ObjectRef, lease: ClaimLease, uploadId: string, plan: CommitPlan): Promise<void> {
     await super.recordUpload(ref, lease, uploadId, plan);
     this.recordedPlans.push(plan);
   }
@@ -263,12 +280,12 @@ class PlanKeepingLedger extends InMemoryIngestLedger {
 const RETAGGED: S3Tag[] = TAGS.map((t) => (t.Key === 'ibinder:folder-path' ? { ...t, Value: 'Drawings/Architecture' } : t));
 
 const STORED_PLAN: CommitPlan = {
-  binderId: BINDER_ID,
-  folderId: 'f-struct',
-  folderPath: 'Drawings/Structural',
+  connector: 'ibinder',
   fileName: 'Site plan Årsta.pdf',
+  target: { binderId: BINDER_ID, folderId: 'f-struct' },
+  labels: { folderPath: 'Drawings/Structural' },
   version: 'B',
-  metadata: [{ metadataElementId: 'discipline', value: 'd-struct' }],
+  metadata: [{ id: 'discipline', value: 'd-struct' }],
 };
 
 describe('processObjectRecord: resume after the tags changed', () => {
@@ -354,7 +371,7 @@ describe('processObjectRecord: resume after the tags changed', () => {
     // One document, in the folder first resolved; the ledger names it.
     expect(client.commits).toHaveLength(1);
     expect(client.commits[0]).toMatchObject({ folderId: 'f-struct' });
-    expect(await ledger.get(REF)).toMatchObject({ state: 'committed', folderId: 'f-struct', binderId: BINDER_ID });
+    expect(await ledger.get(REF)).toMatchObject({ state: 'committed', target: { folderId: 'f-struct', binderId: BINDER_ID } });
     const lines = written
       .join('')
       .split('\n')
@@ -364,26 +381,6 @@ describe('processObjectRecord: resume after the tags changed', () => {
       .map((line) => JSON.parse(line) as Record<string, unknown>)
       .find((l) => String(l.message).includes('resuming with the stored commit plan'));
     expect(resuming).toMatchObject({ level: 'INFO', storedPlan: { folderId: 'f-struct', folderPath: 'Drawings/Structural' } });
-  });
-
-  it('commits a resumed entry written before plans were stored with the current tags', async () => {
-    setupResume({ crashAfterFirstCommit: false });
-    client.seedTransferredUpload('upload-stored');
-    ledger.seed(REF, {
-      state: 'claimed',
-      owner: 'msg-crashed',
-      leaseExpiresAt: NOW.getTime() - 1,
-      attempts: 1,
-      claimedAt: '2025-01-15T08:40:00.000Z',
-      uploadId: 'upload-stored',
-      transferred: true,
-    });
-    retag(RETAGGED);
-    const outcome = await processObjectRecord(event(), 'msg-2', deps);
-    expect(outcome).toMatchObject({ status: 'committed', resumed: true });
-    expect(client.callCount('putPresigned')).toBe(0);
-    expect(commitTargets).toEqual([{ folderId: 'f-arch', fileName: 'Site plan Årsta.pdf', uploadId: 'upload-stored' }]);
-    expect(await ledger.get(REF)).toMatchObject({ state: 'committed', folderId: 'f-arch' });
   });
 
   it("uploads again with the current plan only when the stored plan's commit is refused (the upload expired)", async () => {
@@ -407,8 +404,10 @@ describe('processObjectRecord: resume after the tags changed', () => {
       { folderId: 'f-struct', fileName: 'Site plan Årsta.pdf', uploadId: 'upload-expired' },
       { folderId: 'f-arch', fileName: 'Site plan Årsta.pdf', uploadId: fresh },
     ]);
-    expect(ledger.recordedPlans).toEqual([{ ...STORED_PLAN, folderId: 'f-arch', folderPath: 'Drawings/Architecture' }]);
-    expect(await ledger.get(REF)).toMatchObject({ state: 'committed', folderId: 'f-arch' });
+    expect(ledger.recordedPlans).toEqual([
+      { ...STORED_PLAN, target: { binderId: BINDER_ID, folderId: 'f-arch' }, labels: { folderPath: 'Drawings/Architecture' } },
+    ]);
+    expect(await ledger.get(REF)).toMatchObject({ state: 'committed', target: { folderId: 'f-arch' } });
   });
 });
 
@@ -443,12 +442,13 @@ describe('processObjectRecord: permanent failures', () => {
       object: { bucket: BUCKET, key: KEY, versionId: VERSION, size: CONTENT.length },
       rejectedAt: NOW.toISOString(),
       environment: 'test',
+      connector: 'ibinder',
       target: { binderId: BINDER_ID, folderId: 'f-struct', folderPath: 'Drawings/Structural' },
-      ibinder: { status: 400, title: 'One or more validation errors occurred.', traceId: '00-abc-01' },
+      refusal: { connector: 'ibinder', status: 400, title: 'One or more validation errors occurred.', requestId: '00-abc-01' },
     });
     expect(report.problems).toEqual([
       expect.objectContaining({
-        code: 'ibinder',
+        code: 'refused',
         field: 'ibinder:fileName',
         message: expect.stringContaining('The file type is not allowed.'),
       }),
@@ -456,7 +456,7 @@ describe('processObjectRecord: permanent failures', () => {
     expect(report.howToRetry).toContain(`s3://${BUCKET}/inbox/Site plan Årsta.pdf`);
     expect(s3.commandCalls(DeleteObjectCommand)[0]?.args[0].input).toEqual({ Bucket: BUCKET, Key: KEY, VersionId: VERSION });
     expect(await deps.ledger.get(REF)).toMatchObject({ state: 'rejected', rejectedKey: 'rejected/Site plan Årsta.pdf' });
-    expect(deps.metrics.rejected).toEqual(['ibinder']);
+    expect(deps.metrics.rejected).toEqual(['refused']);
   });
 
   it('rejects validation problems under its claim, before uploading, listing all of them', async () => {
@@ -506,7 +506,7 @@ describe('processObjectRecord: permanent failures', () => {
     expect(outcome.status).toBe('rejected');
     const report = writtenReport();
     expect(report.problems.map((p) => p.field)).toEqual(['ibinder:binder', 'ibinder:filename']);
-    expect(report.ibinder).toMatchObject({ status: 404, traceId: 'trace-unknown-binder' });
+    expect(report.refusal).toMatchObject({ connector: 'ibinder', status: 404, requestId: 'trace-unknown-binder' });
   });
 
   it('rejects an unknown binder given with a folder id (found when looking for the folder in it)', async () => {
@@ -669,7 +669,7 @@ describe('processObjectRecord: one message delivered twice at once (claim tokens
     expect(client.allVersions()).toHaveLength(1);
     expect(await ledger.get(REF)).toMatchObject({
       state: 'committed',
-      documentVersionId: b.status === 'committed' ? b.documentVersionId : 'none',
+      versionIds: { versionId: b.status === 'committed' ? b.version.ids.versionId : 'none' },
     });
   });
 
@@ -684,16 +684,20 @@ describe('processObjectRecord: one message delivered twice at once (claim tokens
     await ledger.recordUpload(REF, current.lease, 'up-new', STORED_PLAN);
     await expect(ledger.markTransferred(REF, old.lease, 'up-new')).rejects.toBeInstanceOf(LedgerConflictError);
     await expect(ledger.markRejected(REF, old.lease, [])).rejects.toBeInstanceOf(LedgerConflictError);
-    await expect(ledger.markCommitted(REF, old.lease, { documentId: 'd', documentVersionId: 'v-old' })).rejects.toBeInstanceOf(
-      LedgerConflictError,
-    );
+    await expect(
+      ledger.markCommitted(REF, old.lease, { version: { connector: 'ibinder', ids: { documentId: 'd', versionId: 'v-old' } } }),
+    ).rejects.toBeInstanceOf(LedgerConflictError);
     await ledger.markTransferred(REF, current.lease, 'up-new');
-    await ledger.markCommitted(REF, current.lease, { documentId: 'd', documentVersionId: 'v-new' });
+    await ledger.markCommitted(REF, current.lease, { version: { connector: 'ibinder', ids: { documentId: 'd', versionId: 'v-new' } } });
     // A late commit of the same version is success; of another version, a conflict naming the recorded one.
-    await expect(ledger.markCommitted(REF, old.lease, { documentId: 'd', documentVersionId: 'v-new' })).resolves.toBeUndefined();
-    const late = await ledger.markCommitted(REF, old.lease, { documentId: 'd', documentVersionId: 'v-old' }).catch((e: unknown) => e);
+    await expect(
+      ledger.markCommitted(REF, old.lease, { version: { connector: 'ibinder', ids: { documentId: 'd', versionId: 'v-new' } } }),
+    ).resolves.toBeUndefined();
+    const late = await ledger
+      .markCommitted(REF, old.lease, { version: { connector: 'ibinder', ids: { documentId: 'd', versionId: 'v-old' } } })
+      .catch((e: unknown) => e);
     expect(late).toBeInstanceOf(LedgerConflictError);
-    expect((late as LedgerConflictError).current).toMatchObject({ state: 'committed', documentVersionId: 'v-new' });
+    expect((late as LedgerConflictError).current).toMatchObject({ state: 'committed', versionIds: { versionId: 'v-new' } });
   });
 });
 
@@ -737,7 +741,9 @@ describe('processObjectRecord: an accepted file is never rejected later', () => 
     s3.reset();
     serveInboxObject(s3, { key: KEY, versionId: VERSION, content: CONTENT, tags: INVALID });
     // The redelivery runs in a fresh container: no folder or schema cached from the first run.
-    deps = { ...makeDeps({ client, ledger: deps.ledger, now: () => NOW }), destination: deps.destination };
+    const crashing = deps.destination;
+    deps = makeDeps({ client, ledger: deps.ledger, now: () => NOW });
+    deps.destination = crashing;
     const outcome = await processObjectRecord(event(), 'msg-1', deps);
 
     expect(outcome).toMatchObject({ status: 'committed', resumed: true });
@@ -749,7 +755,7 @@ describe('processObjectRecord: an accepted file is never rejected later', () => 
     // The current tags are assessed before the claim (the ledger is no longer read first), but
     // the stored plan the claim returns decides: one document, where it was first committed.
     expect(client.commits.every((c) => c.folderId === 'f-struct')).toBe(true);
-    expect(await deps.ledger.get(REF)).toMatchObject({ state: 'committed', folderId: 'f-struct' });
+    expect(await deps.ledger.get(REF)).toMatchObject({ state: 'committed', target: { folderId: 'f-struct' } });
   });
 
   it('writes nothing to rejected/ while another consumer holds a live claim on the object', async () => {

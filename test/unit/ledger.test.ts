@@ -11,12 +11,12 @@ const REF: ObjectRef = { bucket: 'inbox-bucket', key: 'inbox/a b.pdf', versionId
 const PK = 'inbox-bucket/inbox/a b.pdf#v1';
 
 const PLAN: CommitPlan = {
-  binderId: 'B',
-  folderId: 'F',
-  folderPath: 'Drawings/Structural',
+  connector: 'ibinder',
   fileName: 'a b.pdf',
+  target: { binderId: 'B', folderId: 'F' },
+  labels: { folderPath: 'Drawings/Structural' },
   version: undefined,
-  metadata: [{ metadataElementId: 'discipline', value: 'd-struct' }],
+  metadata: [{ id: 'discipline', value: 'd-struct' }],
 };
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -100,10 +100,19 @@ describe('IngestLedger.claim', () => {
   it('reports committed when the object was already ingested', async () => {
     ddb.on(UpdateCommand).rejects(conditionFailed());
     ddb.on(GetCommand).resolves({
-      Item: { ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' },
+      Item: {
+        ...base(),
+        state: 'committed',
+        committedAt: 'x',
+        connector: 'ibinder',
+        versionIds: { documentId: 'doc-1', versionId: 'ver-1' },
+      },
     });
     const result = await ledger().claim(REF, 'msg-1');
-    expect(result).toMatchObject({ outcome: 'committed', entry: { documentId: 'doc-1', documentVersionId: 'ver-1' } });
+    expect(result).toMatchObject({
+      outcome: 'committed',
+      entry: { connector: 'ibinder', versionIds: { documentId: 'doc-1', versionId: 'ver-1' } },
+    });
     expect(ddb.commandCalls(GetCommand)[0]?.args[0].input).toMatchObject({ Key: { pk: PK }, ConsistentRead: true });
   });
 
@@ -144,7 +153,7 @@ describe('IngestLedger claim tokens (one message delivered to two invocations at
     const l = ledger();
     await l.recordUpload(REF, LEASE, 'up-1', PLAN);
     await l.markTransferred(REF, LEASE, 'up-1');
-    await l.markCommitted(REF, LEASE, { documentId: 'd', documentVersionId: 'v' });
+    await l.markCommitted(REF, LEASE, { version: { connector: 'ibinder', ids: { documentId: 'd', versionId: 'v' } } });
     await l.markRejected(REF, LEASE, []);
     const [record, transferred, committed, rejected] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
     expect(record?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken');
@@ -168,7 +177,7 @@ describe('IngestLedger claim tokens (one message delivered to two invocations at
     ddb.on(UpdateCommand).rejects(conditionFailed());
     ddb.on(GetCommand).resolves({ Item: claimed('msg-1', NOW + 900_000, { claimToken: 'token-2' }) });
     const error = await ledger()
-      .recordUpload(REF, LEASE, 'up-late')
+      .recordUpload(REF, LEASE, 'up-late', PLAN)
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LedgerConflictError);
     expect((error as Error).message).toContain('another claim took the object over');
@@ -177,15 +186,21 @@ describe('IngestLedger claim tokens (one message delivered to two invocations at
 
   it('does not take a commit of another document version for success: a conflict naming both versions', async () => {
     ddb.on(UpdateCommand).rejects(conditionFailed());
-    ddb
-      .on(GetCommand)
-      .resolves({ Item: { ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' } });
+    ddb.on(GetCommand).resolves({
+      Item: {
+        ...base(),
+        state: 'committed',
+        committedAt: 'x',
+        connector: 'ibinder',
+        versionIds: { documentId: 'doc-1', versionId: 'ver-1' },
+      },
+    });
     const error = await ledger()
-      .markCommitted(REF, LEASE, { documentId: 'doc-1', documentVersionId: 'ver-2' })
+      .markCommitted(REF, LEASE, { version: { connector: 'ibinder', ids: { documentId: 'doc-1', versionId: 'ver-2' } } })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LedgerConflictError);
-    expect((error as Error).message).toMatch(/version ver-2.*version ver-1/);
-    expect((error as LedgerConflictError).current).toMatchObject({ state: 'committed', documentVersionId: 'ver-1' });
+    expect((error as Error).message).toMatch(/versionId=ver-2.*versionId=ver-1/);
+    expect((error as LedgerConflictError).current).toMatchObject({ state: 'committed', versionIds: { versionId: 'ver-1' } });
   });
 });
 
@@ -193,7 +208,7 @@ describe('IngestLedger state changes', () => {
   it("stores the upload id and the transferred flag only under the caller's claim", async () => {
     ddb.on(UpdateCommand).resolves({});
     const l = ledger();
-    await l.recordUpload(REF, LEASE, 'up-1');
+    await l.recordUpload(REF, LEASE, 'up-1', PLAN);
     await l.markTransferred(REF, LEASE, 'up-1');
     const [record, transferred] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
     expect(record?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken');
@@ -209,24 +224,42 @@ describe('IngestLedger state changes', () => {
     expect(transferred?.ExpressionAttributeValues).toMatchObject({ ':true': true, ':uploadId': 'up-1' });
   });
 
-  it('stores the commit plan with the upload id in the same conditional update, and removes a stale one when none is given', async () => {
+  it('stores the commit plan and its connector with the upload id in one conditional update, and drops an earlier commit mark', async () => {
     ddb.on(UpdateCommand).resolves({});
-    const l = ledger();
-    await l.recordUpload(REF, LEASE, 'up-1', PLAN);
-    await l.recordUpload(REF, LEASE, 'up-2');
-    const [withPlan, withoutPlan] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    await ledger().recordUpload(REF, LEASE, 'up-1', PLAN);
+    const [withPlan] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
     expect(withPlan?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken');
     expect(withPlan?.UpdateExpression).toContain('#commitPlan = :commitPlan');
+    expect(withPlan?.UpdateExpression).toMatch(/ REMOVE #commitStarted$/);
+    expect(withPlan?.ExpressionAttributeValues?.[':connector']).toBe('ibinder');
     // A map without undefined attributes (DynamoDB has no undefined), metadata as value ids.
     expect(withPlan?.ExpressionAttributeValues?.[':commitPlan']).toEqual({
-      binderId: 'B',
-      folderId: 'F',
-      folderPath: 'Drawings/Structural',
+      connector: 'ibinder',
       fileName: 'a b.pdf',
-      metadata: [{ metadataElementId: 'discipline', value: 'd-struct' }],
+      target: { binderId: 'B', folderId: 'F' },
+      labels: { folderPath: 'Drawings/Structural' },
+      metadata: [{ id: 'discipline', value: 'd-struct' }],
     });
-    expect(withoutPlan?.UpdateExpression).toMatch(/ REMOVE #commitPlan$/);
-    expect(withoutPlan?.ExpressionAttributeValues).not.toHaveProperty(':commitPlan');
+  });
+
+  it('marks a commit under way only for the transferred upload it names, with its context', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    await ledger().markCommitStarted(REF, LEASE, 'up-1', { versionCount: '3' });
+    const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input?.ConditionExpression).toBe(
+      '#state = :claimed AND #owner = :owner AND #claimToken = :claimToken AND #uploadId = :uploadId AND #transferred = :true',
+    );
+    expect(input?.ExpressionAttributeValues?.[':mark']).toEqual({
+      uploadId: 'up-1',
+      at: new Date(NOW).toISOString(),
+      context: { versionCount: '3' },
+    });
+    ddb.reset();
+    ddb.on(GetCommand).resolves({
+      Item: claimed('msg-1', NOW, { uploadId: 'up-1', transferred: true, commitPlan: PLAN, commitStarted: { uploadId: 'up-1', at: 'x' } }),
+    });
+    const entry = await ledger().get(REF);
+    expect(entry?.state === 'claimed' ? entry.commitStarted : undefined).toEqual({ uploadId: 'up-1', at: 'x' });
   });
 
   it('reads the stored commit plan back through its schema; entries without one have none', async () => {
@@ -236,13 +269,13 @@ describe('IngestLedger state changes', () => {
       .on(GetCommand)
       .resolvesOnce({ Item: claimed('msg-1', NOW, { uploadId: 'up-1', transferred: true, commitPlan: stored }) })
       .resolvesOnce({ Item: claimed('msg-1', NOW, { uploadId: 'up-1', transferred: true }) })
-      .resolvesOnce({ Item: claimed('msg-1', NOW, { uploadId: 'up-1', commitPlan: { binderId: 'B', fileName: 'a.pdf' } }) });
+      .resolvesOnce({ Item: claimed('msg-1', NOW, { uploadId: 'up-1', commitPlan: { target: { binderId: 'B' }, fileName: 'a.pdf' } }) });
     const l = ledger();
     const withPlan = await l.get(REF);
     expect(withPlan?.state === 'claimed' ? withPlan.commitPlan : 'not claimed').toEqual(PLAN);
     const old = await l.get(REF);
     expect(old?.state === 'claimed' ? old.commitPlan : 'not claimed').toBeUndefined();
-    await expect(l.get(REF)).rejects.toThrow(/not a valid ingest ledger entry: commitPlan\.folderId/);
+    await expect(l.get(REF)).rejects.toThrow(/not a valid ingest ledger entry: commitPlan\.connector/);
   });
 
   it('keeps the commit plan of a taken-over claim (claim never writes it)', async () => {
@@ -267,19 +300,17 @@ describe('IngestLedger state changes', () => {
   it('records the commit, removes the lease and keeps the ids', async () => {
     ddb.on(UpdateCommand).resolves({});
     await ledger().markCommitted(REF, LEASE, {
-      documentId: 'doc-1',
-      documentVersionId: 'ver-1',
-      versionLabel: 'A',
-      binderId: 'B',
-      folderId: 'F',
+      version: { connector: 'ibinder', ids: { documentId: 'doc-1', versionId: 'ver-1' }, versionLabel: 'A' },
+      target: { binderId: 'B', folderId: 'F' },
     });
     const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
     expect(input?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken');
     expect(input?.UpdateExpression).toContain('REMOVE #lease');
     expect(input?.ExpressionAttributeValues).toMatchObject({
       ':committed': 'committed',
-      ':documentId': 'doc-1',
-      ':documentVersionId': 'ver-1',
+      ':connector': 'ibinder',
+      ':versionIds': { documentId: 'doc-1', versionId: 'ver-1' },
+      ':target': { binderId: 'B', folderId: 'F' },
       ':versionLabel': 'A',
       ':ttl': Math.floor(NOW / 1000) + 90 * 86_400,
     });
@@ -287,17 +318,33 @@ describe('IngestLedger state changes', () => {
 
   it('treats a commit already recorded by another consumer as success', async () => {
     ddb.on(UpdateCommand).rejects(conditionFailed());
-    ddb
-      .on(GetCommand)
-      .resolves({ Item: { ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' } });
-    await expect(ledger().markCommitted(REF, LEASE, { documentId: 'doc-1', documentVersionId: 'ver-1' })).resolves.toBeUndefined();
+    ddb.on(GetCommand).resolves({
+      Item: {
+        ...base(),
+        state: 'committed',
+        committedAt: 'x',
+        connector: 'ibinder',
+        versionIds: { documentId: 'doc-1', versionId: 'ver-1' },
+      },
+    });
+    await expect(
+      ledger().markCommitted(REF, LEASE, { version: { connector: 'ibinder', ids: { documentId: 'doc-1', versionId: 'ver-1' } } }),
+    ).resolves.toBeUndefined();
   });
 
   it("records a rejection under the caller's claim, but not over a commit nor without a claim", async () => {
     ddb.on(UpdateCommand).resolvesOnce({}).rejects(conditionFailed());
     ddb
       .on(GetCommand)
-      .resolvesOnce({ Item: { ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' } })
+      .resolvesOnce({
+        Item: {
+          ...base(),
+          state: 'committed',
+          committedAt: 'x',
+          connector: 'ibinder',
+          versionIds: { documentId: 'doc-1', versionId: 'ver-1' },
+        },
+      })
       .resolves({});
     const l = ledger();
     const reasons = [{ code: 'metadata' as const, field: 'ibinder:meta:x', message: 'm', fix: 'f' }];
@@ -321,10 +368,11 @@ describe('IngestLedger state changes', () => {
     const claim = await l.claim(REF, 'msg-1');
     if (claim.outcome !== 'claimed') throw new Error(`expected a claim, got ${claim.outcome}`);
     const { lease } = claim;
-    await l.recordUpload(REF, lease, 'up-1');
     await l.recordUpload(REF, lease, 'up-1', PLAN);
     await l.markTransferred(REF, lease, 'up-1');
-    await l.markCommitted(REF, lease, { documentId: 'd', documentVersionId: 'v', uploadId: 'up-1' });
+    await l.markCommitStarted(REF, lease, 'up-1', { versionCount: '2' });
+    await l.markCommitStarted(REF, lease, 'up-1');
+    await l.markCommitted(REF, lease, { version: { connector: 'ibinder', ids: { documentId: 'd', versionId: 'v' } }, uploadId: 'up-1' });
     await l.markRejected(REF, lease, []);
     for (const call of ddb.commandCalls(UpdateCommand)) {
       const input = call.args[0].input;
@@ -483,19 +531,35 @@ describe('IngestLedger writes under a claim without a second read', () => {
   });
 
   it('takes a commit already recorded with the same version, as returned by the failed write, for success', async () => {
-    failWithCurrent({ ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' });
-    await expect(ledger().markCommitted(REF, LEASE, { documentId: 'doc-1', documentVersionId: 'ver-1' })).resolves.toBeUndefined();
+    failWithCurrent({
+      ...base(),
+      state: 'committed',
+      committedAt: 'x',
+      connector: 'ibinder',
+      versionIds: { documentId: 'doc-1', versionId: 'ver-1' },
+    });
+    await expect(
+      ledger().markCommitted(REF, LEASE, { version: { connector: 'ibinder', ids: { documentId: 'doc-1', versionId: 'ver-1' } } }),
+    ).resolves.toBeUndefined();
     expectOneWriteAskingForTheCurrentItem();
   });
 
   it('names both versions when the failed write returns a commit of another version', async () => {
-    failWithCurrent({ ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' });
+    failWithCurrent({
+      ...base(),
+      state: 'committed',
+      committedAt: 'x',
+      connector: 'ibinder',
+      versionIds: { documentId: 'doc-1', versionId: 'ver-1' },
+    });
     const err = await ledger()
-      .markCommitted(REF, LEASE, { documentId: 'doc-1', documentVersionId: 'ver-2' })
+      .markCommitted(REF, LEASE, { version: { connector: 'ibinder', ids: { documentId: 'doc-1', versionId: 'ver-2' } } })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LedgerConflictError);
-    expect((err as LedgerConflictError).message).toMatch(/version ver-2: the ledger already records document doc-1 version ver-1/);
-    expect((err as LedgerConflictError).current).toMatchObject({ state: 'committed', documentVersionId: 'ver-1' });
+    expect((err as LedgerConflictError).message).toMatch(
+      /versionId=ver-2: the ledger already records ibinder documentId=doc-1 versionId=ver-1/,
+    );
+    expect((err as LedgerConflictError).current).toMatchObject({ state: 'committed', versionIds: { versionId: 'ver-1' } });
     expectOneWriteAskingForTheCurrentItem();
   });
 
@@ -504,12 +568,20 @@ describe('IngestLedger writes under a claim without a second read', () => {
     await expect(ledger().markRejected(REF, LEASE, [])).resolves.toBeUndefined();
     expectOneWriteAskingForTheCurrentItem();
     ddb.reset();
-    failWithCurrent({ ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' });
+    failWithCurrent({
+      ...base(),
+      state: 'committed',
+      committedAt: 'x',
+      connector: 'ibinder',
+      versionIds: { documentId: 'doc-1', versionId: 'ver-1' },
+    });
     const err = await ledger()
       .markRejected(REF, LEASE, [])
       .catch((e: unknown) => e);
     expect((err as LedgerConflictError).current).toMatchObject({ state: 'committed' });
-    expect((err as LedgerConflictError).message).toMatch(/cannot record the rejection .* committed as document doc-1 version ver-1/);
+    expect((err as LedgerConflictError).message).toMatch(
+      /cannot record the rejection .* committed as ibinder documentId=doc-1 versionId=ver-1/,
+    );
     expectOneWriteAskingForTheCurrentItem();
   });
 
@@ -540,10 +612,19 @@ describe('IngestLedger writes under a claim without a second read', () => {
 
 describe('IngestLedger claim without a second read', () => {
   it('takes the current item from the failed write (ALL_OLD) and reads nothing more', async () => {
-    const committed = { ...base(), state: 'committed', committedAt: 'x', documentId: 'doc-1', documentVersionId: 'ver-1' };
+    const committed = {
+      ...base(),
+      state: 'committed',
+      committedAt: 'x',
+      connector: 'ibinder',
+      versionIds: { documentId: 'doc-1', versionId: 'ver-1' },
+    };
     ddb.on(UpdateCommand).rejects(Object.assign(conditionFailed(), { Item: marshall(committed) }));
     const result = await ledger().claim(REF, 'msg-1');
-    expect(result).toMatchObject({ outcome: 'committed', entry: { documentId: 'doc-1', documentVersionId: 'ver-1' } });
+    expect(result).toMatchObject({
+      outcome: 'committed',
+      entry: { connector: 'ibinder', versionIds: { documentId: 'doc-1', versionId: 'ver-1' } },
+    });
     expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input.ReturnValuesOnConditionCheckFailure).toBe('ALL_OLD');
     expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
   });
@@ -621,7 +702,7 @@ describe('IngestLedger.acquireKeyCommitInOrder', () => {
 
 describe('IngestLedger.markCommittedReleasingKeyCommit', () => {
   const KEY_LEASE = { bucket: REF.bucket, key: REF.key, owner: 'msg-1', token: 'key-token' };
-  const COMMIT = { documentId: 'doc-1', documentVersionId: 'ver-1' };
+  const COMMIT = { version: { connector: 'ibinder' as const, ids: { documentId: 'doc-1', versionId: 'ver-1' } } };
 
   it('records the commit and gives the key lease up in one transaction, each conditional on its own token', async () => {
     ddb.on(TransactWriteCommand).resolves({});

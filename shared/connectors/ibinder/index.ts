@@ -15,3 +15,7 @@ export type * from './destination-types.js';
 export type * from './ingest/types.js';
 export { assessIngest, targetOfPlan } from './ingest/assess.js';
 export type * from './ingest/assess.js';
+export { createIBinderConnector, IBINDER_MAX_CONCURRENT_RECORDS, ibinderConnectorDestination } from './connector.js';
+export type { IBinderConnector, IBinderConnectorOptions } from './connector.js';
+export { classifyIBinderError, commitProblems, IBinderCommitRefusedError, ibinderErrorFields } from './classify.js';
+export { commitPlanOf, describeIBinderPlan, reportTargetOf, resolvedTargetOf } from './plan.js';
