@@ -111,7 +111,10 @@ export const IngestConfigSchema = z
       .describe('How long the event source gathers messages before invoking (seconds, 0-300).'),
     maxConcurrency: wholeNumber(2, 1000)
       .default(5)
-      .describe('Most concurrent ingest invocations the SQS event source starts (2-1000); bounds the load on iBinder.'),
+      .describe(
+        'Most concurrent ingest invocations the SQS event source starts (2-1000); bounds the load on every connector ' +
+          '(iBinder, and Bynder at bynder.requestsPerSecond per invocation).',
+      ),
     recordConcurrency: wholeNumber(1, 100)
       .default(10)
       .describe(
