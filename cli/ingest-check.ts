@@ -20,6 +20,7 @@ import type { DestinationMetadataValue } from '../shared/connectors/ibinder/inde
 import { FolderResolver } from '../shared/connectors/ibinder/index.js';
 import { MetadataSchemaCache } from '../shared/connectors/ibinder/index.js';
 import type { IBinderClient } from '../shared/connectors/ibinder/index.js';
+import { chooseConnector, connectorRoutes } from '../shared/connectors/registry.js';
 import type { Problem } from '../shared/ledger/types.js';
 import { TAG } from '../shared/connectors/ibinder/index.js';
 import { checkS3TagSet, type S3Tag } from '../shared/s3/tags.js';
@@ -33,7 +34,8 @@ export interface IngestCheckInput {
   config: Pick<
     PipelineConfig,
     'routingRules' | 'defaultTarget' | 'unlistedPrefixes' | 'untaggedGraceSeconds' | 'maxFileSizeBytes' | 'inboxPrefix' | 'rejectedPrefix'
-  >;
+  > &
+    Partial<Pick<PipelineConfig, 'bynder'>>;
   client: Pick<IBinderClient, 'listTopFolders' | 'listSubFolders' | 'getMetadataElements'>;
   now: Date;
   /**
@@ -70,6 +72,27 @@ export async function checkIngest(input: IngestCheckInput): Promise<IngestCheckR
   const notes: string[] = [];
   // Ahead of the ingest's own problems, as the CLI's extras: the key, and S3's rules for new tags.
   const extraProblems = [...checkKey(key, config), ...(input.tagsNotYetWritten ? checkS3TagSet(input.tags) : [])];
+  // The ingest's first decision: which connector the file goes to (tags, routing prefix, default).
+  const choice = chooseConnector(key, input.tags, connectorRoutes(config));
+  if (choice.kind === 'reject') {
+    return rejected([...extraProblems, ...choice.rejection.problems], { fileName: key.slice(key.lastIndexOf('/') + 1) }, notes);
+  }
+  if (choice.connector.name !== 'ibinder') {
+    notes.push(`the ingest sends this file to ${choice.connector.name}; this check answers for iBinder files only`);
+    return rejected(
+      [
+        ...extraProblems,
+        {
+          code: 'target',
+          field: choice.by.kind === 'tags' ? choice.connector.tagNamespace : 'key',
+          message: `the file goes to ${choice.connector.name}, which this check cannot assess`,
+          fix: `check the file against ${choice.connector.name} itself, or tag it for iBinder (ibinder:) if it belongs there`,
+        },
+      ],
+      { fileName: key.slice(key.lastIndexOf('/') + 1) },
+      notes,
+    );
+  }
   // New for this one check, so its first read of a schema is already uncached: a refresh would
   // only ask iBinder the same question again.
   const cache = new MetadataSchemaCache(input.client);

@@ -66,17 +66,48 @@ export function connectorNamed(connectors: readonly IngestConnector[], name: Con
   return found;
 }
 
-export type ConnectorChoice =
+/** What the choice of a connector reads of one: its name, tag namespace, routing prefixes and default. */
+export type ConnectorRoute = Pick<IngestConnector, 'name' | 'tagNamespace' | 'routingPrefixes' | 'hasDefaultTarget'>;
+
+/**
+ * The routes of the connectors an environment configures, read from its config alone (no
+ * client): for the CLI's `check`, which must choose as the ingest does before it reads a system.
+ */
+export function connectorRoutes(config: Pick<PipelineConfig, 'routingRules' | 'defaultTarget' | 'bynder'>): ConnectorRoute[] {
+  const routes: ConnectorRoute[] = [
+    {
+      name: 'ibinder',
+      tagNamespace: KNOWN_TAG_NAMESPACES.ibinder,
+      routingPrefixes: config.routingRules.map((rule) => rule.prefix),
+      hasDefaultTarget: config.defaultTarget !== undefined,
+    },
+  ];
+  if (config.bynder !== undefined) {
+    routes.push({
+      name: 'bynder',
+      tagNamespace: KNOWN_TAG_NAMESPACES.bynder,
+      routingPrefixes: config.bynder.routingRules.map((rule) => rule.prefix),
+      hasDefaultTarget: config.bynder.defaultBrand !== undefined,
+    });
+  }
+  return routes;
+}
+
+export type ConnectorChoice<C extends ConnectorRoute = IngestConnector> =
   | {
       kind: 'chosen';
-      connector: IngestConnector;
+      connector: C;
       /** Why: `tags`, `rule` (with the prefix), `default`, or `fallback` (no tags, rule or default: iBinder's grace period). */
       by: { kind: 'tags' } | { kind: 'rule'; prefix: string } | { kind: 'default' } | { kind: 'fallback' };
     }
-  | { kind: 'reject'; rejection: AssessmentRejected; connector?: IngestConnector | undefined };
+  | { kind: 'reject'; rejection: AssessmentRejected; connector?: C | undefined };
 
 /** The connector a file goes to, by its key and tags (see the order above); never reads a system. */
-export function chooseConnector(key: string, tags: readonly S3Tag[], connectors: readonly IngestConnector[]): ConnectorChoice {
+export function chooseConnector<C extends ConnectorRoute>(
+  key: string,
+  tags: readonly S3Tag[],
+  connectors: readonly C[],
+): ConnectorChoice<C> {
   if (connectors.length === 0)
     throw new ConnectorConfigError('no connector is configured: the environment must configure iBinder at least');
   // Tag keys are case-sensitive, but a case slip still says which system was meant; its parser reports the slip.
@@ -105,7 +136,7 @@ export function chooseConnector(key: string, tags: readonly S3Tag[], connectors:
     }
     return { kind: 'chosen', connector, by: { kind: 'tags' } };
   }
-  let best: { connector: IngestConnector; prefix: string } | undefined;
+  let best: { connector: C; prefix: string } | undefined;
   for (const connector of connectors) {
     for (const prefix of connector.routingPrefixes) {
       if (key.startsWith(prefix) && (best === undefined || prefix.length > best.prefix.length)) best = { connector, prefix };
@@ -116,7 +147,7 @@ export function chooseConnector(key: string, tags: readonly S3Tag[], connectors:
   if (withDefault !== undefined) return { kind: 'chosen', connector: withDefault, by: { kind: 'default' } };
   return {
     kind: 'chosen',
-    connector: connectors.find((c) => c.name === 'ibinder') ?? (connectors[0] as IngestConnector),
+    connector: connectors.find((c) => c.name === 'ibinder') ?? (connectors[0] as C),
     by: { kind: 'fallback' },
   };
 }
@@ -132,7 +163,7 @@ export async function assessObject(
   return { connector: choice.connector, assessment: await choice.connector.assess(input, hooks) };
 }
 
-function reject(cause: string, problem: Problem): ConnectorChoice {
+function reject<C extends ConnectorRoute>(cause: string, problem: Problem): ConnectorChoice<C> {
   return { kind: 'reject', rejection: { kind: 'reject', cause, problems: [problem] } };
 }
 
