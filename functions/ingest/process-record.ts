@@ -353,10 +353,15 @@ function assess(c: RecordContext): Promise<Assessed> {
     },
   };
   if (chosen.kind !== 'chosen') return assessObject(input, c.deps.connectors, hooks);
-  return viaConnector(chosen.connector, 'resolve', async () => ({
-    connector: chosen.connector,
-    assessment: await chosen.connector.assess(input, hooks),
-  }));
+  const connector = chosen.connector;
+  return viaConnector(connector, 'resolve', async () => ({ connector, assessment: await connector.assess(input, hooks) })).catch(
+    (err: unknown): Assessed => {
+      // The system refused a lookup for good: a rejection like any other, made under the claim.
+      if (!(isPermanentRefusal(err) && err.classified.kind === 'permanent')) throw err;
+      const { problems, refusal } = err.classified;
+      return { connector, assessment: { kind: 'reject', cause: 'refused', problems, refusal } };
+    },
+  );
 }
 
 /** The branch of a claim without a stored plan: wait, reject, or a fresh upload. */
