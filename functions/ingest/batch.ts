@@ -10,7 +10,7 @@
  *
  * Starting in time is not enough: during an iBinder brownout one record's retries can take
  * minutes. Each record therefore runs under the invocation's deadline (see
- * shared/connectors/ibinder/client/deadline.ts): its end minus a safety margin of a third of
+ * shared/runtime/deadline.ts): its end minus a safety margin of a third of
  * `minRemainingTimeMs` (10 s by default; at least 1 s). iBinder calls stop retrying and
  * transfers are cut off at that deadline, so the record ends as a transient failure and the
  * margin is left to record that and return the partial batch response; without it the
@@ -26,7 +26,7 @@
  */
 import pLimit from 'p-limit';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { runWithDeadline } from '../../shared/connectors/ibinder/index.js';
+import { runWithDeadline } from '../../shared/runtime/deadline.js';
 import { parseS3EventMessage, S3EventParseError, type S3ObjectEvent } from '../../shared/s3/event.js';
 import { connectorSlots, recordsInFlight } from './connector-concurrency.js';
 import { MAX_VISIBILITY_TIMEOUT_SECONDS } from './message-visibility.js';

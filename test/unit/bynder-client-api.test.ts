@@ -3,7 +3,7 @@ import { BynderTokenCache } from '../../shared/connectors/bynder/client/auth.js'
 import { HttpBynderClient, type HttpBynderClientOptions } from '../../shared/connectors/bynder/client/client.js';
 import { BynderError, BynderNetworkError } from '../../shared/connectors/bynder/client/errors.js';
 import { RateBudget } from '../../shared/connectors/bynder/client/rate-budget.js';
-import { runWithDeadline } from '../../shared/connectors/ibinder/client/deadline.js';
+import { runWithDeadline } from '../../shared/runtime/deadline.js';
 import { startHttpStubServer, type HttpStubServer, type RecordedRequest } from '../helpers/http-stub-server.js';
 
 const TOKEN_PATH = '/v6/authentication/oauth2/token';

@@ -2,7 +2,7 @@ import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { deadlineMarginMs, processBatch } from '../../functions/ingest/batch.js';
-import { currentDeadline } from '../../shared/connectors/ibinder/client/deadline.js';
+import { currentDeadline } from '../../shared/runtime/deadline.js';
 import type { Destination } from '../../shared/connectors/ibinder/destination-types.js';
 import type { MessageVisibility, ReceivedMessageRef } from '../../functions/ingest/message-visibility.js';
 import { retryPolicyFrom } from '../../shared/connectors/ibinder/client/client.js';

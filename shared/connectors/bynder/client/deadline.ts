@@ -7,10 +7,10 @@
  * exchange is cut at it; the transient error that results hands the record back to SQS while
  * there is time. Outside an invocation (CLI, tests) there is no deadline and nothing changes.
  *
- * The deadline itself is kept by the iBinder client's module (`runWithDeadline`), which the
+ * The deadline itself is kept by shared/runtime/deadline.ts (`runWithDeadline`), which the
  * ingest batch uses for every connector; this file is the one place that reads it here.
  */
-import { currentDeadline } from '../../ibinder/client/deadline.js';
+import { currentDeadline } from '../../../runtime/deadline.js';
 import { BynderError, type BynderRequestDescription } from './errors.js';
 
 /** Milliseconds left before the current deadline, or undefined when there is none. */

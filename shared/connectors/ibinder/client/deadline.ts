@@ -1,30 +1,12 @@
 /**
- * The deadline of the work in progress: the moment by which every iBinder exchange of the
- * current async call chain must have ended.
- *
- * Why implicit (AsyncLocalStorage) rather than a parameter: the deadline belongs to the Lambda
- * invocation, while the calls it must bound sit several layers down (destination, folder
- * resolver, schema cache, token source) behind interfaces that know nothing of Lambda. The
- * batch handler sets it once per record; the retry loop and the HTTP exchange read it. Outside
- * an invocation (CLI, tests, the export's own budget) there is none and nothing changes.
- *
- * The deadline is wall-clock epoch milliseconds, the clock of the iBinder client (`Date.now`
- * unless a test injects another).
+ * How the iBinder client honours the current deadline (shared/runtime/deadline.ts): the error
+ * of an exchange cut at it, and the abort signal that cuts it. `runWithDeadline` and
+ * `currentDeadline` are re-exported for the importers of this path from before the move.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { currentDeadline } from '../../../runtime/deadline.js';
 import { IBinderNetworkError, type RequestDescription } from './errors.js';
 
-const storage = new AsyncLocalStorage<number>();
-
-/** Runs `fn` (and everything it awaits or starts) with `deadlineMs` as the current deadline. */
-export function runWithDeadline<T>(deadlineMs: number, fn: () => T): T {
-  return storage.run(deadlineMs, fn);
-}
-
-/** The deadline of the current async call chain, or undefined outside `runWithDeadline`. */
-export function currentDeadline(): number | undefined {
-  return storage.getStore();
-}
+export { currentDeadline, runWithDeadline } from '../../../runtime/deadline.js';
 
 /**
  * The invocation's time ran out while talking to iBinder or storage. Transient: the record is
