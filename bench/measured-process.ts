@@ -27,6 +27,7 @@ import { DEFAULT_EXPORT_SETTINGS } from '../shared/export/settings.js';
 import { HttpIBinderClient } from '../shared/connectors/ibinder/client/client.js';
 import { createMetrics } from '../shared/observability/metrics.js';
 import type { IngestMetrics } from '../shared/observability/metrics.js';
+import { runBynderArchiveTransfer, runBynderUpload, runChunkedPostCopy } from './bynder-measured-tasks.js';
 import { startMemoryProbe } from './memory-probe.js';
 import {
   ParentMessageSchema,
@@ -239,6 +240,12 @@ function runTask(task: MeasuredTask): Promise<{ durationMs: number; outcome: Tas
       return runPlainCopy(task);
     case 'export':
       return runExportTask(task);
+    case 'bynder-upload':
+      return runBynderUpload(task);
+    case 'chunked-post-copy':
+      return runChunkedPostCopy(task);
+    case 'bynder-archive-transfer':
+      return runBynderArchiveTransfer(task);
   }
 }
 

@@ -80,12 +80,59 @@ export const ArchiveTransferTaskSchema = z.object({
 });
 export type ArchiveTransferTask = z.infer<typeof ArchiveTransferTaskSchema>;
 
+/**
+ * The Bynder client's upload (`startUpload` + `sendUpload`, file-service flow: 5 MiB chunks,
+ * each with its SHA-256, and the whole file's) of `size` synthetic bytes (seed `seed`,
+ * synthetic-bytes.ts) to the fast in-memory Bynder endpoint (bynder-memory-endpoint.ts).
+ */
+export const BynderUploadTaskSchema = z.object({
+  kind: z.literal('bynder-upload'),
+  portalUrl: z.url(),
+  seed: z.number().int(),
+  size: z.number().int().nonnegative(),
+  fileName: z.string().min(1),
+});
+export type BynderUploadTask = z.infer<typeof BynderUploadTaskSchema>;
+
+/**
+ * The Bynder upload's baseline: the same synthetic bytes to the same endpoint in the same
+ * exchanges (prepare, one POST per 5 MiB chunk, finalise), piped straight into each request:
+ * no hashing, no chunk buffer, no client.
+ */
+export const ChunkedPostCopyTaskSchema = z.object({
+  kind: z.literal('chunked-post-copy'),
+  portalUrl: z.url(),
+  seed: z.number().int(),
+  size: z.number().int().nonnegative(),
+  chunkSizeBytes: z.number().int().positive(),
+});
+export type ChunkedPostCopyTask = z.infer<typeof ChunkedPostCopyTaskSchema>;
+
+/**
+ * A Bynder version's export transfer: `openBynderVersion` (a download location from the fast
+ * Bynder endpoint, then the storage GET through the Bynder client) streamed by
+ * `streamToArchive` into the in-memory S3, with the export's default parts and checksum.
+ */
+export const BynderArchiveTransferTaskSchema = z.object({
+  kind: z.literal('bynder-archive-transfer'),
+  portalUrl: z.url(),
+  assetId: z.string().min(1),
+  mediaItemId: z.string().min(1),
+  s3Endpoint: z.url(),
+  bucket: z.string().min(1),
+  key: z.string().min(1),
+});
+export type BynderArchiveTransferTask = z.infer<typeof BynderArchiveTransferTaskSchema>;
+
 export const MeasuredTaskSchema = z.discriminatedUnion('kind', [
   IngestTaskSchema,
   PlainCopyTaskSchema,
   ExportTaskSchema,
   RawPipeTaskSchema,
   ArchiveTransferTaskSchema,
+  BynderUploadTaskSchema,
+  ChunkedPostCopyTaskSchema,
+  BynderArchiveTransferTaskSchema,
 ]);
 export type MeasuredTask = z.infer<typeof MeasuredTaskSchema>;
 
@@ -139,12 +186,36 @@ const ArchiveTransferOutcomeSchema = z.object({
   sha256Hex: z.string(),
 });
 
+const BynderUploadOutcomeSchema = z.object({
+  kind: z.literal('bynder-upload'),
+  /** The file id `prepare` handed out (what a save would take as its import id). */
+  fileId: z.string(),
+  bytes: z.number().int().nonnegative(),
+});
+
+const ChunkedPostCopyOutcomeSchema = z.object({
+  kind: z.literal('chunked-post-copy'),
+  fileId: z.string(),
+  bytes: z.number().int().nonnegative(),
+  chunks: z.number().int().nonnegative(),
+});
+
+const BynderArchiveTransferOutcomeSchema = z.object({
+  kind: z.literal('bynder-archive-transfer'),
+  size: z.number().int().nonnegative(),
+  sha256Hex: z.string(),
+  locationsFetched: z.number().int().positive(),
+});
+
 export const TaskOutcomeSchema = z.discriminatedUnion('kind', [
   IngestOutcomeSchema,
   PlainCopyOutcomeSchema,
   ExportOutcomeSchema,
   RawPipeOutcomeSchema,
   ArchiveTransferOutcomeSchema,
+  BynderUploadOutcomeSchema,
+  ChunkedPostCopyOutcomeSchema,
+  BynderArchiveTransferOutcomeSchema,
 ]);
 export type TaskOutcome = z.infer<typeof TaskOutcomeSchema>;
 

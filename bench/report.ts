@@ -4,6 +4,8 @@
  * (for CI or a README's closing note).
  */
 import { formatBytes, MIB } from './bench-context.js';
+import type { BynderExportCallsResult, BynderExportMemoryRun } from './bynder-export-bench.js';
+import type { BynderUploadSizeResult } from './bynder-upload-bench.js';
 import type { ColdStartResult } from './cold-start.js';
 import type { ExportCallsResult, ExportMemoryResult } from './export-bench.js';
 import type { IngestSizeResult } from './ingest-bench.js';
@@ -27,6 +29,9 @@ export interface BenchFigures {
   transfer?: TransferSizeResult[];
   coldStart?: ColdStartResult;
   smallFiles?: SmallFileBatchResult;
+  bynderUpload?: BynderUploadSizeResult[];
+  bynderExportCalls?: BynderExportCallsResult;
+  bynderExportMemory?: BynderExportMemoryRun[];
 }
 
 export const TARGETS = {
@@ -46,6 +51,12 @@ export const TARGETS = {
   unchangedNight: 1.0,
   /** Time of a batch of 10 small files over one small file, with 50 ms API latency. */
   smallFileBatch: 1.5,
+  /** Bynder upload throughput over a plain chunked POST copy to the same fast endpoint (median of pairs); the export's target. */
+  bynderUploadThroughput: 0.8,
+  /** API calls of a first Bynder export run over the naive count (list pages + one versions call per asset). */
+  bynderFirstRunCalls: 1.0,
+  /** API calls of an unchanged Bynder night over the naive count: list calls only. */
+  bynderUnchangedNightCalls: 0.01,
 } as const;
 
 const range = (s: Spread, digits = 2): string => `${s.median.toFixed(digits)} [${s.min.toFixed(digits)}-${s.max.toFixed(digits)}]`;

@@ -19,6 +19,13 @@
  *   (export-bench.ts).
  * - export-memory: runExport of a 10 MiB and a 1 GiB version through the local servers, peak
  *   memory of the whole run (slow; the transfer part measures the same code's memory faster).
+ * - bynder-upload: the Bynder client's chunked upload of a 10 MiB and a 1 GiB file against a
+ *   plain chunked POST copy, both to a fast in-memory Bynder endpoint, paired runs in fresh
+ *   processes; peak memory 1 GiB / 10 MiB (bynder-upload-bench.ts, bynder-memory-endpoint.ts).
+ * - bynder-export: API calls of the Bynder export's planning over a 5,000-asset portal (the
+ *   Bynder emulator, in this process), first run and unchanged night, against the naive count;
+ *   and the peak memory of a 1 GiB version's export transfer against a 10 MiB one's
+ *   (bynder-export-bench.ts).
  *
  * The local services (emulator, s3rver, dynalite) are started only for the parts that need
  * them, after the cold start and the transfer, which want a quiet machine. Every measured case
@@ -26,9 +33,10 @@
  * wire themselves; the servers' memory is never counted. Timings on a shared machine are
  * noisy: medians of paired runs are quoted with their range, and the load average is printed.
  *
- * Options: --only PARTS, --repeat N (ingest repetitions, default 3), --pairs N (transfer pairs,
- * default 3), --rounds N (cold-start rounds, default 7), --large-mib N (large cases, default
- * 1024), --documents N (export calls, default 1000).
+ * Options: --only PARTS, --repeat N (ingest repetitions, default 3), --pairs N (transfer and
+ * Bynder upload pairs, default 3), --rounds N (cold-start rounds, default 7), --large-mib N
+ * (large cases, default 1024), --documents N (export calls, default 1000), --bynder-assets N
+ * (the Bynder portal's assets, default 5000).
  */
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +44,10 @@ import { parseArgs } from 'node:util';
 import { startLocalServices, type LocalServices } from '../local/services.js';
 import { createBenchContext, formatBytes, freeBytes, GIB, MIB } from './bench-context.js';
 import { BENCH_BINDERS, benchSeed } from './bench-tenant.js';
+import { runBynderExportCallsBench, runBynderExportMemoryBench } from './bynder-export-bench.js';
+import { startBynderMemoryEndpoint } from './bynder-memory-endpoint.js';
+import { bynderExportCallsSection, bynderExportMemorySection, bynderUploadSection } from './bynder-report.js';
+import { runBynderUploadBench } from './bynder-upload-bench.js';
 import { runExportCallsBench, runExportMemoryBench, type ExportBenchOptions } from './export-bench.js';
 import { runIngestBench, type IngestBenchOptions } from './ingest-bench.js';
 import { runColdStartBench } from './cold-start.js';
@@ -56,13 +68,13 @@ import {
   type MachineLoad,
 } from './report.js';
 import { runSmallFileBench } from './small-file-bench.js';
-import { runTransferBench } from './transfer-bench.js';
+import { ARCHIVE_BUCKET, runTransferBench } from './transfer-bench.js';
 
-const PARTS = ['cold-start', 'transfer', 'ingest', 'small-files', 'export', 'export-memory'] as const;
+const PARTS = ['cold-start', 'transfer', 'bynder-upload', 'bynder-export', 'ingest', 'small-files', 'export', 'export-memory'] as const;
 type Part = (typeof PARTS)[number];
-const DEFAULT_PARTS: Part[] = ['cold-start', 'transfer', 'ingest', 'small-files', 'export'];
+const DEFAULT_PARTS: Part[] = ['cold-start', 'transfer', 'bynder-upload', 'bynder-export', 'ingest', 'small-files', 'export'];
 
-const USAGE = `usage: npm run bench -- [--only ${PARTS.join(',')}] [--repeat N] [--pairs N] [--rounds N] [--large-mib N] [--documents N]`;
+const USAGE = `usage: npm run bench -- [--only ${PARTS.join(',')}] [--repeat N] [--pairs N] [--rounds N] [--large-mib N] [--documents N] [--bynder-assets N]`;
 
 interface BenchArgs {
   parts: Set<Part>;
@@ -71,6 +83,7 @@ interface BenchArgs {
   rounds: number;
   largeBytes: number;
   documents: number;
+  bynderAssets: number;
 }
 
 function positiveInteger(value: string | undefined, fallback: number, name: string): number {
@@ -90,6 +103,7 @@ function parseBenchArgs(argv: string[]): BenchArgs {
       rounds: { type: 'string' },
       'large-mib': { type: 'string' },
       documents: { type: 'string' },
+      'bynder-assets': { type: 'string' },
     },
     strict: true,
   });
@@ -103,6 +117,7 @@ function parseBenchArgs(argv: string[]): BenchArgs {
     rounds: positiveInteger(values.rounds, 7, 'rounds'),
     largeBytes: positiveInteger(values['large-mib'], 1024, 'large-mib') * MIB,
     documents: positiveInteger(values.documents, 1000, 'documents'),
+    bynderAssets: positiveInteger(values['bynder-assets'], 5000, 'bynder-assets'),
   };
 }
 
@@ -172,6 +187,47 @@ async function main(): Promise<number> {
       errors.push(`transfer bench: ${(err as Error).message}`);
     } finally {
       await endpoints.stop();
+    }
+  }
+
+  if (has('bynder-upload') || has('bynder-export')) {
+    const sizes = [
+      { label: '10MiB', bytes: 10 * MIB },
+      { label: sizeLabel(args.largeBytes), bytes: args.largeBytes },
+    ];
+    const bynder = await startBynderMemoryEndpoint();
+    const storage = await startMemoryEndpoints();
+    try {
+      if (has('bynder-upload')) {
+        try {
+          figures.bynderUpload = await runBynderUploadBench(bynder, { sizes, repeat: args.pairs, timeoutMs: timeoutFor, progress });
+          collect(bynderUploadSection(figures.bynderUpload));
+        } catch (err) {
+          errors.push(`bynder upload bench: ${(err as Error).message}`);
+        }
+      }
+      if (has('bynder-export')) {
+        try {
+          figures.bynderExportCalls = await runBynderExportCallsBench({ assets: args.bynderAssets, progress });
+          collect(bynderExportCallsSection(figures.bynderExportCalls));
+        } catch (err) {
+          errors.push(`bynder export calls bench: ${(err as Error).message}`);
+        }
+        try {
+          figures.bynderExportMemory = await runBynderExportMemoryBench(bynder, storage, {
+            sizes,
+            rounds: 2,
+            bucket: ARCHIVE_BUCKET,
+            timeoutMs: timeoutFor,
+            progress,
+          });
+          collect(bynderExportMemorySection(figures.bynderExportMemory));
+        } catch (err) {
+          errors.push(`bynder export memory bench: ${(err as Error).message}`);
+        }
+      }
+    } finally {
+      await Promise.all([bynder.stop(), storage.stop()]);
     }
   }
 
