@@ -12,9 +12,11 @@
  *    archive: the archive bucket is versioned, and a second write would be a second object
  *    version and a second ObjectCreated event. A first attempt (no earlier item: the normal
  *    path) costs no S3 call here, since every attempt claims before it writes anything.
- * 3. Look up the binder's metadata labels (cached), before any byte moves.
- * 4. Ask the source for a download link and stream it into
- *    `<tenant>/<binderId>/<documentId>/<versionId>/<fileName>` with SHA-256 on the way and
+ * 3. Look up what the sidecar needs (iBinder: the binder's metadata labels; Bynder: the
+ *    portal's metaproperties and brands; both cached), before any byte moves.
+ * 4. Ask the connector for a download link and stream it to the version's archive key
+ *    (version-archiving.ts: iBinder `<tenant>/<binderId>/<documentId>/<versionId>/<fileName>`,
+ *    Bynder `<portal>/<brandId>/<assetId>/<version>/<fileName>`) with SHA-256 on the way and
  *    S3 checking every part. An expired link is renewed (a bounded number of times) and the
  *    copy starts over; the aborted upload leaves nothing behind.
  * 5. Write the sidecar `<key>.metadata.json` (after the file: a sidecar always describes a
@@ -27,16 +29,15 @@
  * the archive first.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { archiveKeyFor, sidecarKeyFor } from '../../shared/export/archive-key.js';
+import { sidecarKeyFor } from '../../shared/export/archive-key.js';
 import type { ExportDeps } from '../../shared/export/deps.js';
 import { ExportError, VersionClaimedElsewhereError } from '../../shared/export/errors.js';
 import type { StreamDigest } from '../../shared/export/hashing-stream.js';
 import type { ExportJob } from '../../shared/export/job.js';
-import { labelMetadata } from '../../shared/export/metadata-labels.js';
-import { buildSidecar } from '../../shared/export/sidecar.js';
 import type { ExportedVersionRecord } from '../../shared/ledger/export-ledger.js';
 import { streamToArchive } from './archive-upload.js';
 import { findCompletedExport } from './completed-export.js';
+import { type VersionArchiving, versionArchivingFor } from './version-archiving.js';
 
 /**
  * `foundInArchive`: the version was not copied now but found complete in the archive, written
@@ -66,13 +67,8 @@ export async function exportVersion(job: ExportJob, deps: ExportVersionDeps): Pr
 
   let sidecarWriteBegun = false;
   try {
-    const archiveKey = archiveKeyFor({
-      tenantId: job.tenantId,
-      binderId: job.binderId,
-      documentId: job.documentId,
-      versionId: job.versionId,
-      fileName: job.fileName,
-    });
+    const archiving = versionArchivingFor(job, deps);
+    const archiveKey = archiving.archiveKey;
     const earlier = claim.earlierAttempt
       ? await findCompletedExport({ s3: deps.s3, bucket: deps.bucket, archiveKey, job })
       : ({ kind: 'absent' } as const);
@@ -95,33 +91,15 @@ export async function exportVersion(job: ExportJob, deps: ExportVersionDeps): Pr
       );
     }
 
-    const schema = await deps.schemas.get(job.binderId);
-    const { digest, linkRenewals } = await copyWithLinkRenewal(job, archiveKey, deps);
+    await archiving.prepare();
+    const { digest, linkRenewals } = await copyWithLinkRenewal(job, archiving, deps);
     const exportedAt = deps.clock();
-    const sidecar = buildSidecar({
-      tenantId: job.tenantId,
-      binderId: job.binderId,
-      documentId: job.documentId,
-      versionId: job.versionId,
-      fileName: job.fileName,
-      versionLabel: job.versionLabel,
-      status: job.status,
-      modifiedAt: job.modifiedAt,
-      metadata: labelMetadata(job.metadata, schema),
-      size: digest.size,
-      sha256Hex: digest.sha256Hex,
-      sha256Base64: digest.sha256Base64,
-      exportedAt,
-      runId: job.runId,
-      archiveKey,
-      source: deps.source.name,
-    });
     sidecarWriteBegun = true;
     await deps.s3.send(
       new PutObjectCommand({
         Bucket: deps.bucket,
         Key: sidecarKeyFor(archiveKey),
-        Body: `${JSON.stringify(sidecar, null, 2)}\n`,
+        Body: archiving.sidecarText(digest, exportedAt),
         ContentType: 'application/json',
         ...(deps.settings.s3ChecksumAlgorithm ? { ChecksumAlgorithm: deps.settings.s3ChecksumAlgorithm } : {}),
       }),
@@ -134,7 +112,7 @@ export async function exportVersion(job: ExportJob, deps: ExportVersionDeps): Pr
       sha256: digest.sha256Hex,
       sha256Base64: digest.sha256Base64,
       size: digest.size,
-      exportedAt: sidecar.exportedAt,
+      exportedAt: exportedAt.toISOString(),
       runId: job.runId,
     };
     if (!(await deps.ledger.recordExportedUnderClaim(record, owner))) return await recordedByAnother(job, deps);
@@ -174,13 +152,14 @@ async function recordedByAnother(job: ExportJob, deps: ExportVersionDeps): Promi
  */
 async function copyWithLinkRenewal(
   job: ExportJob,
-  archiveKey: string,
+  archiving: VersionArchiving,
   deps: ExportVersionDeps,
 ): Promise<{ digest: StreamDigest; linkRenewals: number }> {
-  const { source, settings } = deps;
+  const { settings } = deps;
+  const archiveKey = archiving.archiveKey;
   for (let renewals = 0; ; renewals++) {
     try {
-      const opened = await source.openVersion({ documentId: job.documentId, versionId: job.versionId });
+      const opened = await archiving.open();
       const digest = await streamToArchive({
         s3: deps.s3,
         bucket: deps.bucket,
@@ -194,7 +173,7 @@ async function copyWithLinkRenewal(
       });
       return { digest, linkRenewals: renewals };
     } catch (err) {
-      if (!source.isExpiredLinkError(err)) throw err;
+      if (!archiving.isExpiredLinkError(err)) throw err;
       if (renewals >= settings.maxLinkRenewals) {
         throw new ExportError(
           `the download link of version ${job.versionId} (document ${job.documentId}) was expired ${renewals + 1} times in a row; the job is retried later`,

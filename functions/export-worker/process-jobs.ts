@@ -16,7 +16,6 @@
  *    finalized already whose late job this batch settled (rewritten with that job in it).
  */
 import pLimit from 'p-limit';
-import { archiveKeyFor } from '../../shared/export/archive-key.js';
 import type { ExportDeps } from '../../shared/export/deps.js';
 import { classifyExportError, type ClassifiedError } from '../../shared/export/errors.js';
 import { InvalidExportJobError, parseExportJob, type ExportJob } from '../../shared/export/job.js';
@@ -26,6 +25,7 @@ import { isRunSettled, type ExportRunState, type SettleStatus } from '../../shar
 import type { ExportedVersionRecord } from '../../shared/ledger/export-ledger.js';
 import { runWithLogContext } from '../../shared/observability/log-context.js';
 import { exportVersion } from './export-version.js';
+import { archiveKeyOfJob } from './version-archiving.js';
 
 export interface ExportJobMessage {
   /** The SQS message id (or any id unique in the batch). */
@@ -198,7 +198,8 @@ async function processOne(message: ExportJobMessage, deps: ExportDeps, remaining
     binderId: job.binderId,
     documentId: job.documentId,
     versionId: job.versionId,
-    archiveKey: archiveKeyFor(job),
+    connector: job.connector ?? 'ibinder',
+    archiveKey: archiveKeyOfJob(job),
   };
   return runWithLogContext(context, () => exportOne(message, job, context, deps));
 }

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { BynderExportContext } from '../connectors/bynder/export/context.js';
 import { ExportLedger } from '../ledger/export-ledger.js';
 import type { ExportSource } from '../export-source/types.js';
 import type { ExportJobQueue } from './job-queue.js';
@@ -52,7 +53,10 @@ export const silentExportLogger: ExportLogger = {
 
 export interface ExportDeps {
   settings: ExportSettings;
+  /** iBinder: its runs and its jobs. */
   source: ExportSource;
+  /** Bynder, when the environment configures it: its runs (change feed) and its jobs. */
+  bynder?: BynderExportContext | undefined;
   ledger: ExportLedger;
   runs: ExportRunStore;
   manifests: ManifestStore;
@@ -76,6 +80,7 @@ export interface PlannerDeps extends ExportDeps {
 export interface CreateExportDepsOptions {
   settings: ExportSettings;
   source: ExportSource;
+  bynder?: BynderExportContext | undefined;
   s3: S3Client;
   bucket: string;
   dynamo: DynamoDBDocumentClient;
@@ -94,6 +99,7 @@ export function createExportDeps(options: CreateExportDepsOptions): ExportDeps {
   return {
     settings: options.settings,
     source: options.source,
+    ...(options.bynder !== undefined ? { bynder: options.bynder } : {}),
     ledger: new ExportLedger(options.dynamo, options.ledgerTableName),
     runs: new ExportRunStore(options.dynamo, options.ledgerTableName, {
       ...(options.runStateTtlDays !== undefined ? { ttlDays: options.runStateTtlDays } : {}),

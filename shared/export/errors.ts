@@ -11,6 +11,12 @@
  *   next night's plan enqueues it again because it is not in the export ledger.
  * - A missing or wrong iBinder credential (`auth`) is an operator problem: retried (and alarmed
  *   through the dead-letter queue), never recorded as a permanent failure.
+ * - Bynder (read by the error's shape, as connectors/bynder/classify.ts does): a 429 block
+ *   (`throttled`) is transient with `retryAfterMs`, the pause before any call may go out again
+ *   (the worker hands the job back for at least that long, the planner pauses the run); `auth`
+ *   is an operator problem (transient); `permanent` (a 404 asset, a refused request) is
+ *   permanent. Storage's refusal of an expired download location is not classified here: the
+ *   worker asks for a fresh location first (isExpiredDownloadLinkError).
  */
 import { IBinderError, IBinderApiError } from '../connectors/ibinder/client/errors.js';
 import { InvalidExportJobError } from './job.js';
@@ -66,6 +72,46 @@ export interface ClassifiedError {
   reason: string;
   httpStatus?: number;
   traceId?: string;
+  /** Do not call the source again before this many ms (Bynder's 429 block). */
+  retryAfterMs?: number;
+}
+
+/** Bynder lifts a 429 block only after five minutes without a request. */
+const MIN_BYNDER_PAUSE_MS = 5 * 60 * 1000;
+
+interface BynderErrorShape {
+  name?: unknown;
+  message?: unknown;
+  kind?: unknown;
+  status?: unknown;
+  retryAfterMs?: unknown;
+  correlationId?: unknown;
+}
+
+/** Bynder's client errors, by shape (so an error that crossed a bundle boundary reads the same). */
+function classifyBynder(err: unknown): ClassifiedError | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as BynderErrorShape;
+  if (typeof e.name !== 'string' || !e.name.startsWith('Bynder')) return undefined;
+  const kind = typeof e.kind === 'string' ? e.kind : undefined;
+  const reason = redactUrls(typeof e.message === 'string' ? e.message : e.name);
+  const status = typeof e.status === 'number' ? e.status : undefined;
+  const extra = {
+    ...(status !== undefined ? { httpStatus: status } : {}),
+    ...(typeof e.correlationId === 'string' ? { traceId: e.correlationId } : {}),
+  };
+  if (e.name === 'BynderThrottledError' || kind === 'throttled' || status === 429) {
+    const after = typeof e.retryAfterMs === 'number' && Number.isFinite(e.retryAfterMs) ? e.retryAfterMs : 0;
+    return {
+      kind: 'transient',
+      reason: `Bynder blocked the integration (429): ${reason}`,
+      ...extra,
+      retryAfterMs: Math.max(after, MIN_BYNDER_PAUSE_MS),
+    };
+  }
+  if (kind === 'permanent') return { kind: 'permanent', reason, ...extra };
+  if (kind === 'transient' || kind === 'auth') return { kind: 'transient', reason, ...extra };
+  return undefined;
 }
 
 export function classifyExportError(err: unknown): ClassifiedError {
@@ -82,6 +128,8 @@ export function classifyExportError(err: unknown): ClassifiedError {
   if (err instanceof IBinderError) {
     return { kind: err.kind === 'permanent' ? 'permanent' : 'transient', reason: redactUrls(err.message) };
   }
+  const bynder = classifyBynder(err);
+  if (bynder) return bynder;
   const status = httpStatusOf(err);
   const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return { kind: 'transient', reason: redactUrls(message), ...(status !== undefined ? { httpStatus: status } : {}) };

@@ -14,7 +14,48 @@ export const ExportJobMetadataSchema = z.object({
   valueId: z.string(),
 });
 
+/** The connectors the export reads from; a job without one is iBinder's (jobs of older planners). */
+export const ExportConnectorSchema = z.enum(['ibinder', 'bynder']);
+export type ExportConnector = z.infer<typeof ExportConnectorSchema>;
+
+/**
+ * What the Bynder worker needs beyond the neutral fields (tenant = portal, binder = brand,
+ * document = asset, version id = the ledger key): the version's folder and file, and the asset
+ * as the planner read it (`?versions=1`), so that the sidecar costs no second asset call.
+ */
+export const BynderJobDetailsSchema = z.object({
+  portal: z.string().check(z.minLength(1)),
+  version: z.int(),
+  versionSegment: z.string().check(z.minLength(1)),
+  mediaItemId: z.optional(z.string()),
+  active: z.boolean(),
+  size: z.optional(z.number()),
+  versionCreatedAt: z.optional(z.string()),
+  assetModifiedAt: z.optional(z.string()),
+  asset: z.object({
+    id: z.string(),
+    name: z.string(),
+    description: z.optional(z.string()),
+    brandId: z.string(),
+    type: z.optional(z.string()),
+    extension: z.array(z.string()),
+    fileSize: z.optional(z.number()),
+    dateCreated: z.optional(z.string()),
+    dateModified: z.optional(z.string()),
+    tags: z.array(z.string()),
+    propertyOptions: z.array(z.string()),
+    properties: z.record(z.string(), z.array(z.string())),
+    activeVersion: z.optional(z.number()),
+    archive: z.boolean(),
+  }),
+});
+export type BynderJobDetails = z.infer<typeof BynderJobDetailsSchema>;
+
 export const ExportJobSchema = z.object({
+  /** The system the version is read from; absent: iBinder. */
+  connector: z.optional(ExportConnectorSchema),
+  /** Bynder's own fields; present exactly when `connector` is `bynder`. */
+  bynder: z.optional(BynderJobDetailsSchema),
   runId: RunIdSchema,
   /**
    * When the run started: the manifest of a run lives under the run's start date
@@ -59,7 +100,17 @@ export function parseExportJob(body: string): ExportJob {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     throw new InvalidExportJobError(`export job message is invalid: ${issues}`);
   }
+  if (parsed.data.connector === 'bynder' && parsed.data.bynder === undefined) {
+    throw new InvalidExportJobError(
+      'export job message names connector bynder but has no "bynder" block; it was not written by the export planner',
+    );
+  }
   return parsed.data;
+}
+
+/** The job's connector (a job of an older planner has none: iBinder). */
+export function connectorOfJob(job: Pick<ExportJob, 'connector'>): ExportConnector {
+  return job.connector ?? 'ibinder';
 }
 
 export function serializeExportJob(job: ExportJob): string {

@@ -38,9 +38,16 @@
  *    Every version line has `binderId`, `documentId`, `versionId`, `fileName`, `versionLabel`,
  *    `modifiedAt` and `at` (when the outcome was recorded).
  *
- * Part files hold `binder` lines and `version` lines whose status may also be `"retrying"`
- * (one per failed attempt). Readers must ignore fields they do not know.
+ * 4. `{"type":"deleted-asset", ...}` (Bynder) per asset a listing returned that then answered
+ *    404: deleted in the portal; nothing in the archive is removed (connectors/bynder/export/manifest-lines.ts).
+ *
+ * Part files hold `binder` lines, `deleted-asset` lines and `version` lines whose status may
+ * also be `"retrying"` (one per failed attempt) or `"enqueued"` (the Bynder planner writes one
+ * per version it puts on the queue, so that a version no worker ever reached is listed as
+ * unfinished by name, and the next run can plan its asset again). Readers must ignore fields
+ * they do not know.
  */
+import { DeletedAssetLineSchema } from '../connectors/bynder/export/manifest-lines.js';
 import * as z from '../validation/zod.js';
 
 export const MANIFEST_FORMAT_VERSION = 1;
@@ -78,7 +85,7 @@ const optionalString = z.pipe(
   z.transform((v) => v ?? undefined),
 );
 
-export const VersionStatusSchema = z.enum(['exported', 'already-exported', 'failed', 'retrying', 'unfinished']);
+export const VersionStatusSchema = z.enum(['exported', 'already-exported', 'failed', 'retrying', 'unfinished', 'enqueued']);
 export type VersionStatus = z.infer<typeof VersionStatusSchema>;
 
 export const VersionLineSchema = z.object({
@@ -129,7 +136,7 @@ export const BinderLineSchema = z.object({
 });
 export type BinderLine = z.infer<typeof BinderLineSchema>;
 
-export const PartLineSchema = z.discriminatedUnion('type', [VersionLineSchema, BinderLineSchema]);
+export const PartLineSchema = z.discriminatedUnion('type', [VersionLineSchema, BinderLineSchema, DeletedAssetLineSchema]);
 export type PartLine = z.infer<typeof PartLineSchema>;
 export type PartLineInput = z.input<typeof PartLineSchema>;
 
@@ -156,6 +163,8 @@ export interface RunLine {
   failed: number;
   unfinished: number;
   bytes: number;
+  /** Bynder: assets a listing returned that answered 404 (deleted in the portal). */
+  deletedAssets?: number;
 }
 
 export function toJsonLines(lines: readonly object[]): string {
@@ -185,6 +194,7 @@ const STATUS_RANK: Record<VersionStatus, number> = {
   failed: 2,
   unfinished: 1,
   retrying: 0,
+  enqueued: -1,
 };
 
 /**
@@ -211,6 +221,7 @@ export function reduceVersionLines(lines: readonly VersionLine[]): VersionLine[]
     }
     if (line.status === 'retrying') {
       entry.attempts++;
+      if (entry.best.status === 'enqueued') entry.best = line;
       if (!entry.lastRetry || entry.lastRetry.at <= line.at) entry.lastRetry = line;
     }
     const rank = STATUS_RANK[line.status];
@@ -219,7 +230,7 @@ export function reduceVersionLines(lines: readonly VersionLine[]): VersionLine[]
   }
   return [...byVersion.values()]
     .map(({ best, attempts, lastRetry }) =>
-      best.status === 'retrying' ? { ...(lastRetry ?? best), status: 'unfinished' as const, attempts } : best,
+      best.status === 'retrying' || best.status === 'enqueued' ? { ...(lastRetry ?? best), status: 'unfinished' as const, attempts } : best,
     )
     .sort((a, b) => sortKey(a).localeCompare(sortKey(b)));
 }

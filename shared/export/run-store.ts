@@ -16,8 +16,12 @@
  *   otherwise (failed, or already exported by another run). Only the worker that creates it
  *   adds to the run's counters, so a redelivered job is never counted twice; a batch's markers
  *   and counters are one transaction.
- * - `pointer#scheduled-run`: the run the schedule started last, so the next scheduled
- *   invocation resumes it while it is still planning.
+ * - `pointer#scheduled-run` (iBinder; `pointer#scheduled-run#<connector>` for another
+ *   connector): the run the schedule started last, so the next scheduled invocation resumes it
+ *   while it is still planning.
+ * - `bookmark#<feed>` (Bynder: `bookmark#bynder#<portal>`): where the next run's change feed
+ *   starts, and the run that planned up to it (whose failed and unfinished versions the next run
+ *   plans again). Written only when a run's feed is done.
  *
  * A run is complete when the planner has finished (`state: "planned"`) and as many jobs have
  * settled as were enqueued; whoever observes that (the planner finishing, or the worker that
@@ -62,8 +66,20 @@ export type BinderProgress = z.infer<typeof BinderProgressSchema>;
 
 const count = z._default(z.int().check(z.nonnegative()), 0);
 
+/** An asset the run plans again by id before its change feed (the previous run left a version of it failed or unfinished). */
+export const ReplanAssetSchema = z.object({ id: z.string(), brandId: z.string(), name: z.string() });
+export type ReplanAsset = z.infer<typeof ReplanAssetSchema>;
+
 export const ExportRunStateSchema = z.object({
   runId: z.string(),
+  /** The connector the run reads from; absent: iBinder (runs of older planners). */
+  connector: z.optional(z.string()),
+  /** Bynder: the change feed's cursor (JSON of ChangeCursor), saved after each planned page. */
+  changeCursor: z.optional(z.string()),
+  /** Bynder: assets to plan by id before the feed; removed once they are planned. */
+  replan: z.optional(z.array(ReplanAssetSchema)),
+  /** Bynder: assets found deleted (404 after a listing returned them). */
+  deletedAssets: z.optional(z.int().check(z.nonnegative())),
   tenantId: z.string(),
   trigger: RunTriggerSchema,
   state: RunStateNameSchema,
@@ -103,6 +119,9 @@ export type ExportRunState = z.infer<typeof ExportRunStateSchema>;
 
 export interface NewRun {
   runId: string;
+  connector?: string;
+  changeCursor?: string;
+  replan?: ReplanAsset[];
   tenantId: string;
   trigger: RunTrigger;
   startedAt: Date;
@@ -165,6 +184,10 @@ export class ExportRunStore {
       runId: run.runId,
       tenantId: run.tenantId,
       trigger: run.trigger,
+      ...(run.connector !== undefined ? { connector: run.connector } : {}),
+      ...(run.changeCursor !== undefined ? { changeCursor: run.changeCursor } : {}),
+      ...(run.replan !== undefined && run.replan.length > 0 ? { replan: run.replan } : {}),
+      ...(run.connector === 'bynder' ? { deletedAssets: 0 } : {}),
       state: 'planning',
       startedAt: run.startedAt.toISOString(),
       ...(run.since !== undefined ? { since: run.since } : {}),
@@ -526,19 +549,74 @@ export class ExportRunStore {
     }
   }
 
-  async getScheduledRunId(): Promise<string | undefined> {
+  /** The run the schedule started last for `connector` (default iBinder, whose pointer keeps its old key). */
+  async getScheduledRunId(connector?: string): Promise<string | undefined> {
     const result = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: SCHEDULED_RUN_POINTER_KEY }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: { pk: scheduledRunPointerKey(connector) }, ConsistentRead: true }),
     );
     const runId = result.Item?.runId;
     return typeof runId === 'string' ? runId : undefined;
   }
 
-  async setScheduledRunId(runId: string, now: Date): Promise<void> {
+  async setScheduledRunId(runId: string, now: Date, connector?: string): Promise<void> {
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: SCHEDULED_RUN_POINTER_KEY, kind: 'pointer', runId, updatedAt: now.toISOString() },
+        Item: { pk: scheduledRunPointerKey(connector), kind: 'pointer', runId, updatedAt: now.toISOString() },
+      }),
+    );
+  }
+
+  /**
+   * Saves a change feed's cursor (Bynder) and the planner's counts after a planned page, and
+   * extends the lease; the assets to plan again by id are done once a cursor is saved. Fails
+   * when the lease was lost.
+   */
+  async saveChangeCursor(runId: string, owner: string, progress: ChangeFeedProgress, now: Date, leaseMs: number): Promise<void> {
+    const held = this.heldByPlanner(owner);
+    const fields = {
+      changeCursor: progress.cursor,
+      documentsSeen: progress.documentsSeen,
+      skippedUnchanged: progress.skippedUnchanged,
+      documentErrors: progress.documentErrors,
+      deletedAssets: progress.deletedAssets,
+      updatedAt: now.toISOString(),
+      planningLeaseUntil: now.getTime() + leaseMs,
+    };
+    const saved = await conditionalUpdate<Record<string, unknown>>(this.doc, {
+      tableName: this.tableName,
+      key: { pk: runKey(runId) },
+      update: `SET ${Object.keys(fields)
+        .map((f) => `#${f} = :${f}`)
+        .join(', ')} REMOVE #replan`,
+      condition: held.condition,
+      names: { ...names([...Object.keys(fields), 'replan']), ...held.names },
+      values: { ...values(fields), ...held.values },
+    });
+    if (!saved.ok) {
+      throw new RunStoreError(
+        `export run ${runId}: another planner invocation took over the run (or it is no longer planning: ${describePlanning(saved)}); this one stops without saving its change cursor`,
+      );
+    }
+  }
+
+  /** The stored bookmark of a change feed (`feed`: e.g. `bynder#<portal>`), with the run that planned up to it. */
+  async getBookmark(feed: string): Promise<StoredBookmark | undefined> {
+    const result = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: bookmarkKey(feed) }, ConsistentRead: true }));
+    const parsed = StoredBookmarkSchema.safeParse(result.Item);
+    if (result.Item !== undefined && !parsed.success) {
+      throw new RunStoreError(
+        `the export bookmark ${bookmarkKey(feed)} in the export ledger is not readable; delete the item for a full export, or give the run a since date`,
+      );
+    }
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  async setBookmark(feed: string, stored: StoredBookmark, now: Date): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: bookmarkKey(feed), kind: 'bookmark', ...stored, updatedAt: now.toISOString() },
       }),
     );
   }
@@ -579,6 +657,31 @@ export class ExportRunStore {
     }
     return parsed.data;
   }
+}
+
+export function scheduledRunPointerKey(connector?: string): string {
+  return connector === undefined || connector === 'ibinder' ? SCHEDULED_RUN_POINTER_KEY : `${SCHEDULED_RUN_POINTER_KEY}#${connector}`;
+}
+
+export const bookmarkKey = (feed: string): string => `bookmark#${feed}`;
+
+/** A change feed's bookmark as the ledger keeps it: opaque to the store (the connector validates it). */
+export const StoredBookmarkSchema = z.object({
+  /** JSON of the connector's bookmark. */
+  bookmark: z.string(),
+  /** The run whose completed feed set it. */
+  runId: z.string(),
+});
+export type StoredBookmark = z.infer<typeof StoredBookmarkSchema>;
+
+/** What a change-feed planner saves after each page. */
+export interface ChangeFeedProgress {
+  /** JSON of the connector's cursor. */
+  cursor: string;
+  documentsSeen: number;
+  skippedUnchanged: number;
+  documentErrors: number;
+  deletedAssets: number;
 }
 
 /** True when every enqueued job of a planned run has settled. */

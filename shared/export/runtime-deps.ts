@@ -6,10 +6,19 @@
  * locally. AWS clients honour AWS_ENDPOINT_URL(_<SERVICE>), so the same wiring runs against
  * local servers. Metrics get the environment's dimension here, and the iBinder client reports
  * each HTTP exchange to them (API calls by status class, 429s, token requests, transfers).
+ *
+ * When the config has `bynder`, the Bynder client is built too (its secret from Secrets
+ * Manager, like the ingest's; the process-wide rate budget and token cache, so the planner's
+ * and a worker's calls in one instance share them; its calls, token requests and 429s as
+ * metrics): the planner then runs Bynder's change feed, the worker archives Bynder's jobs.
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { createDocumentClient, createS3Client, createSqsClient } from '../aws/clients.js';
-import { ENV, loadPipelineConfig, requireEnv } from '../config/runtime.js';
+import { createDocumentClient, createS3Client, createSecretsManagerClient, createSqsClient } from '../aws/clients.js';
+import { HttpBynderClient } from '../connectors/bynder/client/client.js';
+import { createBynderCredentialsProvider } from '../connectors/bynder/client/credentials.js';
+import { bynderRequestMetrics } from '../connectors/bynder/client/request-metrics.js';
+import { type BynderExportContext, createBynderExportContext } from '../connectors/bynder/export/context.js';
+import { ENV, loadPipelineConfig, type PipelineConfig, requireEnv } from '../config/runtime.js';
 import { createRuntimeIBinderClient } from '../connectors/ibinder/runtime-client.js';
 import { logger } from '../observability/logger.js';
 import { createRunOutcomeMetrics, setEnvironmentDimension } from '../observability/metrics.js';
@@ -28,6 +37,7 @@ export function exportDepsFromEnvironment(metrics: Metrics, env: NodeJS.ProcessE
   return createExportDeps({
     settings: exportSettingsFrom(config),
     source: new IBinderSource(client),
+    bynder: config.bynder !== undefined ? bynderExportContextFromConfig(config.bynder, metrics) : undefined,
     s3: createS3Client({}, env),
     bucket,
     dynamo: createDocumentClient(),
@@ -40,4 +50,17 @@ export function exportDepsFromEnvironment(metrics: Metrics, env: NodeJS.ProcessE
 export function plannerDepsFromEnvironment(metrics: Metrics, env: NodeJS.ProcessEnv = process.env): PlannerDeps {
   const deps = exportDepsFromEnvironment(metrics, env);
   return { ...deps, queue: new SqsExportJobQueue(createSqsClient(), requireEnv(ENV.exportQueueUrl, env)) };
+}
+
+/** The Bynder side of the export, from the environment's `bynder` settings. */
+export function bynderExportContextFromConfig(config: NonNullable<PipelineConfig['bynder']>, metrics: Metrics): BynderExportContext {
+  const client = new HttpBynderClient({
+    config,
+    credentials: createBynderCredentialsProvider({
+      secretName: config.credentialsSecretName,
+      secretsManager: createSecretsManagerClient(),
+    }),
+    ...bynderRequestMetrics(metrics),
+  });
+  return createBynderExportContext({ client, config });
 }

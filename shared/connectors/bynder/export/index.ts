@@ -48,3 +48,11 @@ export {
   UnversionedAssetError,
   versionsOf,
 } from './versions.js';
+export {
+  type BynderExportContext,
+  type BynderExportContextOptions,
+  bynderVersionOfJob,
+  createBynderExportContext,
+  exportJobOfBynderVersion,
+  isExpiredBynderLink,
+} from './context.js';
