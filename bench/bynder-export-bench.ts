@@ -28,7 +28,7 @@ import {
 import { newVersionsOf } from '../shared/connectors/bynder/export/versions.js';
 import { formatBytes } from './bench-context.js';
 import type { BynderMemoryEndpoint } from './bynder-memory-endpoint.js';
-import { naiveExportCalls } from './bynder-naive-calls.js';
+import { fewestListCalls, naiveExportCalls } from './bynder-naive-calls.js';
 import type { MemoryEndpoints } from './memory-endpoints.js';
 import { runMeasured } from './measured-child.js';
 import type { MemoryPeak } from './protocol.js';
@@ -51,8 +51,10 @@ export interface BynderExportCallsRun {
   listCalls: number;
   assetCalls: number;
   tokenCalls: number;
-  /** Naive count: list pages + one versions call per asset in the portal. */
+  /** Naive count: the list calls made + one versions call per asset in the portal (bynder-naive-calls.ts). */
   naiveCalls: number;
+  /** The fewest list calls that hold the portal (one per page of 1,000). */
+  fewestListCalls: number;
   assetsYielded: number;
   versionsPlanned: number;
   expectedVersions: number;
@@ -145,7 +147,6 @@ export async function runBynderExportCallsBench(options: BynderExportCallsOption
       credentials: () => Promise.resolve({ clientId: emulator.clientId, clientSecret: emulator.clientSecret }),
       tokenCache: new BynderTokenCache(),
     });
-    const naive = naiveExportCalls(options.assets, MAX_PAGE_SIZE).total;
     const ledger = new Set<string>();
     const runs: BynderExportCallsRun[] = [];
     let bookmark: ChangeBookmark | undefined;
@@ -157,14 +158,16 @@ export async function runBynderExportCallsBench(options: BynderExportCallsOption
       const planned = await planRun(client, ledger, bookmark, new Date());
       const durationMs = performance.now() - started;
       if (planned.cursor) bookmark = nextBookmark(planned.cursor) ?? bookmark;
+      const listCalls = emulator.calls.count(ROUTES.list);
       runs.push({
         label,
         durationMs,
         apiCalls: emulator.calls.total('api'),
-        listCalls: emulator.calls.count(ROUTES.list),
+        listCalls,
         assetCalls: emulator.calls.count(ROUTES.asset),
         tokenCalls: emulator.calls.total('token'),
-        naiveCalls: naive,
+        naiveCalls: naiveExportCalls(options.assets, listCalls),
+        fewestListCalls: fewestListCalls(options.assets, MAX_PAGE_SIZE),
         assetsYielded: planned.assetsYielded,
         versionsPlanned: planned.versionsPlanned,
         expectedVersions,
