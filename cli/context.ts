@@ -26,12 +26,20 @@ import {
   type CredentialsProvider,
 } from '../shared/credentials.js';
 import { createIBinderClient, type HttpIBinderClientOptions, type IBinderClient } from '../shared/connectors/ibinder/index.js';
+import {
+  BynderConfigSchema,
+  type BynderClient,
+  type BynderConfig,
+  type BynderConnector,
+  type BynderCredentialsProvider,
+  type HttpBynderClientOptions,
+} from '../shared/connectors/bynder/index.js';
 import { awsClientConfig, type AwsClientConfig } from './aws-client-config.js';
 import { isUnreachable, labelAwsErrors } from './aws-request-label.js';
 import type { SelectedEnvironment } from './environment.js';
 import { ServiceError, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
-import { ENV_VARS, type GlobalOptions } from './options.js';
+import { BYNDER_ENV, ENV_VARS, type GlobalOptions } from './options.js';
 import { Output } from './output.js';
 import { RESOURCES, StackOutputs, type ResourceName } from './stack-outputs.js';
 import { toCliError } from './to-cli-error.js';
@@ -39,6 +47,8 @@ import { toCliError } from './to-cli-error.js';
 /** Everything a test (or the demo) may hand in instead of what the context would build. */
 export interface CliDependencies {
   createIBinderClient?: (options: HttpIBinderClientOptions) => IBinderClient;
+  /** Builds the Bynder client (default the HTTP one); tests wrap or replace it. */
+  createBynderClient?: (options: HttpBynderClientOptions) => BynderClient | Promise<BynderClient>;
   s3?: S3Client;
   dynamo?: DynamoDBDocumentClient;
   sqs?: SQSClient;
@@ -66,6 +76,7 @@ export class CliContext {
   readonly now: () => Date;
   readonly sleep: (ms: number) => Promise<void>;
   private ibinderClient: IBinderClient | undefined;
+  private bynderConnector: Promise<BynderConnector> | undefined;
   private stackOutputs: StackOutputs | undefined;
   private readonly clients: CliDependencies;
 
@@ -99,13 +110,20 @@ export class CliContext {
 
   /**
    * The runtime config the ingest would use: the environment's, or (no environment) one with no
-   * routing rules and no default target, so that only the object's own tags decide.
+   * routing rules and no default target, so that only the object's own tags decide (Bynder among
+   * the connectors when BYNDER_PORTAL_URL names a portal).
    */
   pipelineConfig(): PipelineConfig {
     const env = this.environment;
     if (env) return env.pipeline;
     const endpoint = this.ibinderEndpoint();
-    return PipelineConfigSchema.parse({ environment: 'none', ...endpoint, credentialsSecretName: NO_SECRET });
+    const portalUrl = nonEmpty(this.io.env[BYNDER_ENV.portalUrl]);
+    return PipelineConfigSchema.parse({
+      environment: 'none',
+      ...endpoint,
+      credentialsSecretName: NO_SECRET,
+      ...(portalUrl !== undefined ? { bynder: this.bynderFromVariables(portalUrl) } : {}),
+    });
   }
 
   /** API URL, token URL and tenant: flags, then IBINDER_* variables, then the environment. */
@@ -139,6 +157,126 @@ export class CliContext {
       this.ibinderClient = create({ ...endpoint, credentials, maxAttempts: 3, maxRetryTimeMs: 20_000 });
     }
     return this.ibinderClient;
+  }
+
+  /**
+   * The environment's Bynder settings (`bynder` in its cdk.json entry), with the portal URL
+   * overridden by BYNDER_PORTAL_URL (the emulator). Without a `bynder` block there is nothing
+   * to talk to: a usage error that says what to add.
+   */
+  bynderSettings(): BynderConfig {
+    const env = this.environment;
+    const portalUrl = nonEmpty(this.io.env[BYNDER_ENV.portalUrl]);
+    if (!env) {
+      if (portalUrl === undefined) {
+        throw new UsageError(
+          'no Bynder portal is known: neither --env nor BYNDER_PORTAL_URL is set',
+          `pass --env <name> of an environment whose cdk.json entry has a "bynder" block, or set ${BYNDER_ENV.portalUrl} ` +
+            `and ${BYNDER_ENV.clientId} / ${BYNDER_ENV.clientSecret} (or ${BYNDER_ENV.permanentToken})`,
+        );
+      }
+      return this.bynderFromVariables(portalUrl);
+    }
+    const bynder = env.pipeline.bynder;
+    if (bynder === undefined) {
+      throw new UsageError(
+        `environment "${env.name}" does not configure Bynder (its entry in ${env.source} has no "bynder" block)`,
+        `add "bynder": {"portalUrl": "https://<portal>.bynder.com", "credentialsSecretName": "ibinder-pipeline/${env.name}/bynder-client"} ` +
+          `to context.environments.${env.name} in ${env.source} (see README: the bynder settings), or choose another environment with --env`,
+      );
+    }
+    if (portalUrl === undefined || portalUrl === bynder.portalUrl) return bynder;
+    this.output.note(`note: ${BYNDER_ENV.portalUrl} overrides the Bynder portal URL of environment "${env.name}"`);
+    // The token URL follows the portal: the environment's would point at the real one.
+    const { tokenUrl: _portalsTokenUrl, ...rest } = bynder;
+    return { ...rest, portalUrl };
+  }
+
+  /** Without an environment: the portal of BYNDER_PORTAL_URL with the connector's defaults (no rules, no default brand). */
+  private bynderFromVariables(portalUrl: string): BynderConfig {
+    const parsed = BynderConfigSchema.safeParse({ portalUrl, credentialsSecretName: NO_SECRET });
+    if (!parsed.success) {
+      throw new UsageError(`${BYNDER_ENV.portalUrl} is not a URL`, `set it to the portal's base URL, e.g. https://example.bynder.com`);
+    }
+    return parsed.data;
+  }
+
+  /**
+   * The Bynder connector as the ingest builds it: the environment's settings, credentials from
+   * BYNDER_CLIENT_ID / BYNDER_CLIENT_SECRET (or BYNDER_PERMANENT_TOKEN) when set, else the
+   * environment's Bynder secret. Loaded on first use: the client's modules are not part of the
+   * CLI's start.
+   */
+  bynder(): Promise<BynderConnector> {
+    this.bynderConnector ??= this.createBynder();
+    return this.bynderConnector;
+  }
+
+  private async createBynder(): Promise<BynderConnector> {
+    const settings = this.bynderSettings();
+    const env = this.environment;
+    const bynderModule = await import('../shared/connectors/bynder/index.js');
+    const credentials = await this.bynderCredentials(settings, env, bynderModule.createBynderSecretCredentials);
+    const create = this.clients.createBynderClient ?? bynderModule.createBynderHttpClient;
+    // An operator waits at the terminal: fewer, shorter retries than a Lambda.
+    const client = await create({ config: settings, credentials, maxAttempts: 3, maxDelayMs: 2_000 });
+    return bynderModule.createBynderConnector({
+      config: settings,
+      client,
+      untaggedGraceSeconds: env?.pipeline.untaggedGraceSeconds,
+      maxFileSizeBytes: env?.pipeline.maxFileSizeBytes,
+      now: this.now,
+    });
+  }
+
+  private async bynderCredentials(
+    settings: BynderConfig,
+    env: SelectedEnvironment | undefined,
+    fromSecret: typeof import('../shared/connectors/bynder/index.js').createBynderSecretCredentials,
+  ): Promise<BynderCredentialsProvider> {
+    const id = nonEmpty(this.io.env[BYNDER_ENV.clientId]);
+    const secret = nonEmpty(this.io.env[BYNDER_ENV.clientSecret]);
+    const token = nonEmpty(this.io.env[BYNDER_ENV.permanentToken]);
+    if ((id === undefined) !== (secret === undefined)) {
+      throw new UsageError(
+        `only one of ${BYNDER_ENV.clientId} and ${BYNDER_ENV.clientSecret} is set`,
+        `set both, or unset both to use the environment's Bynder secret "${settings.credentialsSecretName}"`,
+      );
+    }
+    if (id !== undefined && secret !== undefined) return () => Promise.resolve({ clientId: id, clientSecret: secret });
+    if (token !== undefined) return () => Promise.resolve({ permanentToken: token });
+    if (env === undefined) {
+      throw new UsageError(
+        'no Bynder credentials: neither --env nor the Bynder credential variables are set',
+        `set ${BYNDER_ENV.clientId} and ${BYNDER_ENV.clientSecret} (or ${BYNDER_ENV.permanentToken}), or pass --env <name> to read the environment's Bynder secret`,
+      );
+    }
+    const secretName = settings.credentialsSecretName;
+    const read = await fromSecret({ secretName, secretsManager: this.secretsManager() });
+    return async () => {
+      try {
+        return await read();
+      } catch (err) {
+        if (!(err instanceof CredentialsError)) throw err;
+        const readFailure = err.cause instanceof Error ? err.cause : undefined;
+        if (readFailure && isUnreachable(readFailure)) {
+          const unreachable = toCliError(readFailure);
+          throw new ServiceError(
+            `no Bynder credentials for environment "${env.name}" (secret "${secretName}"): ${unreachable.message}`,
+            unreachable.hint,
+            { cause: err },
+          );
+        }
+        throw new UsageError(
+          readFailure
+            ? `no Bynder credentials for environment "${env.name}": could not read Secrets Manager secret "${secretName}" in ${env.config.region} (${readFailure.name})`
+            : `no Bynder credentials for environment "${env.name}": ${err.message}`,
+          `make sure your AWS credentials may read secret "${secretName}" in ${env.config.region}, ` +
+            `or set ${BYNDER_ENV.clientId} and ${BYNDER_ENV.clientSecret} (or ${BYNDER_ENV.permanentToken})`,
+          { cause: err },
+        );
+      }
+    };
   }
 
   /**

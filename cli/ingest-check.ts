@@ -146,7 +146,7 @@ export async function checkIngest(input: IngestCheckInput): Promise<IngestCheckR
 }
 
 /** The ingest only hears of keys under the inbox prefix, and skips the rejected prefix. */
-function checkKey(key: string, config: Pick<PipelineConfig, 'inboxPrefix' | 'rejectedPrefix'>): Problem[] {
+export function checkKey(key: string, config: Pick<PipelineConfig, 'inboxPrefix' | 'rejectedPrefix'>): Problem[] {
   if (key.startsWith(config.inboxPrefix)) return [];
   return [
     {

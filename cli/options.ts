@@ -33,6 +33,14 @@ export const ENV_VARS = {
   tenant: 'IBINDER_ORG_ID',
 } as const;
 
+/** Variables that point the Bynder commands elsewhere than the environment's portal and secret (e.g. the emulator). */
+export const BYNDER_ENV = {
+  portalUrl: 'BYNDER_PORTAL_URL',
+  clientId: 'BYNDER_CLIENT_ID',
+  clientSecret: 'BYNDER_CLIENT_SECRET',
+  permanentToken: 'BYNDER_PERMANENT_TOKEN',
+} as const;
+
 const RESOURCE_OPTION_KEYS: Record<ResourceName, string> = {
   inboxBucket: 'inboxBucket',
   archiveBucket: 'archiveBucket',

@@ -6,9 +6,11 @@ import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import type { ActionFactory, CommandRegistration } from './command.js';
 import { registerBindersCommand } from './commands/binders.js';
+import { registerBrandsCommand } from './commands/brands.js';
 import { registerCheckCommand } from './commands/check.js';
 import { registerExportCommand } from './commands/export.js';
 import { registerFoldersCommand } from './commands/folders.js';
+import { registerMetapropertiesCommand } from './commands/metaproperties.js';
 import { registerRedriveCommand } from './commands/redrive.js';
 import { registerReingestCommand } from './commands/reingest.js';
 import { registerSchemaCommand } from './commands/schema.js';
@@ -24,6 +26,8 @@ const COMMANDS: readonly CommandRegistration[] = [
   registerBindersCommand,
   registerFoldersCommand,
   registerSchemaCommand,
+  registerBrandsCommand,
+  registerMetapropertiesCommand,
   registerCheckCommand,
   registerStatusCommand,
   registerRedriveCommand,
@@ -38,6 +42,8 @@ Environment:
   outputs (stack IbinderPipeline-<env>) unless given as flags.
   IBINDER_CLIENT_ID / IBINDER_CLIENT_SECRET   iBinder credentials instead of the environment's secret
   IBINDER_ORG_ID, IBINDER_API_URL, IBINDER_TOKEN_URL   override tenant and URLs (e.g. the emulator)
+  BYNDER_CLIENT_ID / BYNDER_CLIENT_SECRET (or BYNDER_PERMANENT_TOKEN)   Bynder credentials instead of
+    the environment's Bynder secret; BYNDER_PORTAL_URL overrides its portal URL (e.g. the emulator)
   AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL[_<SERVICE>]   AWS credentials, region, local endpoints
     (or --profile, --region, --endpoint-url, which win over the variables, as with the AWS CLI)
 
@@ -48,7 +54,7 @@ Output:
 
 Exit codes:
   0 done (check: accepted)   1 failed (check: rejected)   2 usage or configuration error
-  3 a service (AWS, iBinder) failed
+  3 a service (AWS, iBinder, Bynder) failed
 `;
 
 export function buildProgram(io: CliIo, action: ActionFactory): Command {

@@ -6,6 +6,7 @@
 import { CredentialsError } from '../shared/credentials.js';
 import { IBinderApiError, IBinderError, IBinderNetworkError } from '../shared/connectors/ibinder/index.js';
 import { CLIENT_ID_ENV, CLIENT_SECRET_ENV } from '../shared/credentials.js';
+import { BynderApiError, BynderError, BynderNetworkError } from '../shared/connectors/bynder/index.js';
 import { awsRequestLabelOf, isUnreachable } from './aws-request-label.js';
 import { CliError, ServiceError, UsageError } from './errors.js';
 
@@ -30,10 +31,39 @@ export function toCliError(err: unknown): CliError {
     const trace = err instanceof IBinderApiError && err.traceId ? ` (give iBinder support the traceId ${err.traceId})` : '';
     return new ServiceError(err.message, `try again later if iBinder is unavailable${trace}`, { cause: err });
   }
+  if (err instanceof BynderError) return bynderError(err);
   if (isUnreachable(err)) return unreachableError(err as Error);
   if (isAwsError(err)) return awsError(err);
   if (err instanceof Error) return new ServiceError(`${err.name}: ${err.message}`, undefined, { cause: err });
   return new ServiceError(String(err));
+}
+
+/** Bynder's errors name the request (method and path, never a query string) and its correlation id. */
+function bynderError(err: BynderError): CliError {
+  // The client wraps a failing credentials provider; the provider's error says more.
+  if (err.cause instanceof CliError) return err.cause;
+  if (err.kind === 'auth') {
+    return new UsageError(
+      `Bynder refused the credentials: ${err.message}`,
+      "check the Bynder client id and secret (BYNDER_CLIENT_ID / BYNDER_CLIENT_SECRET, or the environment's Bynder secret), their scopes and the portal URL",
+      { cause: err },
+    );
+  }
+  if (err.operator) {
+    return new UsageError(err.message, "check the portal URL (bynder.portalUrl, or BYNDER_PORTAL_URL) and the integration's settings", {
+      cause: err,
+    });
+  }
+  if (err instanceof BynderNetworkError) {
+    return new ServiceError(err.message, 'check the portal URL (bynder.portalUrl, or BYNDER_PORTAL_URL) and your network', { cause: err });
+  }
+  const correlation =
+    err instanceof BynderApiError && err.correlationId ? ` (give Bynder support the correlation id ${err.correlationId})` : '';
+  const wait =
+    err.kind === 'throttled'
+      ? 'Bynder blocked the integration for a while: wait five quiet minutes, then try again'
+      : 'try again later if Bynder is unavailable';
+  return new ServiceError(err.message, `${wait}${correlation}`, { cause: err });
 }
 
 interface AwsError extends Error {

@@ -11,8 +11,8 @@ import { isS3Url, parseS3Location, parseTagOption } from '../arguments.js';
 import { argumentOf, type CommandRegistration } from '../command.js';
 import type { CliContext } from '../context.js';
 import { EXIT, UsageError } from '../errors.js';
-import { checkIngest } from '../ingest-check.js';
-import { renderCheck } from '../render-check.js';
+import { checkObject } from '../object-check.js';
+import { renderObjectCheck } from '../render-check.js';
 import { applyTagChanges, type TagChange } from '../tag-changes.js';
 
 interface CheckOptions {
@@ -54,6 +54,10 @@ Examples:
   ibinder-pipeline --env dev check s3://my-inbox/inbox/scanner-3/scan-0042.pdf
   ibinder-pipeline --env dev check ./A-101.pdf --tag ibinder:binder=PRJ0001AB \\
       --tag "ibinder:folder-path=01 Architecture/Drawings" --tag ibinder:meta:discipline=ARC
+  ibinder-pipeline --env dev check ./facade.jpg --tag "bynder:brand=Harbour Living" \\
+      --tag bynder:meta:region=Nordics --tag "bynder:meta:colours=Red+Blue"
+The file's connector is chosen as the ingest chooses it: its tags' namespace (ibinder:, bynder:),
+then the longest routing prefix, then the default target.
 A rejected object (s3://bucket/rejected/...) is judged as if it were back under inbox/.
 Exit code: 0 accepted, 1 rejected, 2 usage or configuration error.`,
     )
@@ -61,27 +65,32 @@ Exit code: 0 accepted, 1 rejected, 2 usage or configuration error.`,
       action(async (ctx, command) => {
         const options = command.opts<CheckOptions>();
         const subject = await readSubject(ctx, argumentOf(command, 0), options);
-        const client = ctx.ibinder();
-        const result = await checkIngest({
-          key: subject.key,
-          tags: subject.tags,
-          sizeBytes: subject.sizeBytes,
-          lastModified: subject.lastModified,
-          config: ctx.pipelineConfig(),
-          client,
-          now: ctx.now(),
-          tagsNotYetWritten: subject.tagsNotYetWritten,
-        });
+        const config = ctx.pipelineConfig();
+        const result = await checkObject(
+          {
+            key: subject.key,
+            tags: subject.tags,
+            sizeBytes: subject.sizeBytes,
+            lastModified: subject.lastModified,
+            config,
+            now: ctx.now(),
+            tagsNotYetWritten: subject.tagsNotYetWritten,
+          },
+          { ibinder: () => ctx.ibinder(), bynder: () => ctx.bynder() },
+        );
         result.notes.unshift(...subject.notes);
         if (!ctx.environment) {
           result.notes.push('no environment chosen (--env): routing rules and the default target were not applied');
         }
         const knownBinders =
-          result.ibinder?.status === 404
-            ? await client.listBinders().then(
-                (bs) => bs.map((b) => `${b.id} (${b.name})`),
-                () => undefined,
-              )
+          result.connector === 'ibinder' && result.ibinder?.status === 404
+            ? await ctx
+                .ibinder()
+                .listBinders()
+                .then(
+                  (bs) => bs.map((b) => `${b.id} (${b.name})`),
+                  () => undefined,
+                )
             : undefined;
 
         ctx.output.result(
@@ -93,7 +102,7 @@ Exit code: 0 accepted, 1 rejected, 2 usage or configuration error.`,
             ...result,
             ...(knownBinders ? { knownBinders } : {}),
           },
-          () => renderCheck(result, subject.label, { knownBinders }),
+          () => renderObjectCheck(result, subject.label, { knownBinders }),
         );
         return result.accepted ? EXIT.ok : EXIT.failed;
       }),

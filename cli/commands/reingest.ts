@@ -9,7 +9,7 @@
 import { Argument } from 'commander';
 import { isS3Url, parseS3Location, parseTagOption } from '../arguments.js';
 import { argumentOf, type CommandRegistration } from '../command.js';
-import type { IngestCheckResult } from '../ingest-check.js';
+import type { ObjectCheckResult } from '../object-check.js';
 import { EXIT, UsageError } from '../errors.js';
 import { prefixLines } from '../output.js';
 import { suggestedCommand } from '../suggested-command.js';
@@ -34,7 +34,9 @@ export const registerReingestCommand: CommandRegistration = (program, action) =>
       `
 The bucket is the environment's inbox bucket (stack output InboxBucketName), --inbox-bucket, or
 the one in an s3:// argument. Example:
-  ibinder-pipeline --env prod reingest rejected/scanner-1/scan-0042.pdf --tag ibinder:meta:discipline=ARC`,
+  ibinder-pipeline --env prod reingest rejected/scanner-1/scan-0042.pdf --tag ibinder:meta:discipline=ARC
+  ibinder-pipeline --env prod reingest rejected/marketing/facade.jpg --tag bynder:meta:region=Nordics
+The check asks the file's connector (iBinder or Bynder), chosen as the ingest chooses it.`,
     )
     .action(
       action(async (ctx, command) => {
@@ -43,14 +45,14 @@ the one in an s3:// argument. Example:
           { DeleteObjectCommand, PutObjectTaggingCommand },
           { copyObjectVersion, getObjectTags, headObjectVersion },
           { checkS3TagSet },
-          { checkIngest },
-          { renderCheck },
+          { checkObject },
+          { renderObjectCheck },
           { resolveRejectedObjectKeys, s3RejectionReportReader },
         ] = await Promise.all([
           import('@aws-sdk/client-s3'),
           import('../../functions/ingest/object-store.js'),
           import('../../shared/s3/tags.js'),
-          import('../ingest-check.js'),
+          import('../object-check.js'),
           import('../render-check.js'),
           import('../rejected-keys.js'),
         ]);
@@ -82,21 +84,23 @@ the one in an s3:// argument. Example:
           );
         }
 
-        let check: IngestCheckResult | undefined;
+        let check: ObjectCheckResult | undefined;
         if (!options.skipCheck) {
-          check = await checkIngest({
-            key: keys.inboxKey,
-            tags,
-            sizeBytes: head.size,
-            lastModified: head.lastModified,
-            config,
-            client: ctx.ibinder(),
-            now: ctx.now(),
-            tagsNotYetWritten: changes.length > 0,
-          });
+          check = await checkObject(
+            {
+              key: keys.inboxKey,
+              tags,
+              sizeBytes: head.size,
+              lastModified: head.lastModified,
+              config,
+              now: ctx.now(),
+              tagsNotYetWritten: changes.length > 0,
+            },
+            { ibinder: () => ctx.ibinder(), bynder: () => ctx.bynder() },
+          );
           if (!check.accepted) {
             ctx.output.result({ bucket, ...keys, reingested: false, tags, check }, () => [
-              ...renderCheck(check as IngestCheckResult, `s3://${bucket}/${keys.rejectedKey}`),
+              ...renderObjectCheck(check as ObjectCheckResult, `s3://${bucket}/${keys.rejectedKey}`),
               '',
               `Not reingested: the ingest would reject it again. Fix the problems (--tag key=value), or pass --skip-check.`,
             ]);
