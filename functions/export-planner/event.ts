@@ -6,19 +6,23 @@
  * {"source": "manual", "binderIds": ["Bx7kQ2mZp"], "since": "2026-01-01T00:00:00Z", "runId": "..."}
  * ```
  *
- * every field but `source` optional: `binderIds` narrows the run (default: the configured
+ * every field but `source` optional: `connector` (`ibinder` or `bynder`) plans that connector's
+ * run only (default: every configured connector); `binderIds` narrows the iBinder run (default: the configured
  * binders, or all); `since` is a backfill from that time (only versions modified at or after
- * it; versions already archived are still skipped); `runId` resumes a paused run, or rewrites
+ * it; versions already archived are still skipped; for Bynder: the change feed starts there
+ * instead of at its stored bookmark); `runId` resumes a paused run, or rewrites
  * the manifest of a planned one, or names a new run.
  */
 import * as z from '../../shared/validation/zod.js';
+import { ExportConnectorSchema } from '../../shared/export/job.js';
 import { RunIdSchema } from '../../shared/export/run-id.js';
 import type { PlanRequest } from './plan.js';
 
 export const PlannerEventSchema = z.discriminatedUnion('source', [
-  z.object({ source: z.literal('schedule') }),
+  z.object({ source: z.literal('schedule'), connector: z.optional(ExportConnectorSchema) }),
   z.strictObject({
     source: z.literal('manual'),
+    connector: z.optional(ExportConnectorSchema),
     binderIds: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
     since: z.optional(z.iso.datetime({ offset: true })),
     runId: z.optional(RunIdSchema),
@@ -40,6 +44,13 @@ export function parsePlannerEvent(event: unknown): PlanRequest {
     );
   }
   const event_ = parsed.data;
-  if (event_.source === 'schedule') return { trigger: 'schedule' };
-  return { trigger: 'manual', binderIds: event_.binderIds, since: event_.since, runId: event_.runId };
+  if (event_.source === 'schedule')
+    return { trigger: 'schedule', ...(event_.connector !== undefined ? { connector: event_.connector } : {}) };
+  return {
+    trigger: 'manual',
+    ...(event_.connector !== undefined ? { connector: event_.connector } : {}),
+    binderIds: event_.binderIds,
+    since: event_.since,
+    runId: event_.runId,
+  };
 }

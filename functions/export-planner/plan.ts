@@ -74,15 +74,19 @@ import {
   type RunTrigger,
 } from '../../shared/export/run-store.js';
 import type { SourceDocument, SourceDocumentPage, SourceVersion } from '../../shared/export-source/types.js';
+import type { ExportConnector } from '../../shared/export/job.js';
+import { planBynderExport } from './bynder-plan.js';
 import { DocumentPagePrefetch } from './page-prefetch.js';
 
 type FailedPage = NonNullable<ExportRunState['failedPage']>;
 
 export interface PlanRequest {
   trigger: RunTrigger;
+  /** Only this connector's run; absent: every configured connector (iBinder, then Bynder when configured). */
+  connector?: ExportConnector | undefined;
   /** Only these binders (manual runs); default the configured binders, or every binder. */
   binderIds?: string[] | undefined;
-  /** Backfill: only versions modified at or after this ISO 8601 time. */
+  /** Backfill: only versions modified at or after this ISO 8601 time (Bynder: the feed starts there instead of at its bookmark). */
   since?: string | undefined;
   /** Resume (or create with this id) a specific run (manual runs). */
   runId?: string | undefined;
@@ -97,6 +101,8 @@ export const UNLIMITED_BUDGET: PlanBudget = { remainingTimeMs: () => Number.POSI
 
 export interface PlanResult {
   runId: string;
+  /** The connector the run reads from (absent: iBinder). */
+  connector?: ExportConnector;
   state: RunStateName;
   /** True when every binder of the run has been paged through. */
   planningComplete: boolean;
@@ -112,6 +118,16 @@ export interface PlanResult {
   manifestKey?: string;
   /** A previous scheduled run that never completed and whose manifest this invocation wrote. */
   finalizedPreviousRunId?: string;
+  /** Bynder: assets found deleted in the portal (recorded in the manifest; nothing removed). */
+  deletedAssets?: number;
+  /** Bynder: list calls the change feed made in the run so far. */
+  listCalls?: number;
+  /** Why planning stopped before it was complete: the time budget, or Bynder's 429 block. */
+  paused?: 'time' | 'throttled';
+  /** With `paused: "throttled"`: no Bynder call before this many ms. */
+  retryAfterMs?: number;
+  /** A scheduled invocation's runs of the other configured connectors (this result is iBinder's). */
+  alsoPlanned?: PlanResult[];
   /** One sentence for the person who invoked it. */
   message: string;
 }
@@ -123,8 +139,42 @@ export class PlanRequestError extends Error {
   override readonly name = 'PlanRequestError';
 }
 
-/** Plans (or continues planning) one run within the budget. */
+/**
+ * Plans (or continues planning) the runs a request asks for within the budget: the named
+ * connector's, or every configured connector's (iBinder first, then Bynder). One connector's
+ * failure does not keep the others from planning; the first failure is thrown after them (a
+ * retried invocation resumes each from its cursor).
+ */
 export async function planExport(request: PlanRequest, deps: PlannerDeps, budget: PlanBudget = UNLIMITED_BUDGET): Promise<PlanResult> {
+  if (request.connector === 'bynder') return planBynderExport(request, deps, budget);
+  if (request.connector === 'ibinder' || deps.bynder === undefined) return planIBinderExport(request, deps, budget);
+  let ibinder: PlanResult | undefined;
+  let failure: { err: unknown } | undefined;
+  try {
+    ibinder = await planIBinderExport(request, deps, budget);
+  } catch (err) {
+    failure = { err };
+  }
+  let bynder: PlanResult | undefined;
+  try {
+    // A manual run's binders and run id are iBinder's; Bynder's run of the same request starts fresh.
+    bynder = await planBynderExport({ trigger: request.trigger, since: request.since }, deps, budget);
+  } catch (err) {
+    deps.logger.error('planning the Bynder export failed', { connector: 'bynder', error: classifyExportError(err).reason });
+    if (failure === undefined) failure = { err };
+    else deps.metrics.planningFailed(request.trigger);
+  }
+  if (failure !== undefined) throw failure.err;
+  if (!ibinder || !bynder) throw new Error('planning ended without a result');
+  return { ...ibinder, alsoPlanned: [bynder], message: `${ibinder.message}; ${bynder.message}` };
+}
+
+/** Plans (or continues planning) one iBinder run within the budget. */
+export async function planIBinderExport(
+  request: PlanRequest,
+  deps: PlannerDeps,
+  budget: PlanBudget = UNLIMITED_BUDGET,
+): Promise<PlanResult> {
   const opened = await openRun(request, deps, budget);
   if ('result' in opened) return opened.result;
   const { run, resumed, finalizedPreviousRunId } = opened;

@@ -667,8 +667,8 @@ export const bookmarkKey = (feed: string): string => `bookmark#${feed}`;
 
 /** A change feed's bookmark as the ledger keeps it: opaque to the store (the connector validates it). */
 export const StoredBookmarkSchema = z.object({
-  /** JSON of the connector's bookmark. */
-  bookmark: z.string(),
+  /** JSON of the connector's bookmark; absent until a run has seen anything. */
+  bookmark: z.optional(z.string()),
   /** The run whose completed feed set it. */
   runId: z.string(),
 });
