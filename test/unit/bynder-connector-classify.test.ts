@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { BynderNetworkError, BynderResponseError, BynderThrottledError } from '../../shared/connectors/bynder/client/errors.js';
+import { Readable } from 'node:stream';
+import { ChunkReader } from '../../shared/connectors/bynder/client/chunk-reader.js';
+import {
+  BynderError,
+  BynderNetworkError,
+  BynderResponseError,
+  BynderThrottledError,
+} from '../../shared/connectors/bynder/client/errors.js';
+import { errorFromResponse } from '../../shared/connectors/bynder/client/http.js';
 import { classifyBynderError, describeBynderError, MIN_THROTTLE_PAUSE_MS } from '../../shared/connectors/bynder/classify.js';
 import { BynderCommitNotSettledError } from '../../shared/connectors/bynder/errors.js';
 import { FakeBynder } from '../helpers/fake-bynder.js';
@@ -26,8 +34,14 @@ describe('classifyBynderError', () => {
   });
 
   it('a 404 "Import ID not found" is an expired upload (transient); a 404 of a version save without it, a missing asset (permanent)', () => {
-    expect(classifyBynderError(FakeBynder.apiError(404, 'Import ID not found', VERSION_SAVE), 'commit').kind).toBe('transient');
-    expect(classifyBynderError(FakeBynder.apiError(404, undefined, SAVE), 'commit').kind).toBe('transient');
+    expect(classifyBynderError(FakeBynder.apiError(404, 'Import ID not found', VERSION_SAVE), 'commit')).toMatchObject({
+      kind: 'transient',
+      uploadAgain: true,
+    });
+    expect(classifyBynderError(FakeBynder.apiError(404, undefined, SAVE), 'commit')).toMatchObject({
+      kind: 'transient',
+      uploadAgain: true,
+    });
     const missing = classifyBynderError(FakeBynder.apiError(404, 'Media not found', VERSION_SAVE), 'commit');
     expect(missing.kind === 'permanent' && missing.problems[0]?.fix).toContain('no longer exists');
   });
@@ -77,6 +91,89 @@ describe('classifyBynderError', () => {
       kind: 'transient',
       retryAfterMs: 42_000,
     });
+  });
+});
+
+/** The error the client's chunk reader raises for a source that ends before its size. */
+async function shortSourceError(): Promise<unknown> {
+  const reader = new ChunkReader({ open: async () => Readable.from([Buffer.alloc(10)]), size: 20, fileName: 'plan.pdf' }, 16);
+  try {
+    for await (const _chunk of reader.chunks()) {
+      // read to the end
+    }
+  } catch (err) {
+    return err;
+  }
+  throw new Error('the short source was read without an error');
+}
+
+describe('classifyBynderError: errors the client raises without a status', () => {
+  it('an import the poll lists as failed (legacy finalise or a save after its 303) is a permanent refusal, not a retry', () => {
+    const afterFinalise = new BynderError(
+      'Bynder could not process import imp-1 of "plan.pdf" (listed as failed by the poll) — the file may be unreadable',
+      'permanent',
+      { method: 'GET', path: '/api/v4/upload/poll/' },
+    );
+    const afterSave = new BynderError(
+      `Bynder POST ${SAVE} answered 303 and the poll lists import imp-1 as failed — Bynder could not process the file`,
+      'permanent',
+      { method: 'POST', path: SAVE },
+    );
+    for (const [error, step] of [
+      [afterFinalise, 'transfer'],
+      [afterSave, 'commit'],
+    ] as const) {
+      const result = classifyBynderError(error, step);
+      expect(result.kind).toBe('permanent');
+      if (result.kind !== 'permanent') return;
+      expect(result.problems[0]).toMatchObject({ code: 'refused', field: 'bynder' });
+      expect(result.problems[0]?.message).toContain('listed as failed');
+      expect(result.refusal).toBeUndefined();
+    }
+  });
+
+  it('a source shorter than its size is permanent (the report says the bytes do not match the size)', async () => {
+    const result = classifyBynderError(await shortSourceError(), 'transfer');
+    expect(result.kind).toBe('permanent');
+    if (result.kind !== 'permanent') return;
+    expect(result.problems[0]).toMatchObject({ code: 'refused', field: 'size' });
+    expect(result.problems[0]?.message).toMatch(/ended after \d+ of its 20 bytes/);
+  });
+
+  it('a legacy upload whose policy this process no longer holds is uploaded again', () => {
+    const lost = new BynderError('legacy upload t-1 has no endpoint and init details — start a new upload', 'permanent', {
+      method: 'POST',
+      path: '/api/v4/upload/',
+    });
+    expect(classifyBynderError(lost, 'transfer')).toMatchObject({ kind: 'transient', uploadAgain: true });
+  });
+
+  it('other errors without a status stay transient', () => {
+    expect(classifyBynderError(new Error('socket hang up'), 'transfer')).toEqual({ kind: 'transient', reason: 'socket hang up' });
+  });
+});
+
+describe('classifyBynderError: a legacy S3 part refused', () => {
+  const policyExpired = (status: number) =>
+    errorFromResponse(
+      { method: 'POST', path: '/bynder-uploads' },
+      'storage',
+      {
+        status,
+        headers: {},
+        text: '<Error><Code>AccessDenied</Code><Message>Invalid according to Policy: Policy expired.</Message></Error>',
+      },
+      0,
+    );
+
+  it.each([401, 403])('with %i is the upload policy (upload again), not the credentials', (status) => {
+    const result = classifyBynderError(policyExpired(status), 'transfer');
+    expect(result).toMatchObject({ kind: 'transient', uploadAgain: true });
+    expect(result.kind !== 'permanent' && result.reason).toContain('uploaded again');
+  });
+
+  it("while the API's own 403 at the upload stays an operator problem", () => {
+    expect(classifyBynderError(FakeBynder.apiError(403, 'Forbidden', '/api/upload/init'), 'prepare').kind).toBe('operator');
   });
 });
 

@@ -10,18 +10,33 @@
  *
  * Per step, because a status means something else at each:
  * - commit (the save): 400/409/413/422 and other 4xx are Bynder refusing this file: permanent.
- *   A 404 "Import ID not found" means our upload expired before the save: transient (the
- *   retry's `findCommitted` finds nothing, and the bytes are sent again). A 404 on a version
+ *   A 404 "Import ID not found" means our upload expired before the save: transient with
+ *   `uploadAgain` (the ingest asks `findCommitted` first, and sends the bytes again only when it
+ *   finds nothing). A 404 on a version
  *   save that does not name the import means the asset is gone: permanent. A 2xx Bynder's client
  *   could not read may have saved the file: transient, so that `findCommitted` decides.
  * - prepare and transfer: 413 is the file (too large); any other 4xx is the upload flow or its
- *   paths (configuration): operator.
+ *   paths (configuration): operator. A legacy S3 part refused with 401/403 is the upload's POST
+ *   policy (expired, or a part of another upload), not our credentials: transient with
+ *   `uploadAgain` (a new upload gets a new policy).
+ * - errors the client raises without a status: an import the poll lists as failed (after the
+ *   legacy finalise, or after a save's 303) is Bynder unable to process the file, and a source
+ *   that ends before (or runs past) its size is an object whose bytes are not what its size
+ *   says: both permanent, the file is rejected. A legacy upload whose endpoint and policy this
+ *   process no longer holds is uploaded again.
  * - resolve and find-committed: a 4xx on a listing is the integration's (operator).
  * - every step: 401/403 operator, 404 "no Route matched" operator (wrong portal or path),
  *   429 throttled, 408/5xx and no answer transient.
  */
 import type { Problem } from '../../ledger/types.js';
 import type { ClassifiedError, UploadStep } from '../types.js';
+
+/** The path of Bynder's import poll (client/import-poll.ts), as the client's errors name it. */
+const POLL_PATH = '/api/v4/upload/poll/';
+/** The path the client's chunk reader names when the upload's source misbehaves (client/chunk-reader.ts). */
+const UPLOAD_SOURCE_PATH = '(upload source)';
+/** The legacy flow's upload endpoint request (client/upload-legacy.ts), named when a process lost its policy. */
+const LEGACY_UPLOAD_PATH = '/api/v4/upload/';
 
 /** Bynder lifts its block only after five minutes without a request. */
 export const MIN_THROTTLE_PAUSE_MS = 5 * 60 * 1000;
@@ -73,10 +88,22 @@ export function classifyBynderError(err: unknown, step: UploadStep, options: Cla
   }
   if (status === undefined) {
     if (kind === 'auth' || e.operator === true) return { kind: 'operator', reason: message };
+    if (kind === 'permanent') {
+      const refused = clientRefusal(message, path, step);
+      if (refused !== undefined) return refused;
+    }
     // Not a Bynder answer: an S3 read, a timeout, a bug. Retrying is safe (the ledger guards commits).
     return { kind: 'transient', reason: message };
   }
 
+  if ((status === 401 || status === 403) && kind !== 'auth' && e.operator !== true && (step === 'transfer' || step === 'prepare')) {
+    // Only storage answers keep a 401/403 that is not `auth`: a legacy part's POST policy expired or was refused.
+    return {
+      kind: 'transient',
+      uploadAgain: true,
+      reason: `Bynder's storage refused an upload part (HTTP ${status}): ${message}; the upload's policy expired, so the file is uploaded again`,
+    };
+  }
   if (status === 401 || status === 403 || kind === 'auth') {
     return {
       kind: 'operator',
@@ -98,6 +125,7 @@ export function classifyBynderError(err: unknown, step: UploadStep, options: Cla
       if (status === 404 && (mentionsImport || !versionSave)) {
         return {
           kind: 'transient',
+          uploadAgain: true,
           reason: `Bynder no longer knows the upload (HTTP 404${bynderMessage ? ` "${bynderMessage}"` : ''}): it expired before the save; the file is uploaded again`,
         };
       }
@@ -130,6 +158,42 @@ export function classifyBynderError(err: unknown, step: UploadStep, options: Cla
     default:
       return { kind: 'operator', reason: `Bynder refused a read (HTTP ${status}): ${message}` };
   }
+}
+
+/**
+ * A permanent error the client raised without an HTTP status: the file cannot be processed (the
+ * poll lists its import as failed), its bytes are not its size, or a legacy upload must start
+ * over. Undefined for anything else (retried as before).
+ */
+function clientRefusal(message: string, path: string, step: UploadStep): ClassifiedError | undefined {
+  if (path === UPLOAD_SOURCE_PATH) {
+    return {
+      kind: 'permanent',
+      problems: [
+        {
+          code: 'refused',
+          field: 'size',
+          message: `the file's bytes do not match its size: ${message}`,
+          fix: 'upload the file to the inbox again (the object was changed or cut while it was read)',
+        },
+      ],
+    };
+  }
+  if (path === POLL_PATH || (step === 'commit' && /as failed/i.test(message))) {
+    return {
+      kind: 'permanent',
+      problems: [
+        {
+          code: 'refused',
+          field: 'bynder',
+          message: `Bynder could not process the file (its import is listed as failed): ${message}`,
+          fix: 'check that the file opens and is a type the portal accepts, then upload it again; or upload it to Bynder by hand to see its error',
+        },
+      ],
+    };
+  }
+  if (path === LEGACY_UPLOAD_PATH && step === 'transfer') return { kind: 'transient', uploadAgain: true, reason: message };
+  return undefined;
 }
 
 function refusalProblem(
