@@ -30,6 +30,11 @@ export function isPermanentRefusal(err: unknown): err is ConnectorStepError & { 
   return err instanceof ConnectorStepError && err.classified.kind === 'permanent';
 }
 
+/** The stored upload is gone at the system (transient with `uploadAgain`): the bytes must be sent again. */
+export function isUploadGone(err: unknown): err is ConnectorStepError & { classified: { kind: 'transient'; uploadAgain: true } } {
+  return err instanceof ConnectorStepError && err.classified.kind === 'transient' && err.classified.uploadAgain === true;
+}
+
 /**
  * Runs one call of a connector, classifying what it throws. The ledger's own conflicts (a lost
  * claim, noticed inside a transfer's callback) pass through: they are the flow's, not the system's.

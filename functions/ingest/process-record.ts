@@ -39,7 +39,7 @@ import {
 import { appendLogContext, runWithLogContext } from '../../shared/observability/log-context.js';
 import { compareSequencers, type S3ObjectEvent } from '../../shared/s3/event.js';
 import type { S3Tag } from '../../shared/s3/tags.js';
-import { commitMarkerOf, ConnectorStepError, isPermanentRefusal, viaConnector } from './connector-step.js';
+import { commitMarkerOf, ConnectorStepError, isPermanentRefusal, isUploadGone, viaConnector } from './connector-step.js';
 import { disposeCommittedObject, disposeSupersededObject } from './disposition.js';
 import {
   BucketMissingError,
@@ -116,6 +116,10 @@ interface RecordContext {
 interface ClaimedContext extends RecordContext {
   lease: ClaimLease;
   entry: ClaimedEntry;
+  /** The "commit under way" mark this invocation wrote last (a commit that is not idempotent), for `findCommitted`. */
+  commitUnderWay?: { uploadId: string; context: Record<string, string> | undefined } | undefined;
+  /** Set once the bytes were sent again because the system lost the stored upload: at most once per delivery. */
+  uploadedAgain?: boolean | undefined;
 }
 
 /** A connector's decision about the object, or a rejection before any connector was chosen. */
@@ -397,8 +401,9 @@ async function freshUpload(
   c: ClaimedContext,
   connector: IngestConnector,
   plan: CommitPlan,
-  target: ReportTarget,
-  /** True when a resume's stored upload was refused and this upload replaces it. */
+  /** Where the file goes, for a rejection's report (absent when a stored plan is uploaded again). */
+  target: ReportTarget | undefined,
+  /** True when a resume's stored upload was refused or lost and this upload replaces it. */
   resumed: boolean,
 ): Promise<RecordOutcome> {
   const started = Date.now();
@@ -406,8 +411,57 @@ async function freshUpload(
     const commit = await uploadAndCommit(c, connector, plan);
     return await finishCommit(c, connector, plan, commit, { resumed, started });
   } catch (err) {
+    if (isUploadGone(err)) return uploadAgain(c, connector, plan, target, err, { foundNothingFor: undefined });
     return settleCommitFailure(c, err, connector, target);
   }
+}
+
+/**
+ * The system lost the stored upload (Bynder's 404 "Import ID not found" at the save, an expired
+ * upload policy during the transfer): repeating the commit can never work, so the bytes are sent
+ * again with the same plan. For a commit that is not idempotent, only once the connector's
+ * `findCommitted` found nothing for the lost upload (asked here unless the caller just did,
+ * before the commit that failed): a save that went through after all is recorded, never repeated.
+ * At most once per delivery; a second loss goes back to the queue like any transient failure.
+ */
+async function uploadAgain(
+  c: ClaimedContext,
+  connector: IngestConnector,
+  plan: CommitPlan,
+  target: ReportTarget | undefined,
+  err: ConnectorStepError,
+  checked: { foundNothingFor: string | undefined },
+): Promise<RecordOutcome> {
+  const { log, step } = c;
+  if (c.uploadedAgain) throw err;
+  const destination = connector.destination;
+  const mark = c.commitUnderWay;
+  if (err.step === 'commit' && !destination.commitIsIdempotent && mark !== undefined && checked.foundNothingFor !== mark.uploadId) {
+    const findCommitted = destination.findCommitted;
+    if (findCommitted === undefined) {
+      throw new Error(
+        `the ${connector.name} destination's commit is not idempotent but it cannot find an interrupted commit (findCommitted)`,
+      );
+    }
+    step.name = 'find committed';
+    const started = Date.now();
+    const found = await viaConnector(connector, 'find-committed', () =>
+      findCommitted.call(destination, plan, mark.uploadId, commitMarkerOf(c.ref), mark.context),
+    );
+    if (found !== undefined) {
+      log.info('the commit refused as an unknown upload had gone through before: recording what it created, not uploading again', {
+        version: found.ids,
+      });
+      return finishCommit(c, connector, plan, { committed: found, keyLease: undefined }, { resumed: true, started });
+    }
+  }
+  c.uploadedAgain = true;
+  log.warn(`${connector.name} no longer holds the stored upload: sending the bytes again with the same plan`, {
+    step: err.step,
+    reason: err.classified.kind === 'transient' ? err.classified.reason : err.message,
+    previousUploadId: mark?.uploadId ?? c.entry.uploadId,
+  });
+  return freshUpload(c, connector, plan, target, true);
 }
 
 /**
@@ -435,6 +489,8 @@ async function resume(c: ClaimedContext, plan: CommitPlan, first: Assessed | und
   const started = Date.now();
   const destination = connector.destination;
   const mark = entry.commitStarted;
+  /** The upload whose interrupted commit `findCommitted` found nothing for, in this delivery. */
+  let foundNothingFor: string | undefined;
   if (!destination.commitIsIdempotent && mark !== undefined && mark.uploadId === uploadId) {
     const findCommitted = destination.findCommitted;
     if (findCommitted === undefined) {
@@ -453,11 +509,14 @@ async function resume(c: ClaimedContext, plan: CommitPlan, first: Assessed | und
       });
       return finishCommit(c, connector, plan, { committed: found, keyLease: undefined }, { resumed: true, started });
     }
+    foundNothingFor = uploadId;
   }
   try {
     const commit = await commitInOrder(c, connector, plan, uploadId);
     return await finishCommit(c, connector, plan, commit, { resumed: true, started });
   } catch (err) {
+    // The stored upload expired at the system: the bytes are sent again (never before findCommitted found nothing).
+    if (isUploadGone(err)) return uploadAgain(c, connector, plan, undefined, err, { foundNothingFor });
     if (!isPermanentRefusal(err)) return settleCommitFailure(c, err, connector, undefined);
     // Refused with its own plan, the stored upload was never committed (it expired at the
     // destination): the file is new to the system, so the current tags decide, and the bytes are sent once more.
@@ -591,6 +650,7 @@ async function commit(c: ClaimedContext, connector: IngestConnector, plan: Commi
         : await viaConnector(connector, 'commit', () => beforeCommit.call(destination, plan, uploadId, marker));
     step.name = 'record commit start';
     await deps.ledger.markCommitStarted(ref, lease, uploadId, context);
+    c.commitUnderWay = { uploadId, context };
   }
   step.name = 'commit';
   return viaConnector(connector, 'commit', () => destination.commit(plan, uploadId, marker));

@@ -77,10 +77,17 @@ export interface SystemRefusal {
  * the system asked for a pause. `operator`: retried and alarmed (a wrong secret, a missing
  * permission of the integration). `throttled`: the system blocked the integration; retried no
  * earlier than `retryAfterMs`, counted in the connector's throttling metric.
+ *
+ * A transient error with `uploadAgain` says the stored upload is gone at the system (Bynder's
+ * 404 "Import ID not found" at the save, an expired upload policy): repeating the same commit
+ * can never work, the bytes must be sent again. The ingest does so once the connector's
+ * `findCommitted` (for a commit that is not idempotent) found nothing, so that no second
+ * version can come of it; without `uploadAgain` the record is retried as it is.
  */
 export type ClassifiedError =
   | { kind: 'permanent'; problems: Problem[]; refusal?: SystemRefusal | undefined }
-  | { kind: 'transient' | 'operator' | 'throttled'; reason: string; retryAfterMs?: number | undefined };
+  | { kind: 'transient'; reason: string; retryAfterMs?: number | undefined; uploadAgain?: boolean | undefined }
+  | { kind: 'operator' | 'throttled'; reason: string; retryAfterMs?: number | undefined };
 
 /** The steps of an upload, for classification (a 404 means something else at each one). */
 export type UploadStep = 'resolve' | 'prepare' | 'transfer' | 'commit' | 'find-committed';
