@@ -1,14 +1,17 @@
 /**
  * The ingest function's dependencies, created once per cold start and reused by every
  * invocation of a warm Lambda: the AWS clients (with their sockets), the connectors the
- * environment configures (shared/connectors/registry.ts; the iBinder client's token is cached across invocations), the credentials provider (secret cached with a TTL) and
- * the per-binder caches. Configuration is validated here, so a wrong deployment fails on its
- * first event with the name of the wrong setting. Metrics get the environment's dimension here,
- * and the iBinder client reports each HTTP exchange to them (API calls, 429s, token requests).
+ * environment configures (shared/connectors/registry.ts; each client's token is cached across
+ * invocations), the credentials providers (secrets cached with a TTL) and the per-binder and
+ * per-portal caches. Configuration is validated here, so a wrong deployment fails on its first
+ * event with the name of the wrong setting. Metrics get the environment's dimension here, and
+ * each client reports its HTTP exchanges to them (API calls, 429s, token requests). Bynder is
+ * built only when the environment configures `bynder` (its runtime-client.js entry point).
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { createDocumentClient, createS3Client, createSqsClient } from '../../shared/aws/clients.js';
 import { ENV, loadPipelineConfig, requireEnv } from '../../shared/config/runtime.js';
+import { runtimeBynderConnectorFactory } from '../../shared/connectors/bynder/runtime-client.js';
 import { createRuntimeIBinderClient } from '../../shared/connectors/ibinder/runtime-client.js';
 import { type BynderConnectorFactory, configuredConnectors } from '../../shared/connectors/registry.js';
 import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
@@ -23,11 +26,12 @@ export const metrics: Metrics = createMetrics(SERVICE_NAMES.ingest);
 
 /**
  * @param bynderConnectorFactory builds the Bynder connector when the environment configures
- *   `bynder` (createBynderConnector from shared/connectors/bynder/index.js, once it is wired).
+ *   `bynder`; default the deployed one (secret from Secrets Manager, exchanges in `metrics`).
+ *   Tests and the local stack hand in their own (a client of the emulator).
  */
 export function createIngestDependencies(
   env: NodeJS.ProcessEnv = process.env,
-  bynderConnectorFactory?: BynderConnectorFactory,
+  bynderConnectorFactory: BynderConnectorFactory = runtimeBynderConnectorFactory(metrics),
 ): IngestDependencies {
   const config = loadPipelineConfig(env);
   const tableName = requireEnv(ENV.ledgerTable, env);

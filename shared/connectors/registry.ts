@@ -3,8 +3,9 @@
  *
  * iBinder is always configured; Bynder when the environment's config has `bynder`. The registry
  * builds no Bynder internals itself: whoever wires the functions hands in `bynderConnectorFactory`
- * (shared/connectors/bynder/index.ts exports `createBynderConnector`), so that this file, the
- * handlers and the CLI stay free of any one system's code beyond its public entry point.
+ * (a deployed function: `runtimeBynderConnectorFactory` of shared/connectors/bynder/runtime-client.ts;
+ * the CLI and tests: `createBynderConnector` of its index.ts over their own client), so that this
+ * file, the handlers and the CLI stay free of any one system's code beyond its public entry points.
  *
  * A file's connector, in this order:
  * 1. the tag namespace on the object (`ibinder:`, `bynder:`); both at once is a rejection;

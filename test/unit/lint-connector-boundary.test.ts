@@ -20,6 +20,8 @@ const CLIENT_INTERNAL = "import { HttpIBinderClient } from '../../shared/connect
 const BYNDER_INTERNAL = "import { connectorClient } from '../../shared/connectors/bynder/client/client.js';\n";
 const PUBLIC = "import { createIBinderConnector } from '../../shared/connectors/ibinder/index.js';\n";
 const RUNTIME_CLIENT = "import { createRuntimeIBinderClient } from '../../shared/connectors/ibinder/runtime-client.js';\n";
+const BYNDER_RUNTIME_CLIENT = "import { runtimeBynderConnectorFactory } from '../../shared/connectors/bynder/runtime-client.js';\n";
+const BYNDER_PUBLIC = "import { createBynderConnector } from '../../shared/connectors/bynder/index.js';\n";
 const NEUTRAL = "import type { IngestConnector } from '../../shared/connectors/types.js';\n";
 const REGISTRY = "import { chooseConnector } from '../../shared/connectors/registry.js';\n";
 
@@ -58,7 +60,7 @@ describe('lint: the connector boundary', () => {
   });
 
   it("allows the neutral interfaces, the registry, a connector's index.js and runtime client, and shared code's own imports", async () => {
-    for (const source of [PUBLIC, RUNTIME_CLIENT, NEUTRAL, REGISTRY]) {
+    for (const source of [PUBLIC, RUNTIME_CLIENT, BYNDER_PUBLIC, BYNDER_RUNTIME_CLIENT, NEUTRAL, REGISTRY]) {
       expect(await lint(root, 'functions/ingest/public-probe.ts', source)).not.toContain('lint/style/noRestrictedImports');
       expect(await lint(root, 'cli/commands/public-probe.ts', source)).not.toContain('lint/style/noRestrictedImports');
     }
