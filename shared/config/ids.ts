@@ -27,10 +27,12 @@ export function sameGuid(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
-export const BinderIdSchema = z
-  .string({ error: `expected a binder id: ${BINDER_ID_FORMAT}` })
-  .check(z.regex(BINDER_ID, { error: `expected a binder id: ${BINDER_ID_FORMAT}` }));
+export const BinderIdSchema = z.lazy(() =>
+  z
+    .string({ error: `expected a binder id: ${BINDER_ID_FORMAT}` })
+    .check(z.regex(BINDER_ID, { error: `expected a binder id: ${BINDER_ID_FORMAT}` })),
+);
 
-export const GuidSchema = z
-  .string({ error: `expected a folder id: ${GUID_FORMAT}` })
-  .check(z.regex(GUID, { error: `expected a folder id: ${GUID_FORMAT}` }));
+export const GuidSchema = z.lazy(() =>
+  z.string({ error: `expected a folder id: ${GUID_FORMAT}` }).check(z.regex(GUID, { error: `expected a folder id: ${GUID_FORMAT}` })),
+);

@@ -9,49 +9,51 @@ import { BynderConfigSchema } from '../connectors/bynder/config.js';
 import { UnlistedPrefixesSchema } from './allowlist.js';
 import { RoutingRuleSchema, TargetSpecSchema } from './target.js';
 
-export const DispositionSchema = z.enum(['delete', 'tag']);
+export const DispositionSchema = z.lazy(() => z.enum(['delete', 'tag']));
 export type Disposition = z.infer<typeof DispositionSchema>;
 
 export const FIVE_GIB = 5 * 1024 * 1024 * 1024;
 
 const nonEmptyString = () => z.string().check(z.minLength(1));
 
-export const PipelineConfigSchema = z.strictObject({
-  /** Environment name (dev, staging, prod). */
-  environment: nonEmptyString(),
-  tenantId: nonEmptyString(),
-  apiBaseUrl: z.url(),
-  tokenUrl: z.url(),
-  /** Secrets Manager secret holding {"clientId","clientSecret"}. */
-  credentialsSecretName: nonEmptyString(),
-  inboxPrefix: z._default(z.string(), 'inbox/'),
-  rejectedPrefix: z._default(z.string(), 'rejected/'),
-  defaultTarget: z.optional(TargetSpecSchema),
-  routingRules: z._default(z.array(RoutingRuleSchema), []),
-  /**
-   * What files under a prefix without a routing rule may reach. The stack always writes it;
-   * a hand-written config without it (local runs, tests) allows any target.
-   */
-  unlistedPrefixes: z._default(UnlistedPrefixesSchema, 'any'),
-  disposition: z._default(DispositionSchema, 'delete'),
-  /** How long an object with no tags, no rule and no default is retried before rejection. */
-  untaggedGraceSeconds: z._default(z.int().check(z.nonnegative()), 300),
-  /**
-   * Records of one SQS batch processed at once; the default is the batch size, so that a batch
-   * of small files takes about as long as its slowest file. Bounded per connector by the
-   * ingest's cap (functions/ingest/connector-concurrency.ts).
-   */
-  recordConcurrency: z._default(z.int().check(z.positive()), 10),
-  /** A record is not started when less than this remains of the invocation (ms). */
-  minRemainingTimeMs: z._default(z.int().check(z.nonnegative()), 30_000),
-  maxFileSizeBytes: z._default(z.int().check(z.positive(), z.maximum(FIVE_GIB)), FIVE_GIB),
-  /** Claimed-but-unfinished ledger entries older than this may be taken over (s). */
-  claimLeaseSeconds: z._default(z.int().check(z.positive()), 900),
-  /** Binders the nightly export covers; absent means every binder the tenant can see. */
-  exportBinders: z.optional(z.array(nonEmptyString())),
-  /** The Bynder connector; absent: the environment serves iBinder only. */
-  bynder: z.optional(BynderConfigSchema),
-});
+export const PipelineConfigSchema = z.lazy(() =>
+  z.strictObject({
+    /** Environment name (dev, staging, prod). */
+    environment: nonEmptyString(),
+    tenantId: nonEmptyString(),
+    apiBaseUrl: z.url(),
+    tokenUrl: z.url(),
+    /** Secrets Manager secret holding {"clientId","clientSecret"}. */
+    credentialsSecretName: nonEmptyString(),
+    inboxPrefix: z._default(z.string(), 'inbox/'),
+    rejectedPrefix: z._default(z.string(), 'rejected/'),
+    defaultTarget: z.optional(TargetSpecSchema),
+    routingRules: z._default(z.array(RoutingRuleSchema), []),
+    /**
+     * What files under a prefix without a routing rule may reach. The stack always writes it;
+     * a hand-written config without it (local runs, tests) allows any target.
+     */
+    unlistedPrefixes: z._default(UnlistedPrefixesSchema, 'any'),
+    disposition: z._default(DispositionSchema, 'delete'),
+    /** How long an object with no tags, no rule and no default is retried before rejection. */
+    untaggedGraceSeconds: z._default(z.int().check(z.nonnegative()), 300),
+    /**
+     * Records of one SQS batch processed at once; the default is the batch size, so that a batch
+     * of small files takes about as long as its slowest file. Bounded per connector by the
+     * ingest's cap (functions/ingest/connector-concurrency.ts).
+     */
+    recordConcurrency: z._default(z.int().check(z.positive()), 10),
+    /** A record is not started when less than this remains of the invocation (ms). */
+    minRemainingTimeMs: z._default(z.int().check(z.nonnegative()), 30_000),
+    maxFileSizeBytes: z._default(z.int().check(z.positive(), z.maximum(FIVE_GIB)), FIVE_GIB),
+    /** Claimed-but-unfinished ledger entries older than this may be taken over (s). */
+    claimLeaseSeconds: z._default(z.int().check(z.positive()), 900),
+    /** Binders the nightly export covers; absent means every binder the tenant can see. */
+    exportBinders: z.optional(z.array(nonEmptyString())),
+    /** The Bynder connector; absent: the environment serves iBinder only. */
+    bynder: z.optional(BynderConfigSchema),
+  }),
+);
 export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;
 export type PipelineConfigInput = z.input<typeof PipelineConfigSchema>;
 

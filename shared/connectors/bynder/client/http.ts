@@ -181,11 +181,13 @@ export function networkErrorFrom(req: Pick<ExchangeRequest, 'description' | 'end
   return new BynderNetworkError(`${subject} got no answer: ${reason} — transient, retry later`, req.description, timedOut, { cause: err });
 }
 
-const ErrorBodySchema = z.object({
-  message: z.optional(z.unknown()),
-  error: z.optional(z.unknown()),
-  error_description: z.optional(z.unknown()),
-});
+const ErrorBodySchema = z.lazy(() =>
+  z.object({
+    message: z.optional(z.unknown()),
+    error: z.optional(z.unknown()),
+    error_description: z.optional(z.unknown()),
+  }),
+);
 
 /** Bynder's `message` (or OAuth `error: error_description`); at most 300 characters of it. */
 export function bynderMessageOf(endpoint: BynderEndpoint, text: string): string | undefined {

@@ -217,10 +217,12 @@ export function networkErrorFrom(req: Pick<ExchangeRequest, 'description' | 'end
   });
 }
 
-const OAuthErrorSchema = z.object({
-  error: z.string(),
-  error_description: z.nullish(z.string()),
-});
+const OAuthErrorSchema = z.lazy(() =>
+  z.object({
+    error: z.string(),
+    error_description: z.nullish(z.string()),
+  }),
+);
 
 interface ParsedErrorBody {
   title?: string;

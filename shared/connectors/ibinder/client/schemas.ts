@@ -10,10 +10,12 @@
  */
 import * as z from '../../../validation/zod.js';
 
-const optionalString = z.pipe(
-  z.nullish(z.string()),
-  z.transform((v) => v ?? undefined),
-);
+/** A string that may come as null or be left out (a function, so that nothing is built at import). */
+const optionalString = () =>
+  z.pipe(
+    z.nullish(z.string()),
+    z.transform((v) => v ?? undefined),
+  );
 
 /** A list that may come as null or be left out: an empty list then. */
 function listOrEmpty<T extends z.core.$ZodType>(item: T) {
@@ -29,8 +31,8 @@ export const BinderSchema = z.lazy(() =>
   z.object({
     id: nonEmptyString(),
     name: z.string(),
-    type: optionalString,
-    createdAt: optionalString,
+    type: optionalString(),
+    createdAt: optionalString(),
   }),
 );
 export type Binder = z.infer<typeof BinderSchema>;
@@ -53,7 +55,7 @@ export const MetadataElementSchema = z.lazy(() =>
   z.object({
     id: nonEmptyString(),
     label: z.string(),
-    dataType: optionalString,
+    dataType: optionalString(),
     allowedValues: listOrEmpty(AllowedValueSchema),
     required: z.pipe(
       z.nullish(z.boolean()),
@@ -79,10 +81,10 @@ export const DocumentSchema = z.lazy(() =>
   z.object({
     id: nonEmptyString(),
     fileName: z.string(),
-    folderId: optionalString,
-    binderId: optionalString,
+    folderId: optionalString(),
+    binderId: optionalString(),
     metadata: listOrEmpty(MetadataValueSchema),
-    latestVersionId: optionalString,
+    latestVersionId: optionalString(),
   }),
 );
 export type IBinderDocument = z.infer<typeof DocumentSchema>;
@@ -102,8 +104,8 @@ export const FolderSchema = z.lazy(() =>
   z.object({
     id: nonEmptyString(),
     name: z.string(),
-    type: optionalString,
-    parentId: optionalString,
+    type: optionalString(),
+    parentId: optionalString(),
   }),
 );
 export type Folder = z.infer<typeof FolderSchema>;
@@ -113,13 +115,13 @@ export const DocumentVersionSchema = z.lazy(() =>
   z.object({
     id: nonEmptyString(),
     documentId: nonEmptyString(),
-    version: optionalString,
-    status: optionalString,
-    modifiedAt: optionalString,
-    description: optionalString,
+    version: optionalString(),
+    status: optionalString(),
+    modifiedAt: optionalString(),
+    description: optionalString(),
     metadata: listOrEmpty(MetadataValueSchema),
-    downloadUrl: optionalString,
-    thumbnailUrl: optionalString,
+    downloadUrl: optionalString(),
+    thumbnailUrl: optionalString(),
   }),
 );
 export type DocumentVersion = z.infer<typeof DocumentVersionSchema>;
@@ -136,7 +138,7 @@ export type PresignedUpload = z.infer<typeof PresignedUploadSchema>;
 export const DownloadLinkSchema = z.lazy(() =>
   z.object({
     url: z.url(),
-    expiresAt: optionalString,
+    expiresAt: optionalString(),
   }),
 );
 export type DownloadLink = z.infer<typeof DownloadLinkSchema>;
@@ -145,7 +147,7 @@ export const TokenResponseSchema = z.lazy(() =>
   z.object({
     access_token: nonEmptyString(),
     expires_in: z.coerce.number().check(z.positive()),
-    token_type: optionalString,
+    token_type: optionalString(),
   }),
 );
 export type TokenResponse = z.infer<typeof TokenResponseSchema>;
@@ -153,12 +155,12 @@ export type TokenResponse = z.infer<typeof TokenResponseSchema>;
 /** RFC 9110 problem details; auth failures may carry only type, title and status. */
 export const ProblemDetailsSchema = z.lazy(() =>
   z.object({
-    type: optionalString,
-    title: optionalString,
+    type: optionalString(),
+    title: optionalString(),
     status: z.nullish(z.int()),
-    detail: optionalString,
+    detail: optionalString(),
     errors: z.nullish(z.record(z.string(), z.array(z.string()))),
-    traceId: optionalString,
+    traceId: optionalString(),
   }),
 );
 export type ProblemDetails = z.infer<typeof ProblemDetailsSchema>;
