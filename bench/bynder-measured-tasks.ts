@@ -18,7 +18,7 @@ import type { UploadSource } from '../shared/connectors/bynder/client/types.js';
 import { openBynderVersion } from '../shared/connectors/bynder/export/open-version.js';
 import { DEFAULT_EXPORT_SETTINGS } from '../shared/export/settings.js';
 import type { BynderArchiveTransferTask, BynderUploadTask, ChunkedPostCopyTask, TaskOutcome } from './protocol.js';
-import { syntheticChunks, syntheticPattern } from './synthetic-bytes.js';
+import { SYNTHETIC_CHUNK_BYTES, syntheticPattern } from './synthetic-bytes.js';
 
 /** Far above any request rate a loopback exchange reaches: the budget never makes a call wait. */
 const UNPACED_REQUESTS_PER_SECOND = 1_000_000;
@@ -37,17 +37,32 @@ function benchBynderClient(portalUrl: string): HttpBynderClient {
   });
 }
 
-/** The synthetic bytes from `start` to `end` (exclusive), generated chunk by chunk as they are read. */
+/**
+ * The synthetic bytes (synthetic-bytes.ts) from `start` to `end` (exclusive), as a network
+ * stream would hand them over, but without making garbage of its own: each 1 MiB chunk is its
+ * 4-byte index (a small fresh buffer) and a view of the shared pattern. The measured process
+ * then holds only what the code under test allocates; the bytes are those of
+ * `syntheticChunks`, so the bench's expected SHA-256 holds.
+ */
 export function syntheticRange(seed: number, size: number, range?: { start: number; end: number }): Readable {
   const start = range?.start ?? 0;
   const end = Math.min(range?.end ?? size, size);
+  const pattern = syntheticPattern(seed);
   function* pieces(): Generator<Buffer> {
-    let offset = 0;
-    for (const chunk of syntheticChunks(syntheticPattern(seed), size)) {
-      const chunkEnd = offset + chunk.length;
-      if (chunkEnd > start && offset < end) yield chunk.subarray(Math.max(0, start - offset), Math.min(chunk.length, end - offset));
-      offset = chunkEnd;
-      if (offset >= end) return;
+    const firstChunk = Math.floor(start / SYNTHETIC_CHUNK_BYTES);
+    for (let index = firstChunk, offset = index * SYNTHETIC_CHUNK_BYTES; offset < end; index++, offset += SYNTHETIC_CHUNK_BYTES) {
+      const length = Math.min(SYNTHETIC_CHUNK_BYTES, size - offset);
+      const head = Buffer.allocUnsafe(Math.min(4, length));
+      pattern.copy(head, 0, 0, head.length);
+      if (length >= 4) head.writeUInt32BE(index, 0);
+      for (const [piece, at] of [
+        [head, offset],
+        [pattern.subarray(head.length, length), offset + head.length],
+      ] as const) {
+        const from = Math.max(start, at);
+        const to = Math.min(end, at + piece.length);
+        if (to > from) yield piece.subarray(from - at, to - at);
+      }
     }
   }
   return Readable.from(pieces(), { objectMode: false });
