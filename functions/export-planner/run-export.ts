@@ -4,6 +4,10 @@
  * bounded concurrency, instead of SQS and Lambda. Same ledger, same archive layout, same
  * manifest; only the queue is an array, and transient failures are retried here a bounded
  * number of times (SQS's redelivery stands in for that in AWS).
+ *
+ * One connector's run per call (`connector`, default iBinder). A Bynder 429 block pauses the
+ * run: the planner saves its cursor and stops, and this waits the pause out (`waitFor`) and
+ * resumes it; jobs refused during a block wait at least the pause before their next round.
  */
 import pLimit from 'p-limit';
 import type { ExportDeps } from '../../shared/export/deps.js';
@@ -11,12 +15,15 @@ import { InMemoryExportJobQueue } from '../../shared/export/job-queue.js';
 import { serializeExportJob } from '../../shared/export/job.js';
 import { manifestKeyFor } from '../../shared/export/manifest.js';
 import { finalizeRun } from '../../shared/export/run-finalizer.js';
+import type { ExportConnector } from '../../shared/export/job.js';
 import { processExportJobs, type ExportJobMessage, type JobResult } from '../export-worker/process-jobs.js';
-import { planExport, UNLIMITED_BUDGET } from './plan.js';
+import { planExport, type PlanResult, UNLIMITED_BUDGET } from './plan.js';
 
 export interface RunExportOptions {
+  /** Whose run: `ibinder` (default) or `bynder` (needs deps.bynder). */
+  connector?: ExportConnector;
   binderIds?: string[];
-  /** Backfill: only versions modified at or after this ISO 8601 time. */
+  /** Backfill: only versions modified at or after this ISO 8601 time (Bynder: the feed starts there instead of at its bookmark). */
   since?: string;
   runId?: string;
   /** Jobs in flight at once. Default 4. */
@@ -25,7 +32,13 @@ export interface RunExportOptions {
   maxAttempts?: number;
   /** Wait before a round of retries; default 500 ms x round. */
   retryDelay?: (round: number) => Promise<void>;
+  /** Waits out a pause Bynder imposed (429 block) before planning resumes or jobs are retried; default a timer. */
+  waitFor?: (ms: number) => Promise<void>;
+  /** Planning pauses waited out before the run gives up. Default 3. */
+  maxPlanningPauses?: number;
   onProgress?: (progress: RunExportProgress) => void;
+  /** Told when Bynder blocked the integration and the run waits (ms). */
+  onPause?: (ms: number, during: 'planning' | 'export') => void;
 }
 
 export interface RunExportProgress {
@@ -47,6 +60,13 @@ export interface FailedVersion {
 
 export interface RunExportSummary {
   runId: string;
+  connector: ExportConnector;
+  /** Bynder: assets found deleted (in the manifest; nothing removed from the archive). */
+  deletedAssets: number;
+  /** Bynder: list calls of the change feed. */
+  listCalls?: number;
+  /** Planning pauses for a 429 block that were waited out. */
+  pauses: number;
   documentsSeen: number;
   skippedUnchanged: number;
   versionsEnqueued: number;
@@ -59,11 +79,22 @@ export interface RunExportSummary {
 
 export async function runExport(deps: ExportDeps, options: RunExportOptions = {}): Promise<RunExportSummary> {
   const queue = new InMemoryExportJobQueue();
-  const plan = await planExport(
-    { trigger: 'manual', binderIds: options.binderIds, since: options.since, runId: options.runId },
+  const connector = options.connector ?? 'ibinder';
+  const waitFor = options.waitFor ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  let plan: PlanResult = await planExport(
+    { trigger: 'manual', connector, binderIds: options.binderIds, since: options.since, runId: options.runId },
     { ...deps, queue },
     UNLIMITED_BUDGET,
   );
+  let pauses = 0;
+  let listCalls = plan.listCalls;
+  while (!plan.planningComplete && plan.paused === 'throttled' && pauses < (options.maxPlanningPauses ?? 3)) {
+    pauses++;
+    options.onPause?.(plan.retryAfterMs ?? 0, 'planning');
+    await waitFor(plan.retryAfterMs ?? 0);
+    plan = await planExport({ trigger: 'manual', connector, runId: plan.runId }, { ...deps, queue }, UNLIMITED_BUDGET);
+    listCalls = plan.listCalls ?? listCalls;
+  }
   if (!plan.planningComplete) throw new Error(plan.message);
 
   const concurrency = Math.max(1, options.concurrency ?? 4);
@@ -74,6 +105,8 @@ export async function runExport(deps: ExportDeps, options: RunExportOptions = {}
   const total = queue.jobs.length;
   const progress: RunExportProgress = { done: 0, total, bytes: 0 };
   const failed: FailedVersion[] = [];
+  /** Messages refused during a 429 block, with the pause before any call may go out. */
+  const pauseOf = new Map<string, number>();
   let pending: ExportJobMessage[] = queue.jobs.map((job, index) => ({
     messageId: String(index),
     body: serializeExportJob(job),
@@ -81,8 +114,17 @@ export async function runExport(deps: ExportDeps, options: RunExportOptions = {}
   }));
   options.onProgress?.({ ...progress });
 
-  for (let attempt = 1; pending.length > 0 && attempt <= maxAttempts; attempt++) {
-    if (attempt > 1) await retryDelay(attempt - 1);
+  // A round in which Bynder refused jobs for a block does not use up an attempt (at most maxAttempts such rounds).
+  let blockedRounds = 0;
+  let attempt = 1;
+  for (let round = 1; pending.length > 0 && attempt <= maxAttempts; round++) {
+    if (round > 1) {
+      const pauseMs = Math.max(0, ...pending.map((m) => pauseOf.get(m.messageId) ?? 0));
+      if (pauseMs > 0) {
+        options.onPause?.(pauseMs, 'export');
+        await waitFor(pauseMs);
+      } else await retryDelay(round - 1);
+    }
     const batchSize = Math.min(10, Math.max(1, Math.ceil(pending.length / concurrency)));
     const batches: ExportJobMessage[][] = [];
     for (let i = 0; i < pending.length; i += batchSize) batches.push(pending.slice(i, i + batchSize));
@@ -96,7 +138,10 @@ export async function runExport(deps: ExportDeps, options: RunExportOptions = {}
             if (result.status === 'retry') {
               const message = batch.find((m) => m.messageId === result.messageId);
               if (!message) continue;
-              if (attempt === maxAttempts) failed.push(failedVersion(result, 'transient'));
+              if (result.error?.retryAfterMs !== undefined) pauseOf.set(message.messageId, result.error.retryAfterMs);
+              else pauseOf.delete(message.messageId);
+              const blocked = result.error?.retryAfterMs !== undefined && blockedRounds < maxAttempts;
+              if (attempt === maxAttempts && !blocked) failed.push(failedVersion(result, 'transient'));
               else retries.push({ ...message, receiveCount: (message.receiveCount ?? 1) + 1 });
               continue;
             }
@@ -109,6 +154,8 @@ export async function runExport(deps: ExportDeps, options: RunExportOptions = {}
       ),
     );
     pending = retries;
+    if (blockedRounds < maxAttempts && retries.some((m) => pauseOf.has(m.messageId))) blockedRounds++;
+    else attempt++;
   }
 
   let run = await deps.runs.get(plan.runId);
@@ -120,6 +167,10 @@ export async function runExport(deps: ExportDeps, options: RunExportOptions = {}
   }
   return {
     runId: run.runId,
+    connector,
+    deletedAssets: run.deletedAssets ?? 0,
+    ...(listCalls !== undefined ? { listCalls } : {}),
+    pauses,
     documentsSeen: run.documentsSeen,
     skippedUnchanged: run.skippedUnchanged,
     versionsEnqueued: run.versionsEnqueued,
