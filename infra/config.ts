@@ -113,7 +113,7 @@ export const IngestConfigSchema = z
       .default(5)
       .describe(
         'Most concurrent ingest invocations the SQS event source starts (2-1000); bounds the load on every connector ' +
-          '(iBinder, and Bynder at bynder.requestsPerSecond per invocation).',
+          '(iBinder, and Bynder, whose total bynder.requestsPerSecond the invocations share).',
       ),
     recordConcurrency: wholeNumber(1, 100)
       .default(10)
@@ -352,12 +352,21 @@ export const AlarmsConfigSchema = z
  */
 export const BYNDER_REQUESTS_PER_WINDOW = 4_500;
 export const BYNDER_WINDOW_SECONDS = 300;
+/** Most requests per second the portal allows, all instances together: 4,500 / 300 s. */
+export const BYNDER_MAX_REQUESTS_PER_SECOND = BYNDER_REQUESTS_PER_WINDOW / BYNDER_WINDOW_SECONDS;
+/** The portal's total budget when the environment names none: two thirds of the limit, room for people and other integrations. */
+export const DEFAULT_BYNDER_TOTAL_REQUESTS_PER_SECOND = 10;
 
 /**
  * The Bynder connector in an environment: the connector's own settings (BynderConfigSchema, what
- * the functions read), plus whether the stack creates its credentials secret.
+ * the functions read), plus whether the stack creates its credentials secret. One difference:
+ * `requestsPerSecond` here is the portal's TOTAL budget over every instance that calls it; the
+ * stack writes each instance's share into PIPELINE_CONFIG (`bynderRequestsPerSecondPerInstance`),
+ * which is what the client of one instance keeps to.
  */
 export const BynderEnvironmentConfigSchema = zm.extend(BynderConfigSchema, {
+  /** Requests per second all instances together may send to the portal (at most 15: 4,500 per 5 minutes). */
+  requestsPerSecond: zm._default(zm.number().check(zm.positive()), DEFAULT_BYNDER_TOTAL_REQUESTS_PER_SECOND),
   /**
    * true: the stack creates `credentialsSecretName` with the placeholder {"clientId":"","clientSecret":""};
    * false (default): the secret exists and is imported by name. Not part of the functions' config.
@@ -366,16 +375,29 @@ export const BynderEnvironmentConfigSchema = zm.extend(BynderConfigSchema, {
 });
 export type BynderEnvironmentConfig = z.infer<typeof BynderEnvironmentConfigSchema>;
 
+type BynderBudgetInput = Pick<EnvironmentConfig, 'ingest' | 'export'> & { bynder: Pick<BynderEnvironmentConfig, 'requestsPerSecond'> };
+
 /**
- * Most Bynder requests per second all instances together may send: every ingest invocation
- * (the event source's maxConcurrency), every export worker and the planner, each with the
- * connector's per-instance budget (requestsPerSecond).
+ * The instances that may call the portal at once: every ingest invocation (the event source's
+ * maxConcurrency), every export worker and the planner. Lambda instances may share egress
+ * addresses, and Bynder counts per address.
  */
-export function bynderPeakRequestsPerSecond(
-  envConfig: Pick<EnvironmentConfig, 'ingest' | 'export'> & { bynder: Pick<BynderEnvironmentConfig, 'requestsPerSecond'> },
-): number {
-  const instances = envConfig.ingest.maxConcurrency + envConfig.export.workerMaxConcurrency + 1;
-  return instances * envConfig.bynder.requestsPerSecond;
+export function bynderInstances(envConfig: Pick<EnvironmentConfig, 'ingest' | 'export'>): number {
+  return envConfig.ingest.maxConcurrency + envConfig.export.workerMaxConcurrency + 1;
+}
+
+/**
+ * One instance's share of the portal's total budget (requests per second, rounded down to 2
+ * decimals, so that the shares never add up to more than the total): what the stack writes into
+ * PIPELINE_CONFIG's `bynder.requestsPerSecond`, the budget each instance's client keeps.
+ */
+export function bynderRequestsPerSecondPerInstance(envConfig: BynderBudgetInput): number {
+  return Math.floor((envConfig.bynder.requestsPerSecond / bynderInstances(envConfig)) * 100) / 100;
+}
+
+/** Most Bynder requests per second all instances together may send: the environment's total budget. */
+export function bynderPeakRequestsPerSecond(envConfig: BynderBudgetInput): number {
+  return bynderInstances(envConfig) * bynderRequestsPerSecondPerInstance(envConfig);
 }
 
 /** Problems of the Bynder block beyond its own schema: its rate budget across instances, its secret. */
@@ -383,16 +405,19 @@ function bynderProblems(envConfig: EnvironmentConfig): string[] {
   const bynder = envConfig.bynder;
   if (!bynder) return [];
   const problems: string[] = [];
-  const peak = bynderPeakRequestsPerSecond({ ...envConfig, bynder });
-  const allowed = BYNDER_REQUESTS_PER_WINDOW / BYNDER_WINDOW_SECONDS;
-  if (peak > allowed) {
-    const instances = envConfig.ingest.maxConcurrency + envConfig.export.workerMaxConcurrency + 1;
+  const allowed = BYNDER_MAX_REQUESTS_PER_SECOND;
+  const instances = bynderInstances(envConfig);
+  if (bynder.requestsPerSecond > allowed) {
     problems.push(
-      `bynder.requestsPerSecond: ${bynder.requestsPerSecond} per instance x ${instances} instances (ingest.maxConcurrency ` +
+      `bynder.requestsPerSecond: ${bynder.requestsPerSecond} requests/s is the portal's total budget over every instance, ` +
+        `more than the ${allowed} requests/s Bynder allows (${BYNDER_REQUESTS_PER_WINDOW} per ${BYNDER_WINDOW_SECONDS / 60} ` +
+        `minutes, then a block); set it to at most ${allowed} (default ${DEFAULT_BYNDER_TOTAL_REQUESTS_PER_SECOND})`,
+    );
+  } else if (bynderRequestsPerSecondPerInstance({ ...envConfig, bynder }) <= 0) {
+    problems.push(
+      `bynder.requestsPerSecond: ${bynder.requestsPerSecond} requests/s shared by ${instances} instances (ingest.maxConcurrency ` +
         `${envConfig.ingest.maxConcurrency} + export.workerMaxConcurrency ${envConfig.export.workerMaxConcurrency} + the planner) ` +
-        `is ${peak} requests/s, more than the ${allowed} requests/s Bynder allows (${BYNDER_REQUESTS_PER_WINDOW} per ` +
-        `${BYNDER_WINDOW_SECONDS / 60} minutes, then a block); lower requestsPerSecond to at most ` +
-        `${Math.floor((allowed / instances) * 100) / 100} or the concurrencies`,
+        'leaves each less than 0.01 requests/s; raise requestsPerSecond or lower the concurrencies',
     );
   }
   if (bynder.credentialsSecretName === envConfig.credentialsSecret.secretName) {
@@ -451,7 +476,8 @@ export const EnvironmentConfigSchema = z
     bynder: z
       .optional(BynderEnvironmentConfigSchema)
       .describe(
-        'The Bynder connector: {portalUrl, credentialsSecretName, createCredentialsSecret?, requestsPerSecond?, ' +
+        "The Bynder connector: {portalUrl, credentialsSecretName, createCredentialsSecret?, requestsPerSecond? (the portal's total " +
+          'budget over every instance, default 10, at most 15), ' +
           'routingRules?, ...} (shared/connectors/bynder/config.ts); leave out for an iBinder-only environment.',
       ),
     ingest: IngestConfigSchema.default(IngestConfigSchema.parse({})).describe(
@@ -613,12 +639,18 @@ export function toPipelineConfig(envConfig: EnvironmentConfig, envName: string):
     minRemainingTimeMs: Math.min(30_000, Math.floor(timeoutMs / 3)),
     claimLeaseSeconds: Math.max(envConfig.ingest.functionTimeoutSeconds, envConfig.export.workerTimeoutSeconds) + 60,
     ...(envConfig.export.binders ? { exportBinders: envConfig.export.binders } : {}),
-    ...(envConfig.bynder ? { bynder: bynderRuntimeConfig(envConfig.bynder) } : {}),
+    ...(envConfig.bynder ? { bynder: bynderRuntimeConfig(envConfig, envConfig.bynder) } : {}),
   });
 }
 
-/** The Bynder block as the functions read it: the stack's own setting left out. */
-function bynderRuntimeConfig(bynder: BynderEnvironmentConfig): Omit<BynderEnvironmentConfig, 'createCredentialsSecret'> {
+/**
+ * The Bynder block as the functions read it: the stack's own setting left out, and
+ * `requestsPerSecond` one instance's share of the environment's total budget.
+ */
+function bynderRuntimeConfig(
+  envConfig: Pick<EnvironmentConfig, 'ingest' | 'export'>,
+  bynder: BynderEnvironmentConfig,
+): Omit<BynderEnvironmentConfig, 'createCredentialsSecret'> {
   const { createCredentialsSecret: _stackOnly, ...runtime } = bynder;
-  return runtime;
+  return { ...runtime, requestsPerSecond: bynderRequestsPerSecondPerInstance({ ...envConfig, bynder }) };
 }

@@ -6,7 +6,12 @@
  */
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bynderPeakRequestsPerSecond, loadEnvironmentConfig } from '../../infra/config.js';
+import {
+  bynderPeakRequestsPerSecond,
+  bynderRequestsPerSecondPerInstance,
+  DEFAULT_BYNDER_TOTAL_REQUESTS_PER_SECOND,
+  loadEnvironmentConfig,
+} from '../../infra/config.js';
 import { PipelineConfigSchema } from '../../shared/config/runtime.js';
 import {
   allPolicyStatements,
@@ -19,12 +24,12 @@ import {
   type SynthesizedPipeline,
 } from './stack-fixtures.js';
 
-/** dev runs 2 ingest + 2 worker instances and the planner: 5 x 3 requests/s = 15/s, Bynder's 4,500 per 5 minutes. */
+/** dev runs 2 ingest + 2 worker instances and the planner: the portal's total of 12 requests/s is 2.4/s each. */
 const BYNDER = {
   portalUrl: 'https://example.bynder.com',
   credentialsSecretName: 'ibinder-pipeline/dev/bynder-client',
   createCredentialsSecret: true,
-  requestsPerSecond: 3,
+  requestsPerSecond: 12,
   defaultBrand: 'Marketing',
 };
 
@@ -48,7 +53,7 @@ afterAll(() => synth.dispose());
 const secretArnPattern = (name: string) => `secret:${name}-??????`;
 
 describe('Bynder in the environment config', () => {
-  it('is written into PIPELINE_CONFIG of every function, with the schema defaults and without the stack-only setting', () => {
+  it("is written into PIPELINE_CONFIG of every function, with the schema defaults, one instance's share of the budget, and without the stack-only setting", () => {
     for (const fn of [synth.stack.ingestFunction, synth.stack.plannerFunction, synth.stack.workerFunction]) {
       const variables = (propertiesOf(synth.template, logicalIdOf(fn.function)).Environment as { Variables: Record<string, unknown> })
         .Variables;
@@ -56,7 +61,7 @@ describe('Bynder in the environment config', () => {
       expect(runtime.bynder).toMatchObject({
         portalUrl: BYNDER.portalUrl,
         credentialsSecretName: BYNDER.credentialsSecretName,
-        requestsPerSecond: 3,
+        requestsPerSecond: 2.4,
         maxConcurrentRecords: 4,
         defaultBrand: 'Marketing',
       });
@@ -84,16 +89,41 @@ describe('Bynder in the environment config', () => {
     expect(configError(withBynder({ ...BYNDER, createCredentialsSecret: 'yes' }))).toMatch(/bynder\.createCredentialsSecret/);
   });
 
-  it('refuses a per-instance budget that all instances together would push past 4,500 requests in 5 minutes', () => {
-    // The schema's default of 10 requests/s: 5 instances x 10 = 50/s.
-    const { requestsPerSecond: _default, ...withDefaultBudget } = BYNDER;
-    expect(configError(withBynder(withDefaultBudget))).toMatch(
-      /bynder\.requestsPerSecond: 10 per instance x 5 instances .* is 50 requests\/s, more than the 15 requests\/s Bynder allows .* at most 3\b/,
+  it("takes requestsPerSecond as the portal's total budget: the default 10/s is accepted and shared by every instance", () => {
+    const { requestsPerSecond: _total, ...withDefaultBudget } = BYNDER;
+    const config = loadEnvironmentConfig({ dev: withBynder(withDefaultBudget) }, 'dev');
+    expect(config.bynder?.requestsPerSecond).toBe(DEFAULT_BYNDER_TOTAL_REQUESTS_PER_SECOND);
+    // 2 ingest + 2 workers + the planner share 10/s: 2 each.
+    expect(bynderRequestsPerSecondPerInstance({ ...config, bynder: config.bynder! })).toBe(2);
+    const defaulted = synthesizePipeline('dev', { entry: withBynder(withDefaultBudget) });
+    try {
+      const variables = (
+        propertiesOf(defaulted.template, logicalIdOf(defaulted.stack.ingestFunction.function)).Environment as {
+          Variables: Record<string, unknown>;
+        }
+      ).Variables;
+      expect(PipelineConfigSchema.parse(JSON.parse(String(variables.PIPELINE_CONFIG))).bynder?.requestsPerSecond).toBe(2);
+    } finally {
+      defaulted.dispose();
+    }
+  });
+
+  it('rounds each share down to 2 decimals, so that all instances together never exceed the total', () => {
+    const entry = {
+      ...withBynder({ ...BYNDER, requestsPerSecond: 15 }),
+      ingest: { ...(environmentEntry('dev').ingest as object), maxConcurrency: 10 },
+    };
+    const config = loadEnvironmentConfig({ dev: entry }, 'dev');
+    // 10 ingest + 2 workers + the planner = 13 instances: 15 / 13 = 1.1538...
+    expect(bynderRequestsPerSecondPerInstance({ ...config, bynder: config.bynder! })).toBe(1.15);
+    expect(bynderPeakRequestsPerSecond({ ...config, bynder: config.bynder! })).toBeLessThanOrEqual(15);
+  });
+
+  it('refuses a total budget over 15 requests/s (4,500 in 5 minutes), at synth', () => {
+    expect(configError(withBynder({ ...BYNDER, requestsPerSecond: 16 }))).toMatch(
+      /bynder\.requestsPerSecond: 16 requests\/s is the portal's total budget over every instance, more than the 15 requests\/s Bynder allows .* at most 15/,
     );
-    const entry = { ...withBynder(BYNDER), ingest: { ...(environmentEntry('dev').ingest as object), maxConcurrency: 10 } };
-    expect(configError(entry)).toMatch(/x 13 instances/);
-    const config = loadEnvironmentConfig({ dev: withBynder(BYNDER) }, 'dev');
-    expect(bynderPeakRequestsPerSecond({ ...config, bynder: config.bynder! })).toBe(15);
+    expect(() => loadEnvironmentConfig({ dev: withBynder({ ...BYNDER, requestsPerSecond: 15 }) }, 'dev')).not.toThrow();
   });
 
   it('refuses the iBinder secret as the Bynder secret', () => {
