@@ -9,6 +9,7 @@
  * target is inside one when it is that folder or below it. Paths are compared in NFC.
  */
 import * as z from '../validation/zod.js';
+import { lazySchema } from '../validation/lazy-schema.js';
 import { BinderIdSchema, GuidSchema } from './ids.js';
 import { nfc } from './unicode.js';
 
@@ -20,7 +21,7 @@ export function folderPathSegments(path: string): string[] {
     .filter((s) => s.length > 0);
 }
 
-export const AllowedTargetSchema = z.lazy(() =>
+export const AllowedTargetSchema = lazySchema(() =>
   z.strictObject({
     binderId: BinderIdSchema.check(z.describe('Binder files may reach (9-character binder id).')),
     folderIds: z
@@ -54,7 +55,7 @@ export const AllowedTargetSchema = z.lazy(() =>
 );
 export type AllowedTarget = z.infer<typeof AllowedTargetSchema>;
 
-export const AllowListSchema = z.lazy(() =>
+export const AllowListSchema = lazySchema(() =>
   z
     .array(AllowedTargetSchema, { error: 'expected a list of {binderId, folderIds?, folderPaths?}' })
     .check(z.minLength(1, { error: 'expected at least one {binderId, folderIds?, folderPaths?}' })),
@@ -64,7 +65,7 @@ export const AllowListSchema = z.lazy(() =>
  * What files under a prefix that no routing rule covers may reach: `"none"` (nothing: every
  * producer needs its own rule), `"any"` (whatever the tags say), or `{allow: [...]}`.
  */
-export const UnlistedPrefixesSchema = z.lazy(() =>
+export const UnlistedPrefixesSchema = lazySchema(() =>
   z
     .union(
       [

@@ -5,6 +5,7 @@
  * refuses to show (404/403), and a malformed folder id is found before the upload, not at the commit.
  */
 import * as z from '../validation/zod.js';
+import { lazySchema } from '../validation/lazy-schema.js';
 
 /** NanoId alphabet (A-Z a-z 0-9 _ -), 9 characters. */
 const BINDER_ID = /^[A-Za-z0-9_-]{9}$/;
@@ -27,12 +28,12 @@ export function sameGuid(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
-export const BinderIdSchema = z.lazy(() =>
+export const BinderIdSchema = lazySchema(() =>
   z
     .string({ error: `expected a binder id: ${BINDER_ID_FORMAT}` })
     .check(z.regex(BINDER_ID, { error: `expected a binder id: ${BINDER_ID_FORMAT}` })),
 );
 
-export const GuidSchema = z.lazy(() =>
+export const GuidSchema = lazySchema(() =>
   z.string({ error: `expected a folder id: ${GUID_FORMAT}` }).check(z.regex(GUID, { error: `expected a folder id: ${GUID_FORMAT}` })),
 );

@@ -5,18 +5,19 @@
  * variable's name instead of misrouting documents.
  */
 import * as z from '../validation/zod.js';
+import { lazySchema } from '../validation/lazy-schema.js';
 import { BynderConfigSchema } from '../connectors/bynder/config.js';
 import { UnlistedPrefixesSchema } from './allowlist.js';
 import { RoutingRuleSchema, TargetSpecSchema } from './target.js';
 
-export const DispositionSchema = z.lazy(() => z.enum(['delete', 'tag']));
+export const DispositionSchema = lazySchema(() => z.enum(['delete', 'tag']));
 export type Disposition = z.infer<typeof DispositionSchema>;
 
 export const FIVE_GIB = 5 * 1024 * 1024 * 1024;
 
 const nonEmptyString = () => z.string().check(z.minLength(1));
 
-export const PipelineConfigSchema = z.lazy(() =>
+export const PipelineConfigSchema = lazySchema(() =>
   z.strictObject({
     /** Environment name (dev, staging, prod). */
     environment: nonEmptyString(),

@@ -7,6 +7,7 @@
  * with its field named instead of misrouting files.
  */
 import * as z from '../validation/zod.js';
+import { lazySchema } from '../validation/lazy-schema.js';
 import { AllowListSchema } from './allowlist.js';
 import { BinderIdSchema, GuidSchema } from './ids.js';
 import { nfc } from './unicode.js';
@@ -17,7 +18,7 @@ export const S3_TAG_CHARS = /^[\p{L}\p{N} +\-=._:/@]*$/u;
 /** A non-empty string kept in NFC. */
 const nfcText = () => z.pipe(z.string().check(z.minLength(1)), z.transform(nfc));
 
-export const TargetSpecSchema = z.lazy(() =>
+export const TargetSpecSchema = lazySchema(() =>
   z
     .strictObject({
       binderId: BinderIdSchema.check(z.describe('Binder id (9 characters).')),
@@ -39,7 +40,7 @@ export const TargetSpecSchema = z.lazy(() =>
 );
 export type TargetSpec = z.infer<typeof TargetSpecSchema>;
 
-export const RoutingRuleSchema = z.lazy(() =>
+export const RoutingRuleSchema = lazySchema(() =>
   z.strictObject({
     /** Object key prefix, e.g. `inbox/scanner-3/`. The longest matching prefix wins. */
     prefix: nfcText().check(z.describe('Object key prefix, e.g. "inbox/scanner-3/"; the longest matching prefix wins.')),

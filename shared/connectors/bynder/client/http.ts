@@ -14,6 +14,7 @@ import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { sendRequest, TRANSPORT_ERROR_CODES } from '../../ibinder/client/http-transport.js';
 import * as z from '../../../validation/zod.js';
+import { lazySchema } from '../../../validation/lazy-schema.js';
 import { deadlineError, msToDeadline } from './deadline.js';
 import {
   BynderApiError,
@@ -181,7 +182,7 @@ export function networkErrorFrom(req: Pick<ExchangeRequest, 'description' | 'end
   return new BynderNetworkError(`${subject} got no answer: ${reason} — transient, retry later`, req.description, timedOut, { cause: err });
 }
 
-const ErrorBodySchema = z.lazy(() =>
+const ErrorBodySchema = lazySchema(() =>
   z.object({
     message: z.optional(z.unknown()),
     error: z.optional(z.unknown()),

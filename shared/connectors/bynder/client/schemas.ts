@@ -6,10 +6,11 @@
  * strings or numbers; lists that may be null, absent, a single string or an array; the
  * metaproperty listing as a dictionary keyed by anything (or a list), read by its values;
  * the media listing as a plain array, `{total: {count}, media}` or `{count: {total}, media}`.
- * Unknown fields are ignored. Each schema is built on first use (`z.lazy`): cold start pays
+ * Unknown fields are ignored. Each schema is built on first use (`lazySchema`): cold start pays
  * only for what a function parses.
  */
 import * as z from '../../../validation/zod.js';
+import { lazySchema } from '../../../validation/lazy-schema.js';
 import type { BynderAsset, BynderBrand, BynderMediaItem, BynderMetaproperty, BynderMetapropertyOption, MediaPage } from './types.js';
 
 const scalar = () => z.union([z.string(), z.number()]);
@@ -76,14 +77,14 @@ const listOrDictionary = <T extends z.core.$ZodType>(item: T) =>
     z.transform((v): z.output<T>[] => (v === null || v === undefined ? [] : Array.isArray(v) ? v : Object.values(v))),
   );
 
-export const TokenResponseSchema = z.lazy(() =>
+export const TokenResponseSchema = lazySchema(() =>
   z.looseObject({
     access_token: z.optional(z.unknown()),
     expires_in: z.optional(z.unknown()),
   }),
 );
 
-export const BrandListSchema = z.lazy(() =>
+export const BrandListSchema = lazySchema(() =>
   z.array(
     z.pipe(
       z.object({
@@ -102,7 +103,7 @@ export const BrandListSchema = z.lazy(() =>
   ),
 );
 
-const OptionSchema = z.lazy(() =>
+const OptionSchema = lazySchema(() =>
   z.pipe(
     z.object({ id: idText(), name: optionalText(), label: optionalText(), displayLabel: optionalText() }),
     z.transform((o): BynderMetapropertyOption => {
@@ -113,7 +114,7 @@ const OptionSchema = z.lazy(() =>
 );
 
 /** A metaproperty, plus whether its listing carried any options (else they are paged in). */
-export const MetapropertySchema = z.lazy(() =>
+export const MetapropertySchema = lazySchema(() =>
   z.pipe(
     z.object({
       id: idText(),
@@ -139,10 +140,10 @@ export const MetapropertySchema = z.lazy(() =>
 );
 
 /** `GET /api/v4/metaproperties/`: a dictionary keyed by anything (or a list); read by its values. */
-export const MetapropertyListSchema = z.lazy(() => listOrDictionary(MetapropertySchema));
+export const MetapropertyListSchema = lazySchema(() => listOrDictionary(MetapropertySchema));
 
 /** `GET /api/v4/metaproperties/{id}/options/`: a list, a dictionary, or `{options}`. */
-export const OptionPageSchema = z.lazy(() =>
+export const OptionPageSchema = lazySchema(() =>
   z.union([
     listOrDictionary(OptionSchema),
     z.pipe(
@@ -152,7 +153,7 @@ export const OptionPageSchema = z.lazy(() =>
   ]),
 );
 
-const MediaItemSchema = z.lazy(() =>
+const MediaItemSchema = lazySchema(() =>
   z.pipe(
     z.object({
       id: idText(),
@@ -187,7 +188,7 @@ function propertiesOf(raw: Record<string, unknown>): Record<string, string[]> {
   return out;
 }
 
-export const AssetSchema = z.lazy(() =>
+export const AssetSchema = lazySchema(() =>
   z.pipe(
     z.looseObject({
       id: idText(),
@@ -236,7 +237,7 @@ const countOf = (v: unknown, key: 'count' | 'total'): number | undefined => {
 };
 
 /** A plain array, `{total: {count}, media}` (total=1) or `{count: {total}, media}` (count=1). */
-export const MediaPageSchema = z.lazy(() =>
+export const MediaPageSchema = lazySchema(() =>
   z.union([
     z.pipe(
       z.array(AssetSchema),
@@ -252,10 +253,10 @@ export const MediaPageSchema = z.lazy(() =>
   ]),
 );
 
-export const DownloadLocationSchema = z.lazy(() => z.looseObject({ s3_file: z.url() }));
+export const DownloadLocationSchema = lazySchema(() => z.looseObject({ s3_file: z.url() }));
 
 /** `prepare` answers `{file_id}`; other spellings are read too. */
-export const PrepareResponseSchema = z.lazy(() =>
+export const PrepareResponseSchema = lazySchema(() =>
   z.pipe(
     z.looseObject({ file_id: optionalText(), fileId: optionalText(), id: optionalText() }),
     z.transform((v) => v.file_id ?? v.fileId ?? v.id),
@@ -263,7 +264,7 @@ export const PrepareResponseSchema = z.lazy(() =>
 );
 
 /** `GET /api/upload/endpoint`: the bucket URL as a JSON string (or wrapped in an object). */
-export const UploadEndpointSchema = z.lazy(() =>
+export const UploadEndpointSchema = lazySchema(() =>
   z.union([
     z.url(),
     z.pipe(
@@ -273,7 +274,7 @@ export const UploadEndpointSchema = z.lazy(() =>
   ]),
 );
 
-export const UploadInitSchema = z.lazy(() =>
+export const UploadInitSchema = lazySchema(() =>
   z.looseObject({
     s3file: z.looseObject({ uploadid: idText(), targetid: idText() }),
     s3_filename: z.string().check(z.minLength(1)),
@@ -286,7 +287,7 @@ export const UploadInitSchema = z.lazy(() =>
   }),
 );
 
-export const LegacyFinaliseSchema = z.lazy(() =>
+export const LegacyFinaliseSchema = lazySchema(() =>
   z.pipe(
     z.looseObject({ importId: optionalText(), importid: optionalText() }),
     z.transform((v) => v.importId ?? v.importid),
@@ -294,7 +295,7 @@ export const LegacyFinaliseSchema = z.lazy(() =>
 );
 
 /** `GET /api/v4/upload/poll/?items=`: which imports are done, failed or rejected. */
-export const PollResponseSchema = z.lazy(() =>
+export const PollResponseSchema = lazySchema(() =>
   z.looseObject({
     itemsDone: textList(','),
     itemsFailed: textList(','),
@@ -303,7 +304,7 @@ export const PollResponseSchema = z.lazy(() =>
 );
 
 /** A save's 201: `{mediaid, mediaitems, success, …}`. */
-export const SaveResponseSchema = z.lazy(() =>
+export const SaveResponseSchema = lazySchema(() =>
   z.looseObject({
     mediaid: optionalText(),
     mediaId: optionalText(),

@@ -10,6 +10,7 @@
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import { PassThrough, Transform, pipeline, type Readable } from 'node:stream';
 import * as z from '../../../validation/zod.js';
+import { lazySchema } from '../../../validation/lazy-schema.js';
 import {
   IBinderApiError,
   IBinderError,
@@ -217,7 +218,7 @@ export function networkErrorFrom(req: Pick<ExchangeRequest, 'description' | 'end
   });
 }
 
-const OAuthErrorSchema = z.lazy(() =>
+const OAuthErrorSchema = lazySchema(() =>
   z.object({
     error: z.string(),
     error_description: z.nullish(z.string()),

@@ -5,10 +5,12 @@
  * (zod objects strip them) because the vendor adds optional fields without notice, and
  * optional-looking fields accept `null` as well as absence.
  *
- * Each schema is built on its first use (`z.lazy`): building a zod schema costs time, and a
- * function uses only some of these, so the others cost nothing at cold start.
+ * Each schema is built on its first use (`lazySchema`, shared/validation/lazy-schema.ts):
+ * building a zod schema costs time, and a function uses only some of these, so the others cost
+ * nothing at cold start.
  */
 import * as z from '../../../validation/zod.js';
+import { lazySchema } from '../../../validation/lazy-schema.js';
 
 /** A string that may come as null or be left out (a function, so that nothing is built at import). */
 const optionalString = () =>
@@ -27,7 +29,7 @@ function listOrEmpty<T extends z.core.$ZodType>(item: T) {
 
 const nonEmptyString = () => z.string().check(z.minLength(1));
 
-export const BinderSchema = z.lazy(() =>
+export const BinderSchema = lazySchema(() =>
   z.object({
     id: nonEmptyString(),
     name: z.string(),
@@ -38,7 +40,7 @@ export const BinderSchema = z.lazy(() =>
 export type Binder = z.infer<typeof BinderSchema>;
 
 /** Discrepancy A: the reference returns a bare array, the quickstart reads `.items`. */
-export const BinderListSchema = z.lazy(() =>
+export const BinderListSchema = lazySchema(() =>
   z.union([
     z.array(BinderSchema),
     z.pipe(
@@ -48,10 +50,10 @@ export const BinderListSchema = z.lazy(() =>
   ]),
 );
 
-export const AllowedValueSchema = z.lazy(() => z.object({ id: z.string(), label: z.string() }));
+export const AllowedValueSchema = lazySchema(() => z.object({ id: z.string(), label: z.string() }));
 export type AllowedValue = z.infer<typeof AllowedValueSchema>;
 
-export const MetadataElementSchema = z.lazy(() =>
+export const MetadataElementSchema = lazySchema(() =>
   z.object({
     id: nonEmptyString(),
     label: z.string(),
@@ -64,9 +66,9 @@ export const MetadataElementSchema = z.lazy(() =>
   }),
 );
 export type MetadataElement = z.infer<typeof MetadataElementSchema>;
-export const MetadataElementListSchema = z.lazy(() => z.array(MetadataElementSchema));
+export const MetadataElementListSchema = lazySchema(() => z.array(MetadataElementSchema));
 
-export const MetadataValueSchema = z.lazy(() =>
+export const MetadataValueSchema = lazySchema(() =>
   z.object({
     metadataElementId: z.string(),
     valueId: z.pipe(
@@ -77,7 +79,7 @@ export const MetadataValueSchema = z.lazy(() =>
 );
 export type MetadataValue = z.infer<typeof MetadataValueSchema>;
 
-export const DocumentSchema = z.lazy(() =>
+export const DocumentSchema = lazySchema(() =>
   z.object({
     id: nonEmptyString(),
     fileName: z.string(),
@@ -88,9 +90,9 @@ export const DocumentSchema = z.lazy(() =>
   }),
 );
 export type IBinderDocument = z.infer<typeof DocumentSchema>;
-export const DocumentListSchema = z.lazy(() => z.array(DocumentSchema));
+export const DocumentListSchema = lazySchema(() => z.array(DocumentSchema));
 
-export const DocumentPageSchema = z.lazy(() =>
+export const DocumentPageSchema = lazySchema(() =>
   z.object({
     items: z.array(DocumentSchema),
     totalCount: z.int().check(z.nonnegative()),
@@ -100,7 +102,7 @@ export const DocumentPageSchema = z.lazy(() =>
 );
 export type DocumentPage = z.infer<typeof DocumentPageSchema>;
 
-export const FolderSchema = z.lazy(() =>
+export const FolderSchema = lazySchema(() =>
   z.object({
     id: nonEmptyString(),
     name: z.string(),
@@ -109,9 +111,9 @@ export const FolderSchema = z.lazy(() =>
   }),
 );
 export type Folder = z.infer<typeof FolderSchema>;
-export const FolderListSchema = z.lazy(() => z.array(FolderSchema));
+export const FolderListSchema = lazySchema(() => z.array(FolderSchema));
 
-export const DocumentVersionSchema = z.lazy(() =>
+export const DocumentVersionSchema = lazySchema(() =>
   z.object({
     id: nonEmptyString(),
     documentId: nonEmptyString(),
@@ -125,9 +127,9 @@ export const DocumentVersionSchema = z.lazy(() =>
   }),
 );
 export type DocumentVersion = z.infer<typeof DocumentVersionSchema>;
-export const DocumentVersionListSchema = z.lazy(() => z.array(DocumentVersionSchema));
+export const DocumentVersionListSchema = lazySchema(() => z.array(DocumentVersionSchema));
 
-export const PresignedUploadSchema = z.lazy(() =>
+export const PresignedUploadSchema = lazySchema(() =>
   z.object({
     presignedUrl: z.url(),
     uploadId: nonEmptyString(),
@@ -135,7 +137,7 @@ export const PresignedUploadSchema = z.lazy(() =>
 );
 export type PresignedUpload = z.infer<typeof PresignedUploadSchema>;
 
-export const DownloadLinkSchema = z.lazy(() =>
+export const DownloadLinkSchema = lazySchema(() =>
   z.object({
     url: z.url(),
     expiresAt: optionalString(),
@@ -143,7 +145,7 @@ export const DownloadLinkSchema = z.lazy(() =>
 );
 export type DownloadLink = z.infer<typeof DownloadLinkSchema>;
 
-export const TokenResponseSchema = z.lazy(() =>
+export const TokenResponseSchema = lazySchema(() =>
   z.object({
     access_token: nonEmptyString(),
     expires_in: z.coerce.number().check(z.positive()),
@@ -153,7 +155,7 @@ export const TokenResponseSchema = z.lazy(() =>
 export type TokenResponse = z.infer<typeof TokenResponseSchema>;
 
 /** RFC 9110 problem details; auth failures may carry only type, title and status. */
-export const ProblemDetailsSchema = z.lazy(() =>
+export const ProblemDetailsSchema = lazySchema(() =>
   z.object({
     type: optionalString(),
     title: optionalString(),
