@@ -1,7 +1,8 @@
 /**
  * The demo's operator part: what a person does with a rejected file, through the real CLI
- * (`runCli`, in-process, against the same local services): check why it was rejected, check
- * that the fixed tags would pass, reingest it with the fix, and read its ledger entry.
+ * (`runCli`, in-process, against the same local services and both emulators): check why it was
+ * rejected, check that the fixed tags would pass, reingest it with the fix, and read its ledger
+ * entry.
  */
 import { runCli } from '../cli/run.js';
 import { bufferedIo } from '../cli/io.js';
@@ -16,13 +17,16 @@ export interface CliStep {
 
 /** The variables an operator would set to point the CLI at the local services. */
 function localCliEnv(services: LocalServices): NodeJS.ProcessEnv {
-  const { emulator, s3, dynamodb } = services;
+  const { emulator, bynder, s3, dynamodb } = services;
   return {
     IBINDER_CLIENT_ID: emulator.clientId,
     IBINDER_CLIENT_SECRET: emulator.clientSecret,
     IBINDER_ORG_ID: emulator.tenantId,
     IBINDER_API_URL: emulator.apiBaseUrl,
     IBINDER_TOKEN_URL: emulator.tokenUrl,
+    BYNDER_PORTAL_URL: bynder.url,
+    BYNDER_CLIENT_ID: bynder.clientId,
+    BYNDER_CLIENT_SECRET: bynder.clientSecret,
     AWS_REGION: services.region,
     AWS_ENDPOINT_URL_S3: s3.endpoint,
     AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,

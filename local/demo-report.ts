@@ -8,12 +8,30 @@ import type { Problem } from '../shared/ledger/types.js';
 
 export interface AcceptedFile {
   status: 'accepted';
+  connector: 'ibinder';
   binder: string;
   folderPath: string;
   documentId: string;
   versionId: string;
   versionLabel: string | undefined;
   /** The bytes iBinder holds are the bytes dropped in the inbox. */
+  sha256Matches: boolean;
+}
+
+/** A file saved in Bynder: a new asset, or a new version of one. */
+export interface BynderAcceptedFile {
+  status: 'accepted';
+  connector: 'bynder';
+  brand: string;
+  assetId: string;
+  assetName: string;
+  newVersion: boolean;
+  /** The asset's version number the file became, and its media item id. */
+  version: number;
+  mediaItemId: string;
+  /** `name=option+option` as the asset holds them (a new version keeps the asset's). */
+  metaproperties: string[];
+  tags: string[];
   sha256Matches: boolean;
 }
 
@@ -29,13 +47,16 @@ export interface PendingFile {
   detail: string;
 }
 
-export type FileResult = AcceptedFile | RejectedFile | PendingFile;
+export type FileResult = AcceptedFile | BynderAcceptedFile | RejectedFile | PendingFile;
 
 export interface FileReport {
+  connector: 'ibinder' | 'bynder';
   key: string;
   label: string;
   shows: string;
   expected: 'accepted' | 'rejected';
+  /** A rejected file's fix: the tag change the operator makes. */
+  fix?: { key: string; value: string } | undefined;
   deliveries: number;
   notes: string[];
   result: FileResult;
@@ -52,6 +73,15 @@ export function renderFileReports(reports: readonly FileReport[]): string[] {
     const result = report.result;
     switch (result.status) {
       case 'accepted':
+        if (result.connector === 'bynder') {
+          lines.push(`${INDENT}ACCEPTED  Bynder brand ${result.brand}`);
+          lines.push(
+            `${INDENT}          ${result.newVersion ? 'new version of' : 'new asset'} ${result.assetId} "${result.assetName}"  version ${result.version}  sha256 ${result.sha256Matches ? 'identical' : 'DIFFERENT'}`,
+          );
+          if (result.metaproperties.length > 0) lines.push(`${INDENT}          metaproperties ${result.metaproperties.join(', ')}`);
+          if (result.tags.length > 0) lines.push(`${INDENT}          tags ${result.tags.join(', ')}`);
+          break;
+        }
         lines.push(`${INDENT}ACCEPTED  ${result.binder} / ${result.folderPath}`);
         lines.push(`${INDENT}          document ${result.documentId}`);
         lines.push(

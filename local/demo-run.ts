@@ -1,10 +1,12 @@
 /**
  * The demo's run, separate from `npm run demo`'s entry (demo.ts) so that a test can run it and
- * hold its summary against the ledger and the emulator: the iBinder emulator, a local S3 server
- * and a local DynamoDB server; sample files dropped into the inbox; their S3 event
+ * hold its summary against the ledger and the emulators: the iBinder emulator, the Bynder
+ * emulator, a local S3 server and a local DynamoDB server; sample files dropped into the inbox
+ * (most for iBinder, some tagged `bynder:` for the Bynder portal beside it); their S3 event
  * notifications through the real ingest code (`processBatch`) with SQS semantics — visibility
- * timeout, retries, a dead-letter list; what became of each file; an operator fixing the
- * rejected one with the CLI; then a nightly export in-process and the archive listing.
+ * timeout, retries, a dead-letter list; what became of each file; an operator fixing each
+ * system's rejected file with the CLI; then a nightly export of iBinder in-process and the
+ * archive listing.
  *
  * The summary counts what happened, not what was planned: a file accepted after the operator's
  * reingest is counted and labelled as ingested like the others.
@@ -18,8 +20,11 @@ import { runExport, type RunExportSummary } from '../functions/export-planner/ru
 import type { PipelineConfig } from '../shared/config/runtime.js';
 import { IngestLedger } from '../shared/ledger/ingest-ledger.js';
 import type { Emulator } from '../emulator/types.js';
+import type { BynderEmulator } from '../emulator/bynder/types.js';
+import { MARKER_TAG_PREFIX } from '../shared/connectors/bynder/index.js';
 import { DEMO_ROUTING_RULES, demoSamples, tagSet, taggingHeader, type DemoSample } from './demo-samples.js';
 import { renderFileReports, renderTable, type FileReport, type FileResult } from './demo-report.js';
+import { localBynderConfig } from './local-bynder-config.js';
 import { forwardInboxNotifications, type InboxNotifications } from './inbox-notifications.js';
 import { createLocalExportDependencies } from './local-export-dependencies.js';
 import { createLocalIngestDependencies } from './local-ingest-dependencies.js';
@@ -58,6 +63,16 @@ export interface DemoOptions {
   services?: LocalServices;
 }
 
+/** One system's outcomes. */
+export interface ConnectorOutcome {
+  /** Files that landed: on their first drop, or after the operator's fix. */
+  accepted: number;
+  acceptedOnFirstDrop: number;
+  reingested: number;
+  /** Files rejected with a report (including those later reingested). */
+  rejected: number;
+}
+
 /** What the demo reports at its end, counted from what happened. */
 export interface DemoSummary {
   /** Every file ended as expected. */
@@ -70,6 +85,8 @@ export interface DemoSummary {
   reingested: number;
   /** Files rejected with a report (including those later reingested). */
   rejected: number;
+  /** The same counts per system; Bynder's accepted files split into new assets and new versions. */
+  byConnector: { ibinder: ConnectorOutcome; bynder: ConnectorOutcome & { newAssets: number; newVersions: number } };
   /** Archived versions by origin, as the export listing labels them. */
   archived: { ingestedJustNow: number; seed: number };
   versionsExported: number;
@@ -89,10 +106,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const heading = headingOf(say);
   const startedAt = performance.now();
   heading('iBinder ingest pipeline: local demo');
-  say('Starting the iBinder emulator, a local S3 server (s3rver) and a local DynamoDB server (dynalite)...');
+  say('Starting the iBinder emulator, the Bynder emulator, a local S3 server (s3rver) and a local DynamoDB server (dynalite)...');
   const services = options.services ?? (await startLocalServices());
   try {
     say(`  iBinder emulator  ${services.emulator.url}  (tenant ${services.emulator.tenantId})`);
+    say(`  Bynder emulator   ${services.bynder.url}  (a seeded portal: 3 brands, 4 metaproperties)`);
     say(`  S3                ${services.s3.endpoint}  buckets ${services.inboxBucket} (versioned), ${services.archiveBucket}`);
     say(`  DynamoDB          ${services.dynamodb.endpoint}  tables ${services.ledgerTable}, ${services.exportLedgerTable}`);
     say('  Nothing here talks to AWS: every client has a local endpoint and dummy credentials.');
@@ -113,6 +131,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       routingRules: DEMO_ROUTING_RULES,
       untaggedGraceSeconds: UNTAGGED_GRACE_SECONDS,
       disposition: 'delete',
+      // Files tagged bynder: go to the Bynder portal; the rest to iBinder, as before.
+      bynder: localBynderConfig(services),
     });
     const deps = createLocalIngestDependencies(services, { config, now: () => new Date(clock.now()) });
 
@@ -120,7 +140,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const dropped = await dropSamples(services, demoSamples());
     for (const d of dropped) {
       const how = d.sample.tags ? `${Object.keys(d.sample.tags).length} tags` : d.sample.tagsAfterFirstDelivery ? 'no tags yet' : 'no tags';
-      say(`  ${d.sample.key}  (${d.sample.content.length} bytes, ${how})`);
+      say(`  ${d.sample.key}  (${d.sample.content.length} bytes, ${how}${d.sample.connector === 'bynder' ? ', for Bynder' : ''})`);
     }
     say(
       `  S3 sent ${notifications.sent.length} notifications to the ingest queue (one of them the s3:TestEvent S3 sends when a notification is configured).`,
@@ -148,6 +168,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     printDrain(say, secondDrain, clock, notifications, redelivered);
 
     heading('3. What became of each file');
+    const bynderAssetsBefore = new Set(services.bynder.state.allAssets().map((a) => a.id));
     const reports = await reportFiles(services, config, dropped, notifications, redelivered, [firstDrain, secondDrain]);
     for (const line of renderFileReports(reports)) say(line);
     say(`Dead-letter queue: ${queue.deadLetters.length === 0 ? 'empty' : `${queue.deadLetters.length} message(s)`}`);
@@ -156,32 +177,49 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     say(
       `iBinder API calls for the ingest: ${services.emulator.calls.total('api')} API, ${services.emulator.calls.total('token')} token, ${services.emulator.calls.total('storage')} presigned storage`,
     );
+    say(`Bynder API calls for the ingest: ${services.bynder.calls.total('api')} API, ${services.bynder.calls.total('token')} token`);
 
-    heading('4. An operator fixes the rejected file with the CLI (npx ibinder-pipeline ...)');
-    const reingested = await operatorTour(say, services, reports, queue, handler, clock, notifications, config);
+    const tour = { say, services, queue, handler, clock, notifications, config };
+    heading('4. An operator fixes the rejected iBinder file with the CLI (npx ibinder-pipeline ...)');
+    const reingested = await operatorTour(tour, rejectedOf(reports, 'ibinder'), (binderId) => [
+      ['binders'],
+      ...(binderId ? [['schema', binderId]] : []),
+    ]);
+    heading("5. And the rejected Bynder file: the portal's brands and metaproperties, the check, the fix");
+    const bynderReingested = await operatorTour(tour, rejectedOf(reports, 'bynder'), () => [['brands'], ['metaproperties']]);
 
-    heading('5. The nightly export, run now in-process');
+    heading('6. The nightly export of iBinder, run now in-process');
     const apiCallsBefore = services.emulator.calls.total('api');
     const exportDeps = createLocalExportDependencies(services, { config });
     const summary = await runExport(exportDeps, { retryDelay: () => Promise.resolve() });
-    const ingestedVersions = new Set(reports.flatMap((r) => (r.result.status === 'accepted' ? [r.result.versionId] : [])));
+    const ingestedVersions = new Set(
+      reports.flatMap((r) => (r.result.status === 'accepted' && r.result.connector === 'ibinder' ? [r.result.versionId] : [])),
+    );
     // The reingested file landed too: it is labelled, checked and counted like the others.
-    if (reingested) ingestedVersions.add(reingested.versionId);
+    if (reingested?.versionId) ingestedVersions.add(reingested.versionId);
     const archived = await printExport(say, services, summary, ingestedVersions, services.emulator.calls.total('api') - apiCallsBefore);
 
     const problems = checkOutcome(reports, queue, summary, ingestedVersions, await archivedVersionIds(services));
-    if (!reingested) problems.push('the rejected file was not accepted after the operator fixed its tags and reingested it');
-    const acceptedOnFirstDrop = reports.filter((r) => r.result.status === 'accepted').length;
-    const rejected = reports.filter((r) => r.result.status === 'rejected').length;
-    const reingestedCount = reingested ? 1 : 0;
+    if (!reingested) problems.push('the rejected iBinder file was not accepted after the operator fixed its tags and reingested it');
+    if (!bynderReingested) problems.push('the rejected Bynder file was not accepted after the operator fixed its tags and reingested it');
+    problems.push(...checkBynderOutcome(services.bynder, bynderAssetsBefore, reports));
+    const ibinderOutcome = outcomeOf(reports, 'ibinder', reingested ? 1 : 0);
+    const bynderAccepted = reports.flatMap((r) => (r.result.status === 'accepted' && r.result.connector === 'bynder' ? [r.result] : []));
+    const bynderOutcome = {
+      ...outcomeOf(reports, 'bynder', bynderReingested ? 1 : 0),
+      // The reingested file is a new asset too: its tags name a brand, not an asset.
+      newAssets: bynderAccepted.filter((r) => !r.newVersion).length + (bynderReingested ? 1 : 0),
+      newVersions: bynderAccepted.filter((r) => r.newVersion).length,
+    };
     const seconds = (performance.now() - startedAt) / 1000;
     const result: DemoSummary = {
       ok: problems.length === 0,
       problems,
-      accepted: acceptedOnFirstDrop + reingestedCount,
-      acceptedOnFirstDrop,
-      reingested: reingestedCount,
-      rejected,
+      accepted: ibinderOutcome.accepted + bynderOutcome.accepted,
+      acceptedOnFirstDrop: ibinderOutcome.acceptedOnFirstDrop + bynderOutcome.acceptedOnFirstDrop,
+      reingested: ibinderOutcome.reingested + bynderOutcome.reingested,
+      rejected: ibinderOutcome.rejected + bynderOutcome.rejected,
+      byConnector: { ibinder: ibinderOutcome, bynder: bynderOutcome },
       archived,
       versionsExported: summary.versionsExported,
       seconds,
@@ -193,6 +231,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       return result;
     }
     say(`  ✓ ${resultLine(result)}`);
+    for (const line of connectorLines(result)) say(`    ${line}`);
     say(
       `  ✓ export: ${summary.versionsExported} versions archived with checksums and sidecars (${archived.ingestedJustNow} ingested just now, ${archived.seed} seed); manifest ${summary.manifestKey}`,
     );
@@ -213,24 +252,56 @@ export function resultLine(summary: Pick<DemoSummary, 'accepted' | 'acceptedOnFi
   return `${landed}, ${summary.rejected} rejected with a report, none lost, none twice.`;
 }
 
+/** Each system's lines of the result: what landed where, and how. */
+export function connectorLines(summary: Pick<DemoSummary, 'byConnector'>): string[] {
+  const { ibinder, bynder } = summary.byConnector;
+  const fixed = (n: number): string => (n > 0 ? `, ${n} after the operator's fix` : '');
+  return [
+    `iBinder: ${ibinder.accepted} accepted (${ibinder.acceptedOnFirstDrop} on arrival${fixed(ibinder.reingested)}), ${ibinder.rejected} rejected with a report`,
+    `Bynder:  ${bynder.accepted} accepted (${bynder.newAssets} new asset${bynder.newAssets === 1 ? '' : 's'}, ${bynder.newVersions} new version${bynder.newVersions === 1 ? '' : 's'}${fixed(bynder.reingested)}), ${bynder.rejected} rejected with a report`,
+  ];
+}
+
+function outcomeOf(reports: readonly FileReport[], connector: FileReport['connector'], reingested: number): ConnectorOutcome {
+  const mine = reports.filter((r) => r.connector === connector);
+  const acceptedOnFirstDrop = mine.filter((r) => r.result.status === 'accepted').length;
+  return {
+    accepted: acceptedOnFirstDrop + reingested,
+    acceptedOnFirstDrop,
+    reingested,
+    rejected: mine.filter((r) => r.result.status === 'rejected').length,
+  };
+}
+
+function rejectedOf(reports: readonly FileReport[], connector: FileReport['connector']): FileReport | undefined {
+  return reports.find((r) => r.connector === connector && r.result.status === 'rejected');
+}
+
+/** What the operator tour works with. */
+interface Tour {
+  say: Say;
+  services: LocalServices;
+  queue: SqsSimulator;
+  handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+  clock: SimulatedClock;
+  notifications: InboxNotifications;
+  config: PipelineConfig;
+}
+
 /**
- * check (why rejected) -> check with the fix -> reingest with the fix -> the ingest runs again ->
- * status. Returns the new document version of the fixed file, or undefined when it did not land.
+ * discovery (binders and schema, or brands and metaproperties) -> check (why rejected) -> check
+ * with the fix -> reingest with the fix -> the ingest runs again -> status. Returns the committed
+ * version ids of the fixed file, or undefined when it did not land.
  */
 async function operatorTour(
-  say: Say,
-  services: LocalServices,
-  reports: FileReport[],
-  queue: SqsSimulator,
-  handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>,
-  clock: SimulatedClock,
-  notifications: InboxNotifications,
-  config: PipelineConfig,
-): Promise<{ versionId: string } | undefined> {
-  const rejected = reports.find((r) => r.result.status === 'rejected');
-  if (!rejected) return undefined;
+  tour: Tour,
+  rejected: FileReport | undefined,
+  discovery: (binderId: string | undefined) => string[][],
+): Promise<Record<string, string> | undefined> {
+  const { say, services, queue, handler, clock, notifications, config } = tour;
+  if (!rejected?.fix) return undefined;
   const rejectedKey = rejectedKeyFor(rejected.key, config.inboxPrefix, config.rejectedPrefix);
-  const fix = ['--tag', 'ibinder:meta:discipline=HVAC'];
+  const fix = ['--tag', `${rejected.fix.key}=${rejected.fix.value}`];
   const show = (step: CliStep, expectCode: number): void => {
     say();
     say(`  $ ibinder-pipeline ${step.argv.map((a) => (/[\s&]/.test(a) ? `"${a}"` : a)).join(' ')}    (exit ${step.code})`);
@@ -242,8 +313,7 @@ async function operatorTour(
   const binderId = (
     JSON.parse((await runLocalCli(services, ['--json', 'check', s3Uri(rejectedKey)])).stdout) as { target?: { binderId?: string } }
   ).target?.binderId;
-  show(await runLocalCli(services, ['binders']), 0);
-  if (binderId) show(await runLocalCli(services, ['schema', binderId]), 0);
+  for (const argv of discovery(binderId)) show(await runLocalCli(services, argv), 0);
   show(await runLocalCli(services, ['check', s3Uri(rejectedKey)]), 1);
   show(await runLocalCli(services, ['check', s3Uri(rejectedKey), ...fix]), 0);
   show(await runLocalCli(services, ['reingest', rejectedKey, ...fix]), 0);
@@ -262,7 +332,7 @@ async function operatorTour(
     ? (JSON.parse(latest.body) as { Records?: { s3?: { object?: { versionId?: string } } }[] }).Records?.[0]?.s3?.object?.versionId
     : undefined;
   const entry = await ledger.get({ bucket: services.inboxBucket, key: rejected.key, versionId });
-  return entry?.state === 'committed' ? { versionId: entry.versionIds.versionId ?? '' } : undefined;
+  return entry?.state === 'committed' ? entry.versionIds : undefined;
 }
 
 async function dropSamples(services: LocalServices, samples: DemoSample[]): Promise<DroppedSample[]> {
@@ -358,7 +428,13 @@ async function reportFiles(
 
     const entry = await ledger.get({ bucket: services.inboxBucket, key: d.sample.key, versionId: d.versionId });
     let result: FileResult;
-    if (entry?.state === 'committed') {
+    if (entry?.state === 'committed' && entry.connector === 'bynder') {
+      result = await bynderAcceptedResult(services.bynder, entry.versionIds.mediaId ?? '', entry.versionIds.mediaItemId, d.sha256);
+      if (d.sample.duplicateDelivery && result.status === 'accepted' && result.connector === 'bynder') {
+        const assets = bynderAssetsNamed(services.bynder, result.assetName).length;
+        notes.push(`event delivered twice: the portal has ${assets} asset${assets === 1 ? '' : 's'} of this name`);
+      }
+    } else if (entry?.state === 'committed') {
       result = await acceptedResult(services.emulator, entry.versionIds.documentId ?? '', entry.versionIds.versionId ?? '', d.sha256);
       if (d.sample.duplicateDelivery) {
         const versions = services.emulator.state.listVersions(entry.versionIds.documentId ?? '').length;
@@ -374,7 +450,9 @@ async function reportFiles(
       result = { status: 'pending', detail: entry ? `ledger state ${entry.state}` : 'no ledger entry: the file was never processed' };
     }
     reports.push({
+      connector: d.sample.connector,
       key: d.sample.key,
+      ...(d.sample.fix ? { fix: d.sample.fix } : {}),
       label: d.sample.label,
       shows: d.sample.shows,
       expected: d.sample.expected,
@@ -393,6 +471,7 @@ async function acceptedResult(emulator: Emulator, documentId: string, versionId:
   const content = await emulator.state.versionContent(versionId);
   return {
     status: 'accepted',
+    connector: 'ibinder',
     binder: binder ? `${binder.name} (${binder.id})` : (document?.binderId ?? '?'),
     folderPath: document ? folderPath(emulator, document.folderId) : '?',
     documentId,
@@ -400,6 +479,65 @@ async function acceptedResult(emulator: Emulator, documentId: string, versionId:
     versionLabel: version?.version,
     sha256Matches: content.sha256 === sha256,
   };
+}
+
+/** What the Bynder portal holds for a committed file: the asset, the version the file became, its bytes. */
+async function bynderAcceptedResult(
+  bynder: BynderEmulator,
+  mediaId: string,
+  mediaItemId: string | undefined,
+  sha256: string,
+): Promise<FileResult> {
+  const asset = bynder.state.liveAsset(mediaId);
+  if (!asset) return { status: 'pending', detail: `the ledger says committed, but the portal has no asset ${mediaId}` };
+  const item = (mediaItemId !== undefined ? asset.items.find((i) => i.id === mediaItemId) : undefined) ?? bynder.state.activeItem(asset);
+  const hash = createHash('sha256');
+  for await (const chunk of item.blob.open()) hash.update(chunk as Buffer);
+  const brand = bynder.state.listBrands().find((b) => b.id === asset.brandId);
+  const metaproperties = [...asset.metadata].map(([id, values]) => {
+    const metaproperty = bynder.state.getMetaproperty(id);
+    const names = values.map((value) => metaproperty?.options.find((o) => o.id === value)?.label ?? value);
+    return `${metaproperty?.name ?? id}=${names.join('+')}`;
+  });
+  return {
+    status: 'accepted',
+    connector: 'bynder',
+    brand: brand ? `${brand.name} (${brand.id})` : asset.brandId,
+    assetId: asset.id,
+    assetName: asset.name,
+    newVersion: item.version > 1,
+    version: item.version,
+    mediaItemId: item.id,
+    metaproperties,
+    tags: asset.tags,
+    sha256Matches: hash.digest('hex') === sha256,
+  };
+}
+
+function bynderAssetsNamed(bynder: BynderEmulator, name: string): string[] {
+  return bynder.state
+    .allAssets()
+    .filter((a) => !a.deleted && a.name === name)
+    .map((a) => a.id);
+}
+
+/**
+ * Bynder's side, read from the portal: every new asset carries the marker tag of the S3 object
+ * it came from (so that a lost save is found again), and no file became two assets.
+ */
+function checkBynderOutcome(bynder: BynderEmulator, assetsBefore: ReadonlySet<string>, reports: readonly FileReport[]): string[] {
+  const problems: string[] = [];
+  const created = bynder.state.allAssets().filter((a) => !assetsBefore.has(a.id) && !a.deleted);
+  const firstDrop = reports.filter((r) => r.result.status === 'accepted' && r.result.connector === 'bynder' && !r.result.newVersion);
+  if (created.length !== firstDrop.length)
+    problems.push(
+      `Bynder: ${created.length} new asset(s) after the first drops, but ${firstDrop.length} file(s) were accepted as new assets`,
+    );
+  for (const asset of created) {
+    if (!asset.tags.some((t) => t.startsWith(MARKER_TAG_PREFIX)))
+      problems.push(`Bynder: asset ${asset.id} "${asset.name}" has no ${MARKER_TAG_PREFIX}<token> marker tag`);
+  }
+  return problems;
 }
 
 function folderPath(emulator: Emulator, folderId: string): string {
@@ -500,10 +638,13 @@ function checkOutcome(
   for (const r of reports) {
     if (r.result.status !== r.expected) problems.push(`${r.key}: expected ${r.expected}, got ${r.result.status}`);
     if (r.result.status === 'accepted' && !r.result.sha256Matches)
-      problems.push(`${r.key}: the bytes in iBinder differ from the bytes dropped in the inbox`);
-    if (r.notes.some((n) => /has [2-9]\d* versions/.test(n))) problems.push(`${r.key}: the duplicate delivery created a second version`);
+      problems.push(`${r.key}: the bytes in ${r.connector === 'bynder' ? 'Bynder' : 'iBinder'} differ from the bytes dropped in the inbox`);
+    if (r.notes.some((n) => /has [2-9]\d* (versions|assets)/.test(n)))
+      problems.push(`${r.key}: the duplicate delivery created a second ${r.connector === 'bynder' ? 'asset' : 'version'}`);
   }
-  if (!reports.some((r) => r.result.status === 'rejected')) problems.push('no file was rejected: the demo must show a rejection report');
+  for (const connector of ['ibinder', 'bynder'] as const)
+    if (!reports.some((r) => r.connector === connector && r.result.status === 'rejected'))
+      problems.push(`no ${connector} file was rejected: the demo must show a rejection report of each system`);
   if (queue.deadLetters.length > 0) problems.push(`${queue.deadLetters.length} message(s) ended in the dead-letter queue`);
   if (!queue.isEmpty()) problems.push(`the ingest queue is not empty: ${JSON.stringify(queue.depth())}`);
   if (summary.failed.length > 0)

@@ -1,8 +1,10 @@
 /**
  * The files the demo drops into the inbox, each showing one behaviour of the ingest: the ids,
- * folder names and metadata values are the emulator's default seed (emulator/seed.ts), so the
- * accepted ones land in real folders and the rejected one is refused for a real reason.
+ * folder names and metadata values are the emulators' default seeds (emulator/seed.ts,
+ * emulator/bynder/seed.ts), so the accepted ones land in real folders and assets and the rejected
+ * ones are refused for real reasons. Files tagged `bynder:` go to the Bynder portal, beside iBinder.
  */
+import { DEFAULT_BYNDER_SEED_IDS } from '../emulator/bynder/seed.js';
 import { DEFAULT_SEED_IDS } from '../emulator/seed.js';
 import type { RoutingRule } from '../shared/config/target.js';
 import { samplePdf } from './sample-pdf.js';
@@ -11,6 +13,8 @@ const HARBOUR = DEFAULT_SEED_IDS.harbourOffice;
 const RIVERSIDE = DEFAULT_SEED_IDS.riversideHousing;
 
 export interface DemoSample {
+  /** The system the file goes to (by its tags' namespace). */
+  connector: 'ibinder' | 'bynder';
   /** Short name for the report. */
   label: string;
   /** What the sample demonstrates. */
@@ -25,7 +29,12 @@ export interface DemoSample {
   /** The notification is delivered a second time after the first has been processed. */
   duplicateDelivery?: boolean;
   expected: 'accepted' | 'rejected';
+  /** A rejected sample: the tag change that fixes it, as the operator passes it to `check` and `reingest`. */
+  fix?: { key: string; value: string };
 }
+
+/** The Bynder sample whose option is not allowed, and its fix (an option the portal has). */
+export const BYNDER_REJECTED_FIX = { key: 'bynder:meta:region', value: 'Nordics' } as const;
 
 /** The routing rule of the demo environment: a site scanner that cannot set tags. */
 export const DEMO_ROUTING_RULES: RoutingRule[] = [
@@ -40,7 +49,7 @@ export const DEMO_ROUTING_RULES: RoutingRule[] = [
 ];
 
 export function demoSamples(): DemoSample[] {
-  return [
+  const ibinder: Omit<DemoSample, 'connector'>[] = [
     {
       label: 'drawing, folder by path',
       shows: 'tags name the binder and a folder by its path; metadata by value id',
@@ -109,6 +118,7 @@ export function demoSamples(): DemoSample[] {
         'ibinder:meta:discipline': 'PLUMBING',
       },
       expected: 'rejected',
+      fix: { key: 'ibinder:meta:discipline', value: 'HVAC' },
     },
     {
       label: 'tagged a moment later',
@@ -125,6 +135,56 @@ export function demoSamples(): DemoSample[] {
       expected: 'accepted',
     },
   ];
+  return [...ibinder.map((sample): DemoSample => ({ connector: 'ibinder', ...sample })), ...bynderSamples()];
+}
+
+/** Files for the Bynder portal: a new asset with metaproperties, a new version, and a refused option. */
+function bynderSamples(): DemoSample[] {
+  return [
+    {
+      connector: 'bynder',
+      label: 'Bynder: new asset',
+      shows: 'bynder: tags name the brand by its name, metaproperties and options by name (a multi-select joined by "+")',
+      key: 'inbox/marketing/Harbour terrace at dusk.jpg',
+      content: sampleImage('Harbour terrace at dusk'),
+      contentType: 'image/jpeg',
+      tags: {
+        'bynder:brand': 'Harbour Living',
+        'bynder:name': 'Harbour terrace at dusk',
+        'bynder:meta:region': 'Nordics',
+        'bynder:meta:colours': 'Red+Blue',
+        'bynder:tags': 'terrace+exterior',
+      },
+      duplicateDelivery: true,
+      expected: 'accepted',
+    },
+    {
+      connector: 'bynder',
+      label: 'Bynder: new version',
+      shows: 'bynder:asset names an existing asset: the file becomes its next version',
+      key: 'inbox/marketing/lobby-final-v4.png',
+      content: sampleImage('Lobby render, final v4'),
+      contentType: 'image/png',
+      tags: { 'bynder:asset': DEFAULT_BYNDER_SEED_IDS.assets.lobbyRender },
+      expected: 'accepted',
+    },
+    {
+      connector: 'bynder',
+      label: 'Bynder: option not allowed',
+      shows: 'a region the portal does not have: rejected, the report lists the allowed options',
+      key: 'inbox/marketing/Riverside spring brochure.pdf',
+      content: samplePdf('Riverside spring brochure', ['Riverside Estates', 'Spring campaign']),
+      contentType: 'application/pdf',
+      tags: { 'bynder:brand': 'Riverside Estates', 'bynder:meta:region': 'Scandinavia' },
+      expected: 'rejected',
+      fix: BYNDER_REJECTED_FIX,
+    },
+  ];
+}
+
+/** A few bytes standing in for an image: the emulator stores and checksums them, nothing renders them. */
+function sampleImage(title: string): Buffer {
+  return Buffer.from(`demo image: ${title}\n`, 'utf8');
 }
 
 /** `k=v&k2=v2`, URL-encoded, as the `x-amz-tagging` header wants it. */

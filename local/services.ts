@@ -1,11 +1,13 @@
 /**
  * Everything the pipeline talks to, on one machine and in this process: the iBinder API
- * emulator, a local S3-compatible server with the inbox and archive buckets, and a local
+ * emulator, the Bynder API emulator (a seeded portal), a local S3-compatible server with the inbox and archive buckets, and a local
  * DynamoDB-compatible server with the ingest and export ledger tables. Each listens on
  * 127.0.0.1 and a free port (or the port asked for); each client is configured explicitly (endpoint, region, dummy
- * credentials), so no request ever reaches AWS. `stop()` closes all three and removes their
+ * credentials), so no request ever reaches AWS. `stop()` closes all four and removes their
  * temporary data.
  */
+import { startBynderEmulator } from '../emulator/bynder/index.js';
+import type { BynderEmulator, BynderEmulatorOptions } from '../emulator/bynder/types.js';
 import { startEmulator } from '../emulator/index.js';
 import type { Emulator, EmulatorOptions } from '../emulator/types.js';
 import { startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb.js';
@@ -21,6 +23,8 @@ export const LOCAL_RESOURCE_NAMES = {
 export interface LocalServicesOptions {
   /** Passed to the emulator (seed, faults, token lifetime...). Default: the default seed. */
   emulator?: EmulatorOptions;
+  /** Passed to the Bynder emulator (seed, faults, rate limit...). Default: the default seed. */
+  bynder?: BynderEmulatorOptions;
   inboxBucket?: string;
   archiveBucket?: string;
   ledgerTable?: string;
@@ -32,6 +36,8 @@ export interface LocalServicesOptions {
 export interface LocalServices {
   region: string;
   emulator: Emulator;
+  /** The Bynder portal: `bynder.url` is the portal URL, with its client id and secret. */
+  bynder: BynderEmulator;
   s3: LocalS3;
   dynamodb: LocalDynamoDb;
   inboxBucket: string;
@@ -50,6 +56,7 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
 
   const started = await Promise.allSettled([
     startEmulator({ host: '127.0.0.1', port: 0, ...options.emulator }),
+    startBynderEmulator({ host: '127.0.0.1', port: 0, ...options.bynder }),
     // The inbox is versioned in AWS; the ledger keys objects by their version id.
     startLocalS3({ buckets: [inboxBucket, archiveBucket], versionedBuckets: [inboxBucket], port: options.ports?.s3 ?? 0 }),
     startLocalDynamoDb({
@@ -58,32 +65,41 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
       port: options.ports?.dynamodb ?? 0,
     }),
   ] as const);
-  const [emulatorResult, s3Result, dynamodbResult] = started;
-  if (emulatorResult.status === 'rejected' || s3Result.status === 'rejected' || dynamodbResult.status === 'rejected') {
+  const [emulatorResult, bynderResult, s3Result, dynamodbResult] = started;
+  if (
+    emulatorResult.status === 'rejected' ||
+    bynderResult.status === 'rejected' ||
+    s3Result.status === 'rejected' ||
+    dynamodbResult.status === 'rejected'
+  ) {
     await Promise.allSettled([
       emulatorResult.status === 'fulfilled' ? emulatorResult.value.close() : undefined,
+      bynderResult.status === 'fulfilled' ? bynderResult.value.close() : undefined,
       s3Result.status === 'fulfilled' ? s3Result.value.stop() : undefined,
       dynamodbResult.status === 'fulfilled' ? dynamodbResult.value.stop() : undefined,
     ]);
     const reasons = started.flatMap((r, i) =>
-      r.status === 'rejected' ? [`${['iBinder emulator', 'local S3', 'local DynamoDB'][i]}: ${errorText(r.reason)}`] : [],
+      r.status === 'rejected'
+        ? [`${['iBinder emulator', 'Bynder emulator', 'local S3', 'local DynamoDB'][i]}: ${errorText(r.reason)}`]
+        : [],
     );
     throw new Error(`the local services could not start (${reasons.join('; ')})`);
   }
   const emulator = emulatorResult.value;
+  const bynder = bynderResult.value;
   const s3 = s3Result.value;
   const dynamodb = dynamodbResult.value;
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
-    stopping ??= Promise.allSettled([emulator.close(), s3.stop(), dynamodb.stop()]).then((results) => {
+    stopping ??= Promise.allSettled([emulator.close(), bynder.close(), s3.stop(), dynamodb.stop()]).then((results) => {
       const failures = results.flatMap((r) => (r.status === 'rejected' ? [errorText(r.reason)] : []));
       if (failures.length > 0) throw new Error(`the local services did not stop cleanly: ${failures.join('; ')}`);
     });
     return stopping;
   };
 
-  return { region: LOCAL_REGION, emulator, s3, dynamodb, inboxBucket, archiveBucket, ledgerTable, exportLedgerTable, stop };
+  return { region: LOCAL_REGION, emulator, bynder, s3, dynamodb, inboxBucket, archiveBucket, ledgerTable, exportLedgerTable, stop };
 }
 
 function errorText(reason: unknown): string {
