@@ -313,7 +313,9 @@ async function openBynderRun(
   budget: PlanBudget,
 ): Promise<OpenedRun> {
   if (request.trigger === 'schedule') {
-    const previousId = await deps.runs.getScheduledRunId(BYNDER_CONNECTOR);
+    // One schedule pointer per portal: each portal's runs resume on their own.
+    const pointer = bynderFeedKey(bynder.portal);
+    const previousId = await deps.runs.getScheduledRunId(pointer);
     const previous = previousId !== undefined ? await deps.runs.get(previousId) : undefined;
     if (previous?.state === 'planning') return { run: previous, resumed: true };
     let finalizedPreviousRunId: string | undefined;
@@ -335,7 +337,7 @@ async function openBynderRun(
       }
     }
     const run = await createBynderRun(request, deps, bynder);
-    await deps.runs.setScheduledRunId(run.runId, deps.clock(), BYNDER_CONNECTOR);
+    await deps.runs.setScheduledRunId(run.runId, deps.clock(), pointer);
     return { run, resumed: false, ...(finalizedPreviousRunId !== undefined ? { finalizedPreviousRunId } : {}) };
   }
   if (request.runId !== undefined) {

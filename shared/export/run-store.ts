@@ -16,8 +16,8 @@
  *   otherwise (failed, or already exported by another run). Only the worker that creates it
  *   adds to the run's counters, so a redelivered job is never counted twice; a batch's markers
  *   and counters are one transaction.
- * - `pointer#scheduled-run` (iBinder; `pointer#scheduled-run#<connector>` for another
- *   connector): the run the schedule started last, so the next scheduled invocation resumes it
+ * - `pointer#scheduled-run` (iBinder; `pointer#scheduled-run#<feed>` for another connector's
+ *   feed, Bynder: `bynder#<portal>`): the run the schedule started last, so the next scheduled invocation resumes it
  *   while it is still planning.
  * - `bookmark#<feed>` (Bynder: `bookmark#bynder#<portal>`): where the next run's change feed
  *   starts, and the run that planned up to it (whose failed and unfinished versions the next run
@@ -31,6 +31,7 @@
 import { GetCommand, PutCommand, DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
 import * as z from '../validation/zod.js';
+import { lazySchema } from '../validation/lazy-schema.js';
 import { conditionalPut, conditionalUpdate, names, values, type ConditionalWriteResult } from '../ledger/conditional-write.js';
 import {
   AllOrNothingWriter,
@@ -45,76 +46,80 @@ export const settledKey = (runId: string, versionId: string): string => `run#${r
 export const enqueuedKey = (runId: string, versionId: string): string => `run#${runId}#enqueued#${versionId}`;
 export const SCHEDULED_RUN_POINTER_KEY = 'pointer#scheduled-run';
 
-export const RunTriggerSchema = z.enum(['schedule', 'manual']);
+export const RunTriggerSchema = lazySchema(() => z.enum(['schedule', 'manual']));
 export type RunTrigger = z.infer<typeof RunTriggerSchema>;
-export const RunStateNameSchema = z.enum(['planning', 'planned', 'finalized']);
+export const RunStateNameSchema = lazySchema(() => z.enum(['planning', 'planned', 'finalized']));
 export type RunStateName = z.infer<typeof RunStateNameSchema>;
 
 /** What the planner has read of the binder it is on. */
-export const BinderProgressSchema = z.object({
-  binderId: z.string(),
-  pages: z.int().check(z.nonnegative()),
-  documentsSeen: z.int().check(z.nonnegative()),
-  skippedUnchanged: z.int().check(z.nonnegative()),
-  versionsEnqueued: z.int().check(z.nonnegative()),
-  /** Documents whose versions could not be listed (gone between search and listing, refused). */
-  documentErrors: z.int().check(z.nonnegative()),
-  /** Why the binder could not be read; set on a permanent failure, which ends the binder. */
-  error: z.optional(z.string()),
-});
+export const BinderProgressSchema = lazySchema(() =>
+  z.object({
+    binderId: z.string(),
+    pages: z.int().check(z.nonnegative()),
+    documentsSeen: z.int().check(z.nonnegative()),
+    skippedUnchanged: z.int().check(z.nonnegative()),
+    versionsEnqueued: z.int().check(z.nonnegative()),
+    /** Documents whose versions could not be listed (gone between search and listing, refused). */
+    documentErrors: z.int().check(z.nonnegative()),
+    /** Why the binder could not be read; set on a permanent failure, which ends the binder. */
+    error: z.optional(z.string()),
+  }),
+);
 export type BinderProgress = z.infer<typeof BinderProgressSchema>;
 
-const count = z._default(z.int().check(z.nonnegative()), 0);
+const count = lazySchema(() => z._default(z.int().check(z.nonnegative()), 0));
 
 /** An asset the run plans again by id before its change feed (the previous run left a version of it failed or unfinished). */
-export const ReplanAssetSchema = z.object({ id: z.string(), brandId: z.string(), name: z.string() });
+export const ReplanAssetSchema = lazySchema(() => z.object({ id: z.string(), brandId: z.string(), name: z.string() }));
 export type ReplanAsset = z.infer<typeof ReplanAssetSchema>;
 
-export const ExportRunStateSchema = z.object({
-  runId: z.string(),
-  /** The connector the run reads from; absent: iBinder (runs of older planners). */
-  connector: z.optional(z.string()),
-  /** Bynder: the change feed's cursor (JSON of ChangeCursor), saved after each planned page. */
-  changeCursor: z.optional(z.string()),
-  /** Bynder: assets to plan by id before the feed; removed once they are planned. */
-  replan: z.optional(z.array(ReplanAssetSchema)),
-  /** Bynder: assets found deleted (404 after a listing returned them). */
-  deletedAssets: z.optional(z.int().check(z.nonnegative())),
-  tenantId: z.string(),
-  trigger: RunTriggerSchema,
-  state: RunStateNameSchema,
-  startedAt: z.string(),
-  since: z.optional(z.string()),
-  /** The binders of the run, in the order they are planned. */
-  binderIds: z.array(z.string()),
-  /** Cursor: index into binderIds of the binder being paged, and its next page (1-based). */
-  binderIndex: z.int().check(z.nonnegative()),
-  nextPage: z.int().check(z.positive()),
-  current: z.optional(BinderProgressSchema),
-  /** The page at the cursor failed transiently this many times (see `recordPageFailure`). */
-  failedPage: z.optional(
-    z.object({
-      binderIndex: z.int().check(z.nonnegative()),
-      nextPage: z.int().check(z.positive()),
-      attempts: z.int().check(z.positive()),
-    }),
-  ),
-  documentsSeen: count,
-  skippedUnchanged: count,
-  versionsEnqueued: count,
-  documentErrors: count,
-  binderErrors: count,
-  planningInvocations: count,
-  // Settle counters (added to by workers).
-  settled: count,
-  exported: count,
-  alreadyExported: count,
-  failed: count,
-  bytes: count,
-  plannedAt: z.optional(z.string()),
-  finalizedAt: z.optional(z.string()),
-  updatedAt: z.string(),
-});
+export const ExportRunStateSchema = lazySchema(() =>
+  z.object({
+    runId: z.string(),
+    /** The connector the run reads from; absent: iBinder (runs of older planners). */
+    connector: z.optional(z.string()),
+    /** Bynder: the change feed's cursor (JSON of ChangeCursor), saved after each planned page. */
+    changeCursor: z.optional(z.string()),
+    /** Bynder: assets to plan by id before the feed; removed once they are planned. */
+    replan: z.optional(z.array(ReplanAssetSchema)),
+    /** Bynder: assets found deleted (404 after a listing returned them). */
+    deletedAssets: z.optional(z.int().check(z.nonnegative())),
+    tenantId: z.string(),
+    trigger: RunTriggerSchema,
+    state: RunStateNameSchema,
+    startedAt: z.string(),
+    since: z.optional(z.string()),
+    /** The binders of the run, in the order they are planned. */
+    binderIds: z.array(z.string()),
+    /** Cursor: index into binderIds of the binder being paged, and its next page (1-based). */
+    binderIndex: z.int().check(z.nonnegative()),
+    nextPage: z.int().check(z.positive()),
+    current: z.optional(BinderProgressSchema),
+    /** The page at the cursor failed transiently this many times (see `recordPageFailure`). */
+    failedPage: z.optional(
+      z.object({
+        binderIndex: z.int().check(z.nonnegative()),
+        nextPage: z.int().check(z.positive()),
+        attempts: z.int().check(z.positive()),
+      }),
+    ),
+    documentsSeen: count,
+    skippedUnchanged: count,
+    versionsEnqueued: count,
+    documentErrors: count,
+    binderErrors: count,
+    planningInvocations: count,
+    // Settle counters (added to by workers).
+    settled: count,
+    exported: count,
+    alreadyExported: count,
+    failed: count,
+    bytes: count,
+    plannedAt: z.optional(z.string()),
+    finalizedAt: z.optional(z.string()),
+    updatedAt: z.string(),
+  }),
+);
 export type ExportRunState = z.infer<typeof ExportRunStateSchema>;
 
 export interface NewRun {
@@ -549,7 +554,7 @@ export class ExportRunStore {
     }
   }
 
-  /** The run the schedule started last for `connector` (default iBinder, whose pointer keeps its old key). */
+  /** The run the schedule started last for `feed` (default iBinder, whose pointer keeps its old key). */
   async getScheduledRunId(connector?: string): Promise<string | undefined> {
     const result = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: scheduledRunPointerKey(connector) }, ConsistentRead: true }),
@@ -666,12 +671,14 @@ export function scheduledRunPointerKey(connector?: string): string {
 export const bookmarkKey = (feed: string): string => `bookmark#${feed}`;
 
 /** A change feed's bookmark as the ledger keeps it: opaque to the store (the connector validates it). */
-export const StoredBookmarkSchema = z.object({
-  /** JSON of the connector's bookmark; absent until a run has seen anything. */
-  bookmark: z.optional(z.string()),
-  /** The run whose completed feed set it. */
-  runId: z.string(),
-});
+export const StoredBookmarkSchema = lazySchema(() =>
+  z.object({
+    /** JSON of the connector's bookmark; absent until a run has seen anything. */
+    bookmark: z.optional(z.string()),
+    /** The run whose completed feed set it. */
+    runId: z.string(),
+  }),
+);
 export type StoredBookmark = z.infer<typeof StoredBookmarkSchema>;
 
 /** What a change-feed planner saves after each page. */
