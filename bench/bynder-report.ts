@@ -86,7 +86,9 @@ export function bynderUploadSection(results: BynderUploadSizeResult[]): { text: 
 
 /** API calls of the Bynder export's planning against the naive count. */
 export function bynderExportCallsSection(result: BynderExportCallsResult): { text: string; checks: Check[] } {
-  const rows: string[][] = [['run', 'listed', 'versions', 'API calls', 'list', 'asset', 'other', 'token', 'naive', 'ratio', 'time']];
+  const rows: string[][] = [
+    ['run', 'listed', 'versions', 'API calls', 'list', 'fewest list', 'asset', 'other', 'token', 'naive', 'ratio', 'time'],
+  ];
   const checks: Check[] = [];
   result.runs.forEach((run, i) => {
     const callRatio = run.apiCalls / run.naiveCalls;

@@ -132,6 +132,10 @@ describe('the Bynder report rows', () => {
       ['versions planned, unchanged', true],
     ]);
     expect(section.checks[2]?.value).toBe('60/5001 = 0.0120');
+    // Every row has a cell under each heading.
+    const [heading, ...rows] = section.text.split('\n').slice(1, 4);
+    const cells = (line: string | undefined): number => (line ?? '').trim().split(/\s{2,}/).length;
+    for (const row of rows) expect(cells(row)).toBe(cells(heading));
   });
 
   it('compares the highest maxRSS of each size and requires every archived copy to match', () => {
