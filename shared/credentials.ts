@@ -9,6 +9,7 @@
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from './validation/zod.js';
+import { lazySchema } from './validation/lazy-schema.js';
 import type { PipelineConfig } from './config/runtime.js';
 import type { IBinderCredentials } from './connectors/ibinder/client/types.js';
 import { logger } from './observability/logger.js';
@@ -23,10 +24,12 @@ export class CredentialsError extends Error {
   override readonly name = 'CredentialsError';
 }
 
-const SecretShape = z.object({
-  clientId: z.string().check(z.trim(), z.minLength(1)),
-  clientSecret: z.string().check(z.trim(), z.minLength(1)),
-});
+const SecretShape = lazySchema(() =>
+  z.object({
+    clientId: z.string().check(z.trim(), z.minLength(1)),
+    clientSecret: z.string().check(z.trim(), z.minLength(1)),
+  }),
+);
 
 export interface SecretCredentialsOptions {
   secretName: string;

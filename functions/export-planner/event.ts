@@ -14,20 +14,23 @@
  * the manifest of a planned one, or names a new run.
  */
 import * as z from '../../shared/validation/zod.js';
+import { lazySchema } from '../../shared/validation/lazy-schema.js';
 import { ExportConnectorSchema } from '../../shared/export/job.js';
 import { RunIdSchema } from '../../shared/export/run-id.js';
 import type { PlanRequest } from './plan.js';
 
-export const PlannerEventSchema = z.discriminatedUnion('source', [
-  z.object({ source: z.literal('schedule'), connector: z.optional(ExportConnectorSchema) }),
-  z.strictObject({
-    source: z.literal('manual'),
-    connector: z.optional(ExportConnectorSchema),
-    binderIds: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
-    since: z.optional(z.iso.datetime({ offset: true })),
-    runId: z.optional(RunIdSchema),
-  }),
-]);
+export const PlannerEventSchema = lazySchema(() =>
+  z.discriminatedUnion('source', [
+    z.object({ source: z.literal('schedule'), connector: z.optional(ExportConnectorSchema) }),
+    z.strictObject({
+      source: z.literal('manual'),
+      connector: z.optional(ExportConnectorSchema),
+      binderIds: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
+      since: z.optional(z.iso.datetime({ offset: true })),
+      runId: z.optional(RunIdSchema),
+    }),
+  ]),
+);
 export type PlannerEvent = z.infer<typeof PlannerEventSchema>;
 
 export class PlannerEventError extends Error {

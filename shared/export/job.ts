@@ -5,17 +5,20 @@
  * so the worker validates it with this schema before acting on it.
  */
 import * as z from '../validation/zod.js';
+import { lazySchema } from '../validation/lazy-schema.js';
 import { RunIdSchema } from './run-id.js';
 
-const isoTimestamp = z.iso.datetime({ offset: true });
+const isoTimestamp = lazySchema(() => z.iso.datetime({ offset: true }));
 
-export const ExportJobMetadataSchema = z.object({
-  metadataElementId: z.string().check(z.minLength(1)),
-  valueId: z.string(),
-});
+export const ExportJobMetadataSchema = lazySchema(() =>
+  z.object({
+    metadataElementId: z.string().check(z.minLength(1)),
+    valueId: z.string(),
+  }),
+);
 
 /** The connectors the export reads from; a job without one is iBinder's (jobs of older planners). */
-export const ExportConnectorSchema = z.enum(['ibinder', 'bynder']);
+export const ExportConnectorSchema = lazySchema(() => z.enum(['ibinder', 'bynder']));
 export type ExportConnector = z.infer<typeof ExportConnectorSchema>;
 
 /**
@@ -23,63 +26,67 @@ export type ExportConnector = z.infer<typeof ExportConnectorSchema>;
  * document = asset, version id = the ledger key): the version's folder and file, and the asset
  * as the planner read it (`?versions=1`), so that the sidecar costs no second asset call.
  */
-export const BynderJobDetailsSchema = z.object({
-  portal: z.string().check(z.minLength(1)),
-  version: z.int(),
-  versionSegment: z.string().check(z.minLength(1)),
-  mediaItemId: z.optional(z.string()),
-  active: z.boolean(),
-  size: z.optional(z.number()),
-  versionCreatedAt: z.optional(z.string()),
-  assetModifiedAt: z.optional(z.string()),
-  asset: z.object({
-    id: z.string(),
-    name: z.string(),
-    description: z.optional(z.string()),
-    brandId: z.string(),
-    type: z.optional(z.string()),
-    extension: z.array(z.string()),
-    fileSize: z.optional(z.number()),
-    dateCreated: z.optional(z.string()),
-    dateModified: z.optional(z.string()),
-    tags: z.array(z.string()),
-    propertyOptions: z.array(z.string()),
-    properties: z.record(z.string(), z.array(z.string())),
-    activeVersion: z.optional(z.number()),
-    archive: z.boolean(),
+export const BynderJobDetailsSchema = lazySchema(() =>
+  z.object({
+    portal: z.string().check(z.minLength(1)),
+    version: z.int(),
+    versionSegment: z.string().check(z.minLength(1)),
+    mediaItemId: z.optional(z.string()),
+    active: z.boolean(),
+    size: z.optional(z.number()),
+    versionCreatedAt: z.optional(z.string()),
+    assetModifiedAt: z.optional(z.string()),
+    asset: z.object({
+      id: z.string(),
+      name: z.string(),
+      description: z.optional(z.string()),
+      brandId: z.string(),
+      type: z.optional(z.string()),
+      extension: z.array(z.string()),
+      fileSize: z.optional(z.number()),
+      dateCreated: z.optional(z.string()),
+      dateModified: z.optional(z.string()),
+      tags: z.array(z.string()),
+      propertyOptions: z.array(z.string()),
+      properties: z.record(z.string(), z.array(z.string())),
+      activeVersion: z.optional(z.number()),
+      archive: z.boolean(),
+    }),
   }),
-});
+);
 export type BynderJobDetails = z.infer<typeof BynderJobDetailsSchema>;
 
-export const ExportJobSchema = z.object({
-  /** The system the version is read from; absent: iBinder. */
-  connector: z.optional(ExportConnectorSchema),
-  /** Bynder's own fields; present exactly when `connector` is `bynder`. */
-  bynder: z.optional(BynderJobDetailsSchema),
-  runId: RunIdSchema,
-  /**
-   * When the run started: the manifest of a run lives under the run's start date
-   * (`manifests/<YYYY-MM-DD>/`), also for jobs that finish after midnight.
-   */
-  runStartedAt: isoTimestamp,
-  tenantId: z.string().check(z.minLength(1)),
-  binderId: z.string().check(z.minLength(1)),
-  documentId: z.string().check(z.minLength(1)),
-  versionId: z.string().check(z.minLength(1)),
-  fileName: z.string().check(z.minLength(1)),
-  versionLabel: z.optional(z.string()),
-  status: z.optional(z.string()),
-  /** As the source reported it (ISO 8601); absent when the source does not say. */
-  modifiedAt: z.optional(z.string()),
-  metadata: z._default(z.array(ExportJobMetadataSchema), []),
-  /**
-   * Whether the planner put this version in its document's pending marker (an older version of
-   * the document), so that the worker takes it out once exported. False for the latest version
-   * (the usual job), which saves the worker that call. Absent in jobs of older planners: the
-   * worker then takes it out anyway.
-   */
-  inPendingMarker: z.optional(z.boolean()),
-});
+export const ExportJobSchema = lazySchema(() =>
+  z.object({
+    /** The system the version is read from; absent: iBinder. */
+    connector: z.optional(ExportConnectorSchema),
+    /** Bynder's own fields; present exactly when `connector` is `bynder`. */
+    bynder: z.optional(BynderJobDetailsSchema),
+    runId: RunIdSchema,
+    /**
+     * When the run started: the manifest of a run lives under the run's start date
+     * (`manifests/<YYYY-MM-DD>/`), also for jobs that finish after midnight.
+     */
+    runStartedAt: isoTimestamp,
+    tenantId: z.string().check(z.minLength(1)),
+    binderId: z.string().check(z.minLength(1)),
+    documentId: z.string().check(z.minLength(1)),
+    versionId: z.string().check(z.minLength(1)),
+    fileName: z.string().check(z.minLength(1)),
+    versionLabel: z.optional(z.string()),
+    status: z.optional(z.string()),
+    /** As the source reported it (ISO 8601); absent when the source does not say. */
+    modifiedAt: z.optional(z.string()),
+    metadata: z._default(z.array(ExportJobMetadataSchema), []),
+    /**
+     * Whether the planner put this version in its document's pending marker (an older version of
+     * the document), so that the worker takes it out once exported. False for the latest version
+     * (the usual job), which saves the worker that call. Absent in jobs of older planners: the
+     * worker then takes it out anyway.
+     */
+    inPendingMarker: z.optional(z.boolean()),
+  }),
+);
 export type ExportJob = z.infer<typeof ExportJobSchema>;
 export type ExportJobInput = z.input<typeof ExportJobSchema>;
 

@@ -49,6 +49,7 @@
  */
 import { DeletedAssetLineSchema } from '../connectors/bynder/export/manifest-lines.js';
 import * as z from '../validation/zod.js';
+import { lazySchema } from '../validation/lazy-schema.js';
 
 export const MANIFEST_FORMAT_VERSION = 1;
 export const MANIFEST_PREFIX = 'manifests/';
@@ -80,63 +81,71 @@ export function manifestPartKeyFor(
   return `${manifestPartsPrefixFor(runId, startedAt)}${stamp}-${writer}-${unique}.jsonl`;
 }
 
-const optionalString = z.pipe(
-  z.nullish(z.string()),
-  z.transform((v) => v ?? undefined),
+const optionalString = lazySchema(() =>
+  z.pipe(
+    z.nullish(z.string()),
+    z.transform((v) => v ?? undefined),
+  ),
 );
 
-export const VersionStatusSchema = z.enum(['exported', 'already-exported', 'failed', 'retrying', 'unfinished', 'enqueued']);
+export const VersionStatusSchema = lazySchema(() =>
+  z.enum(['exported', 'already-exported', 'failed', 'retrying', 'unfinished', 'enqueued']),
+);
 export type VersionStatus = z.infer<typeof VersionStatusSchema>;
 
-export const VersionLineSchema = z.object({
-  type: z.literal('version'),
-  status: VersionStatusSchema,
-  runId: z.string(),
-  binderId: z.string(),
-  documentId: z.string(),
-  versionId: z.string(),
-  fileName: z.string(),
-  versionLabel: optionalString,
-  modifiedAt: optionalString,
-  archiveKey: optionalString,
-  size: z.pipe(
-    z.nullish(z.number()),
-    z.transform((v) => v ?? undefined),
-  ),
-  sha256: optionalString,
-  exportedAt: optionalString,
-  exportedByRunId: optionalString,
-  reason: optionalString,
-  httpStatus: z.pipe(
-    z.nullish(z.number()),
-    z.transform((v) => v ?? undefined),
-  ),
-  traceId: optionalString,
-  attempts: z.pipe(
-    z.nullish(z.number()),
-    z.transform((v) => v ?? undefined),
-  ),
-  at: z.string(),
-});
+export const VersionLineSchema = lazySchema(() =>
+  z.object({
+    type: z.literal('version'),
+    status: VersionStatusSchema,
+    runId: z.string(),
+    binderId: z.string(),
+    documentId: z.string(),
+    versionId: z.string(),
+    fileName: z.string(),
+    versionLabel: optionalString,
+    modifiedAt: optionalString,
+    archiveKey: optionalString,
+    size: z.pipe(
+      z.nullish(z.number()),
+      z.transform((v) => v ?? undefined),
+    ),
+    sha256: optionalString,
+    exportedAt: optionalString,
+    exportedByRunId: optionalString,
+    reason: optionalString,
+    httpStatus: z.pipe(
+      z.nullish(z.number()),
+      z.transform((v) => v ?? undefined),
+    ),
+    traceId: optionalString,
+    attempts: z.pipe(
+      z.nullish(z.number()),
+      z.transform((v) => v ?? undefined),
+    ),
+    at: z.string(),
+  }),
+);
 export type VersionLine = z.infer<typeof VersionLineSchema>;
 /** A version line as a writer builds it (optional fields may be left out). */
 export type VersionLineInput = z.input<typeof VersionLineSchema>;
 
-export const BinderLineSchema = z.object({
-  type: z.literal('binder'),
-  runId: z.string(),
-  binderId: z.string(),
-  pages: z.number(),
-  documentsSeen: z.number(),
-  skippedUnchanged: z.number(),
-  versionsEnqueued: z.number(),
-  documentErrors: z.number(),
-  error: optionalString,
-  at: z.string(),
-});
+export const BinderLineSchema = lazySchema(() =>
+  z.object({
+    type: z.literal('binder'),
+    runId: z.string(),
+    binderId: z.string(),
+    pages: z.number(),
+    documentsSeen: z.number(),
+    skippedUnchanged: z.number(),
+    versionsEnqueued: z.number(),
+    documentErrors: z.number(),
+    error: optionalString,
+    at: z.string(),
+  }),
+);
 export type BinderLine = z.infer<typeof BinderLineSchema>;
 
-export const PartLineSchema = z.discriminatedUnion('type', [VersionLineSchema, BinderLineSchema, DeletedAssetLineSchema]);
+export const PartLineSchema = lazySchema(() => z.discriminatedUnion('type', [VersionLineSchema, BinderLineSchema, DeletedAssetLineSchema]));
 export type PartLine = z.infer<typeof PartLineSchema>;
 export type PartLineInput = z.input<typeof PartLineSchema>;
 

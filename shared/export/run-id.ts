@@ -5,13 +5,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as z from '../validation/zod.js';
+import { lazySchema } from '../validation/lazy-schema.js';
 
 /** Letters, digits, `.`, `_`, `-`; starts with a letter or digit; at most 100 characters. */
 export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
-export const RunIdSchema = z
-  .string()
-  .check(z.regex(RUN_ID_PATTERN, 'a run id has 1-100 letters, digits, ".", "_" or "-", and starts with a letter or digit'));
+export const RunIdSchema = lazySchema(() =>
+  z.string().check(z.regex(RUN_ID_PATTERN, 'a run id has 1-100 letters, digits, ".", "_" or "-", and starts with a letter or digit')),
+);
 
 /**
  * A new run id such as `2026-11-22T02-00-00Z-3f9a1c`: the start time to the second (colons

@@ -25,36 +25,39 @@
  * It is written after the file, so a sidecar always describes a complete file.
  */
 import * as z from '../validation/zod.js';
+import { lazySchema } from '../validation/lazy-schema.js';
 import type { LabelledMetadataValue } from './metadata-labels.js';
 
 export const SIDECAR_FORMAT_VERSION = 1;
 
-export const ExportSidecarSchema = z.object({
-  tenantId: z.string(),
-  binderId: z.string(),
-  documentId: z.string(),
-  versionId: z.string(),
-  fileName: z.string(),
-  versionLabel: z.nullable(z.string()),
-  status: z.nullable(z.string()),
-  modifiedAt: z.nullable(z.string()),
-  metadata: z.array(
-    z.object({
-      metadataElementId: z.string(),
-      label: z.nullable(z.string()),
-      valueId: z.string(),
-      valueLabel: z.nullable(z.string()),
-    }),
-  ),
-  size: z.int().check(z.nonnegative()),
-  sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
-  sha256Base64: z.string(),
-  exportedAt: z.string(),
-  runId: z.string(),
-  archiveKey: z.string(),
-  source: z.string(),
-  formatVersion: z.literal(SIDECAR_FORMAT_VERSION),
-});
+export const ExportSidecarSchema = lazySchema(() =>
+  z.object({
+    tenantId: z.string(),
+    binderId: z.string(),
+    documentId: z.string(),
+    versionId: z.string(),
+    fileName: z.string(),
+    versionLabel: z.nullable(z.string()),
+    status: z.nullable(z.string()),
+    modifiedAt: z.nullable(z.string()),
+    metadata: z.array(
+      z.object({
+        metadataElementId: z.string(),
+        label: z.nullable(z.string()),
+        valueId: z.string(),
+        valueLabel: z.nullable(z.string()),
+      }),
+    ),
+    size: z.int().check(z.nonnegative()),
+    sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
+    sha256Base64: z.string(),
+    exportedAt: z.string(),
+    runId: z.string(),
+    archiveKey: z.string(),
+    source: z.string(),
+    formatVersion: z.literal(SIDECAR_FORMAT_VERSION),
+  }),
+);
 export type ExportSidecar = z.infer<typeof ExportSidecarSchema>;
 
 export interface SidecarInput {

@@ -27,6 +27,7 @@
  */
 import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from '../validation/zod.js';
+import { lazySchema } from '../validation/lazy-schema.js';
 import { conditionalDelete, conditionalPut, conditionalUpdate, names, values } from './conditional-write.js';
 
 export { isConditionalCheckFailed } from './conditional-write.js';
@@ -39,27 +40,31 @@ export const documentKey = (documentId: string): string => `${DOCUMENT_KEY_PREFI
 /** BatchGetItem takes at most 100 keys a call. */
 export const BATCH_GET_LIMIT = 100;
 
-export const ExportedVersionRecordSchema = z.object({
-  versionId: z.string(),
-  documentId: z.string(),
-  binderId: z.string(),
-  archiveKey: z.string(),
-  sha256: z.string(),
-  sha256Base64: z.string(),
-  size: z.int().check(z.nonnegative()),
-  exportedAt: z.string(),
-  runId: z.string(),
-});
+export const ExportedVersionRecordSchema = lazySchema(() =>
+  z.object({
+    versionId: z.string(),
+    documentId: z.string(),
+    binderId: z.string(),
+    archiveKey: z.string(),
+    sha256: z.string(),
+    sha256Base64: z.string(),
+    size: z.int().check(z.nonnegative()),
+    exportedAt: z.string(),
+    runId: z.string(),
+  }),
+);
 export type ExportedVersionRecord = z.infer<typeof ExportedVersionRecordSchema>;
 
-const ClaimItemSchema = z.object({
-  state: z.literal('claimed'),
-  claimedBy: z.string(),
-  leaseExpiresAt: z.number(),
-  runId: z.optional(z.string()),
-});
+const ClaimItemSchema = lazySchema(() =>
+  z.object({
+    state: z.literal('claimed'),
+    claimedBy: z.string(),
+    leaseExpiresAt: z.number(),
+    runId: z.optional(z.string()),
+  }),
+);
 
-const ExportedItemSchema = z.extend(ExportedVersionRecordSchema, { state: z.literal('exported') });
+const ExportedItemSchema = lazySchema(() => z.extend(ExportedVersionRecordSchema, { state: z.literal('exported') }));
 
 export type ClaimOutcome =
   /**

@@ -20,6 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from '../validation/zod.js';
+import { lazySchema } from '../validation/lazy-schema.js';
 import { compareSequencers } from '../s3/event.js';
 import { AllOrNothingWriter, conditionalUpdateItem } from '../export/all-or-nothing-writes.js';
 import { conditionalUpdate } from './conditional-write.js';
@@ -57,104 +58,118 @@ export interface IngestLedgerOptions {
   newClaimToken?: () => string;
 }
 
-const optionalString = z.pipe(
-  z.nullish(z.string()),
-  z.transform((v) => v ?? undefined),
+const optionalString = lazySchema(() =>
+  z.pipe(
+    z.nullish(z.string()),
+    z.transform((v) => v ?? undefined),
+  ),
 );
 
-const ProblemSchema = z.object({
-  code: z.enum(['tags', 'untagged', 'target', 'not-allowed', 'metadata', 'file-name', 'empty-file', 'too-large', 'refused', 'ibinder']),
-  field: z.string(),
-  message: z.string(),
-  fix: z.string(),
-});
+const ProblemSchema = lazySchema(() =>
+  z.object({
+    code: z.enum(['tags', 'untagged', 'target', 'not-allowed', 'metadata', 'file-name', 'empty-file', 'too-large', 'refused', 'ibinder']),
+    field: z.string(),
+    message: z.string(),
+    fix: z.string(),
+  }),
+);
 
 const idMap = () => z.record(z.string(), z.string());
 
 /** A stored commit plan (shared/connectors/types.ts, CommitPlan), in its connector's terms. */
-const CommitPlanSchema = z.object({
-  connector: z.enum(['ibinder', 'bynder']),
-  fileName: z.string().check(z.minLength(1)),
-  target: idMap(),
-  labels: z.optional(idMap()),
-  version: optionalString,
-  metadata: z.array(z.object({ id: z.string().check(z.minLength(1)), value: z.string() })),
-  options: z.optional(idMap()),
-});
+const CommitPlanSchema = lazySchema(() =>
+  z.object({
+    connector: z.enum(['ibinder', 'bynder']),
+    fileName: z.string().check(z.minLength(1)),
+    target: idMap(),
+    labels: z.optional(idMap()),
+    version: optionalString,
+    metadata: z.array(z.object({ id: z.string().check(z.minLength(1)), value: z.string() })),
+    options: z.optional(idMap()),
+  }),
+);
 
-const CommitStartedSchema = z.object({
-  uploadId: z.string(),
-  at: z.string(),
-  context: z.optional(idMap()),
-});
+const CommitStartedSchema = lazySchema(() =>
+  z.object({
+    uploadId: z.string(),
+    at: z.string(),
+    context: z.optional(idMap()),
+  }),
+);
 
-const BaseSchema = z.object({
-  pk: z.string(),
-  bucket: z.string(),
-  objectKey: z.string(),
-  objectVersionId: z.string(),
-  updatedAt: z.string(),
-  expiresAt: z.number(),
-});
+const BaseSchema = lazySchema(() =>
+  z.object({
+    pk: z.string(),
+    bucket: z.string(),
+    objectKey: z.string(),
+    objectVersionId: z.string(),
+    updatedAt: z.string(),
+    expiresAt: z.number(),
+  }),
+);
 
 /** Items are read back through zod: a hand-edited or older item fails with a clear message. */
-const LedgerEntrySchema = z.discriminatedUnion('state', [
-  z.extend(BaseSchema, {
-    state: z.literal('claimed'),
-    owner: z.string(),
-    claimToken: optionalString,
-    leaseExpiresAt: z.number(),
-    attempts: z.int(),
-    claimedAt: z.string(),
-    uploadId: optionalString,
-    transferred: z._default(z.boolean(), false),
-    commitPlan: z.pipe(
-      z.nullish(CommitPlanSchema),
-      z.transform((v) => v ?? undefined),
-    ),
-    connector: z.pipe(
-      z.nullish(z.enum(['ibinder', 'bynder'])),
-      z.transform((v) => v ?? undefined),
-    ),
-    commitStarted: z.pipe(
-      z.nullish(CommitStartedSchema),
-      z.transform((v) => v ?? undefined),
-    ),
-  }),
-  z.extend(BaseSchema, {
-    state: z.literal('committed'),
-    committedAt: z.string(),
-    connector: z.enum(['ibinder', 'bynder']),
-    versionIds: idMap(),
-    versionLabel: optionalString,
-    target: z.optional(idMap()),
-    uploadId: optionalString,
-  }),
-  z.extend(BaseSchema, {
-    state: z.literal('rejected'),
-    rejectedAt: z.string(),
-    reasons: z.array(ProblemSchema),
-    rejectedKey: optionalString,
-  }),
-  z.extend(BaseSchema, {
-    state: z.literal('superseded'),
-    supersededAt: z.string(),
-    sequencer: z.string(),
-    newerSequencer: z.string(),
-  }),
-]);
+const LedgerEntrySchema = lazySchema(() =>
+  z.discriminatedUnion('state', [
+    z.extend(BaseSchema, {
+      state: z.literal('claimed'),
+      owner: z.string(),
+      claimToken: optionalString,
+      leaseExpiresAt: z.number(),
+      attempts: z.int(),
+      claimedAt: z.string(),
+      uploadId: optionalString,
+      transferred: z._default(z.boolean(), false),
+      commitPlan: z.pipe(
+        z.nullish(CommitPlanSchema),
+        z.transform((v) => v ?? undefined),
+      ),
+      connector: z.pipe(
+        z.nullish(z.enum(['ibinder', 'bynder'])),
+        z.transform((v) => v ?? undefined),
+      ),
+      commitStarted: z.pipe(
+        z.nullish(CommitStartedSchema),
+        z.transform((v) => v ?? undefined),
+      ),
+    }),
+    z.extend(BaseSchema, {
+      state: z.literal('committed'),
+      committedAt: z.string(),
+      connector: z.enum(['ibinder', 'bynder']),
+      versionIds: idMap(),
+      versionLabel: optionalString,
+      target: z.optional(idMap()),
+      uploadId: optionalString,
+    }),
+    z.extend(BaseSchema, {
+      state: z.literal('rejected'),
+      rejectedAt: z.string(),
+      reasons: z.array(ProblemSchema),
+      rejectedKey: optionalString,
+    }),
+    z.extend(BaseSchema, {
+      state: z.literal('superseded'),
+      supersededAt: z.string(),
+      sequencer: z.string(),
+      newerSequencer: z.string(),
+    }),
+  ]),
+);
 
 /** A key's commit order item (see KeyOrderStore). */
-const KeyOrderSchema = z.object({
-  pk: z.string(),
-  committedSequencer: optionalString,
-  leaseOwner: optionalString,
-  leaseToken: optionalString,
-  leaseExpiresAt: z.pipe(
-    z.nullish(z.number()),
-    z.transform((v) => v ?? undefined),
-  ),
-});
+const KeyOrderSchema = lazySchema(() =>
+  z.object({
+    pk: z.string(),
+    committedSequencer: optionalString,
+    leaseOwner: optionalString,
+    leaseToken: optionalString,
+    leaseExpiresAt: z.pipe(
+      z.nullish(z.number()),
+      z.transform((v) => v ?? undefined),
+    ),
+  }),
+);
 
 /** Attribute names used in expressions; several (`state`, `owner`, `key`) are reserved words. */
 const NAMES = {

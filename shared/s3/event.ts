@@ -14,6 +14,7 @@
  * naming the message, so that one bad message is reported and the rest of the batch goes on.
  */
 import * as z from '../validation/zod.js';
+import { lazySchema } from '../validation/lazy-schema.js';
 
 /** Which delivery path a record came by; logged, so that an operator knows which wiring sent it. */
 export type S3EventSource = 's3' | 'sns' | 'eventbridge';
@@ -68,63 +69,75 @@ export class S3EventParseError extends Error {
   }
 }
 
-const optionalString = z.pipe(
-  z.nullish(z.string()),
-  z.transform((v) => v ?? undefined),
+const optionalString = lazySchema(() =>
+  z.pipe(
+    z.nullish(z.string()),
+    z.transform((v) => v ?? undefined),
+  ),
 );
-const optionalSize = z.pipe(
-  z.nullish(z.int().check(z.nonnegative())),
-  z.transform((v) => v ?? undefined),
+const optionalSize = lazySchema(() =>
+  z.pipe(
+    z.nullish(z.int().check(z.nonnegative())),
+    z.transform((v) => v ?? undefined),
+  ),
 );
 const nonEmptyString = () => z.string().check(z.minLength(1));
 
-const TestEventSchema = z.object({
-  Event: z.literal('s3:TestEvent'),
-  Bucket: optionalString,
-});
+const TestEventSchema = lazySchema(() =>
+  z.object({
+    Event: z.literal('s3:TestEvent'),
+    Bucket: optionalString,
+  }),
+);
 
-const RecordSchema = z.object({
-  eventName: nonEmptyString(),
-  eventTime: optionalString,
-  s3: z.object({
-    bucket: z.object({ name: nonEmptyString() }),
-    object: z.object({
-      key: nonEmptyString(),
-      size: optionalSize,
-      versionId: optionalString,
-      eTag: optionalString,
-      sequencer: optionalString,
+const RecordSchema = lazySchema(() =>
+  z.object({
+    eventName: nonEmptyString(),
+    eventTime: optionalString,
+    s3: z.object({
+      bucket: z.object({ name: nonEmptyString() }),
+      object: z.object({
+        key: nonEmptyString(),
+        size: optionalSize,
+        versionId: optionalString,
+        eTag: optionalString,
+        sequencer: optionalString,
+      }),
     }),
   }),
-});
+);
 
-const NotificationSchema = z.object({ Records: z.array(RecordSchema) });
+const NotificationSchema = lazySchema(() => z.object({ Records: z.array(RecordSchema) }));
 
 /** The SNS envelope of a non-raw delivery; only the fields the ingest reads. */
-const SnsEnvelopeSchema = z.object({
-  Type: z.literal('Notification'),
-  Message: z.string(),
-  TopicArn: optionalString,
-  MessageId: optionalString,
-});
+const SnsEnvelopeSchema = lazySchema(() =>
+  z.object({
+    Type: z.literal('Notification'),
+    Message: z.string(),
+    TopicArn: optionalString,
+    MessageId: optionalString,
+  }),
+);
 
 /** An S3 event as EventBridge delivers it; other detail types of `aws.s3` are recognised and not created. */
-const EventBridgeEventSchema = z.object({
-  source: z.literal('aws.s3'),
-  'detail-type': nonEmptyString(),
-  time: optionalString,
-  detail: z.object({
-    bucket: z.object({ name: nonEmptyString() }),
-    object: z.object({
-      key: nonEmptyString(),
-      size: optionalSize,
-      etag: optionalString,
-      'version-id': optionalString,
-      sequencer: optionalString,
+const EventBridgeEventSchema = lazySchema(() =>
+  z.object({
+    source: z.literal('aws.s3'),
+    'detail-type': nonEmptyString(),
+    time: optionalString,
+    detail: z.object({
+      bucket: z.object({ name: nonEmptyString() }),
+      object: z.object({
+        key: nonEmptyString(),
+        size: optionalSize,
+        etag: optionalString,
+        'version-id': optionalString,
+        sequencer: optionalString,
+      }),
+      reason: optionalString,
     }),
-    reason: optionalString,
   }),
-});
+);
 
 /**
  * Decodes a key as S3 writes it into notifications: form-encoded, so `+` is a space and every

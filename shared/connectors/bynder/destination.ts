@@ -33,6 +33,7 @@
  * ingest through `onNewUpload` when it differs from the upload's id).
  */
 import * as z from '../../validation/zod.js';
+import { lazySchema } from '../../validation/lazy-schema.js';
 import type {
   CommitMarker,
   CommitPlan,
@@ -56,19 +57,21 @@ const MARKER_SEARCH_LIMIT = 50;
 const nonEmpty = () => z.string().check(z.minLength(1));
 
 /** The plan as the Bynder connector wrote it; read back from the ledger, so checked. */
-const PlanTargetSchema = z.object({ brandId: nonEmpty(), mediaId: z.optional(nonEmpty()) });
+const PlanTargetSchema = lazySchema(() => z.object({ brandId: nonEmpty(), mediaId: z.optional(nonEmpty()) }));
 
 /** What `beforeCommit` stores in the ledger beside the "commit under way" mark. */
-const CommitContextSchema = z.union([
-  z.object({ kind: z.literal('new-asset'), startedAt: z.iso.datetime() }),
-  z.object({
-    kind: z.literal('new-version'),
-    mediaId: nonEmpty(),
-    /** JSON array of the asset's mediaItem ids before the save. */
-    itemIds: z.string(),
-    startedAt: z.iso.datetime(),
-  }),
-]);
+const CommitContextSchema = lazySchema(() =>
+  z.union([
+    z.object({ kind: z.literal('new-asset'), startedAt: z.iso.datetime() }),
+    z.object({
+      kind: z.literal('new-version'),
+      mediaId: nonEmpty(),
+      /** JSON array of the asset's mediaItem ids before the save. */
+      itemIds: z.string(),
+      startedAt: z.iso.datetime(),
+    }),
+  ]),
+);
 
 export interface BynderDestinationOptions {
   now?: (() => Date) | undefined;

@@ -10,12 +10,13 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CredentialsError, DEFAULT_CREDENTIALS_TTL_MS } from '../../../credentials.js';
 import * as z from '../../../validation/zod.js';
+import { lazySchema } from '../../../validation/lazy-schema.js';
 import type { BynderCredentials, BynderCredentialsProvider } from './types.js';
 
 const nonEmpty = () => z.string().check(z.trim(), z.minLength(1));
 
-const ClientCredentialsShape = z.object({ clientId: nonEmpty(), clientSecret: nonEmpty() });
-const PermanentTokenShape = z.object({ permanentToken: nonEmpty() });
+const ClientCredentialsShape = lazySchema(() => z.object({ clientId: nonEmpty(), clientSecret: nonEmpty() }));
+const PermanentTokenShape = lazySchema(() => z.object({ permanentToken: nonEmpty() }));
 
 const EXPECTED = 'expected JSON {"clientId": "...", "clientSecret": "..."} or {"permanentToken": "..."}';
 

@@ -17,6 +17,7 @@
 import { safeKeySegment, SIDECAR_SUFFIX } from '../../../export/archive-key.js';
 import { buildSidecar, ExportSidecarSchema } from '../../../export/sidecar.js';
 import * as z from '../../../validation/zod.js';
+import { lazySchema } from '../../../validation/lazy-schema.js';
 import type { BynderConfig } from '../config.js';
 import type { BynderAsset, BynderBrand, BynderMetaproperty } from '../client/types.js';
 import type { BynderVersionJob } from './job.js';
@@ -47,39 +48,41 @@ export function bynderSidecarKey(archiveKey: string): string {
 const nullableText = () => z.nullable(z.string());
 
 /** The `bynder` block of a Bynder sidecar. */
-export const BynderSidecarDetailsSchema = z.object({
-  portal: z.string(),
-  brand: z.object({ id: z.string(), name: nullableText() }),
-  asset: z.object({
-    id: z.string(),
-    name: z.string(),
-    description: nullableText(),
-    type: nullableText(),
-    extension: z.array(z.string()),
-    dateCreated: nullableText(),
-    dateModified: nullableText(),
-    archive: z.boolean(),
-  }),
-  version: z.object({
-    number: z.int(),
-    mediaItemId: nullableText(),
-    active: z.boolean(),
-    dateCreated: nullableText(),
-  }),
-  tags: z.array(z.string()),
-  /** Metaproperties set on the asset: id, name, label, and the values as option ids with names and labels (free text: the text). */
-  metaproperties: z.array(
-    z.object({
-      id: nullableText(),
+export const BynderSidecarDetailsSchema = lazySchema(() =>
+  z.object({
+    portal: z.string(),
+    brand: z.object({ id: z.string(), name: nullableText() }),
+    asset: z.object({
+      id: z.string(),
       name: z.string(),
-      label: nullableText(),
-      values: z.array(z.object({ optionId: nullableText(), name: z.string(), label: nullableText() })),
+      description: nullableText(),
+      type: nullableText(),
+      extension: z.array(z.string()),
+      dateCreated: nullableText(),
+      dateModified: nullableText(),
+      archive: z.boolean(),
     }),
-  ),
-});
+    version: z.object({
+      number: z.int(),
+      mediaItemId: nullableText(),
+      active: z.boolean(),
+      dateCreated: nullableText(),
+    }),
+    tags: z.array(z.string()),
+    /** Metaproperties set on the asset: id, name, label, and the values as option ids with names and labels (free text: the text). */
+    metaproperties: z.array(
+      z.object({
+        id: nullableText(),
+        name: z.string(),
+        label: nullableText(),
+        values: z.array(z.object({ optionId: nullableText(), name: z.string(), label: nullableText() })),
+      }),
+    ),
+  }),
+);
 export type BynderSidecarDetails = z.infer<typeof BynderSidecarDetailsSchema>;
 
-export const BynderSidecarSchema = z.extend(ExportSidecarSchema, { bynder: BynderSidecarDetailsSchema });
+export const BynderSidecarSchema = lazySchema(() => z.extend(ExportSidecarSchema, { bynder: BynderSidecarDetailsSchema }));
 export type BynderSidecar = z.infer<typeof BynderSidecarSchema>;
 
 export interface BynderSidecarInput {

@@ -34,6 +34,7 @@
  * nothing was seen. It is only valid once the feed is done (`nextBookmark`).
  */
 import * as z from '../../../validation/zod.js';
+import { lazySchema } from '../../../validation/lazy-schema.js';
 import type { BynderAsset, BynderClient, ListMediaQuery } from '../client/types.js';
 import { formatWholeSecond, shiftSeconds, toWholeSecond, wholeSecondMs } from './dates.js';
 import { SeenIdsSchema, seenIdsFrom, seenIdsFromMap, seenIdsToMap } from './seen-ids.js';
@@ -58,57 +59,61 @@ export function recentLimitOf(pageSize: number): number {
 }
 export const CHANGE_ORDER = 'dateModified asc';
 
-const wholeSecondText = z.string().check(z.regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/));
+const wholeSecondText = lazySchema(() => z.string().check(z.regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)));
 const seenIds = SeenIdsSchema;
 
 /** Where the next run's feed starts: the largest date seen, and the ids seen in its last seconds. */
-export const ChangeBookmarkSchema = z.object({
-  at: wholeSecondText,
-  /** Ids of assets seen at `at` minus the overlap or later, with their date: the next run does not yield them again. */
-  seen: z._default(seenIds, {}),
-});
+export const ChangeBookmarkSchema = lazySchema(() =>
+  z.object({
+    at: wholeSecondText,
+    /** Ids of assets seen at `at` minus the overlap or later, with their date: the next run does not yield them again. */
+    seen: z._default(seenIds, {}),
+  }),
+);
 export type ChangeBookmark = z.infer<typeof ChangeBookmarkSchema>;
 
 /** The feed's position, saved by the planner after each page; JSON, validated when read back. */
-export const ChangeCursorSchema = z.object({
-  formatVersion: z.literal(1),
-  /** The run's lower bound (bookmark minus overlap); null on a first run: every asset. */
-  windowFrom: z.nullable(wholeSecondText),
-  /** The frozen upper bound (`dateModifiedTo`): the run's start. */
-  windowTo: wholeSecondText,
-  overlapSeconds: z.int().check(z.gte(1)),
-  pageSize: z.int().check(z.gte(1), z.lte(MAX_PAGE_SIZE)),
-  /** One feed per brand, in this order; null: every brand in one feed. */
-  brandIds: z.nullable(z.array(z.string().check(z.minLength(1)))),
-  brandIndex: z.int().check(z.nonnegative()),
-  /** The current query's lower bound: windowFrom at a brand's start, then the keyset steps. */
-  from: z.nullable(wholeSecondText),
-  /** Page of the current query (1 unless a page's assets all share one second, or the order is not honoured). */
-  page: z.int().check(z.gte(1)),
-  /** True once the server was seen not to honour the order: page numbers to the brand's end. */
-  byPageNumber: z.boolean(),
-  /** `total` answered by the current query's last page (to notice assets leaving the window). */
-  lastTotal: z.optional(z.int().check(z.nonnegative())),
-  /** Length of a full page as the server serves it (it may cap `limit`). */
-  servedPageSize: z.optional(z.int().check(z.gte(1))),
-  /** Ids yielded at or after `from` in this brand: re-read ones are not yielded twice. */
-  recent: seenIds,
-  /** The previous bookmark's ids: the overlap does not yield them again. */
-  settled: seenIds,
-  /** The bookmark the run started from (kept when nothing is seen). */
-  bookmark: z.nullable(wholeSecondText),
-  /** Largest date seen (whole-second UTC, at most windowTo). */
-  maxSeen: z.optional(wholeSecondText),
-  /** Ids seen at maxSeen minus the overlap or later: the next bookmark's `seen`. */
-  tail: seenIds,
-  /** Earliest date of an asset the planner could not plan: the bookmark stays at or before it. */
-  holdAt: z.optional(wholeSecondText),
-  /** Pages in a row, paged by number, that held no asset not yielded before. */
-  idlePages: z._default(z.int().check(z.nonnegative()), 0),
-  assetsYielded: z.int().check(z.nonnegative()),
-  listCalls: z.int().check(z.nonnegative()),
-  done: z.boolean(),
-});
+export const ChangeCursorSchema = lazySchema(() =>
+  z.object({
+    formatVersion: z.literal(1),
+    /** The run's lower bound (bookmark minus overlap); null on a first run: every asset. */
+    windowFrom: z.nullable(wholeSecondText),
+    /** The frozen upper bound (`dateModifiedTo`): the run's start. */
+    windowTo: wholeSecondText,
+    overlapSeconds: z.int().check(z.gte(1)),
+    pageSize: z.int().check(z.gte(1), z.lte(MAX_PAGE_SIZE)),
+    /** One feed per brand, in this order; null: every brand in one feed. */
+    brandIds: z.nullable(z.array(z.string().check(z.minLength(1)))),
+    brandIndex: z.int().check(z.nonnegative()),
+    /** The current query's lower bound: windowFrom at a brand's start, then the keyset steps. */
+    from: z.nullable(wholeSecondText),
+    /** Page of the current query (1 unless a page's assets all share one second, or the order is not honoured). */
+    page: z.int().check(z.gte(1)),
+    /** True once the server was seen not to honour the order: page numbers to the brand's end. */
+    byPageNumber: z.boolean(),
+    /** `total` answered by the current query's last page (to notice assets leaving the window). */
+    lastTotal: z.optional(z.int().check(z.nonnegative())),
+    /** Length of a full page as the server serves it (it may cap `limit`). */
+    servedPageSize: z.optional(z.int().check(z.gte(1))),
+    /** Ids yielded at or after `from` in this brand: re-read ones are not yielded twice. */
+    recent: seenIds,
+    /** The previous bookmark's ids: the overlap does not yield them again. */
+    settled: seenIds,
+    /** The bookmark the run started from (kept when nothing is seen). */
+    bookmark: z.nullable(wholeSecondText),
+    /** Largest date seen (whole-second UTC, at most windowTo). */
+    maxSeen: z.optional(wholeSecondText),
+    /** Ids seen at maxSeen minus the overlap or later: the next bookmark's `seen`. */
+    tail: seenIds,
+    /** Earliest date of an asset the planner could not plan: the bookmark stays at or before it. */
+    holdAt: z.optional(wholeSecondText),
+    /** Pages in a row, paged by number, that held no asset not yielded before. */
+    idlePages: z._default(z.int().check(z.nonnegative()), 0),
+    assetsYielded: z.int().check(z.nonnegative()),
+    listCalls: z.int().check(z.nonnegative()),
+    done: z.boolean(),
+  }),
+);
 export type ChangeCursor = z.infer<typeof ChangeCursorSchema>;
 
 export interface ChangeFeedRequest {

@@ -12,21 +12,24 @@
  * Readers ignore fields they do not know; a reader that does not know this type skips it.
  */
 import * as z from '../../../validation/zod.js';
+import { lazySchema } from '../../../validation/lazy-schema.js';
 import type { AssetVersions } from './versions.js';
 
-export const DeletedAssetLineSchema = z.object({
-  type: z.literal('deleted-asset'),
-  runId: z.string(),
-  source: z.literal('bynder'),
-  portal: z.string(),
-  brandId: z.string(),
-  assetId: z.string(),
-  name: z.string(),
-  /** The asset's dateModified as the listing gave it; null when it gave none. */
-  lastModified: z.nullable(z.string()),
-  /** When the run found the asset gone. */
-  at: z.string(),
-});
+export const DeletedAssetLineSchema = lazySchema(() =>
+  z.object({
+    type: z.literal('deleted-asset'),
+    runId: z.string(),
+    source: z.literal('bynder'),
+    portal: z.string(),
+    brandId: z.string(),
+    assetId: z.string(),
+    name: z.string(),
+    /** The asset's dateModified as the listing gave it; null when it gave none. */
+    lastModified: z.nullable(z.string()),
+    /** When the run found the asset gone. */
+    at: z.string(),
+  }),
+);
 export type DeletedAssetLine = z.infer<typeof DeletedAssetLineSchema>;
 
 export function deletedAssetLine(

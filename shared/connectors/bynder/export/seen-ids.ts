@@ -7,9 +7,10 @@
  * a Map in the order seen, which is what the limits keep the newest of.
  */
 import * as z from '../../../validation/zod.js';
+import { lazySchema } from '../../../validation/lazy-schema.js';
 
 /** Date ('' for an asset listed without one) -> ids seen with that date, in the order seen. */
-export const SeenIdsSchema = z.record(z.string(), z.array(z.string()));
+export const SeenIdsSchema = lazySchema(() => z.record(z.string(), z.array(z.string())));
 export type SeenIds = z.infer<typeof SeenIdsSchema>;
 
 /** id -> date, in the order seen (dates ascending, then the order within a date). */
