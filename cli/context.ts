@@ -77,6 +77,7 @@ export class CliContext {
   readonly sleep: (ms: number) => Promise<void>;
   private ibinderClient: IBinderClient | undefined;
   private bynderConnector: Promise<BynderConnector> | undefined;
+  private bynderHttpClient: Promise<BynderClient> | undefined;
   private stackOutputs: StackOutputs | undefined;
   private readonly clients: CliDependencies;
 
@@ -212,14 +213,26 @@ export class CliContext {
     return this.bynderConnector;
   }
 
+  /** The Bynder client the connector uses (the export reads through it); loaded on first use. */
+  bynderClient(): Promise<BynderClient> {
+    this.bynderHttpClient ??= this.createBynderClient();
+    return this.bynderHttpClient;
+  }
+
+  private async createBynderClient(): Promise<BynderClient> {
+    const settings = this.bynderSettings();
+    const bynderModule = await import('../shared/connectors/bynder/index.js');
+    const credentials = await this.bynderCredentials(settings, this.environment, bynderModule.createBynderSecretCredentials);
+    const create = this.clients.createBynderClient ?? bynderModule.createBynderHttpClient;
+    // An operator waits at the terminal: fewer, shorter retries than a Lambda.
+    return create({ config: settings, credentials, maxAttempts: 3, maxDelayMs: 2_000 });
+  }
+
   private async createBynder(): Promise<BynderConnector> {
     const settings = this.bynderSettings();
     const env = this.environment;
     const bynderModule = await import('../shared/connectors/bynder/index.js');
-    const credentials = await this.bynderCredentials(settings, env, bynderModule.createBynderSecretCredentials);
-    const create = this.clients.createBynderClient ?? bynderModule.createBynderHttpClient;
-    // An operator waits at the terminal: fewer, shorter retries than a Lambda.
-    const client = await create({ config: settings, credentials, maxAttempts: 3, maxDelayMs: 2_000 });
+    const client = await this.bynderClient();
     return bynderModule.createBynderConnector({
       config: settings,
       client,

@@ -9,6 +9,10 @@
  * (remote-export.ts). Either way, what the ledger says is exported is not exported again, so
  * a run by hand beside the nightly one exports nothing twice.
  *
+ * `--connector bynder` exports the environment's Bynder portal instead (its change feed from
+ * the stored bookmark; `--since` moves the feed's start to that date), with the same ledger,
+ * archive and manifest; a 429 block from Bynder pauses the run, and this waits it out.
+ *
  * The run id is chosen here and printed first, so that whatever happens next (Ctrl-C, a lost
  * connection) the operator knows which run to resume or follow; Ctrl-C stops the progress bar
  * (the cursor comes back), hands back the planning lease and prints the command that goes on.
@@ -23,6 +27,7 @@ import { ExportRunStore, type ExportRunState } from '../shared/export/run-store.
 import { exportSettingsFrom } from '../shared/export/settings.js';
 import { logger } from '../shared/observability/logger.js';
 import { IBinderSource } from '../shared/connectors/ibinder/index.js';
+import { createBynderExportContext } from '../shared/connectors/bynder/index.js';
 import { requireKnownBinders } from './binder-lookup.js';
 import type { CliContext } from './context.js';
 import { EXIT, UsageError, type ExitCode } from './errors.js';
@@ -31,6 +36,8 @@ import { startRemoteExport, watchExportRun, type WatchOutcome } from './remote-e
 import { suggestedCommand } from './suggested-command.js';
 
 export interface ExportOptions {
+  /** `ibinder` (default) or `bynder`. */
+  connector?: 'ibinder' | 'bynder';
   binder?: string[];
   since?: string;
   runId?: string;
@@ -107,6 +114,7 @@ function silencedAfter(interrupted: () => boolean, inner: ExportLogger): ExportL
 /** The words of this export command again (binders, since), for a suggested command line. */
 function exportWords(options: ExportOptions, extra: readonly string[]): string[] {
   const words = ['export'];
+  if (options.connector === 'bynder') words.push('--connector', 'bynder');
   for (const binder of options.binder ?? []) words.push('--binder', binder);
   if (options.since !== undefined) words.push('--since', options.since);
   if (options.concurrency !== undefined) words.push('--concurrency', String(options.concurrency));
@@ -118,6 +126,7 @@ function binderText(binderIds: readonly string[] | undefined): string {
 }
 
 export async function localExport(ctx: CliContext, options: ExportOptions): Promise<ExitCode> {
+  if (options.connector === 'bynder') return localBynderExport(ctx, options);
   const client = ctx.ibinder();
   const binderIds = options.binder ? [...new Set(options.binder)] : undefined;
   if (binderIds) await requireKnownBinders(client, binderIds);
@@ -221,6 +230,94 @@ export async function localExport(ctx: CliContext, options: ExportOptions): Prom
   return summary.failed.length > 0 ? EXIT.failed : EXIT.ok;
 }
 
+/**
+ * `export --connector bynder` in this process: the portal's change feed (from the stored
+ * bookmark, or `--since`), the new versions into the archive, progress and a summary.
+ */
+async function localBynderExport(ctx: CliContext, options: ExportOptions): Promise<ExitCode> {
+  if (options.binder !== undefined) {
+    throw new UsageError(
+      '--binder is for iBinder',
+      "leave it out with --connector bynder: the portal's export brands come from the environment's bynder.exportBrands",
+    );
+  }
+  const settings = ctx.bynderSettings();
+  const bucket = await ctx.resource('archiveBucket');
+  const ledgerTableName = await ctx.resource('exportLedgerTable');
+  const runId = options.runId ?? newRunId(ctx.now());
+  const scope = `Bynder portal ${settings.portalUrl}${options.since ? ` (assets modified since ${options.since})` : ' (changes since the last run)'}`;
+  if (options.dryRun) {
+    ctx.output.result(
+      {
+        dryRun: true,
+        connector: 'bynder',
+        runId,
+        portalUrl: settings.portalUrl,
+        since: options.since ?? null,
+        bucket,
+        ledgerTable: ledgerTableName,
+      },
+      () => [
+        `Dry run: nothing was started. Without --dry-run this would export ${scope} in this process`,
+        `  as run ${runId}, into s3://${bucket}, skipping what the export ledger ${ledgerTableName} lists as exported.`,
+      ],
+    );
+    return EXIT.ok;
+  }
+  const deps: ExportDeps = createExportDeps({
+    settings: exportSettingsFrom(ctx.pipelineConfig()),
+    source: new IBinderSource(ctx.ibinder()),
+    bynder: createBynderExportContext({ client: await ctx.bynderClient(), config: settings }),
+    s3: ctx.s3(),
+    bucket,
+    dynamo: ctx.dynamo(),
+    ledgerTableName,
+    clock: ctx.now,
+    logger: exportLoggerFrom(logger),
+  });
+  const startedAt = ctx.now().getTime();
+  const progress = createExportProgress(ctx.io, ctx.output, { json: ctx.options.json, now: () => ctx.now().getTime() });
+  ctx.output.note(`Export run ${runId}: exporting ${scope} to s3://${bucket} ...`);
+  let summary: RunExportSummary;
+  try {
+    summary = await runExport(deps, {
+      connector: 'bynder',
+      since: options.since,
+      runId,
+      concurrency: options.concurrency,
+      waitFor: (ms) => ctx.sleep(ms),
+      onPause: (ms, during) =>
+        ctx.output.note(
+          `Bynder blocked the integration (429) while ${during === 'planning' ? 'planning' : 'copying'}; waiting ${formatDuration(ms)} before going on (the cursor is saved).`,
+        ),
+      onProgress: (p) => progress.update(p),
+    });
+  } finally {
+    progress.stop();
+  }
+  const durationMs = ctx.now().getTime() - startedAt;
+  ctx.output.result({ ...summary, bucket, durationMs, manifest: `s3://${bucket}/${summary.manifestKey}` }, () => {
+    const lines = [
+      `Export run ${summary.runId} (Bynder) ${summary.failed.length === 0 ? 'finished' : 'finished with failures'} in ${formatDuration(durationMs)}`,
+      `  assets changed     ${summary.documentsSeen} (${summary.skippedUnchanged} without a new version; ${summary.listCalls ?? 0} list call(s))`,
+      `  versions exported  ${summary.versionsExported} of ${summary.versionsEnqueued} planned${summary.alreadyExported > 0 ? ` (${summary.alreadyExported} already exported)` : ''}`,
+      `  deleted assets     ${summary.deletedAssets} (recorded in the manifest; nothing removed from the archive)`,
+      `  bytes              ${formatBytes(summary.bytes)}`,
+      `  manifest           s3://${bucket}/${summary.manifestKey}`,
+    ];
+    if (summary.pauses > 0) lines.push(`  paused             ${summary.pauses} time(s) for a 429 block`);
+    if (summary.failed.length > 0) {
+      lines.push(`  failed             ${summary.failed.length} version(s):`);
+      for (const f of summary.failed) lines.push(`    ${f.binderId}/${f.documentId}/${f.versionId} ${f.fileName}: ${f.kind}: ${f.reason}`);
+      lines.push(
+        `  Their assets are planned again by the next run (nightly, or: ${suggestedCommand(ctx.options, exportWords(options, []))}).`,
+      );
+    }
+    return lines;
+  });
+  return summary.failed.length > 0 ? EXIT.failed : EXIT.ok;
+}
+
 export async function remoteExport(ctx: CliContext, options: ExportOptions): Promise<ExitCode> {
   const binderIds = options.binder ? [...new Set(options.binder)] : undefined;
   const planner = await ctx.resource('exportPlanner');
@@ -232,6 +329,7 @@ export async function remoteExport(ctx: CliContext, options: ExportOptions): Pro
   const followCommand = suggestedCommand(ctx.options, ['export', '--remote', '--run-id', runId]);
   const event = {
     source: 'manual' as const,
+    ...(options.connector !== undefined ? { connector: options.connector } : {}),
     ...(binderIds ? { binderIds } : {}),
     ...(options.since !== undefined ? { since: options.since } : {}),
     runId,

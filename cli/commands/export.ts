@@ -14,8 +14,13 @@ export const registerExportCommand: CommandRegistration = (program, action) => {
   program
     .command('export')
     .description('run an export now (or a backfill with --since) into the archive bucket, with progress and a summary')
+    .option('--connector <name>', 'export this connector: ibinder (default) or bynder', parseConnector)
     .option('-b, --binder <id>', "export this binder (repeatable; default: the environment's export binders, or all)", collect)
-    .option('--since <date>', 'backfill: only versions modified at or after this date (2024-05-01 or an ISO 8601 time)', parseSince)
+    .option(
+      '--since <date>',
+      'backfill: only versions modified at or after this date (2024-05-01 or an ISO 8601 time); Bynder: the change feed starts there instead of at its bookmark',
+      parseSince,
+    )
     .option('--run-id <id>', 'resume (or name) a run; with --remote, follow it if it exists; default a new run id', parseRunId)
     .option('--concurrency <n>', 'versions copied at once (default 4; not with --remote)', parsePositiveInteger)
     .option('--remote', 'let the deployed export planner and workers do the run, and follow its progress from the export ledger')
@@ -27,6 +32,8 @@ Examples:
   ibinder-pipeline --env prod export --binder pR9bK3vXe
   ibinder-pipeline --env prod export --binder pR9bK3vXe --since 2024-01-01
   ibinder-pipeline --env prod export --remote            # the deployed pipeline copies; this follows
+  ibinder-pipeline --env prod export --connector bynder  # the Bynder portal's new asset versions
+  ibinder-pipeline --env prod export --connector bynder --since 2026-11-01
 The run id is printed first; Ctrl-C prints the command that resumes (or, with --remote, keeps
 following) the run. The run writes its manifest to manifests/<date>/<runId>.jsonl in the
 archive bucket. Exit code 1 when any version failed (the summary and the manifest list them).`,
@@ -45,6 +52,11 @@ archive bucket. Exit code 1 when any version failed (the summary and the manifes
       }),
     );
 };
+
+function parseConnector(value: string): 'ibinder' | 'bynder' {
+  if (value !== 'ibinder' && value !== 'bynder') throw new InvalidArgumentError('the connectors are ibinder and bynder');
+  return value;
+}
 
 function parseRunId(value: string): string {
   if (!RUN_ID_PATTERN.test(value)) {
