@@ -142,7 +142,7 @@ describe('brands and metaproperties', () => {
   });
 
   it('without an environment, BYNDER_PORTAL_URL and the credential variables are enough; without either, the error names them', async () => {
-    const env = { ...baseEnv, BYNDER_PORTAL_URL: stack.services.bynder.url };
+    const env: NodeJS.ProcessEnv = { ...baseEnv, BYNDER_PORTAL_URL: stack.services.bynder.url };
     const run = await cli(['brands', '--json'], { environment: null, env });
     expect(run.code).toBe(0);
     expect(json<{ brands: unknown[] }>(run).brands).toHaveLength(3);
