@@ -26,6 +26,7 @@ import { DEMO_ROUTING_RULES, demoSamples, tagSet, taggingHeader, type DemoSample
 import { renderFileReports, renderTable, type FileReport, type FileResult } from './demo-report.js';
 import { localBynderConfig } from './local-bynder-config.js';
 import { forwardInboxNotifications, type InboxNotifications } from './inbox-notifications.js';
+import { demoBynderExport } from './demo-bynder-export.js';
 import { createLocalExportDependencies } from './local-export-dependencies.js';
 import { createLocalIngestDependencies } from './local-ingest-dependencies.js';
 import { localPipelineConfig } from './local-pipeline-config.js';
@@ -199,7 +200,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     if (reingested?.versionId) ingestedVersions.add(reingested.versionId);
     const archived = await printExport(say, services, summary, ingestedVersions, services.emulator.calls.total('api') - apiCallsBefore);
 
+    // The Bynder portal's export: a separate step (local/demo-bynder-export.ts).
+    const bynderExport = await demoBynderExport(say, heading, services, config);
+
     const problems = checkOutcome(reports, queue, summary, ingestedVersions, await archivedVersionIds(services));
+    problems.push(...bynderExport.problems);
     if (!reingested) problems.push('the rejected iBinder file was not accepted after the operator fixed its tags and reingested it');
     if (!bynderReingested) problems.push('the rejected Bynder file was not accepted after the operator fixed its tags and reingested it');
     problems.push(...checkBynderOutcome(services.bynder, bynderAssetsBefore, reports));
