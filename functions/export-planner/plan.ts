@@ -141,32 +141,54 @@ export class PlanRequestError extends Error {
 
 /**
  * Plans (or continues planning) the runs a request asks for within the budget: the named
- * connector's, or every configured connector's (iBinder first, then Bynder). One connector's
- * failure does not keep the others from planning; the first failure is thrown after them (a
- * retried invocation resumes each from its cursor).
+ * connector's; without one, a scheduled invocation plans every configured connector (iBinder,
+ * then Bynder) and a manual one iBinder's (its binders and run id are iBinder's).
+ *
+ * One connector's failure does not keep the other from planning. When both fail, the first
+ * failure is thrown (a transient one makes Lambda retry the invocation, which resumes each run
+ * from its cursor). When only one fails, it is logged and counted (ExportPlanningFailed) and
+ * the invocation succeeds: a retry would start a second run of the connector that finished.
+ * The next scheduled invocation resumes a run left planning.
  */
 export async function planExport(request: PlanRequest, deps: PlannerDeps, budget: PlanBudget = UNLIMITED_BUDGET): Promise<PlanResult> {
   if (request.connector === 'bynder') return planBynderExport(request, deps, budget);
-  if (request.connector === 'ibinder' || deps.bynder === undefined) return planIBinderExport(request, deps, budget);
-  let ibinder: PlanResult | undefined;
-  let failure: { err: unknown } | undefined;
-  try {
-    ibinder = await planIBinderExport(request, deps, budget);
-  } catch (err) {
-    failure = { err };
+  if (request.connector === 'ibinder' || request.trigger !== 'schedule' || deps.bynder === undefined) {
+    return planIBinderExport(request, deps, budget);
   }
-  let bynder: PlanResult | undefined;
-  try {
-    // A manual run's binders and run id are iBinder's; Bynder's run of the same request starts fresh.
-    bynder = await planBynderExport({ trigger: request.trigger, since: request.since }, deps, budget);
-  } catch (err) {
-    deps.logger.error('planning the Bynder export failed', { connector: 'bynder', error: classifyExportError(err).reason });
-    if (failure === undefined) failure = { err };
-    else deps.metrics.planningFailed(request.trigger);
+  const planned: { connector: ExportConnector; result?: PlanResult; err?: unknown }[] = [];
+  for (const connector of ['ibinder', 'bynder'] as const) {
+    try {
+      const result =
+        connector === 'ibinder'
+          ? await planIBinderExport(request, deps, budget)
+          : await planBynderExport({ trigger: request.trigger }, deps, budget);
+      planned.push({ connector, result });
+    } catch (err) {
+      planned.push({ connector, err });
+    }
   }
-  if (failure !== undefined) throw failure.err;
-  if (!ibinder || !bynder) throw new Error('planning ended without a result');
-  return { ...ibinder, alsoPlanned: [bynder], message: `${ibinder.message}; ${bynder.message}` };
+  const results = planned.flatMap((p) => (p.result ? [p.result] : []));
+  const failures = planned.filter((p) => p.result === undefined);
+  if (results.length === 0) {
+    deps.logger.error('planning failed for every connector', {
+      errors: failures.map((f) => `${f.connector}: ${classifyExportError(f.err).reason}`),
+    });
+    throw failures[0]?.err;
+  }
+  for (const failure of failures) {
+    deps.metrics.planningFailed(request.trigger);
+    deps.logger.error(`planning the ${failure.connector} export failed; the other connector's run went on`, {
+      connector: failure.connector,
+      error: classifyExportError(failure.err).reason,
+    });
+  }
+  const [main, ...others] = results as [PlanResult, ...PlanResult[]];
+  const failed = failures.map((f) => `${f.connector} planning failed: ${classifyExportError(f.err).reason}`);
+  return {
+    ...main,
+    ...(others.length > 0 ? { alsoPlanned: others } : {}),
+    message: [main.message, ...others.map((o) => o.message), ...failed].join('; '),
+  };
 }
 
 /** Plans (or continues planning) one iBinder run within the budget. */
