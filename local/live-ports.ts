@@ -3,7 +3,7 @@
  * right from one start to the next, each changeable by a flag or a variable (0: any free port).
  */
 
-export const DEFAULT_LIVE_PORTS = { emulator: 4010, s3: 4011, dynamodb: 4012, sqs: 4013 } as const;
+export const DEFAULT_LIVE_PORTS = { emulator: 4010, s3: 4011, dynamodb: 4012, sqs: 4013, bynder: 4014 } as const;
 export type LivePorts = { -readonly [K in keyof typeof DEFAULT_LIVE_PORTS]: number };
 
 /** Variables that set a port when its flag is absent. */
@@ -12,13 +12,18 @@ export const LIVE_PORT_VARIABLES: Record<keyof LivePorts, string> = {
   s3: 'LOCAL_S3_PORT',
   dynamodb: 'LOCAL_DYNAMODB_PORT',
   sqs: 'LOCAL_SQS_PORT',
+  bynder: 'BYNDER_EMULATOR_PORT',
 };
 
 export class LivePortError extends Error {
   override readonly name = 'LivePortError';
 }
 
-/** The ports from flags (`--<name>-port`), then variables, then the defaults. */
+/**
+ * The ports from flags (`--<name>-port`), then variables, then the defaults. The Bynder
+ * emulator, when its port is not given, follows the iBinder emulator's choice of any free port
+ * (0), so that a run asking for free ports never waits on a fixed one.
+ */
 export function livePortsFrom(
   flags: Partial<Record<keyof LivePorts, string | undefined>>,
   env: Readonly<Record<string, string | undefined>>,
@@ -35,5 +40,11 @@ export function livePortsFrom(
     }
     ports[name] = port;
   }
-  return ports;
+  return withBynderPort(ports, flags.bynder ?? env[LIVE_PORT_VARIABLES.bynder]);
+}
+
+/** `ports` with the Bynder emulator on any free port when its own port was not given and the iBinder emulator's is 0. */
+export function withBynderPort(ports: LivePorts, givenBynderPort: unknown): LivePorts {
+  const given = typeof givenBynderPort === 'number' || (typeof givenBynderPort === 'string' && givenBynderPort.trim() !== '');
+  return !given && ports.emulator === 0 ? { ...ports, bynder: 0 } : ports;
 }

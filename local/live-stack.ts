@@ -1,5 +1,6 @@
 /**
- * The local stack as a long-running service (`npm run local`): the iBinder emulator, the local
+ * The local stack as a long-running service (`npm run local`): the iBinder emulator, the Bynder
+ * emulator (files tagged `bynder:` go to its portal, as in an environment with a `bynder` block), the local
  * S3 (inbox and archive buckets), the local DynamoDB (both ledgers) and the SQS simulator served
  * over HTTP, with the pipeline wired as the CDK stack wires it in AWS:
  *
@@ -21,7 +22,8 @@ import { forwardInboxNotifications, type InboxNotifications } from './inbox-noti
 import { startLiveEventSource, type LiveEventSource, type LiveInvocation } from './live-event-source.js';
 import { createLocalExportDependencies } from './local-export-dependencies.js';
 import { createLocalIngestDependencies } from './local-ingest-dependencies.js';
-import { DEFAULT_LIVE_PORTS, type LivePorts } from './live-ports.js';
+import { DEFAULT_LIVE_PORTS, type LivePorts, withBynderPort } from './live-ports.js';
+import { localBynderConfig } from './local-bynder-config.js';
 import { localPipelineConfig } from './local-pipeline-config.js';
 import { LOCAL_S3_CREDENTIALS } from './local-s3.js';
 import { startLocalServices, type LocalServices } from './services.js';
@@ -73,9 +75,13 @@ export interface LiveStack {
 }
 
 export async function startLiveStack(options: LiveStackOptions = {}): Promise<LiveStack> {
-  const ports: LivePorts = { ...DEFAULT_LIVE_PORTS, ...options.ports };
+  const ports: LivePorts = withBynderPort({ ...DEFAULT_LIVE_PORTS, ...options.ports }, options.ports?.bynder);
   const log = options.log ?? (() => undefined);
-  const services = await startLocalServices({ emulator: { port: ports.emulator }, ports: { s3: ports.s3, dynamodb: ports.dynamodb } });
+  const services = await startLocalServices({
+    emulator: { port: ports.emulator },
+    bynder: { port: ports.bynder },
+    ports: { s3: ports.s3, dynamodb: ports.dynamodb },
+  });
 
   const clock = new WallClock();
   const queue = (queueName: string, maxReceiveCount: number): SqsSimulator =>
@@ -106,6 +112,7 @@ export async function startLiveStack(options: LiveStackOptions = {}): Promise<Li
     routingRules: DEMO_ROUTING_RULES,
     untaggedGraceSeconds: UNTAGGED_GRACE_SECONDS,
     claimLeaseSeconds: CLAIM_LEASE_SECONDS,
+    bynder: localBynderConfig(services),
   });
   const ingestDeps = createLocalIngestDependencies(services, { config });
   const exportDeps = createLocalExportDependencies(services, { config });
@@ -209,6 +216,12 @@ export async function startLiveStack(options: LiveStackOptions = {}): Promise<Li
         { name: 'AWS_ENDPOINT_URL_SQS', value: sqs.endpoint },
       ]),
       ...emulatorShellExports(services.emulator),
+      ...shellExportLines([
+        { name: 'BYNDER_PORTAL_URL', value: services.bynder.url },
+        { name: 'BYNDER_CLIENT_ID', value: services.bynder.clientId },
+        // The emulator's fixed demo credentials, like iBinder's above.
+        { name: 'BYNDER_CLIENT_SECRET', value: services.bynder.clientSecret, note: 'demo credentials of the Bynder emulator only' },
+      ]),
     ],
     cliResourceFlags,
     cliAlias: () =>

@@ -12,6 +12,7 @@ import { DEFAULT_LIVE_PORTS, LIVE_PORT_VARIABLES, LivePortError, livePortsFrom }
 
 const USAGE = `Usage: npm run local -- [options]
   --emulator-port <n>   iBinder API emulator (default ${DEFAULT_LIVE_PORTS.emulator}, or ${LIVE_PORT_VARIABLES.emulator})
+  --bynder-port <n>     Bynder API emulator (default ${DEFAULT_LIVE_PORTS.bynder}, or ${LIVE_PORT_VARIABLES.bynder}; any free one when the iBinder emulator's is 0)
   --s3-port <n>         local S3 (default ${DEFAULT_LIVE_PORTS.s3}, or ${LIVE_PORT_VARIABLES.s3})
   --dynamodb-port <n>   local DynamoDB (default ${DEFAULT_LIVE_PORTS.dynamodb}, or ${LIVE_PORT_VARIABLES.dynamodb})
   --sqs-port <n>        local SQS endpoint (default ${DEFAULT_LIVE_PORTS.sqs}, or ${LIVE_PORT_VARIABLES.sqs})
@@ -28,6 +29,7 @@ function printWelcome(stack: LiveStack): void {
   const harbour = DEFAULT_SEED_IDS.harbourOffice;
   say('The local stack is running (nothing here talks to AWS):');
   say(`  iBinder emulator  ${services.emulator.url}  (tenant ${services.emulator.tenantId})`);
+  say(`  Bynder emulator   ${services.bynder.url}  (files tagged bynder: go to its portal)`);
   say(
     `  S3                ${services.s3.endpoint}  buckets ${services.inboxBucket} (versioned; inbox/ is ingested), ${services.archiveBucket}`,
   );
@@ -48,6 +50,9 @@ function printWelcome(stack: LiveStack): void {
   say(`  aws s3api put-object --bucket ${services.inboxBucket} --key "inbox/erp/A-105 Roof plan.pdf" --body ./drawing.pdf \\`);
   say(`      --tagging "ibinder:binder=${harbour.binderId}&ibinder:folder-path=01 Architecture/Drawings&ibinder:meta:discipline=ARC"`);
   say(`  ibinder-pipeline-local status "${services.inboxBucket}/inbox/erp/A-105 Roof plan.pdf"`);
+  say(`  aws s3api put-object --bucket ${services.inboxBucket} --key inbox/marketing/terrace.jpg --body ./terrace.jpg \\`);
+  say('      --tagging "bynder:brand=Harbour Living&bynder:meta:region=Nordics&bynder:meta:colours=Red%2BBlue"');
+  say('  ibinder-pipeline-local brands                                                 # or metaproperties, check ... --tag bynder:...');
   say(`  ibinder-pipeline-local export --binder ${harbour.binderId}`);
   say('  ibinder-pipeline-local redrive');
   say();
@@ -59,6 +64,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       'emulator-port': { type: 'string' },
+      'bynder-port': { type: 'string' },
       's3-port': { type: 'string' },
       'dynamodb-port': { type: 'string' },
       'sqs-port': { type: 'string' },
@@ -71,7 +77,13 @@ async function main(): Promise<void> {
     return;
   }
   const ports = livePortsFrom(
-    { emulator: values['emulator-port'], s3: values['s3-port'], dynamodb: values['dynamodb-port'], sqs: values['sqs-port'] },
+    {
+      emulator: values['emulator-port'],
+      bynder: values['bynder-port'],
+      s3: values['s3-port'],
+      dynamodb: values['dynamodb-port'],
+      sqs: values['sqs-port'],
+    },
     process.env,
   );
   const stack = await startLiveStack({ ports, log: (line) => say(`${new Date().toISOString()} ${line}`) });
@@ -101,7 +113,7 @@ main().catch((err: unknown) => {
   }
   const message = err instanceof Error ? err.message : String(err);
   const hint = /EADDRINUSE|address already in use/i.test(message)
-    ? `\nA port is taken (another npm run local or npm run emulator?): stop it, or choose other ports with --emulator-port, --s3-port, --dynamodb-port, --sqs-port (0 = any free port).`
+    ? `\nA port is taken (another npm run local or npm run emulator?): stop it, or choose other ports with --emulator-port, --bynder-port, --s3-port, --dynamodb-port, --sqs-port (0 = any free port).`
     : '';
   process.stderr.write(`The local stack could not start: ${message}${hint}\n`);
   process.exit(1);
