@@ -500,7 +500,7 @@ describe('PipelineFunction', () => {
       },
       LoggingConfig: { LogGroup: { Ref: logicalIdOf(fn.logGroup) } },
     });
-    // Source maps at run time cost about half of each cold start; traces stay readable by keepNames.
+    // Source maps at run time cost about half of each cold start; traces are mapped offline (README).
     expect(propertiesOf(template, logicalIdOf(fn.function)).Environment).not.toHaveProperty('Variables.NODE_OPTIONS');
     const logGroup = resourceOf(template, logicalIdOf(fn.logGroup));
     expect(logGroup.Properties.RetentionInDays).toBe(90);
