@@ -33,7 +33,7 @@ export const ESM_REQUIRE_BANNER =
  * pipeline's code and packages). A stack trace in the logs therefore names minified
  * identifiers at `index.mjs:<line>:<column>`; the external source map (`index.mjs.map`, beside
  * the bundle in the asset, with no `sourceMappingURL` comment so the runtime never loads it)
- * maps each position back to the source file, line and name (README, "Reading a stack trace").
+ * maps each position back to the source file and line (README, "Reading a stack trace").
  */
 export const PIPELINE_BUNDLING = {
   format: 'esm',
