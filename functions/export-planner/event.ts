@@ -7,7 +7,8 @@
  * ```
  *
  * every field but `source` optional: `connector` (`ibinder` or `bynder`) plans that connector's
- * run only (default: every configured connector); `binderIds` narrows the iBinder run (default: the configured
+ * run only (default: a scheduled event plans every configured connector, a manual one
+ * iBinder's); `binderIds` narrows the iBinder run (default: the configured
  * binders, or all); `since` is a backfill from that time (only versions modified at or after
  * it; versions already archived are still skipped; for Bynder: the change feed starts there
  * instead of at its stored bookmark); `runId` resumes a paused run, or rewrites
