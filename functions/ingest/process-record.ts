@@ -452,7 +452,13 @@ async function uploadAgain(
       log.info('the commit refused as an unknown upload had gone through before: recording what it created, not uploading again', {
         version: found.ids,
       });
-      return finishCommit(c, connector, plan, { committed: found, keyLease: undefined }, { resumed: true, started });
+      return finishCommit(
+        c,
+        connector,
+        plan,
+        { committed: found, keyLease: undefined, uploadId: mark.uploadId },
+        { resumed: true, started },
+      );
     }
   }
   c.uploadedAgain = true;
@@ -507,7 +513,7 @@ async function resume(c: ClaimedContext, plan: CommitPlan, first: Assessed | und
         version: found.ids,
         commitStartedAt: mark.at,
       });
-      return finishCommit(c, connector, plan, { committed: found, keyLease: undefined }, { resumed: true, started });
+      return finishCommit(c, connector, plan, { committed: found, keyLease: undefined, uploadId }, { resumed: true, started });
     }
     foundNothingFor = uploadId;
   }
@@ -570,6 +576,8 @@ async function duplicateOfCommitted(c: RecordContext, version: CommittedVersion 
 interface CommitDone {
   committed: CommittedVersion;
   keyLease: KeyCommitLease | undefined;
+  /** The upload the commit took its bytes from (after a replaced or repeated upload, not the claim's). */
+  uploadId: string;
 }
 
 async function uploadAndCommit(c: ClaimedContext, connector: IngestConnector, plan: CommitPlan): Promise<CommitDone> {
@@ -613,7 +621,7 @@ async function uploadAndCommit(c: ClaimedContext, connector: IngestConnector, pl
 async function commitInOrder(c: ClaimedContext, connector: IngestConnector, plan: CommitPlan, uploadId: string): Promise<CommitDone> {
   const { deps, log, step, ref, event } = c;
   const sequencer = event.sequencer;
-  if (sequencer === undefined) return { committed: await commit(c, connector, plan, uploadId), keyLease: undefined };
+  if (sequencer === undefined) return { committed: await commit(c, connector, plan, uploadId), keyLease: undefined, uploadId };
   step.name = 'take key commit lease';
   // The lease and this upload's sequencer in one write; a newer upload recorded means superseded.
   const acquired = await deps.ledger.acquireKeyCommitInOrder(ref.bucket, ref.key, c.messageId, sequencer);
@@ -626,7 +634,7 @@ async function commitInOrder(c: ClaimedContext, connector: IngestConnector, plan
   if (acquired.outcome === 'superseded') throw new SupersededByNewerUpload(acquired.newerSequencer);
   try {
     // The lease is given up with the ledger's record of the commit, in the same call where DynamoDB can.
-    return { committed: await commit(c, connector, plan, uploadId), keyLease: acquired.lease };
+    return { committed: await commit(c, connector, plan, uploadId), keyLease: acquired.lease, uploadId };
   } catch (err) {
     if (isPermanentRefusal(err)) await deps.ledger.restoreCommittedSequencer(acquired.lease, sequencer, acquired.previousSequencer);
     await deps.ledger.releaseKeyCommit(acquired.lease).catch((releaseErr: unknown) => {
@@ -670,7 +678,7 @@ async function finishCommit(
   remember(log, { connector: committed.connector, ...committed.ids });
 
   step.name = 'record commit';
-  const record = { version: committed, target: plan.target, uploadId: c.entry.uploadId };
+  const record = { version: committed, target: plan.target, uploadId: done.uploadId };
   try {
     if (keyLease === undefined) await deps.ledger.markCommitted(ref, lease, record);
     else await deps.ledger.markCommittedReleasingKeyCommit(ref, lease, record, keyLease);

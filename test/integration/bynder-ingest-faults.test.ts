@@ -208,6 +208,11 @@ describe('Bynder ingest: faults', () => {
     expect(s.bynder.calls.count(PREPARE)).toBe(2);
     expect(s.bynder.calls.count(SAVE_NEW, 201)).toBe(1);
     expect(s.assetsNamed('Expired import.jpg')).toHaveLength(1);
-    expect(await s.deps.ledger.get(ref)).toMatchObject({ state: 'committed', connector: 'bynder' });
+    const committed = await s.deps.ledger.get(ref);
+    expect(committed).toMatchObject({ state: 'committed', connector: 'bynder' });
+    // The ledger names the new upload, not the one Bynder forgot.
+    const uploadId = committed?.state === 'committed' ? committed.uploadId : undefined;
+    expect(uploadId).toMatch(/^file-service:/);
+    expect(uploadId).not.toContain('000000000404');
   });
 });

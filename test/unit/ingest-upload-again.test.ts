@@ -161,7 +161,8 @@ describe('processObjectRecord: the stored upload is gone at the system', () => {
       'commit started',
       'committed',
     ]);
-    expect(await deps.ledger.get(REF)).toMatchObject({ state: 'committed' });
+    // The ledger names the upload the commit took its bytes from, not the lost one.
+    expect(await deps.ledger.get(REF)).toMatchObject({ state: 'committed', uploadId: s.prepared[1] });
   });
 
   it('when the refused save had gone through after all, records what it created and uploads nothing again', async () => {
