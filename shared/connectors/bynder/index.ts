@@ -1,7 +1,9 @@
 /**
  * The Bynder connector's public entry point: what `functions/`, `cli/`, `local/` and the tests may
- * use of it. The HTTP client (`client/index.js`) stays a separate entry point: it loads the AWS
- * SDK's Secrets Manager client, which the CLI's start must not.
+ * use of it. The HTTP client (`client/index.js`) and the deployed functions' factory
+ * (`runtime-client.js`: `runtimeBynderConnectorFactory`, `createRuntimeBynderConnector`) stay
+ * separate entry points: they load the AWS SDK's Secrets Manager client, which the CLI's start
+ * must not.
  */
 import type { HttpBynderClientOptions } from './client/client.js';
 import type { BynderSecretOptions } from './client/credentials.js';
