@@ -10,11 +10,14 @@
  * Why the locale here: mini ships without messages ("Invalid input" for everything) until one
  * is configured, and the messages reach operators (config errors, rejected files, answers that
  * do not match the reference). Every module that builds a schema imports this module, so the
- * locale is set before any schema parses.
+ * locale is set before any schema parses. Schemas declared at a module's top level are wrapped
+ * in `lazySchema` (lazy-schema.ts), so that importing a module builds none.
  */
 import { config } from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 
-config(en());
+// The messages' tables are built when the first message is needed, not at import (cold start).
+let english: ReturnType<typeof en> | undefined;
+config({ localeError: (issue) => (english ??= en()).localeError(issue) });
 
 export * from 'zod/mini';
