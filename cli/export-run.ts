@@ -319,6 +319,12 @@ async function localBynderExport(ctx: CliContext, options: ExportOptions): Promi
 }
 
 export async function remoteExport(ctx: CliContext, options: ExportOptions): Promise<ExitCode> {
+  if (options.connector === 'bynder' && options.binder !== undefined) {
+    throw new UsageError(
+      '--binder is for iBinder',
+      "leave it out with --connector bynder: the portal's export brands come from the environment's bynder.exportBrands",
+    );
+  }
   const binderIds = options.binder ? [...new Set(options.binder)] : undefined;
   const planner = await ctx.resource('exportPlanner');
   const ledgerTableName = await ctx.resource('exportLedgerTable');
@@ -388,7 +394,11 @@ export async function remoteExport(ctx: CliContext, options: ExportOptions): Pro
       onState: (run) => {
         if (run.state === 'planning' && !planningNoted) {
           planningNoted = true;
-          ctx.output.note(`Planning: ${run.binderIds.length} binder(s); the bar grows as versions are planned.`);
+          ctx.output.note(
+            run.connector === 'bynder'
+              ? "Planning: reading the Bynder portal's changes; the bar grows as versions are planned."
+              : `Planning: ${run.binderIds.length} binder(s); the bar grows as versions are planned.`,
+          );
         }
         progress.update({ done: run.settled, total: run.versionsEnqueued, bytes: run.bytes });
       },
@@ -452,8 +462,10 @@ function remoteSummary(run: ExportRunState, bucket: string): Record<string, unkn
 function describeRemoteRun(run: ExportRunState, bucket: string): string[] {
   const ok = run.failed === 0 && run.binderErrors === 0 && run.documentErrors === 0;
   const lines = [
-    `Export run ${run.runId} ${run.state === 'finalized' ? (ok ? 'finished' : 'finished with failures') : `is ${run.state}`} (deployed pipeline)`,
-    `  documents seen     ${run.documentsSeen} (${run.skippedUnchanged} unchanged, skipped without further calls)`,
+    `Export run ${run.runId} ${run.state === 'finalized' ? (ok ? 'finished' : 'finished with failures') : `is ${run.state}`} (deployed pipeline${run.connector === 'bynder' ? ', Bynder' : ''})`,
+    run.connector === 'bynder'
+      ? `  assets changed     ${run.documentsSeen} (${run.skippedUnchanged} without a new version; ${run.deletedAssets ?? 0} deleted, recorded in the manifest)`
+      : `  documents seen     ${run.documentsSeen} (${run.skippedUnchanged} unchanged, skipped without further calls)`,
     `  versions exported  ${run.exported} of ${run.versionsEnqueued} planned${run.alreadyExported > 0 ? ` (${run.alreadyExported} already exported)` : ''}`,
     `  bytes              ${formatBytes(run.bytes)}`,
   ];
