@@ -115,8 +115,19 @@ export async function planBynderExport(request: BynderPlanRequest, deps: Planner
     deletedAssets: run.deletedAssets ?? 0,
   };
   let versionsEnqueued = run.versionsEnqueued;
+  let replanLeft: ListedAsset[] = [];
   const save = (next: ChangeCursor) =>
-    deps.runs.saveChangeCursor(run.runId, owner, { cursor: JSON.stringify(next), ...counts }, deps.clock(), leaseMs());
+    deps.runs.saveChangeCursor(
+      run.runId,
+      owner,
+      {
+        cursor: JSON.stringify(next),
+        ...counts,
+        replanLeft: replanLeft.map((a) => ({ id: a.id, brandId: a.brandId, name: a.name })),
+      },
+      deps.clock(),
+      leaseMs(),
+    );
 
   let pause: 'time' | 'throttled' | undefined;
   let pauseMs: number | undefined;
@@ -131,8 +142,9 @@ export async function planBynderExport(request: BynderPlanRequest, deps: Planner
       add(counts, planned);
       versionsEnqueued += planned.versionsEnqueued;
       if (planned.heldBack.length > 0) {
-        // No listing date to hold the bookmark at: they come back when they change, or by a run with an earlier since.
-        deps.logger.warn('assets planned again by id could not be planned this time either', {
+        // No listing date to hold the bookmark at: the run keeps them, and the next run plans them again by id.
+        replanLeft = planned.heldBack;
+        deps.logger.warn('assets planned again by id could not be planned this time either; the next run tries them again', {
           runId: run.runId,
           connector: BYNDER_CONNECTOR,
           assetIds: planned.heldBack.map((a) => a.id),
@@ -415,13 +427,14 @@ async function createBynderRun(request: BynderPlanRequest, deps: PlannerDeps, by
   );
 }
 
-/** The assets of the versions `runId` left failed or unfinished (its manifest parts). */
+/** The assets of the versions `runId` left failed or unfinished (its manifest parts), and those it could not plan again itself. */
 async function assetsToPlanAgain(runId: string, deps: PlannerDeps): Promise<ReplanAsset[]> {
   const previous = await deps.runs.get(runId);
   if (!previous) return [];
   const { lines } = await deps.manifests.readParts(previous);
   const versions = reduceVersionLines(lines.filter((l): l is VersionLine => l.type === 'version' && l.runId === runId));
   const assets = new Map<string, ReplanAsset>();
+  for (const asset of previous.replanLeft ?? []) assets.set(asset.id, asset);
   for (const line of versions) {
     if (line.status !== 'failed' && line.status !== 'unfinished') continue;
     if (!assets.has(line.documentId)) assets.set(line.documentId, { id: line.documentId, brandId: line.binderId, name: line.fileName });

@@ -82,6 +82,8 @@ export const ExportRunStateSchema = lazySchema(() =>
     changeCursor: z.optional(z.string()),
     /** Bynder: assets to plan by id before the feed; removed once they are planned. */
     replan: z.optional(z.array(ReplanAssetSchema)),
+    /** Bynder: assets planned by id that could not be planned this time either: the next run plans them again. */
+    replanLeft: z.optional(z.array(ReplanAssetSchema)),
     /** Bynder: assets found deleted (404 after a listing returned them). */
     deletedAssets: z.optional(z.int().check(z.nonnegative())),
     tenantId: z.string(),
@@ -585,6 +587,7 @@ export class ExportRunStore {
       skippedUnchanged: progress.skippedUnchanged,
       documentErrors: progress.documentErrors,
       deletedAssets: progress.deletedAssets,
+      ...(progress.replanLeft !== undefined && progress.replanLeft.length > 0 ? { replanLeft: progress.replanLeft } : {}),
       updatedAt: now.toISOString(),
       planningLeaseUntil: now.getTime() + leaseMs,
     };
@@ -689,6 +692,8 @@ export interface ChangeFeedProgress {
   skippedUnchanged: number;
   documentErrors: number;
   deletedAssets: number;
+  /** Assets planned by id that could not be planned: kept for the next run. */
+  replanLeft?: ReplanAsset[];
 }
 
 /** True when every enqueued job of a planned run has settled. */

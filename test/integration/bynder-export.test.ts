@@ -340,6 +340,26 @@ describe('nightly export from Bynder', () => {
     expect((await archive.bytes(`${portal.portal}/${portal.brandId}/${id}/1/elevation.pdf`))?.toString()).toBe('elevation');
   });
 
+  it('an asset planned again by id that cannot be planned that time either is kept for the run after', async () => {
+    const portal = newPortal();
+    const id = portal.addAsset('Detail', [{ fileName: 'detail.pdf', content: 'detail', at: START - DAY }]);
+    portal.before.hook = (method, count) => {
+      if (method === 'getDownloadUrl' && count === 1) {
+        throw Object.assign(new Error('Bynder refused the download (404)'), { name: 'BynderApiError', kind: 'permanent', status: 404 });
+      }
+      if (method === 'getMedia' && count === 2) {
+        throw Object.assign(new Error('Bynder refused the asset (400)'), { name: 'BynderApiError', kind: 'permanent', status: 400 });
+      }
+    };
+    const options = { connector: 'bynder' as const, retryDelay: noWait, waitFor: noWait };
+    expect((await runExport(portal.deps(), options)).failed).toHaveLength(1);
+    nowMs += DAY;
+    expect(await runExport(portal.deps(), options)).toMatchObject({ versionsEnqueued: 0, documentsSeen: 1 });
+    nowMs += DAY;
+    expect(await runExport(portal.deps(), options)).toMatchObject({ versionsEnqueued: 1, versionsExported: 1 });
+    expect((await archive.bytes(`${portal.portal}/${portal.brandId}/${id}/1/detail.pdf`))?.toString()).toBe('detail');
+  });
+
   it('a crash in the worker after the archive write: the retry records the version from the archive, copying nothing twice', async () => {
     const portal = newPortal();
     const id = portal.addAsset('Section', [{ fileName: 'section.pdf', content: 'section drawing', at: START - DAY }]);
