@@ -1,7 +1,8 @@
 /**
- * Lambda entry point of the export planner: parses the event (schedule or manual), plans
- * within the invocation's remaining time, and returns the plan's summary (what a person who
- * invoked it by hand sees). A transient failure is thrown after the cursor was saved: Lambda
+ * Lambda entry point of the export planner: parses the event (schedule or manual, optionally
+ * naming a connector), plans within the invocation's remaining time (a scheduled invocation:
+ * iBinder's run, then the Bynder portal's when the environment configures one; plan.ts), and
+ * returns the plan's summary (what a person who invoked it by hand sees). A transient failure is thrown after the cursor was saved: Lambda
  * retries an asynchronous (scheduled) invocation, which resumes from it. A failed invocation
  * counts as ExportPlanningFailed (dimension trigger) before it is thrown; the shared middleware
  * chain (observed-handler.ts) flushes it either way.
