@@ -378,7 +378,11 @@ async function createBynderRun(request: BynderPlanRequest, deps: PlannerDeps, by
   if (request.since !== undefined && Number.isNaN(Date.parse(request.since))) {
     throw new BynderPlanRequestError(`since "${request.since}" is not an ISO 8601 time such as 2026-01-01T00:00:00Z`);
   }
-  const brandIds = resolveExportBrandIds(await bynder.brands(), bynder.exportBrands);
+  // Every brand needs no brands listing: an unchanged night then costs the list call only.
+  const brandIds =
+    bynder.exportBrands !== undefined && bynder.exportBrands.length > 0
+      ? resolveExportBrandIds(await bynder.brands(), bynder.exportBrands)
+      : undefined;
   const stored = await deps.runs.getBookmark(bynderFeedKey(bynder.portal));
   const bookmark: ChangeBookmark | string | undefined =
     request.since ?? (stored?.bookmark !== undefined ? parseStoredBookmark(stored.bookmark) : undefined);
