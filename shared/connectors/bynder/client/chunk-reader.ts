@@ -1,15 +1,28 @@
 /**
- * Cuts an upload source into chunks of at most `chunkSize` bytes, one at a time, while
- * computing the whole file's SHA-256.
+ * Cuts an upload source into chunks of at most `chunkSize` bytes, computing each chunk's SHA-256
+ * and the whole file's while the bytes are read, and reading one chunk ahead of the sender.
  *
- * Why one chunk at a time: files reach gigabytes and a Lambda has a fixed memory; only the
- * chunk being sent is held (it must be: its `Content-SHA256` header goes before its bytes, and
- * a failed chunk is re-sent from its own bytes). The next chunk is read only when the consumer
- * asks for it, i.e. after the previous one was accepted.
+ * Why a fixed pool of two chunk buffers: files reach gigabytes and a Lambda has a fixed memory.
+ * A chunk must be held whole (its `Content-SHA256` header goes before its bytes, and a failed
+ * chunk is re-sent from its own bytes), so one buffer holds the chunk on the wire while the
+ * other is filled and hashed with the next one. Both are allocated once per upload and reused
+ * for every chunk: memory stays at two chunks whatever the file's size, and no chunk leaves a
+ * fresh 5 MiB buffer behind for the garbage collector (which, at gigabytes, costs as much time
+ * as the hashing and makes the process's memory grow with the file).
+ *
+ * Why hash while copying: every piece the source hands over is copied once into its chunk's
+ * buffer and fed, as is, to the chunk's hash and to the whole file's; no byte is read twice,
+ * and the hashing is spread over the pieces in the event loop's turns, between the writes of
+ * the chunk on the wire, rather than done in one block after the chunk is full.
+ *
+ * A chunk handed out (`chunks()`) is a view of a pooled buffer: valid until the consumer asks
+ * for the next chunk, i.e. until it is done with this one (accepted or given up on). A
+ * consumer that must keep the bytes longer copies them.
  *
  * Why re-open: when the source stream itself fails (an S3 read reset mid-way), the chunk in
- * progress is dropped and the source is re-opened from that chunk's first byte
- * (`UploadSource.open(range)`), a bounded number of times; finished chunks are never re-read.
+ * progress is dropped (its bytes leave the whole file's hash again) and the source is re-opened
+ * from that chunk's first byte (`UploadSource.open(range)`), a bounded number of times;
+ * finished chunks are never re-read.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { BynderError } from './errors.js';
@@ -17,20 +30,58 @@ import type { UploadSource } from './types.js';
 
 export const MAX_CHUNK_BYTES = 5 * 1024 * 1024;
 
+/** Chunk buffers of one upload: the chunk on the wire, and the next one being read and hashed. */
+export const CHUNK_BUFFERS = 2;
+
 export interface SourceChunk {
   /** 0-based position of the chunk. */
   index: number;
   /** Offset of the chunk's first byte in the file. */
   start: number;
+  /** The chunk's bytes: a view of a pooled buffer, valid until the next chunk is asked for. */
   bytes: Buffer;
   /** SHA-256 of `bytes`, hex. */
   sha256: string;
 }
 
+/** The chunk being filled: its buffer, how much of it is filled, and its hashes' state. */
+interface ChunkInProgress {
+  slot: Buffer;
+  start: number;
+  length: number;
+  filled: number;
+  hash: Hash;
+  /** The whole file's hash before this chunk's first byte, to go back to if the chunk is dropped. */
+  wholeFileBefore: Hash;
+}
+
+interface ReadyChunk {
+  chunk: SourceChunk;
+  slot: Buffer;
+}
+
+const SOURCE_REQUEST = { method: 'READ', path: '(upload source)' } as const;
+
 export class ChunkReader {
-  private readonly wholeFile: Hash = createHash('sha256');
+  private wholeFile: Hash = createHash('sha256');
+  /** Bytes of the chunks filled so far (always a chunk boundary). */
   private bytesRead = 0;
+  /** Chunks filled so far, handed out or not. */
   private chunksRead = 0;
+  private started = false;
+
+  /** Chunk buffers allocated so far (at most `CHUNK_BUFFERS`) and those not in use. */
+  private allocatedSlots = 0;
+  private readonly freeSlots: Buffer[] = [];
+  private readonly ready: ReadyChunk[] = [];
+  private inProgress: ChunkInProgress | undefined;
+
+  private readerDone = false;
+  private readerError: unknown;
+  private stopped = false;
+  private closeSource: (() => void) | undefined;
+  private wakeReader: (() => void) | undefined;
+  private wakeConsumer: (() => void) | undefined;
 
   constructor(
     private readonly source: UploadSource,
@@ -51,70 +102,191 @@ export class ChunkReader {
     return this.wholeFile.copy().digest('hex');
   }
 
+  /**
+   * The chunks in order. The chunk after the one handed out is read meanwhile; asking for the
+   * next chunk gives the previous one's buffer back to the pool. Leaving the loop early (a
+   * failed send) stops the reading and closes the source. Once per reader.
+   */
   async *chunks(): AsyncGenerator<SourceChunk> {
-    const { size, fileName } = this.source;
-    let reopens = 0;
-    while (this.chunksRead < this.chunkCount) {
-      const start = this.bytesRead;
-      let stream: AsyncIterable<Buffer | string> | undefined;
-      try {
-        stream = await this.source.open(start === 0 ? undefined : { start, end: size });
-        for await (const chunk of this.cut(stream, start)) {
-          reopens = 0;
-          yield chunk;
+    if (this.started) throw new Error('chunks() was already called on this reader: a reader reads its source once');
+    this.started = true;
+    this.readAll().then(
+      () => this.finishReading(undefined),
+      (err: unknown) => this.finishReading(err),
+    );
+    try {
+      for (;;) {
+        const next = this.ready.shift();
+        if (next) {
+          yield next.chunk;
+          this.giveBack(next.slot);
+          continue;
         }
+        if (this.readerDone) {
+          if (this.readerError !== undefined) throw this.readerError;
+          return;
+        }
+        await new Promise<void>((resolve) => {
+          this.wakeConsumer = resolve;
+        });
+        this.wakeConsumer = undefined;
+      }
+    } finally {
+      this.stop();
+    }
+  }
+
+  private finishReading(err: unknown): void {
+    this.readerDone = true;
+    this.readerError = err;
+    this.wakeConsumer?.();
+  }
+
+  private stop(): void {
+    this.stopped = true;
+    this.closeSource?.();
+    this.wakeReader?.();
+  }
+
+  /** Reads the source to its end, re-opening it at the chunk in progress after a failure. */
+  private async readAll(): Promise<void> {
+    const { size } = this.source;
+    let reopens = 0;
+    while (this.chunksRead < this.chunkCount && !this.stopped) {
+      const start = this.bytesRead;
+      const chunksBefore = this.chunksRead;
+      try {
+        const stream = await this.source.open(start === 0 ? undefined : { start, end: size });
+        await this.readStream(stream);
+        if (this.stopped) return;
+        if (size === 0 && this.chunksRead === 0) await this.fillEmptyChunk();
         if (this.chunksRead < this.chunkCount) {
           throw new BynderError(
-            `the source of "${fileName}" ended after ${this.bytesRead} of its ${size} bytes — the object changed or its size is wrong; upload it again`,
+            `the source of "${this.source.fileName}" ended after ${this.bytesRead + (this.inProgress?.filled ?? 0)} of its ${size} bytes — the object changed or its size is wrong; upload it again`,
             'permanent',
-            { method: 'READ', path: '(upload source)' },
+            SOURCE_REQUEST,
           );
         }
       } catch (err) {
-        if (err instanceof BynderError || reopens >= this.maxReopens) throw err;
+        this.dropChunkInProgress();
+        if (this.stopped || err instanceof BynderError) throw err;
+        if (this.chunksRead > chunksBefore) reopens = 0;
+        if (reopens >= this.maxReopens) throw err;
         reopens += 1;
       }
     }
   }
 
-  private async *cut(stream: AsyncIterable<Buffer | string>, offset: number): AsyncGenerator<SourceChunk> {
-    let position = offset;
-    let pending = this.newBuffer(position);
-    let filled = 0;
-    for await (const piece of stream) {
-      let data = typeof piece === 'string' ? Buffer.from(piece) : piece;
-      while (data.length > 0) {
-        if (pending.length === 0 || position + filled >= this.source.size) {
-          throw new BynderError(
-            `the source of "${this.source.fileName}" gave more than its ${this.source.size} bytes — its size is wrong; upload it again`,
-            'permanent',
-            { method: 'READ', path: '(upload source)' },
-          );
-        }
-        const take = Math.min(pending.length - filled, data.length);
-        data.copy(pending, filled, 0, take);
-        filled += take;
-        data = data.subarray(take);
-        if (filled === pending.length) {
-          yield this.accept(pending, position);
-          position += filled;
-          pending = this.newBuffer(position);
-          filled = 0;
-        }
+  private async readStream(stream: AsyncIterable<Buffer | string>): Promise<void> {
+    const pieces = stream[Symbol.asyncIterator]();
+    const destroy = (stream as { destroy?: unknown }).destroy;
+    let closed = false;
+    this.closeSource = () => {
+      if (closed) return;
+      closed = true;
+      if (typeof destroy === 'function') destroy.call(stream);
+      else pieces.return?.().catch(() => undefined);
+    };
+    try {
+      while (!this.stopped) {
+        const next = await pieces.next();
+        if (next.done || this.stopped) return;
+        const piece = next.value;
+        await this.place(typeof piece === 'string' ? Buffer.from(piece) : piece);
       }
+    } finally {
+      this.closeSource();
+      this.closeSource = undefined;
     }
-    if (this.source.size === 0 && this.chunksRead === 0) yield this.accept(Buffer.alloc(0), 0);
   }
 
-  private newBuffer(position: number): Buffer {
-    return Buffer.allocUnsafe(Math.max(0, Math.min(this.chunkSize, this.source.size - position)));
+  /** Copies `piece` into the chunks it belongs to, hashing it on the way; waits for a free buffer. */
+  private async place(piece: Buffer): Promise<void> {
+    let data = piece;
+    while (data.length > 0) {
+      const chunk = this.inProgress ?? (await this.startChunk());
+      if (!chunk) return;
+      const take = Math.min(chunk.length - chunk.filled, data.length);
+      const bytes = take === data.length ? data : data.subarray(0, take);
+      bytes.copy(chunk.slot, chunk.filled);
+      chunk.hash.update(bytes);
+      this.wholeFile.update(bytes);
+      chunk.filled += take;
+      data = data.subarray(take);
+      if (chunk.filled === chunk.length) this.completeChunk(chunk);
+    }
   }
 
-  private accept(bytes: Buffer, start: number): SourceChunk {
-    this.wholeFile.update(bytes);
-    this.bytesRead = start + bytes.length;
-    const chunk = { index: this.chunksRead, start, bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
+  /** The next chunk's buffer, once one is free; undefined when the reading was stopped meanwhile. */
+  private async startChunk(): Promise<ChunkInProgress | undefined> {
+    const { size, fileName } = this.source;
+    if (this.chunksRead >= this.chunkCount || this.bytesRead >= size) {
+      throw new BynderError(
+        `the source of "${fileName}" gave more than its ${size} bytes — its size is wrong; upload it again`,
+        'permanent',
+        SOURCE_REQUEST,
+      );
+    }
+    const slot = await this.takeSlot();
+    if (!slot) return undefined;
+    const start = this.bytesRead;
+    this.inProgress = {
+      slot,
+      start,
+      length: Math.min(this.chunkSize, size - start),
+      filled: 0,
+      hash: createHash('sha256'),
+      wholeFileBefore: this.wholeFile.copy(),
+    };
+    return this.inProgress;
+  }
+
+  private completeChunk(chunk: ChunkInProgress): void {
+    this.ready.push({
+      chunk: { index: this.chunksRead, start: chunk.start, bytes: chunk.slot.subarray(0, chunk.length), sha256: chunk.hash.digest('hex') },
+      slot: chunk.slot,
+    });
     this.chunksRead += 1;
-    return chunk;
+    this.bytesRead = chunk.start + chunk.length;
+    this.inProgress = undefined;
+    this.wakeConsumer?.();
+  }
+
+  private async fillEmptyChunk(): Promise<void> {
+    const slot = await this.takeSlot();
+    if (!slot) return;
+    this.inProgress = { slot, start: 0, length: 0, filled: 0, hash: createHash('sha256'), wholeFileBefore: this.wholeFile.copy() };
+    this.completeChunk(this.inProgress);
+  }
+
+  /** The bytes of a chunk the source failed in the middle of leave the whole file's hash again. */
+  private dropChunkInProgress(): void {
+    const chunk = this.inProgress;
+    if (!chunk) return;
+    this.wholeFile = chunk.wholeFileBefore;
+    this.inProgress = undefined;
+    this.giveBack(chunk.slot);
+  }
+
+  /** A free chunk buffer, allocated on first need; waits while every buffer holds a chunk. */
+  private async takeSlot(): Promise<Buffer | undefined> {
+    for (;;) {
+      if (this.stopped) return undefined;
+      const free = this.freeSlots.pop();
+      if (free) return free;
+      if (this.allocatedSlots < CHUNK_BUFFERS) {
+        this.allocatedSlots += 1;
+        return Buffer.allocUnsafeSlow(Math.min(this.chunkSize, this.source.size));
+      }
+      await new Promise<void>((resolve) => {
+        this.wakeReader = resolve;
+      });
+      this.wakeReader = undefined;
+    }
+  }
+
+  private giveBack(slot: Buffer): void {
+    this.freeSlots.push(slot);
+    this.wakeReader?.();
   }
 }
