@@ -27,8 +27,11 @@ export async function demoBynderExport(
   config: PipelineConfig,
 ): Promise<DemoBynderExport> {
   if (config.bynder === undefined) return { problems: [] };
+  // The emulator's host is an address: the archive's portal folder gets a name a person reads.
+  const bynder = { ...config.bynder, archivePortalName: config.bynder.archivePortalName ?? 'demo-portal' };
+  config = { ...config, bynder };
   heading("7. The nightly export of the Bynder portal, run now in-process (and once more, as tomorrow's)");
-  const portal = archivePortalNameOf(config.bynder);
+  const portal = archivePortalNameOf(bynder);
   const liveVersions = services.bynder.state
     .allAssets()
     .filter((a) => !a.deleted)
