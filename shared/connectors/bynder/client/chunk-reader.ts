@@ -1,6 +1,6 @@
 /**
- * Cuts an upload source into chunks of at most `chunkSize` bytes, computing each chunk's SHA-256
- * and the whole file's while the bytes are read, and reading one chunk ahead of the sender.
+ * Cuts an upload source into chunks of at most `chunkSize` bytes, with each chunk's SHA-256 and
+ * the whole file's, reading one chunk ahead of the sender.
  *
  * Why a fixed pool of two chunk buffers: files reach gigabytes and a Lambda has a fixed memory.
  * A chunk must be held whole (its `Content-SHA256` header goes before its bytes, and a failed
@@ -10,21 +10,20 @@
  * fresh 5 MiB buffer behind for the garbage collector (which, at gigabytes, costs as much time
  * as the hashing and makes the process's memory grow with the file).
  *
- * Why hash while copying: every piece the source hands over is copied once into its chunk's
- * buffer and fed, as is, to the chunk's hash and to the whole file's; no byte is read twice,
- * and the hashing is spread over the pieces in the event loop's turns, between the writes of
- * the chunk on the wire, rather than done in one block after the chunk is full.
+ * Every piece the source hands over is copied once, into its chunk's buffer; the hashes read
+ * that buffer in place (chunk-hasher.ts: for a file of several chunks, on a thread of their
+ * own, while the previous chunk is on the wire).
  *
  * A chunk handed out (`chunks()`) is a view of a pooled buffer: valid until the consumer asks
  * for the next chunk, i.e. until it is done with this one (accepted or given up on). A
  * consumer that must keep the bytes longer copies them.
  *
  * Why re-open: when the source stream itself fails (an S3 read reset mid-way), the chunk in
- * progress is dropped (its bytes leave the whole file's hash again) and the source is re-opened
- * from that chunk's first byte (`UploadSource.open(range)`), a bounded number of times;
- * finished chunks are never re-read.
+ * progress is dropped (only whole chunks are hashed) and the source is re-opened from that
+ * chunk's first byte (`UploadSource.open(range)`), a bounded number of times; finished chunks
+ * are never re-read.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { allocateChunkSlot, createChunkHasher, type ChunkHasher } from './chunk-hasher.js';
 import { BynderError } from './errors.js';
 import type { UploadSource } from './types.js';
 
@@ -46,33 +45,39 @@ export interface SourceChunk {
 
 /** The chunk being filled: its buffer, how much of it is filled, and its hashes' state. */
 interface ChunkInProgress {
-  slot: Buffer;
+  slot: number;
   start: number;
   length: number;
   filled: number;
-  hash: Hash;
-  /** The whole file's hash before this chunk's first byte, to go back to if the chunk is dropped. */
-  wholeFileBefore: Hash;
 }
 
 interface ReadyChunk {
-  chunk: SourceChunk;
-  slot: Buffer;
+  chunk: Omit<SourceChunk, 'sha256'>;
+  sha256: Promise<string>;
+  slot: number;
+  /** Resolves once the hasher no longer reads the chunk's buffer. */
+  released: Promise<void>;
+}
+
+/** A chunk buffer not holding a chunk, once the hasher no longer reads it. */
+interface FreeSlot {
+  slot: number;
+  released: Promise<void>;
 }
 
 const SOURCE_REQUEST = { method: 'READ', path: '(upload source)' } as const;
 
 export class ChunkReader {
-  private wholeFile: Hash = createHash('sha256');
+  private fileDigest: string | undefined;
+  private slots: Buffer[] = [];
+  private hasher: ChunkHasher | undefined;
   /** Bytes of the chunks filled so far (always a chunk boundary). */
   private bytesRead = 0;
   /** Chunks filled so far, handed out or not. */
   private chunksRead = 0;
   private started = false;
 
-  /** Chunk buffers allocated so far (at most `CHUNK_BUFFERS`) and those not in use. */
-  private allocatedSlots = 0;
-  private readonly freeSlots: Buffer[] = [];
+  private readonly freeSlots: FreeSlot[] = [];
   private readonly ready: ReadyChunk[] = [];
   private inProgress: ChunkInProgress | undefined;
 
@@ -96,10 +101,15 @@ export class ChunkReader {
     return Math.max(1, Math.ceil(this.source.size / this.chunkSize));
   }
 
-  /** SHA-256 (hex) of every byte read; complete once every chunk was read. */
+  /** SHA-256 (hex) of the whole file; known once `chunks()` has handed out every chunk. */
   fileSha256(): string {
-    if (this.chunksRead < this.chunkCount) throw new Error('fileSha256 asked for before every chunk was read');
-    return this.wholeFile.copy().digest('hex');
+    if (this.fileDigest === undefined) throw new Error('fileSha256 asked for before every chunk was read');
+    return this.fileDigest;
+  }
+
+  /** Chunk buffers this reader allocated (at most `CHUNK_BUFFERS`, however large the file). */
+  get chunkBuffersAllocated(): number {
+    return this.slots.length;
   }
 
   /**
@@ -110,6 +120,11 @@ export class ChunkReader {
   async *chunks(): AsyncGenerator<SourceChunk> {
     if (this.started) throw new Error('chunks() was already called on this reader: a reader reads its source once');
     this.started = true;
+    const buffers = Math.min(CHUNK_BUFFERS, this.chunkCount);
+    const bytes = Math.min(this.chunkSize, this.source.size);
+    this.slots = Array.from({ length: buffers }, () => allocateChunkSlot(bytes, this.chunkCount > 1));
+    for (let slot = 0; slot < buffers; slot++) this.freeSlots.push({ slot, released: Promise.resolve() });
+    this.hasher = createChunkHasher(this.slots, this.chunkCount);
     this.readAll().then(
       () => this.finishReading(undefined),
       (err: unknown) => this.finishReading(err),
@@ -118,12 +133,14 @@ export class ChunkReader {
       for (;;) {
         const next = this.ready.shift();
         if (next) {
-          yield next.chunk;
-          this.giveBack(next.slot);
+          const sha256 = await next.sha256;
+          yield { ...next.chunk, sha256 };
+          this.giveBack({ slot: next.slot, released: next.released });
           continue;
         }
         if (this.readerDone) {
           if (this.readerError !== undefined) throw this.readerError;
+          this.fileDigest = await this.hasher.fileSha256();
           return;
         }
         await new Promise<void>((resolve) => {
@@ -133,6 +150,7 @@ export class ChunkReader {
       }
     } finally {
       this.stop();
+      this.hasher.close();
     }
   }
 
@@ -208,9 +226,7 @@ export class ChunkReader {
       if (!chunk) return;
       const take = Math.min(chunk.length - chunk.filled, data.length);
       const bytes = take === data.length ? data : data.subarray(0, take);
-      bytes.copy(chunk.slot, chunk.filled);
-      chunk.hash.update(bytes);
-      this.wholeFile.update(bytes);
+      bytes.copy(this.slotBuffer(chunk.slot), chunk.filled);
       chunk.filled += take;
       data = data.subarray(take);
       if (chunk.filled === chunk.length) this.completeChunk(chunk);
@@ -228,23 +244,25 @@ export class ChunkReader {
       );
     }
     const slot = await this.takeSlot();
-    if (!slot) return undefined;
+    if (slot === undefined) return undefined;
     const start = this.bytesRead;
     this.inProgress = {
       slot,
       start,
       length: Math.min(this.chunkSize, size - start),
       filled: 0,
-      hash: createHash('sha256'),
-      wholeFileBefore: this.wholeFile.copy(),
     };
     return this.inProgress;
   }
 
   private completeChunk(chunk: ChunkInProgress): void {
+    const bytes = this.slotBuffer(chunk.slot).subarray(0, chunk.length);
+    const hashed = (this.hasher as ChunkHasher).hash(chunk.slot, chunk.length);
     this.ready.push({
-      chunk: { index: this.chunksRead, start: chunk.start, bytes: chunk.slot.subarray(0, chunk.length), sha256: chunk.hash.digest('hex') },
+      chunk: { index: this.chunksRead, start: chunk.start, bytes },
+      sha256: hashed.sha256,
       slot: chunk.slot,
+      released: hashed.released,
     });
     this.chunksRead += 1;
     this.bytesRead = chunk.start + chunk.length;
@@ -254,29 +272,27 @@ export class ChunkReader {
 
   private async fillEmptyChunk(): Promise<void> {
     const slot = await this.takeSlot();
-    if (!slot) return;
-    this.inProgress = { slot, start: 0, length: 0, filled: 0, hash: createHash('sha256'), wholeFileBefore: this.wholeFile.copy() };
+    if (slot === undefined) return;
+    this.inProgress = { slot, start: 0, length: 0, filled: 0 };
     this.completeChunk(this.inProgress);
   }
 
-  /** The bytes of a chunk the source failed in the middle of leave the whole file's hash again. */
+  /** A chunk the source failed in the middle of: never hashed, its buffer free again. */
   private dropChunkInProgress(): void {
     const chunk = this.inProgress;
     if (!chunk) return;
-    this.wholeFile = chunk.wholeFileBefore;
     this.inProgress = undefined;
-    this.giveBack(chunk.slot);
+    this.giveBack({ slot: chunk.slot, released: Promise.resolve() });
   }
 
-  /** A free chunk buffer, allocated on first need; waits while every buffer holds a chunk. */
-  private async takeSlot(): Promise<Buffer | undefined> {
+  /** A free chunk buffer; waits while every buffer holds a chunk or is still being hashed. */
+  private async takeSlot(): Promise<number | undefined> {
     for (;;) {
       if (this.stopped) return undefined;
-      const free = this.freeSlots.pop();
-      if (free) return free;
-      if (this.allocatedSlots < CHUNK_BUFFERS) {
-        this.allocatedSlots += 1;
-        return Buffer.allocUnsafeSlow(Math.min(this.chunkSize, this.source.size));
+      const free = this.freeSlots.shift();
+      if (free) {
+        await free.released;
+        return this.stopped ? undefined : free.slot;
       }
       await new Promise<void>((resolve) => {
         this.wakeReader = resolve;
@@ -285,8 +301,14 @@ export class ChunkReader {
     }
   }
 
-  private giveBack(slot: Buffer): void {
-    this.freeSlots.push(slot);
+  private giveBack(free: FreeSlot): void {
+    this.freeSlots.push(free);
     this.wakeReader?.();
+  }
+
+  private slotBuffer(slot: number): Buffer {
+    const buffer = this.slots[slot];
+    if (!buffer) throw new RangeError(`no chunk buffer ${slot}: this reader has ${this.slots.length}`);
+    return buffer;
   }
 }
