@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BynderTokenCache } from '../../shared/connectors/bynder/client/auth.js';
-import { CHUNK_BUFFERS } from '../../shared/connectors/bynder/client/chunk-reader.js';
+import { CHUNK_BUFFERS, ChunkReader } from '../../shared/connectors/bynder/client/chunk-reader.js';
 import { HttpBynderClient, type HttpBynderClientOptions } from '../../shared/connectors/bynder/client/client.js';
 import { BynderApiError } from '../../shared/connectors/bynder/client/errors.js';
 import { RateBudget } from '../../shared/connectors/bynder/client/rate-budget.js';
@@ -274,6 +274,46 @@ describe('file-service upload', () => {
       chunksCount: '4',
       sha256: whole.digest('hex'),
     });
+  });
+});
+
+describe('chunk reader', () => {
+  it('reuses its two chunk buffers for every chunk, and a chunk handed out stays intact while the next one is read', async () => {
+    // Chunks above Buffer's 4 KiB pool size: a fresh buffer per chunk would show as a new ArrayBuffer.
+    const chunkSize = 64 * 1024;
+    const data = bytesOf(6 * chunkSize + 1234);
+    const reader = new ChunkReader(memorySource(data, 'a.bin'), chunkSize);
+    const memories = new Set<ArrayBufferLike>();
+    const seen: number[] = [];
+    for await (const chunk of reader.chunks()) {
+      const expected = data.subarray(chunk.start, chunk.start + chunkSize);
+      memories.add(chunk.bytes.buffer);
+      expect(chunk.bytes.equals(expected)).toBe(true);
+      expect(chunk.sha256).toBe(sha256(expected));
+      // The next chunk is read meanwhile (as while this one is on the wire): it must not land here.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(chunk.bytes.equals(expected)).toBe(true);
+      seen.push(chunk.index);
+    }
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(memories.size).toBeLessThanOrEqual(CHUNK_BUFFERS);
+    expect(reader.chunkBuffersAllocated).toBe(CHUNK_BUFFERS);
+    expect(reader.fileSha256()).toBe(sha256(data));
+  });
+
+  it('an empty file is one empty chunk; a one-chunk file gets one buffer', async () => {
+    const empty = new ChunkReader(memorySource(Buffer.alloc(0), 'empty.bin'), 1000);
+    const chunks = [];
+    for await (const chunk of empty.chunks()) chunks.push({ index: chunk.index, length: chunk.bytes.length, sha256: chunk.sha256 });
+    expect(chunks).toEqual([{ index: 0, length: 0, sha256: sha256(Buffer.alloc(0)) }]);
+    expect(empty.fileSha256()).toBe(sha256(Buffer.alloc(0)));
+
+    const small = new ChunkReader(memorySource(bytesOf(999), 'small.bin'), 1000);
+    for await (const _chunk of small.chunks()) {
+      // read to the end
+    }
+    expect(small.chunkBuffersAllocated).toBe(1);
+    expect(small.fileSha256()).toBe(sha256(bytesOf(999)));
   });
 });
 

@@ -70,76 +70,96 @@ class InlineChunkHasher implements ChunkHasher {
   close(): void {}
 }
 
-/** The worker's side: per message, the chunk's hash first (answered at once), then the file's. */
+/**
+ * The workers' side. Two threads, one per hash, so that they run side by side: `chunks` answers
+ * each chunk's hash (which the chunk waits for), `file` takes each chunk into the whole file's
+ * hash (which only finalise waits for). Each says when it no longer reads a chunk's buffer.
+ */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const slots = workerData.slots.map((memory) => Buffer.from(memory));
+const role = workerData.role;
 const wholeFile = createHash('sha256');
 parentPort.on('message', (message) => {
   if (message.type === 'chunk') {
     const bytes = slots[message.slot].subarray(0, message.length);
-    parentPort.postMessage({ type: 'chunk', id: message.id, sha256: createHash('sha256').update(bytes).digest('hex') });
-    wholeFile.update(bytes);
-    parentPort.postMessage({ type: 'released', id: message.id });
+    if (role === 'chunks') {
+      parentPort.postMessage({ type: 'chunk', id: message.id, sha256: createHash('sha256').update(bytes).digest('hex') });
+    } else {
+      wholeFile.update(bytes);
+    }
+    parentPort.postMessage({ type: 'released-' + role, id: message.id });
   } else if (message.type === 'file') {
     parentPort.postMessage({ type: 'file', id: message.id, sha256: wholeFile.copy().digest('hex') });
   }
 });
 `;
 
+type WorkerRole = 'chunks' | 'file';
+
 interface Pending {
   resolve: (value: string) => void;
   reject: (err: Error) => void;
 }
 
-/** What the worker answers (it is this module's own script: checked for shape, not distrusted). */
+/** What a worker answers (this module's own script: checked for shape, not distrusted). */
 interface WorkerAnswer {
-  type: 'chunk' | 'released' | 'file';
+  type: 'chunk' | 'released-chunks' | 'released-file' | 'file';
   id: number;
   sha256?: string;
 }
 
 class WorkerChunkHasher implements ChunkHasher {
-  private readonly worker: Worker;
+  private readonly workers: Record<WorkerRole, Worker>;
   private readonly pending = new Map<string, Pending>();
   private nextId = 0;
   private failure: Error | undefined;
 
   constructor(slots: readonly Buffer[]) {
-    this.worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { slots: slots.map((slot) => slot.buffer) },
-      // The hashes need no more than a small heap; the chunks are outside it.
-      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
-    });
-    this.worker.on('message', (answer: WorkerAnswer) => this.settle(answer));
-    this.worker.on('error', (err) =>
-      this.fail(new Error(`the upload's hashing thread failed (${err.message}) — transient; upload the file again`)),
-    );
-    this.worker.on('exit', () =>
-      this.fail(new Error("the upload's hashing thread ended before its work was done — transient; upload the file again")),
-    );
+    const memory = slots.map((slot) => slot.buffer);
+    this.workers = { chunks: this.start('chunks', memory), file: this.start('file', memory) };
   }
 
   hash(slot: number, length: number): HashedChunk {
     const id = this.nextId++;
     const sha256 = this.expect(`chunk:${id}`);
-    const released = this.expect(`released:${id}`).then(() => undefined);
-    this.worker.postMessage({ type: 'chunk', id, slot, length });
+    const released = Promise.all([this.expect(`released-chunks:${id}`), this.expect(`released-file:${id}`)]).then(() => undefined);
+    released.catch(() => undefined);
+    const message = { type: 'chunk', id, slot, length };
+    this.workers.chunks.postMessage(message);
+    this.workers.file.postMessage(message);
     return { sha256, released };
   }
 
   fileSha256(): Promise<string> {
     const id = this.nextId++;
     const sha256 = this.expect(`file:${id}`);
-    this.worker.postMessage({ type: 'file', id });
+    this.workers.file.postMessage({ type: 'file', id });
     return sha256;
   }
 
   close(): void {
-    this.fail(new Error("the upload's hashing thread was closed before its work was done"));
-    void this.worker.terminate();
+    this.fail(new Error("the upload's hashing threads were closed before their work was done"));
+    void this.workers.chunks.terminate();
+    void this.workers.file.terminate();
+  }
+
+  private start(role: WorkerRole, memory: ArrayBufferLike[]): Worker {
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { slots: memory, role },
+      // A hash needs no more than a small heap; the chunks are outside it.
+      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
+    });
+    worker.on('message', (answer: WorkerAnswer) => this.settle(answer));
+    worker.on('error', (err) =>
+      this.fail(new Error(`the upload's hashing thread failed (${err.message}) — transient; upload the file again`)),
+    );
+    worker.on('exit', () =>
+      this.fail(new Error("the upload's hashing thread ended before its work was done — transient; upload the file again")),
+    );
+    return worker;
   }
 
   private expect(key: string): Promise<string> {
