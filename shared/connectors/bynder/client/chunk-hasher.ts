@@ -1,14 +1,14 @@
 /**
  * The SHA-256s of an upload: each chunk's (its `Content-SHA256` header) and the whole file's
- * (finalise), computed from the same bytes in one pass over each chunk.
+ * (finalise), both read from the chunk buffers in place.
  *
- * Why a worker thread for files of several chunks: SHA-256 costs about as much CPU as sending
+ * Why worker threads for files of several chunks: SHA-256 costs about as much CPU as sending
  * the bytes over the wire, and on the event loop it would stall the chunk being sent while the
- * next one is hashed. The worker reads the chunk buffers in place (they are shared memory, no
- * byte is copied to it), answers a chunk's hash as soon as it has it, so that the chunk can go,
- * and feeds the same bytes to the whole file's hash while that chunk is on the wire. A
- * one-chunk file, or a process that cannot start a worker, hashes on the calling thread: the
- * worker's start and memory would cost more than they save.
+ * next one is hashed. Two workers read the chunk buffers in place (they are shared memory, no
+ * byte is copied to them), one per hash, side by side: a chunk waits only for its own hash,
+ * and the whole file's takes the chunk in while it is on the wire. A one-chunk file, or a
+ * process that cannot start a worker, hashes on the calling thread: the workers' start (tens
+ * of milliseconds) and memory (an isolate each) would cost more than they save.
  *
  * The worker is a few lines of plain script given as source (`eval`), so that the bundled
  * functions need no file of their own for it.

@@ -218,7 +218,7 @@ export class ChunkReader {
     }
   }
 
-  /** Copies `piece` into the chunks it belongs to, hashing it on the way; waits for a free buffer. */
+  /** Copies `piece` into the chunk buffers it belongs to (waiting for a free one); a full chunk goes to the hasher. */
   private async place(piece: Buffer): Promise<void> {
     let data = piece;
     while (data.length > 0) {
