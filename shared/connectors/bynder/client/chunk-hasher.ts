@@ -1,14 +1,18 @@
 /**
  * The SHA-256s of an upload: each chunk's (its `Content-SHA256` header) and the whole file's
- * (finalise), both read from the chunk buffers in place.
+ * (finalise), computed from the same bytes in one pass over each chunk.
  *
- * Why worker threads for files of several chunks: SHA-256 costs about as much CPU as sending
+ * Why a worker thread for files of several chunks: SHA-256 costs about as much CPU as sending
  * the bytes over the wire, and on the event loop it would stall the chunk being sent while the
- * next one is hashed. Two workers read the chunk buffers in place (they are shared memory, no
- * byte is copied to them), one per hash, side by side: a chunk waits only for its own hash,
- * and the whole file's takes the chunk in while it is on the wire. A one-chunk file, or a
- * process that cannot start a worker, hashes on the calling thread: the workers' start (tens
- * of milliseconds) and memory (an isolate each) would cost more than they save.
+ * next one is hashed. The worker reads the chunk buffers in place (they are shared memory, no
+ * byte is copied to it), answers a chunk's hash as soon as it has it, so that the chunk can go,
+ * and feeds the same bytes to the whole file's hash while that chunk is on the wire. A
+ * one-chunk file, or a process that cannot start a worker, hashes on the calling thread: the
+ * worker's start and memory would cost more than they save.
+ *
+ * One worker for both hashes, not one each: on the one or two vCPUs a Lambda has, a second
+ * hashing thread measured no faster (the CPU, not the order of the work, is the limit) and
+ * costs another isolate's memory.
  *
  * The worker is a few lines of plain script given as source (`eval`), so that the bundled
  * functions need no file of their own for it.
@@ -70,96 +74,77 @@ class InlineChunkHasher implements ChunkHasher {
   close(): void {}
 }
 
-/**
- * The workers' side. Two threads, one per hash, so that they run side by side: `chunks` answers
- * each chunk's hash (which the chunk waits for), `file` takes each chunk into the whole file's
- * hash (which only finalise waits for). Each says when it no longer reads a chunk's buffer.
- */
+/** The worker's side: per message, the chunk's hash first (answered at once), then the file's. */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const slots = workerData.slots.map((memory) => Buffer.from(memory));
-const role = workerData.role;
 const wholeFile = createHash('sha256');
 parentPort.on('message', (message) => {
   if (message.type === 'chunk') {
     const bytes = slots[message.slot].subarray(0, message.length);
-    if (role === 'chunks') {
-      parentPort.postMessage({ type: 'chunk', id: message.id, sha256: createHash('sha256').update(bytes).digest('hex') });
-    } else {
-      wholeFile.update(bytes);
-    }
-    parentPort.postMessage({ type: 'released-' + role, id: message.id });
+    parentPort.postMessage({ type: 'chunk', id: message.id, sha256: createHash('sha256').update(bytes).digest('hex') });
+    wholeFile.update(bytes);
+    parentPort.postMessage({ type: 'released', id: message.id });
   } else if (message.type === 'file') {
     parentPort.postMessage({ type: 'file', id: message.id, sha256: wholeFile.copy().digest('hex') });
   }
 });
 `;
 
-type WorkerRole = 'chunks' | 'file';
-
 interface Pending {
   resolve: (value: string) => void;
   reject: (err: Error) => void;
 }
 
-/** What a worker answers (this module's own script: checked for shape, not distrusted). */
+/** What the worker answers (it is this module's own script: checked for shape, not distrusted). */
 interface WorkerAnswer {
-  type: 'chunk' | 'released-chunks' | 'released-file' | 'file';
+  type: 'chunk' | 'released' | 'file';
   id: number;
   sha256?: string;
 }
 
 class WorkerChunkHasher implements ChunkHasher {
-  private readonly workers: Record<WorkerRole, Worker>;
+  private readonly worker: Worker;
   private readonly pending = new Map<string, Pending>();
   private nextId = 0;
   private failure: Error | undefined;
 
   constructor(slots: readonly Buffer[]) {
-    const memory = slots.map((slot) => slot.buffer);
-    this.workers = { chunks: this.start('chunks', memory), file: this.start('file', memory) };
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { slots: slots.map((slot) => slot.buffer) },
+      // The hashes need no more than a small heap; the chunks are outside it.
+      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
+    });
+    this.worker.on('message', (answer: WorkerAnswer) => this.settle(answer));
+    this.worker.on('error', (err) =>
+      this.fail(new Error(`the upload's hashing thread failed (${err.message}) — transient; upload the file again`)),
+    );
+    this.worker.on('exit', () =>
+      this.fail(new Error("the upload's hashing thread ended before its work was done — transient; upload the file again")),
+    );
   }
 
   hash(slot: number, length: number): HashedChunk {
     const id = this.nextId++;
     const sha256 = this.expect(`chunk:${id}`);
-    const released = Promise.all([this.expect(`released-chunks:${id}`), this.expect(`released-file:${id}`)]).then(() => undefined);
+    const released = this.expect(`released:${id}`).then(() => undefined);
     released.catch(() => undefined);
-    const message = { type: 'chunk', id, slot, length };
-    this.workers.chunks.postMessage(message);
-    this.workers.file.postMessage(message);
+    this.worker.postMessage({ type: 'chunk', id, slot, length });
     return { sha256, released };
   }
 
   fileSha256(): Promise<string> {
     const id = this.nextId++;
     const sha256 = this.expect(`file:${id}`);
-    this.workers.file.postMessage({ type: 'file', id });
+    this.worker.postMessage({ type: 'file', id });
     return sha256;
   }
 
   close(): void {
-    this.fail(new Error("the upload's hashing threads were closed before their work was done"));
-    void this.workers.chunks.terminate();
-    void this.workers.file.terminate();
-  }
-
-  private start(role: WorkerRole, memory: ArrayBufferLike[]): Worker {
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { slots: memory, role },
-      // A hash needs no more than a small heap; the chunks are outside it.
-      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
-    });
-    worker.on('message', (answer: WorkerAnswer) => this.settle(answer));
-    worker.on('error', (err) =>
-      this.fail(new Error(`the upload's hashing thread failed (${err.message}) — transient; upload the file again`)),
-    );
-    worker.on('exit', () =>
-      this.fail(new Error("the upload's hashing thread ended before its work was done — transient; upload the file again")),
-    );
-    return worker;
+    this.fail(new Error("the upload's hashing thread was closed before its work was done"));
+    void this.worker.terminate();
   }
 
   private expect(key: string): Promise<string> {
