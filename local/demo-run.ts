@@ -140,7 +140,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     heading(`1. Producers drop files into s3://${services.inboxBucket}/inbox/`);
     const dropped = await dropSamples(services, demoSamples());
     for (const d of dropped) {
-      const how = d.sample.tags ? `${Object.keys(d.sample.tags).length} tags` : d.sample.tagsAfterFirstDelivery ? 'no tags yet' : 'no tags';
+      const tagCount = d.sample.tags ? Object.keys(d.sample.tags).length : 0;
+      const how = d.sample.tags
+        ? `${tagCount} ${tagCount === 1 ? 'tag' : 'tags'}`
+        : d.sample.tagsAfterFirstDelivery
+          ? 'no tags yet'
+          : 'no tags';
       say(`  ${d.sample.key}  (${d.sample.content.length} bytes, ${how}${d.sample.connector === 'bynder' ? ', for Bynder' : ''})`);
     }
     say(
