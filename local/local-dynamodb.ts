@@ -9,6 +9,7 @@ import { CreateTableCommand, DynamoDBClient, waitUntilTableExists, type CreateTa
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { createDocumentClient } from '../shared/aws/clients.js';
+import { startDynamoDbTransactionsFront } from './dynamodb-transactions.js';
 import { LEDGER_OBJECT_INDEX } from '../shared/ledger/object-index.js';
 
 export const LOCAL_DYNAMODB_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
@@ -19,6 +20,11 @@ export interface LocalDynamoDbOptions {
   /** Of those, the ones that also get the ledger's index by object key (the ingest ledger). */
   tablesWithObjectIndex?: readonly string[];
   port?: number;
+  /**
+   * Put the transactions front (dynamodb-transactions.ts) before dynalite, so that
+   * TransactWriteItems works as on AWS instead of the ledgers' one-write-per-item fallback.
+   */
+  transactions?: boolean;
 }
 
 export interface LocalDynamoDb {
@@ -53,7 +59,9 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
     );
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const dynaliteEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const front = options.transactions ? await startDynamoDbTransactionsFront(dynaliteEndpoint) : undefined;
+  const endpoint = front?.endpoint ?? dynaliteEndpoint;
   const client = createLocalDynamoDbClient(endpoint);
   const documentClient = createDocumentClient(client);
 
@@ -62,6 +70,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
     if (stopped) return;
     stopped = true;
     client.destroy();
+    await front?.stop();
     server.closeAllConnections?.();
     await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
   };
