@@ -12,15 +12,22 @@
  *
  * Each run is a measured process of its own, wired like the export Lambdas
  * (`exportDepsFromEnvironment`), as a nightly run starts from a cold Lambda.
+ *
+ * The calls runs also count the bookkeeping: every DynamoDB and S3 request of the run, through
+ * counting pass-throughs (aws-call-counter.ts). Their export ledger is a local DynamoDB of their
+ * own with the transactions front (local/dynamodb-transactions.ts), so the run writes its
+ * markers and counters as it does on AWS, not through the one-write-per-item fallback.
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { seedBulkDocuments } from '../emulator/seed.js';
+import { startLocalDynamoDb } from '../local/local-dynamodb.js';
 import { localPipelineConfig } from '../local/local-pipeline-config.js';
 import { ExportLedger } from '../shared/ledger/export-ledger.js';
 import { flushDiskWrites, formatBytes, type BenchContext } from './bench-context.js';
 import { BENCH_BINDERS } from './bench-tenant.js';
+import { startAwsCallCounter } from './aws-call-counter.js';
 import { runMeasured } from './measured-child.js';
 import type { MemoryPeak, TaskOutcome } from './protocol.js';
 
@@ -44,6 +51,10 @@ export interface ExportCallsRun {
   tokenCalls: number;
   storageCalls: number;
   byRoute: Record<string, number>;
+  /** DynamoDB requests of the run by operation (planner and worker, the run's bookkeeping). */
+  dynamoDbCalls: Record<string, number>;
+  /** S3 requests of the run by operation (archive files, sidecars, manifest; a probe would be HeadObject or GetObject). */
+  s3Calls: Record<string, number>;
   /** Page calls + one versions call per document + one download link per exported version. */
   naiveCalls: number;
   exported: number;
@@ -84,11 +95,11 @@ export interface ExportBenchOptions {
   timeoutMs: (bytes: number) => number;
 }
 
-function exportTask(ctx: BenchContext, binderId: string): Parameters<typeof runMeasured>[0] {
+function exportTask(ctx: BenchContext, binderId: string, endpoints = ctx.endpoints): Parameters<typeof runMeasured>[0] {
   const { services } = ctx;
   return {
     kind: 'export',
-    endpoints: ctx.endpoints,
+    endpoints,
     credentials: ctx.credentials,
     pipelineConfig: localPipelineConfig(services),
     exportLedgerTable: services.exportLedgerTable,
@@ -101,8 +112,9 @@ async function measuredExport(
   ctx: BenchContext,
   binderId: string,
   timeoutMs: number,
+  endpoints = ctx.endpoints,
 ): Promise<{ outcome: ExportOutcome; durationMs: number; memory: MemoryPeak }> {
-  const result = await runMeasured(exportTask(ctx, binderId), { timeoutMs });
+  const result = await runMeasured(exportTask(ctx, binderId, endpoints), { timeoutMs });
   if (!result.ok) throw new Error(`export of binder ${binderId} failed: ${result.error}`);
   if (result.outcome.kind !== 'export') throw new Error(`export of binder ${binderId} answered with a ${result.outcome.kind} outcome`);
   return { outcome: result.outcome, durationMs: result.durationMs, memory: result.memory };
@@ -113,11 +125,18 @@ export async function runExportCallsBench(ctx: BenchContext, options: ExportBenc
   const binderId = BENCH_BINDERS.bulk;
   const seeded = seedBulkDocuments(emulator.state, { binderId, count: options.documents, bytesPerVersion: 1024, fileNamePrefix: 'bench' });
   const runs: ExportCallsRun[] = [];
+  // An export ledger of these runs' own, with transactions as on AWS, and both AWS endpoints counted.
+  const dynamodb = await startLocalDynamoDb({ transactions: true, tables: [ctx.services.exportLedgerTable] });
+  const dynamoDbCounter = await startAwsCallCounter(dynamodb.endpoint);
+  const s3Counter = await startAwsCallCounter(ctx.endpoints.s3);
+  const endpoints = { ...ctx.endpoints, dynamodb: dynamoDbCounter.url, s3: s3Counter.url };
 
   const measure = async (label: string, expectedExported: number): Promise<void> => {
     emulator.calls.reset();
+    dynamoDbCounter.reset();
+    s3Counter.reset();
     ctx.progress(`export calls: ${label}`);
-    const { outcome, durationMs, memory } = await measuredExport(ctx, binderId, options.timeoutMs(0));
+    const { outcome, durationMs, memory } = await measuredExport(ctx, binderId, options.timeoutMs(0), endpoints);
     const calls = emulator.calls;
     const pageCalls = calls.count(ROUTES.page);
     const linkCalls = calls.count(ROUTES.linkRaw) + calls.count(ROUTES.linkLegacy);
@@ -131,6 +150,8 @@ export async function runExportCallsBench(ctx: BenchContext, options: ExportBenc
       tokenCalls: calls.total('token'),
       storageCalls: calls.total('storage'),
       byRoute: calls.byRoute(),
+      dynamoDbCalls: dynamoDbCounter.counts(),
+      s3Calls: s3Counter.counts(),
       naiveCalls: pageCalls + options.documents + outcome.versionsExported,
       exported: outcome.versionsExported,
       expectedExported,
@@ -139,21 +160,26 @@ export async function runExportCallsBench(ctx: BenchContext, options: ExportBenc
     });
   };
 
-  await measure(`first run, ${options.documents} documents`, seeded.versionCount);
-  // Spread the changes over the pages rather than bunching them on the first one.
-  const step = Math.max(1, Math.floor(seeded.documentIds.length / options.changed));
-  for (let i = 0; i < options.changed; i++) {
-    const documentId = seeded.documentIds[i * step];
-    if (documentId !== undefined) emulator.state.addSyntheticVersion(documentId, 1024);
-  }
-  await measure(`second run, ${options.changed} documents with a new version`, options.changed);
-  // Nothing changed, every iBinder API call 80 ms late: the run is mostly waiting on page calls.
-  emulator.faults.add({ route: 'api', latencyMs: UNCHANGED_NIGHT_LATENCY_MS, times: Number.POSITIVE_INFINITY });
   try {
-    await measure(`unchanged night, ${UNCHANGED_NIGHT_LATENCY_MS} ms API latency`, 0);
+    await measure(`first run, ${options.documents} documents`, seeded.versionCount);
+    // Spread the changes over the pages rather than bunching them on the first one.
+    const step = Math.max(1, Math.floor(seeded.documentIds.length / options.changed));
+    for (let i = 0; i < options.changed; i++) {
+      const documentId = seeded.documentIds[i * step];
+      if (documentId !== undefined) emulator.state.addSyntheticVersion(documentId, 1024);
+    }
+    await measure(`second run, ${options.changed} documents with a new version`, options.changed);
+    // Nothing changed, every iBinder API call 80 ms late: the run is mostly waiting on page calls.
+    emulator.faults.add({ route: 'api', latencyMs: UNCHANGED_NIGHT_LATENCY_MS, times: Number.POSITIVE_INFINITY });
+    try {
+      await measure(`unchanged night, ${UNCHANGED_NIGHT_LATENCY_MS} ms API latency`, 0);
+    } finally {
+      // The bench adds no other faults: clearing them all ends the latency.
+      emulator.faults.clear();
+    }
   } finally {
-    // The bench adds no other faults: clearing them all ends the latency.
-    emulator.faults.clear();
+    await Promise.all([dynamoDbCounter.close(), s3Counter.close()]);
+    await dynamodb.stop();
   }
   return { documents: options.documents, changed: options.changed, runs, unchangedNightLatencyMs: UNCHANGED_NIGHT_LATENCY_MS };
 }
