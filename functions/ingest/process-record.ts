@@ -45,9 +45,10 @@ import {
   BucketMissingError,
   deleteObjectVersion,
   getObjectTags,
-  headObjectVersion,
   normaliseETag,
   openObjectVersion,
+  openReadBytes,
+  readObjectVersion,
   type ObjectVersionInfo,
 } from './object-store.js';
 import { rejectObject } from './rejection.js';
@@ -107,6 +108,8 @@ interface RecordContext {
   step: StepTracker;
   ref: ObjectRef;
   object: ObjectVersionInfo;
+  /** The version's bytes when the first read brought them (a small object): the transfer sends these. */
+  bytes?: Buffer | undefined;
   tags: S3Tag[];
   /** The key's newest committed sequencer, read early beside the head (see readObject). */
   newestCommitRead?: Promise<string | undefined> | undefined;
@@ -227,18 +230,19 @@ async function readObject(
   let ref: ObjectRef = unversionedUpload(event, { bucket: event.bucket, key: event.key, versionId: event.versionId }, undefined);
   // The object's head and its tags at once: two reads of one version, neither waits for the other.
   step.name = 'read object';
-  let object: ObjectVersionInfo | undefined;
+  let read: Awaited<ReturnType<typeof readObjectVersion>>;
   let tagsRead = readTags(s3, ref);
   // A cheap early look at the key's order beside them, so that a superseded upload sends no
   // byte; the check that counts runs under the key's lease, just before the commit.
   let newestCommitRead = event.sequencer === undefined ? undefined : settledLater(ledger.committedSequencer(ref.bucket, ref.key));
   try {
-    object = await headObjectVersion(s3, ref);
-    if (!object && event.alternateKey !== undefined) {
+    // A small object is read whole here (its head and bytes in one GetObject), a larger one only headed.
+    read = await readObjectVersion(s3, ref, event.size);
+    if (!read && event.alternateKey !== undefined) {
       // EventBridge may send the key literally or URL-encoded: the other reading names the object.
       const alternate = { ...ref, key: event.alternateKey };
-      object = await headObjectVersion(s3, alternate);
-      if (object) {
+      read = await readObjectVersion(s3, alternate, event.size);
+      if (read) {
         ref = alternate;
         tagsRead = readTags(s3, ref);
         if (newestCommitRead !== undefined) newestCommitRead = settledLater(ledger.committedSequencer(ref.bucket, ref.key));
@@ -249,6 +253,7 @@ async function readObject(
     if (err instanceof BucketMissingError) return { outcome: bucketMissing(deps, log, err) };
     throw err;
   }
+  const object = read?.info;
   if (object && ref.versionId === undefined) {
     // Unversioned: the object at the key may already be a later upload than the one this event names.
     if (event.eTag && object.eTag && normaliseETag(event.eTag) !== normaliseETag(object.eTag)) {
@@ -273,7 +278,7 @@ async function readObject(
   }
   step.name = 'read tags';
   const tags = await tagsRead;
-  return { event, messageId, deps, log, step, ref, object, tags, newestCommitRead };
+  return { event, messageId, deps, log, step, ref, object, bytes: read?.bytes, tags, newestCommitRead };
 }
 
 /** The connector's assessment of the object, the claim, and the branch the claim leads to. */
@@ -593,8 +598,11 @@ async function uploadAndCommit(c: ClaimedContext, connector: IngestConnector, pl
   await deps.ledger.recordUpload(ref, lease, upload.uploadId, plan);
 
   step.name = 'transfer';
-  // A factory, not a stream: each attempt of the transfer re-opens the version from its start (or a range).
-  const openBody = async (range?: { start: number; end: number }) => (await openObjectVersion(deps.s3, ref, range)).body;
+  // A factory, not a stream: each attempt of the transfer re-opens the version from its start (or
+  // a range); from the bytes the first read brought for a small object, from S3 for a larger one.
+  const bytes = c.bytes;
+  const openBody = async (range?: { start: number; end: number }) =>
+    bytes !== undefined ? openReadBytes(bytes, range) : (await openObjectVersion(deps.s3, ref, range)).body;
   await viaConnector(connector, 'transfer', () =>
     destination.transfer(upload, { openBody, contentLength: object.size, contentType: object.contentType }, plan, {
       // The destination replaced a refused (expired or used) upload: record its id like the first.

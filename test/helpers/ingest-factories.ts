@@ -449,11 +449,20 @@ export function serveInboxObject(s3: S3Mock, spec: InboxObjectSpec): void {
     Metadata: {},
   });
   s3.on(GetObjectTaggingCommand, match).resolves({ TagSet: spec.tags ?? [] });
-  s3.on(GetObjectCommand, match).callsFake(() => ({
-    // Several chunks, so that a test can tell a stream from a single buffer.
-    Body: Readable.from(chunksOf(content, 4)) as never,
-    ContentLength: content.length,
-  }));
+  s3.on(GetObjectCommand, match).callsFake((input: { Range?: string }) => {
+    // A range (`bytes=start-end`, inclusive) answers its part, as S3 does.
+    const range = /^bytes=(\d+)-(\d+)$/.exec(input.Range ?? '');
+    const bytes = range ? content.subarray(Number(range[1]), Number(range[2]) + 1) : content;
+    return {
+      // Several chunks, so that a test can tell a stream from a single buffer.
+      Body: Readable.from(chunksOf(bytes, 4)) as never,
+      ContentLength: bytes.length,
+      LastModified: spec.lastModified ?? new Date('2025-01-15T08:00:00Z'),
+      ContentType: spec.contentType ?? 'application/pdf',
+      VersionId: spec.versionId,
+      Metadata: {},
+    };
+  });
   s3.on(CopyObjectCommand).resolves({});
   s3.on(PutObjectCommand).resolves({});
   s3.on(DeleteObjectCommand).resolves({});

@@ -1,4 +1,4 @@
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { deadlineMarginMs, processBatch } from '../../functions/ingest/batch.js';
@@ -95,7 +95,8 @@ describe('processBatch', () => {
     const result = await processBatch(sqsEvent(...objects(5)), clock, deps);
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'msg-2' }, { itemIdentifier: 'msg-3' }, { itemIdentifier: 'msg-4' }]);
     expect(client.commits).toHaveLength(2);
-    expect(s3.commandCalls(HeadObjectCommand).map((c) => c.args[0].input.Key)).toEqual(['inbox/file-0.pdf', 'inbox/file-1.pdf']);
+    // A small object's first read is its GetObject (head and bytes at once).
+    expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key)).toEqual(['inbox/file-0.pdf', 'inbox/file-1.pdf']);
     expect(deps.metrics.retried).toBe(3);
   });
 
@@ -120,6 +121,7 @@ describe('processBatch', () => {
     serveInboxObject(s3, { key: 'inbox/a.pdf', versionId: 'va', tags: TAGS });
     serveInboxObject(s3, { key: 'inbox/b.pdf', versionId: 'vb', tags: TAGS });
     s3.on(HeadObjectCommand, { Bucket: BUCKET, Key: 'inbox/b.pdf', VersionId: 'vb' }).rejects(s3Throttled());
+    s3.on(GetObjectCommand, { Bucket: BUCKET, Key: 'inbox/b.pdf', VersionId: 'vb' }).rejects(s3Throttled());
     const both = sqsMessage(
       s3NotificationBody([
         { rawKey: 'inbox/a.pdf', versionId: 'va' },

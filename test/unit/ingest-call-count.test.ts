@@ -5,9 +5,10 @@
  * first file read them), as they are for every file after the first of a warm function.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteObjectCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, GetObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { Readable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { processObjectRecord } from '../../functions/ingest/process-record.js';
 import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
@@ -76,7 +77,7 @@ beforeEach(() => {
 });
 
 describe('one small file on the happy path', () => {
-  it('costs 3 iBinder round trips (presign, PUT, commit) and 10 AWS calls, with the schema and folders warm', async () => {
+  it('costs 3 iBinder round trips (presign, PUT, commit) and 9 AWS calls, with the schema and folders warm', async () => {
     setup();
     for (const key of ['inbox/first.pdf', 'inbox/second.pdf']) serveInboxObject(s3, { key, versionId: `v-${key}`, tags: TAGS });
     expect(await processObjectRecord(event('inbox/first.pdf', '0A'), 'msg-1', deps)).toMatchObject({ status: 'committed' });
@@ -98,14 +99,15 @@ describe('one small file on the happy path', () => {
       .calls()
       .map((c) => c.args[0].constructor.name)
       .sort();
-    expect(s3Calls).toEqual(['DeleteObjectCommand', 'GetObjectCommand', 'GetObjectTaggingCommand', 'HeadObjectCommand']);
+    // A small object's head and bytes come in one GetObject.
+    expect(s3Calls).toEqual(['DeleteObjectCommand', 'GetObjectCommand', 'GetObjectTaggingCommand']);
     // No ledger read before the claim: the one read is the key's order, beside the object's head.
     expect(ddb.commandCalls(GetCommand).map((c) => String(c.args[0].input.Key?.pk))).toEqual(['key#inbox-bucket#inbox/second.pdf']);
     // claim, upload id + plan, transferred, key lease + sequencer (one write); then the commit
     // record and the lease's release in one transaction.
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(4);
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
-    expect(s3Calls.length + ddb.calls().length).toBe(10);
+    expect(s3Calls.length + ddb.calls().length).toBe(9);
   });
 
   it('reads the head, the tags and the key order at once, before either answers', async () => {
@@ -113,10 +115,11 @@ describe('one small file on the happy path', () => {
     serveInboxObject(s3, { key: 'inbox/slow.pdf', versionId: 'v-inbox/slow.pdf', tags: TAGS });
     let headAnswered = false;
     const startedBeforeHeadAnswered: string[] = [];
-    s3.on(HeadObjectCommand).callsFake(async () => {
+    s3.on(GetObjectCommand).callsFake(async () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       headAnswered = true;
       return {
+        Body: Readable.from([Buffer.from('hello, iBinder')]) as never,
         ContentLength: Buffer.byteLength('hello, iBinder'),
         ContentType: 'application/pdf',
         LastModified: new Date('2025-01-15T08:00:00Z'),
