@@ -1,5 +1,6 @@
 /**
- * A local DynamoDB-compatible server: dynalite, in memory, on 127.0.0.1 and a free port.
+ * A local DynamoDB-compatible server: dynalite, in memory, on 127.0.0.1 and a free port, with a
+ * front that gives it DynamoDB's TransactWriteItems (dynamodb-transactions.ts).
  * dynalite enforces DynamoDB's request validation and conditional writes, which is what the
  * ledgers' exactly-once logic rests on. Tables are created with no delay, but dynalite answers
  * CreateTable before it marks the table ACTIVE, so every table is awaited until it is.
@@ -21,8 +22,9 @@ export interface LocalDynamoDbOptions {
   tablesWithObjectIndex?: readonly string[];
   port?: number;
   /**
-   * Put the transactions front (dynamodb-transactions.ts) before dynalite, so that
-   * TransactWriteItems works as on AWS instead of the ledgers' one-write-per-item fallback.
+   * The transactions front (dynamodb-transactions.ts) before dynalite, so that
+   * TransactWriteItems works as on AWS and the ledgers take the path they take there. Default
+   * true; false gives dynalite alone, for a test of the ledgers' one-write-per-item fallback.
    */
   transactions?: boolean;
 }
@@ -60,7 +62,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const dynaliteEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const front = options.transactions ? await startDynamoDbTransactionsFront(dynaliteEndpoint) : undefined;
+  const front = (options.transactions ?? true) ? await startDynamoDbTransactionsFront(dynaliteEndpoint) : undefined;
   const endpoint = front?.endpoint ?? dynaliteEndpoint;
   const client = createLocalDynamoDbClient(endpoint);
   const documentClient = createDocumentClient(client);

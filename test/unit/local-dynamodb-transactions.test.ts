@@ -239,3 +239,19 @@ describe('AllOrNothingWriter against the local server with the front', () => {
     expect(await get('counter')).toEqual({ pk: 'counter', n: 1 });
   });
 });
+
+describe('dynalite alone (transactions: false)', () => {
+  it('answers TransactWriteItems as unknown, which sends the ledgers to their one-write-per-item fallback', async () => {
+    const bare = await startLocalDynamoDb({ transactions: false, tables: ['bare'] });
+    try {
+      const writer = new AllOrNothingWriter(bare.documentClient);
+      const result = await writer.write([
+        conditionalPutItem({ tableName: 'bare', item: { pk: 'm1' }, condition: 'attribute_not_exists(#pk)', names: { '#pk': 'pk' } }),
+      ]);
+      expect(result).toEqual({ kind: 'unsupported' });
+      expect(writer.transactionsSupported).toBe(false);
+    } finally {
+      await bare.stop();
+    }
+  });
+});
