@@ -44,13 +44,26 @@ export interface SecretCredentialsOptions {
  * for `ttlMs`. Concurrent callers share one Secrets Manager request; a failed read is not cached.
  */
 export function createCredentialsProvider(options: SecretCredentialsOptions): CredentialsProvider {
+  return cachedSecretReader(options, parseSecret);
+}
+
+/**
+ * A secret read on first use, validated by `parse` (which names the secret and the fields,
+ * never a value), and served from memory for `ttlMs`, so that a warm Lambda does not call
+ * Secrets Manager per record yet picks up a rotation within minutes. Concurrent callers share
+ * one request; a failed read or parse is not cached. Each connector's credentials use it.
+ */
+export function cachedSecretReader<T>(
+  options: { secretName: string; secretsManager: SecretsManagerClient; ttlMs?: number | undefined; now?: (() => number) | undefined },
+  parse: (secretName: string, secretString: string | undefined) => T,
+): () => Promise<T> {
   const { secretName, secretsManager } = options;
   const ttlMs = options.ttlMs ?? DEFAULT_CREDENTIALS_TTL_MS;
   const now = options.now ?? Date.now;
-  let cached: { credentials: IBinderCredentials; fetchedAt: number } | undefined;
-  let inFlight: Promise<IBinderCredentials> | undefined;
+  let cached: { credentials: T; fetchedAt: number } | undefined;
+  let inFlight: Promise<T> | undefined;
 
-  const load = async (): Promise<IBinderCredentials> => {
+  const load = async (): Promise<T> => {
     let secretString: string | undefined;
     try {
       const out = await secretsManager.send(new GetSecretValueCommand({ SecretId: secretName }));
@@ -62,7 +75,7 @@ export function createCredentialsProvider(options: SecretCredentialsOptions): Cr
         { cause: err },
       );
     }
-    return parseSecret(secretName, secretString);
+    return parse(secretName, secretString);
   };
 
   return async () => {

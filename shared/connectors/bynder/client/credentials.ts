@@ -7,8 +7,8 @@
  * warm Lambda does not call Secrets Manager per record yet picks up a rotation within minutes.
  * Errors name the secret and the fields, never a value.
  */
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { CredentialsError, DEFAULT_CREDENTIALS_TTL_MS } from '../../../credentials.js';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CredentialsError, cachedSecretReader } from '../../../credentials.js';
 import * as z from '../../../validation/zod.js';
 import { lazySchema } from '../../../validation/lazy-schema.js';
 import type { BynderCredentials, BynderCredentialsProvider } from './types.js';
@@ -58,37 +58,5 @@ export interface BynderSecretOptions {
 
 /** A provider that reads the secret on first use and serves it for `ttlMs`; concurrent callers share one read. */
 export function createBynderCredentialsProvider(options: BynderSecretOptions): BynderCredentialsProvider {
-  const { secretName, secretsManager } = options;
-  const ttlMs = options.ttlMs ?? DEFAULT_CREDENTIALS_TTL_MS;
-  const now = options.now ?? Date.now;
-  let cached: { credentials: BynderCredentials; fetchedAt: number } | undefined;
-  let inFlight: Promise<BynderCredentials> | undefined;
-
-  const load = async (): Promise<BynderCredentials> => {
-    let secretString: string | undefined;
-    try {
-      const out = await secretsManager.send(new GetSecretValueCommand({ SecretId: secretName }));
-      secretString = out.SecretString;
-    } catch (err) {
-      const reason = err instanceof Error ? err.name : 'unknown error';
-      throw new CredentialsError(
-        `could not read Secrets Manager secret "${secretName}" (${reason}): check that it exists in this account and region and that the function's role may read it`,
-        { cause: err },
-      );
-    }
-    return parseBynderSecret(secretName, secretString);
-  };
-
-  return async () => {
-    if (cached && now() - cached.fetchedAt < ttlMs) return cached.credentials;
-    inFlight ??= load()
-      .then((credentials) => {
-        cached = { credentials, fetchedAt: now() };
-        return credentials;
-      })
-      .finally(() => {
-        inFlight = undefined;
-      });
-    return inFlight;
-  };
+  return cachedSecretReader(options, parseBynderSecret);
 }
