@@ -18,28 +18,15 @@ import { BynderApiError, BynderError, type BynderRequestDescription } from './er
 import { errorFromResponse, exchangeText, parseResponse, pathOf, type BynderRequestEvent } from './http.js';
 import type { RateBudget } from './rate-budget.js';
 import { TokenResponseSchema } from './schemas.js';
+import { type CachedToken, TokenCache, tokenKey, tokenStaleAt } from '../../../oauth/token-cache.js';
 import type { BynderCredentials, BynderCredentialsProvider } from './types.js';
 
 export const DEFAULT_TOKEN_EXPIRY_MARGIN_SECONDS = 60;
 /** Lifetime assumed when a token answer names none (the documented value is 3600 s). */
 export const ASSUMED_TOKEN_LIFETIME_SECONDS = 600;
 
-interface CachedToken {
-  accessToken: string;
-  /** From this instant on the token is not handed out any more (epoch ms). */
-  staleAtMs: number;
-}
-
-/** Tokens and in-flight token requests, keyed by token URL and client id. */
-export class BynderTokenCache {
-  readonly tokens = new Map<string, CachedToken>();
-  readonly inFlight = new Map<string, Promise<CachedToken>>();
-
-  clear(): void {
-    this.tokens.clear();
-    this.inFlight.clear();
-  }
-}
+/** Tokens and in-flight token requests of Bynder clients (shared/oauth/token-cache.ts). */
+export class BynderTokenCache extends TokenCache {}
 
 /** The cache every Bynder client of this process uses unless it is handed another one. */
 export const processBynderTokenCache = new BynderTokenCache();
@@ -80,10 +67,10 @@ export class BynderTokenSource {
   async getToken(): Promise<BearerToken> {
     const credentials = await this.loadCredentials();
     if ('permanentToken' in credentials) return { value: credentials.permanentToken, renewable: false };
-    const key = this.keyOf(credentials);
-    const cached = this.cache.tokens.get(key);
-    if (cached && this.options.now() < cached.staleAtMs) return { value: cached.accessToken, renewable: true };
-    return { value: (await this.fetchShared(key, credentials)).accessToken, renewable: true };
+    const key = tokenKey(this.options.tokenUrl, credentials.clientId);
+    const cached = this.cache.fresh(key, this.options.now());
+    if (cached !== undefined) return { value: cached, renewable: true };
+    return { value: (await this.cache.shared(key, () => this.fetchToken(credentials))).accessToken, renewable: true };
   }
 
   /**
@@ -94,15 +81,10 @@ export class BynderTokenSource {
   async renew(rejected: string): Promise<string | undefined> {
     const credentials = await this.loadCredentials();
     if ('permanentToken' in credentials) return undefined;
-    const key = this.keyOf(credentials);
-    const cached = this.cache.tokens.get(key);
-    if (cached && cached.accessToken !== rejected && this.options.now() < cached.staleAtMs) return cached.accessToken;
-    if (cached?.accessToken === rejected) this.cache.tokens.delete(key);
-    return (await this.fetchShared(key, credentials)).accessToken;
-  }
-
-  private keyOf(credentials: { clientId: string }): string {
-    return `${this.options.tokenUrl}\n${credentials.clientId}`;
+    const key = tokenKey(this.options.tokenUrl, credentials.clientId);
+    const replaced = this.cache.replacementFor(key, rejected, this.options.now());
+    if (replaced !== undefined) return replaced;
+    return (await this.cache.shared(key, () => this.fetchToken(credentials))).accessToken;
   }
 
   private async loadCredentials(): Promise<BynderCredentials> {
@@ -112,20 +94,6 @@ export class BynderTokenSource {
       const reason = err instanceof Error ? err.message : String(err);
       throw new BynderError(`could not load the Bynder credentials: ${reason}`, 'auth', this.description, { cause: err });
     }
-  }
-
-  /** Joins the in-flight request for this key, or starts one. No await between check and set. */
-  private fetchShared(key: string, credentials: { clientId: string; clientSecret: string }): Promise<CachedToken> {
-    const existing = this.cache.inFlight.get(key);
-    if (existing) return existing;
-    const pending = this.fetchToken(credentials)
-      .then((token) => {
-        this.cache.tokens.set(key, token);
-        return token;
-      })
-      .finally(() => this.cache.inFlight.delete(key));
-    this.cache.inFlight.set(key, pending);
-    return pending;
   }
 
   private async fetchToken(credentials: { clientId: string; clientSecret: string }): Promise<CachedToken> {
@@ -172,8 +140,6 @@ export class BynderTokenSource {
     }
     const seconds = Number(body.expires_in);
     const lifetimeMs = (Number.isFinite(seconds) && seconds > 0 ? seconds : ASSUMED_TOKEN_LIFETIME_SECONDS) * 1000;
-    // Counted from when the request was sent: the server's clock started no earlier.
-    const usableMs = Math.max(lifetimeMs - this.marginMs, lifetimeMs / 2);
-    return { accessToken, staleAtMs: requestedAt + usableMs };
+    return { accessToken, staleAtMs: tokenStaleAt(requestedAt, lifetimeMs, this.marginMs) };
   }
 }

@@ -13,26 +13,13 @@ import type { IBinderClientOptions, IBinderCredentials } from './types.js';
 import { IBinderError, type RequestDescription } from './errors.js';
 import { errorFromResponse, exchangeText, parseResponse, pathOf, type RequestObserver } from './http.js';
 import { TokenResponseSchema } from './schemas.js';
+import { type CachedToken, TokenCache as SharedTokenCache, tokenKey, tokenStaleAt } from '../../../oauth/token-cache.js';
 
 export const TOKEN_SCOPE = 'ibinder_public';
 export const DEFAULT_TOKEN_EXPIRY_MARGIN_SECONDS = 60;
 
-interface CachedToken {
-  accessToken: string;
-  /** From this instant on the token is not handed out any more (epoch ms). */
-  staleAtMs: number;
-}
-
-/** Tokens and in-flight token requests, keyed by token URL and client id. */
-export class TokenCache {
-  readonly tokens = new Map<string, CachedToken>();
-  readonly inFlight = new Map<string, Promise<CachedToken>>();
-
-  clear(): void {
-    this.tokens.clear();
-    this.inFlight.clear();
-  }
-}
+/** Tokens and in-flight token requests of iBinder clients (shared/oauth/token-cache.ts). */
+export class TokenCache extends SharedTokenCache {}
 
 /** The cache every client of this process uses unless it is handed another one. */
 export const processTokenCache = new TokenCache();
@@ -64,10 +51,10 @@ export class TokenSource {
   /** A token that is fresh by the cache's reckoning; fetched if none is. */
   async getToken(attempt = 1): Promise<string> {
     const credentials = await this.loadCredentials();
-    const key = this.keyOf(credentials);
-    const cached = this.cache.tokens.get(key);
-    if (cached && this.options.now() < cached.staleAtMs) return cached.accessToken;
-    return (await this.fetchShared(key, credentials, attempt)).accessToken;
+    const key = tokenKey(this.options.tokenUrl, credentials.clientId);
+    const cached = this.cache.fresh(key, this.options.now());
+    if (cached !== undefined) return cached;
+    return (await this.cache.shared(key, () => this.fetchToken(credentials, attempt))).accessToken;
   }
 
   /**
@@ -76,17 +63,10 @@ export class TokenSource {
    */
   async refresh(rejectedToken: string, attempt = 1): Promise<string> {
     const credentials = await this.loadCredentials();
-    const key = this.keyOf(credentials);
-    const cached = this.cache.tokens.get(key);
-    if (cached && cached.accessToken !== rejectedToken && this.options.now() < cached.staleAtMs) {
-      return cached.accessToken;
-    }
-    if (cached?.accessToken === rejectedToken) this.cache.tokens.delete(key);
-    return (await this.fetchShared(key, credentials, attempt)).accessToken;
-  }
-
-  private keyOf(credentials: IBinderCredentials): string {
-    return `${this.options.tokenUrl}\n${credentials.clientId}`;
+    const key = tokenKey(this.options.tokenUrl, credentials.clientId);
+    const replaced = this.cache.replacementFor(key, rejectedToken, this.options.now());
+    if (replaced !== undefined) return replaced;
+    return (await this.cache.shared(key, () => this.fetchToken(credentials, attempt))).accessToken;
   }
 
   private async loadCredentials(): Promise<IBinderCredentials> {
@@ -101,20 +81,6 @@ export class TokenSource {
         { cause: err },
       );
     }
-  }
-
-  /** Joins the in-flight request for this key, or starts one. No await between check and set. */
-  private fetchShared(key: string, credentials: IBinderCredentials, attempt: number): Promise<CachedToken> {
-    const existing = this.cache.inFlight.get(key);
-    if (existing) return existing;
-    const pending = this.fetchToken(credentials, attempt)
-      .then((token) => {
-        this.cache.tokens.set(key, token);
-        return token;
-      })
-      .finally(() => this.cache.inFlight.delete(key));
-    this.cache.inFlight.set(key, pending);
-    return pending;
   }
 
   private async fetchToken(credentials: IBinderCredentials, attempt: number): Promise<CachedToken> {
@@ -141,9 +107,6 @@ export class TokenSource {
       throw errorFromResponse(this.description, 'token', response, now());
     }
     const token = parseResponse(this.description, 'token', response, TokenResponseSchema);
-    const lifetimeMs = token.expires_in * 1000;
-    // Counted from when the request was sent: the server's clock started no earlier.
-    const usableMs = Math.max(lifetimeMs - this.marginMs, lifetimeMs / 2);
-    return { accessToken: token.access_token, staleAtMs: requestedAt + usableMs };
+    return { accessToken: token.access_token, staleAtMs: tokenStaleAt(requestedAt, token.expires_in * 1000, this.marginMs) };
   }
 }
