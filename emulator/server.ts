@@ -15,6 +15,7 @@ import { resolveRoute, type RouteKind, type RouteName } from './routes.js';
 import { searchDocuments } from './search.js';
 import { storageDownload, storageUpload } from './storage-handlers.js';
 import { tokenEndpoint } from './token-endpoint.js';
+import { withholdResponse } from './withhold-response.js';
 
 const HANDLERS: Record<RouteName, Handler> = {
   token: tokenEndpoint,
@@ -134,27 +135,4 @@ async function handle(ctx: EmulatorContext, req: IncomingMessage, res: ServerRes
     }
   }
   await HANDLERS[resolution.route.name](ctx, { req, res, url, params: resolution.params });
-}
-
-/**
- * A dropped response: the handler still reads the request and does its work (stores the
- * upload, commits the version), but the moment it starts to answer, the socket is destroyed
- * instead. Nothing of the answer leaves the process, so the call is counted with status 0.
- */
-function withholdResponse(req: IncomingMessage, res: ServerResponse): void {
-  const drop = (): void => {
-    req.socket.destroy();
-  };
-  res.writeHead = ((): ServerResponse => {
-    drop();
-    return res;
-  }) as typeof res.writeHead;
-  res.write = ((): boolean => {
-    drop();
-    return false;
-  }) as typeof res.write;
-  res.end = ((): ServerResponse => {
-    drop();
-    return res;
-  }) as typeof res.end;
 }

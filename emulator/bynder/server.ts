@@ -19,6 +19,7 @@ import { sendJson, sendMessage, sendNoRoute, sendStorageError } from './replies.
 import { type BynderRouteName, resolveBynderRoute } from './routes.js';
 import { saveNew, saveVersion } from './save-media.js';
 import { bucketPost, storageDownload } from './storage-handlers.js';
+import { withholdResponse } from '../withhold-response.js';
 
 const HANDLERS: Record<BynderRouteName, BynderHandler> = {
   token: tokenEndpoint,
@@ -131,27 +132,4 @@ async function handle(ctx: BynderContext, req: IncomingMessage, res: ServerRespo
     }
   }
   await HANDLERS[resolution.route.name](ctx, { req, res, url, params: resolution.params });
-}
-
-/**
- * A dropped response (generic `dropResponse` fault): the handler reads the request and does its
- * work, but the moment it starts to answer the socket is destroyed instead, so the client
- * sees a network error for work that was done.
- */
-function withholdResponse(req: IncomingMessage, res: ServerResponse): void {
-  const drop = (): void => {
-    req.socket.destroy();
-  };
-  res.writeHead = ((): ServerResponse => {
-    drop();
-    return res;
-  }) as typeof res.writeHead;
-  res.write = ((): boolean => {
-    drop();
-    return false;
-  }) as typeof res.write;
-  res.end = ((): ServerResponse => {
-    drop();
-    return res;
-  }) as typeof res.end;
 }
