@@ -167,8 +167,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       const original = notifications.lastFor(d.sample.key);
       if (!original) throw new DemoFailure(`no notification was sent for ${d.sample.key}`);
       redelivered.set(queue.send(original.body).messageId, d.sample.key);
+    }
+    if (redelivered.size > 0) {
+      const keys = [...redelivered.values()];
       say();
-      say(`  The event of ${d.sample.key} is delivered a second time (S3 and SQS deliver at least once):`);
+      say(
+        `  The ${keys.length === 1 ? 'event' : 'events'} of ${keys.join(' and ')} ${keys.length === 1 ? 'is' : 'are'} delivered a second time (S3 and SQS deliver at least once):`,
+      );
     }
     const secondDrain = await queue.drainWithLambda(handler, { batchSize: 10, maxRounds: 10 });
     printDrain(say, secondDrain, clock, notifications, redelivered);
