@@ -23,6 +23,7 @@ import type { IngestDependencies } from '../functions/ingest/types.js';
 import { seededRandom } from '../emulator/seeded-random.js';
 import type { ConnectorDestination, IngestConnector } from '../shared/connectors/types.js';
 import { ledgerKey, type ClaimLease, type IngestLedgerStore, type ObjectRef } from '../shared/ledger/types.js';
+import { currentLogContext } from '../shared/observability/log-context.js';
 
 export const CRASH_POINTS = ['after-put', 'after-transfer-recorded', 'after-commit'] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
@@ -98,7 +99,10 @@ export class CrashPoints {
         const [upload] = args;
         this.refuseIfDead(this.uploads.get(upload.uploadId));
         await inner.transfer(...args);
-        this.maybeCrash('after-put', this.uploads.get(upload.uploadId));
+        // The ledger learns an upload only once it is transferred (a small file may even be sent
+        // before its claim): the record being ingested names the object. Nothing runs under the
+        // claim after a transfer that throws, so no claim is marked dead here.
+        this.maybeCrash('after-put', this.uploads.get(upload.uploadId) ?? objectOfCurrentRecord(), { claimDies: false });
       },
       commit: async (...args: Parameters<ConnectorDestination['commit']>) => {
         const [, uploadId] = args;
@@ -130,28 +134,40 @@ export class CrashPoints {
         if (result.outcome === 'claimed') this.currentToken.set(ledgerKey(args[0]), result.lease.token);
         return result;
       },
-      recordUpload: async (...args: Parameters<IngestLedgerStore['recordUpload']>) => {
-        guard(args);
-        const [ref, , uploadId] = args;
-        this.uploads.set(uploadId, { pk: ledgerKey(ref), key: ref.key });
-        await inner.recordUpload(...args);
-      },
       markTransferred: async (...args: Parameters<IngestLedgerStore['markTransferred']>) => {
         guard(args);
+        const [ref, , upload] = args;
+        this.uploads.set(upload.uploadId, { pk: ledgerKey(ref), key: ref.key });
         await inner.markTransferred(...args);
-        const [ref] = args;
         this.maybeCrash('after-transfer-recorded', { pk: ledgerKey(ref), key: ref.key });
+      },
+      recordTransfer: async (...args: Parameters<IngestLedgerStore['recordTransfer']>) => {
+        guard(args);
+        const [ref, , upload] = args;
+        this.uploads.set(upload.uploadId, { pk: ledgerKey(ref), key: ref.key });
+        const recorded = await inner.recordTransfer(...args);
+        this.maybeCrash('after-transfer-recorded', { pk: ledgerKey(ref), key: ref.key });
+        return recorded;
+      },
+      claimTransferred: async (...args: Parameters<IngestLedgerStore['claimTransferred']>) => {
+        const [ref, , upload] = args;
+        const result = await inner.claimTransferred(...args);
+        if (result.outcome !== 'claimed') return result;
+        this.currentToken.set(ledgerKey(ref), result.lease.token);
+        this.uploads.set(upload.uploadId, { pk: ledgerKey(ref), key: ref.key });
+        this.maybeCrash('after-transfer-recorded', { pk: ledgerKey(ref), key: ref.key });
+        return result;
       },
     });
   }
 
-  private maybeCrash(point: CrashPoint, owner: { pk: string; key: string } | undefined): void {
+  private maybeCrash(point: CrashPoint, owner: { pk: string; key: string } | undefined, options = { claimDies: true }): void {
     if (owner === undefined || !this.points.has(point) || this.rate === 0) return;
     const occurrenceKey = `${point}|${owner.pk}`;
     const occurrence = (this.occurrences.get(occurrenceKey) ?? 0) + 1;
     this.occurrences.set(occurrenceKey, occurrence);
     if (seededRandom(`${this.seed}|${occurrenceKey}|${occurrence}`)() >= this.rate) return;
-    const token = this.currentToken.get(owner.pk);
+    const token = options.claimDies ? this.currentToken.get(owner.pk) : undefined;
     if (token !== undefined) this.deadTokens.set(token, point);
     this.crashed[point] += 1;
     throw new SimulatedCrash(point, owner.key);
@@ -211,6 +227,13 @@ function isObjectRef(value: unknown): value is ObjectRef {
     typeof (value as ObjectRef).key === 'string' &&
     typeof (value as ObjectRef).bucket === 'string'
   );
+}
+
+/** The object of the record being ingested, from its log context (bucket, key, object version), if there is one. */
+function objectOfCurrentRecord(): { pk: string; key: string } | undefined {
+  const { bucket, key, objectVersionId } = currentLogContext();
+  if (typeof bucket !== 'string' || typeof key !== 'string' || typeof objectVersionId !== 'string') return undefined;
+  return { pk: `${bucket}/${key}#${objectVersionId}`, key };
 }
 
 /** The object an upload belongs to, for a destination call whose arguments name an upload id. */

@@ -25,12 +25,12 @@
  * after the queue's visibility timeout.
  */
 import pLimit from 'p-limit';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { runWithDeadline } from '../../shared/runtime/deadline.js';
 import { parseS3EventMessage, S3EventParseError, type S3ObjectEvent } from '../../shared/s3/event.js';
 import { connectorSlots, recordsInFlight } from './connector-concurrency.js';
 import { MAX_VISIBILITY_TIMEOUT_SECONDS } from './message-visibility.js';
-import { processObjectRecord } from './process-record.js';
+import { type DeliveryInfo, processObjectRecord } from './process-record.js';
 import type { IngestDependencies, RecordOutcome } from './types.js';
 
 export interface InvocationClock {
@@ -63,6 +63,8 @@ export async function processBatch(
   const retryAfterSeconds = new Map<string, number>();
   const tasks: Promise<void>[] = [];
   let notStarted = 0;
+  /** The last task of each object version in this batch: a duplicate event runs after it (see objectOf). */
+  const lastTaskOf = new Map<string, Promise<void>>();
 
   for (const message of event.Records) {
     let parsed;
@@ -83,7 +85,11 @@ export async function processBatch(
       continue;
     }
     for (const record of parsed.records) {
-      tasks.push(
+      // The same object twice in one batch (S3 may send an event twice): the second waits for the
+      // first and then finds it finished, instead of both preparing and sending it at once.
+      const object = objectOf(record);
+      const previous = lastTaskOf.get(object) ?? Promise.resolve();
+      const task = previous.then(() =>
         limit(async () => {
           const remainingMs = context.getRemainingTimeInMillis();
           if (remainingMs < config.minRemainingTimeMs) {
@@ -93,7 +99,8 @@ export async function processBatch(
           }
           // now + remaining is the invocation's end, the same for every record of the batch.
           const deadlineMs = nowMs() + remainingMs - deadlineMarginMs(config.minRemainingTimeMs);
-          const outcome = await runWithDeadline(deadlineMs, () => runRecord(record, message.messageId, batchDeps));
+          const delivery = { receiveCount: receiveCountOf(message) };
+          const outcome = await runWithDeadline(deadlineMs, () => runRecord(record, message.messageId, batchDeps, delivery));
           if (outcome.status === 'retry') {
             failed.add(message.messageId);
             if (outcome.retryAfterSeconds !== undefined) {
@@ -102,6 +109,8 @@ export async function processBatch(
           }
         }),
       );
+      lastTaskOf.set(object, task);
+      tasks.push(task);
     }
   }
   await Promise.all(tasks);
@@ -192,10 +201,26 @@ async function withinTime<T>(work: Promise<T>, ms: number): Promise<T> {
   }
 }
 
+/** One object version (one upload of an unversioned key), as far as the event names it. */
+function objectOf(record: S3ObjectEvent): string {
+  return JSON.stringify([record.bucket, record.key, record.versionId ?? null, record.sequencer ?? null]);
+}
+
+/** SQS's ApproximateReceiveCount of the message (1 on its first delivery); undefined when absent or not a count. */
+function receiveCountOf(message: SQSRecord): number | undefined {
+  const count = Number(message.attributes?.ApproximateReceiveCount);
+  return Number.isInteger(count) && count > 0 ? count : undefined;
+}
+
 /** processObjectRecord never throws by contract; a bug that makes it throw still only fails its message. */
-async function runRecord(record: S3ObjectEvent, messageId: string, deps: IngestDependencies): Promise<RecordOutcome> {
+async function runRecord(
+  record: S3ObjectEvent,
+  messageId: string,
+  deps: IngestDependencies,
+  delivery: DeliveryInfo,
+): Promise<RecordOutcome> {
   try {
-    return await processObjectRecord(record, messageId, deps);
+    return await processObjectRecord(record, messageId, deps, delivery);
   } catch (err) {
     deps.logger.error('unexpected error while processing a record; its message goes back to the queue', {
       messageId,

@@ -1,10 +1,15 @@
 /**
  * One S3 object through the ingest, as an explicit flow:
  *
- *   read object (head, tags) -> choose connector and assess -> claim -> one of
+ *   read object (head or small body, tags) -> choose connector and assess -> claim -> one of
  *     fresh upload (prepare, transfer, commit) | resume (the bytes were sent: commit the stored
  *     plan) | reject | superseded (a newer upload of the key was committed) | duplicate (finished
  *     before: finish its disposal)
+ *
+ * A small file on its first delivery takes a shorter road with the same guarantees: it is sent
+ * before it is claimed, and claimed together with the record of its transfer (and its key's
+ * commit order) in one ledger write that only succeeds for an object the ledger has never seen;
+ * anything else falls back to the claim above (see sendBeforeClaim).
  *
  * Everything about a document system is behind its connector (shared/connectors/types.ts): the
  * assessment (tags, target, schema, validation; the CLI's `check` shares it), the destination
@@ -29,6 +34,7 @@ import {
   type ClaimLease,
   committedVersionOf,
   describeCommittedVersion,
+  type KeyCommitInOrderResult,
   type KeyCommitLease,
   LedgerConflictError,
   type LedgerEntry,
@@ -37,8 +43,8 @@ import {
   sameCommittedVersion,
 } from '../../shared/ledger/types.js';
 import { appendLogContext, runWithLogContext } from '../../shared/observability/log-context.js';
-import { compareSequencers, type S3ObjectEvent } from '../../shared/s3/event.js';
-import type { S3Tag } from '../../shared/s3/tags.js';
+import type { S3ObjectEvent } from '../../shared/s3/event.js';
+import { DISPOSITION_TAG, type S3Tag } from '../../shared/s3/tags.js';
 import { commitMarkerOf, ConnectorStepError, isPermanentRefusal, isUploadGone, viaConnector } from './connector-step.js';
 import { disposeCommittedObject, disposeSupersededObject } from './disposition.js';
 import {
@@ -66,10 +72,8 @@ export type IngestStep =
   | 'resolve target'
   | 'read metadata schema'
   | 'claim'
-  | 'read key order'
   | 'record superseded'
   | 'presign'
-  | 'record upload'
   | 'transfer'
   | 'record transfer'
   | 'take key commit lease'
@@ -111,8 +115,8 @@ interface RecordContext {
   /** The version's bytes when the first read brought them (a small object): the transfer sends these. */
   bytes?: Buffer | undefined;
   tags: S3Tag[];
-  /** The key's newest committed sequencer, read early beside the head (see readObject). */
-  newestCommitRead?: Promise<string | undefined> | undefined;
+  /** How often SQS has handed this message out (ApproximateReceiveCount), when known. */
+  receiveCount?: number | undefined;
 }
 
 /** ... and once the object is claimed. */
@@ -131,7 +135,18 @@ interface Assessed {
   assessment: Assessment;
 }
 
-export async function processObjectRecord(event: S3ObjectEvent, messageId: string, deps: IngestDependencies): Promise<RecordOutcome> {
+/** What the queue says about the delivery of the record's message. */
+export interface DeliveryInfo {
+  /** SQS's ApproximateReceiveCount: 1 on the first delivery. */
+  receiveCount?: number | undefined;
+}
+
+export async function processObjectRecord(
+  event: S3ObjectEvent,
+  messageId: string,
+  deps: IngestDependencies,
+  delivery: DeliveryInfo = {},
+): Promise<RecordOutcome> {
   const keys = { messageId, bucket: event.bucket, key: event.key, objectVersionId: event.versionId ?? 'null' };
   // The log context carries the keys into lines of shared code (a connector client's retries).
   return runWithLogContext(keys, async () => {
@@ -139,7 +154,7 @@ export async function processObjectRecord(event: S3ObjectEvent, messageId: strin
     log.appendPersistentKeys(keys);
     const step: StepTracker = { name: 'start' };
     try {
-      return await ingest(event, messageId, deps, log, step);
+      return await ingest(event, messageId, deps, log, step, delivery);
     } catch (err) {
       return retryLater(deps, log, step, err);
     }
@@ -191,11 +206,13 @@ async function ingest(
   deps: IngestDependencies,
   log: Logger,
   step: StepTracker,
+  delivery: DeliveryInfo,
 ): Promise<RecordOutcome> {
   const screened = screenEvent(event, deps, log);
   if (screened !== undefined) return screened;
-  const read = await readObject(event, messageId, deps, log, step);
-  if ('outcome' in read) return read.outcome;
+  const found = await readObject(event, messageId, deps, log, step);
+  if ('outcome' in found) return found.outcome;
+  const read: RecordContext = { ...found, receiveCount: delivery.receiveCount };
   step.name = 'choose connector';
   const choice = chooseConnector(read.ref.key, read.tags, deps.connectors);
   if (choice.kind === 'chosen') remember(log, { connector: choice.connector.name });
@@ -228,13 +245,12 @@ async function readObject(
 ): Promise<RecordContext | { outcome: RecordOutcome }> {
   const { s3, ledger } = deps;
   let ref: ObjectRef = unversionedUpload(event, { bucket: event.bucket, key: event.key, versionId: event.versionId }, undefined);
-  // The object's head and its tags at once: two reads of one version, neither waits for the other.
+  // The object's head (a small one's bytes with it) and its tags at once: two reads of one
+  // version, neither waits for the other. The key's order is not read here: the check that
+  // counts runs under the key's commit lease, taken with the record of the transfer.
   step.name = 'read object';
   let read: Awaited<ReturnType<typeof readObjectVersion>>;
   let tagsRead = readTags(s3, ref);
-  // A cheap early look at the key's order beside them, so that a superseded upload sends no
-  // byte; the check that counts runs under the key's lease, just before the commit.
-  let newestCommitRead = event.sequencer === undefined ? undefined : settledLater(ledger.committedSequencer(ref.bucket, ref.key));
   try {
     // A small object is read whole here (its head and bytes in one GetObject), a larger one only headed.
     read = await readObjectVersion(s3, ref, event.size);
@@ -245,7 +261,6 @@ async function readObject(
       if (read) {
         ref = alternate;
         tagsRead = readTags(s3, ref);
-        if (newestCommitRead !== undefined) newestCommitRead = settledLater(ledger.committedSequencer(ref.bucket, ref.key));
         remember(log, { key: ref.key });
       }
     }
@@ -278,7 +293,7 @@ async function readObject(
   }
   step.name = 'read tags';
   const tags = await tagsRead;
-  return { event, messageId, deps, log, step, ref, object, bytes: read?.bytes, tags, newestCommitRead };
+  return { event, messageId, deps, log, step, ref, object, bytes: read?.bytes, tags };
 }
 
 /** The connector's assessment of the object, the claim, and the branch the claim leads to. */
@@ -309,6 +324,34 @@ async function assessAndClaim(c: RecordContext): Promise<RecordOutcome> {
     first = undefined;
   }
 
+  if (first?.assessment.kind === 'accept' && first.connector !== undefined && sendsBeforeClaim(c)) {
+    const sent = await sendBeforeClaim(c, first.connector, first.assessment.plan);
+    if (sent.kind === 'claimed') {
+      const { claimed, uploadId, keyOrder, started } = sent;
+      return commitTransferred(claimed, first.connector, first.assessment.plan, first.assessment.target, {
+        uploadId,
+        started,
+        resumed: false,
+        recorded: { keyOrder },
+      });
+    }
+    return claimAndGo(c, first, { ...sent, connector: first.connector, plan: first.assessment.plan, target: first.assessment.target });
+  }
+  return claimAndGo(c, first, undefined);
+}
+
+/**
+ * What a delivery that sent its file before claiming it (sendBeforeClaim) brings to an ordinary
+ * claim: the upload it sent, or the system's refusal for good, to be settled under the claim.
+ */
+type SentBeforeClaim = { connector: IngestConnector; plan: CommitPlan; target: ReportTarget; started: number } & (
+  | { kind: 'transferred'; uploadId: string }
+  | { kind: 'refused'; error: ConnectorStepError }
+);
+
+/** The claim up front, and the branch it leads to. */
+async function claimAndGo(c: RecordContext, first: Assessed | undefined, sent: SentBeforeClaim | undefined): Promise<RecordOutcome> {
+  const { deps, log, step, ref } = c;
   // Claimed before anything is written, a rejection too: a consumer that loses the object to
   // another one (which may be committing it) must not leave a rejected copy behind.
   step.name = 'claim';
@@ -336,17 +379,91 @@ async function assessAndClaim(c: RecordContext): Promise<RecordOutcome> {
   }
   const claimed: ClaimedContext = { ...c, lease: claim.lease, entry: claim.entry };
 
-  if (c.event.sequencer !== undefined && c.newestCommitRead !== undefined) {
-    step.name = 'read key order';
-    const newer = await c.newestCommitRead;
-    if (newer !== undefined && compareSequencers(newer, c.event.sequencer) > 0) return supersede(claimed, c.event.sequencer, newer);
-  }
-
   // The claim may hold a stored plan the first read did not see (taken over from a consumer that
   // died), or none although the first read saw one (another consumer replaced the upload since).
   const storedPlan = resumablePlan(claim.entry);
-  if (storedPlan !== undefined) return resume(claimed, storedPlan, first);
+  if (storedPlan !== undefined) {
+    if (sent?.kind === 'transferred') {
+      // Never committed: the stored upload is the one a commit may already have used.
+      log.info('the ledger holds a transferred upload of this object: resuming it; the upload this delivery sent is abandoned', {
+        abandonedUploadId: sent.uploadId,
+      });
+    }
+    return resume(claimed, storedPlan, first);
+  }
+  if (sent?.kind === 'transferred') {
+    return commitTransferred(claimed, sent.connector, sent.plan, sent.target, {
+      uploadId: sent.uploadId,
+      started: sent.started,
+      resumed: false,
+      recorded: undefined,
+    });
+  }
+  if (sent?.kind === 'refused') return settleUploadFailure(claimed, sent.error, sent.connector, sent.plan, sent.target);
   return decide(claimed, first ?? (await assess(c)));
+}
+
+/**
+ * How recent an upload must be for its file to be sent before its claim. An event normally
+ * reaches the function seconds after the upload; an older one is more likely a replay (a
+ * dead-letter redrive, a reingest) of an object the ledger already knows.
+ */
+export const FRESH_UPLOAD_MS = 5 * 60_000;
+
+/**
+ * Whether the file may be sent before it is claimed. Only a small file (read whole with its head),
+ * uploaded within FRESH_UPLOAD_MS, on its message's first delivery as SQS counts it (a caller
+ * that does not say claims up front), without the tags a finished ingest leaves: a redelivery, a
+ * replay or an object tagged as ingested most likely has a ledger entry (a stored plan to resume,
+ * or a finished object), and sending it first would only cost a presign and a PUT for nothing. A
+ * large file is claimed first so that two deliveries at once never both send it. Any mistake
+ * here costs calls, never safety: the claim with the transfer only succeeds where the ledger has
+ * no entry at all.
+ */
+function sendsBeforeClaim(c: RecordContext): boolean {
+  if (c.bytes === undefined) return false;
+  if (c.receiveCount !== 1) return false;
+  const uploadedAt = c.object.lastModified?.getTime();
+  if (uploadedAt === undefined || c.deps.now().getTime() - uploadedAt > FRESH_UPLOAD_MS) return false;
+  return !c.tags.some((t) => t.Key.startsWith(DISPOSITION_TAG.idPrefix));
+}
+
+/**
+ * A small file's shorter road: prepare and transfer first, then claim the object together with
+ * the record of its transfer and its key's commit lease, in one ledger call (a transaction). The
+ * claim's condition is that the ledger has no entry for the object, so the guarantees of the
+ * claim up front hold: two deliveries of a new object may both send it, but only one claims it
+ * and only the claimant commits; an entry of any kind (claimed, with a stored plan, finished)
+ * makes the claim fail without a write, and the ordinary claim takes over, resuming a stored
+ * upload rather than this one. Nothing else is written before the claim: a refusal for good is
+ * settled (rejected) under the ordinary claim, and an upload never claimed is never committed.
+ */
+async function sendBeforeClaim(
+  c: RecordContext,
+  connector: IngestConnector,
+  plan: CommitPlan,
+): Promise<
+  | { kind: 'claimed'; claimed: ClaimedContext; uploadId: string; keyOrder: KeyCommitInOrderResult | undefined; started: number }
+  | ({ started: number } & ({ kind: 'transferred'; uploadId: string } | { kind: 'refused'; error: ConnectorStepError }))
+> {
+  const { deps, log, step, ref, event } = c;
+  const started = Date.now();
+  let uploadId: string;
+  try {
+    uploadId = await sendUpload(c, connector, plan, undefined);
+  } catch (err) {
+    if (isPermanentRefusal(err) || isUploadGone(err)) return { kind: 'refused', error: err, started };
+    throw err;
+  }
+  step.name = 'claim';
+  const order = event.sequencer === undefined ? undefined : { owner: c.messageId, sequencer: event.sequencer };
+  const claim = await deps.ledger.claimTransferred(ref, c.messageId, { uploadId, plan }, order);
+  if (claim.outcome === 'known') {
+    log.info('the ledger already has this object: claiming it the ordinary way', { ledgerState: claim.entry?.state ?? 'gone' });
+    return { kind: 'transferred', uploadId, started };
+  }
+  const claimed: ClaimedContext = { ...c, lease: claim.lease, entry: claim.entry };
+  return { kind: 'claimed', claimed, uploadId, keyOrder: claim.keyOrder, started };
 }
 
 /** The connector chosen for the object and its assessment; its steps are the record's steps. */
@@ -412,13 +529,68 @@ async function freshUpload(
   resumed: boolean,
 ): Promise<RecordOutcome> {
   const started = Date.now();
+  let uploadId: string;
   try {
-    const commit = await uploadAndCommit(c, connector, plan);
-    return await finishCommit(c, connector, plan, commit, { resumed, started });
+    uploadId = await sendUpload(c, connector, plan, c.entry.uploadId);
   } catch (err) {
-    if (isUploadGone(err)) return uploadAgain(c, connector, plan, target, err, { foundNothingFor: undefined });
-    return settleCommitFailure(c, err, connector, target);
+    return settleUploadFailure(c, err, connector, plan, target);
   }
+  return commitTransferred(c, connector, plan, target, { uploadId, started, resumed, recorded: undefined });
+}
+
+/** An upload or commit that failed: the system lost the upload (send it again), refused it (reject), or anything else (retry). */
+function settleUploadFailure(
+  c: ClaimedContext,
+  err: unknown,
+  connector: IngestConnector,
+  plan: CommitPlan,
+  target: ReportTarget | undefined,
+): Promise<RecordOutcome> {
+  if (isUploadGone(err)) return uploadAgain(c, connector, plan, target, err, { foundNothingFor: undefined });
+  return settleCommitFailure(c, err, connector, target);
+}
+
+/**
+ * The bytes of `uploadId` were sent under the claim: record the transfer with the key's commit
+ * order (unless the claim was taken with them, `recorded`), commit in order, record the commit.
+ */
+async function commitTransferred(
+  c: ClaimedContext,
+  connector: IngestConnector,
+  plan: CommitPlan,
+  target: ReportTarget | undefined,
+  sent: {
+    uploadId: string;
+    started: number;
+    resumed: boolean;
+    /** Set when the transfer is already recorded (the claim was taken with it), with the key order it took. */
+    recorded: { keyOrder: KeyCommitInOrderResult | undefined } | undefined;
+  },
+): Promise<RecordOutcome> {
+  try {
+    const keyOrder = sent.recorded !== undefined ? sent.recorded.keyOrder : await recordTransfer(c, plan, sent.uploadId);
+    const commit = await commitInOrder(c, connector, plan, sent.uploadId, keyOrder);
+    return await finishCommit(c, connector, plan, commit, { resumed: sent.resumed, started: sent.started });
+  } catch (err) {
+    return settleUploadFailure(c, err, connector, plan, target);
+  }
+}
+
+/**
+ * The transfer's record under the claim: upload id, plan and the transferred mark in one write,
+ * with the key's commit lease and this upload's sequencer in the same transaction when the event
+ * has a sequencer (without one there is no order to keep).
+ */
+async function recordTransfer(c: ClaimedContext, plan: CommitPlan, uploadId: string): Promise<KeyCommitInOrderResult | undefined> {
+  const { deps, step, ref, lease, event } = c;
+  step.name = 'record transfer';
+  const upload = { uploadId, plan };
+  if (event.sequencer === undefined) {
+    await deps.ledger.markTransferred(ref, lease, upload);
+    return undefined;
+  }
+  const recorded = await deps.ledger.recordTransfer(ref, lease, upload, { owner: c.messageId, sequencer: event.sequencer });
+  return recorded.keyOrder;
 }
 
 /**
@@ -585,17 +757,24 @@ interface CommitDone {
   uploadId: string;
 }
 
-async function uploadAndCommit(c: ClaimedContext, connector: IngestConnector, plan: CommitPlan): Promise<CommitDone> {
-  const { deps, log, step, ref, lease, object } = c;
+/**
+ * Prepares an upload and sends the bytes to it; the upload id the bytes went to. Nothing is
+ * written to the ledger here: the id is recorded with its plan once the transfer is done
+ * (recordTransfer), so a stored upload id is always one whose bytes were sent.
+ */
+async function sendUpload(
+  c: RecordContext,
+  connector: IngestConnector,
+  plan: CommitPlan,
+  previousUploadId: string | undefined,
+): Promise<string> {
+  const { deps, log, step, ref, object } = c;
   const destination = connector.destination;
   // An upload URL is one-shot and is never stored, so any upload that did not finish starts over.
   step.name = 'presign';
   let upload = await viaConnector(connector, 'prepare', () => destination.prepareUpload(plan));
   remember(log, { uploadId: upload.uploadId });
-  if (c.entry.uploadId !== undefined) log.info('replacing an unfinished upload', { previousUploadId: c.entry.uploadId });
-
-  step.name = 'record upload';
-  await deps.ledger.recordUpload(ref, lease, upload.uploadId, plan);
+  if (previousUploadId !== undefined) log.info('replacing an unfinished upload', { previousUploadId });
 
   step.name = 'transfer';
   // A factory, not a stream: each attempt of the transfer re-opens the version from its start (or
@@ -605,18 +784,15 @@ async function uploadAndCommit(c: ClaimedContext, connector: IngestConnector, pl
     bytes !== undefined ? openReadBytes(bytes, range) : (await openObjectVersion(deps.s3, ref, range)).body;
   await viaConnector(connector, 'transfer', () =>
     destination.transfer(upload, { openBody, contentLength: object.size, contentType: object.contentType }, plan, {
-      // The destination replaced a refused (expired or used) upload: record its id like the first.
+      // The destination replaced a refused (expired or used) upload, or named the one to commit
+      // (Bynder's import id): that id is the one recorded once the bytes are sent.
       onNewUpload: async (next) => {
         upload = next;
         remember(log, { uploadId: next.uploadId });
-        await deps.ledger.recordUpload(ref, lease, next.uploadId, plan);
       },
     }),
   );
-
-  step.name = 'record transfer';
-  await deps.ledger.markTransferred(ref, lease, upload.uploadId);
-  return commitInOrder(c, connector, plan, upload.uploadId);
+  return upload.uploadId;
 }
 
 /**
@@ -626,13 +802,20 @@ async function uploadAndCommit(c: ClaimedContext, connector: IngestConnector, pl
  * commit runs. A commit refused for good takes the record back. Without a sequencer (hand-made
  * events) there is no order to keep.
  */
-async function commitInOrder(c: ClaimedContext, connector: IngestConnector, plan: CommitPlan, uploadId: string): Promise<CommitDone> {
+async function commitInOrder(
+  c: ClaimedContext,
+  connector: IngestConnector,
+  plan: CommitPlan,
+  uploadId: string,
+  /** The key's answer when it was asked with the transfer's record; else it is asked here. */
+  keyOrder?: KeyCommitInOrderResult | undefined,
+): Promise<CommitDone> {
   const { deps, log, step, ref, event } = c;
   const sequencer = event.sequencer;
   if (sequencer === undefined) return { committed: await commit(c, connector, plan, uploadId), keyLease: undefined, uploadId };
   step.name = 'take key commit lease';
   // The lease and this upload's sequencer in one write; a newer upload recorded means superseded.
-  const acquired = await deps.ledger.acquireKeyCommitInOrder(ref.bucket, ref.key, c.messageId, sequencer);
+  const acquired = keyOrder ?? (await deps.ledger.acquireKeyCommitInOrder(ref.bucket, ref.key, c.messageId, sequencer));
   if (acquired.outcome === 'busy') {
     const until = acquired.leaseExpiresAt !== undefined ? new Date(acquired.leaseExpiresAt).toISOString() : 'unknown';
     throw new KeyCommitBusyError(

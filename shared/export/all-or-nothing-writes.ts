@@ -6,14 +6,19 @@
  * is never added to without its markers.
  *
  * When a condition fails, DynamoDB cancels the whole transaction and says which item's
- * condition failed (`CancellationReasons`, in the order of the items); the caller drops those
- * and tries again. A local DynamoDB-compatible server without transactions (dynalite answers
+ * condition failed (`CancellationReasons`, in the order of the items), with the item as it is
+ * for an item written with `returnCurrentOnFailure` (ALL_OLD), so that the caller can tell why
+ * without reading it; the caller drops those or decides from them and tries again. The ingest
+ * ledger uses the same writer for its claim, transfer, key order and commit records. A local
+ * DynamoDB-compatible server without transactions (dynalite answers
  * UnknownOperationException) is remembered per writer, and the caller falls back to one call per
  * item, with the same conditions.
  *
  * IAM: a transaction needs the item actions it contains (PutItem, UpdateItem), nothing else.
  */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { expressionAttributes, type ExpressionNames, type ExpressionValues } from '../ledger/conditional-write.js';
 
 /** DynamoDB's limit on the items of one TransactWriteItems call. */
@@ -33,6 +38,8 @@ export function conditionalPutItem(input: {
   condition: string;
   names?: ExpressionNames;
   values?: ExpressionValues;
+  /** When its condition fails, the cancellation carries the item as it is (ALL_OLD). */
+  returnCurrentOnFailure?: boolean;
 }): TransactItem {
   return {
     Put: {
@@ -40,6 +47,7 @@ export function conditionalPutItem(input: {
       Item: input.item,
       ConditionExpression: input.condition,
       ...expressionAttributes([input.condition], input, `transaction put into ${input.tableName}`),
+      ...(input.returnCurrentOnFailure ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const } : {}),
     },
   };
 }
@@ -52,6 +60,8 @@ export function conditionalUpdateItem(input: {
   condition: string;
   names?: ExpressionNames;
   values?: ExpressionValues;
+  /** When its condition fails, the cancellation carries the item as it is (ALL_OLD). */
+  returnCurrentOnFailure?: boolean;
 }): TransactItem {
   return {
     Update: {
@@ -60,6 +70,7 @@ export function conditionalUpdateItem(input: {
       UpdateExpression: input.update,
       ConditionExpression: input.condition,
       ...expressionAttributes([input.update, input.condition], input, `transaction update in ${input.tableName}`),
+      ...(input.returnCurrentOnFailure ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const } : {}),
     },
   };
 }
@@ -67,8 +78,12 @@ export function conditionalUpdateItem(input: {
 export type AllOrNothingResult =
   /** Every item was written. */
   | { kind: 'written' }
-  /** Nothing was written: the items at these indexes failed their condition. */
-  | { kind: 'conditions-failed'; failedIndexes: number[] }
+  /**
+   * Nothing was written: the items at these indexes failed their condition. `currentItems`
+   * (by item index) holds what DynamoDB returned for items written with `returnCurrentOnFailure`;
+   * absent when it returned none (an item that does not exist, or a server that returns nothing).
+   */
+  | { kind: 'conditions-failed'; failedIndexes: number[]; currentItems?: (Record<string, unknown> | undefined)[] }
   /** The endpoint has no transactions (a local server): write item by item instead. */
   | { kind: 'unsupported' };
 
@@ -99,10 +114,15 @@ export class AllOrNothingWriter {
       }
       const reasons = cancellationReasonsOf(err);
       if (reasons === undefined) throw err;
-      const failedIndexes = reasons.flatMap((reason, index) => (reason === 'ConditionalCheckFailed' ? [index] : []));
+      const failedIndexes = reasons.flatMap((reason, index) => (reason.code === 'ConditionalCheckFailed' ? [index] : []));
       // Cancelled for another reason (a conflicting transaction, throttling): the caller's error handling applies.
       if (failedIndexes.length === 0) throw err;
-      return { kind: 'conditions-failed', failedIndexes };
+      const currentItems = reasons.map((reason) => reason.item);
+      return {
+        kind: 'conditions-failed',
+        failedIndexes,
+        ...(currentItems.some((item) => item !== undefined) ? { currentItems } : {}),
+      };
     }
   }
 }
@@ -111,9 +131,14 @@ function isUnsupportedOperation(err: unknown): boolean {
   return err instanceof Error && (err.name === 'UnknownOperationException' || err.name === 'UnknownOperation');
 }
 
-/** The codes of a TransactionCanceledException, one per item, or undefined for any other error. */
-function cancellationReasonsOf(err: unknown): string[] | undefined {
+/**
+ * The reasons of a TransactionCanceledException, one per item (its code, and the item as it is
+ * when ALL_OLD was asked for), or undefined for any other error. The document client leaves
+ * that item in DynamoDB's wire format.
+ */
+function cancellationReasonsOf(err: unknown): { code: string; item?: Record<string, unknown> | undefined }[] | undefined {
   if (!(err instanceof Error) || err.name !== 'TransactionCanceledException') return undefined;
-  const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
-  return Array.isArray(reasons) ? reasons.map((r) => r.Code ?? 'None') : undefined;
+  const reasons = (err as { CancellationReasons?: { Code?: string; Item?: Record<string, AttributeValue> }[] }).CancellationReasons;
+  if (!Array.isArray(reasons)) return undefined;
+  return reasons.map((r) => ({ code: r.Code ?? 'None', item: r.Item !== undefined ? unmarshall(r.Item) : undefined }));
 }

@@ -32,6 +32,8 @@ import {
   type KeyCommitLease,
   type KeyCommitLeaseResult,
   type KeyCommitInOrderResult,
+  type KeyOrderRequest,
+  type ClaimedEntry,
   type ClaimLease,
   type ClaimResult,
   type CommitPlan,
@@ -43,6 +45,9 @@ import {
   type LedgerEntry,
   type ObjectRef,
   type Problem,
+  type TransferRecorded,
+  type TransferredClaimResult,
+  type TransferredUpload,
 } from './types.js';
 
 export interface IngestLedgerOptions {
@@ -291,26 +296,232 @@ export class IngestLedger implements IngestLedgerStore {
   }
 
   /**
-   * The plan (and its connector) is written with the upload id in one update, so a stored upload
-   * id always has the plan it was meant for; a "commit under way" mark of an earlier upload goes.
+   * The upload id, its plan and connector, and the transferred mark in one update, after the
+   * transfer: a stored upload id always has the plan it was meant for and its bytes were sent
+   * (an upload that did not finish leaves nothing, and starts over). A "commit under way" mark
+   * of an earlier upload goes.
    */
-  async recordUpload(ref: ObjectRef, lease: ClaimLease, uploadId: string, plan: CommitPlan): Promise<void> {
-    await this.updateOwnClaim(
-      ref,
-      lease,
-      'SET #uploadId = :uploadId, #transferred = :false, #commitPlan = :commitPlan, #connector = :connector',
-      {
-        names: {
-          '#uploadId': 'uploadId',
-          '#transferred': 'transferred',
-          '#commitPlan': 'commitPlan',
-          '#connector': 'connector',
-          '#commitStarted': 'commitStarted',
-        },
-        values: { ':uploadId': uploadId, ':false': false, ':commitPlan': storedPlan(plan), ':connector': plan.connector },
-        removeExpression: 'REMOVE #commitStarted',
-        what: `store upload id ${uploadId} and its commit plan`,
+  async markTransferred(ref: ObjectRef, lease: ClaimLease, upload: TransferredUpload): Promise<void> {
+    const write = this.transferredWrite(ref, lease, upload);
+    const result = await conditionalUpdate<Record<string, unknown>>(this.client, write);
+    if (!result.ok) throw this.lostClaim(ref, lease, result.current, `record upload ${upload.uploadId} as transferred`);
+  }
+
+  /**
+   * The transfer's record and the key's commit lease with this upload's sequencer in one
+   * transaction (they were two writes one after the other); see IngestLedgerStore.recordTransfer.
+   */
+  async recordTransfer(ref: ObjectRef, lease: ClaimLease, upload: TransferredUpload, order: KeyOrderRequest): Promise<TransferRecorded> {
+    const result = await this.writeWithKeyOrder(ref, this.transferredWrite(ref, lease, upload), order);
+    if (!result.ok) throw this.lostClaim(ref, lease, result.current, `record upload ${upload.uploadId} as transferred`);
+    return { keyOrder: result.keyOrder };
+  }
+
+  /**
+   * The claim of a new object, already transferred, and the key's commit order in one
+   * transaction; see IngestLedgerStore.claimTransferred. The condition is that no item exists:
+   * every other case (a claim, a stored plan, a finished object) goes through `claim`.
+   */
+  async claimTransferred(
+    ref: ObjectRef,
+    owner: string,
+    upload: TransferredUpload,
+    order?: KeyOrderRequest,
+  ): Promise<TransferredClaimResult> {
+    const now = this.now();
+    const token = this.newClaimToken();
+    const write = this.claimTransferredWrite(ref, owner, token, upload, now);
+    const result = order === undefined ? await this.singleWrite(write) : await this.writeWithKeyOrder(ref, write, order);
+    if (!result.ok) return { outcome: 'known', entry: this.parseEntry(ref, result.current) };
+    const entry: ClaimedEntry = {
+      pk: ledgerKey(ref),
+      bucket: ref.bucket,
+      objectKey: ref.key,
+      objectVersionId: objectVersionIdOf(ref),
+      updatedAt: new Date(now).toISOString(),
+      expiresAt: this.ttl(now),
+      state: 'claimed',
+      owner,
+      claimToken: token,
+      leaseExpiresAt: now + this.leaseMs,
+      attempts: 1,
+      claimedAt: new Date(now).toISOString(),
+      uploadId: upload.uploadId,
+      transferred: true,
+      commitPlan: upload.plan,
+      connector: upload.plan.connector,
+      commitStarted: undefined,
+    };
+    return { outcome: 'claimed', lease: { owner, token }, entry, ...(result.keyOrder !== undefined ? { keyOrder: result.keyOrder } : {}) };
+  }
+
+  /** The update that records a transferred upload under the caller's claim. */
+  private transferredWrite(ref: ObjectRef, lease: ClaimLease, upload: TransferredUpload): UpdateParts {
+    const held = claimCondition(lease);
+    return {
+      tableName: this.tableName,
+      key: { pk: ledgerKey(ref) },
+      update:
+        'SET #uploadId = :uploadId, #transferred = :true, #commitPlan = :commitPlan, #connector = :connector, #updatedAt = :nowIso ' +
+        'REMOVE #commitStarted',
+      condition: `#state = :claimed AND ${held.expression}`,
+      names: {
+        ...pick(NAMES, '#state', '#updatedAt'),
+        ...held.names,
+        '#uploadId': 'uploadId',
+        '#transferred': 'transferred',
+        '#commitPlan': 'commitPlan',
+        '#connector': 'connector',
+        '#commitStarted': 'commitStarted',
       },
+      values: {
+        ':claimed': 'claimed',
+        ...held.values,
+        ':uploadId': upload.uploadId,
+        ':true': true,
+        ':commitPlan': storedPlan(upload.plan),
+        ':connector': upload.plan.connector,
+        ':nowIso': new Date(this.now()).toISOString(),
+      },
+    };
+  }
+
+  /** The update that claims an object no entry exists for, with its transferred upload. */
+  private claimTransferredWrite(ref: ObjectRef, owner: string, token: string, upload: TransferredUpload, now: number): UpdateParts {
+    return {
+      tableName: this.tableName,
+      key: { pk: ledgerKey(ref) },
+      update:
+        'SET #state = :claimed, #owner = :owner, #claimToken = :claimToken, #lease = :lease, #updatedAt = :nowIso, #expiresAt = :ttl, ' +
+        '#bucket = :bucket, #objectKey = :objectKey, #objectVersionId = :objectVersionId, #attempts = :one, #claimedAt = :nowIso, ' +
+        '#uploadId = :uploadId, #transferred = :true, #commitPlan = :commitPlan, #connector = :connector',
+      condition: 'attribute_not_exists(#pk)',
+      names: {
+        ...NAMES,
+        '#bucket': 'bucket',
+        '#objectKey': 'objectKey',
+        '#objectVersionId': 'objectVersionId',
+        '#attempts': 'attempts',
+        '#claimedAt': 'claimedAt',
+        '#uploadId': 'uploadId',
+        '#transferred': 'transferred',
+        '#commitPlan': 'commitPlan',
+        '#connector': 'connector',
+      },
+      values: {
+        ':claimed': 'claimed',
+        ':owner': owner,
+        ':claimToken': token,
+        ':lease': now + this.leaseMs,
+        ':nowIso': new Date(now).toISOString(),
+        ':ttl': this.ttl(now),
+        ':bucket': ref.bucket,
+        ':objectKey': ref.key,
+        ':objectVersionId': objectVersionIdOf(ref),
+        ':one': 1,
+        ':uploadId': upload.uploadId,
+        ':true': true,
+        ':commitPlan': storedPlan(upload.plan),
+        ':connector': upload.plan.connector,
+      },
+    };
+  }
+
+  /** One conditional update; a failure carries the item as it is. */
+  private async singleWrite(
+    write: UpdateParts,
+  ): Promise<{ ok: true; keyOrder?: undefined } | { ok: false; current: Record<string, unknown> | undefined }> {
+    const result = await conditionalUpdate<Record<string, unknown>>(this.client, write);
+    return result.ok ? { ok: true } : { ok: false, current: result.current };
+  }
+
+  /**
+   * `own` (a write to the object's entry) and the key's commit lease with `order.sequencer` in
+   * one transaction. The first try expects no committed sequencer (a key's first upload, the
+   * common case); a cancellation returns the items as they are (ALL_OLD) and says which
+   * condition failed: the entry's (`ok: false`, nothing written), or the key's: busy or a newer
+   * sequencer (then `own` is written alone and the answer says so), or an older sequencer (tried
+   * again, expecting it). Without transactions (a local server), `own` first, then the key.
+   */
+  private async writeWithKeyOrder(
+    ref: ObjectRef,
+    own: UpdateParts,
+    order: KeyOrderRequest,
+  ): Promise<{ ok: true; keyOrder: KeyCommitInOrderResult } | { ok: false; current: Record<string, unknown> | undefined }> {
+    const { bucket, key } = ref;
+    const pk = keyOrderKey(bucket, key);
+    let expected: string | undefined;
+    for (let attempt = 0; attempt < KEY_ORDER_ATTEMPTS; attempt += 1) {
+      const now = this.now();
+      const token = this.newClaimToken();
+      const keyWrite = this.keyOrderWrite(pk, order, token, expected, now);
+      const result = await this.transactions.write([
+        conditionalUpdateItem({ ...own, returnCurrentOnFailure: true }),
+        conditionalUpdateItem({ ...keyWrite, returnCurrentOnFailure: true }),
+      ]);
+      if (result.kind === 'written') {
+        return {
+          ok: true,
+          keyOrder: { outcome: 'acquired', lease: { bucket, key, owner: order.owner, token }, previousSequencer: expected },
+        };
+      }
+      if (result.kind === 'unsupported') break;
+      if (result.failedIndexes.includes(0)) {
+        const current = result.currentItems?.[0] ?? (await this.readItem(own.key));
+        return { ok: false, current };
+      }
+      const keyItem = this.parseKeyOrder(pk, result.currentItems?.[1] ?? (await this.readItem({ pk })));
+      const answer = keyOrderAnswer(keyItem, order, now);
+      if (answer !== undefined) {
+        // Busy, or a newer upload is recorded: the transfer is recorded all the same (a redelivery resumes without sending it again).
+        const alone = await this.singleWrite(own);
+        return alone.ok ? { ok: true, keyOrder: answer } : alone;
+      }
+      expected = keyItem?.committedSequencer;
+    }
+    const alone = await this.singleWrite(own);
+    if (!alone.ok) return alone;
+    return { ok: true, keyOrder: await this.acquireKeyCommitInOrder(bucket, key, order.owner, order.sequencer) };
+  }
+
+  /** The key's commit lease and `order.sequencer` as its newest commit, if the lease is free (or the owner's) and the key records `expected`. */
+  private keyOrderWrite(pk: string, order: KeyOrderRequest, token: string, expected: string | undefined, now: number): UpdateParts {
+    return {
+      tableName: this.tableName,
+      key: { pk },
+      update:
+        'SET #leaseOwner = :owner, #leaseToken = :token, #leaseExpiresAt = :expires, #committedSequencer = :sequencer, ' +
+        '#updatedAt = :nowIso, #expiresAt = :ttl',
+      condition:
+        '(attribute_not_exists(#leaseExpiresAt) OR #leaseExpiresAt < :now OR #leaseOwner = :owner) AND ' +
+        (expected === undefined ? 'attribute_not_exists(#committedSequencer)' : '#committedSequencer = :expected'),
+      names: { ...KEY_ORDER_NAMES },
+      values: {
+        ':owner': order.owner,
+        ':token': token,
+        ':expires': now + this.leaseMs,
+        ':sequencer': order.sequencer,
+        ':now': now,
+        ':nowIso': new Date(now).toISOString(),
+        ':ttl': this.ttl(now),
+        ...(expected === undefined ? {} : { ':expected': expected }),
+      },
+    };
+  }
+
+  /** A consistent read of one item, for a failed transaction whose server returned no item. */
+  private async readItem(key: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+    return out.Item;
+  }
+
+  /** The error of a write under a claim that is no longer the caller's. */
+  private lostClaim(ref: ObjectRef, lease: ClaimLease, item: Record<string, unknown> | undefined, what: string): LedgerConflictError {
+    const current = this.parseEntry(ref, item);
+    return new LedgerConflictError(
+      `cannot ${what} for ${ledgerKey(ref)}: the ledger entry is ${describe(current)}, not ${describeHolder(lease)}`,
+      ref,
+      current,
     );
   }
 
@@ -322,15 +533,6 @@ export class IngestLedger implements IngestLedgerStore {
       values: { ':uploadId': uploadId, ':true': true, ':mark': mark },
       extraCondition: '#uploadId = :uploadId AND #transferred = :true',
       what: `mark the commit of upload ${uploadId} as under way`,
-    });
-  }
-
-  async markTransferred(ref: ObjectRef, lease: ClaimLease, uploadId: string): Promise<void> {
-    await this.updateOwnClaim(ref, lease, 'SET #transferred = :true', {
-      names: { '#uploadId': 'uploadId', '#transferred': 'transferred' },
-      values: { ':uploadId': uploadId, ':true': true },
-      extraCondition: '#uploadId = :uploadId',
-      what: `mark upload ${uploadId} transferred`,
     });
   }
 
@@ -589,40 +791,17 @@ export class IngestLedger implements IngestLedgerStore {
    */
   async acquireKeyCommitInOrder(bucket: string, key: string, owner: string, sequencer: string): Promise<KeyCommitInOrderResult> {
     const pk = keyOrderKey(bucket, key);
+    const order = { owner, sequencer };
     let expected: string | undefined;
     for (let attempt = 0; attempt < KEY_ORDER_ATTEMPTS; attempt += 1) {
       const now = this.now();
       const token = this.newClaimToken();
-      const result = await conditionalUpdate<Record<string, unknown>>(this.client, {
-        tableName: this.tableName,
-        key: { pk },
-        update:
-          'SET #leaseOwner = :owner, #leaseToken = :token, #leaseExpiresAt = :expires, #committedSequencer = :sequencer, ' +
-          '#updatedAt = :nowIso, #expiresAt = :ttl',
-        condition:
-          '(attribute_not_exists(#leaseExpiresAt) OR #leaseExpiresAt < :now OR #leaseOwner = :owner) AND ' +
-          (expected === undefined ? 'attribute_not_exists(#committedSequencer)' : '#committedSequencer = :expected'),
-        names: { ...KEY_ORDER_NAMES },
-        values: {
-          ':owner': owner,
-          ':token': token,
-          ':expires': now + this.leaseMs,
-          ':sequencer': sequencer,
-          ':now': now,
-          ':nowIso': new Date(now).toISOString(),
-          ':ttl': this.ttl(now),
-          ...(expected === undefined ? {} : { ':expected': expected }),
-        },
-      });
+      const result = await conditionalUpdate<Record<string, unknown>>(this.client, this.keyOrderWrite(pk, order, token, expected, now));
       if (result.ok) return { outcome: 'acquired', lease: { bucket, key, owner, token }, previousSequencer: expected };
       const current = this.parseKeyOrder(pk, result.current);
-      if (current?.leaseExpiresAt !== undefined && current.leaseExpiresAt >= now && current.leaseOwner !== owner) {
-        return { outcome: 'busy', owner: current.leaseOwner, leaseExpiresAt: current.leaseExpiresAt };
-      }
-      const committed = current?.committedSequencer;
-      if (committed !== undefined && compareSequencers(committed, sequencer) > 0)
-        return { outcome: 'superseded', newerSequencer: committed };
-      expected = committed;
+      const answer = keyOrderAnswer(current, order, now);
+      if (answer !== undefined) return answer;
+      expected = current?.committedSequencer;
     }
     // The item kept changing under the writes: another upload of the key is committing right now.
     const current = await this.readKeyOrder(bucket, key);
@@ -738,6 +917,35 @@ export class IngestLedger implements IngestLedgerStore {
   private ttl(nowMs: number): number {
     return Math.floor(nowMs / 1000) + this.retentionSeconds;
   }
+}
+
+/** A conditional update as conditionalUpdate and conditionalUpdateItem take it. */
+interface UpdateParts {
+  tableName: string;
+  key: Record<string, string>;
+  update: string;
+  condition: string;
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+}
+
+/**
+ * What a key order item that refused this upload's write means: busy (another owner's live
+ * lease) or superseded (a newer sequencer recorded); undefined when the write can be tried again
+ * expecting the item's sequencer (none, an older one, or this one).
+ */
+function keyOrderAnswer(
+  current: { committedSequencer?: string | undefined; leaseOwner?: string | undefined; leaseExpiresAt?: number | undefined } | undefined,
+  order: KeyOrderRequest,
+  now: number,
+): Exclude<KeyCommitInOrderResult, { outcome: 'acquired' }> | undefined {
+  if (current?.leaseExpiresAt !== undefined && current.leaseExpiresAt >= now && current.leaseOwner !== order.owner) {
+    return { outcome: 'busy', owner: current.leaseOwner, leaseExpiresAt: current.leaseExpiresAt };
+  }
+  const committed = current?.committedSequencer;
+  if (committed !== undefined && compareSequencers(committed, order.sequencer) > 0)
+    return { outcome: 'superseded', newerSequencer: committed };
+  return undefined;
 }
 
 /** The plan as a DynamoDB map: only defined attributes, metadata as plain pairs. */

@@ -92,7 +92,10 @@ export interface ClaimedEntry extends LedgerEntryBase {
   /** How many times the object has been claimed (first claim is 1). */
   attempts: number;
   claimedAt: string;
-  /** The destination's upload id, stored before the bytes are sent. */
+  /**
+   * The destination's upload id, stored with its plan once its bytes were accepted (entries
+   * written before that change may hold one whose bytes were not: `transferred` false).
+   */
   uploadId?: string | undefined;
   /** True once the bytes of `uploadId` were accepted: a resume commits without a new PUT. */
   transferred: boolean;
@@ -180,6 +183,32 @@ export interface ClaimLease {
   token: string;
 }
 
+/** An upload whose bytes the destination accepted: its id and the plan it is to be committed with. */
+export interface TransferredUpload {
+  uploadId: string;
+  plan: CommitPlan;
+}
+
+/** An upload's place in its key's commit order, taken with the record of its transfer (see KeyOrderStore). */
+export interface KeyOrderRequest {
+  /** Who takes the key's commit lease: the SQS message id, as for the claim. */
+  owner: string;
+  /** The upload's S3 event sequencer. */
+  sequencer: string;
+}
+
+/** What recording a transfer with its key order did: the transfer is recorded; the key's answer says whether to commit. */
+export interface TransferRecorded {
+  keyOrder: KeyCommitInOrderResult;
+}
+
+/** Outcome of claiming an object the ledger has never seen together with its transferred upload. */
+export type TransferredClaimResult =
+  /** Ours, with the upload recorded as transferred; `keyOrder` when a key order was asked for. */
+  | { outcome: 'claimed'; lease: ClaimLease; entry: ClaimedEntry; keyOrder?: KeyCommitInOrderResult | undefined }
+  /** The ledger already has the object (`entry`, undefined if it vanished meanwhile): nothing was written; claim it the ordinary way. */
+  | { outcome: 'known'; entry: LedgerEntry | undefined };
+
 export interface CommitRecord {
   version: CommittedVersion;
   /** Where it was committed, in the system's terms (the plan's target). */
@@ -214,12 +243,27 @@ export interface IngestLedgerStore extends KeyOrderStore {
   /** Every successful claim gets a fresh token (see ClaimLease), also a takeover by the same owner. */
   claim(ref: ObjectRef, owner: string): Promise<ClaimResult>;
   /**
-   * Stores a fresh upload id (not yet transferred) and the plan it is to be committed with, and
-   * its connector, under the caller's claim; an earlier "commit under way" mark goes.
+   * Records an upload whose bytes the destination accepted: its id, the plan it is to be
+   * committed with and its connector, marked transferred, in one write under the caller's claim
+   * (an earlier "commit under way" mark goes). Written only after the transfer, so a stored
+   * upload id is always one a resume can commit.
    */
-  recordUpload(ref: ObjectRef, lease: ClaimLease, uploadId: string, plan: CommitPlan): Promise<void>;
-  /** Marks the bytes of `uploadId` as accepted by the destination. */
-  markTransferred(ref: ObjectRef, lease: ClaimLease, uploadId: string): Promise<void>;
+  markTransferred(ref: ObjectRef, lease: ClaimLease, upload: TransferredUpload): Promise<void>;
+  /**
+   * markTransferred and acquireKeyCommitInOrder in one call: one transaction where the store
+   * has them. The claim decides first: a lost claim is a LedgerConflictError and nothing is
+   * written, the key's lease neither. A busy key or a newer committed upload still leaves the
+   * transfer recorded (a redelivery resumes without sending the bytes again) and says so.
+   */
+  recordTransfer(ref: ObjectRef, lease: ClaimLease, upload: TransferredUpload, order: KeyOrderRequest): Promise<TransferRecorded>;
+  /**
+   * Claims an object the ledger has never seen, its upload already transferred, with the key's
+   * commit order when `order` is given, in one call (the claim up front and the transfer's record
+   * made one, for a small file sent before its claim). Only where there is no entry at all: any
+   * entry (a claim, a stored plan, a finished object) is `known`, nothing is written, and the
+   * caller claims the ordinary way.
+   */
+  claimTransferred(ref: ObjectRef, owner: string, upload: TransferredUpload, order?: KeyOrderRequest): Promise<TransferredClaimResult>;
   /**
    * Records that a commit of the transferred `uploadId` that is not idempotent is about to be
    * sent, with what the destination's `beforeCommit` returned (see ClaimedEntry.commitStarted).
@@ -279,7 +323,7 @@ export type KeyCommitInOrderResult =
  * for each key, and the key's commit lease.
  */
 export interface KeyOrderStore {
-  /** The key's newest committed sequencer, without taking the lease (a cheap early check). */
+  /** The key's newest committed sequencer, without taking the lease (a read for tools; the ingest's check is under the lease). */
   committedSequencer(bucket: string, key: string): Promise<string | undefined>;
   acquireKeyCommit(bucket: string, key: string, owner: string): Promise<KeyCommitLeaseResult>;
   /**

@@ -41,10 +41,13 @@ import {
   type KeyCommitInOrderResult,
   type ClaimLease,
   type ClaimResult,
-  type CommitPlan,
   type CommitRecord,
   type IngestLedgerStore,
+  type KeyOrderRequest,
   type LedgerEntry,
+  type TransferRecorded,
+  type TransferredClaimResult,
+  type TransferredUpload,
   type ObjectRef,
   type Problem,
   type ProblemCode,
@@ -260,21 +263,53 @@ export class InMemoryIngestLedger implements IngestLedgerStore {
     return { outcome: 'claimed', entry: structuredClone(entry), lease: { owner, token } };
   }
 
-  async recordUpload(ref: ObjectRef, lease: ClaimLease, uploadId: string, plan: CommitPlan): Promise<void> {
+  async markTransferred(ref: ObjectRef, lease: ClaimLease, upload: TransferredUpload): Promise<void> {
     const e = this.ownClaim(ref, lease);
-    e.uploadId = uploadId;
-    e.transferred = false;
-    e.commitPlan = structuredClone(plan);
-    e.connector = plan.connector;
+    e.uploadId = upload.uploadId;
+    e.transferred = true;
+    e.commitPlan = structuredClone(upload.plan);
+    e.connector = upload.plan.connector;
     e.commitStarted = undefined;
-    this.history.push({ pk: ledgerKey(ref), change: 'upload', owner: lease.owner });
+    this.history.push({ pk: ledgerKey(ref), change: 'transferred', owner: lease.owner });
   }
 
-  async markTransferred(ref: ObjectRef, lease: ClaimLease, uploadId: string): Promise<void> {
-    const e = this.ownClaim(ref, lease);
-    if (e.uploadId !== uploadId) throw new LedgerConflictError(`upload id differs`, ref, e);
-    e.transferred = true;
-    this.history.push({ pk: ledgerKey(ref), change: 'transferred', owner: lease.owner });
+  /** As one transaction: the claim is checked first and nothing is written without it. */
+  async recordTransfer(ref: ObjectRef, lease: ClaimLease, upload: TransferredUpload, order: KeyOrderRequest): Promise<TransferRecorded> {
+    this.ownClaim(ref, lease);
+    await this.markTransferred(ref, lease, upload);
+    return { keyOrder: await this.acquireKeyCommitInOrder(ref.bucket, ref.key, order.owner, order.sequencer) };
+  }
+
+  async claimTransferred(
+    ref: ObjectRef,
+    owner: string,
+    upload: TransferredUpload,
+    order?: KeyOrderRequest,
+  ): Promise<TransferredClaimResult> {
+    const pk = ledgerKey(ref);
+    const current = this.entries.get(pk);
+    if (current !== undefined) return { outcome: 'known', entry: structuredClone(current) };
+    const now = this.now();
+    const token = randomUUID();
+    const entry: LedgerEntry = {
+      ...this.base(ref, now),
+      state: 'claimed',
+      owner,
+      claimToken: token,
+      leaseExpiresAt: now + this.leaseMs,
+      attempts: 1,
+      claimedAt: new Date(now).toISOString(),
+      uploadId: upload.uploadId,
+      transferred: true,
+      commitPlan: structuredClone(upload.plan),
+      connector: upload.plan.connector,
+      commitStarted: undefined,
+    };
+    this.entries.set(pk, entry);
+    this.history.push({ pk, change: 'claimed transferred', owner });
+    const keyOrder =
+      order === undefined ? undefined : await this.acquireKeyCommitInOrder(ref.bucket, ref.key, order.owner, order.sequencer);
+    return { outcome: 'claimed', entry: structuredClone(entry), lease: { owner, token }, ...(keyOrder !== undefined ? { keyOrder } : {}) };
   }
 
   async markCommitStarted(ref: ObjectRef, lease: ClaimLease, uploadId: string, context?: Record<string, string>): Promise<void> {

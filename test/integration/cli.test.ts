@@ -323,18 +323,21 @@ describe('status and reingest, after the real ingest ran', () => {
     });
     const claim = await ledger.claim(ref, 'message-1');
     if (claim.outcome !== 'claimed') throw new Error(`expected to claim ${ref.key}, got ${claim.outcome}`);
-    await ledger.recordUpload(ref, claim.lease, 'upload-123', {
-      connector: 'ibinder',
-      fileName: 'big.dwg',
-      target: { binderId: HARBOUR.binderId, folderId: HARBOUR.folders.contractsSigned },
-      metadata: [],
+    await ledger.markTransferred(ref, claim.lease, {
+      uploadId: 'upload-123',
+      plan: {
+        connector: 'ibinder',
+        fileName: 'big.dwg',
+        target: { binderId: HARBOUR.binderId, folderId: HARBOUR.folders.contractsSigned },
+        metadata: [],
+      },
     });
 
     const run = await cli(['status', `${ref.bucket}/${ref.key}`, ...resourceFlags]);
     expect(run.code).toBe(0);
     expect(run.stdoutText()).toContain('claimed (being ingested) by message message-1, attempt 1');
     expect(run.stdoutText()).toContain('live: another consumer waits for it');
-    expect(run.stdoutText()).toContain('upload-123, bytes not yet transferred');
+    expect(run.stdoutText()).toContain('upload-123, bytes transferred: a retry only commits');
   });
 
   it('status of an unknown object says the ledger has no entry (exit code 1); a bad location is a usage error', async () => {

@@ -22,6 +22,7 @@ import { FakeIBinderClient } from '../helpers/fake-ibinder.js';
 import { ibinderConnectorOf, InMemoryIngestLedger, makeDeps, withIBinderDestination } from '../helpers/ingest-factories.js';
 import type { IngestDependencies } from '../../functions/ingest/types.js';
 import { logger as sharedLogger } from '../../shared/observability/logger.js';
+import { runWithLogContext } from '../../shared/observability/log-context.js';
 
 describe('fault drill, small', () => {
   // The iBinder client's own retry lines would be hundreds under a fifth of requests faulted.
@@ -100,9 +101,8 @@ describe('crash points', () => {
 
     const claim = await deps.ledger.claim(ref, 'message-1');
     if (claim.outcome !== 'claimed') throw new Error(`expected a claim, got ${claim.outcome}`);
-    await deps.ledger.recordUpload(ref, claim.lease, 'upload-1', plan);
     await destinationOf(deps).transfer({ uploadId: 'upload-1', uploadUrl: 'http://127.0.0.1:1/upload' }, unreadBody, plan);
-    await deps.ledger.markTransferred(ref, claim.lease, 'upload-1');
+    await deps.ledger.markTransferred(ref, claim.lease, { uploadId: 'upload-1', plan });
     await expect(destinationOf(deps).commit(plan, 'upload-1', marker)).rejects.toThrow(SimulatedCrash);
     expect(destination.calls).toEqual(['transfer upload-1', 'commit upload-1']);
 
@@ -129,22 +129,41 @@ describe('crash points', () => {
     );
     const claim = await deps.ledger.claim(ref, 'message-1');
     if (claim.outcome !== 'claimed') throw new Error(`expected a claim, got ${claim.outcome}`);
-    await deps.ledger.recordUpload(ref, claim.lease, 'upload-1', plan);
+    // The ledger learns an upload only once it is transferred: the record being ingested names the object.
+    const record = { bucket: ref.bucket, key: ref.key, objectVersionId: ref.versionId };
     await expect(
-      destinationOf(deps).transfer({ uploadId: 'upload-1', uploadUrl: 'http://127.0.0.1:1/upload' }, unreadBody, plan),
+      runWithLogContext(record, () =>
+        destinationOf(deps).transfer({ uploadId: 'upload-1', uploadUrl: 'http://127.0.0.1:1/upload' }, unreadBody, plan),
+      ),
     ).rejects.toMatchObject({
       point: 'after-put',
     });
     expect(destination.calls).toEqual(['transfer upload-1']);
-    await expect(deps.ledger.markTransferred(ref, claim.lease, 'upload-1')).rejects.toMatchObject({ afterCrash: true });
+    expect(await ledger.get(ref)).toMatchObject({ state: 'claimed', transferred: false, uploadId: undefined });
 
     const second = await deps.ledger.claim(ref, 'message-1');
     if (second.outcome !== 'claimed') throw new Error(`expected a claim, got ${second.outcome}`);
-    await expect(deps.ledger.markTransferred(ref, second.lease, 'upload-1')).rejects.toMatchObject({
+    await expect(deps.ledger.markTransferred(ref, second.lease, { uploadId: 'upload-2', plan })).rejects.toMatchObject({
       point: 'after-transfer-recorded',
       afterCrash: false,
     });
-    expect(await ledger.get(ref)).toMatchObject({ state: 'claimed', transferred: true });
+    expect(await ledger.get(ref)).toMatchObject({ state: 'claimed', transferred: true, uploadId: 'upload-2' });
+    await expect(deps.ledger.markCommitStarted(ref, second.lease, 'upload-2')).rejects.toMatchObject({ afterCrash: true });
+  });
+
+  it('crashes after a small file was claimed with its transfer: that claim is dead', async () => {
+    const ledger = new InMemoryIngestLedger();
+    const deps = new CrashPoints({ rate: 1, seed: 1, points: ['after-transfer-recorded'] }).wrap(depsWith(recordingDestination(), ledger));
+    const crash = await deps.ledger.claimTransferred(ref, 'message-1', { uploadId: 'upload-1', plan }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(crash).toMatchObject({ point: 'after-transfer-recorded', afterCrash: false });
+    const entry = await ledger.get(ref);
+    expect(entry).toMatchObject({ state: 'claimed', transferred: true, uploadId: 'upload-1' });
+    if (entry?.state !== 'claimed' || entry.claimToken === undefined) throw new Error('expected a claim with a token');
+    const lease = { owner: 'message-1', token: entry.claimToken };
+    await expect(deps.ledger.markCommitStarted(ref, lease, 'upload-1')).rejects.toMatchObject({ afterCrash: true });
   });
 
   it('crashes the same objects at the same points for the same seed, whatever the order', async () => {
@@ -156,8 +175,7 @@ describe('crash points', () => {
         const object = { ...ref, key: `inbox/${i}.pdf` };
         const claim = await deps.ledger.claim(object, `message-${i}`);
         if (claim.outcome !== 'claimed') throw new Error(`expected a claim, got ${claim.outcome}`);
-        await deps.ledger.recordUpload(object, claim.lease, `upload-${i}`, plan);
-        await deps.ledger.markTransferred(object, claim.lease, `upload-${i}`).catch(() => crashed.push(object.key));
+        await deps.ledger.markTransferred(object, claim.lease, { uploadId: `upload-${i}`, plan }).catch(() => crashed.push(object.key));
       }
       return crashed.sort();
     };
@@ -175,9 +193,8 @@ describe('crash points', () => {
     const deps = crashes.wrap(depsWith(destination, new InMemoryIngestLedger()));
     const claim = await deps.ledger.claim(ref, 'message-1');
     if (claim.outcome !== 'claimed') throw new Error(`expected a claim, got ${claim.outcome}`);
-    await deps.ledger.recordUpload(ref, claim.lease, 'upload-1', plan);
     await destinationOf(deps).transfer({ uploadId: 'upload-1', uploadUrl: 'http://127.0.0.1:1/upload' }, unreadBody, plan);
-    await deps.ledger.markTransferred(ref, claim.lease, 'upload-1');
+    await deps.ledger.markTransferred(ref, claim.lease, { uploadId: 'upload-1', plan });
     await destinationOf(deps).commit(plan, 'upload-1', marker);
     expect(crashes.counts().total).toBe(0);
   });

@@ -5,11 +5,12 @@
  * first file read them), as they are for every file after the first of a warm function.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteObjectCommand, GetObjectCommand, GetObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Readable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { SMALL_OBJECT_BYTES } from '../../functions/ingest/object-store.js';
 import { processObjectRecord } from '../../functions/ingest/process-record.js';
 import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
 import type { S3ObjectEvent } from '../../shared/s3/event.js';
@@ -24,6 +25,12 @@ const TAGS = [
   { Key: 'ibinder:folder-path', Value: 'Drawings/Structural' },
   { Key: 'ibinder:meta:discipline', Value: 'Structural' },
 ];
+
+/** A few seconds before NOW: an event arrives seconds after its upload. */
+const JUST_UPLOADED = new Date(NOW.getTime() - 5_000);
+
+/** The message's first delivery, as SQS counts it (what processBatch passes on). */
+const FIRST_DELIVERY = { receiveCount: 1 };
 
 /** The iBinder client methods that are a round trip of the upload itself. */
 const UPLOAD_METHODS = ['createPresignedUpload', 'putPresigned', 'commitUpload'] as const;
@@ -76,43 +83,108 @@ beforeEach(() => {
   ddb.reset();
 });
 
+/** The AWS calls of the last record, by command name, sorted. */
+function awsCalls(): string[] {
+  return [...s3.calls(), ...ddb.calls()].map((c) => c.args[0].constructor.name).sort();
+}
+
+/** What the fake iBinder client was asked since `before`, per method. */
+function iBinderSince(before: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(iBinderCalls())
+      .map(([method, n]) => [method, n - (before[method] ?? 0)])
+      .filter(([, n]) => Number(n) > 0),
+  );
+}
+
+/** The target of the happy path: at most this many AWS calls per small file, on an endpoint with transactions. */
+const AWS_CALLS_PER_SMALL_FILE = 5;
+
 describe('one small file on the happy path', () => {
-  it('costs 3 iBinder round trips (presign, PUT, commit) and 9 AWS calls, with the schema and folders warm', async () => {
+  it(`costs 3 iBinder round trips (presign, PUT, commit) and at most ${AWS_CALLS_PER_SMALL_FILE} AWS calls on its first delivery, with the schema and folders warm`, async () => {
     setup();
-    for (const key of ['inbox/first.pdf', 'inbox/second.pdf']) serveInboxObject(s3, { key, versionId: `v-${key}`, tags: TAGS });
-    expect(await processObjectRecord(event('inbox/first.pdf', '0A'), 'msg-1', deps)).toMatchObject({ status: 'committed' });
+    for (const key of ['inbox/first.pdf', 'inbox/second.pdf'])
+      serveInboxObject(s3, { key, versionId: `v-${key}`, tags: TAGS, lastModified: JUST_UPLOADED });
+    expect(await processObjectRecord(event('inbox/first.pdf', '0A'), 'msg-1', deps, FIRST_DELIVERY)).toMatchObject({
+      status: 'committed',
+    });
     s3.resetHistory();
     ddb.resetHistory();
     const before = iBinderCalls();
 
-    expect(await processObjectRecord(event('inbox/second.pdf', '0B'), 'msg-2', deps)).toMatchObject({ status: 'committed' });
+    expect(await processObjectRecord(event('inbox/second.pdf', '0B'), 'msg-2', deps, FIRST_DELIVERY)).toMatchObject({
+      status: 'committed',
+    });
 
-    const after = iBinderCalls();
-    const iBinder = Object.fromEntries(
-      Object.entries(after)
-        .map(([method, n]) => [method, n - (before[method] ?? 0)])
-        .filter(([, n]) => Number(n) > 0),
-    );
-    expect(iBinder).toEqual(Object.fromEntries(UPLOAD_METHODS.map((m) => [m, 1])));
-
-    const s3Calls = s3
-      .calls()
-      .map((c) => c.args[0].constructor.name)
-      .sort();
-    // A small object's head and bytes come in one GetObject.
-    expect(s3Calls).toEqual(['DeleteObjectCommand', 'GetObjectCommand', 'GetObjectTaggingCommand']);
-    // No ledger read before the claim: the one read is the key's order, beside the object's head.
-    expect(ddb.commandCalls(GetCommand).map((c) => String(c.args[0].input.Key?.pk))).toEqual(['key#inbox-bucket#inbox/second.pdf']);
-    // claim, upload id + plan, transferred, key lease + sequencer (one write); then the commit
-    // record and the lease's release in one transaction.
-    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(4);
-    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
-    expect(s3Calls.length + ddb.calls().length).toBe(9);
+    expect(iBinderSince(before)).toEqual(Object.fromEntries(UPLOAD_METHODS.map((m) => [m, 1])));
+    // The object read once (head and bytes), its tags; the claim with the transfer's record and
+    // the key's commit lease in one transaction; the commit record with the lease's release in
+    // another; the delete. No ledger read, no claim up front.
+    expect(awsCalls()).toEqual([
+      'DeleteObjectCommand',
+      'GetObjectCommand',
+      'GetObjectTaggingCommand',
+      'TransactWriteCommand',
+      'TransactWriteCommand',
+    ]);
+    expect(awsCalls().length).toBeLessThanOrEqual(AWS_CALLS_PER_SMALL_FILE);
   });
 
-  it('reads the head, the tags and the key order at once, before either answers', async () => {
+  it('claims with the transfer only where the ledger has no entry, and takes the key order in the same transaction', async () => {
     setup();
-    serveInboxObject(s3, { key: 'inbox/slow.pdf', versionId: 'v-inbox/slow.pdf', tags: TAGS });
+    serveInboxObject(s3, { key: 'inbox/order.pdf', versionId: 'v-inbox/order.pdf', tags: TAGS, lastModified: JUST_UPLOADED });
+    expect(await processObjectRecord(event('inbox/order.pdf', '0D'), 'msg-4', deps, FIRST_DELIVERY)).toMatchObject({
+      status: 'committed',
+    });
+    const [claim, commit] = ddb.commandCalls(TransactWriteCommand).map((c) => c.args[0].input.TransactItems ?? []);
+    expect(claim?.map((i) => [i.Update?.Key?.pk, i.Update?.ConditionExpression, i.Update?.ReturnValuesOnConditionCheckFailure])).toEqual([
+      ['inbox-bucket/inbox/order.pdf#v-inbox/order.pdf', 'attribute_not_exists(#pk)', 'ALL_OLD'],
+      [
+        'key#inbox-bucket#inbox/order.pdf',
+        '(attribute_not_exists(#leaseExpiresAt) OR #leaseExpiresAt < :now OR #leaseOwner = :owner) AND attribute_not_exists(#committedSequencer)',
+        'ALL_OLD',
+      ],
+    ]);
+    expect(claim?.[0]?.Update?.ExpressionAttributeValues).toMatchObject({ ':true': true, ':uploadId': client.transfers[0]?.uploadId });
+    expect(claim?.[1]?.Update?.ExpressionAttributeValues).toMatchObject({ ':sequencer': '0D', ':owner': 'msg-4' });
+    expect(commit?.map((i) => [i.Update?.Key?.pk, String(i.Update?.UpdateExpression).split(' ').slice(0, 2).join(' ')])).toEqual([
+      ['inbox-bucket/inbox/order.pdf#v-inbox/order.pdf', 'SET #state'],
+      ['key#inbox-bucket#inbox/order.pdf', 'REMOVE #leaseOwner,'],
+    ]);
+  });
+
+  it('claims up front on a redelivery (or when the receive count is unknown): one call more', async () => {
+    setup();
+    serveInboxObject(s3, { key: 'inbox/again.pdf', versionId: 'v-inbox/again.pdf', tags: TAGS, lastModified: JUST_UPLOADED });
+    expect(await processObjectRecord(event('inbox/again.pdf', '0E'), 'msg-5', deps, { receiveCount: 2 })).toMatchObject({
+      status: 'committed',
+    });
+    expect(awsCalls()).toEqual([
+      'DeleteObjectCommand',
+      'GetObjectCommand',
+      'GetObjectTaggingCommand',
+      'TransactWriteCommand',
+      'TransactWriteCommand',
+      'UpdateCommand',
+    ]);
+    // The claim, then the transfer's record under it with the key's order, in one transaction.
+    const [transfer] = ddb.commandCalls(TransactWriteCommand).map((c) => c.args[0].input.TransactItems ?? []);
+    expect(transfer?.[0]?.Update?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken');
+  });
+
+  it('heads and streams a file larger than SMALL_OBJECT_BYTES, claimed up front', async () => {
+    setup();
+    serveInboxObject(s3, { key: 'inbox/large.pdf', versionId: 'v-inbox/large.pdf', tags: TAGS, lastModified: JUST_UPLOADED });
+    const large = { ...event('inbox/large.pdf', '0F'), size: SMALL_OBJECT_BYTES + 1 };
+    // The mocked object is small whatever the event says: only the calls are looked at.
+    await processObjectRecord(large, 'msg-6', deps, FIRST_DELIVERY);
+    expect(s3.commandCalls(HeadObjectCommand)).toHaveLength(1);
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
+  });
+
+  it('reads the head (with the bytes) and the tags at once, before either answers, and reads no key order', async () => {
+    setup();
+    serveInboxObject(s3, { key: 'inbox/slow.pdf', versionId: 'v-inbox/slow.pdf', tags: TAGS, lastModified: JUST_UPLOADED });
     let headAnswered = false;
     const startedBeforeHeadAnswered: string[] = [];
     s3.on(GetObjectCommand).callsFake(async () => {
@@ -122,7 +194,7 @@ describe('one small file on the happy path', () => {
         Body: Readable.from([Buffer.from('hello, iBinder')]) as never,
         ContentLength: Buffer.byteLength('hello, iBinder'),
         ContentType: 'application/pdf',
-        LastModified: new Date('2025-01-15T08:00:00Z'),
+        LastModified: JUST_UPLOADED,
         VersionId: 'v-inbox/slow.pdf',
         Metadata: {},
       };
@@ -131,27 +203,11 @@ describe('one small file on the happy path', () => {
       if (!headAnswered) startedBeforeHeadAnswered.push('tags');
       return { TagSet: TAGS };
     });
-    ddb.on(GetCommand).callsFake(() => {
-      if (!headAnswered) startedBeforeHeadAnswered.push('key order');
-      return {};
-    });
 
-    const outcome = await processObjectRecord(event('inbox/slow.pdf', '0C'), 'msg-3', deps);
+    const outcome = await processObjectRecord(event('inbox/slow.pdf', '0C'), 'msg-3', deps, FIRST_DELIVERY);
     expect(outcome).toMatchObject({ status: 'committed' });
-    expect(startedBeforeHeadAnswered.sort()).toEqual(['key order', 'tags']);
-  });
-
-  it("records the commit and gives the key's commit lease up in one transaction", async () => {
-    setup();
-    serveInboxObject(s3, { key: 'inbox/order.pdf', versionId: 'v-inbox/order.pdf', tags: TAGS });
-    expect(await processObjectRecord(event('inbox/order.pdf', '0D'), 'msg-4', deps)).toMatchObject({ status: 'committed' });
-    const items = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
-    expect(items.map((i) => [i.Update?.Key?.pk, String(i.Update?.UpdateExpression).split(' ').slice(0, 2).join(' ')])).toEqual([
-      ['inbox-bucket/inbox/order.pdf#v-inbox/order.pdf', 'SET #state'],
-      ['key#inbox-bucket#inbox/order.pdf', 'REMOVE #leaseOwner,'],
-    ]);
-    expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(1);
-    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(1);
+    expect(startedBeforeHeadAnswered).toEqual(['tags']);
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
   });
 });
 

@@ -98,7 +98,7 @@ describe('processObjectRecord: a commit that is not idempotent', () => {
     setup({ crashAfterFirstCommit: false });
     const outcome = await processObjectRecord(EVENT, 'msg-1', deps);
     expect(outcome).toMatchObject({ status: 'committed', resumed: false, version: { connector: 'ibinder' } });
-    expect(deps.ledger.changes(REF)).toEqual(['claimed', 'upload', 'transferred', 'commit started', 'committed']);
+    expect(deps.ledger.changes(REF)).toEqual(['claimed', 'transferred', 'commit started', 'committed']);
     expect(journal.beforeCommit).toHaveLength(1);
     expect(journal.beforeCommit[0]?.marker.token).toMatch(/^[0-9a-f]{32}$/);
     expect(journal.lookups).toEqual([]);

@@ -19,8 +19,11 @@ import {
   type ClaimLease,
   type ClaimResult,
   type CommitPlan,
+  type KeyOrderRequest,
   type LedgerEntry,
   type ObjectRef,
+  type TransferredClaimResult,
+  type TransferredUpload,
 } from '../../shared/ledger/types.js';
 import type { S3ObjectEvent } from '../../shared/s3/event.js';
 import type { S3Tag } from '../../shared/s3/tags.js';
@@ -185,7 +188,7 @@ describe('processObjectRecord: happy path', () => {
       },
     ]);
 
-    expect(deps.ledger.changes(REF)).toEqual(['claimed', 'upload', 'transferred', 'committed']);
+    expect(deps.ledger.changes(REF)).toEqual(['claimed', 'transferred', 'committed']);
     expect(await deps.ledger.get(REF)).toMatchObject({
       state: 'committed',
       connector: 'ibinder',
@@ -324,9 +327,20 @@ describe('processObjectRecord: exactly once', () => {
 class PlanKeepingLedger extends InMemoryIngestLedger {
   readonly recordedPlans: (CommitPlan | undefined)[] = [];
 
-  override async recordUpload(ref: ObjectRef, lease: ClaimLease, uploadId: string, plan: CommitPlan): Promise<void> {
-    await super.recordUpload(ref, lease, uploadId, plan);
-    this.recordedPlans.push(plan);
+  override async markTransferred(ref: ObjectRef, lease: ClaimLease, upload: TransferredUpload): Promise<void> {
+    await super.markTransferred(ref, lease, upload);
+    this.recordedPlans.push(upload.plan);
+  }
+
+  override async claimTransferred(
+    ref: ObjectRef,
+    owner: string,
+    upload: TransferredUpload,
+    order?: KeyOrderRequest,
+  ): Promise<TransferredClaimResult> {
+    const result = await super.claimTransferred(ref, owner, upload, order);
+    if (result.outcome === 'claimed') this.recordedPlans.push(upload.plan);
+    return result;
   }
 }
 
@@ -381,11 +395,11 @@ describe('processObjectRecord: resume after the tags changed', () => {
     serveInboxObject(s3, { key: KEY, versionId: VERSION, content: CONTENT, tags });
   }
 
-  it('stores the commit plan with the upload id, before the bytes are sent', async () => {
+  it('stores the commit plan with the upload id, in the one write that marks the bytes sent', async () => {
     setupResume({ crashAfterFirstCommit: false });
     await processObjectRecord(event(), 'msg-1', deps);
     expect(ledger.recordedPlans).toEqual([STORED_PLAN]);
-    expect(ledger.changes(REF)).toEqual(['claimed', 'upload', 'transferred', 'committed']);
+    expect(ledger.changes(REF)).toEqual(['claimed', 'transferred', 'committed']);
   });
 
   it('commits the stored upload with the stored plan when the object was re-tagged after a crash after the commit: no second PUT, no second document', async () => {
@@ -714,10 +728,12 @@ describe('processObjectRecord: one message delivered twice at once (claim tokens
     goB.open();
     const b = await second;
 
-    // A loses at its first write (its token was replaced) before it sends a byte.
-    expect(a).toMatchObject({ status: 'retry', reason: expect.stringContaining('record upload') });
+    // A loses at its first write (its token was replaced): the record of its transfer, so the
+    // upload it sent is never recorded nor committed.
+    expect(a).toMatchObject({ status: 'retry', reason: expect.stringContaining('record transfer') });
     expect(b).toMatchObject({ status: 'committed', resumed: false });
-    expect(client.callCount('putPresigned')).toBe(1);
+    expect(client.callCount('putPresigned')).toBe(2);
+    expect(client.commits.map((c) => c.request.uploadId)).toEqual([client.transfers[1]?.uploadId]);
     expect(client.callCount('commitUpload')).toBe(1);
     expect(client.allVersions()).toHaveLength(1);
     expect(await ledger.get(REF)).toMatchObject({
@@ -733,14 +749,14 @@ describe('processObjectRecord: one message delivered twice at once (claim tokens
     if (old.outcome !== 'claimed' || current.outcome !== 'claimed') throw new Error('both claims should succeed');
     expect(old.lease.token).not.toBe(current.lease.token);
 
-    await expect(ledger.recordUpload(REF, old.lease, 'up-old', STORED_PLAN)).rejects.toBeInstanceOf(LedgerConflictError);
-    await ledger.recordUpload(REF, current.lease, 'up-new', STORED_PLAN);
-    await expect(ledger.markTransferred(REF, old.lease, 'up-new')).rejects.toBeInstanceOf(LedgerConflictError);
+    await expect(ledger.markTransferred(REF, old.lease, { uploadId: 'up-old', plan: STORED_PLAN })).rejects.toBeInstanceOf(
+      LedgerConflictError,
+    );
     await expect(ledger.markRejected(REF, old.lease, [])).rejects.toBeInstanceOf(LedgerConflictError);
     await expect(
       ledger.markCommitted(REF, old.lease, { version: { connector: 'ibinder', ids: { documentId: 'd', versionId: 'v-old' } } }),
     ).rejects.toBeInstanceOf(LedgerConflictError);
-    await ledger.markTransferred(REF, current.lease, 'up-new');
+    await ledger.markTransferred(REF, current.lease, { uploadId: 'up-new', plan: STORED_PLAN });
     await ledger.markCommitted(REF, current.lease, { version: { connector: 'ibinder', ids: { documentId: 'd', versionId: 'v-new' } } });
     // A late commit of the same version is success; of another version, a conflict naming the recorded one.
     await expect(

@@ -76,13 +76,15 @@ describe('ingest: storage faults retried within the delivery', () => {
     expect(deps.metrics.retried).toBe(0);
   });
 
-  it('records the new upload id of a replaced (expired) URL before sending to it, and commits that one', async () => {
+  it('records only the upload id the bytes went to after a replaced (expired) URL, and commits that one', async () => {
     const deps = setup();
-    const recordUpload = vi.spyOn(deps.ledger, 'recordUpload');
+    const recordTransfer = vi.spyOn(deps.ledger, 'recordTransfer');
+    const claimTransferred = vi.spyOn(deps.ledger, 'claimTransferred');
     client.failNext('putPresigned', storageError(403));
     const result = await processBatch(event(), lambdaClock(), deps);
     expect(result.batchItemFailures).toEqual([]);
-    expect(recordUpload.mock.calls.map((call) => call[2])).toEqual(['upload-1', 'upload-2']);
+    const recorded = [...recordTransfer.mock.calls, ...claimTransferred.mock.calls].map((call) => call[2].uploadId);
+    expect(recorded).toEqual(['upload-2']);
     expect(client.transfers.map((t) => t.uploadId)).toEqual(['upload-2']);
     expect(client.commits.map((c) => c.request.uploadId)).toEqual(['upload-2']);
     const entry = await deps.ledger.get({ bucket: BUCKET, key: KEY, versionId: 'v1' });

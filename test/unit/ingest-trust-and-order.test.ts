@@ -366,7 +366,7 @@ describe('uploads of one key end in sequencer order', () => {
     expect(latestCommittedContent()).toBe(NEWER.content.toString());
   });
 
-  it('records an older upload that arrives after a newer one was committed as superseded: no upload, no commit, disposed of', async () => {
+  it('records an older upload that arrives after a newer one was committed as superseded: no commit, disposed of', async () => {
     setup();
     serveBoth();
     expect(await processObjectRecord(eventFor(NEWER), 'msg-newer', deps)).toMatchObject({ status: 'committed' });
@@ -374,7 +374,9 @@ describe('uploads of one key end in sequencer order', () => {
 
     expect(outcome).toEqual({ status: 'superseded', sequencer: OLDER.sequencer, newerSequencer: NEWER.sequencer });
     expect(client.commits).toHaveLength(1);
-    expect(client.transfers).toHaveLength(1);
+    // The order is checked under the key's lease, taken with the transfer's record: the older
+    // upload's bytes were sent, and that upload is abandoned, never committed.
+    expect(client.transfers).toHaveLength(2);
     expect(latestCommittedContent()).toBe(NEWER.content.toString());
     expect(await deps.ledger.get({ bucket: BUCKET, key: KEY, versionId: OLDER.versionId })).toMatchObject({
       state: 'superseded',
@@ -403,16 +405,22 @@ describe('uploads of one key end in sequencer order', () => {
     expect(tagging?.Tagging?.TagSet).toEqual([...TAGS, { Key: 'ingested:status', Value: 'superseded' }]);
   });
 
-  it('supersedes an older upload that arrives while a newer one is committing, before sending its bytes', async () => {
+  it('makes an older upload that arrives while a newer one is committing wait for the key, then supersedes it without a commit', async () => {
     setup();
     serveBoth();
     const gate = gateFirstCommit();
     const newer = processObjectRecord(eventFor(NEWER), 'msg-newer', deps);
     await gate.reached;
-    expect(await processObjectRecord(eventFor(OLDER), 'msg-older', deps)).toMatchObject({ status: 'superseded' });
+    expect(await processObjectRecord(eventFor(OLDER), 'msg-older', deps)).toMatchObject({
+      status: 'retry',
+      reason: expect.stringContaining('is being committed (message msg-newer'),
+    });
     gate.release();
     expect(await newer).toMatchObject({ status: 'committed' });
-    expect(client.transfers).toHaveLength(1);
+    // The redelivery resumes the recorded transfer and finds the newer upload committed.
+    expect(await processObjectRecord(eventFor(OLDER), 'msg-older', deps)).toMatchObject({ status: 'superseded' });
+    expect(client.commits).toHaveLength(1);
+    expect(client.transfers).toHaveLength(2);
     expect(latestCommittedContent()).toBe(NEWER.content.toString());
   });
 

@@ -151,21 +151,17 @@ describe('IngestLedger claim tokens (one message delivered to two invocations at
   it('makes every write under a lease conditional on its token, not only on the owner', async () => {
     ddb.on(UpdateCommand).resolves({});
     const l = ledger();
-    await l.recordUpload(REF, LEASE, 'up-1', PLAN);
-    await l.markTransferred(REF, LEASE, 'up-1');
+    await l.markTransferred(REF, LEASE, { uploadId: 'up-1', plan: PLAN });
     await l.markCommitted(REF, LEASE, { version: { connector: 'ibinder', ids: { documentId: 'd', versionId: 'v' } } });
     await l.markRejected(REF, LEASE, []);
-    const [record, transferred, committed, rejected] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
-    expect(record?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken');
-    expect(transferred?.ConditionExpression).toBe(
-      '#state = :claimed AND #owner = :owner AND #claimToken = :claimToken AND #uploadId = :uploadId',
-    );
+    const [transferred, committed, rejected] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(transferred?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken');
     expect(committed?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken');
     // Only the claim's holder rejects: no rejection without a claim or over an expired one.
     expect(rejected?.ConditionExpression).toBe(
       '#state = :rejected OR (#state = :claimed AND #owner = :owner AND #claimToken = :claimToken)',
     );
-    for (const input of [record, transferred, committed, rejected]) {
+    for (const input of [transferred, committed, rejected]) {
       expect(input?.ExpressionAttributeValues).toMatchObject({ ':owner': 'msg-1', ':claimToken': 'token-1' });
       const text = `${input?.UpdateExpression ?? ''} ${input?.ConditionExpression ?? ''}`;
       for (const name of Object.keys(input?.ExpressionAttributeNames ?? {})) expect(text, name).toMatch(new RegExp(`${name}\\b`));
@@ -177,7 +173,7 @@ describe('IngestLedger claim tokens (one message delivered to two invocations at
     ddb.on(UpdateCommand).rejects(conditionFailed());
     ddb.on(GetCommand).resolves({ Item: claimed('msg-1', NOW + 900_000, { claimToken: 'token-2' }) });
     const error = await ledger()
-      .recordUpload(REF, LEASE, 'up-late', PLAN)
+      .markTransferred(REF, LEASE, { uploadId: 'up-late', plan: PLAN })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LedgerConflictError);
     expect((error as Error).message).toContain('another claim took the object over');
@@ -205,28 +201,23 @@ describe('IngestLedger claim tokens (one message delivered to two invocations at
 });
 
 describe('IngestLedger state changes', () => {
-  it("stores the upload id and the transferred flag only under the caller's claim", async () => {
+  it("stores the upload id with the transferred flag, in one write after the transfer, only under the caller's claim", async () => {
     ddb.on(UpdateCommand).resolves({});
-    const l = ledger();
-    await l.recordUpload(REF, LEASE, 'up-1', PLAN);
-    await l.markTransferred(REF, LEASE, 'up-1');
-    const [record, transferred] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
-    expect(record?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken');
-    expect(record?.ExpressionAttributeValues).toMatchObject({
+    await ledger().markTransferred(REF, LEASE, { uploadId: 'up-1', plan: PLAN });
+    const [transferred] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
+    expect(transferred?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken');
+    expect(transferred?.ExpressionAttributeValues).toMatchObject({
       ':uploadId': 'up-1',
-      ':false': false,
+      ':true': true,
       ':owner': 'msg-1',
       ':claimToken': 'token-1',
     });
-    expect(transferred?.ConditionExpression).toBe(
-      '#state = :claimed AND #owner = :owner AND #claimToken = :claimToken AND #uploadId = :uploadId',
-    );
-    expect(transferred?.ExpressionAttributeValues).toMatchObject({ ':true': true, ':uploadId': 'up-1' });
   });
 
   it('stores the commit plan and its connector with the upload id in one conditional update, and drops an earlier commit mark', async () => {
     ddb.on(UpdateCommand).resolves({});
-    await ledger().recordUpload(REF, LEASE, 'up-1', PLAN);
+    await ledger().markTransferred(REF, LEASE, { uploadId: 'up-1', plan: PLAN });
     const [withPlan] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
     expect(withPlan?.ConditionExpression).toBe('#state = :claimed AND #owner = :owner AND #claimToken = :claimToken');
     expect(withPlan?.UpdateExpression).toContain('#commitPlan = :commitPlan');
@@ -291,7 +282,7 @@ describe('IngestLedger state changes', () => {
     ddb.on(UpdateCommand).rejects(conditionFailed());
     ddb.on(GetCommand).resolves({ Item: claimed('msg-other', NOW + 60_000) });
     const error = await ledger()
-      .markTransferred(REF, LEASE, 'up-1')
+      .markTransferred(REF, LEASE, { uploadId: 'up-1', plan: PLAN })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LedgerConflictError);
     expect((error as Error).message).toContain('claimed by message msg-other');
@@ -368,8 +359,7 @@ describe('IngestLedger state changes', () => {
     const claim = await l.claim(REF, 'msg-1');
     if (claim.outcome !== 'claimed') throw new Error(`expected a claim, got ${claim.outcome}`);
     const { lease } = claim;
-    await l.recordUpload(REF, lease, 'up-1', PLAN);
-    await l.markTransferred(REF, lease, 'up-1');
+    await l.markTransferred(REF, lease, { uploadId: 'up-1', plan: PLAN });
     await l.markCommitStarted(REF, lease, 'up-1', { versionCount: '2' });
     await l.markCommitStarted(REF, lease, 'up-1');
     await l.markCommitted(REF, lease, { version: { connector: 'ibinder', ids: { documentId: 'd', versionId: 'v' } }, uploadId: 'up-1' });
@@ -510,23 +500,14 @@ describe('IngestLedger writes under a claim without a second read', () => {
     expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
   }
 
-  it('records the upload id: a lost claim is a LedgerConflictError carrying the returned item', async () => {
+  it('records the transferred upload: a lost claim is a LedgerConflictError carrying the returned item', async () => {
     failWithCurrent(OTHER_CLAIM);
     const err = await ledger()
-      .recordUpload(REF, LEASE, 'up-1', PLAN)
+      .markTransferred(REF, LEASE, { uploadId: 'up-1', plan: PLAN })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LedgerConflictError);
     expect((err as LedgerConflictError).current).toMatchObject({ state: 'claimed', owner: 'msg-other' });
-    expect((err as LedgerConflictError).message).toMatch(/store upload id up-1 and its commit plan .* claimed by message msg-other/);
-    expectOneWriteAskingForTheCurrentItem();
-  });
-
-  it('marks transferred: a lost claim is a LedgerConflictError carrying the returned item', async () => {
-    failWithCurrent(OTHER_CLAIM);
-    const err = await ledger()
-      .markTransferred(REF, LEASE, 'up-1')
-      .catch((e: unknown) => e);
-    expect((err as LedgerConflictError).current).toMatchObject({ state: 'claimed', owner: 'msg-other' });
+    expect((err as LedgerConflictError).message).toMatch(/record upload up-1 as transferred .* claimed by message msg-other/);
     expectOneWriteAskingForTheCurrentItem();
   });
 
