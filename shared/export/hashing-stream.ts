@@ -11,10 +11,10 @@
  * stream fails at its end, before anything is committed: a truncated download then never
  * becomes a complete-looking object in the archive.
  *
- * One SHA-256 pass per file, on the main thread: Node.js's OpenSSL uses the CPU's SHA
- * instructions where it has them (about 1.5 GiB/s on the bench machine), and moving the pass to
- * a worker thread would only pay off with a spare core, which a Lambda of the export worker's
- * size does not have.
+ * The archive upload itself hashes its part buffers on a worker thread
+ * (shared/hashing/pooled-buffer-sha256.ts) and takes only the length check and the digest's
+ * shape from here (`checkStreamLength`, `streamDigestOf`); `StreamDigester` hashes on the
+ * calling thread, for a stream that passes through no buffer pool.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -53,16 +53,28 @@ export class StreamDigester {
    */
   finish(): StreamDigest {
     if (this.digestValue) return this.digestValue;
-    if (this.expectedLength !== undefined && this.bytes !== this.expectedLength) {
-      throw new ExportError(
-        `${this.subject} ended after ${this.bytes} of ${this.expectedLength} bytes (Content-Length); nothing was archived, the job is retried`,
-        'transient',
-      );
-    }
-    const digest = this.hash.digest();
-    this.digestValue = { size: this.bytes, sha256Hex: digest.toString('hex'), sha256Base64: digest.toString('base64') };
+    checkStreamLength(this.bytes, this.expectedLength, this.subject);
+    this.digestValue = streamDigestOf(this.bytes, this.hash.digest());
     return this.digestValue;
   }
+}
+
+/**
+ * Throws a transient ExportError when a stream of `bytes` ended short of (or past) its
+ * announced length: the retry reads it again, and nothing is committed before this check.
+ */
+export function checkStreamLength(bytes: number, expectedLength: number | undefined, subject: string): void {
+  if (expectedLength !== undefined && bytes !== expectedLength) {
+    throw new ExportError(
+      `${subject} ended after ${bytes} of ${expectedLength} bytes (Content-Length); nothing was archived, the job is retried`,
+      'transient',
+    );
+  }
+}
+
+/** The digest of a stream of `size` bytes whose SHA-256 is `sha256` (32 bytes). */
+export function streamDigestOf(size: number, sha256: Buffer): StreamDigest {
+  return { size, sha256Hex: sha256.toString('hex'), sha256Base64: sha256.toString('base64') };
 }
 
 export class Sha256PassThrough extends Transform {

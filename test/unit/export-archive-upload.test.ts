@@ -10,8 +10,9 @@ import {
   type UploadPartCommandOutput,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { streamToArchive, type ArchiveUpload } from '../../functions/export-worker/archive-upload.js';
 import { DEFAULT_EXPORT_SETTINGS } from '../../shared/export/settings.js';
 import { ExportError } from '../../shared/export/errors.js';
@@ -274,7 +275,7 @@ describe('streamToArchive', () => {
     expect(mock.calls()).toHaveLength(0);
   });
 
-  it('keeps at most queueSize parts in flight, reuses a part buffer only once S3 has answered, and allocates at most queueSize + 1', async () => {
+  it('keeps at most queueSize parts in flight, reuses a part buffer only once S3 has answered, and uses at most queueSize + 1', async () => {
     const { s3, mock } = fakeS3();
     const queueSize = 2;
     const pending: { answer: () => void; body: Buffer; hashWhenSent: string }[] = [];
@@ -290,7 +291,6 @@ describe('streamToArchive', () => {
           mostPending = Math.max(mostPending, pending.length);
         }),
     );
-    const allocations = vi.spyOn(Buffer, 'allocUnsafe');
     const data = randomBytes(PART * 9 + 77);
 
     let settled = false;
@@ -310,8 +310,49 @@ describe('streamToArchive', () => {
 
     expect(mostPending).toBe(queueSize);
     expect(mock.commandCalls(UploadPartCommand)).toHaveLength(10);
-    expect(allocations.mock.calls.filter(([size]) => size === PART).length).toBeLessThanOrEqual(queueSize + 1);
+    const partMemory = new Set(mock.commandCalls(UploadPartCommand).map((call) => (call.args[0].input.Body as Buffer).buffer));
+    expect(partMemory.size).toBeGreaterThan(1);
+    expect(partMemory.size).toBeLessThanOrEqual(queueSize + 1);
+    // Shared memory: the SHA-256 thread reads the parts in place.
+    expect([...partMemory].every((memory) => memory instanceof SharedArrayBuffer)).toBe(true);
     expect(digest.sha256Hex).toBe(sha256Hex(data));
+  });
+
+  it('commits nothing and aborts when the SHA-256 thread fails, with an error that names the upload', async () => {
+    const { s3, mock } = fakeS3();
+    const data = randomBytes(PART * 3 + 5);
+    const failingThread = (_source: string, options: WorkerOptions) =>
+      new Worker(
+        `require('node:worker_threads').parentPort.on('message', (m) => { if (m.type === 'piece') throw new Error('hash engine broke'); });`,
+        options,
+      );
+
+    await expect(
+      streamToArchive(uploadOf(s3, source(data), { contentLength: data.length, startHashingThread: failingThread })),
+    ).rejects.toThrow(`SHA-256 thread of the archive upload of ${KEY} failed (hash engine broke)`);
+    expect(mock.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
+    expect(mock.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
+  });
+
+  it('hashes a file of one part on the calling thread and a file of unknown length on the SHA-256 thread, both to the same digest', async () => {
+    const small = randomBytes(PART - 1);
+    const single = fakeS3();
+    const threads: string[] = [];
+    const countingThread = (source: string, options: WorkerOptions) => {
+      threads.push('started');
+      return new Worker(source, options);
+    };
+    const one = await streamToArchive(
+      uploadOf(single.s3, source(small), { contentLength: small.length, startHashingThread: countingThread }),
+    );
+    expect(one.sha256Hex).toBe(sha256Hex(small));
+    expect(threads).toHaveLength(0);
+
+    const unknown = fakeS3();
+    const large = randomBytes(PART * 2 + 1);
+    const many = await streamToArchive(uploadOf(unknown.s3, source(large), { startHashingThread: countingThread }));
+    expect(many).toEqual({ size: large.length, sha256Hex: sha256Hex(large), sha256Base64: sha256Base64(large) });
+    expect(threads).toHaveLength(1);
   });
 
   it('cuts a file announced larger than partSize x 9,000 into bigger parts', async () => {
