@@ -36,9 +36,11 @@
  * Why not `@aws-sdk/lib-storage`'s `Upload`: its chunker `Buffer.concat`s every part into a
  * new part-sized buffer, so each part leaves part-sized garbage in external memory, which V8
  * only collects once external memory has grown by ~64 MiB. Exporting a 1 GiB file then peaked
- * at 1.34-1.53x the maxRSS of a 10 MiB one. Here parts are copied into at most queueSize + 1
- * part buffers, allocated once per file and reused once S3 has answered and the hash has read
- * them, so no part-sized garbage is made and memory stays flat.
+ * at 1.34-1.53x the maxRSS of a 10 MiB one. Here parts are copied into at most queueSize part
+ * buffers, allocated once per file and reused once S3 has answered and the hash has read them,
+ * so no part-sized garbage is made and memory stays flat. queueSize, not queueSize + 1: the
+ * reading waits anyway while queueSize parts are in flight, so a buffer taken for the next
+ * part at that moment would only sit there until one of them is answered.
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -201,8 +203,8 @@ interface BuildStepStack {
  * Copies the bytes it is given into part-sized buffers and uploads each full one. A full part
  * is sent only once more bytes follow it, so a file of exactly one part is a single PutObject
  * and the last part is never empty. A buffer returns to the pool when its UploadPart has
- * answered (retries included) and the SHA-256 thread has read it, so at most queueSize + 1
- * buffers ever exist.
+ * answered (retries included) and the SHA-256 thread has read it; at most queueSize buffers
+ * ever exist, and the reading waits for one while queueSize parts are in flight.
  */
 class PooledPartWriter {
   /** Every part buffer of this file, by slot (the hasher's numbering). */
@@ -232,7 +234,7 @@ class PooledPartWriter {
   ) {
     // Zero would wait forever for a part in flight to make room.
     this.queueSize = Math.max(1, upload.queueSize);
-    this.maxBuffers = this.queueSize + 1;
+    this.maxBuffers = this.queueSize;
     // A file known to fit one part is hashed on the event loop; any other on the SHA-256 thread.
     const severalParts = upload.contentLength === undefined || upload.contentLength > partSize;
     this.hasher = createPooledBufferHasher({
@@ -294,7 +296,7 @@ class PooledPartWriter {
         checksum: algorithm && sent !== undefined ? { algorithm, sent, reported: checksumValueOf(put, algorithm) } : undefined,
       };
     }
-    await this.sendPart();
+    await this.sendPart({ last: true });
     await Promise.all([...this.held]);
     this.throwIfPartFailed();
     const sha256 = await this.hasher.fileDigest();
@@ -317,7 +319,7 @@ class PooledPartWriter {
     this.hasher.close();
   }
 
-  private async sendPart(): Promise<void> {
+  private async sendPart(options?: { last: boolean }): Promise<void> {
     if (this.partsSent >= S3_MAX_PARTS) {
       const announced = this.upload.contentLength;
       throw announced === undefined
@@ -373,13 +375,14 @@ class PooledPartWriter {
       this.giveBack(slot);
     });
     this.held.add(held);
+    if (options?.last) return;
     this.slot = await this.takeBuffer();
     this.filled = 0;
     // Backpressure: no more bytes are taken (so none read) while queueSize parts are on their way.
     while (this.inFlight.size >= this.queueSize) await Promise.race(this.inFlight);
   }
 
-  /** A free part buffer: a pooled one, a new one while fewer than queueSize + 1 exist, else the next one given back. */
+  /** A free part buffer: a pooled one, a new one while fewer than queueSize exist, else the next one given back. */
   private async takeBuffer(): Promise<number> {
     for (;;) {
       const free = this.free.pop();
