@@ -3,12 +3,23 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
   S3Client,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { COPY_PART_BYTES, copyObjectVersion, MAX_SINGLE_COPY_BYTES } from '../../functions/ingest/object-store.js';
+import { Readable } from 'node:stream';
+import {
+  BucketMissingError,
+  COPY_PART_BYTES,
+  copyObjectVersion,
+  MAX_SINGLE_COPY_BYTES,
+  readObjectVersion,
+  SMALL_OBJECT_BYTES,
+} from '../../functions/ingest/object-store.js';
 import { rejectedKeyFor } from '../../functions/ingest/rejection.js';
 
 const s3mock = mockClient(S3Client);
@@ -66,5 +77,41 @@ describe('rejectedKeyFor', () => {
   it('replaces the inbox prefix with the rejected prefix', () => {
     expect(rejectedKeyFor('inbox/a/b.pdf', 'inbox/', 'rejected/')).toBe('rejected/a/b.pdf');
     expect(rejectedKeyFor('other/b.pdf', 'inbox/', 'rejected/')).toBe('rejected/other/b.pdf');
+  });
+});
+
+describe('readObjectVersion', () => {
+  const small = { bucket: 'inbox-bucket', key: 'inbox/a.pdf', versionId: 'v1' };
+  const head = {
+    ContentLength: 5,
+    ContentType: 'application/pdf',
+    ETag: '"e1"',
+    LastModified: new Date('2025-01-15T08:00:00Z'),
+    VersionId: 'v1',
+  };
+
+  it('reads a small object once: the head and the bytes from one GetObject, without If-Match', async () => {
+    s3mock.on(GetObjectCommand).resolves({ ...head, Body: Readable.from([Buffer.from('he'), Buffer.from('llo')]) as never });
+    const read = await readObjectVersion(s3, { ...small, upload: { id: 'seq:0A', eTag: 'e1' } }, 5);
+    expect(read?.bytes?.toString()).toBe('hello');
+    expect(read?.info).toMatchObject({ size: 5, eTag: '"e1"', contentType: 'application/pdf', versionId: 'v1' });
+    expect(s3mock.commandCalls(GetObjectCommand)[0]?.args[0].input.IfMatch).toBeUndefined();
+    expect(s3mock.commandCalls(HeadObjectCommand)).toHaveLength(0);
+  });
+
+  it('heads an object the event says is large, or gives no size for', async () => {
+    s3mock.on(HeadObjectCommand).resolves(head);
+    expect(await readObjectVersion(s3, small, SMALL_OBJECT_BYTES + 1)).toEqual({ info: expect.objectContaining({ size: 5 }) });
+    expect(await readObjectVersion(s3, small, undefined)).toEqual({ info: expect.objectContaining({ size: 5 }) });
+    expect(s3mock.commandCalls(GetObjectCommand)).toHaveLength(0);
+  });
+
+  it('answers a missing version as gone and a missing bucket as BucketMissingError, as the head does', async () => {
+    const gone = Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+    const noBucket = Object.assign(new Error('NoSuchBucket'), { name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } });
+    s3mock.on(GetObjectCommand).rejectsOnce(gone).rejectsOnce(noBucket);
+    s3mock.on(HeadBucketCommand).resolves({});
+    expect(await readObjectVersion(s3, small, 5)).toBeUndefined();
+    await expect(readObjectVersion(s3, small, 5)).rejects.toBeInstanceOf(BucketMissingError);
   });
 });
