@@ -100,6 +100,20 @@ describe('processBatch', () => {
     expect(deps.metrics.retried).toBe(3);
   });
 
+  it('runs two events of one object in a batch one after the other: one version, both acknowledged', async () => {
+    const deps = setup();
+    // A fresh upload on its first delivery: sent before its claim, where two at once would both send it.
+    serveInboxObject(s3, { key: 'inbox/twice.pdf', versionId: 'v1', tags: TAGS, lastModified: new Date('2025-01-15T08:59:58Z') });
+    const body = s3NotificationBody([{ rawKey: 'inbox/twice.pdf', versionId: 'v1' }]);
+    const result = await processBatch(sqsEvent(sqsMessage(body, 'msg-a'), sqsMessage(body, 'msg-b')), lambdaClock(), deps);
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(client.allVersions()).toHaveLength(1);
+    // The second starts reading once the first has disposed of the object, not beside it.
+    const order = s3.calls().map((c) => c.args[0].constructor.name);
+    expect(order.indexOf('DeleteObjectCommand')).toBeLessThan(order.lastIndexOf('GetObjectCommand'));
+    expect(order.filter((name) => name === 'GetObjectCommand')).toHaveLength(2);
+  });
+
   it('reports a malformed body and goes on with the rest of the batch', async () => {
     const deps = setup();
     const [good] = objects(1);
