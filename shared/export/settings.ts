@@ -34,12 +34,12 @@ export interface ExportSettings {
   planningMarginMs: number;
   /** Longest planning lease (ms): how long a crashed planner's run waits before another may take it. */
   planningLeaseMaxMs: number;
-  /** Multipart part size for the archive upload; memory per upload is about (queueSize + 1) parts. */
+  /** Multipart part size for the archive upload; memory per upload is about queueSize parts. */
   partSizeBytes: number;
   /**
    * Parts uploaded at once per file; the download is read while they are on their way, and
    * only waits when this many are. Four keep the download moving while parts go up, for
-   * (4 + 1) x 8 MiB of part buffers.
+   * 4 x 8 MiB of part buffers.
    */
   uploadQueueSize: number;
   /** New download links asked for per job when one turns out expired. */
