@@ -7,7 +7,9 @@
  * key's short commit lease, so that an older upload never commits after a newer one. Every state change is a conditional write, so two
  * consumers never upload the same object at once and a redelivered event for a finished object
  * is recognised. Only standard DynamoDB features are used (UpdateItem with ConditionExpression,
- * consistent GetItem, a TTL attribute), so the same code runs against a local DynamoDB server.
+ * TransactWriteItems for writes that go together, consistent GetItem, a TTL attribute); against
+ * a local server without transactions each transaction becomes one conditional write per item,
+ * in an order that keeps the guarantees (the claim or the transfer's record first).
  *
  * The lease owner is the SQS messageId. A redelivery of the same message may take its own
  * claim over at once: SQS only redelivers after the visibility timeout, which the stack sets to
