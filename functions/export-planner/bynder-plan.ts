@@ -47,7 +47,7 @@ import {
   readChangePage,
   resolveExportBrandIds,
   startChangeCursor,
-} from '../../shared/connectors/bynder/index.js';
+} from '../../shared/connectors/bynder/runtime-client.js';
 import type { PlannerDeps } from '../../shared/export/deps.js';
 import { classifyExportError } from '../../shared/export/errors.js';
 import type { ExportJob } from '../../shared/export/job.js';

@@ -21,7 +21,7 @@ import {
   isExpiredBynderLink,
   openBynderVersion,
   serializeBynderSidecar,
-} from '../../shared/connectors/bynder/index.js';
+} from '../../shared/connectors/bynder/runtime-client.js';
 import type { ExportDeps } from '../../shared/export/deps.js';
 import { ExportError } from '../../shared/export/errors.js';
 import type { StreamDigest } from '../../shared/export/hashing-stream.js';

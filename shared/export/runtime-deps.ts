@@ -13,11 +13,9 @@
  * metrics): the planner then runs Bynder's change feed, the worker archives Bynder's jobs.
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { createDocumentClient, createS3Client, createSecretsManagerClient, createSqsClient } from '../aws/clients.js';
-import { HttpBynderClient } from '../connectors/bynder/client/client.js';
-import { createBynderCredentialsProvider } from '../connectors/bynder/client/credentials.js';
-import { bynderRequestMetrics } from '../connectors/bynder/client/request-metrics.js';
-import { type BynderExportContext, createBynderExportContext } from '../connectors/bynder/export/context.js';
+import { createDocumentClient, createS3Client, createSqsClient } from '../aws/clients.js';
+import type { BynderExportContext } from '../connectors/bynder/export/context.js';
+import { createRuntimeBynderExportContext } from '../connectors/bynder/runtime-client.js';
 import { ENV, loadPipelineConfig, type PipelineConfig, requireEnv } from '../config/runtime.js';
 import { createRuntimeIBinderClient } from '../connectors/ibinder/runtime-client.js';
 import { logger } from '../observability/logger.js';
@@ -54,13 +52,5 @@ export function plannerDepsFromEnvironment(metrics: Metrics, env: NodeJS.Process
 
 /** The Bynder side of the export, from the environment's `bynder` settings. */
 export function bynderExportContextFromConfig(config: NonNullable<PipelineConfig['bynder']>, metrics: Metrics): BynderExportContext {
-  const client = new HttpBynderClient({
-    config,
-    credentials: createBynderCredentialsProvider({
-      secretName: config.credentialsSecretName,
-      secretsManager: createSecretsManagerClient(),
-    }),
-    ...bynderRequestMetrics(metrics),
-  });
-  return createBynderExportContext({ client, config });
+  return createRuntimeBynderExportContext(config, metrics);
 }
