@@ -9,8 +9,12 @@
  * object is not ingested twice). The two cases alternate who goes first.
  *
  * Beside the times it reports what a file costs: iBinder requests (counted by the emulator),
- * S3 and DynamoDB requests (the measured process reaches the local servers through counting
- * pass-throughs, aws-call-counter.ts) and the measured process's CPU time, each per file.
+ * S3 and DynamoDB requests (counted by the in-memory S3 and by the local DynamoDB's front as
+ * they receive them) and the measured process's CPU time, each per file.
+ *
+ * The objects live in a fast in-memory S3 (memory-s3.ts), not in the local S3 server: that
+ * server answers a batch's ten requests one after another at a few milliseconds each, and the
+ * figure would measure its queue. Both cases use the same endpoints.
  *
  * The ingest ledger lives in a local DynamoDB of the bench's own with the transactions front
  * (local/dynamodb-transactions.ts), so the ledger takes the transaction path it takes on AWS and
@@ -18,14 +22,15 @@
  * would be replaced by one write per item. The messages are first deliveries of fresh uploads,
  * as most are: the ingest's happy path (target: at most 5 AWS calls per file).
  */
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { startLocalDynamoDb } from '../local/local-dynamodb.js';
+import { createLocalS3Client } from '../local/local-s3.js';
 import { localPipelineConfig } from '../local/local-pipeline-config.js';
 import { toS3EventNotification } from '../local/s3-event-notification.js';
 import type { BenchContext } from './bench-context.js';
-import { startAwsCallCounter } from './aws-call-counter.js';
 import { INGEST_TAGS } from './bench-tenant.js';
 import { runMeasured } from './measured-child.js';
+import { startMemoryS3 } from './memory-s3.js';
 import { spread, type Spread } from './statistics.js';
 
 /** What one file of a case cost, counted at the servers (medians over the rounds). */
@@ -70,13 +75,13 @@ export interface SmallFileBenchOptions {
 
 let objects = 0;
 
-async function putSmallFiles(ctx: BenchContext, count: number): Promise<{ messageId: string; body: string }[]> {
+async function putSmallFiles(ctx: BenchContext, s3: S3Client, count: number): Promise<{ messageId: string; body: string }[]> {
   const { services } = ctx;
   const messages: { messageId: string; body: string }[] = [];
   for (let i = 0; i < count; i++) {
     const key = `inbox/bench/small-${++objects}.txt`;
     const body = Buffer.from(`small file ${objects}\n`.repeat(64));
-    const put = await services.s3.client.send(
+    const put = await s3.send(
       new PutObjectCommand({
         Bucket: services.inboxBucket,
         Key: key,
@@ -111,20 +116,26 @@ export async function runSmallFileBench(ctx: BenchContext, options: SmallFileBen
   const costs = new Map<number, CaseCost[]>();
   // The measured process reaches S3 and DynamoDB through counters; the files are put beside them.
   // Its ingest ledger is in a DynamoDB of this bench's own, with transactions as on AWS.
+  // Calls are counted by the servers themselves: a counting pass-through before each would put
+  // another hop, in the servers' busy process, on every call of the batch.
+  let dynamoDbCalls = new Map<string, number>();
   const dynamodb = await startLocalDynamoDb({
     transactions: true,
+    onRequest: (operation) => {
+      dynamoDbCalls.set(operation, (dynamoDbCalls.get(operation) ?? 0) + 1);
+    },
     tables: [services.ledgerTable],
     tablesWithObjectIndex: [services.ledgerTable],
   });
-  const s3Counter = await startAwsCallCounter(ctx.endpoints.s3);
-  const dynamoDbCounter = await startAwsCallCounter(dynamodb.endpoint);
-  const endpoints = { ...ctx.endpoints, s3: s3Counter.url, dynamodb: dynamoDbCounter.url };
+  const s3 = await startMemoryS3();
+  const s3Client = createLocalS3Client(s3.endpoint);
+  const endpoints = { ...ctx.endpoints, s3: s3.endpoint, dynamodb: dynamodb.endpoint };
   try {
     const measure = async (count: number): Promise<number> => {
-      const messages = await putSmallFiles(ctx, count);
+      const messages = await putSmallFiles(ctx, s3Client, count);
       ctx.progress(`small files: processBatch of ${count} file(s), ${options.latencyMs} ms API latency`);
-      s3Counter.reset();
-      dynamoDbCounter.reset();
+      s3.reset();
+      dynamoDbCalls = new Map();
       const iBinderBefore = services.emulator.calls.byRoute();
       const result = await runMeasured(
         {
@@ -145,7 +156,7 @@ export async function runSmallFileBench(ctx: BenchContext, options: SmallFileBen
         );
       }
       const iBinder = difference(services.emulator.calls.byRoute(), iBinderBefore);
-      const awsByOperation = { ...s3Counter.counts(), ...dynamoDbCounter.counts() };
+      const awsByOperation = { ...s3.counts(), ...Object.fromEntries(dynamoDbCalls) };
       const list = costs.get(count) ?? [];
       list.push({
         files: count,
@@ -169,8 +180,9 @@ export async function runSmallFileBench(ctx: BenchContext, options: SmallFileBen
   } finally {
     // The bench adds no other faults: clearing them all ends the latency.
     services.emulator.faults.clear();
-    await Promise.all([s3Counter.close(), dynamoDbCounter.close()]);
     await dynamodb.stop();
+    s3Client.destroy();
+    await s3.stop();
   }
   return {
     batchSize: options.batchSize,
