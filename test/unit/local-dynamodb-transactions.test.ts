@@ -1,11 +1,15 @@
 /**
  * The local DynamoDB's transactions front: TransactWriteItems all or nothing, with DynamoDB's
- * cancellation reasons, isolated from other requests, and refused where DynamoDB refuses it;
+ * cancellation reasons, isolated from other requests on its items (and from queries) while
+ * transactions on other items run side by side, and refused where DynamoDB refuses it;
  * and the ledgers' AllOrNothingWriter taking the transaction path through it.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startDynamoDbTransactionsFront } from '../../local/dynamodb-transactions.js';
 import { type LocalDynamoDb, startLocalDynamoDb } from '../../local/local-dynamodb.js';
 import { AllOrNothingWriter, conditionalPutItem, conditionalUpdateItem } from '../../shared/export/all-or-nothing-writes.js';
 
@@ -252,6 +256,123 @@ describe('dynalite alone (transactions: false)', () => {
       expect(writer.transactionsSupported).toBe(false);
     } finally {
       await bare.stop();
+    }
+  });
+});
+
+describe('the front locks items, not the server', () => {
+  /**
+   * A stand-in for dynalite on 127.0.0.1 that logs what reaches it, in order, and holds the
+   * writes of the items named in `held` until they are let go.
+   */
+  async function holdingUpstream() {
+    const log: string[] = [];
+    const held = new Map<string, () => void>();
+    const holding = new Set<string>();
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const operation = String(req.headers['x-amz-target']).split('.')[1] ?? '';
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as {
+          Key?: { pk?: { S?: string } };
+          Item?: { pk?: { S?: string } };
+        };
+        const pk = body.Key?.pk?.S ?? body.Item?.pk?.S ?? '';
+        log.push(`${operation} ${pk}`.trim());
+        const answer = () => {
+          const payload =
+            operation === 'DescribeTable'
+              ? { Table: { KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }] } }
+              : operation === 'Query'
+                ? { Items: [] }
+                : {};
+          res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+          res.end(JSON.stringify(payload));
+        };
+        if (holding.has(pk) && operation !== 'GetItem') {
+          held.set(pk, () => {
+            log.push(`answered ${operation} ${pk}`);
+            answer();
+          });
+        } else answer();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const front = await startDynamoDbTransactionsFront(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const until = async (condition: () => boolean) => {
+      for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
+      expect(condition()).toBe(true);
+    };
+    return {
+      log,
+      hold: (pk: string) => holding.add(pk),
+      /** Lets go of the held write of `pk` once it has arrived. */
+      release: async (pk: string) => {
+        await until(() => held.has(pk));
+        holding.delete(pk);
+        held.get(pk)?.();
+      },
+      until,
+      send: async (operation: string, body: unknown) => {
+        const response = await fetch(front.endpoint, {
+          method: 'POST',
+          headers: { 'x-amz-target': `DynamoDB_20120810.${operation}`, 'content-type': 'application/x-amz-json-1.0' },
+          body: JSON.stringify(body),
+          // A request the front wrongly holds fails the test instead of hanging it.
+          signal: AbortSignal.timeout(10_000),
+        });
+        return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+      },
+      stop: async () => {
+        await front.stop();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    };
+  }
+
+  const putIn = (pk: string) => ({ TransactItems: [{ Put: { TableName: 't', Item: { pk: { S: pk } } } }] });
+
+  it('runs transactions on different items side by side', async () => {
+    const upstream = await holdingUpstream();
+    try {
+      upstream.hold('a');
+      const first = upstream.send('TransactWriteItems', putIn('a'));
+      await upstream.until(() => upstream.log.includes('PutItem a'));
+
+      // The transaction on b is answered while the one on a is still held.
+      expect(await upstream.send('TransactWriteItems', putIn('b'))).toEqual({ status: 200, body: {} });
+      expect(upstream.log).not.toContain('answered PutItem a');
+
+      await upstream.release('a');
+      expect(await first).toEqual({ status: 200, body: {} });
+    } finally {
+      await upstream.stop();
+    }
+  });
+
+  it('holds a request on an item a transaction is writing, and a query, until the transaction ends; others pass', async () => {
+    const upstream = await holdingUpstream();
+    try {
+      upstream.hold('a');
+      const transaction = upstream.send('TransactWriteItems', putIn('a'));
+      await upstream.until(() => upstream.log.includes('PutItem a'));
+
+      const sameItem = upstream.send('GetItem', { TableName: 't', Key: { pk: { S: 'a' } } });
+      const query = upstream.send('Query', { TableName: 't' });
+      expect((await upstream.send('GetItem', { TableName: 't', Key: { pk: { S: 'b' } } })).status).toBe(200);
+      expect((await upstream.send('PutItem', { TableName: 't', Item: { pk: { S: 'c' } } })).status).toBe(200);
+
+      await upstream.release('a');
+      await Promise.all([transaction, sameItem, query]);
+      const answered = upstream.log.indexOf('answered PutItem a');
+      expect(upstream.log.indexOf('GetItem a')).toBeGreaterThan(answered);
+      expect(upstream.log.indexOf('Query')).toBeGreaterThan(answered);
+      expect(upstream.log.indexOf('GetItem b')).toBeLessThan(answered);
+      expect(upstream.log.indexOf('PutItem c')).toBeLessThan(answered);
+    } finally {
+      await upstream.stop();
     }
   });
 });
