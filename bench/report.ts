@@ -154,7 +154,7 @@ export function coldStartSection(result: ColdStartResult): { text: string; check
     .map(([pkg, s]) => `${pkg} alone ${range(s, 0)} ms`)
     .join(', ');
   const text = [
-    `Cold start: \`await import(bundle)\` in a fresh node ${result.nodeVersion} process, bundles built with the stack's options, ${result.rounds} interleaved rounds`,
+    `Cold start: \`await import(bundle)\` in a fresh node ${result.nodeVersion} process, bundles built with the stack's options, ${result.rounds} interleaved rounds, the fastest of ${result.samplesPerRound} imports counted in each`,
     table(rows),
     `median [min-max]; bytes per package in the minified bundle; import of a bundle holding only: ${alone}`,
   ].join('\n');

@@ -8,8 +8,9 @@
  * consumers never upload the same object at once and a redelivered event for a finished object
  * is recognised. Only standard DynamoDB features are used (UpdateItem with ConditionExpression,
  * TransactWriteItems for writes that go together, consistent GetItem, a TTL attribute); against
- * a local server without transactions each transaction becomes one conditional write per item,
- * in an order that keeps the guarantees (the claim or the transfer's record first).
+ * an endpoint without transactions (dynalite alone; the local stack puts a transactions front
+ * before it) each transaction becomes one conditional write per item, in an order that keeps
+ * the guarantees (the claim or the transfer's record first).
  *
  * The lease owner is the SQS messageId. A redelivery of the same message may take its own
  * claim over at once: SQS only redelivers after the visibility timeout, which the stack sets to
@@ -578,7 +579,7 @@ export class IngestLedger implements IngestLedgerStore {
    * Records the commit and gives the key's commit lease up in one call (TransactWriteItems)
    * where the endpoint has transactions; they were two writes at the same moment. The commit
    * record decides: a lease that is already gone (expired and taken over) leaves the record to
-   * be written alone, and an endpoint without transactions (the local DynamoDB), or a record
+   * be written alone, and an endpoint without transactions (dynalite alone), or a record
    * whose own condition failed, gets one write each, markCommitted's answer standing.
    */
   async markCommittedReleasingKeyCommit(ref: ObjectRef, lease: ClaimLease, commit: CommitRecord, keyLease: KeyCommitLease): Promise<void> {

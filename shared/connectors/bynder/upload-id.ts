@@ -2,13 +2,13 @@
  * The upload id the ledger stores for a Bynder upload, and how the save's import id reaches the
  * commit through it.
  *
- * `prepareUpload` returns `<flow>:<id>` (`file-service:<fileId>` or `legacy:<targetid>`), which
- * the ledger records before any byte moves. The save needs an import id, known only after the
- * transfer: the file id itself for the file-service flow, but a new `importId` for the legacy
- * flow (returned by finalise and its poll). When it differs from the upload's id, `transfer`
- * hands the ingest `<flow>:<id>:<importId>` through `TransferOptions.onNewUpload` before it
- * returns: the ingest records that id like a replacement upload's, and its "transferred" mark,
- * the commit and any resume after a crash then carry the import id. Parts are URI-encoded, so an
+ * `prepareUpload` returns `<flow>:<id>` (`file-service:<fileId>` or `legacy:<targetid>`). The
+ * save needs an import id, known only after the transfer: the file id itself for the
+ * file-service flow, but a new `importId` for the legacy flow (returned by finalise and its
+ * poll). When it differs from the upload's id, `transfer` hands the ingest
+ * `<flow>:<id>:<importId>` through `TransferOptions.onNewUpload` before it returns: the ingest
+ * takes that id as the upload's, so the ledger's record of the transfer, the commit and any
+ * resume after a crash carry the import id. Parts are URI-encoded, so an
  * id holding a colon stays one part.
  */
 import type { BynderUpload } from './client/types.js';

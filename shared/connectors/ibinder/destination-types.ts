@@ -40,10 +40,11 @@ export interface TransferBody {
 
 export interface TransferOptions {
   /**
-   * Called, and awaited, before any byte goes to a replacement upload: the first upload URL
-   * expired or was used up, so the destination prepared another one with a new upload id. The
-   * caller records the new id (the ledger's recordUpload) exactly as for the first one; if this
-   * throws (the claim was lost), the transfer stops with that error.
+   * Called, and awaited, when the upload to commit is not the one prepared: the first upload URL
+   * expired or was used up, so the destination prepared another one with a new upload id (called
+   * before any byte goes to it), or the system named the id to commit only after the transfer
+   * (Bynder's import id). The caller takes that id as the one its ledger records with the
+   * transfer, once the bytes are sent; if this throws, the transfer stops with that error.
    */
   onNewUpload?: (upload: PreparedUpload) => Promise<void>;
 }
