@@ -15,6 +15,7 @@ import { Readable } from 'node:stream';
 import { sendRequest, TRANSPORT_ERROR_CODES } from '../../ibinder/client/http-transport.js';
 import * as z from '../../../validation/zod.js';
 import { lazySchema } from '../../../validation/lazy-schema.js';
+import { parseJsonBody } from '../../../validation/parse-json-body.js';
 import { deadlineError, msToDeadline } from './deadline.js';
 import {
   BynderApiError,
@@ -321,25 +322,14 @@ export function parseResponse<S extends z.core.$ZodType>(
   response: { status: number; text: string },
   schema: S,
 ): z.output<S> {
-  const subject = subjectOf(endpoint, description);
-  const advice = 'the API may have changed, or something other than Bynder answered; report it with the request';
-  let json: unknown;
-  try {
-    json = JSON.parse(response.text);
-  } catch {
-    throw new BynderResponseError(
-      `${subject} answered ${response.status} with a body that is not JSON (${response.text.length} characters) — ${advice}`,
-      description,
-      ['body is not JSON'],
-    );
-  }
-  const result = z.safeParse(schema, json);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => `${i.path.length > 0 ? i.path.map(String).join('.') : '(body)'}: ${i.message}`);
-  const shown = issues.slice(0, 5).join('; ') + (issues.length > 5 ? `; and ${issues.length - 5} more` : '');
-  throw new BynderResponseError(
-    `${subject} answered ${response.status} with a body that does not fit (${shown}) — ${advice}`,
-    description,
-    issues,
+  return parseJsonBody(
+    response,
+    schema,
+    {
+      subject: subjectOf(endpoint, description),
+      mismatch: 'does not fit',
+      advice: 'the API may have changed, or something other than Bynder answered; report it with the request',
+    },
+    (message, issues) => new BynderResponseError(message, description, issues),
   );
 }

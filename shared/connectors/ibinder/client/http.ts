@@ -11,6 +11,7 @@ import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import { PassThrough, Transform, pipeline, type Readable } from 'node:stream';
 import * as z from '../../../validation/zod.js';
 import { lazySchema } from '../../../validation/lazy-schema.js';
+import { parseJsonBody } from '../../../validation/parse-json-body.js';
 import {
   IBinderApiError,
   IBinderError,
@@ -358,44 +359,16 @@ export function parseResponse<S extends z.core.$ZodType>(
   response: { status: number; text: string },
   schema: S,
 ): z.output<S> {
-  const subject = who(endpoint, description);
-  const advice = 'the API may have changed, or something other than iBinder answered; report it with the request';
-  let json: unknown;
-  try {
-    json = JSON.parse(response.text);
-  } catch {
-    throw new IBinderResponseError(
-      `${subject} answered ${response.status} with a body that is not JSON (${response.text.length} characters) — ${advice}`,
-      description,
-      ['body is not JSON'],
-    );
-  }
-  const result = z.safeParse(schema, json);
-  if (result.success) return result.data;
-  const issues = describeIssues(result.error.issues, []);
-  const shown = issues.slice(0, 5).join('; ') + (issues.length > 5 ? `; and ${issues.length - 5} more` : '');
-  throw new IBinderResponseError(
-    `${subject} answered ${response.status} with a body that does not match the reference (${shown}) — ${advice}`,
-    description,
-    issues,
+  return parseJsonBody(
+    response,
+    schema,
+    {
+      subject: who(endpoint, description),
+      mismatch: 'does not match the reference',
+      advice: 'the API may have changed, or something other than iBinder answered; report it with the request',
+    },
+    (message, issues) => new IBinderResponseError(message, description, issues),
   );
-}
-
-/**
- * Flattens zod issues into `path: message` lines. A union (e.g. binders as bare array or as
- * `{items}`) reports the branch that got furthest into the body, since "Invalid input" at the
- * root would not tell anyone which field is wrong.
- */
-function describeIssues(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[]): string[] {
-  return issues.flatMap((issue) => {
-    const path = [...prefix, ...issue.path];
-    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-      const depth = (branch: z.core.$ZodIssue[]) => Math.max(0, ...branch.map((i) => i.path.length));
-      const best = issue.errors.reduce((a, b) => (depth(b) > depth(a) || (depth(b) === depth(a) && b.length < a.length) ? b : a));
-      return describeIssues(best, path);
-    }
-    return [`${path.length > 0 ? path.map(String).join('.') : '(body)'}: ${issue.message}`];
-  });
 }
 
 /**
