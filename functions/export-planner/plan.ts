@@ -75,7 +75,8 @@ import {
 } from '../../shared/export/run-store.js';
 import type { SourceDocument, SourceDocumentPage, SourceVersion } from '../../shared/export-source/types.js';
 import type { ExportConnector } from '../../shared/export/job.js';
-import { planBynderExport } from './bynder-plan.js';
+import { planBynderExport } from '../../shared/connectors/export-planning.js';
+import { type PlanBudget, type PlanResult, UNLIMITED_BUDGET } from '../../shared/export/plan-result.js';
 import { DocumentPagePrefetch } from './page-prefetch.js';
 
 type FailedPage = NonNullable<ExportRunState['failedPage']>;
@@ -92,45 +93,7 @@ export interface PlanRequest {
   runId?: string | undefined;
 }
 
-export interface PlanBudget {
-  /** Time left in the invocation (ms): Lambda's `context.getRemainingTimeInMillis`. */
-  remainingTimeMs(): number;
-}
-
-export const UNLIMITED_BUDGET: PlanBudget = { remainingTimeMs: () => Number.POSITIVE_INFINITY };
-
-export interface PlanResult {
-  runId: string;
-  /** The connector the run reads from (absent: iBinder). */
-  connector?: ExportConnector;
-  state: RunStateName;
-  /** True when every binder of the run has been paged through. */
-  planningComplete: boolean;
-  /** True when this invocation continued a run that an earlier one started. */
-  resumed: boolean;
-  binders: number;
-  /** Binders fully planned so far. */
-  bindersPlanned: number;
-  documentsSeen: number;
-  skippedUnchanged: number;
-  versionsEnqueued: number;
-  /** Set when this invocation wrote the run's manifest. */
-  manifestKey?: string;
-  /** A previous scheduled run that never completed and whose manifest this invocation wrote. */
-  finalizedPreviousRunId?: string;
-  /** Bynder: assets found deleted in the portal (recorded in the manifest; nothing removed). */
-  deletedAssets?: number;
-  /** Bynder: list calls the change feed made in the run so far. */
-  listCalls?: number;
-  /** Why planning stopped before it was complete: the time budget, or Bynder's 429 block. */
-  paused?: 'time' | 'throttled';
-  /** With `paused: "throttled"`: no Bynder call before this many ms. */
-  retryAfterMs?: number;
-  /** A scheduled invocation's runs of the other configured connectors (this result is iBinder's). */
-  alsoPlanned?: PlanResult[];
-  /** One sentence for the person who invoked it. */
-  message: string;
-}
+export { type PlanBudget, type PlanResult, UNLIMITED_BUDGET } from '../../shared/export/plan-result.js';
 
 /** Attempts at one page (across invocations) before what keeps failing in it is given up. */
 export const MAX_PAGE_ATTEMPTS = 3;

@@ -15,7 +15,7 @@
  * 3. Look up what the sidecar needs (iBinder: the binder's metadata labels; Bynder: the
  *    portal's metaproperties and brands; both cached), before any byte moves.
  * 4. Ask the connector for a download link and stream it to the version's archive key
- *    (version-archiving.ts: iBinder `<tenant>/<binderId>/<documentId>/<versionId>/<fileName>`,
+ *    (shared/connectors/export-archiving.ts: iBinder `<tenant>/<binderId>/<documentId>/<versionId>/<fileName>`,
  *    Bynder `<portal>/<brandId>/<assetId>/<version>/<fileName>`) with SHA-256 on the way and
  *    S3 checking every part. An expired link is renewed (a bounded number of times) and the
  *    copy starts over; the aborted upload leaves nothing behind.
@@ -37,7 +37,7 @@ import type { ExportJob } from '../../shared/export/job.js';
 import type { ExportedVersionRecord } from '../../shared/ledger/export-ledger.js';
 import { streamToArchive } from './archive-upload.js';
 import { findCompletedExport } from './completed-export.js';
-import { type VersionArchiving, versionArchivingFor } from './version-archiving.js';
+import { type VersionArchiving, versionArchivingFor } from '../../shared/connectors/export-archiving.js';
 
 /**
  * `foundInArchive`: the version was not copied now but found complete in the archive, written

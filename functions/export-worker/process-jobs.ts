@@ -25,7 +25,7 @@ import { isRunSettled, type ExportRunState, type SettleStatus } from '../../shar
 import type { ExportedVersionRecord } from '../../shared/ledger/export-ledger.js';
 import { runWithLogContext } from '../../shared/observability/log-context.js';
 import { exportVersion } from './export-version.js';
-import { archiveKeyOfJob } from './version-archiving.js';
+import { archiveKeyOfJob } from '../../shared/connectors/export-archiving.js';
 
 export interface ExportJobMessage {
   /** The SQS message id (or any id unique in the batch). */

@@ -5,15 +5,15 @@
  * invocations), the credentials providers (secrets cached with a TTL) and the per-binder and
  * per-portal caches. Configuration is validated here, so a wrong deployment fails on its first
  * event with the name of the wrong setting. Metrics get the environment's dimension here, and
- * each client reports its HTTP exchanges to them (API calls, 429s, token requests). Bynder is
- * built only when the environment configures `bynder` (its runtime-client.js entry point).
+ * each client reports its HTTP exchanges to them (API calls, 429s, token requests). The
+ * connectors come from shared/connectors/runtime.ts, which names the systems; this file names
+ * none (a connector is built only when the environment configures it).
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { createDocumentClient, createS3Client, createSqsClient } from '../../shared/aws/clients.js';
 import { ENV, loadPipelineConfig, requireEnv } from '../../shared/config/runtime.js';
-import { runtimeBynderConnectorFactory } from '../../shared/connectors/bynder/runtime-client.js';
-import { createRuntimeIBinderClient } from '../../shared/connectors/ibinder/runtime-client.js';
-import { type BynderConnectorFactory, configuredConnectors } from '../../shared/connectors/registry.js';
+import type { BynderConnectorFactory } from '../../shared/connectors/registry.js';
+import { createRuntimeConnectors } from '../../shared/connectors/runtime.js';
 import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
 import { logger } from '../../shared/observability/logger.js';
 import { SERVICE_NAMES } from '../../shared/observability/metric-names.js';
@@ -31,19 +31,18 @@ export const metrics: Metrics = createMetrics(SERVICE_NAMES.ingest);
  */
 export function createIngestDependencies(
   env: NodeJS.ProcessEnv = process.env,
-  bynderConnectorFactory: BynderConnectorFactory = runtimeBynderConnectorFactory(metrics),
+  bynderConnectorFactory?: BynderConnectorFactory,
 ): IngestDependencies {
   const config = loadPipelineConfig(env);
   const tableName = requireEnv(ENV.ledgerTable, env);
   const inboxBucket = requireEnv(ENV.inboxBucket, env);
   setEnvironmentDimension(metrics, config.environment);
-  const client = createRuntimeIBinderClient(config, metrics, env);
   return {
     config,
     inboxBucket,
     s3: createS3Client({}, env),
     ledger: new IngestLedger({ client: createDocumentClient(), tableName, leaseSeconds: config.claimLeaseSeconds }),
-    connectors: configuredConnectors({ config, ibinder: { client }, bynderConnectorFactory }),
+    connectors: createRuntimeConnectors({ config, metrics, env, bynderConnectorFactory }),
     metrics: ingestMetrics(metrics),
     logger,
     now: () => new Date(),

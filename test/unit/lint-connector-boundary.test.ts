@@ -1,8 +1,9 @@
 /**
  * The lint rule that keeps functions/ and cli/ off a connector's internals (biome.jsonc,
  * `noRestrictedImports`). Run against probe files in a scratch copy of the configuration, so
- * that the test shows the rule bites: an internal import from a handler is an error, the
- * connector's index.js is allowed, and shared/ code (the connector's own) is not restricted.
+ * that the test shows the rule bites: an internal import from a handler is an error (a system's
+ * runtime-client.js included), the neutral modules and a connector's index.js are allowed, and
+ * shared/ code (the connector's own) is not restricted.
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -23,6 +24,8 @@ const RUNTIME_CLIENT = "import { createRuntimeIBinderClient } from '../../shared
 const BYNDER_RUNTIME_CLIENT = "import { runtimeBynderConnectorFactory } from '../../shared/connectors/bynder/runtime-client.js';\n";
 const BYNDER_PUBLIC = "import { createBynderConnector } from '../../shared/connectors/bynder/index.js';\n";
 const NEUTRAL = "import type { IngestConnector } from '../../shared/connectors/types.js';\n";
+const RUNTIME = "import { createRuntimeConnectors } from '../../shared/connectors/runtime.js';\n";
+const EXPORT_ARCHIVING = "import { versionArchivingFor } from '../../shared/connectors/export-archiving.js';\n";
 const REGISTRY = "import { chooseConnector } from '../../shared/connectors/registry.js';\n";
 
 /** Lints one probe file in the scratch tree; the diagnostics as biome's JSON reporter gives them. */
@@ -57,13 +60,19 @@ describe('lint: the connector boundary', () => {
     expect(await lint(root, 'cli/commands/probe.ts', INTERNAL)).toContain('lint/style/noRestrictedImports');
     expect(await lint(root, 'functions/ingest/client-probe.ts', CLIENT_INTERNAL)).toContain('lint/style/noRestrictedImports');
     expect(await lint(root, 'cli/commands/bynder-probe.ts', BYNDER_INTERNAL)).toContain('lint/style/noRestrictedImports');
+    // A system's runtime entry point is reached through the neutral runtime.js, so a handler names no system.
+    expect(await lint(root, 'functions/ingest/runtime-probe.ts', RUNTIME_CLIENT)).toContain('lint/style/noRestrictedImports');
+    expect(await lint(root, 'functions/export-planner/runtime-probe.ts', BYNDER_RUNTIME_CLIENT)).toContain(
+      'lint/style/noRestrictedImports',
+    );
   });
 
-  it("allows the neutral interfaces, the registry, a connector's index.js and runtime client, and shared code's own imports", async () => {
-    for (const source of [PUBLIC, RUNTIME_CLIENT, BYNDER_PUBLIC, BYNDER_RUNTIME_CLIENT, NEUTRAL, REGISTRY]) {
+  it("allows the neutral interfaces, the registry, the runtime and export entry points, a connector's index.js, and shared code's own imports", async () => {
+    for (const source of [PUBLIC, BYNDER_PUBLIC, NEUTRAL, REGISTRY, RUNTIME, EXPORT_ARCHIVING]) {
       expect(await lint(root, 'functions/ingest/public-probe.ts', source)).not.toContain('lint/style/noRestrictedImports');
       expect(await lint(root, 'cli/commands/public-probe.ts', source)).not.toContain('lint/style/noRestrictedImports');
     }
     expect(await lint(root, 'shared/ingest/probe.ts', INTERNAL)).not.toContain('lint/style/noRestrictedImports');
+    expect(await lint(root, 'shared/connectors/runtime-probe.ts', RUNTIME_CLIENT)).not.toContain('lint/style/noRestrictedImports');
   });
 });

@@ -2,7 +2,8 @@
  * The export planner for a Bynder portal: one run reads the portal's change feed (assets
  * modified since the stored bookmark, shared/connectors/bynder/export/changes.ts) and puts one
  * job per new asset version on the export queue, with the same run store, ledger, queue and
- * manifest as iBinder's runs (plan.ts).
+ * manifest as iBinder's runs (functions/export-planner/plan.ts, which calls this one through
+ * shared/connectors/export-planning.ts).
  *
  * A run:
  * 1. is created with its frozen window (bookmark minus the overlap, up to the run's start; a
@@ -47,14 +48,14 @@ import {
   readChangePage,
   resolveExportBrandIds,
   startChangeCursor,
-} from '../../shared/connectors/bynder/runtime-client.js';
-import type { PlannerDeps } from '../../shared/export/deps.js';
-import { classifyExportError } from '../../shared/export/errors.js';
-import type { ExportJob } from '../../shared/export/job.js';
-import { type PartLineInput, reduceVersionLines, type VersionLine } from '../../shared/export/manifest.js';
-import { finalizeRun } from '../../shared/export/run-finalizer.js';
-import { type ExportRunState, isRunSettled, type ReplanAsset, type RunTrigger } from '../../shared/export/run-store.js';
-import type { PlanBudget, PlanResult } from './plan.js';
+} from './index.js';
+import type { PlannerDeps } from '../../../export/deps.js';
+import { classifyExportError } from '../../../export/errors.js';
+import type { ExportJob } from '../../../export/job.js';
+import { type PartLineInput, reduceVersionLines, type VersionLine } from '../../../export/manifest.js';
+import { finalizeRun } from '../../../export/run-finalizer.js';
+import { type ExportRunState, isRunSettled, type ReplanAsset, type RunTrigger } from '../../../export/run-store.js';
+import type { PlanBudget, PlanResult } from '../../../export/plan-result.js';
 
 export const BYNDER_CONNECTOR = 'bynder';
 
