@@ -19,13 +19,34 @@ export interface AwsCallCounter {
   close(): Promise<void>;
 }
 
+/** Calls per operation, since the last reset: what the pass-through, the in-memory S3 and the local DynamoDB's front each count. */
+export class OperationCounts {
+  private byOperation = new Map<string, number>();
+
+  add(operation: string): void {
+    this.byOperation.set(operation, (this.byOperation.get(operation) ?? 0) + 1);
+  }
+
+  /** Per operation, by name. */
+  counts(): Record<string, number> {
+    return Object.fromEntries([...this.byOperation].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
+  total(): number {
+    return [...this.byOperation.values()].reduce((sum, n) => sum + n, 0);
+  }
+
+  reset(): void {
+    this.byOperation = new Map();
+  }
+}
+
 /** Starts a counter on 127.0.0.1 and a free port that forwards to `target` (an http:// URL). */
 export async function startAwsCallCounter(target: string): Promise<AwsCallCounter> {
   const upstream = new URL(target);
-  let byOperation = new Map<string, number>();
+  const calls = new OperationCounts();
   const server = http.createServer((req, res) => {
-    const operation = operationOf(req);
-    byOperation.set(operation, (byOperation.get(operation) ?? 0) + 1);
+    calls.add(operationOf(req));
     const forwarded = http.request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
@@ -44,11 +65,9 @@ export async function startAwsCallCounter(target: string): Promise<AwsCallCounte
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    counts: () => Object.fromEntries([...byOperation].sort(([a], [b]) => a.localeCompare(b))),
-    total: () => [...byOperation.values()].reduce((sum, n) => sum + n, 0),
-    reset: () => {
-      byOperation = new Map();
-    },
+    counts: () => calls.counts(),
+    total: () => calls.total(),
+    reset: () => calls.reset(),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

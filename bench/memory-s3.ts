@@ -17,7 +17,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { operationOf } from './aws-call-counter.js';
+import { OperationCounts, operationOf } from './aws-call-counter.js';
 
 interface Version {
   versionId: string;
@@ -170,10 +170,9 @@ export async function startMemoryS3(): Promise<MemoryS3> {
     s3Error(res, 501, 'NotImplemented', `the bench's in-memory S3 does not answer ${method} ${url.pathname}${url.search}`, method);
   };
 
-  let byOperation = new Map<string, number>();
+  const calls = new OperationCounts();
   const server = createServer((req, res) => {
-    const operation = operationOf(req);
-    byOperation.set(operation, (byOperation.get(operation) ?? 0) + 1);
+    calls.add(operationOf(req));
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) s3Error(res, 500, 'InternalError', `the bench's in-memory S3 failed: ${(err as Error).message}`);
       else res.destroy();
@@ -187,10 +186,8 @@ export async function startMemoryS3(): Promise<MemoryS3> {
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    counts: () => Object.fromEntries([...byOperation].sort(([a], [b]) => a.localeCompare(b))),
-    reset: () => {
-      byOperation = new Map();
-    },
+    counts: () => calls.counts(),
+    reset: () => calls.reset(),
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

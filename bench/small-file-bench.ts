@@ -29,6 +29,7 @@ import { localPipelineConfig } from '../local/local-pipeline-config.js';
 import { toS3EventNotification } from '../local/s3-event-notification.js';
 import type { BenchContext } from './bench-context.js';
 import { INGEST_TAGS } from './bench-tenant.js';
+import { OperationCounts } from './aws-call-counter.js';
 import { runMeasured } from './measured-child.js';
 import { startMemoryS3 } from './memory-s3.js';
 import { spread, type Spread } from './statistics.js';
@@ -117,12 +118,10 @@ export async function runSmallFileBench(ctx: BenchContext, options: SmallFileBen
   // The ingest ledger is in a DynamoDB of this bench's own, with transactions as on AWS. Calls
   // are counted by the servers themselves: a counting pass-through before each would put
   // another hop, in the servers' busy process, on every call of the batch.
-  let dynamoDbCalls = new Map<string, number>();
+  const dynamoDbCalls = new OperationCounts();
   const dynamodb = await startLocalDynamoDb({
     transactions: true,
-    onRequest: (operation) => {
-      dynamoDbCalls.set(operation, (dynamoDbCalls.get(operation) ?? 0) + 1);
-    },
+    onRequest: (operation) => dynamoDbCalls.add(operation),
     tables: [services.ledgerTable],
     tablesWithObjectIndex: [services.ledgerTable],
   });
@@ -134,7 +133,7 @@ export async function runSmallFileBench(ctx: BenchContext, options: SmallFileBen
       const messages = await putSmallFiles(ctx, s3Client, count);
       ctx.progress(`small files: processBatch of ${count} file(s), ${options.latencyMs} ms API latency`);
       s3.reset();
-      dynamoDbCalls = new Map();
+      dynamoDbCalls.reset();
       const iBinderBefore = services.emulator.calls.byRoute();
       const result = await runMeasured(
         {
@@ -155,7 +154,7 @@ export async function runSmallFileBench(ctx: BenchContext, options: SmallFileBen
         );
       }
       const iBinder = difference(services.emulator.calls.byRoute(), iBinderBefore);
-      const awsByOperation = { ...s3.counts(), ...Object.fromEntries(dynamoDbCalls) };
+      const awsByOperation = { ...s3.counts(), ...dynamoDbCalls.counts() };
       if (!counted) return result.durationMs;
       const list = costs.get(count) ?? [];
       list.push({

@@ -146,6 +146,11 @@ class ItemLocks {
   }
 }
 
+/** An item's key: its attributes named in the table's key schema. */
+function keyOfItem(item: AttributeMap, keyNames: readonly string[]): AttributeMap {
+  return Object.fromEntries(keyNames.map((name) => [name, item[name]]));
+}
+
 /** A table and an item's key, as one string: what an item lock is named by. */
 function itemIdentity(table: string, key: AttributeMap): string {
   return `${table}\u0000${JSON.stringify(sortedKeys(key))}`;
@@ -293,7 +298,7 @@ export async function startDynamoDbTransactionsFront(
       if (item.kind !== 'Put') continue;
       const names = await keyNamesOf(item.action.TableName, req.headers);
       if (!Array.isArray(names)) return reply(res, names.status, names.body);
-      item.key = Object.fromEntries(names.map((name) => [name, (item.action.Item as AttributeMap)[name]]));
+      item.key = keyOfItem(item.action.Item as AttributeMap, names);
     }
     const identities = planned.map((item) => itemIdentity(item.action.TableName, item.key));
     if (new Set(identities).size !== identities.length) {
@@ -508,8 +513,7 @@ async function singleItemIdentity(
   if (typeof input.Item !== 'object' || input.Item === null) return undefined;
   const names = await keyNamesOf(input.TableName);
   if (!Array.isArray(names)) return undefined;
-  const item = input.Item as AttributeMap;
-  return itemIdentity(input.TableName, Object.fromEntries(names.map((name) => [name, item[name]])));
+  return itemIdentity(input.TableName, keyOfItem(input.Item as AttributeMap, names));
 }
 
 function validationError(message: string): Record<string, unknown> {
