@@ -19,7 +19,7 @@ export interface AwsCallCounter {
   close(): Promise<void>;
 }
 
-/** Calls per operation, since the last reset: what the pass-through, the in-memory S3 and the local DynamoDB's front each count. */
+/** Calls per operation, since the last reset: what the pass-through, the in-memory S3, the in-memory DynamoDB and the local DynamoDB's front each count. */
 export class OperationCounts {
   private byOperation = new Map<string, number>();
 

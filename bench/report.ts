@@ -205,7 +205,7 @@ export function smallFileSection(result: SmallFileBatchResult | undefined, reaso
     text: [
       `Small-file batch: processBatch of ${result.batchSize} small files and of 1, iBinder API calls delayed ${result.latencyMs} ms each`,
       table(rows),
-      `AWS calls per file in the batch: ${operations} (the ingest ledger on a local DynamoDB with transactions, counted as AWS counts them)`,
+      `AWS calls per file in the batch: ${operations} (the ingest ledger in the in-memory DynamoDB with transactions, counted as AWS counts them)`,
     ].join('\n'),
     checks: [
       {

@@ -14,8 +14,8 @@
  * - ingest: a 10 MiB and a 1 GiB object through the real `processBatch` against a plain copy
  *   between the same local servers (s3rver and the emulator; ingest-bench.ts).
  * - small-files: a batch of 10 small files against one, with 50 ms iBinder API latency, the
- *   objects in a fast in-memory S3 and the ledger in a local DynamoDB with transactions
- *   (small-file-bench.ts, memory-s3.ts).
+ *   objects in a fast in-memory S3 and the ledger in a fast in-memory DynamoDB with transactions
+ *   (small-file-bench.ts, memory-s3.ts, memory-dynamodb.ts).
  * - export: API calls of a first and a second export run against the naive count
  *   (export-bench.ts).
  * - export-memory: runExport of a 10 MiB and a 1 GiB version through the local servers, peak

@@ -160,10 +160,7 @@ function itemIdentity(table: string, key: AttributeMap): string {
 const SINGLE_ITEM_OPERATIONS = new Set(['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']);
 
 /** Starts the front on 127.0.0.1 and a free port, forwarding to dynalite at `upstream`. */
-export async function startDynamoDbTransactionsFront(
-  upstream: string,
-  options: { onRequest?: (operation: string) => void } = {},
-): Promise<DynamoDbTransactionsFront> {
+export async function startDynamoDbTransactionsFront(upstream: string): Promise<DynamoDbTransactionsFront> {
   const target = new URL(upstream);
   /** Transactions share it among themselves, as requests on many items do; each kind waits for the other. */
   const scope = new KindLock<'transactions' | 'many-items'>();
@@ -322,7 +319,6 @@ export async function startDynamoDbTransactionsFront(
   const server = http.createServer((req, res) => {
     const target = String(req.headers['x-amz-target'] ?? '');
     const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
-    options.onRequest?.(operation || `${req.method ?? 'GET'} ${req.url ?? '/'}`);
     const handled =
       operation === 'TransactWriteItems'
         ? transact(req, res)

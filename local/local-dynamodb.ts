@@ -27,12 +27,6 @@ export interface LocalDynamoDbOptions {
    * true; false gives dynalite alone, for a test of the ledgers' one-write-per-item fallback.
    */
   transactions?: boolean;
-  /**
-   * Called with each request's operation (`GetItem`, `TransactWriteItems`, ...) as the
-   * transactions front receives it, before it is carried out: how a bench counts the calls a
-   * client makes without a pass-through of its own in between. Needs the front.
-   */
-  onRequest?: (operation: string) => void;
 }
 
 export interface LocalDynamoDb {
@@ -68,8 +62,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const dynaliteEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const front =
-    (options.transactions ?? true) ? await startDynamoDbTransactionsFront(dynaliteEndpoint, { onRequest: options.onRequest }) : undefined;
+  const front = (options.transactions ?? true) ? await startDynamoDbTransactionsFront(dynaliteEndpoint) : undefined;
   const endpoint = front?.endpoint ?? dynaliteEndpoint;
   const client = createLocalDynamoDbClient(endpoint);
   const documentClient = createDocumentClient(client);
