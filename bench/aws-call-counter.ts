@@ -1,23 +1,17 @@
 /**
- * A counting pass-through in front of a local AWS endpoint (S3 or DynamoDB): the measured
- * process is pointed at it instead of the server, and every request is forwarded unchanged
- * (its Host header too, so that the server checks the signature against the host the client
- * signed) while its operation is counted. That is how the small-file bench reports AWS calls
- * per file without touching the code it measures.
+ * How the bench counts AWS calls without touching the code it measures: by the operation of
+ * each request a server of its own receives (`startCountingServer`, which the in-memory S3 and
+ * DynamoDB answer from), or by a counting pass-through in front of a local AWS endpoint (S3 or
+ * DynamoDB; the export bench's): the measured process is pointed at it instead of the server,
+ * and every request is forwarded unchanged (its Host header too, so that the server checks the
+ * signature against the host the client signed) while its operation is counted.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 
-export interface AwsCallCounter {
-  /** `http://127.0.0.1:<port>`, to hand to the measured process as the service's endpoint. */
-  readonly url: string;
-  /** Calls per operation since the last reset (`HeadObject`, `UpdateItem`, ...). */
-  counts(): Record<string, number>;
-  total(): number;
-  reset(): void;
-  close(): Promise<void>;
-}
+/** The counting pass-through: its endpoint stands in for the server's. */
+export type AwsCallCounter = CountingServer;
 
 /** Calls per operation, since the last reset: what the pass-through, the in-memory S3, the in-memory DynamoDB and the local DynamoDB's front each count. */
 export class OperationCounts {
@@ -41,12 +35,50 @@ export class OperationCounts {
   }
 }
 
-/** Starts a counter on 127.0.0.1 and a free port that forwards to `target` (an http:// URL). */
-export async function startAwsCallCounter(target: string): Promise<AwsCallCounter> {
-  const upstream = new URL(target);
+/** An HTTP server of the bench's own that counts each request's operation as it receives it. */
+export interface CountingServer {
+  /** `http://127.0.0.1:<port>`. */
+  readonly endpoint: string;
+  /** Requests per operation (`GetObject`, `TransactWriteItems`, ...) since the last reset, as `operationOf` names them. */
+  counts(): Record<string, number>;
+  total(): number;
+  reset(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `handle` on 127.0.0.1 and a free port, counting each request's operation before it is
+ * handled: the pass-through below and the in-memory S3 and DynamoDB all count this way.
+ */
+export async function startCountingServer(handle: http.RequestListener): Promise<CountingServer> {
   const calls = new OperationCounts();
   const server = http.createServer((req, res) => {
     calls.add(operationOf(req));
+    handle(req, res);
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    counts: () => calls.counts(),
+    total: () => calls.total(),
+    reset: () => calls.reset(),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Starts a counter on 127.0.0.1 and a free port that forwards to `target` (an http:// URL). */
+export async function startAwsCallCounter(target: string): Promise<AwsCallCounter> {
+  const upstream = new URL(target);
+  return startCountingServer((req, res) => {
     const forwarded = http.request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
@@ -60,20 +92,6 @@ export async function startAwsCallCounter(target: string): Promise<AwsCallCounte
     });
     pipeline(req, forwarded).catch(() => forwarded.destroy());
   });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    counts: () => calls.counts(),
-    total: () => calls.total(),
-    reset: () => calls.reset(),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 /** DynamoDB names its operation in `x-amz-target`; S3 in the method, the query and a header or two. */

@@ -129,7 +129,7 @@ export async function runExportCallsBench(ctx: BenchContext, options: ExportBenc
   const dynamodb = await startLocalDynamoDb({ transactions: true, tables: [ctx.services.exportLedgerTable] });
   const dynamoDbCounter = await startAwsCallCounter(dynamodb.endpoint);
   const s3Counter = await startAwsCallCounter(ctx.endpoints.s3);
-  const endpoints = { ...ctx.endpoints, dynamodb: dynamoDbCounter.url, s3: s3Counter.url };
+  const endpoints = { ...ctx.endpoints, dynamodb: dynamoDbCounter.endpoint, s3: s3Counter.endpoint };
 
   const measure = async (label: string, expectedExported: number): Promise<void> => {
     emulator.calls.reset();
@@ -178,7 +178,7 @@ export async function runExportCallsBench(ctx: BenchContext, options: ExportBenc
       emulator.faults.clear();
     }
   } finally {
-    await Promise.all([dynamoDbCounter.close(), s3Counter.close()]);
+    await Promise.all([dynamoDbCounter.stop(), s3Counter.stop()]);
     await dynamodb.stop();
   }
   return { documents: options.documents, changed: options.changed, runs, unchangedNightLatencyMs: UNCHANGED_NIGHT_LATENCY_MS };

@@ -35,9 +35,8 @@
  * Not here: Query and the ledger's object index (only the CLI's status queries it, never the
  * ingest), capacity, item size limits and idempotency tokens.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { OperationCounts, operationOf } from './aws-call-counter.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { startCountingServer, type CountingServer } from './aws-call-counter.js';
 
 /** One attribute value as on the wire: `{ S: 'x' }`, `{ N: '1' }`, `{ M: {...} }`, ... */
 type AttributeValue = Record<string, unknown>;
@@ -48,14 +47,8 @@ export interface MemoryDynamoDbOptions {
   tables: readonly string[];
 }
 
-export interface MemoryDynamoDb {
-  /** e.g. http://127.0.0.1:40123 */
-  readonly endpoint: string;
-  /** Requests per operation (`GetItem`, `TransactWriteItems`, ...) since the last reset. */
-  counts(): Record<string, number>;
-  reset(): void;
-  stop(): Promise<void>;
-}
+/** The in-memory DynamoDB; counts name operations (`GetItem`, `TransactWriteItems`, ...). */
+export type MemoryDynamoDb = CountingServer;
 
 const TARGET_PREFIX = 'DynamoDB_20120810.';
 const KEY = 'pk';
@@ -673,9 +666,7 @@ export async function startMemoryDynamoDb(options: MemoryDynamoDbOptions): Promi
     res.end(payload);
   };
 
-  const calls = new OperationCounts();
-  const server = createServer((req, res) => {
-    calls.add(operationOf(req));
+  return startCountingServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -684,20 +675,4 @@ export async function startMemoryDynamoDb(options: MemoryDynamoDbOptions): Promi
     });
     req.on('error', () => res.destroy());
   });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    counts: () => calls.counts(),
-    reset: () => calls.reset(),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }

@@ -15,9 +15,8 @@
  * making another call fails with a clear message instead of measuring a wrong answer.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { OperationCounts, operationOf } from './aws-call-counter.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { startCountingServer, type CountingServer } from './aws-call-counter.js';
 
 interface Version {
   versionId: string;
@@ -28,14 +27,8 @@ interface Version {
   tags: { Key: string; Value: string }[];
 }
 
-export interface MemoryS3 {
-  /** e.g. http://127.0.0.1:40123, path-style. */
-  readonly endpoint: string;
-  /** Requests per S3 operation (`GetObject`, `PutObjectTagging`, ...) since the last reset, as aws-call-counter.ts names them. */
-  counts(): Record<string, number>;
-  reset(): void;
-  stop(): Promise<void>;
-}
+/** The in-memory S3, path-style; counts name S3 operations as aws-call-counter.ts does. */
+export type MemoryS3 = CountingServer;
 
 const XML_HEADER = '<?xml version="1.0" encoding="UTF-8"?>';
 
@@ -170,28 +163,10 @@ export async function startMemoryS3(): Promise<MemoryS3> {
     s3Error(res, 501, 'NotImplemented', `the bench's in-memory S3 does not answer ${method} ${url.pathname}${url.search}`, method);
   };
 
-  const calls = new OperationCounts();
-  const server = createServer((req, res) => {
-    calls.add(operationOf(req));
+  return startCountingServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) s3Error(res, 500, 'InternalError', `the bench's in-memory S3 failed: ${(err as Error).message}`);
       else res.destroy();
     });
   });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    counts: () => calls.counts(),
-    reset: () => calls.reset(),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }

@@ -30,7 +30,7 @@ async function send(
   headers: Record<string, string> = {},
   body?: string,
 ): Promise<Record<string, string>> {
-  const response = await fetch(`${counter.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const response = await fetch(`${counter.endpoint}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
   return (await response.json()) as Record<string, string>;
 }
 
@@ -51,10 +51,10 @@ describe('startAwsCallCounter', () => {
   it('forwards each request unchanged, its Host header and body included, and counts it by operation', async () => {
     const upstream = await echoServer();
     const counter = await startAwsCallCounter(upstream);
-    closers.push(() => counter.close());
+    closers.push(() => counter.stop());
 
     const answer = await send(counter, 'POST', '/', { 'x-amz-target': 'DynamoDB_20120810.GetItem' }, '{"Key":{}}');
-    expect(answer).toEqual({ method: 'POST', url: '/', host: new URL(counter.url).host, body: '{"Key":{}}' });
+    expect(answer).toEqual({ method: 'POST', url: '/', host: new URL(counter.endpoint).host, body: '{"Key":{}}' });
     await send(counter, 'GET', '/inbox/a.pdf?tagging');
     await send(counter, 'GET', '/inbox/b.pdf?tagging');
     expect(counter.counts()).toEqual({ GetItem: 1, GetObjectTagging: 2 });
