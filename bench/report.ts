@@ -206,6 +206,7 @@ export function smallFileSection(result: SmallFileBatchResult | undefined, reaso
       `Small-file batch: processBatch of ${result.batchSize} small files and of 1, iBinder API calls delayed ${result.latencyMs} ms each`,
       table(rows),
       `AWS calls per file in the batch: ${operations} (the ingest ledger in the in-memory DynamoDB with transactions, counted as AWS counts them)`,
+      `Batch / one file, round by round: ${range(result.roundRatios)} (the check below is the ratio of the two medians)`,
     ].join('\n'),
     checks: [
       {

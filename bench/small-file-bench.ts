@@ -32,7 +32,7 @@ import { INGEST_TAGS } from './bench-tenant.js';
 import { runMeasured } from './measured-child.js';
 import { startMemoryDynamoDb } from './memory-dynamodb.js';
 import { startMemoryS3 } from './memory-s3.js';
-import { spread, type Spread } from './statistics.js';
+import { median, spread, type Spread } from './statistics.js';
 
 /** What one file of a case cost, counted at the servers (medians over the rounds). */
 export interface PerFileCost {
@@ -55,6 +55,8 @@ export interface SmallFileBatchResult {
   single: Spread;
   /** Wall time of processBatch with `batchSize` files (ms). */
   batch: Spread;
+  /** The batch's time over the single file's, round by round (each round runs one of each, back to back). */
+  roundRatios: Spread;
   /** Calls and CPU per file with one file (the binder's schema and folders read for it alone). */
   singleCost: PerFileCost;
   /** Calls and CPU per file in a batch of `batchSize` (those reads shared by the batch). */
@@ -186,6 +188,7 @@ export async function runSmallFileBench(ctx: BenchContext, options: SmallFileBen
     latencyMs: options.latencyMs,
     single: spread(single),
     batch: spread(batch),
+    roundRatios: spread(batch.map((ms, round) => ms / (single[round] ?? Number.NaN))),
     singleCost: perFileCost(costs.get(1) ?? []),
     batchCost: perFileCost(costs.get(options.batchSize) ?? []),
   };
@@ -223,10 +226,4 @@ function difference(after: Record<string, number>, before: Record<string, number
 
 function sum(values: readonly number[]): number {
   return values.reduce((total, n) => total + n, 0);
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
