@@ -247,24 +247,23 @@ class Parser {
 const parsedConditions = new Map<string, Parsed<Condition>>();
 const parsedUpdates = new Map<string, Parsed<Update>>();
 
-function parseCondition(text: string): Parsed<Condition> {
-  let parsed = parsedConditions.get(text);
+/** Parses `text` once per distinct expression (the ledger reuses a few strings) and keeps the result. */
+function parsedOnce<T>(cache: Map<string, Parsed<T>>, kind: string, text: string, parse: (parser: Parser) => T): Parsed<T> {
+  let parsed = cache.get(text);
   if (parsed === undefined) {
-    const parser = new Parser('ConditionExpression', text);
-    parsed = { tree: parser.condition(), names: parser.names, values: parser.values };
-    parsedConditions.set(text, parsed);
+    const parser = new Parser(kind, text);
+    parsed = { tree: parse(parser), names: parser.names, values: parser.values };
+    cache.set(text, parsed);
   }
   return parsed;
 }
 
+function parseCondition(text: string): Parsed<Condition> {
+  return parsedOnce(parsedConditions, 'ConditionExpression', text, (parser) => parser.condition());
+}
+
 function parseUpdate(text: string): Parsed<Update> {
-  let parsed = parsedUpdates.get(text);
-  if (parsed === undefined) {
-    const parser = new Parser('UpdateExpression', text);
-    parsed = { tree: parser.update(), names: parser.names, values: parser.values };
-    parsedUpdates.set(text, parsed);
-  }
-  return parsed;
+  return parsedOnce(parsedUpdates, 'UpdateExpression', text, (parser) => parser.update());
 }
 
 /** One request's placeholders: every one used must be given, and every one given used (DynamoDB refuses either). */
