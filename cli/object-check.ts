@@ -5,11 +5,10 @@
  * never asks for iBinder credentials, nor an iBinder file for Bynder's.
  */
 import type { PipelineConfig } from '../shared/config/runtime.js';
-import type { BynderConnector } from '../shared/connectors/bynder/index.js';
+import type { BynderCheckResult, BynderConnector } from '../shared/connectors/bynder/index.js';
 import type { IBinderClient } from '../shared/connectors/ibinder/index.js';
 import { chooseConnector, connectorRoutes } from '../shared/connectors/registry.js';
 import { checkS3TagSet } from '../shared/s3/tags.js';
-import { type BynderCheckResult, checkBynderIngest } from './bynder-check.js';
 import { checkIngest, checkKey, type IngestCheckInput, type IngestCheckResult } from './ingest-check.js';
 
 /** An iBinder check, marked with its connector like a Bynder one. */
@@ -24,13 +23,14 @@ export interface ObjectCheckInput extends Omit<IngestCheckInput, 'client' | 'con
 /** The systems a check may talk to, built only when the file goes there. */
 export interface ObjectCheckSystems {
   ibinder: () => IngestCheckInput['client'] & Partial<Pick<IBinderClient, 'listBinders'>>;
-  bynder: () => Promise<Pick<BynderConnector, 'assess' | 'metaproperties'>>;
+  bynder: () => Promise<Pick<BynderConnector, 'check'>>;
 }
 
 export async function checkObject(input: ObjectCheckInput, systems: ObjectCheckSystems): Promise<ObjectCheckResult> {
   const choice = chooseConnector(input.key, input.tags, connectorRoutes(input.config));
   if (choice.kind === 'chosen' && choice.connector.name === 'bynder') {
-    const result = await checkBynderIngest({
+    const connector = await systems.bynder();
+    const result = await connector.check({
       key: input.key,
       tags: input.tags,
       sizeBytes: input.sizeBytes,
@@ -38,7 +38,6 @@ export async function checkObject(input: ObjectCheckInput, systems: ObjectCheckS
       now: input.now,
       untaggedGraceSeconds: input.config.untaggedGraceSeconds,
       extraProblems: [...checkKey(input.key, input.config), ...(input.tagsNotYetWritten ? checkS3TagSet(input.tags) : [])],
-      connector: await systems.bynder(),
     });
     if (choice.by.kind !== 'tags') result.notes.push(describeChoice(choice.by));
     return result;

@@ -1,7 +1,7 @@
 /** The text rendering of an ingest check, shared by `check` and `reingest`: iBinder's and Bynder's. */
 import type { TargetSource } from '../shared/connectors/types.js';
 import type { Problem } from '../shared/ledger/types.js';
-import type { BynderCheckResult } from './bynder-check.js';
+import type { BynderCheckResult } from '../shared/connectors/bynder/index.js';
 import type { IngestCheckResult } from './ingest-check.js';
 import { describeTargetSource } from './ingest-check.js';
 import type { ObjectCheckResult } from './object-check.js';

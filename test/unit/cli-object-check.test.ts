@@ -5,7 +5,7 @@
  * rendered with its brand, its asset (new or new version) and the options a problem is about.
  */
 import { describe, expect, it } from 'vitest';
-import type { BynderCheckResult } from '../../cli/bynder-check.js';
+import { type BynderCheckResult, checkBynderIngest } from '../../shared/connectors/bynder/index.js';
 import { checkObject, type ObjectCheckSystems } from '../../cli/object-check.js';
 import { renderObjectCheck } from '../../cli/render-check.js';
 import { PipelineConfigSchema } from '../../shared/config/runtime.js';
@@ -45,7 +45,8 @@ function systems(assessment: Assessment): ObjectCheckSystems & { asked: string[]
     },
     bynder: async () => {
       asked.push('bynder');
-      return { assess: async () => assessment, metaproperties: async () => [REGION] };
+      const connector = { assess: async () => assessment, metaproperties: async () => [REGION] };
+      return { check: (request) => checkBynderIngest({ ...request, connector }) };
     },
   };
 }

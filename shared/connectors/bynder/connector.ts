@@ -4,12 +4,14 @@
  * settings, the assessment (assess.ts), the destination (destination.ts: the save is not
  * idempotent, so the ledger marks it under way and a retry looks for what it created first), the
  * classification of Bynder's errors (classify.ts), and the listings the CLI shows (brands,
- * metaproperties), read through the same caches the assessment uses.
+ * metaproperties) and the operator's check (check.ts), read through the same caches the
+ * assessment uses.
  */
 import { FIVE_GIB } from '../../config/runtime.js';
 import type { Assessment, AssessmentHooks, AssessmentInput, ClassifiedError, CommitPlan, IngestConnector, UploadStep } from '../types.js';
 import { assessBynder, PLAN_OPTION } from './assess.js';
 import { BrandDirectory } from './brands.js';
+import { type BynderCheckRequest, type BynderCheckResult, checkBynderIngest } from './check.js';
 import { classifyBynderError, describeBynderError } from './classify.js';
 import type { BynderBrand, BynderClient, BynderMetaproperty } from './client/types.js';
 import type { BynderConfig } from './config.js';
@@ -45,6 +47,8 @@ export interface BynderConnector extends IngestConnector {
   brands(options?: { fresh?: boolean }): Promise<BynderBrand[]>;
   /** The portal's metaproperties with their options (cached; `fresh` reads them from Bynder). */
   metaproperties(options?: { fresh?: boolean }): Promise<BynderMetaproperty[]>;
+  /** The operator's check of one file (check.ts): the assessment, with names, ids and the options a problem allows. */
+  check(request: BynderCheckRequest): Promise<BynderCheckResult>;
 }
 
 export function createBynderConnector(options: BynderConnectorOptions): BynderConnector {
@@ -56,7 +60,7 @@ export function createBynderConnector(options: BynderConnectorOptions): BynderCo
   const destination = new BynderDestination(client, { now, settleMs: options.commitSettleMs });
   const throttlePauseMs = config.throttlePauseSeconds * 1000;
 
-  return {
+  const connector: BynderConnector = {
     name: 'bynder',
     tagNamespace: BYNDER_TAG_PREFIX,
     routingPrefixes: config.routingRules.map((rule) => rule.prefix),
@@ -84,7 +88,9 @@ export function createBynderConnector(options: BynderConnectorOptions): BynderCo
     describeError: describeBynderError,
     brands: (listing) => (listing?.fresh ? brands.refresh() : brands.list()),
     metaproperties: (listing) => (listing?.fresh ? metaproperties.refresh() : metaproperties.get()),
+    check: (request) => checkBynderIngest({ ...request, connector }),
   };
+  return connector;
 }
 
 /** A Bynder plan as a log line shows it: ids, names, counts; no URLs, nothing secret. */

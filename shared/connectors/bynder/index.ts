@@ -11,6 +11,8 @@ import type { BynderClient, BynderCredentialsProvider } from './client/types.js'
 
 export { createBynderConnector, describeBynderPlan } from './connector.js';
 export type { BynderConnector, BynderConnectorOptions } from './connector.js';
+export { checkBynderIngest } from './check.js';
+export type { BynderAllowedOptions, BynderCheckInput, BynderCheckMetaproperty, BynderCheckRequest, BynderCheckResult } from './check.js';
 export { assessBynder, fileNameFromKey, findSameNameAssets, matchBynderRule, PLAN_OPTION } from './assess.js';
 export type { BynderAssessmentDependencies } from './assess.js';
 export { BrandDirectory, matchBrand } from './brands.js';

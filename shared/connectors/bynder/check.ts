@@ -1,18 +1,24 @@
 /**
- * Would the ingest accept this file into Bynder? Answered by the Bynder connector's own
- * assessment (`assess`, which the ingest Lambda calls too): the brand (tag, routing rule or
+ * The operator's `check` of a `bynder:` file (the CLI reaches it as the connector's `check`, so
+ * that no CLI file knows Bynder's tags, plan options or metaproperty matching): would the ingest
+ * accept this file into Bynder? Answered by the Bynder connector's own assessment (`assess`,
+ * which the ingest Lambda calls too): the brand (tag, routing rule or
  * default brand, checked against the key's allowlist), new asset or new version of which asset,
  * the metaproperties mapped to ids, the file name and the size. Nothing is uploaded or saved; every
  * problem comes with its fix, and the options a misused metaproperty allows are listed beside it,
  * so that one round of fixes is enough.
  */
-import type { BynderConnector, BynderMetaproperty } from '../shared/connectors/bynder/index.js';
-import { BYNDER_TAG, matchMetaproperty, PLAN_OPTION } from '../shared/connectors/bynder/index.js';
-import type { AssessmentRejected, CommitPlan, ReportTarget, TargetSource } from '../shared/connectors/types.js';
-import type { Problem } from '../shared/ledger/types.js';
-import type { S3Tag } from '../shared/s3/tags.js';
+import type { Problem } from '../../ledger/types.js';
+import type { S3Tag } from '../../s3/tags.js';
+import type { AssessmentRejected, CommitPlan, ReportTarget, TargetSource } from '../types.js';
+import { PLAN_OPTION } from './assess.js';
+import type { BynderMetaproperty } from './client/types.js';
+import type { BynderConnector } from './connector.js';
+import { BYNDER_TAG } from './tags.js';
+import { matchMetaproperty } from './validate.js';
 
-export interface BynderCheckInput {
+/** What the operator's check asks about one file; the connector answers it (`BynderConnector.check`). */
+export interface BynderCheckRequest {
   key: string;
   tags: readonly S3Tag[];
   sizeBytes: number;
@@ -21,6 +27,9 @@ export interface BynderCheckInput {
   untaggedGraceSeconds: number;
   /** Problems the CLI finds before the connector (the key, S3's rules for tags not written yet). */
   extraProblems: readonly Problem[];
+}
+
+export interface BynderCheckInput extends BynderCheckRequest {
   connector: Pick<BynderConnector, 'assess' | 'metaproperties'>;
 }
 
