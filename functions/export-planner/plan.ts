@@ -77,6 +77,7 @@ import type { SourceDocument, SourceDocumentPage, SourceVersion } from '../../sh
 import type { ExportConnector } from '../../shared/export/job.js';
 import { planBynderExport } from '../../shared/connectors/export-planning.js';
 import { type PlanBudget, type PlanResult, UNLIMITED_BUDGET } from '../../shared/export/plan-result.js';
+import { takePlanningLease } from '../../shared/export/planning-lease.js';
 import { DocumentPagePrefetch } from './page-prefetch.js';
 
 type FailedPage = NonNullable<ExportRunState['failedPage']>;
@@ -165,17 +166,15 @@ export async function planIBinderExport(
   const { run, resumed, finalizedPreviousRunId } = opened;
   const extras = finalizedPreviousRunId !== undefined ? { finalizedPreviousRunId } : {};
 
-  const owner = deps.newOwnerId();
-  // A short function timeout must still leave room to plan: the margin is at most a quarter of it.
-  const margin = Math.min(deps.settings.planningMarginMs, budget.remainingTimeMs() / 4);
-  const leaseMs = (): number => Math.min(deps.settings.planningLeaseMaxMs, budget.remainingTimeMs() + 60_000);
-  if (!(await deps.runs.acquirePlanningLease(run.runId, owner, deps.clock(), leaseMs()))) {
+  const lease = await takePlanningLease(run.runId, deps, budget);
+  if (lease === undefined) {
     return {
       ...summarize(run, 'planning', resumed),
       ...extras,
       message: `run ${run.runId} is being planned by another invocation right now; nothing was done`,
     };
   }
+  const { owner, marginMs: margin, leaseMs } = lease;
   if (resumed) {
     deps.logger.info('resuming export run', { runId: run.runId, binderIndex: run.binderIndex, nextPage: run.nextPage });
   }

@@ -19,7 +19,7 @@ import pLimit from 'p-limit';
 import type { ExportDeps } from '../../shared/export/deps.js';
 import { classifyExportError, type ClassifiedError } from '../../shared/export/errors.js';
 import { InvalidExportJobError, parseExportJob, type ExportJob } from '../../shared/export/job.js';
-import type { PartLineInput, VersionLineInput } from '../../shared/export/manifest.js';
+import { type PartLineInput, type VersionLineInput, versionLineOfJob } from '../../shared/export/manifest.js';
 import { finalizeRun } from '../../shared/export/run-finalizer.js';
 import { isRunSettled, type ExportRunState, type SettleStatus } from '../../shared/export/run-store.js';
 import type { ExportedVersionRecord } from '../../shared/ledger/export-ledger.js';
@@ -279,17 +279,7 @@ function retryInstead(result: JobResult, err: unknown): void {
 }
 
 function manifestLineFor(result: JobResult, job: ExportJob, at: Date): VersionLineInput {
-  const base = {
-    type: 'version' as const,
-    runId: job.runId,
-    binderId: job.binderId,
-    documentId: job.documentId,
-    versionId: job.versionId,
-    fileName: job.fileName,
-    versionLabel: job.versionLabel,
-    modifiedAt: job.modifiedAt,
-    at: at.toISOString(),
-  };
+  const base = versionLineOfJob(job, at);
   const record = result.record;
   switch (result.status) {
     case 'exported':

@@ -129,6 +129,32 @@ export type VersionLine = z.infer<typeof VersionLineSchema>;
 /** A version line as a writer builds it (optional fields may be left out). */
 export type VersionLineInput = z.input<typeof VersionLineSchema>;
 
+/** The fields of a version line that come from its export job, at `at`: every writer (planner, worker) starts from these. */
+export function versionLineOfJob(
+  job: {
+    runId: string;
+    binderId: string;
+    documentId: string;
+    versionId: string;
+    fileName: string;
+    versionLabel?: string | undefined;
+    modifiedAt?: string | undefined;
+  },
+  at: Date,
+) {
+  return {
+    type: 'version' as const,
+    runId: job.runId,
+    binderId: job.binderId,
+    documentId: job.documentId,
+    versionId: job.versionId,
+    fileName: job.fileName,
+    versionLabel: job.versionLabel,
+    modifiedAt: job.modifiedAt,
+    at: at.toISOString(),
+  };
+}
+
 export const BinderLineSchema = lazySchema(() =>
   z.object({
     type: z.literal('binder'),

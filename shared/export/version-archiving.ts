@@ -21,3 +21,8 @@ export interface VersionArchiving {
   /** The sidecar's text, once the file is archived. */
   sidecarText(digest: StreamDigest, exportedAt: Date): string;
 }
+
+/** What every sidecar says of the archived file and of its run, whichever connector writes it. */
+export function archivedFileFields(digest: StreamDigest, exportedAt: Date, runId: string, archiveKey: string) {
+  return { size: digest.size, sha256Hex: digest.sha256Hex, sha256Base64: digest.sha256Base64, exportedAt, runId, archiveKey };
+}

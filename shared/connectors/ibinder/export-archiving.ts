@@ -8,7 +8,7 @@ import type { ExportDeps } from '../../export/deps.js';
 import type { ExportJob } from '../../export/job.js';
 import { labelMetadata } from '../../export/metadata-labels.js';
 import { buildSidecar } from '../../export/sidecar.js';
-import type { VersionArchiving } from '../../export/version-archiving.js';
+import { archivedFileFields, type VersionArchiving } from '../../export/version-archiving.js';
 
 export function ibinderVersionArchiving(job: ExportJob, deps: Pick<ExportDeps, 'source' | 'schemas'>): VersionArchiving {
   const archiveKey = archiveKeyFor(job);
@@ -32,12 +32,7 @@ export function ibinderVersionArchiving(job: ExportJob, deps: Pick<ExportDeps, '
           status: job.status,
           modifiedAt: job.modifiedAt,
           metadata: labelled ?? [],
-          size: digest.size,
-          sha256Hex: digest.sha256Hex,
-          sha256Base64: digest.sha256Base64,
-          exportedAt,
-          runId: job.runId,
-          archiveKey,
+          ...archivedFileFields(digest, exportedAt, job.runId, archiveKey),
           source: deps.source.name,
         }),
         null,

@@ -9,7 +9,7 @@
  */
 import { ExportError } from '../../../export/errors.js';
 import type { ExportJob } from '../../../export/job.js';
-import type { VersionArchiving } from '../../../export/version-archiving.js';
+import { archivedFileFields, type VersionArchiving } from '../../../export/version-archiving.js';
 import { buildBynderSidecar, bynderArchiveKey, serializeBynderSidecar } from './archive.js';
 import { brandById } from './brands.js';
 import { type BynderExportContext, bynderVersionOfJob, isExpiredBynderLink } from './context.js';
@@ -46,12 +46,7 @@ export function bynderVersionArchiving(job: ExportJob, bynder: BynderExportConte
           asset,
           metaproperties: listings?.metaproperties ?? [],
           brand: brandById(listings?.brands ?? [], version.brandId),
-          size: digest.size,
-          sha256Hex: digest.sha256Hex,
-          sha256Base64: digest.sha256Base64,
-          exportedAt,
-          runId: job.runId,
-          archiveKey,
+          ...archivedFileFields(digest, exportedAt, job.runId, archiveKey),
         }),
       ),
   };

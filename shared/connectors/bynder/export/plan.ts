@@ -52,10 +52,11 @@ import {
 import type { PlannerDeps } from '../../../export/deps.js';
 import { classifyExportError } from '../../../export/errors.js';
 import type { ExportJob } from '../../../export/job.js';
-import { type PartLineInput, reduceVersionLines, type VersionLine } from '../../../export/manifest.js';
+import { type PartLineInput, reduceVersionLines, type VersionLine, versionLineOfJob } from '../../../export/manifest.js';
 import { finalizeRun } from '../../../export/run-finalizer.js';
 import { type ExportRunState, isRunSettled, type ReplanAsset, type RunTrigger } from '../../../export/run-store.js';
 import type { PlanBudget, PlanResult } from '../../../export/plan-result.js';
+import { takePlanningLease } from '../../../export/planning-lease.js';
 
 export const BYNDER_CONNECTOR = 'bynder';
 
@@ -96,16 +97,15 @@ export async function planBynderExport(request: BynderPlanRequest, deps: Planner
   const { run, resumed, finalizedPreviousRunId } = opened;
   const extras = finalizedPreviousRunId !== undefined ? { finalizedPreviousRunId } : {};
 
-  const owner = deps.newOwnerId();
-  const margin = Math.min(deps.settings.planningMarginMs, budget.remainingTimeMs() / 4);
-  const leaseMs = (): number => Math.min(deps.settings.planningLeaseMaxMs, budget.remainingTimeMs() + 60_000);
-  if (!(await deps.runs.acquirePlanningLease(run.runId, owner, deps.clock(), leaseMs()))) {
+  const lease = await takePlanningLease(run.runId, deps, budget);
+  if (lease === undefined) {
     return {
       ...summarize(run, 'planning', resumed),
       ...extras,
       message: `Bynder run ${run.runId} is being planned by another invocation right now; nothing was done`,
     };
   }
+  const { owner, marginMs: margin, leaseMs } = lease;
   if (resumed) deps.logger.info('resuming Bynder export run', { runId: run.runId, connector: BYNDER_CONNECTOR });
 
   let cursor = readCursor(run);
@@ -295,23 +295,7 @@ async function planAssets(
   plan.deletedAssets = deleted.length;
   const versionIds = [...new Set(jobs.map((j) => j.versionId))];
   plan.versionsEnqueued = versionIds.length > 0 ? await deps.runs.recordEnqueued(run.runId, versionIds, deps.clock()) : 0;
-  const lines: PartLineInput[] = [
-    ...jobs.map(
-      (job): PartLineInput => ({
-        type: 'version',
-        status: 'enqueued',
-        runId: run.runId,
-        binderId: job.binderId,
-        documentId: job.documentId,
-        versionId: job.versionId,
-        fileName: job.fileName,
-        versionLabel: job.versionLabel,
-        modifiedAt: job.modifiedAt,
-        at: at.toISOString(),
-      }),
-    ),
-    ...deleted,
-  ];
+  const lines: PartLineInput[] = [...jobs.map((job): PartLineInput => ({ ...versionLineOfJob(job, at), status: 'enqueued' })), ...deleted];
   if (lines.length > 0) await deps.manifests.writePart(run, 'planner', lines, deps.clock());
   await deps.queue.send(jobs);
   return plan;
