@@ -77,7 +77,7 @@ import type { SourceDocument, SourceDocumentPage, SourceVersion } from '../../sh
 import type { ExportConnector } from '../../shared/export/job.js';
 import { planBynderExport } from '../../shared/connectors/export-planning.js';
 import { type PlanBudget, type PlanResult, UNLIMITED_BUDGET } from '../../shared/export/plan-result.js';
-import { takePlanningLease } from '../../shared/export/planning-lease.js';
+import { createRunWithFreshId, takePlanningLease } from '../../shared/export/planner-run.js';
 import { DocumentPagePrefetch } from './page-prefetch.js';
 
 type FailedPage = NonNullable<ExportRunState['failedPage']>;
@@ -402,34 +402,28 @@ async function createRun(request: PlanRequest, deps: PlannerDeps): Promise<Expor
   }
   const binderIds = request.binderIds ?? deps.settings.exportBinders ?? (await deps.source.listBinderIds());
   const uniqueBinders = [...new Set(binderIds)];
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const startedAt = deps.clock();
-    const runId = request.runId ?? deps.newRunId(startedAt);
-    const created = await deps.runs.create({
-      runId,
-      tenantId: deps.settings.tenantId,
-      trigger: request.trigger,
-      startedAt,
-      ...(request.since !== undefined ? { since: request.since } : {}),
-      binderIds: uniqueBinders,
-    });
-    if (created) {
-      deps.logger.info('export run started', {
+  return createRunWithFreshId(
+    request.runId,
+    deps,
+    (runId, startedAt) => ({
+      run: {
         runId,
+        tenantId: deps.settings.tenantId,
         trigger: request.trigger,
-        binders: uniqueBinders.length,
+        startedAt,
         ...(request.since !== undefined ? { since: request.since } : {}),
-      });
-      const run = await deps.runs.get(runId);
-      if (!run) throw new Error(`export run ${runId} was created but cannot be read back from the export ledger`);
-      return run;
-    }
-    if (request.runId !== undefined) break;
-  }
-  throw new PlanRequestError(
-    request.runId !== undefined
-      ? `run ${request.runId} was created by another invocation at the same moment; invoke again to resume it`
-      : 'could not create a run with a fresh id (id collisions); invoke again',
+        binderIds: uniqueBinders,
+      },
+      startLog: {
+        message: 'export run started',
+        fields: {
+          trigger: request.trigger,
+          binders: uniqueBinders.length,
+          ...(request.since !== undefined ? { since: request.since } : {}),
+        },
+      },
+    }),
+    (message) => new PlanRequestError(message),
   );
 }
 

@@ -56,7 +56,7 @@ import { type PartLineInput, reduceVersionLines, type VersionLine, versionLineOf
 import { finalizeRun } from '../../../export/run-finalizer.js';
 import { type ExportRunState, isRunSettled, type ReplanAsset, type RunTrigger } from '../../../export/run-store.js';
 import type { PlanBudget, PlanResult } from '../../../export/plan-result.js';
-import { takePlanningLease } from '../../../export/planning-lease.js';
+import { createRunWithFreshId, takePlanningLease } from '../../../export/planner-run.js';
 
 export const BYNDER_CONNECTOR = 'bynder';
 
@@ -372,47 +372,43 @@ async function createBynderRun(request: BynderPlanRequest, deps: PlannerDeps, by
   const bookmark: ChangeBookmark | string | undefined =
     request.since ?? (stored?.bookmark !== undefined ? parseStoredBookmark(stored.bookmark) : undefined);
   const replan = stored !== undefined ? await assetsToPlanAgain(stored.runId, deps) : [];
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const startedAt = deps.clock();
-    const runId = request.runId ?? deps.newRunId(startedAt);
-    const cursor = startChangeCursor({
-      bookmark,
-      runStartedAt: startedAt,
-      overlapSeconds: bynder.overlapSeconds,
-      pageSize: bynder.pageSize,
-      brandIds,
-    });
-    const created = await deps.runs.create({
-      runId,
-      tenantId: bynder.portal,
-      trigger: request.trigger,
-      startedAt,
-      ...(request.since !== undefined ? { since: request.since } : {}),
-      binderIds: brandIds ?? [],
-      connector: BYNDER_CONNECTOR,
-      changeCursor: JSON.stringify(cursor),
-      replan,
-    });
-    if (created) {
-      deps.logger.info('Bynder export run started', {
-        runId,
-        connector: BYNDER_CONNECTOR,
-        trigger: request.trigger,
-        windowFrom: cursor.windowFrom,
-        windowTo: cursor.windowTo,
-        brands: brandIds?.length ?? 'all',
-        replan: replan.length,
+  return createRunWithFreshId(
+    request.runId,
+    deps,
+    (runId, startedAt) => {
+      const cursor = startChangeCursor({
+        bookmark,
+        runStartedAt: startedAt,
+        overlapSeconds: bynder.overlapSeconds,
+        pageSize: bynder.pageSize,
+        brandIds,
       });
-      const run = await deps.runs.get(runId);
-      if (!run) throw new Error(`export run ${runId} was created but cannot be read back from the export ledger`);
-      return run;
-    }
-    if (request.runId !== undefined) break;
-  }
-  throw new BynderPlanRequestError(
-    request.runId !== undefined
-      ? `run ${request.runId} was created by another invocation at the same moment; invoke again to resume it`
-      : 'could not create a run with a fresh id (id collisions); invoke again',
+      return {
+        run: {
+          runId,
+          tenantId: bynder.portal,
+          trigger: request.trigger,
+          startedAt,
+          ...(request.since !== undefined ? { since: request.since } : {}),
+          binderIds: brandIds ?? [],
+          connector: BYNDER_CONNECTOR,
+          changeCursor: JSON.stringify(cursor),
+          replan,
+        },
+        startLog: {
+          message: 'Bynder export run started',
+          fields: {
+            connector: BYNDER_CONNECTOR,
+            trigger: request.trigger,
+            windowFrom: cursor.windowFrom,
+            windowTo: cursor.windowTo,
+            brands: brandIds?.length ?? 'all',
+            replan: replan.length,
+          },
+        },
+      };
+    },
+    (message) => new BynderPlanRequestError(message),
   );
 }
 
