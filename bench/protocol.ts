@@ -137,7 +137,7 @@ export const MeasuredTaskSchema = z.discriminatedUnion('kind', [
 export type MeasuredTask = z.infer<typeof MeasuredTaskSchema>;
 
 export const MemoryPeakSchema = z.object({
-  /** `process.resourceUsage().maxRSS`, in bytes: the kernel's high-water mark of this process. */
+  /** The kernel's high-water mark of this process's own resident memory, in bytes (VmHWM; memory-probe.ts). */
   maxRssBytes: z.number().nonnegative(),
   /** Highest sampled `heapUsed + external` (external includes `arrayBuffers`, i.e. Buffers). */
   peakHeapAndExternalBytes: z.number().nonnegative(),
