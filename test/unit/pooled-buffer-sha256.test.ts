@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import {
   allocatePoolBuffer,
+  copyIntoPoolBuffer,
   createPooledBufferHasher,
   type PooledBufferHasher,
   type StartHashingThread,
@@ -101,5 +102,32 @@ describe('pooled-buffer SHA-256', () => {
     const digest = hasher.fileDigest();
     hasher.close();
     await expect(digest).rejects.toThrow(/closed before its work was done/);
+  });
+});
+
+describe('copyIntoPoolBuffer', () => {
+  it('copies every byte, whatever the offsets of source and target modulo 8 and the length', () => {
+    const bytes = randomBytes(600_000);
+    const target = allocatePoolBuffer(700_000, true);
+    for (const sourceOffset of [0, 1, 3, 7, 8]) {
+      for (const targetStart of [0, 2, 5, 8, 13]) {
+        // Below the staged path's threshold, one staging buffer, and several (256 KiB each).
+        for (const length of [10, 63, 64, 1_000, 65_539, 262_144, 262_151, 590_001]) {
+          target.fill(0);
+          const source = bytes.subarray(sourceOffset, sourceOffset + length);
+          copyIntoPoolBuffer(source, target, targetStart);
+          expect(target.subarray(targetStart, targetStart + length).equals(source)).toBe(true);
+          expect(target[targetStart - 1] ?? 0).toBe(0);
+          expect(target[targetStart + length]).toBe(0);
+        }
+      }
+    }
+  });
+
+  it('copies into an ordinary buffer too', () => {
+    const source = randomBytes(100_003).subarray(3);
+    const target = allocatePoolBuffer(200_000, false);
+    copyIntoPoolBuffer(source, target, 7);
+    expect(target.subarray(7, 7 + source.length).equals(source)).toBe(true);
   });
 });

@@ -24,6 +24,7 @@
  * are never re-read.
  */
 import { allocateChunkSlot, createChunkHasher, type ChunkHasher } from './chunk-hasher.js';
+import { copyIntoPoolBuffer } from '../../../hashing/pooled-buffer-sha256.js';
 import { BynderError } from './errors.js';
 import type { UploadSource } from './types.js';
 
@@ -226,7 +227,7 @@ export class ChunkReader {
       if (!chunk) return;
       const take = Math.min(chunk.length - chunk.filled, data.length);
       const bytes = take === data.length ? data : data.subarray(0, take);
-      bytes.copy(this.slotBuffer(chunk.slot), chunk.filled);
+      copyIntoPoolBuffer(bytes, this.slotBuffer(chunk.slot), chunk.filled);
       chunk.filled += take;
       data = data.subarray(take);
       if (chunk.filled === chunk.length) this.completeChunk(chunk);
