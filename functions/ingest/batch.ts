@@ -63,7 +63,6 @@ export async function processBatch(
   const retryAfterSeconds = new Map<string, number>();
   const tasks: Promise<void>[] = [];
   let notStarted = 0;
-  let warmedUp = false;
   /** The last task of each object version in this batch: a duplicate event runs after it (see objectOf). */
   const lastTaskOf = new Map<string, Promise<void>>();
 
@@ -100,12 +99,6 @@ export async function processBatch(
           }
           // now + remaining is the invocation's end, the same for every record of the batch.
           const deadlineMs = nowMs() + remainingMs - deadlineMarginMs(config.minRemainingTimeMs);
-          if (!warmedUp) {
-            // As the first record starts, each connector fetches what its first call needs (its
-            // token) while the records read their objects, under the deadline they share.
-            warmedUp = true;
-            for (const connector of deps.connectors) if (connector.warmUp) void runWithDeadline(deadlineMs, () => connector.warmUp?.());
-          }
           const delivery = { receiveCount: receiveCountOf(message) };
           const outcome = await runWithDeadline(deadlineMs, () => runRecord(record, message.messageId, batchDeps, delivery));
           if (outcome.status === 'retry') {

@@ -204,13 +204,6 @@ export interface IngestConnector {
   readonly hasDefaultTarget: boolean;
   /** Most records of one batch this connector may work on at once (its rate limit). */
   readonly maxConcurrentRecords: number;
-  /**
-   * Called as a batch's first record starts, under the invocation's deadline, and not awaited:
-   * fetches what the connector's first call of the batch needs (iBinder: the access token), so
-   * that it arrives while the records read their objects. Never rejects; a failure is left to
-   * that first call, which reports it. Optional.
-   */
-  warmUp?(): Promise<void>;
   assess(input: AssessmentInput, hooks?: AssessmentHooks): Promise<Assessment>;
   readonly destination: ConnectorDestination;
   classify(err: unknown, step: UploadStep): ClassifiedError;

@@ -6,7 +6,6 @@
  */
 import { Readable } from 'node:stream';
 import { IBinderApiError, kindOfStatus } from '../../shared/connectors/ibinder/client/errors.js';
-import { currentDeadline } from '../../shared/runtime/deadline.js';
 import type {
   Binder,
   CommitUploadRequest,
@@ -83,13 +82,6 @@ export class FakeIBinderClient implements IBinderClient {
 
   constructor(binders: FakeBinderSpec[] = []) {
     for (const b of binders) this.binders.set(b.id, b);
-  }
-
-  /** The deadline each token prefetch ran under (currentDeadline()), one entry per prefetch. */
-  readonly tokenPrefetches: (number | undefined)[] = [];
-
-  async prefetchToken(): Promise<void> {
-    this.tokenPrefetches.push(currentDeadline());
   }
 
   /** The next call of `method` throws `error` (queue several for several calls). */

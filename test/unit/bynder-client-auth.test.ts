@@ -115,22 +115,6 @@ describe('client credentials', () => {
     expect(tokenRequests()).toHaveLength(2);
   });
 
-  it('prefetches the token once for the calls that follow, and leaves a failed prefetch to the first call', async () => {
-    issueTokens();
-    brandsOk();
-    const c = client();
-    await c.prefetchToken();
-    await c.prefetchToken();
-    await c.listBrands();
-    expect(tokenRequests()).toHaveLength(1);
-    expect(stub.requestsTo('GET', BRANDS)[0]!.headers.authorization).toBe(`Bearer ${TOKEN_PREFIX}1`);
-
-    stub.route('POST', TOKEN_PATH, { status: 401, json: { error: 'invalid_client' } });
-    const refused = client({ tokenCache: new BynderTokenCache() });
-    await expect(refused.prefetchToken()).resolves.toBeUndefined();
-    await expect(refused.listBrands()).rejects.toThrow(/token/i);
-  });
-
   it('shares one in-flight token request between concurrent calls', async () => {
     issueTokens();
     brandsOk();

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BynderNetworkError } from '../../shared/connectors/bynder/client/errors.js';
 import { BynderConfigSchema } from '../../shared/connectors/bynder/config.js';
 import { createBynderConnector } from '../../shared/connectors/bynder/connector.js';
@@ -214,14 +214,6 @@ describe('Bynder destination: upload ids', () => {
     expect(error).toMatchObject({ name: 'BynderUploadIdError' });
     const commitError = await destination.commit(NEW_ASSET, prepared.uploadId, MARKER).catch((err: unknown) => err);
     expect(connector.classify(commitError, 'commit').kind).toBe('transient');
-  });
-
-  it("warms up by prefetching its client's token, as a batch starts", async () => {
-    const { connector, fake } = setup();
-    const prefetchToken = vi.fn(async () => undefined);
-    Object.assign(fake, { prefetchToken });
-    await connector.warmUp?.();
-    expect(prefetchToken).toHaveBeenCalledTimes(1);
   });
 
   it('treats an expired import at the save as transient (upload again)', async () => {

@@ -117,29 +117,6 @@ describe('OAuth client credentials', () => {
     expect(stub.requestsTo('GET', '/api/binders')).toHaveLength(5);
   });
 
-  it('prefetches the token once: the calls after it and beside it use it, and a cached token is not fetched again', async () => {
-    issueTokens();
-    bindersOk();
-    const c = client();
-    const prefetched = c.prefetchToken();
-    await Promise.all([c.listBinders(), prefetched]);
-    await c.prefetchToken();
-    await c.listBinders();
-    expect(tokenRequests()).toHaveLength(1);
-    expect(stub.requestsTo('GET', '/api/binders').map((r) => r.headers.authorization)).toEqual([
-      `Bearer ${TOKEN_PREFIX}1`,
-      `Bearer ${TOKEN_PREFIX}1`,
-    ]);
-  });
-
-  it('leaves a failed prefetch to the first call, which reports it', async () => {
-    stub.route('POST', '/connect/token', { status: 400, json: { error: 'invalid_client' } });
-    const c = client();
-    await expect(c.prefetchToken()).resolves.toBeUndefined();
-    await expect(c.listBinders()).rejects.toMatchObject({ kind: 'auth' });
-    expect(tokenRequests()).toHaveLength(2);
-  });
-
   it('shares tokens between clients of one process through a common cache (warm Lambda)', async () => {
     issueTokens();
     bindersOk();

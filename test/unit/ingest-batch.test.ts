@@ -190,17 +190,6 @@ describe('processBatch', () => {
     expect(currentDeadline()).toBeUndefined();
   });
 
-  it("warms each connector once as a batch starts, under the invocation's deadline; an empty batch warms nothing", async () => {
-    const deps = setup({ minRemainingTimeMs: 3_000 });
-    const invocationEnd = 1_000_000 + 60_000;
-    const wall = 1_000_000;
-    const clock = lambdaClock(() => invocationEnd - wall);
-    await processBatch(sqsEvent(...objects(3)), clock, deps, () => wall);
-    expect(client.tokenPrefetches).toEqual([invocationEnd - 1_000]);
-    await processBatch(sqsEvent(), clock, deps, () => wall);
-    expect(client.tokenPrefetches).toHaveLength(1);
-  });
-
   it('keeps a third of minRemainingTimeMs, at least 1 s, between the deadline and the timeout', () => {
     expect(deadlineMarginMs(30_000)).toBe(10_000);
     expect(deadlineMarginMs(0)).toBe(1_000);

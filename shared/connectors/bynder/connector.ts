@@ -66,9 +66,6 @@ export function createBynderConnector(options: BynderConnectorOptions): BynderCo
     routingPrefixes: config.routingRules.map((rule) => rule.prefix),
     hasDefaultTarget: config.defaultBrand !== undefined,
     maxConcurrentRecords: config.maxConcurrentRecords,
-    warmUp: async () => {
-      await client.prefetchToken?.();
-    },
     destination,
     assess(input: AssessmentInput, hooks?: AssessmentHooks): Promise<Assessment> {
       return assessBynder(

@@ -72,9 +72,6 @@ export function createIBinderConnector(options: IBinderConnectorOptions): IBinde
     routingPrefixes: config.routingRules.map((rule) => rule.prefix),
     hasDefaultTarget: config.defaultTarget !== undefined,
     maxConcurrentRecords: IBINDER_MAX_CONCURRENT_RECORDS,
-    warmUp: async () => {
-      await client.prefetchToken?.();
-    },
     client,
     folders,
     schemas,

@@ -112,7 +112,6 @@ export function toBynderDate(iso: string, field: string): string {
 
 export class HttpBynderClient implements BynderClient {
   private readonly caller: BynderApiCaller;
-  private readonly tokens: BynderTokenSource;
   private readonly fileService: FileServiceUpload;
   private readonly legacy: LegacyUpload;
   private readonly portalUrl: string;
@@ -151,7 +150,6 @@ export class HttpBynderClient implements BynderClient {
       cache: options.tokenCache,
       onRequest: options.onRequest,
     });
-    this.tokens = tokens;
     const maxAttempts = options.maxAttempts ?? 4;
     this.caller = new BynderApiCaller({
       portalUrl: this.portalUrl,
@@ -188,10 +186,6 @@ export class HttpBynderClient implements BynderClient {
       throttlePauseMs: this.throttlePauseMs,
       chunkSizeBytes: options.chunkSizeBytes,
     });
-  }
-
-  async prefetchToken(): Promise<void> {
-    await this.tokens.getToken().catch(() => undefined);
   }
 
   async listBrands(): Promise<BynderBrand[]> {

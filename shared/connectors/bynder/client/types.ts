@@ -150,12 +150,6 @@ export interface UploadSource {
 }
 
 export interface BynderClient {
-  /**
-   * Fetches the access token now unless a fresh one is cached (a permanent token needs no
-   * request), so that it is there when the first call needs it; a failure is left to that call
-   * (never rejects). Optional: without it the first call fetches the token.
-   */
-  prefetchToken?(): Promise<void>;
   listBrands(): Promise<BynderBrand[]>;
   /** Every metaproperty with its options (options paged in when the listing leaves them out). */
   listMetaproperties(): Promise<BynderMetaproperty[]>;

@@ -170,10 +170,6 @@ export class HttpIBinderClient implements IBinderClient {
     });
   }
 
-  async prefetchToken(): Promise<void> {
-    await this.tokens.getToken().catch(() => undefined);
-  }
-
   listBinders(): Promise<Binder[]> {
     return this.call({ method: 'GET', path: '/binders', schema: BinderListSchema });
   }

@@ -60,12 +60,6 @@ export interface DownloadStream {
 }
 
 export interface IBinderClient {
-  /**
-   * Fetches the access token now unless a fresh one is cached, so that it is there when the
-   * first call needs it; a failure is left to that call (never rejects). Optional: without it
-   * the first call fetches the token.
-   */
-  prefetchToken?(): Promise<void>;
   listBinders(): Promise<Binder[]>;
   getMetadataElements(binderId: string): Promise<MetadataElement[]>;
   searchDocuments(search: DocumentSearch): Promise<DocumentPage>;
