@@ -160,6 +160,37 @@ describe('processBatch', () => {
     expect(deps.metrics.rejected).toEqual(['refused']);
   });
 
+  it("starts records one event-loop turn apart: a record's first reads are sent before the next record prepares its own", async () => {
+    const deps = setup();
+    const events: string[] = [];
+    const send = deps.s3.send.bind(deps.s3) as (command: unknown) => Promise<unknown>;
+    const stepped = async (command: { constructor: { name: string }; input: { Key?: string } }): Promise<unknown> => {
+      const call = `${command.constructor.name} ${command.input.Key ?? ''}`;
+      events.push(`prepare ${call}`);
+      // As in the SDK: a chain of promise steps (its middleware) before the request reaches the socket.
+      for (let i = 0; i < 30; i += 1) await Promise.resolve();
+      events.push(`sent ${call}`);
+      return send(command);
+    };
+    deps.s3.send = stepped as unknown as typeof deps.s3.send;
+    const result = await processBatch(sqsEvent(...objects(3)), lambdaClock(), deps);
+    expect(result.batchItemFailures).toEqual([]);
+    expect(client.commits).toHaveLength(3);
+    for (const [earlier, later] of [
+      ['file-0', 'file-1'],
+      ['file-1', 'file-2'],
+    ] as const) {
+      const nextStart = events.findIndex((e) => e.startsWith('prepare') && e.endsWith(`inbox/${later}.pdf`));
+      const firstReads = events.slice(0, nextStart).filter((e) => e.endsWith(`inbox/${earlier}.pdf`));
+      expect(firstReads.slice(0, 4)).toEqual([
+        `prepare GetObjectTaggingCommand inbox/${earlier}.pdf`,
+        `prepare GetObjectCommand inbox/${earlier}.pdf`,
+        `sent GetObjectTaggingCommand inbox/${earlier}.pdf`,
+        `sent GetObjectCommand inbox/${earlier}.pdf`,
+      ]);
+    }
+  });
+
   it('runs every record under the invocation deadline, shared by concurrent records', async () => {
     const deps = setup({ recordConcurrency: 2, minRemainingTimeMs: 3_000 });
     // A Lambda clock: the wall clock moves on with every reading, the remaining time shrinks alike.
