@@ -25,6 +25,7 @@
  * versions; without the marker an older version whose job failed would never be tried again
  * once a later version of the same document was exported.
  */
+import pLimit from 'p-limit';
 import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from '../validation/zod.js';
 import { lazySchema } from '../validation/lazy-schema.js';
@@ -39,6 +40,8 @@ export const documentKey = (documentId: string): string => `${DOCUMENT_KEY_PREFI
 
 /** BatchGetItem takes at most 100 keys a call. */
 export const BATCH_GET_LIMIT = 100;
+/** BatchGetItem calls of one lookup in flight at once (each is up to BATCH_GET_LIMIT keys). */
+export const BATCH_GET_CONCURRENCY = 4;
 
 export const ExportedVersionRecordSchema = lazySchema(() =>
   z.object({
@@ -134,42 +137,51 @@ export class ExportLedger {
   async lookUpDocuments(versionIds: readonly string[], documentIds: readonly string[]): Promise<DocumentLookup> {
     const keys = [...new Set([...versionIds.map(versionKey), ...documentIds.map(documentKey)])];
     const lookup: DocumentLookup = { exportedVersions: new Set(), unfinishedDocuments: new Set() };
-    for (let i = 0; i < keys.length; i += BATCH_GET_LIMIT) {
-      let chunk: Record<string, unknown>[] = keys.slice(i, i + BATCH_GET_LIMIT).map((pk) => ({ pk }));
-      for (let round = 0; chunk.length > 0; round++) {
-        if (round >= this.maxBatchGetRounds) {
-          throw new ExportLedgerError(
-            `export ledger ${this.tableName}: ${chunk.length} keys stayed unprocessed after ${round} BatchGetItem rounds (throttled); retry later`,
-          );
-        }
-        if (round > 0) await this.sleep(Math.min(50 * 2 ** round, 2_000));
-        const result = await this.doc.send(
-          new BatchGetCommand({
-            RequestItems: {
-              [this.tableName]: {
-                Keys: chunk,
-                ProjectionExpression: '#pk, #state, #pending',
-                ExpressionAttributeNames: { '#pk': 'pk', '#state': 'state', '#pending': 'pending' },
-                // Eventually consistent (half the cost): a version exported a moment ago that
-                // reads as missing is enqueued again, and the worker's claim makes that a no-op.
-                ConsistentRead: false,
-              },
-            },
-          }),
-        );
-        for (const item of result.Responses?.[this.tableName] ?? []) {
-          const pk = item.pk;
-          if (typeof pk !== 'string') continue;
-          if (item.state === 'exported' && pk.startsWith(VERSION_KEY_PREFIX)) {
-            lookup.exportedVersions.add(pk.slice(VERSION_KEY_PREFIX.length));
-          } else if (pk.startsWith(DOCUMENT_KEY_PREFIX) && isNonEmptySet(item.pending)) {
-            lookup.unfinishedDocuments.add(pk.slice(DOCUMENT_KEY_PREFIX.length));
-          }
-        }
-        chunk = result.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-      }
-    }
+    // The chunks at once, a few at a time: a page of documents is two chunks (its latest
+    // versions and its documents), and one after another they cost the planner a round trip
+    // per page of an unchanged night, which is otherwise all waiting on page calls.
+    const limit = pLimit(BATCH_GET_CONCURRENCY);
+    const chunks: string[][] = [];
+    for (let i = 0; i < keys.length; i += BATCH_GET_LIMIT) chunks.push(keys.slice(i, i + BATCH_GET_LIMIT));
+    await Promise.all(chunks.map((chunk) => limit(() => this.lookUpChunk(chunk, lookup))));
     return lookup;
+  }
+
+  /** One BatchGetItem of at most BATCH_GET_LIMIT keys, asked again for the keys it left unprocessed. */
+  private async lookUpChunk(keys: readonly string[], lookup: DocumentLookup): Promise<void> {
+    let chunk: Record<string, unknown>[] = keys.map((pk) => ({ pk }));
+    for (let round = 0; chunk.length > 0; round++) {
+      if (round >= this.maxBatchGetRounds) {
+        throw new ExportLedgerError(
+          `export ledger ${this.tableName}: ${chunk.length} keys stayed unprocessed after ${round} BatchGetItem rounds (throttled); retry later`,
+        );
+      }
+      if (round > 0) await this.sleep(Math.min(50 * 2 ** round, 2_000));
+      const result = await this.doc.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [this.tableName]: {
+              Keys: chunk,
+              ProjectionExpression: '#pk, #state, #pending',
+              ExpressionAttributeNames: { '#pk': 'pk', '#state': 'state', '#pending': 'pending' },
+              // Eventually consistent (half the cost): a version exported a moment ago that
+              // reads as missing is enqueued again, and the worker's claim makes that a no-op.
+              ConsistentRead: false,
+            },
+          },
+        }),
+      );
+      for (const item of result.Responses?.[this.tableName] ?? []) {
+        const pk = item.pk;
+        if (typeof pk !== 'string') continue;
+        if (item.state === 'exported' && pk.startsWith(VERSION_KEY_PREFIX)) {
+          lookup.exportedVersions.add(pk.slice(VERSION_KEY_PREFIX.length));
+        } else if (pk.startsWith(DOCUMENT_KEY_PREFIX) && isNonEmptySet(item.pending)) {
+          lookup.unfinishedDocuments.add(pk.slice(DOCUMENT_KEY_PREFIX.length));
+        }
+      }
+      chunk = result.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
   }
 
   /**

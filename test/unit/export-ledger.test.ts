@@ -3,7 +3,7 @@ import { BatchGetCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } 
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ExportRunStore, isRunSettled } from '../../shared/export/run-store.js';
-import { ExportLedger, versionKey, type ExportedVersionRecord } from '../../shared/ledger/export-ledger.js';
+import { BATCH_GET_CONCURRENCY, ExportLedger, versionKey, type ExportedVersionRecord } from '../../shared/ledger/export-ledger.js';
 import { createDocumentClient } from '../../shared/aws/clients.js';
 import { createLocalDynamoDbClient } from '../../local/local-dynamodb.js';
 import { startLedgerServer, type LedgerServer } from '../helpers/export-factories.js';
@@ -152,6 +152,31 @@ describe('export ledger', () => {
 
     expect([...exported].sort()).toEqual(ids.filter((_, i) => i % 3 === 0).sort());
     expect(send.mock.calls.filter(([c]) => c instanceof BatchGetCommand)).toHaveLength(2);
+  });
+
+  it('sends the BatchGetItem calls of one lookup side by side, at most BATCH_GET_CONCURRENCY at a time', async () => {
+    for (let i = 0; i < 550; i += 5) await ledger.recordExported(record(`v${i}`));
+    const original = doc.send.bind(doc);
+    let inFlight = 0;
+    let maxInFlight = 0;
+    vi.spyOn(doc, 'send').mockImplementation((async (command: unknown) => {
+      if (!(command instanceof BatchGetCommand)) return original(command as BatchGetCommand);
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      try {
+        // Long enough for every chunk the lookup allows to be sent before the first answer.
+        for (let i = 0; i < 5; i += 1) await new Promise((resolve) => setImmediate(resolve));
+        return await original(command);
+      } finally {
+        inFlight -= 1;
+      }
+    }) as typeof doc.send);
+    const ids = Array.from({ length: 550 }, (_, i) => `v${i}`);
+
+    const exported = await ledger.exportedAmong(ids);
+
+    expect([...exported].sort()).toEqual(ids.filter((_, i) => i % 5 === 0).sort());
+    expect(maxInFlight).toBe(BATCH_GET_CONCURRENCY);
   });
 
   it('asks again for keys DynamoDB left unprocessed', async () => {
