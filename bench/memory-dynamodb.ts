@@ -1,10 +1,12 @@
 /**
- * A fast in-memory DynamoDB for the small-file bench: one HTTP server on 127.0.0.1 that keeps the
- * ingest ledger's tables (keyed by a string `pk`, like the local DynamoDB's) in memory and answers
- * what the ledger sends (shared/ledger/ingest-ledger.ts through conditional-write.ts and
- * shared/export/all-or-nothing-writes.ts), in DynamoDB's JSON protocol and with its semantics:
- * GetItem; PutItem, UpdateItem and DeleteItem with a condition, ReturnValues (NONE, ALL_OLD, and
- * ALL_NEW for an update) and ReturnValuesOnConditionCheckFailure (the item in the
+ * A fast in-memory DynamoDB for the small-file bench and the export calls bench: one HTTP server
+ * on 127.0.0.1 that keeps the ledgers' tables (keyed by a string `pk`, like the local DynamoDB's)
+ * in memory and answers what the ingest ledger, the export ledger and the export run store send
+ * (shared/ledger/ingest-ledger.ts, shared/ledger/export-ledger.ts and shared/export/run-store.ts,
+ * through conditional-write.ts and shared/export/all-or-nothing-writes.ts), in DynamoDB's JSON
+ * protocol and with its semantics: GetItem; BatchGetItem with a ProjectionExpression; PutItem,
+ * UpdateItem and DeleteItem with a condition, ReturnValues (NONE, ALL_OLD, and ALL_NEW for an
+ * update) and ReturnValuesOnConditionCheckFailure (the item in the
  * ConditionalCheckFailedException); TransactWriteItems (Put, Update, Delete, ConditionCheck) all
  * or nothing, with one cancellation reason per item. Signatures are not checked.
  *
@@ -12,7 +14,9 @@
  * 5 ms of CPU per TransactWriteItems, and its process answers a batch's ten transactions one
  * after another (60-90 ms each in a batch of ten against 7 ms for one record), so a batch's
  * figure measured that queue instead of the ingest. DynamoDB answers them side by side; this
- * server answers each in well under a millisecond. The same reason as memory-s3.ts's.
+ * server answers each in well under a millisecond. The same reason as memory-s3.ts's. For the
+ * export's unchanged night likewise: on dynalite a page's ledger reads and cursor save took
+ * 10-25 ms each under load, where DynamoDB takes a few, and set the pace instead of the page calls.
  *
  * Each request is carried out synchronously once its body is read: nothing is awaited between
  * reading an item and writing it, so in this one process every request, a transaction included,
@@ -20,20 +24,22 @@
  * afresh from each request and serialised into each answer at once, and a stored map is never
  * changed in place (a write stores a new one), so nothing a caller holds aliases the store.
  *
- * Expressions: a recursive-descent parser for the subset the ledger writes, cached by expression
+ * Expressions: a recursive-descent parser for the subset the ledgers write, cached by expression
  * text. Conditions: = <> < <= > >=, AND, OR, NOT, parentheses, attribute_exists and
  * attribute_not_exists. Updates: SET with `x = operand`, `operand + operand`, `operand - operand`
- * and `if_not_exists(path, operand)`; REMOVE. Attribute names only as `#name` placeholders (the
- * ledger writes no other, and a bare name could be a reserved word DynamoDB refuses), top-level
+ * and `if_not_exists(path, operand)`; REMOVE; ADD of a number or of set members; DELETE of set
+ * members. Projections: top-level attributes. Attribute names only as `#name` placeholders (the
+ * ledgers write no other, and a bare name could be a reserved word DynamoDB refuses), top-level
  * attributes only. As DynamoDB does, a placeholder used but not given, or given but not used, is a
- * ValidationException. Numbers are compared and added as JS numbers (exact for the ledger's epoch
- * milliseconds and counters), strings and binaries by their bytes.
+ * ValidationException. Numbers are compared and added as JS numbers (exact for the ledgers' epoch
+ * milliseconds and counters), strings and binaries by their bytes. BatchGetItem answers every key
+ * (it never leaves keys unprocessed, as a throttled table would).
  *
  * Anything else is refused by name: another operation, request parameter or ReturnValues
  * answers 501 NotImplemented, other expression syntax a ValidationException, so that a bench
  * that starts making another call fails with a clear message instead of measuring a wrong answer.
  * Not here: Query and the ledger's object index (only the CLI's status queries it, never the
- * ingest), capacity, item size limits and idempotency tokens.
+ * ingest or the export), capacity, item size limits and idempotency tokens.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startCountingServer, type CountingServer } from './aws-call-counter.js';
@@ -54,6 +60,8 @@ const TARGET_PREFIX = 'DynamoDB_20120810.';
 const KEY = 'pk';
 /** DynamoDB's limit on the items of one TransactWriteItems call. */
 const MAX_TRANSACTION_ITEMS = 100;
+/** DynamoDB's limit on the keys of one BatchGetItem call. */
+const MAX_BATCH_GET_KEYS = 100;
 
 class DynamoDbError extends Error {
   constructor(
@@ -90,6 +98,10 @@ type SetValue = SetOperand | { arithmetic: '+' | '-'; left: SetOperand; right: S
 interface Update {
   set: { path: string; value: SetValue }[];
   remove: string[];
+  /** `ADD #n :v`: a number added, or a set's members added (the attribute created when missing). */
+  add: { path: string; value: string }[];
+  /** `DELETE #s :v`: a set's members taken out (the attribute removed once empty). */
+  delete: { path: string; value: string }[];
 }
 /** A parsed expression with the placeholders it uses. */
 interface Parsed<T> {
@@ -120,24 +132,36 @@ class Parser {
   }
 
   update(): Update {
-    const update: Update = { set: [], remove: [] };
+    const update: Update = { set: [], remove: [], add: [], delete: [] };
     const seen = new Set<string>();
     do {
       const clause = this.next().toUpperCase();
-      if ((clause !== 'SET' && clause !== 'REMOVE') || seen.has(clause)) {
-        this.fail(`unexpected "${clause}" where a SET or REMOVE clause was expected (each once)`);
+      if (!['SET', 'REMOVE', 'ADD', 'DELETE'].includes(clause) || seen.has(clause)) {
+        this.fail(`unexpected "${clause}" where a SET, REMOVE, ADD or DELETE clause was expected (each once)`);
       }
       seen.add(clause);
       do {
         const path = this.path();
         if (clause === 'REMOVE') update.remove.push(path);
-        else {
+        else if (clause === 'ADD' || clause === 'DELETE') {
+          const operand = this.operand();
+          if (!('value' in operand)) this.fail(`a ${clause} clause takes a :value, not an attribute`);
+          update[clause === 'ADD' ? 'add' : 'delete'].push({ path, value: operand.value });
+        } else {
           this.expect('=');
           update.set.push({ path, value: this.setValue() });
         }
       } while (this.take(','));
     } while (this.at < this.tokens.length);
     return update;
+  }
+
+  /** A ProjectionExpression: top-level attributes, comma-separated. */
+  projection(): string[] {
+    const paths = [this.path()];
+    while (this.take(',')) paths.push(this.path());
+    this.end();
+    return paths;
   }
 
   private or(): Condition {
@@ -239,7 +263,7 @@ class Parser {
   private fail(problem: string): never {
     throw validation(
       `Invalid ${this.which}: ${problem} in "${this.text}" ` +
-        "(the bench's in-memory DynamoDB parses the ingest ledger's subset of DynamoDB's expressions)",
+        "(the bench's in-memory DynamoDB parses the ledgers' subset of DynamoDB's expressions)",
     );
   }
 }
@@ -264,6 +288,12 @@ function parseCondition(text: string): Parsed<Condition> {
 
 function parseUpdate(text: string): Parsed<Update> {
   return parsedOnce(parsedUpdates, 'UpdateExpression', text, (parser) => parser.update());
+}
+
+const parsedProjections = new Map<string, Parsed<string[]>>();
+
+function parseProjection(text: string): Parsed<string[]> {
+  return parsedOnce(parsedProjections, 'ProjectionExpression', text, (parser) => parser.projection());
 }
 
 /** One request's placeholders: every one used must be given, and every one given used (DynamoDB refuses either). */
@@ -317,6 +347,10 @@ class Placeholders {
 
   operand(operand: Operand, item: Item): AttributeValue | undefined {
     return 'value' in operand ? this.values[operand.value] : item[this.name(operand.path)];
+  }
+
+  value(placeholder: string): AttributeValue {
+    return this.values[placeholder] as AttributeValue;
   }
 }
 
@@ -394,7 +428,12 @@ function holds(condition: Condition, item: Item, p: Placeholders): boolean {
 
 /** The item after `update`; every operand is read from the item as it was, as DynamoDB reads them. */
 function updated(old: Item, update: Update, p: Placeholders): Item {
-  const paths = [...update.set.map((s) => s.path), ...update.remove].map((placeholder) => p.name(placeholder));
+  const paths = [
+    ...update.set.map((s) => s.path),
+    ...update.remove,
+    ...update.add.map((a) => a.path),
+    ...update.delete.map((d) => d.path),
+  ].map((placeholder) => p.name(placeholder));
   const overlapping = paths.find((path, i) => paths.indexOf(path) !== i);
   if (overlapping !== undefined) {
     throw validation(
@@ -419,7 +458,52 @@ function updated(old: Item, update: Update, p: Placeholders): Item {
     item[p.name(path)] = { N: String(value.arithmetic === '+' ? Number(left) + Number(right) : Number(left) - Number(right)) };
   }
   for (const path of update.remove) delete item[p.name(path)];
+  for (const { path, value } of update.add) {
+    const [type, content] = typed(p.value(value));
+    const current = old[p.name(path)];
+    if (type !== 'N' && !SET_TYPES.has(type)) throw validation('An operand in the update expression has an incorrect data type');
+    if (current === undefined) {
+      item[p.name(path)] = p.value(value);
+      continue;
+    }
+    const [currentType, currentContent] = typed(current);
+    if (currentType !== type) throw validation('An operand in the update expression has an incorrect data type');
+    item[p.name(path)] =
+      type === 'N'
+        ? { N: String(Number(currentContent) + Number(content)) }
+        : { [type]: union(type, currentContent as string[], content as string[]) };
+  }
+  for (const { path, value } of update.delete) {
+    const [type, content] = typed(p.value(value));
+    if (!SET_TYPES.has(type)) throw validation('An operand in the update expression has an incorrect data type');
+    const current = old[p.name(path)];
+    if (current === undefined) continue;
+    const [currentType, currentContent] = typed(current);
+    if (currentType !== type) throw validation('An operand in the update expression has an incorrect data type');
+    const gone = new Set((content as string[]).map((m) => setMember(type, m)));
+    const left = (currentContent as string[]).filter((m) => !gone.has(setMember(type, m)));
+    if (left.length === 0) delete item[p.name(path)];
+    else item[p.name(path)] = { [type]: left };
+  }
   return item;
+}
+
+const SET_TYPES = new Set(['SS', 'NS', 'BS']);
+
+/** A set member as DynamoDB tells members apart: a number by its value, a string or binary by its text. */
+function setMember(type: string, member: string): unknown {
+  return type === 'NS' ? Number(member) : member;
+}
+
+function union(type: string, members: string[], more: string[]): string[] {
+  const seen = new Set(members.map((m) => setMember(type, m)));
+  const all = [...members];
+  for (const member of more) {
+    if (seen.has(setMember(type, member))) continue;
+    seen.add(setMember(type, member));
+    all.push(member);
+  }
+  return all;
 }
 
 // ---------------------------------------------------------------- writes
@@ -603,6 +687,36 @@ export async function startMemoryDynamoDb(options: MemoryDynamoDbOptions): Promi
     return {};
   };
 
+  /** BatchGetItem: every key answered (nothing is ever left unprocessed here), projected when asked. */
+  const batchGet = (input: Record<string, unknown>): Record<string, unknown> => {
+    refuseOthers(input, ['RequestItems'], 'BatchGetItem');
+    const requests = Object.entries((input.RequestItems ?? {}) as Record<string, Record<string, unknown>>);
+    const keyCount = requests.reduce((n, [, r]) => n + (Array.isArray(r.Keys) ? r.Keys.length : 0), 0);
+    if (requests.length === 0 || keyCount === 0) throw validation('RequestItems must name at least one table and key');
+    if (keyCount > MAX_BATCH_GET_KEYS) {
+      throw validation(
+        `1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Member must have length less than or equal to ${MAX_BATCH_GET_KEYS}`,
+      );
+    }
+    const responses: Record<string, Item[]> = {};
+    for (const [tableName, request] of requests) {
+      refuseOthers(request, ['Keys', 'ProjectionExpression', 'ExpressionAttributeNames', 'ConsistentRead'], `BatchGetItem ${tableName}`);
+      const table = tableOf(tableName);
+      const projection = typeof request.ProjectionExpression === 'string' ? parseProjection(request.ProjectionExpression) : undefined;
+      const p = Placeholders.check(request, [['ProjectionExpression', projection]]);
+      const pks = (request.Keys as unknown[]).map((key) => pkOf(key, false));
+      if (new Set(pks).size !== pks.length) throw validation('Provided list of item keys contains duplicates');
+      responses[tableName] = pks.flatMap((pk) => {
+        const item = table.get(pk);
+        if (item === undefined) return [];
+        if (projection === undefined) return [item];
+        const names = projection.tree.map((path) => p.name(path));
+        return [Object.fromEntries(names.flatMap((name) => (item[name] === undefined ? [] : [[name, item[name]]])))];
+      });
+    }
+    return { Responses: responses, UnprocessedKeys: {} };
+  };
+
   /** One request's answer (its body), carried out synchronously; a refusal is thrown as a DynamoDbError. */
   const answer = (operation: string, input: Record<string, unknown>): Record<string, unknown> => {
     switch (operation) {
@@ -628,6 +742,8 @@ export async function startMemoryDynamoDb(options: MemoryDynamoDbOptions): Promi
       }
       case 'TransactWriteItems':
         return transact(input);
+      case 'BatchGetItem':
+        return batchGet(input);
       default:
         throw notImplemented(`does not answer ${operation}`);
     }

@@ -430,7 +430,7 @@ function exportBookkeeping(result: ExportCallsResult): { text: string; checks: C
     });
   }
   const text = [
-    'Export bookkeeping: DynamoDB and S3 requests of each run, counted by pass-throughs before the servers (the export ledger on a local DynamoDB with transactions)',
+    'Export bookkeeping: DynamoDB and S3 requests of each run (the export ledger in the in-memory DynamoDB with transactions, counted as it receives them; S3 counted by a pass-through before the local S3)',
     table(rows),
   ].join('\n');
   return { text, checks };

@@ -5,6 +5,7 @@
  * it evaluates, and the refusal by name of anything else.
  */
 import {
+  BatchGetItemCommand,
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -26,6 +27,7 @@ import { type MemoryDynamoDb, startMemoryDynamoDb } from '../../bench/memory-dyn
 import { createDocumentClient } from '../../shared/aws/clients.js';
 import { AllOrNothingWriter, conditionalPutItem, conditionalUpdateItem } from '../../shared/export/all-or-nothing-writes.js';
 import { expressionAttributes } from '../../shared/ledger/conditional-write.js';
+import { ExportLedger } from '../../shared/ledger/export-ledger.js';
 import { IngestLedger } from '../../shared/ledger/ingest-ledger.js';
 import { type CommitPlan, keyOrderKey, LedgerConflictError, ledgerKey, type ObjectRef } from '../../shared/ledger/types.js';
 
@@ -259,6 +261,30 @@ describe('expressions', () => {
     expect(out.Attributes).toEqual({ pk, a: 'A', c: 'c' });
   });
 
+  it('ADDs to a number and to a set, creating a missing attribute, and DELETEs set members, removing an emptied set', async () => {
+    const pk = newPk();
+    const add = (values: Record<string, unknown>) =>
+      update(pk, 'SET #at = :at ADD #n :n, #tags :tags', { '#at': 'at', '#n': 'n', '#tags': 'tags' }, { ':at': 't', ...values });
+    expect((await add({ ':n': 2, ':tags': new Set(['a', 'b']) })).Attributes).toEqual({ pk, at: 't', n: 2, tags: new Set(['a', 'b']) });
+    expect((await add({ ':n': 3, ':tags': new Set(['b', 'c']) })).Attributes).toEqual({
+      pk,
+      at: 't',
+      n: 5,
+      tags: new Set(['a', 'b', 'c']),
+    });
+    const take = (members: string[]) => update(pk, 'DELETE #tags :gone', { '#tags': 'tags' }, { ':gone': new Set(members) });
+    expect((await take(['a', 'x'])).Attributes).toEqual({ pk, at: 't', n: 5, tags: new Set(['b', 'c']) });
+    expect((await take(['b', 'c'])).Attributes).toEqual({ pk, at: 't', n: 5 });
+    // DELETE from a missing set changes nothing; ADD of a string, or of a number to a set, is refused as DynamoDB refuses it.
+    expect((await take(['b'])).Attributes).toEqual({ pk, at: 't', n: 5 });
+    await expect(update(pk, 'ADD #n :s', { '#n': 'n' }, { ':s': 'text' })).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(update(pk, 'ADD #at :one', { '#at': 'at' }, { ':one': 1 })).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(update(pk, 'ADD #n #n', { '#n': 'n' })).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringContaining('takes a :value'),
+    });
+  });
+
   it('binds NOT tighter than AND, and AND tighter than OR; parentheses group', async () => {
     const pk = newPk();
     await doc.send(new PutCommand({ TableName: TABLE, Item: { pk, a: 1, b: 2 } }));
@@ -344,7 +370,7 @@ describe('expressions', () => {
       expect(err.message).toContain('Invalid ConditionExpression: ');
       expect(err.message).toContain(`"${condition}"`);
     }
-    for (const expression of ['ADD #a :a', 'SET #a = list_append(#a, :a)', 'SET #a = :a SET #a = :a']) {
+    for (const expression of ['DELETE #a', 'SET #a = list_append(#a, :a)', 'SET #a = :a SET #a = :a']) {
       const err = await failure(update(pk, expression, { '#a': 'a' }, { ':a': 'x' }));
       expect(err).toMatchObject({ name: 'ValidationException', message: expect.stringContaining(`"${expression}"`) });
     }
@@ -427,6 +453,69 @@ describe('single-item calls', () => {
     expect(db.counts()).toEqual({ GetItem: 2, PutItem: 1, Query: 1 });
     db.reset();
     expect(db.counts()).toEqual({});
+  });
+});
+
+describe('BatchGetItem', () => {
+  const batchGet = (keys: string[], projection?: { expression: string; names: Record<string, string> }) =>
+    client.send(
+      new BatchGetItemCommand({
+        RequestItems: {
+          [TABLE]: {
+            Keys: keys.map((pk) => ({ pk: { S: pk } })),
+            ...(projection ? { ProjectionExpression: projection.expression, ExpressionAttributeNames: projection.names } : {}),
+          },
+        },
+      }),
+    );
+
+  it('answers the items that exist, whole or projected, and leaves nothing unprocessed', async () => {
+    const [a, b, missing] = [newPk(), newPk(), newPk()];
+    await doc.send(new PutCommand({ TableName: TABLE, Item: { pk: a, state: 'exported', size: 3 } }));
+    await doc.send(new PutCommand({ TableName: TABLE, Item: { pk: b, state: 'claimed' } }));
+    const whole = await batchGet([a, b, missing]);
+    expect(whole.Responses?.[TABLE]).toEqual([
+      { pk: { S: a }, state: { S: 'exported' }, size: { N: '3' } },
+      { pk: { S: b }, state: { S: 'claimed' } },
+    ]);
+    expect(whole.UnprocessedKeys).toEqual({});
+    const projected = await batchGet([a, b], { expression: '#pk, #size', names: { '#pk': 'pk', '#size': 'size' } });
+    expect(projected.Responses?.[TABLE]).toEqual([{ pk: { S: a }, size: { N: '3' } }, { pk: { S: b } }]);
+  });
+
+  it('refuses duplicate keys, more than 100 keys and an unused name, as DynamoDB does', async () => {
+    const pk = newPk();
+    await expect(batchGet([pk, pk])).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringContaining('duplicates') });
+    const many = Array.from({ length: 101 }, () => newPk());
+    await expect(batchGet(many)).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringContaining('100') });
+    await expect(batchGet([pk], { expression: '#pk', names: { '#pk': 'pk', '#other': 'other' } })).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringContaining('unused'),
+    });
+  });
+
+  it("takes the export ledger's page lookup: exported versions and documents with versions pending", async () => {
+    const ledger = new ExportLedger(doc, TABLE);
+    const now = new Date('2026-12-01T02:00:00Z');
+    const id = newPk();
+    await ledger.recordExported({
+      versionId: `${id}-v1`,
+      documentId: `${id}-doc`,
+      binderId: 'bin',
+      archiveKey: `t/bin/${id}/v1/f.pdf`,
+      sha256: 'a'.repeat(64),
+      sha256Base64: 'qg==',
+      size: 1,
+      exportedAt: now.toISOString(),
+      runId: 'run',
+    });
+    await ledger.setDocumentPending(`${id}-doc`, 'bin', [`${id}-v2`, `${id}-v3`], now);
+    await ledger.clearDocumentPending(`${id}-doc`, `${id}-v2`);
+    const lookup = await ledger.lookUpDocuments([`${id}-v1`, `${id}-v9`], [`${id}-doc`, `${id}-other`]);
+    expect([...lookup.exportedVersions]).toEqual([`${id}-v1`]);
+    expect([...lookup.unfinishedDocuments]).toEqual([`${id}-doc`]);
+    await ledger.clearDocumentPending(`${id}-doc`, `${id}-v3`);
+    expect((await ledger.lookUpDocuments([], [`${id}-doc`])).unfinishedDocuments.size).toBe(0);
   });
 });
 
