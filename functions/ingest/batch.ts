@@ -212,7 +212,6 @@ async function withinTime<T>(work: Promise<T>, ms: number): Promise<T> {
   }
 }
 
-/** One object version (one upload of an unversioned key), as far as the event names it. */
 /**
  * Start turns one event-loop turn apart: the first is now, each next one a `setImmediate` after
  * the one before (so after that record's synchronous start and its promise steps, and after the
@@ -228,6 +227,7 @@ function oneTurnApart(): () => Promise<void> {
   };
 }
 
+/** One object version (one upload of an unversioned key), as far as the event names it. */
 function objectOf(record: S3ObjectEvent): string {
   return JSON.stringify([record.bucket, record.key, record.versionId ?? null, record.sequencer ?? null]);
 }
