@@ -40,7 +40,11 @@ export function createIngestDependencies(
   return {
     config,
     inboxBucket,
-    s3: createS3Client({}, env),
+    // The middleware stack resolved once per command class, not per call (the SDK's
+    // `cacheMiddleware`): the ingest never changes the stack after creating the client, and a
+    // small file makes three S3 calls. In ten-file batches the batch/one-file ratio read
+    // 1.34-1.43 with it against 1.41-1.45 without (four interleaved pairs).
+    s3: createS3Client({ cacheMiddleware: true }, env),
     ledger: new IngestLedger({ client: createDocumentClient(), tableName, leaseSeconds: config.claimLeaseSeconds }),
     connectors: createRuntimeConnectors({ config, metrics, env, bynderConnectorFactory }),
     metrics: ingestMetrics(metrics),
