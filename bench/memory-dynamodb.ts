@@ -380,9 +380,8 @@ function equal(a: AttributeValue, b: AttributeValue): boolean {
     case 'NS':
     case 'BS': {
       const [l, r] = [x as string[], y as string[]];
-      const member = (v: string): unknown => (type === 'NS' ? Number(v) : v);
-      const set = new Set(r.map(member));
-      return l.length === r.length && l.every((v) => set.has(member(v)));
+      const set = new Set(r.map((m) => setMember(type, m)));
+      return l.length === r.length && l.every((m) => set.has(setMember(type, m)));
     }
     default:
       return x === y;
